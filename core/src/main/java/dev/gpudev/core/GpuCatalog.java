@@ -1,0 +1,32 @@
+package dev.gpudev.core;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** The GPU types the platform knows, by name. */
+public final class GpuCatalog {
+    private final Map<String, GpuType> types = new LinkedHashMap<>();
+
+    public GpuCatalog(List<GpuType> types) {
+        types.forEach(t -> this.types.put(t.name(), t));
+    }
+
+    /** The types of the original platform: GPUs per node as on the AWS instance types it used. */
+    public static GpuCatalog standard() {
+        return new GpuCatalog(List.of(
+                new GpuType("b200", 8), new GpuType("h200", 8), new GpuType("h100", 8),
+                new GpuType("a100", 8), new GpuType("a10g", 4), new GpuType("l4", 4),
+                new GpuType("t4", 4), new GpuType("t4-small", 1),
+                new GpuType("cpu-arm", 0), new GpuType("cpu-x86", 0)));
+    }
+
+    public Optional<GpuType> find(String name) {
+        return Optional.ofNullable(name == null ? null : types.get(name));
+    }
+
+    public List<GpuType> all() {
+        return List.copyOf(types.values());
+    }
+}

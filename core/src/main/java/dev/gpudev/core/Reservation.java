@@ -1,0 +1,55 @@
+package dev.gpudev.core;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * A user's request for GPUs for a while, and where it stands. The row in the database is the truth;
+ * this is a snapshot of it.
+ */
+public record Reservation(
+        UUID id,
+        long userId,
+        String username,
+        ReservationStatus status,
+        String gpuType,
+        int gpuCount,
+        BigDecimal durationHours,
+        String name,
+        Instant createdAt,
+        Instant launchedAt,
+        Instant expiresAt,
+        Placement placement,
+        Connection connection,
+        String failureReason,
+        String detailedStatus,
+        Integer queuePosition,
+        String pendingReason,
+        List<StatusChange> history) {
+
+    /** Where the scheduler put it: a node and the GPU indices on it. */
+    public record Placement(String node, List<Integer> gpus) {
+        public Placement {
+            gpus = List.copyOf(gpus);
+        }
+    }
+
+    /** How to reach the environment's SSH endpoint (through the proxy). */
+    public record Connection(String host, int port) {
+    }
+
+    public Reservation {
+        history = history == null ? List.of() : List.copyOf(history);
+    }
+
+    /** The deterministic name of its backend objects: a redelivered command never makes a second one. */
+    public String environmentName() {
+        return environmentName(id);
+    }
+
+    public static String environmentName(UUID id) {
+        return "gpudev-" + id.toString().substring(0, 8) + id.toString().substring(24);
+    }
+}

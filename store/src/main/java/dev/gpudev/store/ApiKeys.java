@@ -1,0 +1,62 @@
+package dev.gpudev.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Optional;
+
+/** api_keys: only SHA-256 hashes and an 8-character prefix are ever stored. */
+public final class ApiKeys {
+
+    public record Key(long keyId, long userId, String keyPrefix, Instant createdAt, Instant expiresAt,
+                      Instant lastUsedAt, boolean active, boolean userActive) {
+    }
+
+    public long insert(Connection c, long userId, String keyHash, String prefix, Instant expiresAt, String description)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into api_keys (user_id, key_hash, key_prefix, expires_at, description)
+                values (?, ?, ?, ?, ?) returning key_id""")) {
+            ps.setLong(1, userId);
+            ps.setString(2, keyHash);
+            ps.setString(3, prefix);
+            ps.setTimestamp(4, Timestamp.from(expiresAt));
+            ps.setString(5, description);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    public Optional<Key> findByHash(Connection c, String keyHash) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select k.key_id, k.user_id, k.key_prefix, k.created_at, k.expires_at, k.last_used_at,
+                       coalesce(k.is_active, false), coalesce(u.is_active, false)
+                from api_keys k join api_users u on u.user_id = k.user_id where k.key_hash = ?""")) {
+            ps.setString(1, keyHash);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new Key(rs.getLong(1), rs.getLong(2), rs.getString(3), Pgmq.instant(rs, 4),
+                        Pgmq.instant(rs, 5), Pgmq.instant(rs, 6), rs.getBoolean(7), rs.getBoolean(8)));
+            }
+        }
+    }
+
+    /** Records use at most once a minute per key, so checking a key is not a write per request. */
+    public void touch(Connection c, long keyId, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                update api_keys set last_used_at = ?
+                where key_id = ? and (last_used_at is null or last_used_at < ?)""")) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.setLong(2, keyId);
+            ps.setTimestamp(3, Timestamp.from(now.minusSeconds(60)));
+            ps.executeUpdate();
+        }
+    }
+}

@@ -1,0 +1,94 @@
+package dev.gpudev.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import org.flywaydb.core.Flyway;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+
+/** The connection pool, migrations and transactions of one PostgreSQL database. */
+public final class Database implements AutoCloseable {
+
+    @FunctionalInterface
+    public interface SqlWork<T> {
+        T apply(Connection c) throws SQLException;
+    }
+
+    private final HikariDataSource pool;
+    private final String url;
+    private final String user;
+    private final String password;
+
+    private Database(String url, String user, String password, int poolSize) {
+        this.url = url;
+        this.user = user;
+        this.password = password;
+        HikariConfig cfg = new HikariConfig();
+        cfg.setJdbcUrl(url);
+        cfg.setUsername(user);
+        cfg.setPassword(password);
+        cfg.setMaximumPoolSize(poolSize);
+        cfg.setPoolName("gpudev");
+        cfg.setAutoCommit(true);
+        this.pool = new HikariDataSource(cfg);
+    }
+
+    public static Database connect(String url, String user, String password, int poolSize) {
+        return new Database(url, user, password == null ? "" : password, poolSize);
+    }
+
+    /** Brings the schema up to date (PGMQ included); safe to run on every start and from several replicas. */
+    public Database migrate() {
+        Flyway.configure().dataSource(pool).locations("classpath:db/migration")
+                .failOnMissingLocations(true).load().migrate();
+        return this;
+    }
+
+    /** Runs the work in one transaction: committed if it returns, rolled back if it throws. */
+    public <T> T inTransaction(SqlWork<T> work) {
+        try (Connection c = pool.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.apply(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new StoreException("database error: " + e.getMessage(), e);
+        }
+    }
+
+    /** Runs the work on a pooled connection in autocommit mode. */
+    public <T> T query(SqlWork<T> work) {
+        try (Connection c = pool.getConnection()) {
+            return work.apply(c);
+        } catch (SQLException e) {
+            throw new StoreException("database error: " + e.getMessage(), e);
+        }
+    }
+
+    /** A connection outside the pool, for LISTEN, which must stay on one session. */
+    public Connection openDedicated() throws SQLException {
+        return DriverManager.getConnection(url, user, password);
+    }
+
+    public boolean isHealthy() {
+        try {
+            return query(c -> c.isValid(2));
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}

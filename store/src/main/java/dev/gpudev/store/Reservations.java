@@ -1,0 +1,233 @@
+package dev.gpudev.store;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import dev.gpudev.core.IllegalTransitionException;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.StatusChange;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/** The reservations table: the truth about every reservation. Transitions go through the state machine. */
+public final class Reservations {
+    private static final String SELECT = """
+            select r.*, u.username from reservations r join api_users u on u.user_id = r.user_id""";
+    private static final TypeReference<List<Map<String, String>>> HISTORY = new TypeReference<>() {
+    };
+
+    public void insert(Connection c, Reservation r) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, name,
+                                          created_at, current_detailed_status, status_history)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)""")) {
+            ps.setObject(1, r.id());
+            ps.setLong(2, r.userId());
+            ps.setString(3, r.status().wire());
+            ps.setString(4, r.gpuType());
+            ps.setInt(5, r.gpuCount());
+            ps.setBigDecimal(6, r.durationHours());
+            ps.setString(7, r.name());
+            ps.setTimestamp(8, Timestamp.from(r.createdAt()));
+            ps.setString(9, r.detailedStatus());
+            ps.setString(10, historyJson(r.history()));
+            ps.executeUpdate();
+        }
+    }
+
+    public Optional<Reservation> find(Connection c, UUID id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SELECT + " where r.reservation_id = ?")) {
+            ps.setObject(1, id);
+            return rows(ps).stream().findFirst();
+        }
+    }
+
+    /** Locks the row for a transition: concurrent commands on one reservation apply one after the other. */
+    public Optional<Reservation> lock(Connection c, UUID id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SELECT + " where r.reservation_id = ? for update of r")) {
+            ps.setObject(1, id);
+            return rows(ps).stream().findFirst();
+        }
+    }
+
+    /** The owner's reservations with that name, newest first (live ones before ended ones). */
+    public List<Reservation> findByName(Connection c, long userId, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SELECT + """
+                 where r.user_id = ? and r.name = ?
+                 order by (r.status in ('queued','preparing','active')) desc, r.created_at desc""")) {
+            ps.setLong(1, userId);
+            ps.setString(2, name);
+            return rows(ps);
+        }
+    }
+
+    /** Newest first; userId null means everyone's (for admins), statuses empty means all. */
+    public List<Reservation> list(Connection c, Long userId, List<ReservationStatus> statuses, int limit, int offset)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SELECT + """
+                 where (?::int is null or r.user_id = ?::int) and (cardinality(?::text[]) = 0 or r.status = any(?::text[]))
+                 order by r.created_at desc, r.reservation_id limit ? offset ?""")) {
+            Array st = c.createArrayOf("text", statuses.stream().map(ReservationStatus::wire).toArray());
+            ps.setObject(1, userId);
+            ps.setObject(2, userId);
+            ps.setArray(3, st);
+            ps.setArray(4, st);
+            ps.setInt(5, limit);
+            ps.setInt(6, offset);
+            return rows(ps);
+        }
+    }
+
+    public List<Reservation> withStatus(Connection c, ReservationStatus... statuses) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SELECT + " where r.status = any(?::text[]) order by r.created_at, r.reservation_id")) {
+            ps.setArray(1, c.createArrayOf("text", Arrays.stream(statuses).map(ReservationStatus::wire).toArray()));
+            return rows(ps);
+        }
+    }
+
+    /**
+     * Moves a locked reservation to a new state if the state machine allows it, appending the change
+     * to its history; the extra assignments (column = value) are made in the same statement.
+     */
+    public Reservation transition(Connection c, Reservation current, ReservationStatus to, String reason, Instant at,
+                                  Map<String, Object> set) throws SQLException {
+        if (!current.status().canTransitionTo(to)) {
+            throw new IllegalTransitionException("reservation " + current.id() + " is " + current.status().wire()
+                    + " and cannot become " + to.wire());
+        }
+        List<StatusChange> history = new ArrayList<>(current.history());
+        history.add(new StatusChange(to, at, reason));
+        StringBuilder sql = new StringBuilder("update reservations set status = ?, status_history = ?::jsonb, updated_at = ?");
+        List<Object> values = new ArrayList<>(List.of(to.wire(), historyJson(history), Timestamp.from(at)));
+        for (var e : set.entrySet()) {
+            if (!e.getKey().matches("[a-z_]+")) {
+                throw new IllegalArgumentException("bad column " + e.getKey());
+            }
+            sql.append(", ").append(e.getKey()).append(" = ?");
+            values.add(e.getValue() instanceof Instant i ? Timestamp.from(i) : e.getValue());
+        }
+        sql.append(" where reservation_id = ?");
+        values.add(current.id());
+        try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+            for (int i = 0; i < values.size(); i++) {
+                Object v = values.get(i);
+                if (v instanceof List<?> list) {
+                    ps.setArray(i + 1, c.createArrayOf("integer", list.toArray()));
+                } else {
+                    ps.setObject(i + 1, v);
+                }
+            }
+            ps.executeUpdate();
+        }
+        return find(c, current.id()).orElseThrow();
+    }
+
+    /** Queue position and reason of a waiting reservation; written only when they change. */
+    public void setWaiting(Connection c, UUID id, Integer position, String reason, String detail) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                update reservations set queue_position = ?, pending_reason = ?, current_detailed_status = ?
+                where reservation_id = ? and status = 'queued'
+                  and (queue_position is distinct from ? or pending_reason is distinct from ?
+                       or current_detailed_status is distinct from ?)""")) {
+            ps.setObject(1, position);
+            ps.setString(2, reason);
+            ps.setString(3, detail);
+            ps.setObject(4, id);
+            ps.setObject(5, position);
+            ps.setString(6, reason);
+            ps.setString(7, detail);
+            ps.executeUpdate();
+        }
+    }
+
+    public void setDetail(Connection c, UUID id, String detail) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                update reservations set current_detailed_status = ?
+                where reservation_id = ? and current_detailed_status is distinct from ?""")) {
+            ps.setString(1, detail);
+            ps.setObject(2, id);
+            ps.setString(3, detail);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Whether this user may open a tunnel to host:port: it is the SSH endpoint of their active reservation. */
+    public boolean ownsEndpoint(Connection c, String username, String host, int port) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select 1 from reservations r join api_users u on u.user_id = r.user_id
+                where r.status = 'active' and u.username = ? and u.is_active and r.ssh_host = ? and r.ssh_port = ?""")) {
+            ps.setString(1, username);
+            ps.setString(2, host);
+            ps.setInt(3, port);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    private static List<Reservation> rows(PreparedStatement ps) throws SQLException {
+        List<Reservation> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(map(rs));
+            }
+        }
+        return out;
+    }
+
+    private static Reservation map(ResultSet rs) throws SQLException {
+        Array gpus = rs.getArray("gpu_indices");
+        Reservation.Placement placement = null;
+        if (rs.getString("node_name") != null && gpus != null) {
+            placement = new Reservation.Placement(rs.getString("node_name"),
+                    Arrays.stream((Integer[]) gpus.getArray()).toList());
+        }
+        String host = rs.getString("ssh_host");
+        Reservation.Connection connection = host == null ? null : new Reservation.Connection(host, rs.getInt("ssh_port"));
+        return new Reservation(
+                rs.getObject("reservation_id", UUID.class),
+                rs.getLong("user_id"),
+                rs.getString("username"),
+                ReservationStatus.parse(rs.getString("status")),
+                rs.getString("gpu_type"),
+                rs.getInt("gpu_count"),
+                rs.getBigDecimal("duration_hours").stripTrailingZeros(),
+                rs.getString("name"),
+                Pgmq.instant(rs, rs.findColumn("created_at")),
+                Pgmq.instant(rs, rs.findColumn("launched_at")),
+                Pgmq.instant(rs, rs.findColumn("expires_at")),
+                placement,
+                connection,
+                rs.getString("failure_reason"),
+                rs.getString("current_detailed_status"),
+                (Integer) rs.getObject("queue_position"),
+                rs.getString("pending_reason"),
+                history(rs.getString("status_history")));
+    }
+
+    private static List<StatusChange> history(String json) {
+        try {
+            return Json.MAPPER.readValue(json, HISTORY).stream()
+                    .map(m -> new StatusChange(ReservationStatus.parse(m.get("status")), Instant.parse(m.get("at")), m.get("reason")))
+                    .toList();
+        } catch (Exception e) {
+            throw new IllegalStateException("corrupt status_history: " + e.getMessage(), e);
+        }
+    }
+
+    private static String historyJson(List<StatusChange> history) {
+        return Json.write(history.stream().map(h -> Map.of("status", h.status().wire(), "at", h.at().toString(),
+                "reason", h.reason() == null ? "" : h.reason())).toList());
+    }
+}

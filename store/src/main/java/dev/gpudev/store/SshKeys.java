@@ -1,0 +1,73 @@
+package dev.gpudev.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/** ssh_keys: the public keys a user logs in with, through the proxy and into environments. */
+public final class SshKeys {
+
+    public record SshKey(long id, long userId, String keyType, String publicKey, String fingerprint, String comment,
+                         Instant createdAt) {
+    }
+
+    /** Adds the key, or returns the one the user already has with the same fingerprint. */
+    public SshKey add(Connection c, long userId, String type, String publicKey, String fingerprint, String comment)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into ssh_keys (user_id, key_type, public_key, fingerprint, comment) values (?, ?, ?, ?, ?)
+                on conflict (user_id, fingerprint) do nothing""")) {
+            ps.setLong(1, userId);
+            ps.setString(2, type);
+            ps.setString(3, publicKey);
+            ps.setString(4, fingerprint);
+            ps.setString(5, comment);
+            ps.executeUpdate();
+        }
+        return forUser(c, userId).stream().filter(k -> k.fingerprint().equals(fingerprint)).findFirst().orElseThrow();
+    }
+
+    public List<SshKey> forUser(Connection c, long userId) throws SQLException {
+        return list(c, "select * from ssh_keys where user_id = ? order by ssh_key_id", userId);
+    }
+
+    public List<SshKey> forUsername(Connection c, String username) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select k.* from ssh_keys k join api_users u on u.user_id = k.user_id
+                where u.username = ? and u.is_active order by k.ssh_key_id""")) {
+            ps.setString(1, username);
+            return rows(ps);
+        }
+    }
+
+    public boolean delete(Connection c, long userId, long keyId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("delete from ssh_keys where user_id = ? and ssh_key_id = ?")) {
+            ps.setLong(1, userId);
+            ps.setLong(2, keyId);
+            return ps.executeUpdate() > 0;
+        }
+    }
+
+    private static List<SshKey> list(Connection c, String sql, long arg) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setLong(1, arg);
+            return rows(ps);
+        }
+    }
+
+    private static List<SshKey> rows(PreparedStatement ps) throws SQLException {
+        List<SshKey> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new SshKey(rs.getLong("ssh_key_id"), rs.getLong("user_id"), rs.getString("key_type"),
+                        rs.getString("public_key"), rs.getString("fingerprint"), rs.getString("comment"),
+                        Pgmq.instant(rs, rs.findColumn("created_at"))));
+            }
+        }
+        return out;
+    }
+}

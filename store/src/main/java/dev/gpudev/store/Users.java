@@ -1,0 +1,107 @@
+package dev.gpudev.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.Optional;
+
+/** api_users, user_roles and invites. */
+public final class Users {
+    private static final String SELECT = """
+            select u.user_id, u.username, u.email, u.created_at, u.is_active,
+                   exists(select 1 from user_roles r where r.user_id = u.user_id and r.role = 'admin') as admin
+            from api_users u""";
+
+    public record Invite(long inviteId, String username, boolean admin, boolean reusable, Instant expiresAt, Instant usedAt) {
+    }
+
+    public Optional<User> findByName(Connection c, String username) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SELECT + " where u.username = ?")) {
+            ps.setString(1, username);
+            return one(ps);
+        }
+    }
+
+    public Optional<User> findById(Connection c, long userId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SELECT + " where u.user_id = ?")) {
+            ps.setLong(1, userId);
+            return one(ps);
+        }
+    }
+
+    /** The user of that name, created if new; an admin invite also grants the role. */
+    public User ensure(Connection c, String username, boolean admin) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "insert into api_users (username) values (?) on conflict (username) do nothing")) {
+            ps.setString(1, username);
+            ps.executeUpdate();
+        }
+        User user = findByName(c, username).orElseThrow();
+        if (admin && !user.admin()) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "insert into user_roles (user_id, role) values (?, 'admin') on conflict do nothing")) {
+                ps.setLong(1, user.userId());
+                ps.executeUpdate();
+            }
+            user = findByName(c, username).orElseThrow();
+        }
+        return user;
+    }
+
+    public void createInvite(Connection c, String tokenHash, String username, boolean admin, boolean reusable,
+                             Long createdBy, Instant expiresAt) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into invites (token_hash, username, is_admin, reusable, created_by, expires_at)
+                values (?, ?, ?, ?, ?, ?)""")) {
+            ps.setString(1, tokenHash);
+            ps.setString(2, username);
+            ps.setBoolean(3, admin);
+            ps.setBoolean(4, reusable);
+            ps.setObject(5, createdBy);
+            ps.setObject(6, expiresAt == null ? null : java.sql.Timestamp.from(expiresAt));
+            ps.executeUpdate();
+        }
+    }
+
+    /** Locks the invite row so two logins with one token cannot both use it. */
+    public Optional<Invite> lockInvite(Connection c, String tokenHash) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select invite_id, username, is_admin, reusable, expires_at, used_at
+                from invites where token_hash = ? for update""")) {
+            ps.setString(1, tokenHash);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new Invite(rs.getLong(1), rs.getString(2), rs.getBoolean(3), rs.getBoolean(4),
+                        Pgmq.instant(rs, 5), Pgmq.instant(rs, 6)));
+            }
+        }
+    }
+
+    public void markInviteUsed(Connection c, long inviteId, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update invites set used_at = ? where invite_id = ?")) {
+            ps.setTimestamp(1, java.sql.Timestamp.from(now));
+            ps.setLong(2, inviteId);
+            ps.executeUpdate();
+        }
+    }
+
+    public boolean hasReusableAdminInvite(Connection c) throws SQLException {
+        try (var rs = c.createStatement().executeQuery("select 1 from invites where reusable and is_admin")) {
+            return rs.next();
+        }
+    }
+
+    private static Optional<User> one(PreparedStatement ps) throws SQLException {
+        try (ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+                return Optional.empty();
+            }
+            return Optional.of(new User(rs.getLong(1), rs.getString(2), rs.getString(3), Pgmq.instant(rs, 4),
+                    rs.getBoolean(5), rs.getBoolean(6)));
+        }
+    }
+}
