@@ -63,7 +63,7 @@ public final class Reservations {
 
     /** The owner's reservations with that name, newest first (live ones before ended ones). */
     public List<Reservation> findByName(Connection c, long userId, String name) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(SELECT + """
+        try (PreparedStatement ps = c.prepareStatement(SELECT + " " + """
                  where r.user_id = ? and r.name = ?
                  order by (r.status in ('queued','preparing','active')) desc, r.created_at desc""")) {
             ps.setLong(1, userId);
@@ -75,7 +75,7 @@ public final class Reservations {
     /** Newest first; userId null means everyone's (for admins), statuses empty means all. */
     public List<Reservation> list(Connection c, Long userId, List<ReservationStatus> statuses, int limit, int offset)
             throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(SELECT + """
+        try (PreparedStatement ps = c.prepareStatement(SELECT + " " + """
                  where (?::int is null or r.user_id = ?::int) and (cardinality(?::text[]) = 0 or r.status = any(?::text[]))
                  order by r.created_at desc, r.reservation_id limit ? offset ?""")) {
             Array st = c.createArrayOf("text", statuses.stream().map(ReservationStatus::wire).toArray());

@@ -1,0 +1,480 @@
+package dev.gpudev.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gpudev.core.Capacity;
+import dev.gpudev.core.GpuCatalog;
+import dev.gpudev.core.GpuType;
+import dev.gpudev.core.IllegalTransitionException;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationRequest;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.SshPublicKey;
+import dev.gpudev.core.StatusChange;
+import dev.gpudev.core.Tokens;
+import dev.gpudev.core.ValidationException;
+import dev.gpudev.store.ApiKeys;
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Database;
+import dev.gpudev.store.Json;
+import dev.gpudev.store.Pgmq;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.SshKeys;
+import dev.gpudev.store.StoreException;
+import dev.gpudev.store.User;
+import dev.gpudev.store.Users;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.json.JavalinJackson;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Supplier;
+
+/** The HTTP API: every route registered here, in one place; handlers are small functions. */
+public final class ApiServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
+    private static final int MAX_BODY_BYTES = 64 * 1024;
+    private static final String CALLER = "gpudev.caller";
+
+    /** The API's collaborators, grouped so the constructor stays short. */
+    public record Parts(Database db, Users users, ApiKeys apiKeys, SshKeys sshKeys, Reservations reservations,
+                        Pgmq pgmq, CommandQueue commands, GpuCatalog catalog, Supplier<Capacity> capacity,
+                        Clock clock, ApiConfig config) {
+    }
+
+    private final Parts p;
+    private final Javalin app;
+
+    public ApiServer(Parts parts) {
+        this.p = parts;
+        this.app = Javalin.create(cfg -> {
+            cfg.useVirtualThreads = true;
+            cfg.showJavalinBanner = false;
+            cfg.http.maxRequestSize = MAX_BODY_BYTES;
+            cfg.jsonMapper(new JavalinJackson(Json.MAPPER, true));
+        });
+        routes();
+        errors();
+    }
+
+    private void routes() {
+        app.get("/", ctx -> ctx.json(Map.of("service", "gpudev", "api", "/v1", "health", "/health")));
+        app.get("/health", this::health);
+        app.post("/v1/auth/token-login", this::tokenLogin);
+        app.post("/v1/admin/invites", this::createInvite);
+        app.post("/v1/ssh-keys", this::addSshKey);
+        app.get("/v1/ssh-keys", this::listSshKeys);
+        app.delete("/v1/ssh-keys/{id}", this::deleteSshKey);
+        app.post("/v1/jobs/submit", this::submit);
+        app.get("/v1/jobs", this::listJobs);
+        app.get("/v1/jobs/{id}", ctx -> ctx.json(view(findVisible(ctx, ctx.pathParam("id")))));
+        app.post("/v1/jobs/{id}/cancel", this::cancel);
+        app.get("/v1/gpu/availability", this::availability);
+    }
+
+    private void errors() {
+        app.exception(ApiError.class, (e, ctx) -> error(ctx, e.status(), e.code(), e.getMessage()));
+        app.exception(ValidationException.class, (e, ctx) -> error(ctx, 400, "invalid_request", e.getMessage()));
+        app.exception(IllegalTransitionException.class, (e, ctx) -> error(ctx, 409, "conflict", e.getMessage()));
+        app.exception(StoreException.class, (e, ctx) -> {
+            log.error("database error on {} {}: {}", ctx.method(), ctx.path(), e.getMessage());
+            if (e.isUnavailable()) {
+                error(ctx, 503, "unavailable", "the database is not reachable right now; try again shortly");
+            } else {
+                error(ctx, 500, "internal", "internal error; the server log has the details");
+            }
+        });
+        app.exception(Exception.class, (e, ctx) -> {
+            log.error("unexpected error on {} {}", ctx.method(), ctx.path(), e);
+            error(ctx, 500, "internal", "internal error; the server log has the details");
+        });
+        app.error(404, ctx -> {
+            if (ctx.result() == null || !ctx.result().startsWith("{\"error\"")) {
+                error(ctx, 404, "not_found", "no such endpoint: " + ctx.method() + " " + ctx.path());
+            }
+        });
+        app.error(405, ctx -> error(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ctx.path()));
+        app.error(413, ctx -> error(ctx, 413, "payload_too_large", "the body is larger than " + MAX_BODY_BYTES + " bytes"));
+    }
+
+    private static void error(Context ctx, int status, String code, String message) {
+        ctx.status(status).contentType("application/json").result(Json.write(Map.of("error", code, "message", message)));
+    }
+
+    public ApiServer start(String host, int port) {
+        app.start(host, port);
+        return this;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+
+    // --- auth ---------------------------------------------------------------------------------
+
+    private Caller caller(Context ctx) {
+        Caller cached = ctx.attribute(CALLER);
+        if (cached != null) {
+            return cached;
+        }
+        String header = ctx.header("Authorization");
+        String key = null;
+        if (header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            key = header.substring(7).trim();
+        } else if (ctx.header("X-API-Key") != null) {
+            key = ctx.header("X-API-Key").trim();
+        }
+        if (key == null || key.isEmpty()) {
+            throw ApiError.unauthorized("no API key: run `gpu-dev login` first (send it as Authorization: Bearer KEY)");
+        }
+        if (key.length() > 512) {
+            throw ApiError.unauthorized("unknown API key: run `gpu-dev login`");
+        }
+        String hash = Tokens.sha256Hex(key);
+        Instant now = p.clock().instant();
+        Caller c = p.db().query(conn -> {
+            ApiKeys.Key k = p.apiKeys().findByHash(conn, hash)
+                    .orElseThrow(() -> ApiError.unauthorized("unknown API key: run `gpu-dev login`"));
+            if (!k.active()) {
+                throw ApiError.forbidden("this API key was revoked: run `gpu-dev login`");
+            }
+            if (!k.userActive()) {
+                throw ApiError.forbidden("this account is disabled: ask an admin");
+            }
+            if (k.expiresAt() != null && !k.expiresAt().isAfter(now)) {
+                throw ApiError.forbidden("this API key expired at " + k.expiresAt() + ": run `gpu-dev login` again");
+            }
+            p.apiKeys().touch(conn, k.keyId(), now);
+            User u = p.users().findById(conn, k.userId()).orElseThrow();
+            return new Caller(u.userId(), u.username(), u.admin(), k.keyId());
+        });
+        ctx.attribute(CALLER, c);
+        return c;
+    }
+
+    private void health(Context ctx) {
+        boolean dbOk = p.db().isHealthy();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("status", dbOk ? "ok" : "degraded");
+        out.put("database", dbOk ? "ok" : "unreachable");
+        if (dbOk) {
+            var m = p.db().query(c -> p.pgmq().metrics(c, p.commands().queue()));
+            out.put("queue", Map.of("name", m.queueName(), "length", m.queueLength(),
+                    "oldest_msg_age_sec", m.oldestMsgAgeSec() == null ? 0 : m.oldestMsgAgeSec()));
+        } else {
+            out.put("queue", "unknown");
+        }
+        ctx.status(dbOk ? 200 : 503).json(out);
+    }
+
+    private void tokenLogin(Context ctx) {
+        JsonNode body = Bodies.json(ctx);
+        String token = Bodies.string(body, "token", true, 512);
+        Instant now = p.clock().instant();
+        Map<String, Object> out = p.db().inTransaction(c -> {
+            Users.Invite invite = p.users().lockInvite(c, Tokens.sha256Hex(token.trim()))
+                    .orElseThrow(() -> ApiError.unauthorized("unknown login token: ask an admin for `gpu-dev admin invite`"));
+            if (!invite.reusable() && invite.usedAt() != null) {
+                throw ApiError.unauthorized("this login token was already used: ask an admin for a new one");
+            }
+            if (invite.expiresAt() != null && !invite.expiresAt().isAfter(now)) {
+                throw ApiError.unauthorized("this login token expired: ask an admin for a new one");
+            }
+            User user = p.users().ensure(c, invite.username(), invite.admin());
+            if (!user.active()) {
+                throw ApiError.forbidden("this account is disabled: ask an admin");
+            }
+            if (!invite.reusable()) {
+                p.users().markInviteUsed(c, invite.inviteId(), now);
+            }
+            return issueKey(c, user, now, "token login");
+        });
+        log.info("login: user '{}' via token", out.get("username"));
+        ctx.json(out);
+    }
+
+    private Map<String, Object> issueKey(Connection c, User user, Instant now, String description) throws SQLException {
+        String key = Tokens.newSecret();
+        Instant expires = now.plus(Duration.ofHours(p.config().apiKeyTtlHours()));
+        p.apiKeys().insert(c, user.userId(), Tokens.sha256Hex(key), Tokens.prefix(key), expires, description);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("api_key", key);
+        out.put("key_prefix", Tokens.prefix(key));
+        out.put("user_id", user.userId());
+        out.put("username", user.username());
+        out.put("is_admin", user.admin());
+        out.put("expires_at", expires);
+        out.put("ttl_hours", p.config().apiKeyTtlHours());
+        return out;
+    }
+
+    private void createInvite(Context ctx) {
+        Caller who = caller(ctx);
+        if (!who.admin()) {
+            throw ApiError.forbidden("only admins can invite users");
+        }
+        JsonNode body = Bodies.json(ctx);
+        String username = Bodies.string(body, "username", true, 64);
+        if (!username.matches("[a-zA-Z0-9._-]{1,64}")) {
+            throw ApiError.badRequest("username may only use letters, digits, '.', '_' and '-' (1-64)");
+        }
+        Integer hours = Bodies.integer(body, "expires_in_hours", false);
+        int ttl = hours == null ? 72 : hours;
+        if (ttl < 1 || ttl > 24 * 30) {
+            throw ApiError.badRequest("expires_in_hours must be 1-720");
+        }
+        String token = Tokens.newSecret();
+        Instant expires = p.clock().instant().plus(Duration.ofHours(ttl));
+        p.db().inTransaction(c -> {
+            p.users().createInvite(c, Tokens.sha256Hex(token), username, false, false, who.userId(), expires);
+            return null;
+        });
+        log.info("admin '{}' invited '{}'", who.username(), username);
+        ctx.status(201).json(Map.of("token", token, "username", username, "expires_at", expires));
+    }
+
+    // --- ssh keys -----------------------------------------------------------------------------
+
+    private void addSshKey(Context ctx) {
+        Caller who = caller(ctx);
+        SshPublicKey key = SshPublicKey.parse(Bodies.string(Bodies.json(ctx), "public_key", true, 16_384));
+        var saved = p.db().inTransaction(c -> {
+            if (p.sshKeys().forUser(c, who.userId()).size() >= 50) {
+                throw new ApiError(409, "conflict", "you already have 50 SSH keys: delete one first");
+            }
+            return p.sshKeys().add(c, who.userId(), key.type(), key.line(), key.fingerprint(), key.comment());
+        });
+        ctx.status(201).json(sshKeyView(saved));
+    }
+
+    private void listSshKeys(Context ctx) {
+        Caller who = caller(ctx);
+        ctx.json(Map.of("keys", p.db().query(c -> p.sshKeys().forUser(c, who.userId())).stream().map(ApiServer::sshKeyView).toList()));
+    }
+
+    private void deleteSshKey(Context ctx) {
+        Caller who = caller(ctx);
+        long id = parseLong(ctx.pathParam("id"), "ssh key id");
+        if (!p.db().query(c -> p.sshKeys().delete(c, who.userId(), id))) {
+            throw ApiError.notFound("you have no SSH key " + id);
+        }
+        ctx.status(204);
+    }
+
+    private static Map<String, Object> sshKeyView(SshKeys.SshKey k) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", k.id());
+        m.put("key_type", k.keyType());
+        m.put("fingerprint", k.fingerprint());
+        m.put("comment", k.comment());
+        m.put("created_at", k.createdAt());
+        return m;
+    }
+
+    // --- jobs ---------------------------------------------------------------------------------
+
+    private void submit(Context ctx) {
+        Caller who = caller(ctx);
+        JsonNode body = Bodies.json(ctx);
+        var request = new ReservationRequest(
+                Bodies.string(body, "gpu_type", true, 32),
+                Bodies.integer(body, "gpu_count", true),
+                Bodies.decimal(body, "duration_hours", true),
+                Bodies.string(body, "name", false, 63)).validate(p.catalog());
+        Capacity capacity = p.capacity().get();
+        int max = capacity.maxPerNode(request.gpuType());
+        if (max == 0 && p.catalog().find(request.gpuType()).orElseThrow().gpusPerNode() > 0) {
+            throw new ApiError(422, "unschedulable", "there are no " + request.gpuType() + " GPUs on this platform: "
+                    + "see `gpu-dev avail` for the types it has");
+        }
+        if (request.gpuCount() > max) {
+            throw new ApiError(422, "unschedulable", "no " + request.gpuType() + " node has " + request.gpuCount()
+                    + " GPUs (the largest has " + max + "): ask for at most " + max);
+        }
+        Instant now = p.clock().instant();
+        UUID id = UUID.randomUUID();
+        Reservation r = new Reservation(id, who.userId(), who.username(), ReservationStatus.QUEUED, request.gpuType(),
+                request.gpuCount(), request.durationHours().stripTrailingZeros(), request.name(), now, null, null, null, null,
+                null, "queued: waiting for the scheduler", null, null,
+                List.of(new StatusChange(ReservationStatus.QUEUED, now, "submitted by " + who.username())));
+        Reservation saved = p.db().inTransaction(c -> {
+            if (request.name() != null && p.reservations().findByName(c, who.userId(), request.name()).stream()
+                    .anyMatch(x -> !x.status().isTerminal())) {
+                throw new ApiError(409, "conflict", "you already have a live reservation named '" + request.name()
+                        + "': pick another name or cancel that one");
+            }
+            p.reservations().insert(c, r);
+            p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.create, id, who.username()));
+            return p.reservations().find(c, id).orElseThrow();
+        });
+        log.info("user '{}' submitted reservation {} ({} x{})", who.username(), id, r.gpuType(), r.gpuCount());
+        ctx.status(201).json(view(saved));
+    }
+
+    private void listJobs(Context ctx) {
+        Caller who = caller(ctx);
+        List<ReservationStatus> statuses = new ArrayList<>();
+        String s = ctx.queryParam("status");
+        if (s != null && !s.isBlank()) {
+            for (String part : s.split(",")) {
+                statuses.add(ReservationStatus.parse(part));
+            }
+        }
+        int limit = boundedInt(ctx.queryParam("limit"), 50, 1, 500, "limit");
+        int offset = boundedInt(ctx.queryParam("offset"), 0, 0, 1_000_000, "offset");
+        boolean all = "true".equals(ctx.queryParam("all_users")) && who.admin();
+        var rows = p.db().query(c -> p.reservations().list(c, all ? null : who.userId(), statuses, limit, offset));
+        ctx.json(Map.of("jobs", rows.stream().map(this::view).toList(), "limit", limit, "offset", offset));
+    }
+
+    private void cancel(Context ctx) {
+        Caller who = caller(ctx);
+        Reservation r = findOwned(ctx, who, ctx.pathParam("id"));
+        if (r.status().isTerminal()) {
+            throw new IllegalTransitionException("reservation " + r.id() + " is already " + r.status().wire());
+        }
+        p.db().inTransaction(c -> p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.cancel, r.id(), who.username())));
+        log.info("user '{}' asked to cancel {}", who.username(), r.id());
+        ctx.status(202).json(Map.of("job_id", r.id(), "status", r.status().wire(), "message", "cancellation requested"));
+    }
+
+    private void availability(Context ctx) {
+        caller(ctx);
+        Capacity capacity = p.capacity().get();
+        var live = p.db().query(c -> p.reservations().withStatus(c, ReservationStatus.QUEUED, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
+        List<Map<String, Object>> types = new ArrayList<>();
+        for (GpuType t : p.catalog().all()) {
+            int total = capacity.totalGpus(t.name());
+            int inUse = live.stream().filter(r -> r.gpuType().equals(t.name()) && r.status().holdsGpus()).mapToInt(Reservation::gpuCount).sum();
+            long queued = live.stream().filter(r -> r.gpuType().equals(t.name()) && r.status() == ReservationStatus.QUEUED).count();
+            if (total == 0 && inUse == 0 && queued == 0) {
+                continue;
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("gpu_type", t.name());
+            m.put("total", total);
+            m.put("in_use", inUse);
+            m.put("queued", queued);
+            m.put("available", Math.max(0, total - inUse));
+            m.put("max_per_node", capacity.maxPerNode(t.name()));
+            m.put("simulated", capacity.nodes().stream().anyMatch(n -> n.gpuType().equals(t.name()) && n.simulated()));
+            types.add(m);
+        }
+        ctx.json(Map.of("gpu_types", types));
+    }
+
+    /** A reservation the caller may see: their own (admins: anyone's), by id or by their name for it. */
+    private Reservation findVisible(Context ctx, String ref) {
+        Caller who = caller(ctx);
+        return findOwned(ctx, who, ref);
+    }
+
+    private Reservation findOwned(Context ctx, Caller who, String ref) {
+        if (ref.length() > 100) {
+            throw ApiError.notFound("no reservation " + ref.substring(0, 20) + "…");
+        }
+        Optional<Reservation> r;
+        UUID id = parseUuid(ref);
+        if (id != null) {
+            r = p.db().query(c -> p.reservations().find(c, id));
+        } else {
+            r = p.db().query(c -> p.reservations().findByName(c, who.userId(), ref)).stream().findFirst();
+        }
+        if (r.isEmpty() || (!who.admin() && r.get().userId() != who.userId())) {
+            // Someone else's reservation reads as missing: ids are not a way to probe.
+            throw ApiError.notFound("you have no reservation '" + ref + "': see `gpu-dev list`");
+        }
+        return r.get();
+    }
+
+    Map<String, Object> view(Reservation r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("job_id", r.id());
+        m.put("user", r.username());
+        m.put("status", r.status().wire());
+        m.put("gpu_type", r.gpuType());
+        m.put("gpu_count", r.gpuCount());
+        m.put("duration_hours", r.durationHours());
+        m.put("name", r.name());
+        m.put("created_at", r.createdAt());
+        m.put("launched_at", r.launchedAt());
+        m.put("expires_at", r.expiresAt());
+        m.put("queue_position", r.status() == ReservationStatus.QUEUED ? r.queuePosition() : null);
+        m.put("estimated_start_at", null);
+        m.put("pending_reason", r.status() == ReservationStatus.QUEUED ? r.pendingReason() : null);
+        m.put("current_detailed_status", r.detailedStatus());
+        m.put("failure_reason", r.failureReason());
+        m.put("gpus", r.placement() == null ? null : r.placement().gpus());
+        m.put("node", r.placement() == null ? null : r.placement().node());
+        if (r.status() == ReservationStatus.ACTIVE && r.connection() != null) {
+            Map<String, Object> conn = new LinkedHashMap<>();
+            conn.put("host", r.connection().host());
+            conn.put("port", r.connection().port());
+            conn.put("user", r.username());
+            conn.put("proxy_host", p.config().sshProxyHost());
+            conn.put("proxy_port", p.config().sshProxyPort());
+            conn.put("host_key_alias", r.environmentName());
+            m.put("connection", conn);
+            m.put("ssh_command", "ssh -J " + r.username() + "@" + p.config().sshProxyHost() + ":" + p.config().sshProxyPort()
+                    + " -p " + r.connection().port() + " " + r.username() + "@" + r.connection().host());
+        } else {
+            m.put("connection", null);
+            m.put("ssh_command", null);
+        }
+        m.put("status_history", r.history().stream().map(h -> {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("status", h.status().wire());
+            e.put("at", h.at());
+            e.put("reason", h.reason());
+            return e;
+        }).toList());
+        return m;
+    }
+
+    private static UUID parseUuid(String s) {
+        try {
+            return s.length() == 36 ? UUID.fromString(s) : null;
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static long parseLong(String s, String what) {
+        try {
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            throw ApiError.notFound("no " + what + " '" + (s.length() > 20 ? s.substring(0, 20) : s) + "'");
+        }
+    }
+
+    private static int boundedInt(String raw, int dflt, int min, int max, String name) {
+        if (raw == null || raw.isBlank()) {
+            return dflt;
+        }
+        try {
+            int v = Integer.parseInt(raw.trim());
+            if (v < min || v > max) {
+                throw ApiError.badRequest(name + " must be " + min + "-" + max);
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw ApiError.badRequest(name + " must be a whole number (" + min + "-" + max + ")");
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.gpudev.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.javalin.http.Context;
+
+import java.math.BigDecimal;
+
+/** Reading JSON request bodies strictly: wrong types and unknown shapes are 400s, not 500s. */
+final class Bodies {
+    private Bodies() {
+    }
+
+    static JsonNode json(Context ctx) {
+        String type = ctx.contentType();
+        if (type != null && !type.toLowerCase().startsWith("application/json")) {
+            throw new ApiError(415, "unsupported_media_type", "send the body as application/json");
+        }
+        String body = ctx.body();
+        if (body.isBlank()) {
+            return dev.gpudev.store.Json.MAPPER.createObjectNode();
+        }
+        try {
+            JsonNode node = dev.gpudev.store.Json.MAPPER.readTree(body);
+            if (node == null || !node.isObject()) {
+                throw ApiError.badRequest("the body must be a JSON object");
+            }
+            return node;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw ApiError.badRequest("the body is not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    static String string(JsonNode body, String field, boolean required, int maxLength) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            if (required) {
+                throw ApiError.badRequest(field + " is required");
+            }
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw ApiError.badRequest(field + " must be a string");
+        }
+        if (v.asText().length() > maxLength) {
+            throw ApiError.badRequest(field + " is too long (at most " + maxLength + " characters)");
+        }
+        return v.asText();
+    }
+
+    static Integer integer(JsonNode body, String field, boolean required) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            if (required) {
+                throw ApiError.badRequest(field + " is required");
+            }
+            return null;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw ApiError.badRequest(field + " must be a whole number");
+        }
+        return v.intValue();
+    }
+
+    static BigDecimal decimal(JsonNode body, String field, boolean required) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            if (required) {
+                throw ApiError.badRequest(field + " is required");
+            }
+            return null;
+        }
+        if (!v.isNumber()) {
+            throw ApiError.badRequest(field + " must be a number");
+        }
+        BigDecimal d = v.decimalValue();
+        if (d.abs().compareTo(BigDecimal.valueOf(1_000_000)) > 0) {
+            throw ApiError.badRequest(field + " is out of range");
+        }
+        return d;
+    }
+}

@@ -1,0 +1,120 @@
+package dev.gpudev.backend.local;
+
+import dev.gpudev.core.Capacity;
+import dev.gpudev.processor.Backend;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+
+/**
+ * Environments on this machine: a home directory under the data dir that outlives the environment,
+ * a sandbox for every process, and an SSH endpoint on 127.0.0.1.
+ */
+public final class LocalBackend implements Backend {
+    private static final Logger log = LoggerFactory.getLogger(LocalBackend.class);
+
+    private final Capacity capacity;
+    private final Path root;
+    private final Path dataDir;
+    private final Sandbox sandbox;
+    private final Map<String, EnvironmentSshServer> running = new ConcurrentHashMap<>();
+
+    /**
+     * @param dataDir the server's data dir: hidden from sandboxes
+     * @param capacity real GPUs found by nvidia-smi or declared simulated ones
+     */
+    public LocalBackend(Path dataDir, Capacity capacity, Sandbox sandbox) {
+        this.dataDir = dataDir;
+        this.root = dataDir.resolve("environments");
+        this.capacity = capacity;
+        this.sandbox = sandbox;
+    }
+
+    @Override
+    public Capacity capacity() {
+        return capacity;
+    }
+
+    @Override
+    public synchronized Environment ensure(EnvironmentSpec spec) throws IOException {
+        EnvironmentSshServer server = running.get(spec.name());
+        if (server == null) {
+            Path dir = root.resolve(spec.name());
+            Path home = dir.resolve("home");
+            Files.createDirectories(home);
+            Map<String, String> env = environment(spec, home);
+            server = start(spec, dir, home, env);
+            running.put(spec.name(), server);
+        }
+        server.authorize(spec.authorizedKeys());
+        return new Environment(spec.name(), "127.0.0.1", server.port(), "running (sandbox: " + sandbox.describe()
+                + (capacity.nodes().stream().anyMatch(Capacity.Node::simulated) ? "; GPUs simulated" : "") + ")");
+    }
+
+    private EnvironmentSshServer start(EnvironmentSpec spec, Path dir, Path home, Map<String, String> env) throws IOException {
+        int port = spec.preferredPort() == null ? 0 : spec.preferredPort();
+        try {
+            return new EnvironmentSshServer(spec.name(), dir.resolve("ssh_host_key"), home, dataDir, sandbox, env, port);
+        } catch (BindException e) {
+            // After a restart the old port may be taken; a new one is fine, the row records it.
+            log.warn("port {} is taken; {} gets a new one", port, spec.name());
+            return new EnvironmentSshServer(spec.name(), dir.resolve("ssh_host_key"), home, dataDir, sandbox, env, 0);
+        }
+    }
+
+    static Map<String, String> environment(EnvironmentSpec spec, Path home) {
+        String gpus = spec.gpus().stream().map(String::valueOf).collect(Collectors.joining(","));
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("HOME", home.toString());
+        env.put("USER", spec.owner());
+        env.put("LOGNAME", spec.owner());
+        env.put("SHELL", "/bin/bash");
+        env.put("TERM", "xterm-256color");
+        env.put("LANG", "C.UTF-8");
+        env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        env.put("CUDA_VISIBLE_DEVICES", gpus);
+        env.put("NVIDIA_VISIBLE_DEVICES", gpus.isEmpty() ? "void" : gpus);
+        env.put("GPU_DEV_RESERVATION_ID", spec.reservationId().toString());
+        env.put("GPU_DEV_ENVIRONMENT", spec.name());
+        return env;
+    }
+
+    @Override
+    public synchronized void destroy(String name) {
+        EnvironmentSshServer server = running.remove(name);
+        if (server != null) {
+            server.close();
+        }
+        // The home directory stays: it is the user's persistent disk.
+    }
+
+    @Override
+    public Set<String> environments() {
+        return Set.copyOf(running.keySet());
+    }
+
+    @Override
+    public String describe() {
+        return "local (sandbox: " + sandbox.describe() + ")";
+    }
+
+    public int openSessions(String name) {
+        EnvironmentSshServer s = running.get(name);
+        return s == null ? 0 : s.openSessions();
+    }
+
+    @Override
+    public synchronized void close() {
+        running.values().forEach(EnvironmentSshServer::close);
+        running.clear();
+    }
+}

@@ -1,0 +1,46 @@
+package dev.gpudev.processor;
+
+import dev.gpudev.core.Capacity;
+
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Where environments run (a Kubernetes cluster, or this machine). Every method is idempotent and
+ * keyed by the environment's deterministic name, so a retried command never makes a duplicate.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** What the environment should be: its GPUs and who may log in. */
+    record EnvironmentSpec(UUID reservationId, String name, String owner, List<Integer> gpus,
+                           List<String> authorizedKeys, Integer preferredPort) {
+        public EnvironmentSpec {
+            gpus = List.copyOf(gpus);
+            authorizedKeys = List.copyOf(authorizedKeys);
+        }
+    }
+
+    /** A running environment and the address of its SSH endpoint. */
+    record Environment(String name, String sshHost, int sshPort, String detail) {
+    }
+
+    /** The nodes and GPUs this backend offers. */
+    Capacity capacity();
+
+    /** Creates the environment if it is not there; returns it when ready. */
+    Environment ensure(EnvironmentSpec spec) throws Exception;
+
+    /** Removes the environment and everything it runs; nothing happens if it is gone already. */
+    void destroy(String name) throws Exception;
+
+    /** The names of the environments that exist now. */
+    Set<String> environments();
+
+    /** A line for humans: which backend and sandbox this is. */
+    String describe();
+
+    @Override
+    default void close() {
+    }
+}

@@ -1,0 +1,280 @@
+package dev.gpudev.processor;
+
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.Scheduler;
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Database;
+import dev.gpudev.store.Notifications;
+import dev.gpudev.store.Pgmq;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.SshKeys;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The job processor: applies queued commands, runs a scheduling cycle, converges the backend to the
+ * rows, and ends what has expired. Wakes on NOTIFY within milliseconds; polls as a fallback.
+ */
+public final class Processor implements Runnable, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Processor.class);
+    /** How long a read command stays invisible to other replicas while this one applies it. */
+    private static final int LEASE_SECONDS = 60;
+    /** A command that failed this many times goes to the archive (dead letter). */
+    static final int MAX_DELIVERIES = 3;
+    private static final long SCHEDULER_LOCK = 0x67707564L;
+
+    /** The processor's collaborators, grouped so the constructor stays short. */
+    public record Parts(Database db, Pgmq pgmq, CommandQueue commands, Reservations reservations, SshKeys sshKeys,
+                        Backend backend, Clock clock) {
+    }
+
+    private final Parts p;
+    private final Scheduler scheduler = new Scheduler();
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final Duration pollInterval;
+    private final Notifications.Listener listener;
+    private Thread thread;
+
+    public Processor(Parts parts, Duration pollInterval) {
+        this.p = parts;
+        this.pollInterval = pollInterval;
+        this.listener = new Notifications.Listener(parts.db());
+    }
+
+    public synchronized void start() {
+        thread = Thread.ofPlatform().name("processor").daemon().start(this);
+    }
+
+    @Override
+    public void run() {
+        while (running.get()) {
+            try {
+                cycle();
+            } catch (RuntimeException e) {
+                log.error("processor cycle failed; retrying after the poll interval", e);
+            }
+            if (running.get()) {
+                listener.await((int) pollInterval.toMillis());
+            }
+        }
+        listener.close();
+    }
+
+    /** One full pass; public so tests can drive the processor step by step. */
+    public void cycle() {
+        applyCommands();
+        schedule();
+        reconcile();
+        expire();
+    }
+
+    void applyCommands() {
+        while (true) {
+            List<Pgmq.Message> batch = p.db().query(c -> p.pgmq().read(c, p.commands().queue(), LEASE_SECONDS, 20));
+            if (batch.isEmpty()) {
+                return;
+            }
+            for (Pgmq.Message m : batch) {
+                apply(m);
+            }
+        }
+    }
+
+    private void apply(Pgmq.Message m) {
+        try {
+            p.db().inTransaction(c -> {
+                CommandQueue.Command cmd = CommandQueue.parse(m.message());
+                switch (cmd.type()) {
+                    case create -> {
+                        // The row was written with the command; the scheduling cycle picks it up.
+                    }
+                    case cancel -> cancel(c, cmd);
+                }
+                p.pgmq().delete(c, p.commands().queue(), m.msgId());
+                return null;
+            });
+        } catch (RuntimeException e) {
+            if (m.readCt() >= MAX_DELIVERIES) {
+                deadLetter(m, e);
+            } else {
+                log.warn("command {} failed (delivery {}), will retry: {}", m.msgId(), m.readCt(), e.getMessage());
+            }
+        }
+    }
+
+    private void cancel(Connection c, CommandQueue.Command cmd) throws SQLException {
+        var current = p.reservations().lock(c, cmd.reservationId());
+        if (current.isEmpty() || current.get().status().isTerminal()) {
+            return; // already ended: cancelling twice is a no-op
+        }
+        String by = cmd.requestedBy() == null ? "owner" : cmd.requestedBy();
+        p.reservations().transition(c, current.get(), ReservationStatus.CANCELLED, "cancelled by " + by,
+                p.clock().instant(), Map.of("current_detailed_status", "cancelled"));
+    }
+
+    private void deadLetter(Pgmq.Message m, RuntimeException e) {
+        log.error("command {} failed {} times; archived: {}", m.msgId(), m.readCt(), e.getMessage());
+        p.db().inTransaction(c -> {
+            p.pgmq().archive(c, p.commands().queue(), m.msgId());
+            try {
+                var cmd = CommandQueue.parse(m.message());
+                var r = p.reservations().lock(c, cmd.reservationId());
+                if (r.isPresent() && !r.get().status().isTerminal()) {
+                    p.reservations().transition(c, r.get(), ReservationStatus.FAILED,
+                            "command failed " + m.readCt() + " times: " + e.getMessage(), p.clock().instant(),
+                            Map.of("failure_reason", "internal error applying " + cmd.type() + ": " + e.getMessage()));
+                }
+            } catch (IllegalArgumentException unreadable) {
+                // not even JSON: nothing to mark
+            }
+            return null;
+        });
+    }
+
+    /** A scheduling cycle under an advisory lock: one replica decides at a time, on one snapshot. */
+    void schedule() {
+        var capacity = p.backend().capacity();
+        p.db().inTransaction(c -> {
+            try (var st = c.prepareStatement("select pg_try_advisory_xact_lock(?)")) {
+                st.setLong(1, SCHEDULER_LOCK);
+                try (var rs = st.executeQuery()) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        return null; // another replica is scheduling now
+                    }
+                }
+            }
+            List<Reservation> holding = p.reservations().withStatus(c, ReservationStatus.PREPARING, ReservationStatus.ACTIVE);
+            List<Reservation> queued = p.reservations().withStatus(c, ReservationStatus.QUEUED);
+            if (queued.isEmpty()) {
+                return null;
+            }
+            Instant now = p.clock().instant();
+            var plan = scheduler.plan(new Scheduler.Snapshot(capacity, holding), queued, now);
+            for (var admission : plan.admissions()) {
+                var r = p.reservations().lock(c, admission.reservationId()).orElseThrow();
+                p.reservations().transition(c, r, ReservationStatus.PREPARING,
+                        "admitted on " + admission.placement().node() + " GPUs " + admission.placement().gpus(), now,
+                        Map.of("node_name", admission.placement().node(), "gpu_indices", admission.placement().gpus(),
+                                "queue_position", 0, "current_detailed_status", "creating environment"));
+            }
+            for (var w : plan.waiting()) {
+                String detail = switch (w.reason()) {
+                    case WAITING_FOR_CAPACITY -> "waiting for " + "GPUs to free up, position " + w.position();
+                    case NO_CAPACITY_OF_TYPE -> "no node of this GPU type is available";
+                };
+                p.reservations().setWaiting(c, w.reservationId(), w.position(), w.reason().name(), detail);
+            }
+            return null;
+        });
+    }
+
+    /** Level-triggered: make the backend match the rows, whatever happened before. */
+    void reconcile() {
+        List<Reservation> live = p.db().query(c -> p.reservations().withStatus(c, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
+        Set<String> wanted = new HashSet<>();
+        for (Reservation r : live) {
+            wanted.add(r.environmentName());
+            ensure(r);
+        }
+        for (String name : p.backend().environments()) {
+            if (!wanted.contains(name)) {
+                try {
+                    p.backend().destroy(name);
+                    log.info("removed environment {}: no live reservation owns it", name);
+                } catch (Exception e) {
+                    log.warn("could not remove environment {}: {}", name, e.getMessage());
+                }
+            }
+        }
+    }
+
+    private void ensure(Reservation r) {
+        try {
+            List<String> keys = p.db().query(c -> p.sshKeys().forUser(c, r.userId())).stream()
+                    .map(SshKeys.SshKey::publicKey).toList();
+            var spec = new Backend.EnvironmentSpec(r.id(), r.environmentName(), r.username(),
+                    r.placement() == null ? List.of() : r.placement().gpus(), keys,
+                    r.connection() == null ? null : r.connection().port());
+            var env = p.backend().ensure(spec);
+            if (r.status() == ReservationStatus.PREPARING) {
+                p.db().inTransaction(c -> {
+                    var current = p.reservations().lock(c, r.id()).orElseThrow();
+                    if (current.status() != ReservationStatus.PREPARING) {
+                        return null;
+                    }
+                    Instant now = p.clock().instant();
+                    Map<String, Object> set = new HashMap<>();
+                    set.put("launched_at", now);
+                    set.put("expires_at", now.plus(duration(current.durationHours())));
+                    set.put("ssh_host", env.sshHost());
+                    set.put("ssh_port", env.sshPort());
+                    set.put("current_detailed_status", env.detail());
+                    p.reservations().transition(c, current, ReservationStatus.ACTIVE, "environment ready", now, set);
+                    return null;
+                });
+            } else if (r.connection() != null && r.connection().port() != env.sshPort()) {
+                log.warn("environment {} came back on port {} instead of {}", r.environmentName(), env.sshPort(), r.connection().port());
+            }
+        } catch (Exception e) {
+            log.error("environment {} could not be created: {}", r.environmentName(), e.toString());
+            p.db().inTransaction(c -> {
+                var current = p.reservations().lock(c, r.id()).orElseThrow();
+                if (!current.status().isTerminal()) {
+                    p.reservations().transition(c, current, ReservationStatus.FAILED, "environment failed: " + e.getMessage(),
+                            p.clock().instant(), Map.of("failure_reason", "the environment could not be created: " + e.getMessage()));
+                }
+                return null;
+            });
+        }
+    }
+
+    /** Active reservations past their end become expired; the next reconcile removes their environments. */
+    void expire() {
+        Instant now = p.clock().instant();
+        p.db().inTransaction(c -> {
+            for (Reservation r : p.reservations().withStatus(c, ReservationStatus.ACTIVE)) {
+                if (r.expiresAt() != null && !r.expiresAt().isAfter(now)) {
+                    var current = p.reservations().lock(c, r.id()).orElseThrow();
+                    if (current.status() == ReservationStatus.ACTIVE) {
+                        p.reservations().transition(c, current, ReservationStatus.EXPIRED, "reservation time is over", now,
+                                Map.of("current_detailed_status", "expired"));
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Fractional hours kept exactly, to the microsecond. */
+    static Duration duration(BigDecimal hours) {
+        return Duration.ofNanos(hours.multiply(BigDecimal.valueOf(3_600_000_000_000L)).longValue());
+    }
+
+    @Override
+    public void close() {
+        running.set(false);
+        if (thread != null) {
+            thread.interrupt();
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

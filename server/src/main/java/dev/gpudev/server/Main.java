@@ -1,0 +1,104 @@
+package dev.gpudev.server;
+
+import dev.gpudev.core.ValidationException;
+import dev.gpudev.store.CommandQueue;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** `gpu-dev server`: the whole platform on this machine, on embedded defaults. */
+@Command(name = "gpu-dev server", mixinStandardHelpOptions = true, subcommands = Doctor.class,
+        description = "Runs the API, the job processor, the SSH proxy and (unless --database-url) an embedded PostgreSQL.")
+public final class Main implements Callable<Integer> {
+
+    @Option(names = "--port", description = "API port (default ${DEFAULT-VALUE})", defaultValue = "8080")
+    int port;
+
+    @Option(names = "--ssh-port", description = "SSH proxy port (default ${DEFAULT-VALUE})", defaultValue = "2222")
+    int sshPort;
+
+    @Option(names = "--host", description = "address users reach this machine at (default ${DEFAULT-VALUE}; "
+            + "anything else listens on all interfaces)", defaultValue = "127.0.0.1")
+    String host;
+
+    @Option(names = "--data-dir", description = "state: database, homes, keys (default $GPUDEV_HOME, else ~/.gpudev/server)")
+    Path dataDir;
+
+    @Option(names = "--database-url", description = "external PostgreSQL, postgresql://user:password@host:port/db "
+            + "(else POSTGRES_HOST/PORT/USER/PASSWORD/DB, else embedded)")
+    String databaseUrl;
+
+    @Option(names = "--backend", description = "local or kubernetes (default ${DEFAULT-VALUE})", defaultValue = "local")
+    String backend;
+
+    @Option(names = "--simulated-gpus", description = "declared GPUs for machines without them: TYPE:COUNT[xNODES][,...], e.g. h100:8x2,a100:4")
+    String simulatedGpus;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof ValidationException || e instanceof IllegalArgumentException) {
+                cmd.getErr().println("error: " + e.getMessage());
+                return 2;
+            }
+            cmd.getErr().println("error: " + e);
+            return 1;
+        });
+        return cl;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (!"local".equals(backend)) {
+            throw new ValidationException("--backend " + backend + " is not available in this build: use --backend local");
+        }
+        if (port < 0 || port > 65535 || sshPort < 0 || sshPort > 65535) {
+            throw new ValidationException("ports must be 0-65535");
+        }
+        ServerConfig cfg = config();
+        Platform platform = new Platform(cfg);
+        Runtime.getRuntime().addShutdownHook(new Thread(platform::close, "gpudev-stop"));
+        URI api = Platform.apiUrl(host, platform.apiPort());
+        System.out.println();
+        System.out.println("gpudev is running");
+        System.out.println("  API:        " + api + "   (GPU_DEV_API_URL)");
+        System.out.println("  SSH proxy:  " + host + ":" + platform.sshPort());
+        System.out.println("  data dir:   " + cfg.dataDir());
+        System.out.println("  log in as the admin:");
+        System.out.println("    ./gpu-dev login --api-url " + api + " --token-file " + platform.adminToken());
+        System.out.println();
+        System.out.flush();
+        new CountDownLatch(1).await();
+        return 0;
+    }
+
+    ServerConfig config() {
+        Path dir = dataDir != null ? dataDir : ServerConfig.defaultDataDir();
+        String url = null;
+        String user = null;
+        String password = null;
+        if (databaseUrl != null) {
+            var parsed = DatabaseUrl.parse(databaseUrl);
+            url = parsed.jdbcUrl();
+            user = parsed.user();
+            password = parsed.password();
+        } else if (System.getenv("POSTGRES_HOST") != null) {
+            var env = System.getenv();
+            url = "jdbc:postgresql://" + env.get("POSTGRES_HOST") + ":" + env.getOrDefault("POSTGRES_PORT", "5432")
+                    + "/" + env.getOrDefault("POSTGRES_DB", "gpudev");
+            user = env.getOrDefault("POSTGRES_USER", "postgres");
+            password = env.getOrDefault("POSTGRES_PASSWORD", "");
+        }
+        String queue = System.getenv().getOrDefault("QUEUE_NAME", CommandQueue.DEFAULT_QUEUE);
+        return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue);
+    }
+}

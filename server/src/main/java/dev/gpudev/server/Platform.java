@@ -1,0 +1,135 @@
+package dev.gpudev.server;
+
+import dev.gpudev.api.ApiConfig;
+import dev.gpudev.api.ApiServer;
+import dev.gpudev.backend.local.GpuInventory;
+import dev.gpudev.backend.local.LocalBackend;
+import dev.gpudev.backend.local.Sandbox;
+import dev.gpudev.core.Capacity;
+import dev.gpudev.core.GpuCatalog;
+import dev.gpudev.processor.Processor;
+import dev.gpudev.sshproxy.SshProxy;
+import dev.gpudev.store.ApiKeys;
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Database;
+import dev.gpudev.store.EmbeddedPostgres;
+import dev.gpudev.store.Pgmq;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.SshKeys;
+import dev.gpudev.store.Users;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The whole platform on one machine, wired by hand: database, processor, SSH proxy, API. */
+public final class Platform implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Platform.class);
+
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final ApiServer api;
+    private final SshProxy proxy;
+    private final Path adminToken;
+    private final LocalBackend backend;
+
+    public Platform(ServerConfig cfg) throws IOException {
+        Files.createDirectories(cfg.dataDir());
+        Database db = connect(cfg);
+        closeables.addFirst(db);
+        db.migrate();
+        GpuCatalog catalog = GpuCatalog.standard();
+        Pgmq pgmq = new Pgmq();
+        CommandQueue commands = new CommandQueue(pgmq, cfg.queueName());
+        commands.ensureQueue(db);
+        Users users = new Users();
+        Reservations reservations = new Reservations();
+        SshKeys sshKeys = new SshKeys();
+        Clock clock = Clock.systemUTC();
+        adminToken = Bootstrap.ensureAdminToken(db, users, cfg.dataDir());
+
+        Capacity capacity = capacity(cfg, catalog);
+        backend = new LocalBackend(cfg.dataDir(), capacity, Sandbox.detect());
+        closeables.addFirst(backend);
+        Processor processor = new Processor(new Processor.Parts(db, pgmq, commands, reservations, sshKeys, backend, clock),
+                Duration.ofSeconds(1));
+        processor.start();
+        closeables.addFirst(processor);
+
+        proxy = new SshProxy(db, sshKeys, reservations, cfg.dataDir().resolve("ssh_proxy_host_key"), "127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0", cfg.sshPort());
+        closeables.addFirst(proxy);
+        api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), sshKeys, reservations, pgmq, commands, catalog,
+                backend::capacity, clock, new ApiConfig(ApiConfig.ttlFromEnvironment(), cfg.advertisedHost(), proxy.port())))
+                .start("127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0", cfg.port());
+        closeables.addFirst(api);
+        log.info("backend: {}; capacity: {}", backend.describe(), describe(capacity));
+    }
+
+    private static Database connect(ServerConfig cfg) {
+        if (cfg.databaseUrl() != null) {
+            return Database.connect(cfg.databaseUrl(), cfg.databaseUser(), cfg.databasePassword(), 20);
+        }
+        EmbeddedPostgres pg = EmbeddedPostgres.start(cfg.dataDir().resolve("pg-binaries"), cfg.dataDir().resolve("pgdata"), 0);
+        pg.createDatabase("gpudev");
+        return Database.connect(pg.jdbcUrl("gpudev"), pg.user(), "", 20);
+    }
+
+    static Capacity capacity(ServerConfig cfg, GpuCatalog catalog) {
+        if (cfg.simulatedGpus() != null && !cfg.simulatedGpus().isBlank()) {
+            return GpuInventory.simulated(cfg.simulatedGpus(), catalog);
+        }
+        var gpus = GpuInventory.discover();
+        if (gpus.isEmpty()) {
+            log.warn("no GPU found by nvidia-smi and no --simulated-gpus given: nothing can be reserved");
+        }
+        return GpuInventory.fromGpus(gpus, catalog, "local");
+    }
+
+    static String describe(Capacity capacity) {
+        if (capacity.nodes().isEmpty()) {
+            return "no GPUs";
+        }
+        StringBuilder sb = new StringBuilder();
+        for (var n : capacity.nodes()) {
+            if (!sb.isEmpty()) {
+                sb.append(", ");
+            }
+            sb.append(n.name()).append(": ").append(n.gpus().size()).append(" x ").append(n.gpuType())
+                    .append(n.simulated() ? " (simulated)" : "");
+        }
+        return sb.toString();
+    }
+
+    public int apiPort() {
+        return api.port();
+    }
+
+    public int sshPort() {
+        return proxy.port();
+    }
+
+    public Path adminToken() {
+        return adminToken;
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable c : closeables) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("while stopping: {}", e.getMessage());
+            }
+        }
+    }
+
+    static URI apiUrl(String host, int port) {
+        return URI.create("http://" + host + ":" + port);
+    }
+}

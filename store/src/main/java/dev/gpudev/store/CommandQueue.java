@@ -1,0 +1,53 @@
+package dev.gpudev.store;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.UUID;
+
+/**
+ * The commands that the API sends to the processor through PGMQ. A send shares the caller's
+ * transaction, so the row and its command are committed together or not at all.
+ */
+public final class CommandQueue {
+    public static final String DEFAULT_QUEUE = "gpu_reservations";
+
+    public enum Type { create, cancel }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Command(@JsonProperty("type") Type type,
+                          @JsonProperty("reservation_id") UUID reservationId,
+                          @JsonProperty("requested_by") String requestedBy) {
+    }
+
+    private final Pgmq pgmq;
+    private final String queue;
+
+    public CommandQueue(Pgmq pgmq, String queue) {
+        this.pgmq = pgmq;
+        this.queue = queue;
+    }
+
+    public String queue() {
+        return queue;
+    }
+
+    public void ensureQueue(Database db) {
+        db.query(c -> {
+            pgmq.create(c, queue);
+            return null;
+        });
+    }
+
+    public long send(Connection c, Command command) throws SQLException {
+        long id = pgmq.send(c, queue, Json.write(command), 0);
+        Notifications.notify(c);
+        return id;
+    }
+
+    public static Command parse(String json) {
+        return Json.read(json, Command.class);
+    }
+}
