@@ -1,0 +1,406 @@
+package dev.gpudev.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+
+/** The gpu-dev command line. */
+@Command(name = "gpu-dev", mixinStandardHelpOptions = true, version = "gpu-dev 0.1.0",
+        description = "Reserve GPU development environments and connect to them.",
+        subcommands = {Main.Login.class, Main.Reserve.class, Main.ListJobs.class, Main.Show.class, Main.Connect.class,
+                Main.Cancel.class, Main.Avail.class, Main.Admin.class})
+public final class Main {
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.getenv()));
+    }
+
+    /** Runs one command; the environment is passed in so tests can give each run its own HOME. */
+    public static int run(String[] args, Map<String, String> env) {
+        CommandLine cl = new CommandLine(new Main(), new Factory(new Settings(env)));
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof CliException ce) {
+                cmd.getErr().println("error: " + ce.getMessage());
+                return ce.exitCode();
+            }
+            cmd.getErr().println("error: " + e);
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    /** Hands every command the settings. */
+    private record Factory(Settings settings) implements CommandLine.IFactory {
+        @Override
+        public <K> K create(Class<K> cls) throws Exception {
+            K k = CommandLine.defaultFactory().create(cls);
+            if (k instanceof Base b) {
+                b.settings = settings;
+            }
+            return k;
+        }
+    }
+
+    /** Options every command has. */
+    static final class Common {
+        @Option(names = "--api-url", description = "the gpudev API (else GPU_DEV_API_URL, config api_url, http://127.0.0.1:8080)")
+        String apiUrl;
+    }
+
+    abstract static class Base implements Callable<Integer> {
+        Settings settings;
+
+        @Mixin
+        Common common;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+
+        String apiUrl() {
+            return settings.apiUrl(common.apiUrl);
+        }
+
+        ObjectNode creds() {
+            ObjectNode c = settings.credentials();
+            if (c == null || !c.hasNonNull("api_key")) {
+                throw new CliException(2, "not logged in: run `gpu-dev login --token-file <data-dir>/admin-token` "
+                        + "or ask an admin for `gpu-dev admin invite`");
+            }
+            return c;
+        }
+
+        /** The API of the credentials (unless --api-url or the environment says otherwise). */
+        ApiClient api() {
+            ObjectNode c = creds();
+            String url = common.apiUrl != null || settings.hasEnvApiUrl() || !c.hasNonNull("api_url")
+                    ? apiUrl() : c.get("api_url").asText();
+            return new ApiClient(url, c.get("api_key").asText());
+        }
+
+        void printJson(JsonNode node) {
+            out().println(node.toPrettyString());
+        }
+    }
+
+    @Command(name = "login", mixinStandardHelpOptions = true, description = "Log in with a token and register your SSH key.")
+    static final class Login extends Base {
+        @Option(names = "--token", description = "a login token from an admin (`gpu-dev admin invite`)")
+        String token;
+
+        @Option(names = "--token-file", description = "a file holding the token, e.g. <data-dir>/admin-token")
+        Path tokenFile;
+
+        @Option(names = "--ssh-key", description = "public key to register (default ~/.ssh/id_ed25519.pub, else id_rsa.pub)")
+        Path sshKey;
+
+        @Override
+        public Integer call() throws IOException {
+            String t = token;
+            if (tokenFile != null) {
+                if (!Files.isReadable(tokenFile)) {
+                    throw new CliException(2, "cannot read token file " + tokenFile);
+                }
+                t = Files.readString(tokenFile).trim();
+            }
+            if (t == null || t.isBlank()) {
+                throw new CliException(2, "give --token TOKEN or --token-file FILE (AWS login is not available yet)");
+            }
+            Path pub = sshKey != null ? sshKey : defaultPublicKey();
+            if (pub == null || !Files.isReadable(pub)) {
+                throw new CliException(2, "no SSH public key found: create one with `ssh-keygen -t ed25519` or pass --ssh-key");
+            }
+            String url = apiUrl();
+            JsonNode login = new ApiClient(url, null).post("/v1/auth/token-login", Map.of("token", t));
+            String key = login.get("api_key").asText();
+            new ApiClient(url, key).post("/v1/ssh-keys", Map.of("public_key", Files.readString(pub).trim()));
+            ObjectNode creds = Settings.JSON.createObjectNode();
+            creds.put("api_url", url);
+            creds.put("api_key", key);
+            creds.put("username", login.get("username").asText());
+            creds.put("expires_at", login.get("expires_at").asText());
+            String identity = pub.toString().endsWith(".pub") ? pub.toString().substring(0, pub.toString().length() - 4) : pub.toString();
+            creds.put("ssh_identity", identity);
+            settings.saveCredentials(creds);
+            out().println("Logged in to " + url + " as " + login.get("username").asText()
+                    + (login.path("is_admin").asBoolean() ? " (admin)" : "") + "; key valid until " + login.get("expires_at").asText());
+            out().println("Registered SSH key " + pub);
+            return 0;
+        }
+
+        private Path defaultPublicKey() {
+            for (String name : List.of("id_ed25519.pub", "id_rsa.pub")) {
+                Path p = settings.home().resolve(".ssh").resolve(name);
+                if (Files.isReadable(p)) {
+                    return p;
+                }
+            }
+            return null;
+        }
+    }
+
+    @Command(name = "reserve", mixinStandardHelpOptions = true, description = "Reserve GPUs.")
+    static final class Reserve extends Base {
+        @Option(names = "--gpu-type", required = true, description = "h100, a100, ... (see `gpu-dev avail`)")
+        String gpuType;
+
+        @Option(names = "--gpus", defaultValue = "1", description = "GPUs: 1, 2, 4 or 8 (default ${DEFAULT-VALUE})")
+        int gpus;
+
+        @Option(names = "--hours", defaultValue = "1", description = "duration in hours, fractional (5 minutes to 24 h; default ${DEFAULT-VALUE})")
+        BigDecimal hours;
+
+        @Option(names = "--name", description = "a name to refer to it by (lowercase letters, digits, '-')")
+        String name;
+
+        @Option(names = "--wait", negatable = true, description = "follow it until it is active (default: on a terminal)")
+        Boolean wait;
+
+        @Option(names = {"-o", "--output"}, description = "json for machine-readable output")
+        String output;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            Output.check(output);
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("gpu_type", gpuType);
+            body.put("gpu_count", gpus);
+            body.put("duration_hours", hours);
+            if (name != null) {
+                body.put("name", name);
+            }
+            ApiClient api = api();
+            JsonNode job = api.post("/v1/jobs/submit", body);
+            boolean follow = wait != null ? wait : System.console() != null && output == null;
+            if (!follow) {
+                if (Output.json(output)) {
+                    printJson(job);
+                } else {
+                    out().println("Submitted " + job.get("job_id").asText() + " (" + job.get("status").asText() + ")");
+                }
+                return 0;
+            }
+            if (!Output.json(output)) {
+                out().println("Submitted " + job.get("job_id").asText() + "; waiting for it to start…");
+            }
+            JsonNode last = Follow.untilSettled(api, job.get("job_id").asText(), Output.json(output) ? null : out());
+            if (Output.json(output)) {
+                printJson(last);
+            }
+            String status = last.get("status").asText();
+            if (!"active".equals(status)) {
+                throw new CliException(1, "reservation " + status + ": " + Objects.toString(
+                        last.hasNonNull("failure_reason") ? last.get("failure_reason").asText() : null, "see `gpu-dev show`"));
+            }
+            if (!Output.json(output)) {
+                String ref = last.hasNonNull("name") ? last.get("name").asText() : last.get("job_id").asText();
+                out().println("Active on GPUs " + last.get("gpus") + " until " + last.get("expires_at").asText());
+                out().println("Connect with:  gpu-dev connect " + ref);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Your reservations, newest first.")
+    static final class ListJobs extends Base {
+        @Option(names = "--status", description = "only these states, comma-separated (e.g. queued,active)")
+        String status;
+
+        @Option(names = "--all", description = "everyone's (admins)")
+        boolean all;
+
+        @Option(names = "--limit", defaultValue = "50")
+        int limit;
+
+        @Option(names = {"-o", "--output"}, description = "json for machine-readable output")
+        String output;
+
+        @Override
+        public Integer call() {
+            Output.check(output);
+            StringBuilder q = new StringBuilder("/v1/jobs?limit=" + limit);
+            if (status != null) {
+                q.append("&status=").append(java.net.URLEncoder.encode(status, java.nio.charset.StandardCharsets.UTF_8));
+            }
+            if (all) {
+                q.append("&all_users=true");
+            }
+            JsonNode jobs = api().get(q.toString()).get("jobs");
+            if (Output.json(output)) {
+                printJson(jobs);
+                return 0;
+            }
+            List<List<String>> rows = new ArrayList<>();
+            rows.add(List.of("ID", "NAME", "STATUS", "GPUS", "CREATED", "ENDS / POSITION"));
+            for (JsonNode j : jobs) {
+                String when = "active".equals(j.get("status").asText()) ? j.path("expires_at").asText("")
+                        : j.hasNonNull("queue_position") ? "#" + j.get("queue_position").asInt() : "";
+                rows.add(List.of(j.get("job_id").asText().substring(0, 8), j.path("name").asText("-"),
+                        j.get("status").asText(), j.get("gpu_count").asInt() + "x" + j.get("gpu_type").asText(),
+                        Output.time(j.get("created_at").asText()), Output.time(when)));
+            }
+            Output.table(out(), rows);
+            return 0;
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "One reservation in detail.")
+    static final class Show extends Base {
+        @Parameters(paramLabel = "ID|NAME")
+        String ref;
+
+        @Option(names = {"-o", "--output"}, description = "json for machine-readable output")
+        String output;
+
+        @Override
+        public Integer call() {
+            Output.check(output);
+            JsonNode j = api().get("/v1/jobs/" + Output.pathSegment(ref));
+            if (Output.json(output)) {
+                printJson(j);
+                return 0;
+            }
+            PrintWriter o = out();
+            o.println("Reservation " + j.get("job_id").asText() + (j.hasNonNull("name") ? " (" + j.get("name").asText() + ")" : ""));
+            o.println("  status:    " + j.get("status").asText() + (j.hasNonNull("current_detailed_status")
+                    ? " — " + j.get("current_detailed_status").asText() : ""));
+            o.println("  GPUs:      " + j.get("gpu_count").asInt() + " x " + j.get("gpu_type").asText()
+                    + (j.hasNonNull("gpus") ? " " + j.get("gpus") + " on " + j.get("node").asText() : ""));
+            o.println("  duration:  " + j.get("duration_hours").asText() + " h");
+            if (j.hasNonNull("queue_position")) {
+                o.println("  position:  " + j.get("queue_position").asInt() + " (" + j.path("pending_reason").asText("") + ")");
+            }
+            if (j.hasNonNull("expires_at")) {
+                o.println("  expires:   " + j.get("expires_at").asText());
+            }
+            if (j.hasNonNull("failure_reason")) {
+                o.println("  failure:   " + j.get("failure_reason").asText());
+            }
+            if (j.hasNonNull("ssh_command")) {
+                o.println("  ssh:       " + j.get("ssh_command").asText());
+            }
+            o.println("  history:");
+            for (JsonNode h : j.get("status_history")) {
+                o.println("    " + h.get("at").asText() + "  " + h.get("status").asText() + "  " + h.path("reason").asText(""));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "connect", mixinStandardHelpOptions = true, description = "Open a shell in an environment, or run a command: connect ID -- CMD...")
+    static final class Connect extends Base {
+        @Parameters(index = "0", paramLabel = "ID|NAME")
+        String ref;
+
+        @Parameters(index = "1..*", paramLabel = "CMD", description = "a command to run instead of a shell")
+        List<String> command = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            ObjectNode creds = creds();
+            JsonNode j = api().get("/v1/jobs/" + Output.pathSegment(ref));
+            if (!"active".equals(j.get("status").asText())) {
+                throw new CliException(2, "reservation " + ref + " is " + j.get("status").asText()
+                        + ("queued".equals(j.get("status").asText()) ? ": wait for it with `gpu-dev show " + ref + "`" : ""));
+            }
+            Path config = SshConfig.write(settings, creds, j);
+            List<String> cmd = new ArrayList<>(List.of("ssh", "-F", config.toString()));
+            if (!command.isEmpty() && System.console() == null) {
+                cmd.add("-T");
+            }
+            cmd.add(SshConfig.hostAlias(j));
+            cmd.addAll(command);
+            Process p = new ProcessBuilder(cmd).inheritIO().start();
+            return p.waitFor();
+        }
+    }
+
+    @Command(name = "cancel", mixinStandardHelpOptions = true, description = "End a reservation now.")
+    static final class Cancel extends Base {
+        @Parameters(paramLabel = "ID|NAME")
+        String ref;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            ApiClient api = api();
+            JsonNode res = api.post("/v1/jobs/" + Output.pathSegment(ref) + "/cancel", null);
+            String id = res.get("job_id").asText();
+            Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+            while (Instant.now().isBefore(deadline)) {
+                JsonNode j = api.get("/v1/jobs/" + id);
+                if ("cancelled".equals(j.get("status").asText()) || "expired".equals(j.get("status").asText())
+                        || "failed".equals(j.get("status").asText())) {
+                    out().println("Reservation " + id + " is " + j.get("status").asText());
+                    return 0;
+                }
+                Thread.sleep(200);
+            }
+            out().println("Cancellation of " + id + " requested; it will end shortly");
+            return 0;
+        }
+    }
+
+    @Command(name = "avail", mixinStandardHelpOptions = true, description = "GPUs per type: total, in use, queued, available.")
+    static final class Avail extends Base {
+        @Option(names = {"-o", "--output"}, description = "json for machine-readable output")
+        String output;
+
+        @Override
+        public Integer call() {
+            Output.check(output);
+            JsonNode types = api().get("/v1/gpu/availability").get("gpu_types");
+            if (Output.json(output)) {
+                printJson(types);
+                return 0;
+            }
+            List<List<String>> rows = new ArrayList<>();
+            rows.add(List.of("TYPE", "TOTAL", "IN USE", "QUEUED", "AVAILABLE", "MAX/NODE"));
+            for (JsonNode t : types) {
+                rows.add(List.of(t.get("gpu_type").asText() + (t.path("simulated").asBoolean() ? " (simulated)" : ""),
+                        t.get("total").asText(), t.get("in_use").asText(), t.get("queued").asText(),
+                        t.get("available").asText(), t.get("max_per_node").asText()));
+            }
+            Output.table(out(), rows);
+            return 0;
+        }
+    }
+
+    @Command(name = "admin", mixinStandardHelpOptions = true, description = "Administration.", subcommands = Admin.Invite.class)
+    static final class Admin {
+        @Command(name = "invite", mixinStandardHelpOptions = true, description = "Make a one-time login token for a new user.")
+        static final class Invite extends Base {
+            @Parameters(paramLabel = "USERNAME")
+            String username;
+
+            @Override
+            public Integer call() {
+                JsonNode res = api().post("/v1/admin/invites", Map.of("username", username));
+                out().println(res.get("token").asText());
+                spec.commandLine().getErr().println("Give this to " + username + "; they run: gpu-dev login --token TOKEN"
+                        + " (valid until " + res.get("expires_at").asText() + ", once)");
+                return 0;
+            }
+        }
+    }
+}
