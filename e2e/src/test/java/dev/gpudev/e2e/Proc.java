@@ -1,0 +1,42 @@
+package dev.gpudev.e2e;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** Runs a command to completion and keeps what it printed. */
+record Proc(int exit, String out) {
+
+    static Proc run(Map<String, String> env, List<String> cmd) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(cmd)).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("timed out: " + cmd + "\n" + out);
+        }
+        return new Proc(p.exitValue(), out);
+    }
+
+    static String java() {
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+
+    /** A user's own home: an ed25519 key pair, and nothing else. */
+    static Path newHome(Path parent, String name) throws IOException, InterruptedException {
+        Path home = Files.createDirectories(parent.resolve(name));
+        Files.createDirectories(home.resolve(".ssh"));
+        Proc k = run(Map.of(), List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name,
+                "-f", home.resolve(".ssh/id_ed25519").toString()));
+        if (k.exit() != 0) {
+            throw new IllegalStateException("ssh-keygen failed: " + k.out());
+        }
+        return home;
+    }
+}

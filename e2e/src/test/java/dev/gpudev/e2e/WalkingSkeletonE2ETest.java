@@ -1,0 +1,214 @@
+package dev.gpudev.e2e;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The tour of the README against the real jars: the server with simulated GPUs and its embedded
+ * PostgreSQL, the CLI, and OpenSSH through the proxy.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class WalkingSkeletonE2ETest {
+    static Path root;
+    static Path dataDir;
+    static Path serverLog;
+    static Process server;
+    static String apiUrl;
+    static int proxyPort;
+    static Path alice;
+    static Path bob;
+    static int alicePort;
+
+    @BeforeAll
+    static void startServer() throws Exception {
+        root = Files.createTempDirectory("gpudev-e2e");
+        dataDir = root.resolve("data");
+        serverLog = root.resolve("server.log");
+        int apiPort = freePort();
+        proxyPort = freePort();
+        apiUrl = "http://127.0.0.1:" + apiPort;
+        server = new ProcessBuilder(Proc.java(), "-jar", jar("server", "gpudev-server.jar"),
+                "--port", Integer.toString(apiPort), "--ssh-port", Integer.toString(proxyPort),
+                "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:8")
+                .redirectErrorStream(true).redirectOutput(serverLog.toFile()).start();
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
+        while (!Files.readString(serverLog).contains("gpudev is running")) {
+            if (!server.isAlive() || Instant.now().isAfter(deadline)) {
+                fail("server did not start:\n" + Files.readString(serverLog));
+            }
+            Thread.sleep(100);
+        }
+        alice = Proc.newHome(root, "alice");
+        bob = Proc.newHome(root, "bob");
+    }
+
+    @AfterAll
+    static void stopServer() throws Exception {
+        if (server != null) {
+            server.destroy();
+            server.waitFor();
+        }
+    }
+
+    static String jar(String module, String name) {
+        Path p = Path.of("..", module, "target", name).toAbsolutePath().normalize();
+        assertTrue(Files.exists(p), p + " is missing: run the build (mvn verify) from the repository root");
+        return p.toString();
+    }
+
+    static Proc cli(Path home, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Proc.java(), "-jar", jar("cli", "gpudev-cli.jar")));
+        cmd.addAll(List.of(args));
+        return Proc.run(Map.of("HOME", home.toString(), "GPU_DEV_API_URL", apiUrl), cmd);
+    }
+
+    @Test
+    @Order(1)
+    void adminLogsInWithTheBootstrapTokenAndReservesAGpu() throws Exception {
+        Path token = dataDir.resolve("admin-token");
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(token)));
+        Proc login = cli(alice, "login", "--token-file", token.toString());
+        assertEquals(0, login.exit(), login.out());
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(alice.resolve(".gpu-dev/credentials"))));
+
+        Proc reserve = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "1", "--hours", "0.5", "--name", "first", "--wait");
+        assertEquals(0, reserve.exit(), reserve.out());
+        assertTrue(reserve.out().contains("gpu-dev connect first"), reserve.out());
+
+        Proc show = cli(alice, "show", "first", "-o", "json");
+        assertEquals(0, show.exit(), show.out());
+        assertTrue(show.out().contains("\"status\" : \"active\""), show.out());
+        var m = Pattern.compile("\"port\" : (\\d+)").matcher(show.out());
+        assertTrue(m.find(), show.out());
+        alicePort = Integer.parseInt(m.group(1));
+    }
+
+    @Test
+    @Order(2)
+    void connectRunsACommandInTheEnvironmentThroughTheProxyWithOpenSsh() throws Exception {
+        Proc run = cli(alice, "connect", "first", "--", "echo", "gpus=$CUDA_VISIBLE_DEVICES", "nv=$NVIDIA_VISIBLE_DEVICES", "home=$HOME");
+        assertEquals(0, run.exit(), run.out());
+        assertTrue(run.out().contains("gpus=0 nv=0"), run.out());
+        assertTrue(run.out().contains("/environments/gpudev-"), run.out());
+        assertTrue(Files.readString(serverLog).contains("connects to 127.0.0.1:" + alicePort));
+    }
+
+    @Test
+    @Order(3)
+    void anotherUserIsRefusedByTheProxy() throws Exception {
+        Proc invite = cli(alice, "admin", "invite", "bob");
+        assertEquals(0, invite.exit(), invite.out());
+        String bobToken = invite.out().lines().findFirst().orElseThrow().trim();
+        Proc login = cli(bob, "login", "--token", bobToken);
+        assertEquals(0, login.exit(), login.out());
+        Proc reuse = cli(root.resolve("alice"), "login", "--token", bobToken);
+        assertEquals(2, reuse.exit(), "an invite works once: " + reuse.out());
+
+        assertEquals(2, cli(bob, "show", "first").exit(), "bob cannot see alice's reservation");
+        Path cfg = bob.resolve("ssh_config");
+        Files.writeString(cfg, """
+                Host alice-env
+                  HostName 127.0.0.1
+                  Port %d
+                  User bob
+                  ProxyJump bob@127.0.0.1:%d
+                Host *
+                  IdentityFile %s
+                  IdentitiesOnly yes
+                  BatchMode yes
+                  StrictHostKeyChecking no
+                  UserKnownHostsFile /dev/null
+                  LogLevel ERROR
+                """.formatted(alicePort, proxyPort, bob.resolve(".ssh/id_ed25519")));
+        Proc ssh = Proc.run(Map.of("HOME", bob.toString()), List.of("ssh", "-F", cfg.toString(), "alice-env", "echo", "inside"));
+        assertNotEquals(0, ssh.exit(), ssh.out());
+        assertTrue(!ssh.out().contains("inside"), ssh.out());
+        assertTrue(Files.readString(serverLog).contains("refused 'bob' a tunnel to 127.0.0.1:" + alicePort), Files.readString(serverLog));
+    }
+
+    @Test
+    @Order(4)
+    void cancelRemovesTheEnvironment() throws Exception {
+        Proc cancel = cli(alice, "cancel", "first");
+        assertEquals(0, cancel.exit(), cancel.out());
+        assertTrue(cancel.out().contains("cancelled"), cancel.out());
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
+        while (listening(alicePort)) {
+            if (Instant.now().isAfter(deadline)) {
+                fail("the environment's SSH endpoint still listens after cancel");
+            }
+            Thread.sleep(100);
+        }
+        assertEquals(2, cli(alice, "connect", "first", "--", "true").exit());
+    }
+
+    @Test
+    @Order(5)
+    void badInputGetsAClearMessageAndExitCode2() throws Exception {
+        Proc tooMany = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "3", "--no-wait");
+        assertEquals(2, tooMany.exit());
+        assertTrue(tooMany.out().contains("use 1, 2, 4 or 8"), tooMany.out());
+        Proc unknown = cli(alice, "reserve", "--gpu-type", "h999", "--no-wait");
+        assertEquals(2, unknown.exit());
+        assertTrue(unknown.out().contains("unknown gpu_type"), unknown.out());
+        Proc tooLong = cli(alice, "reserve", "--gpu-type", "h100", "--hours", "25", "--no-wait");
+        assertEquals(2, tooLong.exit());
+        assertEquals(2, cli(alice, "reserve", "--gpu-type", "h100", "--hours", "abc").exit());
+        assertEquals(2, cli(alice, "frobnicate").exit());
+        assertEquals(2, cli(alice, "list", "-o", "yaml").exit());
+        assertTrue(!Files.readString(serverLog).contains("Exception"), "no stack trace in the server log");
+    }
+
+    @Test
+    @Order(6)
+    void submitToActiveIsFast() throws Exception {
+        List<Long> millis = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            long start = System.nanoTime();
+            Proc r = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "1", "--hours", "0.1", "--name", "t" + i, "--wait");
+            assertEquals(0, r.exit(), r.out());
+            millis.add((System.nanoTime() - start) / 1_000_000);
+            assertEquals(0, cli(alice, "cancel", "t" + i).exit());
+        }
+        millis.sort(Long::compare);
+        // Includes a JVM start of the CLI; the server's own submit→active time is in its status history.
+        System.out.println("reserve --wait, submit to active incl. CLI start, median of 10: " + millis.get(5) + " ms " + millis);
+        assertTrue(millis.get(5) < 30_000, "median " + millis.get(5));
+    }
+
+    static boolean listening(int port) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
