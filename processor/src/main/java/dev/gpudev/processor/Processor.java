@@ -31,8 +31,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class Processor implements Runnable, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Processor.class);
-    /** How long a read command stays invisible to other replicas while this one applies it. */
-    private static final int LEASE_SECONDS = 60;
     /** A command that failed this many times goes to the archive (dead letter). */
     static final int MAX_DELIVERIES = 3;
     private static final long SCHEDULER_LOCK = 0x67707564L;
@@ -46,12 +44,19 @@ public final class Processor implements Runnable, AutoCloseable {
     private final Scheduler scheduler = new Scheduler();
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Duration pollInterval;
+    /** How long a read command stays invisible to other replicas while this one applies it. */
+    private final int leaseSeconds;
     private final Notifications.Listener listener;
     private Thread thread;
 
     public Processor(Parts parts, Duration pollInterval) {
+        this(parts, pollInterval, Duration.ofSeconds(60));
+    }
+
+    public Processor(Parts parts, Duration pollInterval, Duration lease) {
         this.p = parts;
         this.pollInterval = pollInterval;
+        this.leaseSeconds = (int) Math.max(0, lease.toSeconds());
         this.listener = new Notifications.Listener(parts.db());
     }
 
@@ -83,8 +88,8 @@ public final class Processor implements Runnable, AutoCloseable {
     }
 
     void applyCommands() {
-        while (true) {
-            List<Pgmq.Message> batch = p.db().query(c -> p.pgmq().read(c, p.commands().queue(), LEASE_SECONDS, 20));
+        for (int round = 0; round < 50; round++) {
+            List<Pgmq.Message> batch = p.db().query(c -> p.pgmq().read(c, p.commands().queue(), leaseSeconds, 20));
             if (batch.isEmpty()) {
                 return;
             }

@@ -1,0 +1,72 @@
+package dev.gpudev.core;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.math.BigDecimal;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ReservationRequestTest {
+    static final GpuCatalog CATALOG = GpuCatalog.standard();
+
+    static ReservationRequest req(String type, int gpus, String hours, String name) {
+        return new ReservationRequest(type, gpus, hours == null ? null : new BigDecimal(hours), name);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 4, 8})
+    void powersOfTwoUpToANodeAreAccepted(int gpus) {
+        assertDoesNotThrow(() -> req("h100", gpus, "1", null).validate(CATALOG));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 3, 5, 6, 7, 9, 16, -1})
+    void otherCountsAreRefusedSayingWhatIsPossible(int gpus) {
+        var e = assertThrows(ValidationException.class, () -> req("h100", gpus, "1", null).validate(CATALOG));
+        assertTrue(e.getMessage().contains("1, 2, 4 or 8"), e.getMessage());
+    }
+
+    @Test
+    void countsAreBoundedByTheTypesNodeSize() {
+        assertThrows(ValidationException.class, () -> req("a10g", 8, "1", null).validate(CATALOG));
+        assertThrows(ValidationException.class, () -> req("t4-small", 2, "1", null).validate(CATALOG));
+    }
+
+    @Test
+    void durationFromFiveMinutesToADayKeptFractional() {
+        assertDoesNotThrow(() -> req("h100", 1, "0.0833", null).validate(CATALOG));
+        assertDoesNotThrow(() -> req("h100", 1, "24", null).validate(CATALOG));
+        assertDoesNotThrow(() -> req("h100", 1, "1.25", null).validate(CATALOG));
+        assertThrows(ValidationException.class, () -> req("h100", 1, "0.08", null).validate(CATALOG));
+        assertThrows(ValidationException.class, () -> req("h100", 1, "24.01", null).validate(CATALOG));
+        assertThrows(ValidationException.class, () -> req("h100", 1, "-1", null).validate(CATALOG));
+        assertThrows(ValidationException.class, () -> req("h100", 1, null, null).validate(CATALOG));
+        assertThrows(ValidationException.class, () -> req("h100", 1, "1.0000001", null).validate(CATALOG));
+    }
+
+    @Test
+    void unknownTypesAreRefusedListingTheKnownOnes() {
+        var e = assertThrows(ValidationException.class, () -> req("h999", 1, "1", null).validate(CATALOG));
+        assertTrue(e.getMessage().contains("h100"), e.getMessage());
+        assertThrows(ValidationException.class, () -> req(null, 1, "1", null).validate(CATALOG));
+    }
+
+    @Test
+    void namesAreDnsLabels() {
+        assertDoesNotThrow(() -> req("h100", 1, "1", "my-env-1").validate(CATALOG));
+        assertDoesNotThrow(() -> req("h100", 1, "1", "a".repeat(63)).validate(CATALOG));
+        for (String bad : new String[] {"", "-a", "a-", "A", "a_b", "a.b", "a".repeat(64), "a b", "ä"}) {
+            assertThrows(ValidationException.class, () -> req("h100", 1, "1", bad).validate(CATALOG), bad);
+        }
+    }
+
+    @Test
+    void cpuTypesTakeNoGpus() {
+        assertDoesNotThrow(() -> req("cpu-x86", 0, "1", null).validate(CATALOG));
+        assertThrows(ValidationException.class, () -> req("cpu-x86", 1, "1", null).validate(CATALOG));
+    }
+}
