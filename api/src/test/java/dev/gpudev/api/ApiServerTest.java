@@ -1,0 +1,269 @@
+package dev.gpudev.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gpudev.core.Capacity;
+import dev.gpudev.core.GpuCatalog;
+import dev.gpudev.core.Tokens;
+import dev.gpudev.store.ApiKeys;
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Database;
+import dev.gpudev.store.Json;
+import dev.gpudev.store.MutableClock;
+import dev.gpudev.store.Pgmq;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.SshKeys;
+import dev.gpudev.store.TestDatabase;
+import dev.gpudev.store.Users;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The API against a real database, over real HTTP. */
+class ApiServerTest {
+    static Database db;
+    static ApiServer api;
+    static MutableClock clock = new MutableClock(Instant.now());
+    static HttpClient http = HttpClient.newHttpClient();
+    static String base;
+    static String adminToken = Tokens.newSecret();
+    static final Pgmq pgmq = new Pgmq();
+    static final CommandQueue commands = new CommandQueue(pgmq, "api_test_q");
+
+    record Res(int status, JsonNode body) {
+    }
+
+    @BeforeAll
+    static void start() {
+        db = TestDatabase.fresh();
+        commands.ensureQueue(db);
+        Users users = new Users();
+        db.inTransaction(c -> {
+            users.createInvite(c, Tokens.sha256Hex(adminToken), "root", true, true, null, null);
+            return null;
+        });
+        Capacity capacity = new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true)));
+        api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), new SshKeys(), new Reservations(), pgmq, commands,
+                GpuCatalog.standard(), () -> capacity, clock, new ApiConfig(2, "127.0.0.1", 2222))).start("127.0.0.1", 0);
+        base = "http://127.0.0.1:" + api.port();
+    }
+
+    @AfterAll
+    static void stop() {
+        api.close();
+        db.close();
+    }
+
+    static Res call(String method, String path, String key, String body, String contentType) throws Exception {
+        var b = HttpRequest.newBuilder(URI.create(base + path));
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        if (contentType != null) {
+            b.header("Content-Type", contentType);
+        }
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return new Res(r.statusCode(), r.body().isBlank() ? null : Json.MAPPER.readTree(r.body()));
+    }
+
+    static Res post(String path, String key, String json) throws Exception {
+        return call("POST", path, key, json, "application/json");
+    }
+
+    static Res get(String path, String key) throws Exception {
+        return call("GET", path, key, null, null);
+    }
+
+    static String login(String token) throws Exception {
+        Res r = post("/v1/auth/token-login", null, "{\"token\":\"" + token + "\"}");
+        assertEquals(200, r.status(), String.valueOf(r.body()));
+        return r.body().get("api_key").asText();
+    }
+
+    static String newUser(String admin, String name) throws Exception {
+        Res inv = post("/v1/admin/invites", admin, "{\"username\":\"" + name + "\"}");
+        assertEquals(201, inv.status(), String.valueOf(inv.body()));
+        return login(inv.body().get("token").asText());
+    }
+
+    static long queueLength() {
+        return db.query(c -> pgmq.metrics(c, commands.queue())).queueLength();
+    }
+
+    @Test
+    void healthReportsDatabaseAndQueue() throws Exception {
+        Res r = get("/health", null);
+        assertEquals(200, r.status());
+        assertEquals("ok", r.body().get("database").asText());
+        assertEquals("api_test_q", r.body().get("queue").get("name").asText());
+    }
+
+    @Test
+    void loginReturnsAKeyStoredOnlyAsItsSha256() throws Exception {
+        Res r = post("/v1/auth/token-login", null, "{\"token\":\"" + adminToken + "\"}");
+        String key = r.body().get("api_key").asText();
+        assertEquals(86, key.length(), "64 random bytes, URL-safe base64");
+        assertTrue(key.matches("[A-Za-z0-9_-]+"));
+        assertEquals(key.substring(0, 8), r.body().get("key_prefix").asText());
+        assertEquals("root", r.body().get("username").asText());
+        assertEquals(2, r.body().get("ttl_hours").asInt());
+        long rowsWithPlainKey = db.query(c -> {
+            try (var st = c.prepareStatement("select count(*) from api_keys where key_hash = ? or description like ?")) {
+                st.setString(1, key);
+                st.setString(2, "%" + key + "%");
+                var rs = st.executeQuery();
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
+        assertEquals(0, rowsWithPlainKey);
+        assertTrue(db.query(c -> new ApiKeys().findByHash(c, Tokens.sha256Hex(key))).isPresent());
+    }
+
+    @Test
+    void unknownKeysAre401AndExpiredKeys403() throws Exception {
+        assertEquals(401, get("/v1/jobs", null).status());
+        assertEquals(401, get("/v1/jobs", "not-a-key").status());
+        MutableClock local = clock;
+        String key = login(adminToken);
+        assertEquals(200, get("/v1/jobs", key).status());
+        local.advance(Duration.ofHours(2).plusSeconds(1));
+        try {
+            Res r = get("/v1/jobs", key);
+            assertEquals(403, r.status());
+            assertTrue(r.body().get("message").asText().contains("expired"));
+        } finally {
+            local.advance(Duration.ofHours(-2).minusSeconds(1));
+        }
+    }
+
+    @Test
+    void invitesAreForAdminsAndWorkOnce() throws Exception {
+        String admin = login(adminToken);
+        Res inv = post("/v1/admin/invites", admin, "{\"username\":\"carol\"}");
+        String token = inv.body().get("token").asText();
+        String carol = login(token);
+        assertEquals(401, post("/v1/auth/token-login", null, "{\"token\":\"" + token + "\"}").status());
+        assertEquals(403, post("/v1/admin/invites", carol, "{\"username\":\"mallory\"}").status());
+        assertEquals(400, post("/v1/admin/invites", admin, "{\"username\":\"bad name!\"}").status());
+    }
+
+    @Test
+    void submitWritesTheRowAndItsCommandTogether() throws Exception {
+        String key = newUser(login(adminToken), "dave");
+        long before = queueLength();
+        Res r = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":2,\"duration_hours\":1.5,\"name\":\"exp\"}");
+        assertEquals(201, r.status(), String.valueOf(r.body()));
+        assertEquals("queued", r.body().get("status").asText());
+        assertEquals("1.5", r.body().get("duration_hours").asText());
+        assertEquals(before + 1, queueLength());
+        var msg = db.query(c -> pgmq.read(c, commands.queue(), 0, 100)).stream()
+                .filter(m -> m.message().contains(r.body().get("job_id").asText())).findFirst().orElseThrow();
+        assertTrue(msg.message().contains("\"create\""));
+
+        Res dup = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"name\":\"exp\"}");
+        assertEquals(409, dup.status(), "one live reservation per name");
+        assertEquals(before + 1, queueLength(), "a refused submit sends nothing");
+    }
+
+    @Test
+    void badSubmissionsAreClear4xxAndStoreNothing() throws Exception {
+        String key = newUser(login(adminToken), "erin");
+        long before = queueLength();
+        String[][] cases = {
+            {"{\"gpu_type\":\"h100\",\"gpu_count\":3,\"duration_hours\":1}", "400"},
+            {"{\"gpu_type\":\"h100\",\"gpu_count\":\"two\",\"duration_hours\":1}", "400"},
+            {"{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":100}", "400"},
+            {"{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1e308}", "400"},
+            {"{\"gpu_type\":\"h100\",\"gpu_count\":1}", "400"},
+            {"{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"name\":\"Bad_Name\"}", "400"},
+            {"{\"gpu_type\":\"a100\",\"gpu_count\":1,\"duration_hours\":1}", "422"},
+            {"{\"gpu_type\":\"nope\",\"gpu_count\":1,\"duration_hours\":1}", "400"},
+            {"[1,2,3]", "400"},
+            {"{not json", "400"},
+            {"null", "400"},
+        };
+        for (String[] c : cases) {
+            Res r = post("/v1/jobs/submit", key, c[0]);
+            assertEquals(Integer.parseInt(c[1]), r.status(), c[0] + " -> " + r.body());
+            assertTrue(r.body().hasNonNull("error") && r.body().hasNonNull("message"), c[0]);
+        }
+        assertEquals(415, call("POST", "/v1/jobs/submit", key, "gpu_type=h100", "application/x-www-form-urlencoded").status());
+        assertEquals(413, post("/v1/jobs/submit", key, "{\"name\":\"" + "a".repeat(100_000) + "\"}").status());
+        assertEquals(before, queueLength());
+        assertEquals(0, get("/v1/jobs", key).body().get("jobs").size());
+    }
+
+    @Test
+    void usersSeeAndCancelOnlyTheirOwnReservations() throws Exception {
+        String admin = login(adminToken);
+        String frank = newUser(admin, "frank");
+        String grace = newUser(admin, "grace");
+        Res r = post("/v1/jobs/submit", frank, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"name\":\"mine\"}");
+        String id = r.body().get("job_id").asText();
+        assertEquals(200, get("/v1/jobs/" + id, frank).status());
+        assertEquals(200, get("/v1/jobs/mine", frank).status(), "by name");
+        assertEquals(404, get("/v1/jobs/" + id, grace).status());
+        assertEquals(404, get("/v1/jobs/mine", grace).status());
+        assertEquals(404, post("/v1/jobs/" + id + "/cancel", grace, null).status());
+        assertEquals(0, get("/v1/jobs", grace).body().get("jobs").size());
+        assertEquals(200, get("/v1/jobs/" + id, admin).status(), "admins see all");
+        Res cancel = post("/v1/jobs/" + id + "/cancel", frank, null);
+        assertEquals(202, cancel.status());
+    }
+
+    @Test
+    void listingIsBoundedAndFiltersByStatus() throws Exception {
+        String key = newUser(login(adminToken), "heidi");
+        for (int i = 0; i < 3; i++) {
+            post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}");
+        }
+        JsonNode jobs = get("/v1/jobs?limit=2", key).body().get("jobs");
+        assertEquals(2, jobs.size());
+        assertTrue(jobs.get(0).get("created_at").asText().compareTo(jobs.get(1).get("created_at").asText()) >= 0, "newest first");
+        assertEquals(3, get("/v1/jobs?status=queued,active", key).body().get("jobs").size());
+        assertEquals(0, get("/v1/jobs?status=active", key).body().get("jobs").size());
+        assertEquals(400, get("/v1/jobs?limit=0", key).status());
+        assertEquals(400, get("/v1/jobs?limit=501", key).status());
+        assertEquals(400, get("/v1/jobs?limit=abc", key).status());
+        assertEquals(400, get("/v1/jobs?status=running", key).status());
+    }
+
+    @Test
+    void sshKeysAreCheckedFingerprintedAndPrivate() throws Exception {
+        String admin = login(adminToken);
+        String ivan = newUser(admin, "ivan");
+        String key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ ivan@laptop";
+        Res add = post("/v1/ssh-keys", ivan, Json.write(java.util.Map.of("public_key", key)));
+        assertEquals(201, add.status(), String.valueOf(add.body()));
+        assertTrue(add.body().get("fingerprint").asText().startsWith("SHA256:"));
+        assertEquals(400, post("/v1/ssh-keys", ivan, "{\"public_key\":\"-----BEGIN OPENSSH PRIVATE KEY-----\"}").status());
+        long id = add.body().get("id").asLong();
+        assertEquals(404, call("DELETE", "/v1/ssh-keys/" + id, admin, null, null).status(), "not admin's key");
+        assertEquals(204, call("DELETE", "/v1/ssh-keys/" + id, ivan, null, null).status());
+        assertEquals(0, get("/v1/ssh-keys", ivan).body().get("keys").size());
+    }
+
+    @Test
+    void unknownRoutesAndMethodsAnswerJson() throws Exception {
+        Res r = get("/v1/nope", null);
+        assertEquals(404, r.status());
+        assertEquals("not_found", r.body().get("error").asText());
+        assertNotEquals(500, call("PUT", "/v1/jobs/submit", null, "{}", "application/json").status());
+        assertFalse(get("/", null).body().isEmpty());
+    }
+}
