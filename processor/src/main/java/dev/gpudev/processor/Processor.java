@@ -82,9 +82,9 @@ public final class Processor implements Runnable, AutoCloseable {
     /** One full pass; public so tests can drive the processor step by step. */
     public void cycle() {
         applyCommands();
+        expire();
         schedule();
         reconcile();
-        expire();
     }
 
     void applyCommands() {
@@ -135,16 +135,13 @@ public final class Processor implements Runnable, AutoCloseable {
         log.error("command {} failed {} times; archived: {}", m.msgId(), m.readCt(), e.getMessage());
         p.db().inTransaction(c -> {
             p.pgmq().archive(c, p.commands().queue(), m.msgId());
-            try {
-                var cmd = CommandQueue.parse(m.message());
-                var r = p.reservations().lock(c, cmd.reservationId());
-                if (r.isPresent() && !r.get().status().isTerminal()) {
-                    p.reservations().transition(c, r.get(), ReservationStatus.FAILED,
-                            "command failed " + m.readCt() + " times: " + e.getMessage(), p.clock().instant(),
-                            Map.of("failure_reason", "internal error applying " + cmd.type() + ": " + e.getMessage()));
-                }
-            } catch (IllegalArgumentException unreadable) {
-                // not even JSON: nothing to mark
+            // Read leniently: the command may be poison precisely because it does not parse.
+            var id = CommandQueue.reservationIdOf(m.message());
+            var r = id.isEmpty() ? java.util.Optional.<Reservation>empty() : p.reservations().lock(c, id.get());
+            if (r.isPresent() && !r.get().status().isTerminal()) {
+                p.reservations().transition(c, r.get(), ReservationStatus.FAILED,
+                        "command failed " + m.readCt() + " times: " + e.getMessage(), p.clock().instant(),
+                        Map.of("failure_reason", "internal error applying a command: " + e.getMessage()));
             }
             return null;
         });

@@ -50,4 +50,14 @@ public final class CommandQueue {
     public static Command parse(String json) {
         return Json.read(json, Command.class);
     }
+
+    /** The reservation a message is about, even when the rest of it cannot be read. */
+    public static java.util.Optional<UUID> reservationIdOf(String json) {
+        try {
+            var node = Json.MAPPER.readTree(json).get("reservation_id");
+            return node == null ? java.util.Optional.empty() : java.util.Optional.of(UUID.fromString(node.asText()));
+        } catch (Exception e) {
+            return java.util.Optional.empty();
+        }
+    }
 }

@@ -1,0 +1,233 @@
+package dev.gpudev.backend.local;
+
+import dev.gpudev.core.Capacity;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.StatusChange;
+import dev.gpudev.processor.Backend;
+import dev.gpudev.processor.Processor;
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Database;
+import dev.gpudev.store.MutableClock;
+import dev.gpudev.store.Pgmq;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.SshKeys;
+import dev.gpudev.store.TestDatabase;
+import dev.gpudev.store.Users;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The processor driving the real local backend, step by step, on an injected clock. */
+class ProcessorWithLocalBackendTest {
+    static final String KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ t@t";
+    static int queues;
+
+    @TempDir
+    Path dataDir;
+    Database db;
+    Pgmq pgmq = new Pgmq();
+    CommandQueue commands;
+    Reservations reservations = new Reservations();
+    MutableClock clock = new MutableClock(Instant.parse("2026-03-01T09:00:00Z"));
+    LocalBackend backend;
+    long userId;
+
+    @BeforeEach
+    void setUp() {
+        db = TestDatabase.fresh();
+        commands = new CommandQueue(pgmq, "proc_q" + (++queues));
+        commands.ensureQueue(db);
+        userId = db.inTransaction(c -> {
+            long id = new Users().ensure(c, "alice", false).userId();
+            new SshKeys().add(c, id, "ssh-ed25519", KEY, dev.gpudev.core.SshPublicKey.parse(KEY).fingerprint(), "t@t");
+            return id;
+        });
+        backend = newBackend();
+    }
+
+    @AfterEach
+    void tearDown() {
+        backend.close();
+        db.close();
+    }
+
+    LocalBackend newBackend() {
+        return new LocalBackend(dataDir, new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true))),
+                new Sandbox.Plain());
+    }
+
+    Processor processor(Backend b, Duration lease) {
+        return new Processor(new Processor.Parts(db, pgmq, commands, reservations, new SshKeys(), b, clock), Duration.ofMillis(50), lease);
+    }
+
+    Processor processor() {
+        return processor(backend, Duration.ofSeconds(60));
+    }
+
+    /** What the API does on submit: the row and its create command in one transaction. */
+    UUID submit(int gpus, String hours, int secondsLater) {
+        UUID id = UUID.randomUUID();
+        Instant at = clock.instant().plusSeconds(secondsLater);
+        db.inTransaction(c -> {
+            reservations.insert(c, new Reservation(id, userId, "alice", ReservationStatus.QUEUED, "h100", gpus, new BigDecimal(hours),
+                    null, at, null, null, null, null, null, "queued", null, null,
+                    List.of(new StatusChange(ReservationStatus.QUEUED, at, "submitted"))));
+            commands.send(c, new CommandQueue.Command(CommandQueue.Type.create, id, "alice"));
+            return null;
+        });
+        return id;
+    }
+
+    void send(CommandQueue.Type type, UUID id) {
+        db.inTransaction(c -> commands.send(c, new CommandQueue.Command(type, id, "alice")));
+    }
+
+    Reservation get(UUID id) {
+        return db.query(c -> reservations.find(c, id)).orElseThrow();
+    }
+
+    static boolean listening(int port) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Test
+    void aSubmittedReservationBecomesActiveWithAnSshEndpointAndItsEndTime() {
+        UUID id = submit(2, "1.5", 0);
+        processor().cycle();
+        Reservation r = get(id);
+        assertEquals(ReservationStatus.ACTIVE, r.status());
+        assertEquals(List.of(0, 1), r.placement().gpus());
+        assertNotNull(r.connection());
+        assertTrue(listening(r.connection().port()));
+        assertEquals(r.launchedAt().plus(Duration.ofMinutes(90)), r.expiresAt(), "fractional hours kept exactly");
+        assertEquals(List.of(ReservationStatus.QUEUED, ReservationStatus.PREPARING, ReservationStatus.ACTIVE),
+                r.history().stream().map(StatusChange::status).toList());
+        assertEquals(0, db.query(c -> pgmq.metrics(c, commands.queue())).queueLength(), "command deleted once applied");
+    }
+
+    @Test
+    void whatDoesNotFitWaitsInFifoOrderWithItsPosition() {
+        UUID first = submit(4, "1", 0);
+        UUID big = submit(8, "1", 1);
+        UUID small = submit(1, "1", 2);
+        processor().cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(first).status());
+        assertEquals(ReservationStatus.QUEUED, get(big).status());
+        assertEquals(1, get(big).queuePosition());
+        assertEquals("WAITING_FOR_CAPACITY", get(big).pendingReason());
+        assertEquals(2, get(small).queuePosition(), "a younger small request does not jump the line");
+        send(CommandQueue.Type.cancel, first);
+        Processor p = processor();
+        p.cycle();
+        p.cycle();
+        assertEquals(ReservationStatus.CANCELLED, get(first).status());
+        assertEquals(ReservationStatus.ACTIVE, get(big).status());
+        assertEquals(ReservationStatus.QUEUED, get(small).status());
+    }
+
+    @Test
+    void cancelRemovesTheEnvironmentButKeepsTheHome() {
+        UUID id = submit(1, "1", 0);
+        processor().cycle();
+        int port = get(id).connection().port();
+        send(CommandQueue.Type.cancel, id);
+        processor().cycle();
+        assertEquals(ReservationStatus.CANCELLED, get(id).status());
+        assertFalse(listening(port));
+        assertTrue(backend.environments().isEmpty());
+        assertTrue(dataDir.resolve("environments").resolve(Reservation.environmentName(id)).resolve("home").toFile().isDirectory());
+        send(CommandQueue.Type.cancel, id);
+        processor().cycle();
+        assertEquals(1, get(id).history().stream().filter(h -> h.status() == ReservationStatus.CANCELLED).count(), "cancel twice is one cancel");
+    }
+
+    @Test
+    void redeliveredCommandsAndRepeatedCyclesNeverDuplicateAnEnvironment() {
+        UUID id = submit(1, "1", 0);
+        Processor p = processor();
+        for (int i = 0; i < 3; i++) {
+            p.cycle();
+            send(CommandQueue.Type.create, id);
+        }
+        p.cycle();
+        assertEquals(Set.of(Reservation.environmentName(id)), backend.environments());
+        assertEquals(1, get(id).history().stream().filter(h -> h.status() == ReservationStatus.ACTIVE).count());
+    }
+
+    @Test
+    void aRestartedProcessorBringsActiveEnvironmentsBackOnTheirPorts() {
+        UUID id = submit(1, "1", 0);
+        processor().cycle();
+        int port = get(id).connection().port();
+        backend.close(); // the whole server went away
+        assertFalse(listening(port));
+        backend = newBackend();
+        processor().cycle();
+        assertTrue(listening(port));
+        assertEquals(ReservationStatus.ACTIVE, get(id).status());
+    }
+
+    @Test
+    void expiredReservationsEndAndTheirEnvironmentsGo() {
+        UUID id = submit(1, "0.1", 0);
+        Processor p = processor();
+        p.cycle();
+        int port = get(id).connection().port();
+        clock.advance(Duration.ofMinutes(5));
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(id).status());
+        clock.advance(Duration.ofMinutes(1).plusSeconds(1));
+        p.cycle();
+        assertEquals(ReservationStatus.EXPIRED, get(id).status());
+        assertFalse(listening(port));
+    }
+
+    @Test
+    void orphanEnvironmentsAreRemoved() throws Exception {
+        backend.ensure(new Backend.EnvironmentSpec(UUID.randomUUID(), "gpudev-orphan", "nobody", List.of(7), List.of(), null));
+        processor().cycle();
+        assertTrue(backend.environments().isEmpty());
+    }
+
+    @Test
+    void aCommandThatKeepsFailingIsDeadLetteredAndItsReservationFails() {
+        UUID id = submit(1, "1", 0);
+        // A backend that cannot create anything would fail the reservation directly; here the command itself is poison.
+        db.inTransaction(c -> pgmq.send(c, commands.queue(), "{\"type\":\"explode\",\"reservation_id\":\"" + id + "\"}", 0));
+        Processor p = processor(backend, Duration.ZERO);
+        for (int i = 0; i < 4; i++) {
+            p.cycle();
+        }
+        assertEquals(0, db.query(c -> pgmq.metrics(c, commands.queue())).queueLength());
+        long archived = db.query(c -> {
+            try (var rs = c.createStatement().executeQuery("select count(*) from pgmq.a_" + commands.queue())) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
+        assertEquals(1, archived);
+        assertEquals(ReservationStatus.FAILED, get(id).status());
+        assertTrue(get(id).failureReason().contains("internal error"), get(id).failureReason());
+    }
+}
