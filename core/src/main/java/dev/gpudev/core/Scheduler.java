@@ -4,20 +4,36 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 
 /**
- * One scheduling cycle: a pure decision over a snapshot, with no I/O. FIFO per GPU type: the oldest
- * waiting reservation of a type that does not fit blocks the younger ones of that type, so nobody
- * is starved by a stream of small requests.
+ * One scheduling cycle: a pure decision over a snapshot, with no I/O.
+ *
+ * <p>Reservations are taken oldest first. Each gets a slot in a simulated future: active ones end at
+ * their {@code expires_at}, and every waiting one is planned at the earliest time its GPUs are free
+ * for its whole duration, after the plans of all older ones. A slot that starts now is an admission;
+ * any other is the reservation's estimated start. This is conservative backfill: a younger, smaller
+ * reservation starts early only in a gap that delays no older one's planned start.
+ *
+ * <p>Per-user limits (GPUs at once, overall and per type) are timelines too, so a reservation held
+ * back by its owner's limit is planned for when the owner's own reservations end, and holds nobody else back.
  */
 public final class Scheduler {
+
+    /** Concurrent GPUs a user may hold; 0 means no limit. */
+    public record Limits(int maxGpusPerUser, Map<String, Integer> maxGpusPerUserPerType) {
+        public Limits {
+            maxGpusPerUserPerType = Map.copyOf(maxGpusPerUserPerType);
+        }
+
+        public static Limits none() {
+            return new Limits(0, Map.of());
+        }
+    }
 
     /** What the cycle sees: capacity, and every reservation that holds GPUs now. */
     public record Snapshot(Capacity capacity, List<Reservation> holding) {
@@ -29,64 +45,176 @@ public final class Scheduler {
     public record Admission(UUID reservationId, Reservation.Placement placement) {
     }
 
-    /** Why a reservation still waits, and its place in its type's line (1 = next). */
-    public record Waiting(UUID reservationId, int position, PendingReason reason) {
+    /** Why a reservation still waits, its place in its type's line (1 = next) and when it should start. */
+    public record Waiting(UUID reservationId, int position, PendingReason reason, Instant estimatedStart) {
     }
 
-    public enum PendingReason { WAITING_FOR_CAPACITY, NO_CAPACITY_OF_TYPE }
+    public enum PendingReason { WAITING_FOR_CAPACITY, USER_GPU_LIMIT, NO_CAPACITY_OF_TYPE }
 
     public record Plan(List<Admission> admissions, List<Waiting> waiting) {
     }
 
+    private final Limits limits;
+
+    public Scheduler() {
+        this(Limits.none());
+    }
+
+    public Scheduler(Limits limits) {
+        this.limits = limits;
+    }
+
     public Plan plan(Snapshot snapshot, List<Reservation> queued, Instant now) {
-        Map<String, Set<Integer>> free = freeGpus(snapshot);
-        List<Admission> admissions = new ArrayList<>();
-        List<Waiting> waiting = new ArrayList<>();
-        Map<String, Integer> positions = new HashMap<>();
-        Set<String> blockedTypes = new HashSet<>();
-        List<Reservation> fifo = queued.stream()
-                .sorted(Comparator.comparing(Reservation::createdAt).thenComparing(Reservation::id))
-                .toList();
-        for (Reservation r : fifo) {
-            Reservation.Placement placement = blockedTypes.contains(r.gpuType()) ? null : place(snapshot.capacity(), free, r);
-            if (placement != null) {
-                admissions.add(new Admission(r.id(), placement));
-                free.get(placement.node()).removeAll(placement.gpus());
-            } else {
-                blockedTypes.add(r.gpuType());
-                int position = positions.merge(r.gpuType(), 1, Integer::sum);
-                PendingReason reason = snapshot.capacity().totalGpus(r.gpuType()) == 0 && r.gpuCount() > 0
-                        ? PendingReason.NO_CAPACITY_OF_TYPE : PendingReason.WAITING_FOR_CAPACITY;
-                waiting.add(new Waiting(r.id(), position, reason));
-            }
-        }
-        return new Plan(admissions, waiting);
+        return new Cycle(snapshot, now.toEpochMilli()).run(queued);
     }
 
-    private static Map<String, Set<Integer>> freeGpus(Snapshot snapshot) {
-        Map<String, Set<Integer>> free = new LinkedHashMap<>();
-        for (Capacity.Node node : snapshot.capacity().nodes()) {
-            free.put(node.name(), new TreeSet<>(node.gpus()));
-        }
-        for (Reservation r : snapshot.holding()) {
-            if (r.placement() != null && free.containsKey(r.placement().node())) {
-                free.get(r.placement().node()).removeAll(r.placement().gpus());
+    /** The state of one cycle; thrown away at its end. */
+    private final class Cycle {
+        private final long now;
+        private final Map<String, List<Capacity.Node>> nodesByType = new HashMap<>();
+        private final Map<String, Timeline> nodeTimelines = new HashMap<>();
+        private final Map<String, TreeSet<Integer>> freeNow = new HashMap<>();
+        private final Map<Long, Timeline> userTimelines = new HashMap<>();
+        private final Map<String, Timeline> userTypeTimelines = new HashMap<>();
+        private final List<Reservation> holding;
+
+        Cycle(Snapshot snapshot, long now) {
+            this.now = now;
+            this.holding = snapshot.holding();
+            for (Capacity.Node node : snapshot.capacity().nodes()) {
+                nodesByType.computeIfAbsent(node.gpuType(), t -> new ArrayList<>()).add(node);
+                nodeTimelines.put(node.name(), new Timeline(now, node.gpus().size()));
+                freeNow.put(node.name(), new TreeSet<>(node.gpus()));
+            }
+            for (Reservation r : holding) {
+                long end = endOf(r);
+                if (r.placement() != null && nodeTimelines.containsKey(r.placement().node())) {
+                    nodeTimelines.get(r.placement().node()).reserve(now, end, r.placement().gpus().size());
+                    freeNow.get(r.placement().node()).removeAll(r.placement().gpus());
+                }
+                userUse(r, now, end);
             }
         }
-        return free;
+
+        private long endOf(Reservation r) {
+            long end = r.expiresAt() != null ? r.expiresAt().toEpochMilli() : now + millis(r.durationHours());
+            return Math.max(end, now + 1);
+        }
+
+        private void userUse(Reservation r, long start, long end) {
+            userTimeline(r).ifPresent(t -> t.reserve(start, end, r.gpuCount()));
+            userTypeTimeline(r).ifPresent(t -> t.reserve(start, end, r.gpuCount()));
+        }
+
+        private java.util.Optional<Timeline> userTimeline(Reservation r) {
+            if (limits.maxGpusPerUser() <= 0) {
+                return java.util.Optional.empty();
+            }
+            return java.util.Optional.of(userTimelines.computeIfAbsent(r.userId(), u -> new Timeline(now, limits.maxGpusPerUser())));
+        }
+
+        private java.util.Optional<Timeline> userTypeTimeline(Reservation r) {
+            Integer limit = limits.maxGpusPerUserPerType().get(r.gpuType());
+            if (limit == null || limit <= 0) {
+                return java.util.Optional.empty();
+            }
+            return java.util.Optional.of(userTypeTimelines.computeIfAbsent(r.userId() + "/" + r.gpuType(), k -> new Timeline(now, limit)));
+        }
+
+        Plan run(List<Reservation> queued) {
+            List<Admission> admissions = new ArrayList<>();
+            List<Waiting> waiting = new ArrayList<>();
+            Map<String, Integer> positions = new LinkedHashMap<>();
+            List<Reservation> fifo = queued.stream()
+                    .sorted(Comparator.comparing(Reservation::createdAt).thenComparing(Reservation::id)).toList();
+            for (Reservation r : fifo) {
+                int k = r.gpuCount();
+                long duration = millis(r.durationHours());
+                List<Capacity.Node> candidates = nodesByType.getOrDefault(r.gpuType(), List.of());
+                int largest = candidates.stream().mapToInt(n -> n.gpus().size()).max().orElse(0);
+                if (k > largest || (k == 0 && candidates.isEmpty())) {
+                    waiting.add(new Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), PendingReason.NO_CAPACITY_OF_TYPE, null));
+                    continue;
+                }
+                if (userEarliest(r, k, duration, now) == Long.MAX_VALUE) {
+                    // More GPUs than the user may ever hold at once: the submit check refuses these; never plan them.
+                    waiting.add(new Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), PendingReason.USER_GPU_LIMIT, null));
+                    continue;
+                }
+                long capacityStart = earliestOnNodes(candidates, k, duration, now).start;
+                long start = now;
+                Slot slot;
+                while (true) {
+                    start = Math.max(start, userEarliest(r, k, duration, start));
+                    slot = earliestOnNodes(candidates, k, duration, start);
+                    long userOk = userEarliest(r, k, duration, slot.start);
+                    if (userOk == slot.start) {
+                        break;
+                    }
+                    start = userOk;
+                }
+                nodeTimelines.get(slot.node.name()).reserve(slot.start, slot.start + duration, k);
+                userUse(r, slot.start, slot.start + duration);
+                if (slot.start == now) {
+                    TreeSet<Integer> free = freeNow.get(slot.node.name());
+                    List<Integer> gpus = free.stream().limit(k).toList();
+                    free.removeAll(gpus);
+                    admissions.add(new Admission(r.id(), new Reservation.Placement(slot.node.name(), gpus)));
+                } else {
+                    PendingReason reason = capacityStart == now ? PendingReason.USER_GPU_LIMIT : PendingReason.WAITING_FOR_CAPACITY;
+                    waiting.add(new Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), reason, Instant.ofEpochMilli(slot.start)));
+                }
+            }
+            return new Plan(admissions, waiting);
+        }
+
+        private record Slot(Capacity.Node node, long start) {
+        }
+
+        /** The node where k GPUs are free soonest (at or after notBefore) for the duration; best fit among those free now. */
+        private Slot earliestOnNodes(List<Capacity.Node> nodes, int k, long duration, long notBefore) {
+            Capacity.Node best = null;
+            long bestStart = Long.MAX_VALUE;
+            int bestFree = Integer.MAX_VALUE;
+            for (Capacity.Node node : nodes) {
+                if (node.gpus().size() < k) {
+                    continue;
+                }
+                Timeline t = nodeTimelines.get(node.name());
+                long s = t.earliest(k, duration, notBefore, bestStart == notBefore ? notBefore + 1 : bestStart);
+                if (s == Long.MAX_VALUE) {
+                    continue;
+                }
+                int freeThen = t.freeAt(s);
+                if (s < bestStart || (s == bestStart && freeThen < bestFree)) {
+                    best = node;
+                    bestStart = s;
+                    bestFree = freeThen;
+                    if (s == notBefore && freeThen == k) {
+                        break; // a perfect fit now: nothing can be better
+                    }
+                }
+            }
+            return new Slot(best, bestStart);
+        }
+
+        private long userEarliest(Reservation r, int k, long duration, long notBefore) {
+            Timeline overall = userTimeline(r).orElse(null);
+            Timeline perType = userTypeTimeline(r).orElse(null);
+            long t = notBefore;
+            while (true) {
+                long next = overall == null ? t : overall.earliest(k, duration, t, Long.MAX_VALUE);
+                next = perType == null || next == Long.MAX_VALUE ? next : perType.earliest(k, duration, next, Long.MAX_VALUE);
+                if (next == t || next == Long.MAX_VALUE) {
+                    return next;
+                }
+                t = next;
+            }
+        }
     }
 
-    /** The first node of the right type with enough free GPUs; the lowest free indices on it. */
-    private static Reservation.Placement place(Capacity capacity, Map<String, Set<Integer>> free, Reservation r) {
-        for (Capacity.Node node : capacity.nodes()) {
-            if (!node.gpuType().equals(r.gpuType())) {
-                continue;
-            }
-            Set<Integer> available = free.get(node.name());
-            if (available.size() >= r.gpuCount()) {
-                return new Reservation.Placement(node.name(), available.stream().limit(r.gpuCount()).toList());
-            }
-        }
-        return null;
+    static long millis(java.math.BigDecimal hours) {
+        return hours.multiply(java.math.BigDecimal.valueOf(3_600_000L)).longValue();
     }
+
 }

@@ -41,15 +41,78 @@ class SchedulerTest {
         assertEquals(List.of(2, 3), plan.admissions().getFirst().placement().gpus());
     }
 
+    static Reservation queued(String type, int gpus, int secondsAfterT0, String hours, long user) {
+        return new Reservation(UUID.randomUUID(), user, "u" + user, ReservationStatus.QUEUED, type, gpus, new BigDecimal(hours), null,
+                T0.plusSeconds(secondsAfterT0), null, null, null, null, null, null, null, null, List.of());
+    }
+
     @Test
-    void anOlderRequestThatDoesNotFitBlocksYoungerOnesOfItsType() {
+    void anOlderRequestThatDoesNotFitIsPlannedWhenItsGpusFreeUp() {
+        var busy = active("n0", List.of(0)); // ends at T0 + 1h
         var big = queued("h100", 8, 1);
-        var small = queued("h100", 1, 2);
-        var busy = active("n0", List.of(0));
-        var plan = scheduler.plan(new Scheduler.Snapshot(nodes(1, 8), List.of(busy)), List.of(small, big), T0);
+        var plan = scheduler.plan(new Scheduler.Snapshot(nodes(1, 8), List.of(busy)), List.of(big), T0);
         assertTrue(plan.admissions().isEmpty());
-        assertEquals(List.of(big.id(), small.id()), plan.waiting().stream().map(Scheduler.Waiting::reservationId).toList());
+        assertEquals(1, plan.waiting().getFirst().position());
+        assertEquals(T0.plusSeconds(3600), plan.waiting().getFirst().estimatedStart());
+        assertEquals(Scheduler.PendingReason.WAITING_FOR_CAPACITY, plan.waiting().getFirst().reason());
+    }
+
+    @Test
+    void aYoungerSmallRequestBackfillsOnlyWhenItDelaysNobody() {
+        var busy = active("n0", List.of(0)); // ends at T0 + 1h
+        var big = queued("h100", 8, 1);
+        var fitsTheGap = queued("h100", 1, 2, "1", 2);
+        var tooLong = queued("h100", 1, 3, "2", 3);
+        var plan = scheduler.plan(new Scheduler.Snapshot(nodes(1, 8), List.of(busy)), List.of(tooLong, big, fitsTheGap), T0);
+        assertEquals(List.of(fitsTheGap.id()), plan.admissions().stream().map(Scheduler.Admission::reservationId).toList());
+        assertEquals(List.of(big.id(), tooLong.id()), plan.waiting().stream().map(Scheduler.Waiting::reservationId).toList());
+        assertEquals(T0.plusSeconds(3600), plan.waiting().get(0).estimatedStart(), "the big one still starts when the GPU frees");
+        assertEquals(T0.plusSeconds(3600 * 2), plan.waiting().get(1).estimatedStart(), "the long one goes after the big one");
         assertEquals(List.of(1, 2), plan.waiting().stream().map(Scheduler.Waiting::position).toList());
+    }
+
+    @Test
+    void etasFollowTheActiveReservationsEndTimes() {
+        var a = active("n0", List.of(0, 1, 2, 3)); // all end at T0 + 1h
+        var b = active("n0", List.of(4, 5, 6, 7));
+        var q1 = queued("h100", 8, 1, "2", 1);
+        var q2 = queued("h100", 4, 2, "1", 2);
+        var plan = scheduler.plan(new Scheduler.Snapshot(nodes(1, 8), List.of(a, b)), List.of(q1, q2), T0);
+        assertEquals(T0.plusSeconds(3600), plan.waiting().get(0).estimatedStart());
+        assertEquals(T0.plusSeconds(3 * 3600), plan.waiting().get(1).estimatedStart());
+    }
+
+    @Test
+    void aUserAtTheirLimitWaitsForTheirOwnReservationsAndBlocksNobody() {
+        var limited = new Scheduler(new Scheduler.Limits(4, java.util.Map.of()));
+        var mine = new Reservation(UUID.randomUUID(), 7, "u7", ReservationStatus.ACTIVE, "h100", 4, BigDecimal.ONE, null,
+                T0, T0, T0.plusSeconds(1800), new Reservation.Placement("n0", List.of(0, 1, 2, 3)), null, null, null, null, null, List.of());
+        var mineNext = queued("h100", 2, 1, "1", 7);
+        var other = queued("h100", 2, 2, "1", 8);
+        var plan = limited.plan(new Scheduler.Snapshot(nodes(1, 8), List.of(mine)), List.of(mineNext, other), T0);
+        assertEquals(List.of(other.id()), plan.admissions().stream().map(Scheduler.Admission::reservationId).toList());
+        assertEquals(Scheduler.PendingReason.USER_GPU_LIMIT, plan.waiting().getFirst().reason());
+        assertEquals(T0.plusSeconds(1800), plan.waiting().getFirst().estimatedStart());
+    }
+
+    @Test
+    void perTypeLimitsApplyToTheirTypeOnly() {
+        var limited = new Scheduler(new Scheduler.Limits(0, java.util.Map.of("h100", 2)));
+        var first = queued("h100", 2, 1, "1", 7);
+        var second = queued("h100", 1, 2, "1", 7);
+        var plan = limited.plan(new Scheduler.Snapshot(nodes(1, 8), List.of()), List.of(first, second), T0);
+        assertEquals(List.of(first.id()), plan.admissions().stream().map(Scheduler.Admission::reservationId).toList());
+        assertEquals(T0.plusSeconds(3600), plan.waiting().getFirst().estimatedStart());
+    }
+
+    @Test
+    void bestFitKeepsWholeNodesForWholeNodeRequests() {
+        var busy = active("n1", List.of(0));
+        var one = queued("h100", 1, 1);
+        var eight = queued("h100", 8, 2);
+        var plan = scheduler.plan(new Scheduler.Snapshot(nodes(2, 8), List.of(busy)), List.of(one, eight), T0);
+        assertEquals("n1", plan.admissions().get(0).placement().node(), "the single GPU goes to the node already in use");
+        assertEquals("n0", plan.admissions().get(1).placement().node());
     }
 
     @Test
