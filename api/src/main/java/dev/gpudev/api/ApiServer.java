@@ -80,6 +80,8 @@ public final class ApiServer implements AutoCloseable {
         app.get("/v1/jobs", this::listJobs);
         app.get("/v1/jobs/{id}", ctx -> ctx.json(view(findVisible(ctx, ctx.pathParam("id")))));
         app.post("/v1/jobs/{id}/cancel", this::cancel);
+        app.post("/v1/jobs/{id}/extend", this::extend);
+        app.get("/v1/cluster/status", this::clusterStatus);
         app.get("/v1/gpu/availability", this::availability);
     }
 
@@ -303,6 +305,10 @@ public final class ApiServer implements AutoCloseable {
             throw new ApiError(422, "unschedulable", "there are no " + request.gpuType() + " GPUs on this platform: "
                     + "see `gpu-dev avail` for the types it has");
         }
+        if (p.config().maxGpusPerUser() > 0 && request.gpuCount() > p.config().maxGpusPerUser()) {
+            throw new ApiError(422, "unschedulable", "you may hold at most " + p.config().maxGpusPerUser()
+                    + " GPUs at once: ask for fewer");
+        }
         if (request.gpuCount() > max) {
             throw new ApiError(422, "unschedulable", "no " + request.gpuType() + " node has " + request.gpuCount()
                     + " GPUs (the largest has " + max + "): ask for at most " + max);
@@ -352,6 +358,50 @@ public final class ApiServer implements AutoCloseable {
         p.db().inTransaction(c -> p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.cancel, r.id(), who.username())));
         log.info("user '{}' asked to cancel {}", who.username(), r.id());
         ctx.status(202).json(Map.of("job_id", r.id(), "status", r.status().wire(), "message", "cancellation requested"));
+    }
+
+    private void extend(Context ctx) {
+        Caller who = caller(ctx);
+        Reservation r = findOwned(ctx, who, ctx.pathParam("id"));
+        var hours = Bodies.decimal(Bodies.json(ctx), "extension_hours", true);
+        var total = dev.gpudev.core.Extension.newDuration(r, hours, p.clock().instant());
+        p.db().inTransaction(c -> p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.extend, r.id(), who.username(), hours)));
+        log.info("user '{}' asked to extend {} by {} h", who.username(), r.id(), hours.toPlainString());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("job_id", r.id());
+        out.put("status", r.status().wire());
+        out.put("duration_hours", total.stripTrailingZeros());
+        out.put("expires_at", r.launchedAt() == null ? null : r.launchedAt().plus(dev.gpudev.core.Extension.toDuration(total)));
+        out.put("message", "extension requested");
+        ctx.status(202).json(out);
+    }
+
+    private void clusterStatus(Context ctx) {
+        caller(ctx);
+        Capacity capacity = p.capacity().get();
+        var live = p.db().query(c -> p.reservations().withStatus(c, ReservationStatus.QUEUED, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
+        Map<String, Long> byState = new LinkedHashMap<>();
+        for (ReservationStatus s : List.of(ReservationStatus.QUEUED, ReservationStatus.PREPARING, ReservationStatus.ACTIVE)) {
+            byState.put(s.wire(), live.stream().filter(r -> r.status() == s).count());
+        }
+        Map<String, Object> byType = new LinkedHashMap<>();
+        for (String type : capacity.nodes().stream().map(Capacity.Node::gpuType).distinct().toList()) {
+            int inUse = live.stream().filter(r -> r.gpuType().equals(type) && r.status().holdsGpus()).mapToInt(Reservation::gpuCount).sum();
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("nodes", capacity.nodes().stream().filter(n -> n.gpuType().equals(type)).count());
+            t.put("total_gpus", capacity.totalGpus(type));
+            t.put("in_use", inUse);
+            t.put("queued", live.stream().filter(r -> r.gpuType().equals(type) && r.status() == ReservationStatus.QUEUED).count());
+            byType.put(type, t);
+        }
+        int total = capacity.nodes().stream().mapToInt(n -> n.gpus().size()).sum();
+        int used = live.stream().filter(r -> r.status().holdsGpus()).mapToInt(Reservation::gpuCount).sum();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("total_gpus", total);
+        out.put("gpus_in_use", used);
+        out.put("reservations_by_state", byState);
+        out.put("by_gpu_type", byType);
+        ctx.json(out);
     }
 
     private void availability(Context ctx) {
@@ -416,7 +466,7 @@ public final class ApiServer implements AutoCloseable {
         m.put("launched_at", r.launchedAt());
         m.put("expires_at", r.expiresAt());
         m.put("queue_position", r.status() == ReservationStatus.QUEUED ? r.queuePosition() : null);
-        m.put("estimated_start_at", null);
+        m.put("estimated_start_at", r.status() == ReservationStatus.QUEUED ? r.estimatedStart() : null);
         m.put("pending_reason", r.status() == ReservationStatus.QUEUED ? r.pendingReason() : null);
         m.put("current_detailed_status", r.detailedStatus());
         m.put("failure_reason", r.failureReason());

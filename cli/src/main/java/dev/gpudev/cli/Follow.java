@@ -16,7 +16,9 @@ final class Follow {
             JsonNode j = api.get("/v1/jobs/" + id);
             String status = j.get("status").asText();
             String line = status + (j.hasNonNull("queue_position") ? ", position " + j.get("queue_position").asInt() : "")
-                    + (j.hasNonNull("current_detailed_status") ? " — " + j.get("current_detailed_status").asText() : "");
+                    + (j.hasNonNull("estimated_start_at") ? ", starts ~" + Output.time(j.get("estimated_start_at").asText()) : "")
+                    + (j.hasNonNull("pending_reason") ? " (" + j.get("pending_reason").asText() + ")" : "")
+                    + (!j.hasNonNull("queue_position") && j.hasNonNull("current_detailed_status") ? " — " + j.get("current_detailed_status").asText() : "");
             if (out != null && !Objects.equals(line, said)) {
                 out.println("  " + line);
                 out.flush();
@@ -25,7 +27,7 @@ final class Follow {
             if (!"queued".equals(status) && !"preparing".equals(status)) {
                 return j;
             }
-            Thread.sleep(250);
+            Thread.sleep("queued".equals(status) ? 1000 : 250);
         }
     }
 }

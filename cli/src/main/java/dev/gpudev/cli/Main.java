@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
 @Command(name = "gpu-dev", mixinStandardHelpOptions = true, version = "gpu-dev 0.1.0",
         description = "Reserve GPU development environments and connect to them.",
         subcommands = {Main.Login.class, Main.Reserve.class, Main.ListJobs.class, Main.Show.class, Main.Connect.class,
-                Main.Cancel.class, Main.Avail.class, Main.Admin.class})
+                Main.Cancel.class, Main.Edit.class, Main.Avail.class, Main.Status.class, Main.Admin.class})
 public final class Main {
 
     public static void main(String[] args) {
@@ -236,9 +236,16 @@ public final class Main {
         @Option(names = {"-o", "--output"}, description = "json for machine-readable output")
         String output;
 
+        @Mixin
+        Watch watch;
+
         @Override
-        public Integer call() {
+        public Integer call() throws InterruptedException {
             Output.check(output);
+            return watch.repeat(out(), this::once);
+        }
+
+        private void once() {
             StringBuilder q = new StringBuilder("/v1/jobs?limit=" + limit);
             if (status != null) {
                 q.append("&status=").append(java.net.URLEncoder.encode(status, java.nio.charset.StandardCharsets.UTF_8));
@@ -249,19 +256,19 @@ public final class Main {
             JsonNode jobs = api().get(q.toString()).get("jobs");
             if (Output.json(output)) {
                 printJson(jobs);
-                return 0;
+                return;
             }
             List<List<String>> rows = new ArrayList<>();
             rows.add(List.of("ID", "NAME", "STATUS", "GPUS", "CREATED", "ENDS / POSITION"));
             for (JsonNode j : jobs) {
-                String when = "active".equals(j.get("status").asText()) ? j.path("expires_at").asText("")
-                        : j.hasNonNull("queue_position") ? "#" + j.get("queue_position").asInt() : "";
+                String when = "active".equals(j.get("status").asText()) ? Output.time(j.path("expires_at").asText(""))
+                        : j.hasNonNull("queue_position") ? "#" + j.get("queue_position").asInt()
+                        + (j.hasNonNull("estimated_start_at") ? ", starts ~" + Output.time(j.get("estimated_start_at").asText()) : "") : "";
                 rows.add(List.of(j.get("job_id").asText().substring(0, 8), j.path("name").asText("-"),
                         j.get("status").asText(), j.get("gpu_count").asInt() + "x" + j.get("gpu_type").asText(),
-                        Output.time(j.get("created_at").asText()), Output.time(when)));
+                        Output.time(j.get("created_at").asText()), when));
             }
             Output.table(out(), rows);
-            return 0;
         }
     }
 
@@ -290,6 +297,9 @@ public final class Main {
             o.println("  duration:  " + j.get("duration_hours").asText() + " h");
             if (j.hasNonNull("queue_position")) {
                 o.println("  position:  " + j.get("queue_position").asInt() + " (" + j.path("pending_reason").asText("") + ")");
+            }
+            if (j.hasNonNull("estimated_start_at")) {
+                o.println("  starts:    ~" + j.get("estimated_start_at").asText() + " (estimated)");
             }
             if (j.hasNonNull("expires_at")) {
                 o.println("  expires:   " + j.get("expires_at").asText());
@@ -361,18 +371,90 @@ public final class Main {
         }
     }
 
-    @Command(name = "avail", mixinStandardHelpOptions = true, description = "GPUs per type: total, in use, queued, available.")
-    static final class Avail extends Base {
+    @Command(name = "edit", mixinStandardHelpOptions = true, description = "Change a reservation in place: edit ID --extend HOURS.")
+    static final class Edit extends Base {
+        @Parameters(paramLabel = "ID|NAME")
+        String ref;
+
+        @Option(names = "--extend", description = "add HOURS (fractional; at most 24 at a time, 48 in all)")
+        BigDecimal extend;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            if (extend == null) {
+                throw new CliException(2, "nothing to change: give --extend HOURS");
+            }
+            ApiClient api = api();
+            JsonNode before = api.get("/v1/jobs/" + Output.pathSegment(ref));
+            int seen = before.get("status_history").size();
+            JsonNode res = api.post("/v1/jobs/" + before.get("job_id").asText() + "/extend", Map.of("extension_hours", extend));
+            Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+            while (Instant.now().isBefore(deadline)) {
+                JsonNode j = api.get("/v1/jobs/" + res.get("job_id").asText());
+                JsonNode history = j.get("status_history");
+                for (int i = seen; i < history.size(); i++) {
+                    String reason = history.get(i).path("reason").asText("");
+                    if (reason.startsWith("extension refused")) {
+                        throw new CliException(2, reason);
+                    }
+                    if (reason.startsWith("extended by")) {
+                        out().println("Extended " + j.get("job_id").asText() + ": " + j.get("duration_hours").asText() + " h in all"
+                                + (j.hasNonNull("expires_at") ? ", now until " + j.get("expires_at").asText() : ""));
+                        return 0;
+                    }
+                }
+                Thread.sleep(200);
+            }
+            out().println("Extension of " + res.get("job_id").asText() + " requested; it will apply shortly");
+            return 0;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "The cluster at a glance: GPUs and reservations.")
+    static final class Status extends Base {
         @Option(names = {"-o", "--output"}, description = "json for machine-readable output")
         String output;
 
         @Override
         public Integer call() {
             Output.check(output);
+            JsonNode s = api().get("/v1/cluster/status");
+            if (Output.json(output)) {
+                printJson(s);
+                return 0;
+            }
+            out().println("GPUs: " + s.get("gpus_in_use").asInt() + " of " + s.get("total_gpus").asInt() + " in use");
+            JsonNode states = s.get("reservations_by_state");
+            out().println("Reservations: " + states.get("active").asInt() + " active, " + states.get("preparing").asInt()
+                    + " preparing, " + states.get("queued").asInt() + " queued");
+            List<List<String>> rows = new ArrayList<>();
+            rows.add(List.of("TYPE", "NODES", "GPUS", "IN USE", "QUEUED"));
+            s.get("by_gpu_type").fields().forEachRemaining(e -> rows.add(List.of(e.getKey(), e.getValue().get("nodes").asText(),
+                    e.getValue().get("total_gpus").asText(), e.getValue().get("in_use").asText(), e.getValue().get("queued").asText())));
+            Output.table(out(), rows);
+            return 0;
+        }
+    }
+
+    @Command(name = "avail", mixinStandardHelpOptions = true, description = "GPUs per type: total, in use, queued, available.")
+    static final class Avail extends Base {
+        @Option(names = {"-o", "--output"}, description = "json for machine-readable output")
+        String output;
+
+        @Mixin
+        Watch watch;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            Output.check(output);
+            return watch.repeat(out(), this::once);
+        }
+
+        private void once() {
             JsonNode types = api().get("/v1/gpu/availability").get("gpu_types");
             if (Output.json(output)) {
                 printJson(types);
-                return 0;
+                return;
             }
             List<List<String>> rows = new ArrayList<>();
             rows.add(List.of("TYPE", "TOTAL", "IN USE", "QUEUED", "AVAILABLE", "MAX/NODE"));
@@ -382,7 +464,6 @@ public final class Main {
                         t.get("available").asText(), t.get("max_per_node").asText()));
             }
             Output.table(out(), rows);
-            return 0;
         }
     }
 

@@ -25,9 +25,26 @@ public record Reservation(
         Connection connection,
         String failureReason,
         String detailedStatus,
-        Integer queuePosition,
-        String pendingReason,
+        Queue queue,
+        Lifecycle lifecycle,
         List<StatusChange> history) {
+
+    /** Where a waiting reservation stands, as the last scheduling cycle planned it. */
+    public record Queue(Integer position, String pendingReason, Instant estimatedStart) {
+    }
+
+    /**
+     * What the sweeper keeps track of: expiry warnings already sent (minutes before the end),
+     * the last sign of use, and when the current state began.
+     */
+    public record Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
+                            Instant statusChangedAt) {
+        public Lifecycle {
+            warningsSent = warningsSent == null ? List.of() : List.copyOf(warningsSent);
+        }
+
+        public static final Lifecycle NONE = new Lifecycle(List.of(), null, null, false, null);
+    }
 
     /** Where the scheduler put it: a node and the GPU indices on it. */
     public record Placement(String node, List<Integer> gpus) {
@@ -42,6 +59,19 @@ public record Reservation(
 
     public Reservation {
         history = history == null ? List.of() : List.copyOf(history);
+        lifecycle = lifecycle == null ? Lifecycle.NONE : lifecycle;
+    }
+
+    public Integer queuePosition() {
+        return queue == null ? null : queue.position();
+    }
+
+    public String pendingReason() {
+        return queue == null ? null : queue.pendingReason();
+    }
+
+    public Instant estimatedStart() {
+        return queue == null ? null : queue.estimatedStart();
     }
 
     /** The deterministic name of its backend objects: a redelivered command never makes a second one. */

@@ -37,6 +37,20 @@ public interface Backend extends AutoCloseable {
     /** The names of the environments that exist now. */
     Set<String> environments();
 
+    /** Signs of use of an environment: open SSH sessions and GPU utilization (percent; null when unknown). */
+    record Activity(int openSessions, Integer gpuUtilizationPercent) {
+    }
+
+    /**
+     * Tells the environment's users something: a file in its home directory (named
+     * {@code fileName}) and a message on its open terminals. {@code fileName} null only clears
+     * earlier notices whose names start with {@code clearPrefix}.
+     */
+    void notify(String name, String fileName, String message, String clearPrefix) throws Exception;
+
+    /** How the environment is used right now. */
+    Activity activity(String name);
+
     /** A line for humans: which backend and sandbox this is. */
     String describe();
 

@@ -1,8 +1,11 @@
 package dev.gpudev.processor;
 
+import dev.gpudev.core.Extension;
+import dev.gpudev.core.IllegalTransitionException;
 import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.Scheduler;
+import dev.gpudev.core.ValidationException;
 import dev.gpudev.store.CommandQueue;
 import dev.gpudev.store.Database;
 import dev.gpudev.store.Notifications;
@@ -12,12 +15,11 @@ import dev.gpudev.store.SshKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.math.BigDecimal;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -26,8 +28,9 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The job processor: applies queued commands, runs a scheduling cycle, converges the backend to the
- * rows, and ends what has expired. Wakes on NOTIFY within milliseconds; polls as a fallback.
+ * The job processor: applies queued commands, ends what is over, runs a scheduling cycle, and
+ * converges the backend to the rows. Wakes on NOTIFY within milliseconds; polls as a fallback.
+ * Several replicas may run: commands are leased (SKIP LOCKED), scheduling takes an advisory lock.
  */
 public final class Processor implements Runnable, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Processor.class);
@@ -41,22 +44,18 @@ public final class Processor implements Runnable, AutoCloseable {
     }
 
     private final Parts p;
-    private final Scheduler scheduler = new Scheduler();
+    private final ProcessorSettings settings;
+    private final Scheduler scheduler;
+    private final Sweeper sweeper;
     private final AtomicBoolean running = new AtomicBoolean(true);
-    private final Duration pollInterval;
-    /** How long a read command stays invisible to other replicas while this one applies it. */
-    private final int leaseSeconds;
     private final Notifications.Listener listener;
     private Thread thread;
 
-    public Processor(Parts parts, Duration pollInterval) {
-        this(parts, pollInterval, Duration.ofSeconds(60));
-    }
-
-    public Processor(Parts parts, Duration pollInterval, Duration lease) {
+    public Processor(Parts parts, ProcessorSettings settings) {
         this.p = parts;
-        this.pollInterval = pollInterval;
-        this.leaseSeconds = (int) Math.max(0, lease.toSeconds());
+        this.settings = settings;
+        this.scheduler = new Scheduler(settings.limits());
+        this.sweeper = new Sweeper(parts, settings);
         this.listener = new Notifications.Listener(parts.db());
     }
 
@@ -73,7 +72,7 @@ public final class Processor implements Runnable, AutoCloseable {
                 log.error("processor cycle failed; retrying after the poll interval", e);
             }
             if (running.get()) {
-                listener.await((int) pollInterval.toMillis());
+                listener.await((int) settings.pollInterval().toMillis());
             }
         }
         listener.close();
@@ -82,14 +81,15 @@ public final class Processor implements Runnable, AutoCloseable {
     /** One full pass; public so tests can drive the processor step by step. */
     public void cycle() {
         applyCommands();
-        expire();
+        sweeper.sweep();
         schedule();
         reconcile();
     }
 
     void applyCommands() {
         for (int round = 0; round < 50; round++) {
-            List<Pgmq.Message> batch = p.db().query(c -> p.pgmq().read(c, p.commands().queue(), leaseSeconds, 20));
+            List<Pgmq.Message> batch = p.db().query(c -> p.pgmq().read(c, p.commands().queue(),
+                    (int) settings.lease().toSeconds(), 20));
             if (batch.isEmpty()) {
                 return;
             }
@@ -108,6 +108,7 @@ public final class Processor implements Runnable, AutoCloseable {
                         // The row was written with the command; the scheduling cycle picks it up.
                     }
                     case cancel -> cancel(c, cmd);
+                    case extend -> extend(c, cmd);
                 }
                 p.pgmq().delete(c, p.commands().queue(), m.msgId());
                 return null;
@@ -129,6 +130,43 @@ public final class Processor implements Runnable, AutoCloseable {
         String by = cmd.requestedBy() == null ? "owner" : cmd.requestedBy();
         p.reservations().transition(c, current.get(), ReservationStatus.CANCELLED, "cancelled by " + by,
                 p.clock().instant(), Map.of("current_detailed_status", "cancelled"));
+    }
+
+    /** Extends in place; a refusal (too long, already over) is recorded in the history, not retried. */
+    private void extend(Connection c, CommandQueue.Command cmd) throws SQLException {
+        var current = p.reservations().lock(c, cmd.reservationId());
+        if (current.isEmpty()) {
+            return;
+        }
+        Reservation r = current.get();
+        Instant now = p.clock().instant();
+        try {
+            var total = Extension.newDuration(r, cmd.extensionHours(), now);
+            Map<String, Object> set = new HashMap<>();
+            set.put("duration_hours", total);
+            set.put("warnings_sent", List.of());
+            String until = "";
+            if (r.launchedAt() != null) {
+                Instant end = r.launchedAt().plus(Extension.toDuration(total));
+                set.put("expires_at", end);
+                until = " (now until " + DateTimeFormatter.ISO_INSTANT.format(end) + ")";
+            }
+            p.reservations().note(c, r, "extended by " + cmd.extensionHours().stripTrailingZeros().toPlainString()
+                    + " h by " + cmd.requestedBy() + until, now, set);
+            clearWarnings(r);
+        } catch (ValidationException | IllegalTransitionException refused) {
+            p.reservations().note(c, r, "extension refused: " + refused.getMessage(), now, Map.of());
+        }
+    }
+
+    private void clearWarnings(Reservation r) {
+        if (r.status() == ReservationStatus.ACTIVE) {
+            try {
+                p.backend().notify(r.environmentName(), null, null, "WARN_EXPIRES_IN_");
+            } catch (Exception e) {
+                log.warn("could not clear expiry warnings of {}: {}", r.environmentName(), e.getMessage());
+            }
+        }
     }
 
     private void deadLetter(Pgmq.Message m, RuntimeException e) {
@@ -169,17 +207,26 @@ public final class Processor implements Runnable, AutoCloseable {
             var plan = scheduler.plan(new Scheduler.Snapshot(capacity, holding), queued, now);
             for (var admission : plan.admissions()) {
                 var r = p.reservations().lock(c, admission.reservationId()).orElseThrow();
+                Map<String, Object> set = new HashMap<>();
+                set.put("node_name", admission.placement().node());
+                set.put("gpu_indices", admission.placement().gpus());
+                set.put("queue_position", null);
+                set.put("pending_reason", null);
+                set.put("estimated_start_at", null);
+                set.put("current_detailed_status", "creating environment");
                 p.reservations().transition(c, r, ReservationStatus.PREPARING,
-                        "admitted on " + admission.placement().node() + " GPUs " + admission.placement().gpus(), now,
-                        Map.of("node_name", admission.placement().node(), "gpu_indices", admission.placement().gpus(),
-                                "queue_position", 0, "current_detailed_status", "creating environment"));
+                        "admitted on " + admission.placement().node() + " GPUs " + admission.placement().gpus(), now, set);
             }
             for (var w : plan.waiting()) {
                 String detail = switch (w.reason()) {
-                    case WAITING_FOR_CAPACITY -> "waiting for " + "GPUs to free up, position " + w.position();
-                    case NO_CAPACITY_OF_TYPE -> "no node of this GPU type is available";
+                    case WAITING_FOR_CAPACITY -> "waiting for GPUs, position " + w.position()
+                            + ", expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
+                    case USER_GPU_LIMIT -> "waiting: you hold your GPU limit"
+                            + (w.estimatedStart() == null ? "" : "; expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart()));
+                    case NO_CAPACITY_OF_TYPE -> "no node of this GPU type can hold it";
                 };
-                p.reservations().setWaiting(c, w.reservationId(), w.position(), w.reason().name(), detail);
+                p.reservations().setWaiting(c, w.reservationId(),
+                        new Reservation.Queue(w.position(), w.reason().name(), w.estimatedStart()), detail);
             }
             return null;
         });
@@ -222,14 +269,19 @@ public final class Processor implements Runnable, AutoCloseable {
                     Instant now = p.clock().instant();
                     Map<String, Object> set = new HashMap<>();
                     set.put("launched_at", now);
-                    set.put("expires_at", now.plus(duration(current.durationHours())));
+                    set.put("expires_at", now.plus(Extension.toDuration(current.durationHours())));
                     set.put("ssh_host", env.sshHost());
                     set.put("ssh_port", env.sshPort());
+                    set.put("last_active_at", now);
                     set.put("current_detailed_status", env.detail());
                     p.reservations().transition(c, current, ReservationStatus.ACTIVE, "environment ready", now, set);
                     return null;
                 });
             } else if (r.connection() != null && r.connection().port() != env.sshPort()) {
+                p.db().inTransaction(c -> {
+                    p.reservations().update(c, r.id(), Map.of("ssh_port", env.sshPort()));
+                    return null;
+                });
                 log.warn("environment {} came back on port {} instead of {}", r.environmentName(), env.sshPort(), r.connection().port());
             }
         } catch (Exception e) {
@@ -243,28 +295,6 @@ public final class Processor implements Runnable, AutoCloseable {
                 return null;
             });
         }
-    }
-
-    /** Active reservations past their end become expired; the next reconcile removes their environments. */
-    void expire() {
-        Instant now = p.clock().instant();
-        p.db().inTransaction(c -> {
-            for (Reservation r : p.reservations().withStatus(c, ReservationStatus.ACTIVE)) {
-                if (r.expiresAt() != null && !r.expiresAt().isAfter(now)) {
-                    var current = p.reservations().lock(c, r.id()).orElseThrow();
-                    if (current.status() == ReservationStatus.ACTIVE) {
-                        p.reservations().transition(c, current, ReservationStatus.EXPIRED, "reservation time is over", now,
-                                Map.of("current_detailed_status", "expired"));
-                    }
-                }
-            }
-            return null;
-        });
-    }
-
-    /** Fractional hours kept exactly, to the microsecond. */
-    static Duration duration(BigDecimal hours) {
-        return Duration.ofNanos(hours.multiply(BigDecimal.valueOf(3_600_000_000_000L)).longValue());
     }
 
     @Override

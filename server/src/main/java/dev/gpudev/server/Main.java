@@ -1,6 +1,8 @@
 package dev.gpudev.server;
 
+import dev.gpudev.core.Scheduler;
 import dev.gpudev.core.ValidationException;
+import dev.gpudev.processor.ProcessorSettings;
 import dev.gpudev.store.CommandQueue;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -38,6 +40,18 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--simulated-gpus", description = "declared GPUs for machines without them: TYPE:COUNT[xNODES][,...], e.g. h100:8x2,a100:4")
     String simulatedGpus;
+
+    @Option(names = "--max-gpus-per-user", description = "GPUs one user may hold at once, 0 for no limit (default ${DEFAULT-VALUE})",
+            defaultValue = "0")
+    int maxGpusPerUser;
+
+    @Option(names = "--idle-after-minutes", description = "warn after this long without SSH session or GPU use, 0 to switch off "
+            + "(default ${DEFAULT-VALUE})", defaultValue = "120")
+    int idleAfterMinutes;
+
+    @Option(names = "--idle-action", description = "release or none: what happens 15 minutes after the idle warning (default ${DEFAULT-VALUE})",
+            defaultValue = "none")
+    String idleAction;
 
     public static void main(String[] args) {
         System.exit(commandLine().execute(args));
@@ -99,6 +113,18 @@ public final class Main implements Callable<Integer> {
             password = env.getOrDefault("POSTGRES_PASSWORD", "");
         }
         String queue = System.getenv().getOrDefault("QUEUE_NAME", CommandQueue.DEFAULT_QUEUE);
-        return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue);
+        if (maxGpusPerUser < 0 || idleAfterMinutes < 0) {
+            throw new ValidationException("--max-gpus-per-user and --idle-after-minutes must be 0 or more");
+        }
+        ProcessorSettings.Idle.Action action;
+        try {
+            action = ProcessorSettings.Idle.Action.valueOf(idleAction);
+        } catch (IllegalArgumentException e) {
+            throw new ValidationException("--idle-action must be release or none");
+        }
+        ProcessorSettings processor = ProcessorSettings.defaults()
+                .withLimits(new Scheduler.Limits(maxGpusPerUser, java.util.Map.of()))
+                .withIdle(new ProcessorSettings.Idle(java.time.Duration.ofMinutes(idleAfterMinutes), java.time.Duration.ofMinutes(15), 5, action));
+        return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue, processor);
     }
 }

@@ -25,7 +25,6 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -58,14 +57,15 @@ public final class Platform implements AutoCloseable {
         backend = new LocalBackend(cfg.dataDir(), capacity, Sandbox.detect());
         closeables.addFirst(backend);
         Processor processor = new Processor(new Processor.Parts(db, pgmq, commands, reservations, sshKeys, backend, clock),
-                Duration.ofSeconds(1));
+                cfg.processor());
         processor.start();
         closeables.addFirst(processor);
 
         proxy = new SshProxy(db, sshKeys, reservations, cfg.dataDir().resolve("ssh_proxy_host_key"), "127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0", cfg.sshPort());
         closeables.addFirst(proxy);
         api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), sshKeys, reservations, pgmq, commands, catalog,
-                backend::capacity, clock, new ApiConfig(ApiConfig.ttlFromEnvironment(), cfg.advertisedHost(), proxy.port())))
+                backend::capacity, clock, new ApiConfig(ApiConfig.ttlFromEnvironment(), cfg.advertisedHost(), proxy.port(),
+                        cfg.processor().limits().maxGpusPerUser())))
                 .start("127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0", cfg.port());
         closeables.addFirst(api);
         log.info("backend: {}; capacity: {}", backend.describe(), describe(capacity));

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 /** Everything `gpu-dev server` is told, after flags and environment variables are resolved. */
 public record ServerConfig(int port, int sshPort, String advertisedHost, Path dataDir, String databaseUrl,
                            String databaseUser, String databasePassword, String backend, String simulatedGpus,
-                           String queueName) {
+                           String queueName, dev.gpudev.processor.ProcessorSettings processor) {
 
     /** Data dir: the flag, else $GPUDEV_HOME, else ~/.gpudev/server. */
     static Path defaultDataDir() {

@@ -14,12 +14,16 @@ import java.util.UUID;
 public final class CommandQueue {
     public static final String DEFAULT_QUEUE = "gpu_reservations";
 
-    public enum Type { create, cancel }
+    public enum Type { create, cancel, extend }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Command(@JsonProperty("type") Type type,
                           @JsonProperty("reservation_id") UUID reservationId,
-                          @JsonProperty("requested_by") String requestedBy) {
+                          @JsonProperty("requested_by") String requestedBy,
+                          @JsonProperty("extension_hours") java.math.BigDecimal extensionHours) {
+        public Command(Type type, UUID reservationId, String requestedBy) {
+            this(type, reservationId, requestedBy, null);
+        }
     }
 
     private final Pgmq pgmq;

@@ -108,45 +108,90 @@ public final class Reservations {
         }
         List<StatusChange> history = new ArrayList<>(current.history());
         history.add(new StatusChange(to, at, reason));
-        StringBuilder sql = new StringBuilder("update reservations set status = ?, status_history = ?::jsonb, updated_at = ?");
-        List<Object> values = new ArrayList<>(List.of(to.wire(), historyJson(history), Timestamp.from(at)));
-        for (var e : set.entrySet()) {
-            if (!e.getKey().matches("[a-z_]+")) {
-                throw new IllegalArgumentException("bad column " + e.getKey());
-            }
-            sql.append(", ").append(e.getKey()).append(" = ?");
-            values.add(e.getValue() instanceof Instant i ? Timestamp.from(i) : e.getValue());
-        }
-        sql.append(" where reservation_id = ?");
-        values.add(current.id());
-        try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
-            for (int i = 0; i < values.size(); i++) {
-                Object v = values.get(i);
-                if (v instanceof List<?> list) {
-                    ps.setArray(i + 1, c.createArrayOf("integer", list.toArray()));
-                } else {
-                    ps.setObject(i + 1, v);
-                }
-            }
-            ps.executeUpdate();
-        }
+        Map<String, Object> all = new java.util.LinkedHashMap<>(set);
+        all.put("status", to.wire());
+        all.put("status_history", new JsonValue(historyJson(history)));
+        all.put("status_changed_at", at);
+        update(c, current.id(), all);
         return find(c, current.id()).orElseThrow();
     }
 
     /** Queue position and reason of a waiting reservation; written only when they change. */
-    public void setWaiting(Connection c, UUID id, Integer position, String reason, String detail) throws SQLException {
+    public void setWaiting(Connection c, UUID id, Reservation.Queue queue, String detail) throws SQLException {
+        Timestamp eta = queue.estimatedStart() == null ? null : Timestamp.from(queue.estimatedStart());
         try (PreparedStatement ps = c.prepareStatement("""
-                update reservations set queue_position = ?, pending_reason = ?, current_detailed_status = ?
+                update reservations set queue_position = ?, pending_reason = ?, estimated_start_at = ?, current_detailed_status = ?
                 where reservation_id = ? and status = 'queued'
                   and (queue_position is distinct from ? or pending_reason is distinct from ?
-                       or current_detailed_status is distinct from ?)""")) {
-            ps.setObject(1, position);
-            ps.setString(2, reason);
-            ps.setString(3, detail);
-            ps.setObject(4, id);
-            ps.setObject(5, position);
-            ps.setString(6, reason);
-            ps.setString(7, detail);
+                       or estimated_start_at is distinct from ? or current_detailed_status is distinct from ?)""")) {
+            ps.setObject(1, queue.position());
+            ps.setString(2, queue.pendingReason());
+            ps.setTimestamp(3, eta);
+            ps.setString(4, detail);
+            ps.setObject(5, id);
+            ps.setObject(6, queue.position());
+            ps.setString(7, queue.pendingReason());
+            ps.setTimestamp(8, eta);
+            ps.setString(9, detail);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Sets lifecycle columns without a change of state (warnings sent, activity, extensions). */
+    public void update(Connection c, UUID id, Map<String, Object> set) throws SQLException {
+        if (set.isEmpty()) {
+            return;
+        }
+        StringBuilder sql = new StringBuilder("update reservations set updated_at = now()");
+        List<Object> values = new ArrayList<>();
+        for (var e : set.entrySet()) {
+            sql.append(", ").append(column(e.getKey())).append(" = ?");
+            values.add(e.getValue());
+        }
+        sql.append(" where reservation_id = ?");
+        values.add(id);
+        execute(c, sql.toString(), values);
+    }
+
+    /** Appends a history entry without changing state (an extension, a warning). */
+    public Reservation note(Connection c, Reservation current, String reason, Instant at, Map<String, Object> set)
+            throws SQLException {
+        List<StatusChange> history = new ArrayList<>(current.history());
+        history.add(new StatusChange(current.status(), at, reason));
+        Map<String, Object> all = new java.util.LinkedHashMap<>(set);
+        all.put("status_history", new JsonValue(historyJson(history)));
+        update(c, current.id(), all);
+        return find(c, current.id()).orElseThrow();
+    }
+
+    /** A value written as jsonb. */
+    private record JsonValue(String json) {
+    }
+
+    private static String column(String name) {
+        if (!name.matches("[a-z_]+")) {
+            throw new IllegalArgumentException("bad column " + name);
+        }
+        return name;
+    }
+
+    private static void execute(Connection c, String sql, List<Object> values) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < values.size(); i++) {
+                Object v = values.get(i);
+                if (v instanceof List<?> list) {
+                    ps.setArray(i + 1, c.createArrayOf("integer", list.toArray()));
+                } else if (v instanceof Instant t) {
+                    ps.setTimestamp(i + 1, Timestamp.from(t));
+                } else if (v instanceof JsonValue j) {
+                    var o = new org.postgresql.util.PGobject();
+                    o.setType("jsonb");
+                    o.setValue(j.json());
+                    ps.setObject(i + 1, o);
+                } else {
+                    ps.setObject(i + 1, v);
+                }
+            }
             ps.executeUpdate();
         }
     }
@@ -211,9 +256,16 @@ public final class Reservations {
                 connection,
                 rs.getString("failure_reason"),
                 rs.getString("current_detailed_status"),
-                (Integer) rs.getObject("queue_position"),
-                rs.getString("pending_reason"),
+                new Reservation.Queue((Integer) rs.getObject("queue_position"), rs.getString("pending_reason"),
+                        Pgmq.instant(rs, rs.findColumn("estimated_start_at"))),
+                new Reservation.Lifecycle(ints(rs.getArray("warnings_sent")), Pgmq.instant(rs, rs.findColumn("last_active_at")),
+                        Pgmq.instant(rs, rs.findColumn("idle_warned_at")), rs.getBoolean("idle_opt_out"),
+                        Pgmq.instant(rs, rs.findColumn("status_changed_at"))),
                 history(rs.getString("status_history")));
+    }
+
+    private static List<Integer> ints(Array a) throws SQLException {
+        return a == null ? List.of() : Arrays.stream((Integer[]) a.getArray()).toList();
     }
 
     private static List<StatusChange> history(String json) {

@@ -10,6 +10,7 @@ import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,6 +28,9 @@ public final class LocalBackend implements Backend {
     private final Path dataDir;
     private final Sandbox sandbox;
     private final Map<String, EnvironmentSshServer> running = new ConcurrentHashMap<>();
+    private final Map<String, List<Integer>> gpusOf = new ConcurrentHashMap<>();
+    private volatile Map<Integer, Integer> utilization = Map.of();
+    private volatile long utilizationReadAt;
 
     /**
      * @param dataDir the server's data dir: hidden from sandboxes
@@ -54,6 +58,7 @@ public final class LocalBackend implements Backend {
             Map<String, String> env = environment(spec, home);
             server = start(spec, dir, home, env);
             running.put(spec.name(), server);
+            gpusOf.put(spec.name(), spec.gpus());
         }
         server.authorize(spec.authorizedKeys());
         return new Environment(spec.name(), "127.0.0.1", server.port(), "running (sandbox: " + sandbox.describe()
@@ -91,10 +96,59 @@ public final class LocalBackend implements Backend {
     @Override
     public synchronized void destroy(String name) {
         EnvironmentSshServer server = running.remove(name);
+        gpusOf.remove(name);
         if (server != null) {
             server.close();
         }
         // The home directory stays: it is the user's persistent disk.
+    }
+
+    @Override
+    public void notify(String name, String fileName, String message, String clearPrefix) throws IOException {
+        Path home = root.resolve(name).resolve("home");
+        if (!Files.isDirectory(home)) {
+            return;
+        }
+        if (clearPrefix != null) {
+            try (var files = Files.list(home)) {
+                for (Path f : files.filter(f -> f.getFileName().toString().startsWith(clearPrefix)).toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
+        if (fileName == null) {
+            return;
+        }
+        Files.writeString(home.resolve(fileName), message + "\n");
+        Terminals.broadcast(name, message);
+    }
+
+    @Override
+    public Activity activity(String name) {
+        EnvironmentSshServer s = running.get(name);
+        List<Integer> gpus = gpusOf.getOrDefault(name, List.of());
+        Integer util = null;
+        if (!gpus.isEmpty() && capacity.nodes().stream().noneMatch(Capacity.Node::simulated)) {
+            Map<Integer, Integer> now = currentUtilization();
+            util = gpus.stream().map(now::get).filter(java.util.Objects::nonNull).max(Integer::compare).orElse(null);
+        }
+        return new Activity(s == null ? 0 : s.openSessions(), util);
+    }
+
+    /** nvidia-smi at most every 15 seconds, whatever the number of environments. */
+    private Map<Integer, Integer> currentUtilization() {
+        long now = System.nanoTime();
+        if (now - utilizationReadAt > 15_000_000_000L) {
+            Map<Integer, Integer> m = new java.util.HashMap<>();
+            for (var g : GpuInventory.discover()) {
+                if (g.utilizationPercent() != null) {
+                    m.put(g.index(), g.utilizationPercent());
+                }
+            }
+            utilization = m;
+            utilizationReadAt = now;
+        }
+        return utilization;
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.StatusChange;
 import dev.gpudev.processor.Backend;
 import dev.gpudev.processor.Processor;
+import dev.gpudev.processor.ProcessorSettings;
 import dev.gpudev.store.CommandQueue;
 import dev.gpudev.store.Database;
 import dev.gpudev.store.MutableClock;
@@ -74,7 +75,8 @@ class ProcessorWithLocalBackendTest {
     }
 
     Processor processor(Backend b, Duration lease) {
-        return new Processor(new Processor.Parts(db, pgmq, commands, reservations, new SshKeys(), b, clock), Duration.ofMillis(50), lease);
+        return new Processor(new Processor.Parts(db, pgmq, commands, reservations, new SshKeys(), b, clock),
+                ProcessorSettings.defaults().withPollInterval(Duration.ofMillis(50)).withLease(lease));
     }
 
     Processor processor() {
@@ -127,23 +129,27 @@ class ProcessorWithLocalBackendTest {
     }
 
     @Test
-    void whatDoesNotFitWaitsInFifoOrderWithItsPosition() {
+    void whatDoesNotFitWaitsInOrderAndOnlyHarmlessBackfillJumpsAhead() {
         UUID first = submit(4, "1", 0);
         UUID big = submit(8, "1", 1);
-        UUID small = submit(1, "1", 2);
+        UUID longSmall = submit(1, "3", 2);
+        UUID shortSmall = submit(1, "1", 3);
         processor().cycle();
         assertEquals(ReservationStatus.ACTIVE, get(first).status());
         assertEquals(ReservationStatus.QUEUED, get(big).status());
         assertEquals(1, get(big).queuePosition());
         assertEquals("WAITING_FOR_CAPACITY", get(big).pendingReason());
-        assertEquals(2, get(small).queuePosition(), "a younger small request does not jump the line");
+        assertEquals(get(first).expiresAt(), get(big).estimatedStart());
+        assertEquals(2, get(longSmall).queuePosition(), "a younger request that would delay the big one waits");
+        assertEquals(ReservationStatus.ACTIVE, get(shortSmall).status(), "one that ends before the big one starts goes now");
         send(CommandQueue.Type.cancel, first);
+        send(CommandQueue.Type.cancel, shortSmall);
         Processor p = processor();
         p.cycle();
         p.cycle();
         assertEquals(ReservationStatus.CANCELLED, get(first).status());
         assertEquals(ReservationStatus.ACTIVE, get(big).status());
-        assertEquals(ReservationStatus.QUEUED, get(small).status());
+        assertEquals(ReservationStatus.QUEUED, get(longSmall).status());
     }
 
     @Test
@@ -198,6 +204,9 @@ class ProcessorWithLocalBackendTest {
         p.cycle();
         assertEquals(ReservationStatus.ACTIVE, get(id).status());
         clock.advance(Duration.ofMinutes(1).plusSeconds(1));
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(id).status(), "within the grace period");
+        clock.advance(Duration.ofMinutes(1));
         p.cycle();
         assertEquals(ReservationStatus.EXPIRED, get(id).status());
         assertFalse(listening(port));

@@ -1,0 +1,52 @@
+package dev.gpudev.backend.local;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Writes a message to the open terminals of an environment, as wall(1) does: every process that
+ * carries the environment's name in its environment and has a pseudo-terminal on stdin.
+ */
+final class Terminals {
+    private static final Logger log = LoggerFactory.getLogger(Terminals.class);
+
+    private Terminals() {
+    }
+
+    static void broadcast(String environment, String message) {
+        String marker = "GPU_DEV_ENVIRONMENT=" + environment;
+        Set<Path> ttys = new TreeSet<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path proc : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    String env = new String(Files.readAllBytes(proc.resolve("environ")));
+                    if (!("\0" + env).contains("\0" + marker + "\0")) {
+                        continue;
+                    }
+                    Path tty = Files.readSymbolicLink(proc.resolve("fd/0"));
+                    if (tty.toString().startsWith("/dev/pts/")) {
+                        ttys.add(tty);
+                    }
+                } catch (IOException | SecurityException gone) {
+                    // the process ended or is not ours to read: skip it
+                }
+            }
+        } catch (IOException e) {
+            log.warn("cannot list processes: {}", e.getMessage());
+            return;
+        }
+        for (Path tty : ttys) {
+            try {
+                Files.writeString(tty, "\r\n*** " + message + " ***\r\n");
+            } catch (IOException e) {
+                log.debug("cannot write to {}: {}", tty, e.getMessage());
+            }
+        }
+    }
+}

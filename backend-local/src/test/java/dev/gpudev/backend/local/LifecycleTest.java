@@ -1,0 +1,257 @@
+package dev.gpudev.backend.local;
+
+import dev.gpudev.core.Capacity;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.Scheduler;
+import dev.gpudev.core.StatusChange;
+import dev.gpudev.processor.Processor;
+import dev.gpudev.processor.ProcessorSettings;
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Database;
+import dev.gpudev.store.MutableClock;
+import dev.gpudev.store.Pgmq;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.SshKeys;
+import dev.gpudev.store.TestDatabase;
+import dev.gpudev.store.Users;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Extensions, expiry warnings, timeouts, idle detection and limits, on an injected clock. */
+class LifecycleTest {
+    static int queues;
+
+    @TempDir
+    Path dataDir;
+    Database db;
+    Pgmq pgmq = new Pgmq();
+    CommandQueue commands;
+    Reservations reservations = new Reservations();
+    MutableClock clock = new MutableClock(Instant.parse("2026-03-01T09:00:00Z"));
+    LocalBackend backend;
+    long alice;
+    long bob;
+
+    @BeforeEach
+    void setUp() {
+        db = TestDatabase.fresh();
+        commands = new CommandQueue(pgmq, "life_q" + (++queues));
+        commands.ensureQueue(db);
+        alice = db.inTransaction(c -> new Users().ensure(c, "alice", false).userId());
+        bob = db.inTransaction(c -> new Users().ensure(c, "bob", false).userId());
+        backend = new LocalBackend(dataDir, new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true))),
+                new Sandbox.Plain());
+    }
+
+    @AfterEach
+    void tearDown() {
+        backend.close();
+        db.close();
+    }
+
+    Processor processor(ProcessorSettings settings) {
+        return new Processor(new Processor.Parts(db, pgmq, commands, reservations, new SshKeys(), backend, clock), settings);
+    }
+
+    Processor processor() {
+        return processor(ProcessorSettings.defaults());
+    }
+
+    UUID submit(long user, String type, int gpus, String hours) {
+        UUID id = UUID.randomUUID();
+        Instant at = clock.instant();
+        clock.advance(Duration.ofMillis(1));
+        db.inTransaction(c -> {
+            reservations.insert(c, new Reservation(id, user, "u", ReservationStatus.QUEUED, type, gpus, new BigDecimal(hours),
+                    "r" + id.toString().substring(0, 6), at, null, null, null, null, null, "queued", null, null,
+                    List.of(new StatusChange(ReservationStatus.QUEUED, at, "submitted"))));
+            commands.send(c, new CommandQueue.Command(CommandQueue.Type.create, id, "u"));
+            return null;
+        });
+        return id;
+    }
+
+    void extend(UUID id, String hours) {
+        db.inTransaction(c -> commands.send(c, new CommandQueue.Command(CommandQueue.Type.extend, id, "alice", new BigDecimal(hours))));
+    }
+
+    Reservation get(UUID id) {
+        return db.query(c -> reservations.find(c, id)).orElseThrow();
+    }
+
+    Path home(UUID id) {
+        return dataDir.resolve("environments").resolve(Reservation.environmentName(id)).resolve("home");
+    }
+
+    @Test
+    void extendingMovesTheEndInPlaceAndIsRecorded() {
+        UUID id = submit(alice, "h100", 1, "1");
+        Processor p = processor();
+        p.cycle();
+        Instant end = get(id).expiresAt();
+        int port = get(id).connection().port();
+        extend(id, "2.5");
+        p.cycle();
+        Reservation r = get(id);
+        assertEquals(end.plus(Duration.ofMinutes(150)), r.expiresAt());
+        assertEquals(0, new BigDecimal("3.5").compareTo(r.durationHours()));
+        assertEquals(port, r.connection().port(), "same environment");
+        assertTrue(r.history().getLast().reason().startsWith("extended by 2.5 h"), r.history().getLast().reason());
+    }
+
+    @Test
+    void extensionsBeyond48HoursInAllAreRefusedAndSaySo() {
+        UUID id = submit(alice, "h100", 1, "24");
+        Processor p = processor();
+        p.cycle();
+        extend(id, "20");
+        p.cycle();
+        extend(id, "5");
+        p.cycle();
+        Reservation r = get(id);
+        assertEquals(0, new BigDecimal("44").compareTo(r.durationHours()));
+        assertTrue(r.history().getLast().reason().contains("at most 48 hours"), r.history().getLast().reason());
+        assertTrue(r.history().getLast().reason().contains("4 more hours"), r.history().getLast().reason());
+    }
+
+    @Test
+    void expiryWarningsComeOnceEachAndAnExtensionResetsThem() throws Exception {
+        UUID id = submit(alice, "h100", 1, "1");
+        Processor p = processor();
+        p.cycle();
+        clock.advance(Duration.ofMinutes(29));
+        p.cycle();
+        assertFalse(Files.exists(home(id).resolve("WARN_EXPIRES_IN_30MIN.txt")));
+        clock.advance(Duration.ofMinutes(1).plusSeconds(1));
+        p.cycle();
+        Path warn30 = home(id).resolve("WARN_EXPIRES_IN_30MIN.txt");
+        assertTrue(Files.readString(warn30).contains("expires in 30 minutes"), Files.readString(warn30));
+        Files.delete(warn30);
+        p.cycle();
+        assertFalse(Files.exists(warn30), "sent once");
+        assertEquals(List.of(30), get(id).lifecycle().warningsSent());
+        clock.advance(Duration.ofMinutes(15));
+        p.cycle();
+        assertTrue(Files.exists(home(id).resolve("WARN_EXPIRES_IN_15MIN.txt")));
+        extend(id, "1");
+        p.cycle();
+        assertEquals(List.of(), get(id).lifecycle().warningsSent());
+        assertFalse(Files.exists(home(id).resolve("WARN_EXPIRES_IN_15MIN.txt")), "an extension clears the warnings");
+        clock.advance(Duration.ofMinutes(46));
+        p.cycle();
+        assertTrue(Files.exists(home(id).resolve("WARN_EXPIRES_IN_30MIN.txt")), "and they come again before the new end");
+    }
+
+    @Test
+    void aShortReservationGetsOnlyTheTightestWarning() {
+        UUID id = submit(alice, "h100", 1, "0.1"); // 6 minutes: past the 30 and 15 minute marks from the start
+        Processor p = processor();
+        p.cycle();
+        p.cycle();
+        assertTrue(Files.exists(home(id).resolve("WARN_EXPIRES_IN_15MIN.txt")));
+        assertEquals(List.of(30, 15), get(id).lifecycle().warningsSent().stream().sorted(java.util.Comparator.reverseOrder()).toList());
+        assertFalse(Files.exists(home(id).resolve("WARN_EXPIRES_IN_30MIN.txt")));
+    }
+
+    @Test
+    void waitingReservationsKnowTheirPositionEstimateAndReason() {
+        UUID running = submit(alice, "h100", 8, "2");
+        UUID waiting = submit(bob, "h100", 4, "1");
+        processor().cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(running).status());
+        Reservation w = get(waiting);
+        assertEquals(1, w.queuePosition());
+        assertEquals("WAITING_FOR_CAPACITY", w.pendingReason());
+        assertEquals(get(running).expiresAt(), w.estimatedStart());
+        assertTrue(w.detailedStatus().contains("expected to start"), w.detailedStatus());
+    }
+
+    @Test
+    void aUserOverTheirLimitWaitsWithThatReason() {
+        Processor p = processor(ProcessorSettings.defaults().withLimits(new Scheduler.Limits(4, Map.of())));
+        UUID first = submit(alice, "h100", 4, "1");
+        UUID second = submit(alice, "h100", 2, "1");
+        UUID others = submit(bob, "h100", 2, "1");
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(first).status());
+        assertEquals("USER_GPU_LIMIT", get(second).pendingReason());
+        assertEquals(ReservationStatus.ACTIVE, get(others).status(), "one user's limit holds nobody else back");
+    }
+
+    @Test
+    void reservationsWaitingOver48HoursAreCancelledWithTheReason() {
+        UUID id = submit(alice, "a100", 1, "1"); // no a100 here: it can only wait
+        Processor p = processor();
+        p.cycle();
+        assertEquals("NO_CAPACITY_OF_TYPE", get(id).pendingReason());
+        clock.advance(Duration.ofHours(48).plusMinutes(1));
+        p.cycle();
+        assertEquals(ReservationStatus.CANCELLED, get(id).status());
+        assertTrue(get(id).history().getLast().reason().contains("waited longer than 48 hours"));
+    }
+
+    @Test
+    void aReservationStuckInPreparingFails() {
+        UUID id = submit(alice, "h100", 1, "1");
+        db.inTransaction(c -> reservations.transition(c, reservations.lock(c, id).orElseThrow(), ReservationStatus.PREPARING,
+                "admitted", clock.instant(), Map.of("node_name", "n0", "gpu_indices", List.of(0))));
+        clock.advance(Duration.ofMinutes(16));
+        processor().cycle();
+        assertEquals(ReservationStatus.FAILED, get(id).status());
+        assertTrue(get(id).failureReason().contains("not ready within 15 minutes"), get(id).failureReason());
+        assertTrue(backend.environments().isEmpty());
+    }
+
+    @Test
+    void idleEnvironmentsAreWarnedThenReleasedUnlessOptedOut() throws Exception {
+        var idle = new ProcessorSettings.Idle(Duration.ofMinutes(30), Duration.ofMinutes(15), 5, ProcessorSettings.Idle.Action.release);
+        Processor p = processor(ProcessorSettings.defaults().withIdle(idle));
+        UUID id = submit(alice, "h100", 1, "4");
+        UUID optedOut = submit(bob, "h100", 1, "4");
+        p.cycle();
+        db.inTransaction(c -> {
+            reservations.update(c, optedOut, Map.of("idle_opt_out", true));
+            return null;
+        });
+        clock.advance(Duration.ofMinutes(31));
+        p.cycle();
+        assertTrue(Files.readString(home(id).resolve("IDLE_WARNING.txt")).contains("released in 15 minutes"));
+        assertNotNull(get(id).lifecycle().idleWarnedAt());
+        assertFalse(Files.exists(home(optedOut).resolve("IDLE_WARNING.txt")));
+        clock.advance(Duration.ofMinutes(15));
+        p.cycle();
+        assertEquals(ReservationStatus.CANCELLED, get(id).status());
+        assertTrue(get(id).history().getLast().reason().contains("idle"), get(id).history().getLast().reason());
+        assertEquals(ReservationStatus.ACTIVE, get(optedOut).status());
+        assertNull(get(optedOut).lifecycle().idleWarnedAt());
+    }
+
+    @Test
+    void terminalsOfTheEnvironmentReceiveTheMessage() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/script", "-qfec", "sleep 3", "/dev/null");
+        pb.environment().put("GPU_DEV_ENVIRONMENT", "gpudev-term-test");
+        Process shell = pb.redirectErrorStream(true).start();
+        Thread.sleep(500);
+        Terminals.broadcast("gpudev-term-test", "expires in 5 minutes");
+        String out = new String(shell.getInputStream().readAllBytes());
+        assertTrue(out.contains("*** expires in 5 minutes ***"), out);
+    }
+}

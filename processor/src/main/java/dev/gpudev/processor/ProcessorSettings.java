@@ -1,0 +1,52 @@
+package dev.gpudev.processor;
+
+import dev.gpudev.core.Scheduler;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * How the processor behaves over time. Defaults suit one machine; the server sets them from its flags.
+ *
+ * @param pollInterval     how often to look for work when no NOTIFY arrives
+ * @param lease            how long a read command stays hidden from other replicas while applied
+ * @param limits           per-user GPU limits of the scheduler
+ * @param warnMinutes      expiry warnings, in minutes before the end
+ * @param grace            how long past its end a reservation keeps running before it is expired
+ * @param preparingTimeout a reservation preparing longer than this fails
+ * @param queuedMaxAge     a reservation waiting longer than this is cancelled
+ * @param idle             idle detection
+ */
+public record ProcessorSettings(Duration pollInterval, Duration lease, Scheduler.Limits limits, List<Integer> warnMinutes,
+                                Duration grace, Duration preparingTimeout, Duration queuedMaxAge, Idle idle) {
+
+    /**
+     * No SSH session and GPU utilization under the threshold for {@code after} gives a warning; after
+     * {@code after + warning} more the action runs (release cancels the reservation; none only warns).
+     */
+    public record Idle(Duration after, Duration warning, int gpuUtilizationThreshold, Action action) {
+        public enum Action { release, none }
+    }
+
+    public static ProcessorSettings defaults() {
+        return new ProcessorSettings(Duration.ofSeconds(1), Duration.ofSeconds(60), Scheduler.Limits.none(),
+                List.of(30, 15, 5), Duration.ofMinutes(1), Duration.ofMinutes(15), Duration.ofHours(48),
+                new Idle(Duration.ofHours(2), Duration.ofMinutes(15), 5, Idle.Action.none));
+    }
+
+    public ProcessorSettings withPollInterval(Duration d) {
+        return new ProcessorSettings(d, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle);
+    }
+
+    public ProcessorSettings withLease(Duration d) {
+        return new ProcessorSettings(pollInterval, d, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle);
+    }
+
+    public ProcessorSettings withLimits(Scheduler.Limits l) {
+        return new ProcessorSettings(pollInterval, lease, l, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle);
+    }
+
+    public ProcessorSettings withIdle(Idle i) {
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, i);
+    }
+}
