@@ -259,6 +259,44 @@ class ApiServerTest {
     }
 
     @Test
+    void extendIsCheckedUpFrontAndQueuedAsACommand() throws Exception {
+        String key = newUser(login(adminToken), "judy");
+        String id = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}").body().get("job_id").asText();
+        Res queued = post("/v1/jobs/" + id + "/extend", key, "{\"extension_hours\":1}");
+        assertEquals(409, queued.status(), "a queued reservation is not extended: " + queued.body());
+        db.inTransaction(c -> {
+            var rs = new Reservations();
+            var r = rs.lock(c, java.util.UUID.fromString(id)).orElseThrow();
+            r = rs.transition(c, r, dev.gpudev.core.ReservationStatus.PREPARING, "test", clock.instant(), java.util.Map.of());
+            rs.transition(c, r, dev.gpudev.core.ReservationStatus.ACTIVE, "test", clock.instant(),
+                    java.util.Map.of("launched_at", clock.instant(), "expires_at", clock.instant().plusSeconds(3600)));
+            return null;
+        });
+        long before = queueLength();
+        assertEquals(400, post("/v1/jobs/" + id + "/extend", key, "{\"extension_hours\":25}").status());
+        assertEquals(400, post("/v1/jobs/" + id + "/extend", key, "{\"extension_hours\":0}").status());
+        assertEquals(400, post("/v1/jobs/" + id + "/extend", key, "{}").status());
+        assertEquals(before, queueLength());
+        Res ok = post("/v1/jobs/" + id + "/extend", key, "{\"extension_hours\":2.5}");
+        assertEquals(202, ok.status(), String.valueOf(ok.body()));
+        assertEquals("3.5", ok.body().get("duration_hours").asText());
+        assertEquals(before + 1, queueLength());
+        assertEquals(404, post("/v1/jobs/" + id + "/extend", newUser(login(adminToken), "kim"), "{\"extension_hours\":1}").status());
+    }
+
+    @Test
+    void clusterStatusCountsReservationsAndGpus() throws Exception {
+        String key = newUser(login(adminToken), "leo");
+        post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":2,\"duration_hours\":1}");
+        Res r = get("/v1/cluster/status", key);
+        assertEquals(200, r.status());
+        assertEquals(8, r.body().get("total_gpus").asInt());
+        assertTrue(r.body().get("reservations_by_state").get("queued").asInt() >= 1);
+        assertEquals(8, r.body().get("by_gpu_type").get("h100").get("total_gpus").asInt());
+        assertEquals(401, get("/v1/cluster/status", null).status());
+    }
+
+    @Test
     void unknownRoutesAndMethodsAnswerJson() throws Exception {
         Res r = get("/v1/nope", null);
         assertEquals(404, r.status());
