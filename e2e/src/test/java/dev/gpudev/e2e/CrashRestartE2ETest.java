@@ -1,0 +1,145 @@
+package dev.gpudev.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Kills the whole server (SIGKILL: no shutdown hooks) at several points while reservations are being
+ * provisioned, restarts it on the same data dir, and checks that nothing is lost or made twice.
+ */
+class CrashRestartE2ETest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    final HttpClient http = HttpClient.newHttpClient();
+    Process server;
+    Path log;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (server != null && server.isAlive()) {
+            server.destroy();
+            server.waitFor();
+        }
+    }
+
+    void start(Path dataDir, int apiPort, int sshPort) throws Exception {
+        log = dataDir.resolveSibling("server-" + System.nanoTime() + ".log");
+        server = new ProcessBuilder(Proc.java(), "-jar", WalkingSkeletonE2ETest.jar("server", "gpudev-server.jar"),
+                "--port", Integer.toString(apiPort), "--ssh-port", Integer.toString(sshPort),
+                "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:8x2")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
+        while (!Files.readString(log).contains("gpudev is running")) {
+            if (!server.isAlive() || Instant.now().isAfter(deadline)) {
+                fail("server did not start:\n" + Files.readString(log));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    JsonNode call(String base, String method, String path, String key, String body) throws Exception {
+        var b = HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json");
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        var res = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(res.statusCode() < 300, res.statusCode() + " " + res.body());
+        return JSON.readTree(res.body());
+    }
+
+    @Test
+    void killingTheServerDuringProvisioningNeverLosesOrDuplicatesAReservation() throws Exception {
+        Path root = Files.createTempDirectory("gpudev-crash");
+        Path dataDir = root.resolve("data");
+        int apiPort = freePort();
+        int sshPort = freePort();
+        String base = "http://127.0.0.1:" + apiPort;
+        start(dataDir, apiPort, sshPort);
+        String token = Files.readString(dataDir.resolve("admin-token")).trim();
+        String key = call(base, "POST", "/v1/auth/token-login", null, "{\"token\":\"" + token + "\"}").get("api_key").asText();
+        call(base, "POST", "/v1/ssh-keys", key, "{\"public_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ t\"}");
+
+        List<String> ids = new ArrayList<>();
+        long[] killAfterMillis = {0, 5, 20, 60, 150, 400};
+        for (long delay : killAfterMillis) {
+            for (int i = 0; i < 2; i++) {
+                ids.add(call(base, "POST", "/v1/jobs/submit", key,
+                        "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":2}").get("job_id").asText());
+            }
+            Thread.sleep(delay);
+            server.destroyForcibly().waitFor();
+            start(dataDir, apiPort, sshPort);
+        }
+
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+        List<JsonNode> jobs;
+        while (true) {
+            jobs = new ArrayList<>();
+            for (String id : ids) {
+                jobs.add(call(base, "GET", "/v1/jobs/" + id, key, null));
+            }
+            if (jobs.stream().allMatch(j -> "active".equals(j.get("status").asText()))) {
+                break;
+            }
+            if (Instant.now().isAfter(deadline)) {
+                fail("not all reservations became active: " + jobs.stream().map(j -> j.get("status").asText()).toList());
+            }
+            Thread.sleep(200);
+        }
+        Set<Integer> ports = new HashSet<>();
+        Set<String> gpus = new HashSet<>();
+        for (JsonNode j : jobs) {
+            long actives = 0;
+            for (JsonNode h : j.get("status_history")) {
+                actives += "active".equals(h.get("status").asText()) ? 1 : 0;
+            }
+            assertEquals(1, actives, "became active exactly once: " + j);
+            ports.add(j.get("connection").get("port").asInt());
+            gpus.add(j.get("node").asText() + ":" + j.get("gpus").get(0).asInt());
+        }
+        assertEquals(ids.size(), ports.size(), "one SSH endpoint per reservation");
+        assertEquals(ids.size(), gpus.size(), "no GPU given twice");
+        for (int port : ports) {
+            assertTrue(listening(port), "endpoint " + port + " is up after the restarts");
+        }
+        try (var envs = Files.list(dataDir.resolve("environments"))) {
+            assertEquals(ids.size(), envs.count(), "one environment directory per reservation");
+        }
+    }
+
+    static boolean listening(int port) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
