@@ -73,6 +73,16 @@ public final class Scheduler {
         private final long now;
         private final Map<String, List<Capacity.Node>> nodesByType = new HashMap<>();
         private final Map<String, Timeline> nodeTimelines = new HashMap<>();
+        /**
+         * Per type and GPU count k: the nodes ordered by the first time k of their GPUs are free,
+         * a lower bound of any start there. A search visits nodes in that order and stops as soon as
+         * the bound passes the best start found: usually after a handful of nodes, not all of them.
+         */
+        private final Map<String, Map<Integer, TreeSet<NodeEntry>>> byBound = new HashMap<>();
+        private final Map<String, NodeEntry> entries = new HashMap<>();
+        private final Map<String, Integer> largestNode = new HashMap<>();
+        /** Per type and k: nodes ordered by the time k GPUs are free for good, an upper bound of any start there. */
+        private final Map<String, Map<Integer, TreeSet<NodeEntry>>> byOpen = new HashMap<>();
         private final Map<String, TreeSet<Integer>> freeNow = new HashMap<>();
         private final Map<Long, Timeline> userTimelines = new HashMap<>();
         private final Map<String, Timeline> userTypeTimelines = new HashMap<>();
@@ -83,6 +93,7 @@ public final class Scheduler {
             this.holding = snapshot.holding();
             for (Capacity.Node node : snapshot.capacity().nodes()) {
                 nodesByType.computeIfAbsent(node.gpuType(), t -> new ArrayList<>()).add(node);
+                largestNode.merge(node.gpuType(), node.gpus().size(), Math::max);
                 nodeTimelines.put(node.name(), new Timeline(now, node.gpus().size()));
                 freeNow.put(node.name(), new TreeSet<>(node.gpus()));
             }
@@ -130,9 +141,8 @@ public final class Scheduler {
             for (Reservation r : fifo) {
                 int k = r.gpuCount();
                 long duration = millis(r.durationHours());
-                List<Capacity.Node> candidates = nodesByType.getOrDefault(r.gpuType(), List.of());
-                int largest = candidates.stream().mapToInt(n -> n.gpus().size()).max().orElse(0);
-                if (k > largest || (k == 0 && candidates.isEmpty())) {
+                int largest = largestNode.getOrDefault(r.gpuType(), -1);
+                if (k > largest) {
                     waiting.add(new Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), PendingReason.NO_CAPACITY_OF_TYPE, null));
                     continue;
                 }
@@ -141,19 +151,19 @@ public final class Scheduler {
                     waiting.add(new Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), PendingReason.USER_GPU_LIMIT, null));
                     continue;
                 }
-                long capacityStart = earliestOnNodes(candidates, k, duration, now).start;
+                long capacityStart = earliestOnNodes(r.gpuType(), k, duration, now).start;
                 long start = now;
                 Slot slot;
                 while (true) {
                     start = Math.max(start, userEarliest(r, k, duration, start));
-                    slot = earliestOnNodes(candidates, k, duration, start);
+                    slot = earliestOnNodes(r.gpuType(), k, duration, start);
                     long userOk = userEarliest(r, k, duration, slot.start);
                     if (userOk == slot.start) {
                         break;
                     }
                     start = userOk;
                 }
-                nodeTimelines.get(slot.node.name()).reserve(slot.start, slot.start + duration, k);
+                reserveOnNode(slot.node, slot.start, slot.start + duration, k);
                 userUse(r, slot.start, slot.start + duration);
                 if (slot.start == now) {
                     TreeSet<Integer> free = freeNow.get(slot.node.name());
@@ -171,27 +181,134 @@ public final class Scheduler {
         private record Slot(Capacity.Node node, long start) {
         }
 
-        /** The node where k GPUs are free soonest (at or after notBefore) for the duration; best fit among those free now. */
-        private Slot earliestOnNodes(List<Capacity.Node> nodes, int k, long duration, long notBefore) {
+        /** A node with its lower bounds, one per GPU count asked for in this cycle. */
+        private static final class NodeEntry {
+            final Capacity.Node node;
+            final Timeline timeline;
+            final int index;
+            /** bounds[k]: first time k GPUs are free; -1 while k is not in use this cycle. */
+            final long[] bounds;
+            /** openFrom[k]: from then on k GPUs stay free; gap[k]: the longest stretch of k free GPUs before that. */
+            final long[] openFrom;
+            final long[] gap;
+
+            NodeEntry(Capacity.Node node, Timeline timeline, int index) {
+                this.node = node;
+                this.timeline = timeline;
+                this.index = index;
+                this.bounds = new long[node.gpus().size() + 1];
+                this.openFrom = new long[node.gpus().size() + 1];
+                this.gap = new long[node.gpus().size() + 1];
+                java.util.Arrays.fill(bounds, -1);
+            }
+        }
+
+        private TreeSet<NodeEntry> ordered(String type, int k) {
+            return byBound.computeIfAbsent(type, t -> new HashMap<>()).computeIfAbsent(k, kk -> {
+                TreeSet<NodeEntry> set = new TreeSet<>(Comparator.<NodeEntry>comparingLong(e -> e.bounds[kk]).thenComparingInt(e -> e.index));
+                List<Capacity.Node> nodes = nodesByType.getOrDefault(type, List.of());
+                for (int i = 0; i < nodes.size(); i++) {
+                    Capacity.Node node = nodes.get(i);
+                    if (node.gpus().size() < kk) {
+                        continue;
+                    }
+                    NodeEntry e = entry(node);
+                    e.bounds[kk] = e.timeline.firstAtLeast(kk);
+                    e.openFrom[kk] = e.timeline.openFrom(kk);
+                    e.gap[kk] = e.timeline.longestGap(kk);
+                    if (e.gap[kk] > 0) {
+                        set.add(e); // without a gap, a node's first free moment is its open stretch: byOpen has it
+                    }
+                    open(type, kk).add(e);
+                }
+                return set;
+            });
+        }
+
+        private NodeEntry entry(Capacity.Node node) {
+            NodeEntry existing = entries.get(node.name());
+            if (existing != null) {
+                return existing;
+            }
+            NodeEntry e = new NodeEntry(node, nodeTimelines.get(node.name()), entries.size());
+            entries.put(node.name(), e);
+            return e;
+        }
+
+        private TreeSet<NodeEntry> open(String type, int k) {
+            return byOpen.computeIfAbsent(type, t -> new HashMap<>()).computeIfAbsent(k, kk -> new TreeSet<>(
+                    Comparator.<NodeEntry>comparingLong(x -> x.openFrom[kk]).thenComparingInt(x -> x.index)));
+        }
+
+        /** Reserves on a node and moves it to its new place in every ordering of its type. */
+        private void reserveOnNode(Capacity.Node node, long start, long end, int k) {
+            NodeEntry e = entries.get(node.name());
+            Map<Integer, TreeSet<NodeEntry>> sets = byBound.getOrDefault(node.gpuType(), Map.of());
+            for (var set : sets.entrySet()) {
+                if (e != null && e.bounds[set.getKey()] >= 0) {
+                    if (e.gap[set.getKey()] > 0) {
+                        set.getValue().remove(e);
+                    }
+                    open(node.gpuType(), set.getKey()).remove(e);
+                }
+            }
+            nodeTimelines.get(node.name()).reserve(start, end, k);
+            for (var set : sets.entrySet()) {
+                int kk = set.getKey();
+                if (e != null && e.bounds[kk] >= 0) {
+                    e.bounds[kk] = e.timeline.firstAtLeast(kk);
+                    e.openFrom[kk] = e.timeline.openFrom(kk);
+                    e.gap[kk] = e.timeline.longestGap(kk);
+                    if (e.gap[kk] > 0) {
+                        set.getValue().add(e);
+                    }
+                    open(node.gpuType(), kk).add(e);
+                }
+            }
+        }
+
+        /** The node where k GPUs are free soonest (at or after notBefore) for the duration; best fit among those free then. */
+        private Slot earliestOnNodes(String type, int k, long duration, long notBefore) {
             Capacity.Node best = null;
             long bestStart = Long.MAX_VALUE;
             int bestFree = Integer.MAX_VALUE;
-            for (Capacity.Node node : nodes) {
-                if (node.gpus().size() < k) {
-                    continue;
+            TreeSet<NodeEntry> candidates = ordered(type, k);
+            // Start from sure answers: where k GPUs are free for good soonest. Among those free then, the best fit.
+            for (NodeEntry e : open(type, k)) {
+                long s = Math.max(e.openFrom[k], notBefore);
+                if (s > bestStart) {
+                    break;
                 }
-                Timeline t = nodeTimelines.get(node.name());
-                long s = t.earliest(k, duration, notBefore, bestStart == notBefore ? notBefore + 1 : bestStart);
+                int freeThen = e.timeline.freeAt(s);
+                if (s < bestStart || freeThen < bestFree) {
+                    best = e.node;
+                    bestStart = s;
+                    bestFree = freeThen;
+                }
+                if (s > notBefore || freeThen == k) {
+                    break; // later ties only matter for the fit of what starts now
+                }
+            }
+            // Then gaps before those: only nodes whose earliest free moment is sooner, and whose gaps are long enough.
+            for (NodeEntry e : candidates) {
+                long bound = Math.max(e.bounds[k], notBefore);
+                if (bound > bestStart || (bound == bestStart && bestStart != notBefore)) {
+                    break; // every node from here on starts later: the orderings are by lower bound
+                }
+                if (e.gap[k] < duration) {
+                    continue; // no gap fits: its answer is its open stretch, already weighed above
+                }
+                long s = e.timeline.earliest(k, duration, bound, bestStart == notBefore ? notBefore + 1 : bestStart);
                 if (s == Long.MAX_VALUE) {
                     continue;
                 }
-                int freeThen = t.freeAt(s);
+                int freeThen = e.timeline.freeAt(s);
                 if (s < bestStart || (s == bestStart && freeThen < bestFree)) {
-                    best = node;
+                    best = e.node;
                     bestStart = s;
                     bestFree = freeThen;
                     if (s == notBefore && freeThen == k) {
-                        break; // a perfect fit now: nothing can be better
+                        break; // a perfect fit at the earliest possible time: nothing can be better
                     }
                 }
             }

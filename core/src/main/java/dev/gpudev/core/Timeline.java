@@ -70,6 +70,52 @@ final class Timeline {
         return Long.MAX_VALUE;
     }
 
+    /** From this time on nothing is reserved: every unit is free for ever after. */
+    long tail() {
+        return times[size - 1];
+    }
+
+    /** The start of the last stretch with at least {@code units} free: from then on they stay free for ever. */
+    long openFrom(int units) {
+        int i = size - 1;
+        while (i > 0 && free[i - 1] >= units) {
+            i--;
+        }
+        return times[i];
+    }
+
+    /** The longest finite stretch (before {@link #openFrom}) with at least {@code units} free; 0 if none. */
+    long longestGap(int units) {
+        long open = openFrom(units);
+        long best = 0;
+        long runStart = -1;
+        for (int i = 0; i < size && times[i] < open; i++) {
+            if (free[i] >= units) {
+                if (runStart < 0) {
+                    runStart = times[i];
+                }
+            } else if (runStart >= 0) {
+                best = Math.max(best, times[i] - runStart);
+                runStart = -1;
+            }
+        }
+        if (runStart >= 0) {
+            // a run that reaches openFrom is part of the open stretch; it cannot happen, but be safe
+            best = Math.max(best, open - runStart);
+        }
+        return best;
+    }
+
+    /** The first time (from the start of the timeline) at which at least {@code units} are free. */
+    long firstAtLeast(int units) {
+        for (int i = 0; i < size; i++) {
+            if (free[i] >= units) {
+                return times[i];
+            }
+        }
+        return Long.MAX_VALUE;
+    }
+
     /** Index of the step that contains t (t before the start counts as the first step). */
     private int indexOf(long t) {
         int k = Arrays.binarySearch(times, 0, size, t);

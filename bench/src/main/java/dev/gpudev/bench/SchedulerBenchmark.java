@@ -1,0 +1,94 @@
+package dev.gpudev.bench;
+
+import dev.gpudev.core.Capacity;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.Scheduler;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.math.BigDecimal;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One scheduling cycle with positions and ETAs for a deep queue on a large cluster.
+ * {@code busy}: the cluster is full, nothing can start (the pure planning cost);
+ * {@code freed}: a tenth of the cluster just freed up, so the cycle also admits.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+public class SchedulerBenchmark {
+    static final Instant NOW = Instant.parse("2026-06-01T12:00:00Z");
+
+    @Param({"10000"})
+    int queued;
+
+    @Param({"1000"})
+    int nodes;
+
+    @Param({"busy", "freed"})
+    String cluster;
+
+    Scheduler.Snapshot snapshot;
+    List<Reservation> queue;
+    final Scheduler scheduler = new Scheduler(new Scheduler.Limits(16, java.util.Map.of()));
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        Random rnd = new Random(7);
+        List<Capacity.Node> list = new ArrayList<>();
+        List<Reservation> holding = new ArrayList<>();
+        String[] hours = {"0.5", "1", "2", "4", "8", "12", "24"};
+        int[] sizes = {1, 1, 2, 4, 8};
+        for (int n = 0; n < nodes; n++) {
+            list.add(new Capacity.Node("node-" + n, "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), false));
+            if ("freed".equals(cluster) && n % 10 == 0) {
+                continue;
+            }
+            // Each busy node holds two reservations of 4 GPUs with different ends.
+            for (int half = 0; half < 2; half++) {
+                long user = rnd.nextInt(nodes * 2L > 0 ? nodes * 2 : 1);
+                Instant end = NOW.plusSeconds(60 + rnd.nextInt(24 * 3600));
+                holding.add(new Reservation(UUID.randomUUID(), user, "u", ReservationStatus.ACTIVE, "h100", 4, BigDecimal.TEN,
+                        null, NOW.minusSeconds(3600), NOW.minusSeconds(3600), end,
+                        new Reservation.Placement("node-" + n, half == 0 ? List.of(0, 1, 2, 3) : List.of(4, 5, 6, 7)),
+                        null, null, null, null, null, List.of()));
+            }
+        }
+        queue = new ArrayList<>();
+        for (int i = 0; i < queued; i++) {
+            long user = rnd.nextInt(5000);
+            queue.add(new Reservation(UUID.randomUUID(), user, "u", ReservationStatus.QUEUED, "h100", sizes[rnd.nextInt(sizes.length)],
+                    new BigDecimal(hours[rnd.nextInt(hours.length)]), null, NOW.minusSeconds(queued - i), null, null, null, null,
+                    null, null, null, null, List.of()));
+        }
+        snapshot = new Scheduler.Snapshot(new Capacity(list), holding);
+        Scheduler.Plan plan = scheduler.plan(snapshot, queue, NOW);
+        System.out.printf("%n[setup] %s: %d queued on %d nodes -> %d admitted, %d waiting%n", cluster, queued, nodes,
+                plan.admissions().size(), plan.waiting().size());
+    }
+
+    @Benchmark
+    public Scheduler.Plan cycle() {
+        return scheduler.plan(snapshot, queue, NOW);
+    }
+}
