@@ -78,9 +78,12 @@ public final class ApiServer implements AutoCloseable {
         app.delete("/v1/ssh-keys/{id}", this::deleteSshKey);
         app.post("/v1/jobs/submit", this::submit);
         app.get("/v1/jobs", this::listJobs);
-        app.get("/v1/jobs/{id}", ctx -> ctx.json(view(findVisible(ctx, ctx.pathParam("id")))));
+        app.get("/v1/jobs/{id}", ctx -> ctx.json(view(findVisible(ctx, ctx.pathParam("id")), caller(ctx))));
         app.post("/v1/jobs/{id}/cancel", this::cancel);
         app.post("/v1/jobs/{id}/extend", this::extend);
+        app.post("/v1/jobs/{id}/users", this::addUser);
+        app.post("/v1/jobs/{id}/jupyter/enable", ctx -> jupyter(ctx, true));
+        app.post("/v1/jobs/{id}/jupyter/disable", ctx -> jupyter(ctx, false));
         app.get("/v1/cluster/status", this::clusterStatus);
         app.get("/v1/gpu/availability", this::availability);
     }
@@ -330,7 +333,7 @@ public final class ApiServer implements AutoCloseable {
             return p.reservations().find(c, id).orElseThrow();
         });
         log.info("user '{}' submitted reservation {} ({} x{})", who.username(), id, r.gpuType(), r.gpuCount());
-        ctx.status(201).json(view(saved));
+        ctx.status(201).json(view(saved, who));
     }
 
     private void listJobs(Context ctx) {
@@ -346,7 +349,7 @@ public final class ApiServer implements AutoCloseable {
         int offset = boundedInt(ctx.queryParam("offset"), 0, 0, 1_000_000, "offset");
         boolean all = "true".equals(ctx.queryParam("all_users")) && who.admin();
         var rows = p.db().query(c -> p.reservations().list(c, all ? null : who.userId(), statuses, limit, offset));
-        ctx.json(Map.of("jobs", rows.stream().map(this::view).toList(), "limit", limit, "offset", offset));
+        ctx.json(Map.of("jobs", rows.stream().map(r -> view(r, who)).toList(), "limit", limit, "offset", offset));
     }
 
     private void cancel(Context ctx) {
@@ -374,6 +377,38 @@ public final class ApiServer implements AutoCloseable {
         out.put("expires_at", r.launchedAt() == null ? null : r.launchedAt().plus(dev.gpudev.core.Extension.toDuration(total)));
         out.put("message", "extension requested");
         ctx.status(202).json(out);
+    }
+
+    private void addUser(Context ctx) {
+        Caller who = caller(ctx);
+        Reservation r = findOwned(ctx, who, ctx.pathParam("id"));
+        requireLive(r);
+        String username = Bodies.string(Bodies.json(ctx), "username", true, 64);
+        var user = p.db().query(c -> p.users().findByName(c, username));
+        if (user.isEmpty() || !user.get().active()) {
+            throw ApiError.notFound("no user '" + username + "': they must log in once before they can be added");
+        }
+        if (user.get().userId() == r.userId()) {
+            throw new ApiError(409, "conflict", username + " owns this reservation already");
+        }
+        p.db().inTransaction(c -> p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.add_user, r.id(), who.username(), null, username)));
+        log.info("user '{}' adds '{}' to {}", who.username(), username, r.id());
+        ctx.status(202).json(Map.of("job_id", r.id(), "username", username, "message", "user will be added"));
+    }
+
+    private void jupyter(Context ctx, boolean on) {
+        Caller who = caller(ctx);
+        Reservation r = findOwned(ctx, who, ctx.pathParam("id"));
+        requireLive(r);
+        p.db().inTransaction(c -> p.commands().send(c, new CommandQueue.Command(
+                on ? CommandQueue.Type.jupyter_enable : CommandQueue.Type.jupyter_disable, r.id(), who.username())));
+        ctx.status(202).json(Map.of("job_id", r.id(), "jupyter", on, "message", "jupyter will be " + (on ? "enabled" : "disabled")));
+    }
+
+    private static void requireLive(Reservation r) {
+        if (r.status().isTerminal()) {
+            throw new IllegalTransitionException("reservation " + r.id() + " is " + r.status().wire());
+        }
     }
 
     private void clusterStatus(Context ctx) {
@@ -429,13 +464,18 @@ public final class ApiServer implements AutoCloseable {
         ctx.json(Map.of("gpu_types", types));
     }
 
-    /** A reservation the caller may see: their own (admins: anyone's), by id or by their name for it. */
+    /** A reservation the caller may see: their own, one they were added to (admins: anyone's). */
     private Reservation findVisible(Context ctx, String ref) {
         Caller who = caller(ctx);
-        return findOwned(ctx, who, ref);
+        return find(who, ref, true);
     }
 
+    /** A reservation the caller may change: their own (admins: anyone's), by id or by their name for it. */
     private Reservation findOwned(Context ctx, Caller who, String ref) {
+        return find(who, ref, false);
+    }
+
+    private Reservation find(Caller who, String ref, boolean addedUsersToo) {
         if (ref.length() > 100) {
             throw ApiError.notFound("no reservation " + ref.substring(0, 20) + "…");
         }
@@ -446,14 +486,17 @@ public final class ApiServer implements AutoCloseable {
         } else {
             r = p.db().query(c -> p.reservations().findByName(c, who.userId(), ref)).stream().findFirst();
         }
-        if (r.isEmpty() || (!who.admin() && r.get().userId() != who.userId())) {
+        boolean allowed = r.isPresent() && (who.admin() || r.get().userId() == who.userId()
+                || (addedUsersToo && p.db().query(c -> p.reservations().addedUsers(c, r.get().id())).contains(who.userId())));
+        if (!allowed) {
             // Someone else's reservation reads as missing: ids are not a way to probe.
             throw ApiError.notFound("you have no reservation '" + ref + "': see `gpu-dev list`");
         }
         return r.get();
     }
 
-    Map<String, Object> view(Reservation r) {
+    /** A reservation as the API shows it to this caller (who logs in as themselves through the proxy). */
+    Map<String, Object> view(Reservation r, Caller who) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("job_id", r.id());
         m.put("user", r.username());
@@ -462,6 +505,7 @@ public final class ApiServer implements AutoCloseable {
         m.put("gpu_count", r.gpuCount());
         m.put("duration_hours", r.durationHours());
         m.put("name", r.name());
+        m.put("jupyter", r.lifecycle().jupyter());
         m.put("created_at", r.createdAt());
         m.put("launched_at", r.launchedAt());
         m.put("expires_at", r.expiresAt());
@@ -476,13 +520,13 @@ public final class ApiServer implements AutoCloseable {
             Map<String, Object> conn = new LinkedHashMap<>();
             conn.put("host", r.connection().host());
             conn.put("port", r.connection().port());
-            conn.put("user", r.username());
+            conn.put("user", who.username());
             conn.put("proxy_host", p.config().sshProxyHost());
             conn.put("proxy_port", p.config().sshProxyPort());
             conn.put("host_key_alias", r.environmentName());
             m.put("connection", conn);
-            m.put("ssh_command", "ssh -J " + r.username() + "@" + p.config().sshProxyHost() + ":" + p.config().sshProxyPort()
-                    + " -p " + r.connection().port() + " " + r.username() + "@" + r.connection().host());
+            m.put("ssh_command", "ssh -J " + who.username() + "@" + p.config().sshProxyHost() + ":" + p.config().sshProxyPort()
+                    + " -p " + r.connection().port() + " " + who.username() + "@" + r.connection().host());
         } else {
             m.put("connection", null);
             m.put("ssh_command", null);

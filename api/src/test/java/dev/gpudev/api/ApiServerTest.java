@@ -285,6 +285,28 @@ class ApiServerTest {
     }
 
     @Test
+    void addedUsersMayReadButNotChangeAndOthersNeither() throws Exception {
+        String admin = login(adminToken);
+        String mia = newUser(admin, "mia");
+        String ned = newUser(admin, "ned");
+        String oli = newUser(admin, "oli");
+        String id = post("/v1/jobs/submit", mia, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}").body().get("job_id").asText();
+        assertEquals(404, post("/v1/jobs/" + id + "/users", ned, "{\"username\":\"ned\"}").status(), "only the owner adds");
+        assertEquals(404, post("/v1/jobs/" + id + "/users", mia, "{\"username\":\"ghost\"}").status());
+        assertEquals(409, post("/v1/jobs/" + id + "/users", mia, "{\"username\":\"mia\"}").status());
+        assertEquals(202, post("/v1/jobs/" + id + "/users", mia, "{\"username\":\"ned\"}").status());
+        db.inTransaction(c -> new Reservations().addUser(c, java.util.UUID.fromString(id),
+                new Users().findByName(c, "ned").orElseThrow().userId(), new Users().findByName(c, "mia").orElseThrow().userId()));
+        assertEquals(200, get("/v1/jobs/" + id, ned).status(), "added users read it");
+        assertEquals(1, get("/v1/jobs", ned).body().get("jobs").size(), "and see it in their list");
+        assertEquals(404, post("/v1/jobs/" + id + "/cancel", ned, null).status(), "but do not cancel it");
+        assertEquals(404, post("/v1/jobs/" + id + "/extend", ned, "{\"extension_hours\":1}").status());
+        assertEquals(404, get("/v1/jobs/" + id, oli).status());
+        assertEquals(202, post("/v1/jobs/" + id + "/jupyter/enable", mia, null).status());
+        assertEquals(404, post("/v1/jobs/" + id + "/jupyter/enable", ned, null).status());
+    }
+
+    @Test
     void clusterStatusCountsReservationsAndGpus() throws Exception {
         String key = newUser(login(adminToken), "leo");
         post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":2,\"duration_hours\":1}");

@@ -371,7 +371,8 @@ public final class Main {
         }
     }
 
-    @Command(name = "edit", mixinStandardHelpOptions = true, description = "Change a reservation in place: edit ID --extend HOURS.")
+    @Command(name = "edit", mixinStandardHelpOptions = true,
+            description = "Change a reservation in place: --extend HOURS, --add-user NAME, --enable-jupyter, --disable-jupyter.")
     static final class Edit extends Base {
         @Parameters(paramLabel = "ID|NAME")
         String ref;
@@ -379,33 +380,71 @@ public final class Main {
         @Option(names = "--extend", description = "add HOURS (fractional; at most 24 at a time, 48 in all)")
         BigDecimal extend;
 
+        @Option(names = "--add-user", description = "let another user read and connect to it")
+        String addUser;
+
+        @Option(names = "--enable-jupyter", description = "start Jupyter Lab in the environment")
+        boolean enableJupyter;
+
+        @Option(names = "--disable-jupyter", description = "stop Jupyter Lab")
+        boolean disableJupyter;
+
         @Override
         public Integer call() throws InterruptedException {
-            if (extend == null) {
-                throw new CliException(2, "nothing to change: give --extend HOURS");
+            if (extend == null && addUser == null && !enableJupyter && !disableJupyter) {
+                throw new CliException(2, "nothing to change: give --extend HOURS, --add-user NAME, --enable-jupyter or --disable-jupyter");
+            }
+            if (enableJupyter && disableJupyter) {
+                throw new CliException(2, "--enable-jupyter and --disable-jupyter contradict each other");
             }
             ApiClient api = api();
             JsonNode before = api.get("/v1/jobs/" + Output.pathSegment(ref));
+            String id = before.get("job_id").asText();
             int seen = before.get("status_history").size();
-            JsonNode res = api.post("/v1/jobs/" + before.get("job_id").asText() + "/extend", Map.of("extension_hours", extend));
+            List<String> expected = new ArrayList<>();
+            if (extend != null) {
+                api.post("/v1/jobs/" + id + "/extend", Map.of("extension_hours", extend));
+                expected.add("extended by");
+            }
+            if (addUser != null) {
+                api.post("/v1/jobs/" + id + "/users", Map.of("username", addUser));
+                expected.add("user " + addUser + " added");
+            }
+            if (enableJupyter || disableJupyter) {
+                api.post("/v1/jobs/" + id + "/jupyter/" + (enableJupyter ? "enable" : "disable"), null);
+                if (before.path("jupyter").asBoolean() != enableJupyter) {
+                    expected.add("jupyter " + (enableJupyter ? "enabled" : "disabled"));
+                }
+            }
             Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
-            while (Instant.now().isBefore(deadline)) {
-                JsonNode j = api.get("/v1/jobs/" + res.get("job_id").asText());
+            JsonNode j = before;
+            while (!expected.isEmpty() && Instant.now().isBefore(deadline)) {
+                Thread.sleep(200);
+                j = api.get("/v1/jobs/" + id);
                 JsonNode history = j.get("status_history");
-                for (int i = seen; i < history.size(); i++) {
-                    String reason = history.get(i).path("reason").asText("");
-                    if (reason.startsWith("extension refused")) {
+                for (; seen < history.size(); seen++) {
+                    String reason = history.get(seen).path("reason").asText("");
+                    if (reason.contains("refused")) {
                         throw new CliException(2, reason);
                     }
-                    if (reason.startsWith("extended by")) {
-                        out().println("Extended " + j.get("job_id").asText() + ": " + j.get("duration_hours").asText() + " h in all"
-                                + (j.hasNonNull("expires_at") ? ", now until " + j.get("expires_at").asText() : ""));
-                        return 0;
-                    }
+                    expected.removeIf(reason::startsWith);
+                    out().println(reason);
                 }
-                Thread.sleep(200);
             }
-            out().println("Extension of " + res.get("job_id").asText() + " requested; it will apply shortly");
+            if (!expected.isEmpty()) {
+                out().println("Requested; not applied yet: " + String.join(", ", expected));
+                return 0;
+            }
+            if (j.hasNonNull("expires_at")) {
+                out().println("Now until " + j.get("expires_at").asText() + " (" + j.get("duration_hours").asText() + " h in all)");
+            }
+            if (enableJupyter) {
+                j = api.get("/v1/jobs/" + id);
+                String detail = j.path("current_detailed_status").asText("");
+                if (detail.contains("jupyter")) {
+                    out().println(detail.substring(detail.indexOf("jupyter")));
+                }
+            }
             return 0;
         }
     }

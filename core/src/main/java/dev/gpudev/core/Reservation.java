@@ -35,15 +35,15 @@ public record Reservation(
 
     /**
      * What the sweeper keeps track of: expiry warnings already sent (minutes before the end),
-     * the last sign of use, and when the current state began.
+     * the last sign of use, and when the current state began; and whether Jupyter is wanted.
      */
     public record Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
-                            Instant statusChangedAt) {
+                            Instant statusChangedAt, boolean jupyter) {
         public Lifecycle {
             warningsSent = warningsSent == null ? List.of() : List.copyOf(warningsSent);
         }
 
-        public static final Lifecycle NONE = new Lifecycle(List.of(), null, null, false, null);
+        public static final Lifecycle NONE = new Lifecycle(List.of(), null, null, false, null, false);
     }
 
     /** Where the scheduler put it: a node and the GPU indices on it. */

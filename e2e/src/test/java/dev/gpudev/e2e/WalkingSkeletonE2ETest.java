@@ -150,6 +150,21 @@ class WalkingSkeletonE2ETest {
 
     @Test
     @Order(4)
+    void anAddedUserCanConnectThroughTheProxy() throws Exception {
+        Proc add = cli(alice, "edit", "first", "--add-user", "bob");
+        assertEquals(0, add.exit(), add.out());
+        assertTrue(add.out().contains("user bob added"), add.out());
+        String id = Pattern.compile("\"job_id\" : \"([0-9a-f-]+)\"").matcher(cli(alice, "show", "first", "-o", "json").out())
+                .results().findFirst().orElseThrow().group(1);
+        Proc run = cli(bob, "connect", id, "--", "echo", "bob-inside");
+        assertEquals(0, run.exit(), run.out());
+        assertTrue(run.out().contains("bob-inside"), run.out());
+        assertEquals(2, cli(bob, "cancel", id).exit(), "an added user may connect, not cancel");
+        assertEquals(2, cli(alice, "edit", "first", "--add-user", "nobody-here").exit());
+    }
+
+    @Test
+    @Order(5)
     void cancelRemovesTheEnvironment() throws Exception {
         Proc cancel = cli(alice, "cancel", "first");
         assertEquals(0, cancel.exit(), cancel.out());
@@ -165,7 +180,7 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void badInputGetsAClearMessageAndExitCode2() throws Exception {
         Proc tooMany = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "3", "--no-wait");
         assertEquals(2, tooMany.exit());
@@ -182,7 +197,7 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void submitToActiveIsFast() throws Exception {
         List<Long> millis = new ArrayList<>();
         List<Long> serverMillis = new ArrayList<>();

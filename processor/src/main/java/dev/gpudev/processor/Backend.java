@@ -14,7 +14,7 @@ public interface Backend extends AutoCloseable {
 
     /** What the environment should be: its GPUs and who may log in. */
     record EnvironmentSpec(UUID reservationId, String name, String owner, List<Integer> gpus,
-                           List<String> authorizedKeys, Integer preferredPort) {
+                           List<String> authorizedKeys, Integer preferredPort, boolean jupyter) {
         public EnvironmentSpec {
             gpus = List.copyOf(gpus);
             authorizedKeys = List.copyOf(authorizedKeys);

@@ -40,7 +40,7 @@ public final class Processor implements Runnable, AutoCloseable {
 
     /** The processor's collaborators, grouped so the constructor stays short. */
     public record Parts(Database db, Pgmq pgmq, CommandQueue commands, Reservations reservations, SshKeys sshKeys,
-                        Backend backend, Clock clock) {
+                        dev.gpudev.store.Users users, Backend backend, Clock clock) {
     }
 
     private final Parts p;
@@ -109,6 +109,8 @@ public final class Processor implements Runnable, AutoCloseable {
                     }
                     case cancel -> cancel(c, cmd);
                     case extend -> extend(c, cmd);
+                    case add_user -> addUser(c, cmd);
+                    case jupyter_enable, jupyter_disable -> jupyter(c, cmd, cmd.type() == CommandQueue.Type.jupyter_enable);
                 }
                 p.pgmq().delete(c, p.commands().queue(), m.msgId());
                 return null;
@@ -157,6 +159,32 @@ public final class Processor implements Runnable, AutoCloseable {
         } catch (ValidationException | IllegalTransitionException refused) {
             p.reservations().note(c, r, "extension refused: " + refused.getMessage(), now, Map.of());
         }
+    }
+
+    private void addUser(Connection c, CommandQueue.Command cmd) throws SQLException {
+        var current = p.reservations().lock(c, cmd.reservationId());
+        if (current.isEmpty() || current.get().status().isTerminal()) {
+            return;
+        }
+        var user = p.users().findByName(c, cmd.username());
+        Instant now = p.clock().instant();
+        if (user.isEmpty()) {
+            p.reservations().note(c, current.get(), "adding user refused: no user '" + cmd.username() + "'", now, Map.of());
+            return;
+        }
+        var by = p.users().findByName(c, cmd.requestedBy());
+        if (p.reservations().addUser(c, current.get().id(), user.get().userId(), by.map(u -> u.userId()).orElse(current.get().userId()))) {
+            p.reservations().note(c, current.get(), "user " + cmd.username() + " added by " + cmd.requestedBy(), now, Map.of());
+        }
+    }
+
+    private void jupyter(Connection c, CommandQueue.Command cmd, boolean on) throws SQLException {
+        var current = p.reservations().lock(c, cmd.reservationId());
+        if (current.isEmpty() || current.get().status().isTerminal() || current.get().lifecycle().jupyter() == on) {
+            return;
+        }
+        p.reservations().note(c, current.get(), "jupyter " + (on ? "enabled" : "disabled") + " by " + cmd.requestedBy(),
+                p.clock().instant(), Map.of("jupyter_enabled", on));
     }
 
     private void clearWarnings(Reservation r) {
@@ -254,11 +282,22 @@ public final class Processor implements Runnable, AutoCloseable {
 
     private void ensure(Reservation r) {
         try {
-            List<String> keys = p.db().query(c -> p.sshKeys().forUser(c, r.userId())).stream()
-                    .map(SshKeys.SshKey::publicKey).toList();
+            // The owner's keys and those of every user added to it.
+            List<String> keys = p.db().query(c -> {
+                List<String> all = new java.util.ArrayList<>();
+                for (SshKeys.SshKey k : p.sshKeys().forUser(c, r.userId())) {
+                    all.add(k.publicKey());
+                }
+                for (long added : p.reservations().addedUsers(c, r.id())) {
+                    for (SshKeys.SshKey k : p.sshKeys().forUser(c, added)) {
+                        all.add(k.publicKey());
+                    }
+                }
+                return all;
+            });
             var spec = new Backend.EnvironmentSpec(r.id(), r.environmentName(), r.username(),
                     r.placement() == null ? List.of() : r.placement().gpus(), keys,
-                    r.connection() == null ? null : r.connection().port());
+                    r.connection() == null ? null : r.connection().port(), r.lifecycle().jupyter());
             var env = p.backend().ensure(spec);
             if (r.status() == ReservationStatus.PREPARING) {
                 p.db().inTransaction(c -> {
@@ -277,7 +316,13 @@ public final class Processor implements Runnable, AutoCloseable {
                     p.reservations().transition(c, current, ReservationStatus.ACTIVE, "environment ready", now, set);
                     return null;
                 });
-            } else if (r.connection() != null && r.connection().port() != env.sshPort()) {
+            } else if (!java.util.Objects.equals(env.detail(), r.detailedStatus())) {
+                p.db().inTransaction(c -> {
+                    p.reservations().setDetail(c, r.id(), env.detail());
+                    return null;
+                });
+            }
+            if (r.status() == ReservationStatus.ACTIVE && r.connection() != null && r.connection().port() != env.sshPort()) {
                 p.db().inTransaction(c -> {
                     p.reservations().update(c, r.id(), Map.of("ssh_port", env.sshPort()));
                     return null;

@@ -64,7 +64,7 @@ final class Doctor implements Callable<Integer> {
         String pub = Files.readString(tmp.resolve("id_ed25519.pub")).trim();
         try (LocalBackend backend = new LocalBackend(tmp.resolve("data"), capacity, sandbox)) {
             var env = backend.ensure(new Backend.EnvironmentSpec(UUID.randomUUID(), "gpudev-doctor", "doctor",
-                    List.of(capacity.nodes().getFirst().gpus().getFirst()), List.of(pub), null));
+                    List.of(capacity.nodes().getFirst().gpus().getFirst()), List.of(pub), null, false));
             String out = run(List.of("ssh", "-i", key.toString(), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                     "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                     "-p", Integer.toString(env.sshPort()), "doctor@" + env.sshHost(),

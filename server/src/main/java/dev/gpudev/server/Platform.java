@@ -56,7 +56,7 @@ public final class Platform implements AutoCloseable {
         Capacity capacity = capacity(cfg, catalog);
         backend = new LocalBackend(cfg.dataDir(), capacity, Sandbox.detect());
         closeables.addFirst(backend);
-        Processor processor = new Processor(new Processor.Parts(db, pgmq, commands, reservations, sshKeys, backend, clock),
+        Processor processor = new Processor(new Processor.Parts(db, pgmq, commands, reservations, sshKeys, users, backend, clock),
                 cfg.processor());
         processor.start();
         closeables.addFirst(processor);

@@ -14,15 +14,20 @@ import java.util.UUID;
 public final class CommandQueue {
     public static final String DEFAULT_QUEUE = "gpu_reservations";
 
-    public enum Type { create, cancel, extend }
+    public enum Type { create, cancel, extend, add_user, jupyter_enable, jupyter_disable }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Command(@JsonProperty("type") Type type,
                           @JsonProperty("reservation_id") UUID reservationId,
                           @JsonProperty("requested_by") String requestedBy,
-                          @JsonProperty("extension_hours") java.math.BigDecimal extensionHours) {
+                          @JsonProperty("extension_hours") java.math.BigDecimal extensionHours,
+                          @JsonProperty("username") String username) {
         public Command(Type type, UUID reservationId, String requestedBy) {
-            this(type, reservationId, requestedBy, null);
+            this(type, reservationId, requestedBy, null, null);
+        }
+
+        public Command(Type type, UUID reservationId, String requestedBy, java.math.BigDecimal extensionHours) {
+            this(type, reservationId, requestedBy, extensionHours, null);
         }
     }
 

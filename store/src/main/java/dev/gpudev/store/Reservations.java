@@ -72,19 +72,22 @@ public final class Reservations {
         }
     }
 
-    /** Newest first; userId null means everyone's (for admins), statuses empty means all. */
+    /** Newest first, own and shared with the user; userId null means everyone's (for admins), statuses empty means all. */
     public List<Reservation> list(Connection c, Long userId, List<ReservationStatus> statuses, int limit, int offset)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(SELECT + " " + """
-                 where (?::int is null or r.user_id = ?::int) and (cardinality(?::text[]) = 0 or r.status = any(?::text[]))
+                 where (?::int is null or r.user_id = ?::int or exists (select 1 from reservation_users ru
+                        where ru.reservation_id = r.reservation_id and ru.user_id = ?::int))
+                   and (cardinality(?::text[]) = 0 or r.status = any(?::text[]))
                  order by r.created_at desc, r.reservation_id limit ? offset ?""")) {
             Array st = c.createArrayOf("text", statuses.stream().map(ReservationStatus::wire).toArray());
             ps.setObject(1, userId);
             ps.setObject(2, userId);
-            ps.setArray(3, st);
+            ps.setObject(3, userId);
             ps.setArray(4, st);
-            ps.setInt(5, limit);
-            ps.setInt(6, offset);
+            ps.setArray(5, st);
+            ps.setInt(6, limit);
+            ps.setInt(7, offset);
             return rows(ps);
         }
     }
@@ -207,11 +210,16 @@ public final class Reservations {
         }
     }
 
-    /** Whether this user may open a tunnel to host:port: it is the SSH endpoint of their active reservation. */
+    /**
+     * Whether this user may open a tunnel to host:port: it is the SSH endpoint of an active reservation
+     * they own or were added to.
+     */
     public boolean ownsEndpoint(Connection c, String username, String host, int port) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
-                select 1 from reservations r join api_users u on u.user_id = r.user_id
-                where r.status = 'active' and u.username = ? and u.is_active and r.ssh_host = ? and r.ssh_port = ?""")) {
+                select 1 from reservations r join api_users u on u.is_active and u.username = ?
+                where r.status = 'active' and r.ssh_host = ? and r.ssh_port = ?
+                  and (r.user_id = u.user_id or exists (select 1 from reservation_users ru
+                       where ru.reservation_id = r.reservation_id and ru.user_id = u.user_id))""")) {
             ps.setString(1, username);
             ps.setString(2, host);
             ps.setInt(3, port);
@@ -219,6 +227,31 @@ public final class Reservations {
                 return rs.next();
             }
         }
+    }
+
+    /** Gives another user access (reading and connecting); adding twice is one addition. */
+    public boolean addUser(Connection c, UUID id, long userId, long addedBy) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into reservation_users (reservation_id, user_id, added_by) values (?, ?, ?) on conflict do nothing""")) {
+            ps.setObject(1, id);
+            ps.setLong(2, userId);
+            ps.setLong(3, addedBy);
+            return ps.executeUpdate() > 0;
+        }
+    }
+
+    /** The users added to a reservation (not its owner). */
+    public List<Long> addedUsers(Connection c, UUID id) throws SQLException {
+        List<Long> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("select user_id from reservation_users where reservation_id = ? order by added_at")) {
+            ps.setObject(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getLong(1));
+                }
+            }
+        }
+        return out;
     }
 
     private static List<Reservation> rows(PreparedStatement ps) throws SQLException {
@@ -260,7 +293,7 @@ public final class Reservations {
                         Pgmq.instant(rs, rs.findColumn("estimated_start_at"))),
                 new Reservation.Lifecycle(ints(rs.getArray("warnings_sent")), Pgmq.instant(rs, rs.findColumn("last_active_at")),
                         Pgmq.instant(rs, rs.findColumn("idle_warned_at")), rs.getBoolean("idle_opt_out"),
-                        Pgmq.instant(rs, rs.findColumn("status_changed_at"))),
+                        Pgmq.instant(rs, rs.findColumn("status_changed_at")), rs.getBoolean("jupyter_enabled")),
                 history(rs.getString("status_history")));
     }
 

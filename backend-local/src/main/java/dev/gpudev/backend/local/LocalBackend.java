@@ -29,6 +29,7 @@ public final class LocalBackend implements Backend {
     private final Sandbox sandbox;
     private final Map<String, EnvironmentSshServer> running = new ConcurrentHashMap<>();
     private final Map<String, List<Integer>> gpusOf = new ConcurrentHashMap<>();
+    private final Map<String, Jupyter> jupyters = new ConcurrentHashMap<>();
     private volatile Map<Integer, Integer> utilization = Map.of();
     private volatile long utilizationReadAt;
 
@@ -61,8 +62,44 @@ public final class LocalBackend implements Backend {
             gpusOf.put(spec.name(), spec.gpus());
         }
         server.authorize(spec.authorizedKeys());
+        String jupyter = jupyter(spec);
         return new Environment(spec.name(), "127.0.0.1", server.port(), "running (sandbox: " + sandbox.describe()
-                + (capacity.nodes().stream().anyMatch(Capacity.Node::simulated) ? "; GPUs simulated" : "") + ")");
+                + (capacity.nodes().stream().anyMatch(Capacity.Node::simulated) ? "; GPUs simulated" : "") + ")"
+                + (jupyter == null ? "" : "; " + jupyter));
+    }
+
+    /** Starts or stops Jupyter Lab as the spec says; returns what to tell the user, null when off. */
+    private String jupyter(EnvironmentSpec spec) throws IOException {
+        Jupyter running = jupyters.get(spec.name());
+        if (!spec.jupyter()) {
+            if (running != null) {
+                running.process().destroy();
+                jupyters.remove(spec.name());
+            }
+            return null;
+        }
+        if (running != null && running.process().isAlive()) {
+            return "jupyter: " + running.url() + " (forward the port: ssh -L " + running.port() + ":127.0.0.1:" + running.port() + ")";
+        }
+        String exe = Sandbox.which("jupyter");
+        if (exe == null) {
+            return "jupyter: requested, but Jupyter is not installed on this machine (pip install jupyterlab)";
+        }
+        int port;
+        try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = socket.getLocalPort();
+        }
+        String token = dev.gpudev.core.Tokens.newSecret().substring(0, 32);
+        Path home = root.resolve(spec.name()).resolve("home");
+        Process p = new ProcessBuilder(sandbox.wrap(List.of(exe, "lab", "--no-browser", "--ip=127.0.0.1", "--port=" + port,
+                "--IdentityProvider.token=" + token, "--ServerApp.root_dir=" + home), home, dataDir, environment(spec, home)))
+                .redirectErrorStream(true).redirectOutput(root.resolve(spec.name()).resolve("jupyter.log").toFile()).start();
+        Jupyter j = new Jupyter(p, port, "http://127.0.0.1:" + port + "/lab?token=" + token);
+        jupyters.put(spec.name(), j);
+        return "jupyter: " + j.url() + " (forward the port: ssh -L " + port + ":127.0.0.1:" + port + ")";
+    }
+
+    private record Jupyter(Process process, int port, String url) {
     }
 
     private EnvironmentSshServer start(EnvironmentSpec spec, Path dir, Path home, Map<String, String> env) throws IOException {
@@ -97,6 +134,10 @@ public final class LocalBackend implements Backend {
     public synchronized void destroy(String name) {
         EnvironmentSshServer server = running.remove(name);
         gpusOf.remove(name);
+        Jupyter j = jupyters.remove(name);
+        if (j != null) {
+            j.process().destroy();
+        }
         if (server != null) {
             server.close();
         }
@@ -170,5 +211,7 @@ public final class LocalBackend implements Backend {
     public synchronized void close() {
         running.values().forEach(EnvironmentSshServer::close);
         running.clear();
+        jupyters.values().forEach(j -> j.process().destroy());
+        jupyters.clear();
     }
 }

@@ -20,13 +20,19 @@ public sealed interface Sandbox {
     List<String> wrap(List<String> cmd, Path home, Path hiddenDataDir, Map<String, String> env);
 
     static Sandbox detect() {
+        String bwrap = which("bwrap");
+        return bwrap == null ? new Plain() : new Bubblewrap(bwrap);
+    }
+
+    /** The path of an executable on PATH, or null. */
+    static String which(String name) {
         for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-            Path bwrap = Path.of(dir, "bwrap");
-            if (Files.isExecutable(bwrap)) {
-                return new Bubblewrap(bwrap.toString());
+            Path exe = Path.of(dir, name);
+            if (Files.isExecutable(exe)) {
+                return exe.toString();
             }
         }
-        return new Plain();
+        return null;
     }
 
     record Bubblewrap(String executable) implements Sandbox {

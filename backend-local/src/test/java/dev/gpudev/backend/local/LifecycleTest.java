@@ -68,7 +68,7 @@ class LifecycleTest {
     }
 
     Processor processor(ProcessorSettings settings) {
-        return new Processor(new Processor.Parts(db, pgmq, commands, reservations, new SshKeys(), backend, clock), settings);
+        return new Processor(new Processor.Parts(db, pgmq, commands, reservations, new SshKeys(), new Users(), backend, clock), settings);
     }
 
     Processor processor() {
@@ -242,6 +242,36 @@ class LifecycleTest {
         assertTrue(get(id).history().getLast().reason().contains("idle"), get(id).history().getLast().reason());
         assertEquals(ReservationStatus.ACTIVE, get(optedOut).status());
         assertNull(get(optedOut).lifecycle().idleWarnedAt());
+    }
+
+    @Test
+    void jupyterCommandsAreAppliedNotDropped() {
+        UUID id = submit(alice, "h100", 1, "1");
+        Processor p = processor();
+        p.cycle();
+        db.inTransaction(c -> commands.send(c, new CommandQueue.Command(CommandQueue.Type.jupyter_enable, id, "alice")));
+        p.cycle();
+        assertTrue(get(id).lifecycle().jupyter());
+        assertTrue(get(id).detailedStatus().contains("jupyter:"), get(id).detailedStatus());
+        db.inTransaction(c -> commands.send(c, new CommandQueue.Command(CommandQueue.Type.jupyter_disable, id, "alice")));
+        p.cycle();
+        assertFalse(get(id).lifecycle().jupyter());
+        assertFalse(get(id).detailedStatus().contains("jupyter"), get(id).detailedStatus());
+        assertTrue(get(id).history().stream().anyMatch(h -> h.reason().equals("jupyter enabled by alice")));
+    }
+
+    @Test
+    void addedUsersAreRecordedOnceAndUnknownOnesRefused() {
+        UUID id = submit(alice, "h100", 1, "1");
+        Processor p = processor();
+        p.cycle();
+        for (String name : List.of("bob", "bob", "nobody")) {
+            db.inTransaction(c -> commands.send(c, new CommandQueue.Command(CommandQueue.Type.add_user, id, "alice", null, name)));
+        }
+        p.cycle();
+        assertEquals(List.of(bob), db.query(c -> reservations.addedUsers(c, id)));
+        assertEquals(1, get(id).history().stream().filter(h -> h.reason().startsWith("user bob added")).count());
+        assertTrue(get(id).history().getLast().reason().contains("no user 'nobody'"));
     }
 
     @Test

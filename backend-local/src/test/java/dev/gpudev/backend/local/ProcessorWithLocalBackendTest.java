@@ -75,7 +75,7 @@ class ProcessorWithLocalBackendTest {
     }
 
     Processor processor(Backend b, Duration lease) {
-        return new Processor(new Processor.Parts(db, pgmq, commands, reservations, new SshKeys(), b, clock),
+        return new Processor(new Processor.Parts(db, pgmq, commands, reservations, new SshKeys(), new Users(), b, clock),
                 ProcessorSettings.defaults().withPollInterval(Duration.ofMillis(50)).withLease(lease));
     }
 
@@ -214,7 +214,7 @@ class ProcessorWithLocalBackendTest {
 
     @Test
     void orphanEnvironmentsAreRemoved() throws Exception {
-        backend.ensure(new Backend.EnvironmentSpec(UUID.randomUUID(), "gpudev-orphan", "nobody", List.of(7), List.of(), null));
+        backend.ensure(new Backend.EnvironmentSpec(UUID.randomUUID(), "gpudev-orphan", "nobody", List.of(7), List.of(), null, false));
         processor().cycle();
         assertTrue(backend.environments().isEmpty());
     }
