@@ -301,7 +301,8 @@ public final class ApiServer implements AutoCloseable {
                 Bodies.string(body, "gpu_type", true, 32),
                 Bodies.integer(body, "gpu_count", true),
                 Bodies.decimal(body, "duration_hours", true),
-                Bodies.string(body, "name", false, 63)).validate(p.catalog());
+                Bodies.string(body, "name", false, 63),
+                Bodies.bool(body, "distributed")).validate(p.catalog());
         Capacity capacity = p.capacity().get();
         int max = capacity.maxPerNode(request.gpuType());
         if (max == 0 && p.catalog().find(request.gpuType()).orElseThrow().gpusPerNode() > 0) {
@@ -312,9 +313,16 @@ public final class ApiServer implements AutoCloseable {
             throw new ApiError(422, "unschedulable", "you may hold at most " + p.config().maxGpusPerUser()
                     + " GPUs at once: ask for fewer");
         }
-        if (request.gpuCount() > max) {
+        if (request.gpuCount() > max && !request.distributed()) {
             throw new ApiError(422, "unschedulable", "no " + request.gpuType() + " node has " + request.gpuCount()
                     + " GPUs (the largest has " + max + "): ask for at most " + max);
+        }
+        if (request.gpuCount() > max) {
+            long whole = capacity.nodes().stream().filter(n -> n.gpuType().equals(request.gpuType()) && n.gpus().size() == max).count();
+            if (request.gpuCount() % max != 0 || request.gpuCount() / max > whole) {
+                throw new ApiError(422, "unschedulable", "a distributed " + request.gpuType() + " reservation takes whole nodes of " + max
+                        + " GPUs, and there are " + whole + ": ask for a multiple of " + max + " up to " + whole * max);
+            }
         }
         Instant now = p.clock().instant();
         UUID id = UUID.randomUUID();
@@ -516,6 +524,7 @@ public final class ApiServer implements AutoCloseable {
         m.put("failure_reason", r.failureReason());
         m.put("gpus", r.placement() == null ? null : r.placement().gpus());
         m.put("node", r.placement() == null ? null : r.placement().node());
+        m.put("nodes", r.placement() == null ? null : nodesView(r));
         if (r.status() == ReservationStatus.ACTIVE && r.connection() != null) {
             Map<String, Object> conn = new LinkedHashMap<>();
             conn.put("host", r.connection().host());
@@ -539,6 +548,23 @@ public final class ApiServer implements AutoCloseable {
             return e;
         }).toList());
         return m;
+    }
+
+    private static List<Map<String, Object>> nodesView(Reservation r) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        var slices = r.placement().slices();
+        for (int rank = 0; rank < slices.size(); rank++) {
+            var sl = slices.get(rank);
+            Map<String, Object> n = new LinkedHashMap<>();
+            n.put("rank", rank);
+            n.put("node", sl.node());
+            n.put("gpus", sl.gpus());
+            n.put("ssh_host", r.status() == ReservationStatus.ACTIVE ? sl.sshHost() : null);
+            n.put("ssh_port", r.status() == ReservationStatus.ACTIVE ? sl.sshPort() : null);
+            n.put("host_key_alias", r.environmentName(rank));
+            out.add(n);
+        }
+        return out;
     }
 
     private static UUID parseUuid(String s) {

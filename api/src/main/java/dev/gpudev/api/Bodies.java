@@ -61,6 +61,17 @@ final class Bodies {
         return v.intValue();
     }
 
+    static boolean bool(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return false;
+        }
+        if (!v.isBoolean()) {
+            throw ApiError.badRequest(field + " must be true or false");
+        }
+        return v.booleanValue();
+    }
+
     static BigDecimal decimal(JsonNode body, String field, boolean required) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {

@@ -174,6 +174,9 @@ public final class Main {
         @Option(names = "--name", description = "a name to refer to it by (lowercase letters, digits, '-')")
         String name;
 
+        @Option(names = "--distributed", description = "span whole nodes (--gpus a multiple of the node size), gang scheduled")
+        boolean distributed;
+
         @Option(names = "--wait", negatable = true, description = "follow it until it is active (default: on a terminal)")
         Boolean wait;
 
@@ -189,6 +192,9 @@ public final class Main {
             body.put("duration_hours", hours);
             if (name != null) {
                 body.put("name", name);
+            }
+            if (distributed) {
+                body.put("distributed", true);
             }
             ApiClient api = api();
             JsonNode job = api.post("/v1/jobs/submit", body);
@@ -293,7 +299,13 @@ public final class Main {
             o.println("  status:    " + j.get("status").asText() + (j.hasNonNull("current_detailed_status")
                     ? " — " + j.get("current_detailed_status").asText() : ""));
             o.println("  GPUs:      " + j.get("gpu_count").asInt() + " x " + j.get("gpu_type").asText()
-                    + (j.hasNonNull("gpus") ? " " + j.get("gpus") + " on " + j.get("node").asText() : ""));
+                    + (j.hasNonNull("gpus") && j.get("nodes").size() == 1 ? " " + j.get("gpus") + " on " + j.get("node").asText() : ""));
+            if (j.hasNonNull("nodes") && j.get("nodes").size() > 1) {
+                for (JsonNode n : j.get("nodes")) {
+                    o.println("    node " + n.get("rank").asInt() + ": " + n.get("node").asText() + " GPUs " + n.get("gpus")
+                            + "  (gpu-dev connect " + ref + " --node " + n.get("rank").asInt() + ")");
+                }
+            }
             o.println("  duration:  " + j.get("duration_hours").asText() + " h");
             if (j.hasNonNull("queue_position")) {
                 o.println("  position:  " + j.get("queue_position").asInt() + " (" + j.path("pending_reason").asText("") + ")");
@@ -326,6 +338,9 @@ public final class Main {
         @Parameters(index = "1..*", paramLabel = "CMD", description = "a command to run instead of a shell")
         List<String> command = new ArrayList<>();
 
+        @Option(names = "--node", defaultValue = "0", description = "which node of a distributed reservation (default 0)")
+        int node;
+
         @Override
         public Integer call() throws Exception {
             ObjectNode creds = creds();
@@ -334,12 +349,16 @@ public final class Main {
                 throw new CliException(2, "reservation " + ref + " is " + j.get("status").asText()
                         + ("queued".equals(j.get("status").asText()) ? ": wait for it with `gpu-dev show " + ref + "`" : ""));
             }
-            Path config = SshConfig.write(settings, creds, j);
+            int nodes = j.hasNonNull("nodes") ? j.get("nodes").size() : 1;
+            if (node < 0 || node >= nodes) {
+                throw new CliException(2, "reservation " + ref + " has " + nodes + " node(s): --node 0" + (nodes > 1 ? " to " + (nodes - 1) : ""));
+            }
+            Path config = SshConfig.write(settings, creds, j, node);
             List<String> cmd = new ArrayList<>(List.of("ssh", "-F", config.toString()));
             if (!command.isEmpty() && System.console() == null) {
                 cmd.add("-T");
             }
-            cmd.add(SshConfig.hostAlias(j));
+            cmd.add(SshConfig.hostAlias(j, node));
             cmd.addAll(command);
             Process p = new ProcessBuilder(cmd).inheritIO().start();
             return p.waitFor();

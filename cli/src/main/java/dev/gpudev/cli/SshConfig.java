@@ -13,12 +13,26 @@ final class SshConfig {
     private SshConfig() {
     }
 
-    static String hostAlias(JsonNode job) {
-        return "gpudev-" + job.get("connection").get("host_key_alias").asText().replaceFirst("^gpudev-", "");
+    static String hostAlias(JsonNode job, int node) {
+        return "gpudev-" + endpoint(job, node).hostKeyAlias().replaceFirst("^gpudev-", "");
     }
 
-    static Path write(Settings settings, ObjectNode creds, JsonNode job) {
+    private record Endpoint(String host, int port, String hostKeyAlias) {
+    }
+
+    /** Node 0 is the reservation's connection; other nodes of a distributed one are in "nodes". */
+    private static Endpoint endpoint(JsonNode job, int node) {
         JsonNode c = job.get("connection");
+        if (node == 0 || !job.hasNonNull("nodes")) {
+            return new Endpoint(c.get("host").asText(), c.get("port").asInt(), c.get("host_key_alias").asText());
+        }
+        JsonNode n = job.get("nodes").get(node);
+        return new Endpoint(n.get("ssh_host").asText(), n.get("ssh_port").asInt(), n.get("host_key_alias").asText());
+    }
+
+    static Path write(Settings settings, ObjectNode creds, JsonNode job, int node) {
+        JsonNode c = job.get("connection");
+        Endpoint target = endpoint(job, node);
         String user = safe(c.get("user").asText());
         String proxyHost = safe(c.get("proxy_host").asText());
         int proxyPort = c.get("proxy_port").asInt();
@@ -31,12 +45,12 @@ final class SshConfig {
                 .append("  Port ").append(proxyPort).append('\n')
                 .append("  User ").append(user).append('\n')
                 .append("  HostKeyAlias ").append(proxyAlias).append('\n');
-        sb.append("Host ").append(hostAlias(job)).append('\n')
-                .append("  HostName ").append(safe(c.get("host").asText())).append('\n')
-                .append("  Port ").append(c.get("port").asInt()).append('\n')
+        sb.append("Host ").append(hostAlias(job, node)).append('\n')
+                .append("  HostName ").append(safe(target.host())).append('\n')
+                .append("  Port ").append(target.port()).append('\n')
                 .append("  User ").append(user).append('\n')
                 .append("  ProxyJump ").append(proxyAlias).append('\n')
-                .append("  HostKeyAlias ").append(safe(c.get("host_key_alias").asText())).append('\n');
+                .append("  HostKeyAlias ").append(safe(target.hostKeyAlias())).append('\n');
         sb.append("Host *\n")
                 .append("  UserKnownHostsFile \"").append(dir.resolve("known_hosts")).append("\"\n")
                 .append("  StrictHostKeyChecking accept-new\n")

@@ -46,10 +46,39 @@ public record Reservation(
         public static final Lifecycle NONE = new Lifecycle(List.of(), null, null, false, null, false);
     }
 
-    /** Where the scheduler put it: a node and the GPU indices on it. */
-    public record Placement(String node, List<Integer> gpus) {
+    /**
+     * Where the scheduler put it: one slice per node (several for a distributed reservation, gang
+     * scheduled: all at once or none). Slice 0 gets the home disk and Jupyter. Each slice's SSH
+     * endpoint is known once its environment runs.
+     */
+    public record Placement(List<Slice> slices) {
         public Placement {
-            gpus = List.copyOf(gpus);
+            slices = List.copyOf(slices);
+            if (slices.isEmpty()) {
+                throw new IllegalArgumentException("a placement has at least one node");
+            }
+        }
+
+        public Placement(String node, List<Integer> gpus) {
+            this(List.of(new Slice(node, gpus, null, null)));
+        }
+
+        public String node() {
+            return slices.getFirst().node();
+        }
+
+        public List<Integer> gpus() {
+            return slices.getFirst().gpus();
+        }
+
+        public boolean multinode() {
+            return slices.size() > 1;
+        }
+
+        public record Slice(String node, List<Integer> gpus, String sshHost, Integer sshPort) {
+            public Slice {
+                gpus = List.copyOf(gpus);
+            }
         }
     }
 
@@ -81,5 +110,14 @@ public record Reservation(
 
     public static String environmentName(UUID id) {
         return "gpudev-" + id.toString().substring(0, 8) + id.toString().substring(24);
+    }
+
+    /** The environment of node {@code rank}: node 0 keeps the plain name (and the home disk). */
+    public String environmentName(int rank) {
+        return rank == 0 ? environmentName() : environmentName() + "-n" + rank;
+    }
+
+    public int nodeCount() {
+        return placement == null ? 1 : placement.slices().size();
     }
 }

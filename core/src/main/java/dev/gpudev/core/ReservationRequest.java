@@ -4,7 +4,11 @@ import java.math.BigDecimal;
 import java.util.regex.Pattern;
 
 /** What a user asks for at submit, checked against the rules before anything is stored. */
-public record ReservationRequest(String gpuType, int gpuCount, BigDecimal durationHours, String name) {
+public record ReservationRequest(String gpuType, int gpuCount, BigDecimal durationHours, String name, boolean distributed) {
+
+    public ReservationRequest(String gpuType, int gpuCount, BigDecimal durationHours, String name) {
+        this(gpuType, gpuCount, durationHours, name, false);
+    }
 
     private static final BigDecimal SECONDS_PER_HOUR = new BigDecimal(3600);
     private static final BigDecimal MIN_SECONDS = new BigDecimal("299.5");
@@ -22,7 +26,16 @@ public record ReservationRequest(String gpuType, int gpuCount, BigDecimal durati
             if (gpuCount != 0) {
                 throw new ValidationException("gpu_type " + gpuType + " has no GPUs: ask for gpu_count 0");
             }
-        } else if (gpuCount < 1 || gpuCount > type.gpusPerNode() || Integer.bitCount(gpuCount) != 1) {
+        } else if (gpuCount > type.gpusPerNode()) {
+            if (!distributed) {
+                throw new ValidationException("gpu_count " + gpuCount + " is more than one " + gpuType + " node has ("
+                        + type.gpusPerNode() + "): ask for distributed (--distributed) to span whole nodes");
+            }
+            if (gpuCount % type.gpusPerNode() != 0 || gpuCount / type.gpusPerNode() > 64) {
+                throw new ValidationException("a distributed reservation takes whole " + gpuType + " nodes: gpu_count must be a multiple of "
+                        + type.gpusPerNode() + " (e.g. " + 2 * type.gpusPerNode() + "), at most 64 nodes");
+            }
+        } else if (gpuCount < 1 || Integer.bitCount(gpuCount) != 1) {
             throw new ValidationException("gpu_count " + gpuCount + " is not possible on " + gpuType
                     + ": use 1, 2, 4 or 8, at most " + type.gpusPerNode() + " (the GPUs of one " + gpuType + " node)");
         }

@@ -99,9 +99,13 @@ public final class Scheduler {
             }
             for (Reservation r : holding) {
                 long end = endOf(r);
-                if (r.placement() != null && nodeTimelines.containsKey(r.placement().node())) {
-                    nodeTimelines.get(r.placement().node()).reserve(now, end, r.placement().gpus().size());
-                    freeNow.get(r.placement().node()).removeAll(r.placement().gpus());
+                if (r.placement() != null) {
+                    for (var slice : r.placement().slices()) {
+                        if (nodeTimelines.containsKey(slice.node())) {
+                            nodeTimelines.get(slice.node()).reserve(now, end, slice.gpus().size());
+                            freeNow.get(slice.node()).removeAll(slice.gpus());
+                        }
+                    }
                 }
                 userUse(r, now, end);
             }
@@ -142,6 +146,10 @@ public final class Scheduler {
                 int k = r.gpuCount();
                 long duration = millis(r.durationHours());
                 int largest = largestNode.getOrDefault(r.gpuType(), -1);
+                if (k > largest && largest > 0 && k % largest == 0 && wholeNodes(r.gpuType(), largest).size() >= k / largest) {
+                    gang(r, k / largest, largest, duration, admissions, waiting, positions);
+                    continue;
+                }
                 if (k > largest) {
                     waiting.add(new Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), PendingReason.NO_CAPACITY_OF_TYPE, null));
                     continue;
@@ -179,6 +187,61 @@ public final class Scheduler {
         }
 
         private record Slot(Capacity.Node node, long start) {
+        }
+
+        private List<Capacity.Node> wholeNodes(String type, int size) {
+            return nodesByType.getOrDefault(type, List.of()).stream().filter(n -> n.gpus().size() == size).toList();
+        }
+
+        /**
+         * A distributed reservation: n whole nodes, all free at the same time for the whole duration
+         * (gang scheduling), planned at the earliest such time after everything older.
+         */
+        private void gang(Reservation r, int n, int size, long duration, List<Admission> admissions, List<Waiting> waiting,
+                          Map<String, Integer> positions) {
+            List<Capacity.Node> nodes = wholeNodes(r.gpuType(), size);
+            long t = userEarliest(r, r.gpuCount(), duration, now);
+            List<Capacity.Node> chosen = new ArrayList<>();
+            while (t != Long.MAX_VALUE) {
+                chosen.clear();
+                long next = Long.MAX_VALUE;
+                for (Capacity.Node node : nodes) {
+                    long s = nodeTimelines.get(node.name()).earliest(size, duration, t, Long.MAX_VALUE);
+                    if (s == t) {
+                        chosen.add(node);
+                    } else {
+                        next = Math.min(next, s);
+                    }
+                }
+                if (chosen.size() >= n) {
+                    long userOk = userEarliest(r, r.gpuCount(), duration, t);
+                    if (userOk == t) {
+                        break;
+                    }
+                    next = userOk;
+                }
+                t = next;
+            }
+            if (t == Long.MAX_VALUE) {
+                waiting.add(new Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), PendingReason.NO_CAPACITY_OF_TYPE, null));
+                return;
+            }
+            List<Reservation.Placement.Slice> slices = new ArrayList<>();
+            for (Capacity.Node node : chosen.subList(0, n)) {
+                reserveOnNode(node, t, t + duration, size);
+                if (t == now) {
+                    TreeSet<Integer> free = freeNow.get(node.name());
+                    slices.add(new Reservation.Placement.Slice(node.name(), List.copyOf(free), null, null));
+                    free.clear();
+                }
+            }
+            userUse(r, t, t + duration);
+            if (t == now) {
+                admissions.add(new Admission(r.id(), new Reservation.Placement(slices)));
+            } else {
+                waiting.add(new Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), PendingReason.WAITING_FOR_CAPACITY,
+                        Instant.ofEpochMilli(t)));
+            }
         }
 
         /** A node with its lower bounds, one per GPU count asked for in this cycle. */

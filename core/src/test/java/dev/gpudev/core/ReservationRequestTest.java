@@ -24,10 +24,20 @@ class ReservationRequestTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {0, 3, 5, 6, 7, 9, 16, -1})
+    @ValueSource(ints = {0, 3, 5, 6, 7, -1})
     void otherCountsAreRefusedSayingWhatIsPossible(int gpus) {
         var e = assertThrows(ValidationException.class, () -> req("h100", gpus, "1", null).validate(CATALOG));
         assertTrue(e.getMessage().contains("1, 2, 4 or 8"), e.getMessage());
+    }
+
+    @Test
+    void moreThanANodeNeedsDistributedAndWholeNodes() {
+        var e = assertThrows(ValidationException.class, () -> req("h100", 16, "1", null).validate(CATALOG));
+        assertTrue(e.getMessage().contains("distributed"), e.getMessage());
+        assertDoesNotThrow(() -> new ReservationRequest("h100", 16, new BigDecimal(1), null, true).validate(CATALOG));
+        assertDoesNotThrow(() -> new ReservationRequest("h100", 32, new BigDecimal(1), null, true).validate(CATALOG));
+        var whole = assertThrows(ValidationException.class, () -> new ReservationRequest("h100", 12, new BigDecimal(1), null, true).validate(CATALOG));
+        assertTrue(whole.getMessage().contains("multiple of 8"), whole.getMessage());
     }
 
     @Test

@@ -106,6 +106,31 @@ class SchedulerTest {
     }
 
     @Test
+    void distributedReservationsTakeWholeNodesAllAtOnce() {
+        var busy = active("n1", List.of(0)); // n1 frees at T0 + 1h
+        var gang = queued("h100", 16, 1);
+        var small = queued("h100", 1, 2, "0.5", 5);
+        var plan = scheduler.plan(new Scheduler.Snapshot(nodes(3, 8), List.of(busy)), List.of(gang, small), T0);
+        var admitted = plan.admissions().stream().filter(a -> a.reservationId().equals(gang.id())).findFirst().orElseThrow();
+        assertEquals(2, admitted.placement().slices().size());
+        assertTrue(admitted.placement().slices().stream().allMatch(sl -> sl.gpus().size() == 8));
+        assertTrue(admitted.placement().slices().stream().noneMatch(sl -> sl.node().equals("n1")), "n1 is not whole");
+        assertEquals("n1", plan.admissions().stream().filter(a -> a.reservationId().equals(small.id())).findFirst().orElseThrow()
+                .placement().node());
+    }
+
+    @Test
+    void aGangWaitsUntilEnoughNodesAreFreeTogether() {
+        var a = active("n0", List.of(0)); // ends T0 + 1h
+        var b = new Reservation(UUID.randomUUID(), 1, "u", ReservationStatus.ACTIVE, "h100", 1, BigDecimal.ONE, null,
+                T0, T0, T0.plusSeconds(7200), new Reservation.Placement("n1", List.of(0)), null, null, null, null, null, List.of());
+        var gang = queued("h100", 16, 1);
+        var plan = scheduler.plan(new Scheduler.Snapshot(nodes(2, 8), List.of(a, b)), List.of(gang), T0);
+        assertTrue(plan.admissions().isEmpty());
+        assertEquals(T0.plusSeconds(7200), plan.waiting().getFirst().estimatedStart(), "both nodes are whole only at 2h");
+    }
+
+    @Test
     void bestFitKeepsWholeNodesForWholeNodeRequests() {
         var busy = active("n1", List.of(0));
         var one = queued("h100", 1, 1);

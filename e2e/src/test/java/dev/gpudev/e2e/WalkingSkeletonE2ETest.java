@@ -50,7 +50,7 @@ class WalkingSkeletonE2ETest {
         apiUrl = "http://127.0.0.1:" + apiPort;
         server = new ProcessBuilder(Proc.java(), "-jar", jar("server", "gpudev-server.jar"),
                 "--port", Integer.toString(apiPort), "--ssh-port", Integer.toString(proxyPort),
-                "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:8")
+                "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:8x2")
                 .redirectErrorStream(true).redirectOutput(serverLog.toFile()).start();
         Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
         while (!Files.readString(serverLog).contains("gpudev is running")) {
@@ -181,6 +181,26 @@ class WalkingSkeletonE2ETest {
 
     @Test
     @Order(6)
+    void aDistributedReservationGetsWholeNodesThatKnowEachOther() throws Exception {
+        Proc noFlag = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "16", "--no-wait");
+        assertEquals(2, noFlag.exit());
+        assertTrue(noFlag.out().contains("--distributed"), noFlag.out());
+        assertEquals(2, cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "24", "--distributed", "--no-wait").exit(),
+                "more whole nodes than there are");
+        Proc r = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "16", "--distributed", "--hours", "1", "--name", "multi", "--wait");
+        assertEquals(0, r.exit(), r.out());
+        for (int rank = 0; rank < 2; rank++) {
+            Proc run = cli(alice, "connect", "multi", "--node", Integer.toString(rank), "--",
+                    "echo", "rank=$NODE_RANK", "world=$WORLD_SIZE", "master=$MASTER_ADDR:$MASTER_PORT", "gpus=$CUDA_VISIBLE_DEVICES");
+            assertEquals(0, run.exit(), run.out());
+            assertTrue(run.out().contains("rank=" + rank + " world=2 master=127.0.0.1:29500 gpus=0,1,2,3,4,5,6,7"), run.out());
+        }
+        assertEquals(2, cli(alice, "connect", "multi", "--node", "2", "--", "true").exit());
+        assertEquals(0, cli(alice, "cancel", "multi").exit());
+    }
+
+    @Test
+    @Order(7)
     void badInputGetsAClearMessageAndExitCode2() throws Exception {
         Proc tooMany = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "3", "--no-wait");
         assertEquals(2, tooMany.exit());
@@ -197,7 +217,7 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void submitToActiveIsFast() throws Exception {
         List<Long> millis = new ArrayList<>();
         List<Long> serverMillis = new ArrayList<>();

@@ -12,12 +12,22 @@ import java.util.UUID;
  */
 public interface Backend extends AutoCloseable {
 
-    /** What the environment should be: its GPUs and who may log in. */
+    /**
+     * What the environment should be: its GPUs, who may log in, whether it has the home disk and
+     * Jupyter (node 0 of a distributed reservation), and extra environment variables (torch.distributed).
+     */
     record EnvironmentSpec(UUID reservationId, String name, String owner, List<Integer> gpus,
-                           List<String> authorizedKeys, Integer preferredPort, boolean jupyter) {
+                           List<String> authorizedKeys, Integer preferredPort, boolean jupyter, boolean homeDisk,
+                           java.util.Map<String, String> extraEnv) {
         public EnvironmentSpec {
             gpus = List.copyOf(gpus);
             authorizedKeys = List.copyOf(authorizedKeys);
+            extraEnv = java.util.Map.copyOf(extraEnv);
+        }
+
+        public EnvironmentSpec(UUID reservationId, String name, String owner, List<Integer> gpus, List<String> authorizedKeys,
+                               Integer preferredPort, boolean jupyter) {
+            this(reservationId, name, owner, gpus, authorizedKeys, preferredPort, jupyter, true, java.util.Map.of());
         }
     }
 

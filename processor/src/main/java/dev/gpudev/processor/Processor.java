@@ -235,15 +235,14 @@ public final class Processor implements Runnable, AutoCloseable {
             var plan = scheduler.plan(new Scheduler.Snapshot(capacity, holding), queued, now);
             for (var admission : plan.admissions()) {
                 var r = p.reservations().lock(c, admission.reservationId()).orElseThrow();
-                Map<String, Object> set = new HashMap<>();
-                set.put("node_name", admission.placement().node());
-                set.put("gpu_indices", admission.placement().gpus());
+                Map<String, Object> set = new HashMap<>(Reservations.placementColumns(admission.placement()));
                 set.put("queue_position", null);
                 set.put("pending_reason", null);
                 set.put("estimated_start_at", null);
                 set.put("current_detailed_status", "creating environment");
-                p.reservations().transition(c, r, ReservationStatus.PREPARING,
-                        "admitted on " + admission.placement().node() + " GPUs " + admission.placement().gpus(), now, set);
+                String where = admission.placement().slices().stream().map(sl -> sl.node() + " GPUs " + sl.gpus())
+                        .collect(java.util.stream.Collectors.joining(", "));
+                p.reservations().transition(c, r, ReservationStatus.PREPARING, "admitted on " + where, now, set);
             }
             for (var w : plan.waiting()) {
                 String detail = switch (w.reason()) {
@@ -265,7 +264,9 @@ public final class Processor implements Runnable, AutoCloseable {
         List<Reservation> live = p.db().query(c -> p.reservations().withStatus(c, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
         Set<String> wanted = new HashSet<>();
         for (Reservation r : live) {
-            wanted.add(r.environmentName());
+            for (int rank = 0; rank < r.nodeCount(); rank++) {
+                wanted.add(r.environmentName(rank));
+            }
             ensure(r);
         }
         for (String name : p.backend().environments()) {
@@ -280,25 +281,36 @@ public final class Processor implements Runnable, AutoCloseable {
         }
     }
 
+    /** Makes sure every node's environment of a live reservation runs; activates it once all do. */
     private void ensure(Reservation r) {
         try {
-            // The owner's keys and those of every user added to it.
-            List<String> keys = p.db().query(c -> {
-                List<String> all = new java.util.ArrayList<>();
-                for (SshKeys.SshKey k : p.sshKeys().forUser(c, r.userId())) {
-                    all.add(k.publicKey());
+            List<String> keys = authorizedKeys(r);
+            List<Reservation.Placement.Slice> slices = r.placement() == null
+                    ? List.of(new Reservation.Placement.Slice("", List.of(), null, null)) : r.placement().slices();
+            List<Backend.Environment> envs = new java.util.ArrayList<>();
+            String masterAddr = null;
+            for (int rank = 0; rank < slices.size(); rank++) {
+                var slice = slices.get(rank);
+                Map<String, String> extra = new java.util.LinkedHashMap<>();
+                if (slices.size() > 1) {
+                    // torch.distributed: every node knows node 0 (its address is known once node 0 runs).
+                    extra.put("MASTER_ADDR", masterAddr == null ? "127.0.0.1" : masterAddr);
+                    extra.put("MASTER_PORT", "29500");
+                    extra.put("WORLD_SIZE", Integer.toString(slices.size()));
+                    extra.put("NODE_RANK", Integer.toString(rank));
+                    extra.put("NNODES", Integer.toString(slices.size()));
+                    extra.put("GPUS_PER_NODE", Integer.toString(slice.gpus().size()));
                 }
-                for (long added : p.reservations().addedUsers(c, r.id())) {
-                    for (SshKeys.SshKey k : p.sshKeys().forUser(c, added)) {
-                        all.add(k.publicKey());
-                    }
+                var spec = new Backend.EnvironmentSpec(r.id(), r.environmentName(rank), r.username(), slice.gpus(), keys,
+                        slice.sshPort() != null ? slice.sshPort() : (rank == 0 && r.connection() != null ? r.connection().port() : null),
+                        rank == 0 && r.lifecycle().jupyter(), rank == 0, extra);
+                var env = p.backend().ensure(spec);
+                if (rank == 0) {
+                    masterAddr = env.sshHost();
                 }
-                return all;
-            });
-            var spec = new Backend.EnvironmentSpec(r.id(), r.environmentName(), r.username(),
-                    r.placement() == null ? List.of() : r.placement().gpus(), keys,
-                    r.connection() == null ? null : r.connection().port(), r.lifecycle().jupyter());
-            var env = p.backend().ensure(spec);
+                envs.add(env);
+            }
+            Backend.Environment first = envs.getFirst();
             if (r.status() == ReservationStatus.PREPARING) {
                 p.db().inTransaction(c -> {
                     var current = p.reservations().lock(c, r.id()).orElseThrow();
@@ -307,27 +319,34 @@ public final class Processor implements Runnable, AutoCloseable {
                     }
                     Instant now = p.clock().instant();
                     Map<String, Object> set = new HashMap<>();
+                    if (current.placement() != null) {
+                        set.putAll(Reservations.placementColumns(withEndpoints(current.placement(), envs)));
+                    }
                     set.put("launched_at", now);
                     set.put("expires_at", now.plus(Extension.toDuration(current.durationHours())));
-                    set.put("ssh_host", env.sshHost());
-                    set.put("ssh_port", env.sshPort());
+                    set.put("ssh_host", first.sshHost());
+                    set.put("ssh_port", first.sshPort());
                     set.put("last_active_at", now);
-                    set.put("current_detailed_status", env.detail());
-                    p.reservations().transition(c, current, ReservationStatus.ACTIVE, "environment ready", now, set);
+                    set.put("current_detailed_status", first.detail());
+                    p.reservations().transition(c, current, ReservationStatus.ACTIVE,
+                            envs.size() > 1 ? "environments ready on " + envs.size() + " nodes" : "environment ready", now, set);
                     return null;
                 });
-            } else if (!java.util.Objects.equals(env.detail(), r.detailedStatus())) {
-                p.db().inTransaction(c -> {
-                    p.reservations().setDetail(c, r.id(), env.detail());
-                    return null;
-                });
+                return;
             }
-            if (r.status() == ReservationStatus.ACTIVE && r.connection() != null && r.connection().port() != env.sshPort()) {
+            boolean moved = r.placement() != null && !withEndpoints(r.placement(), envs).equals(r.placement());
+            if (moved || !java.util.Objects.equals(first.detail(), r.detailedStatus())) {
                 p.db().inTransaction(c -> {
-                    p.reservations().update(c, r.id(), Map.of("ssh_port", env.sshPort()));
+                    Map<String, Object> set = new HashMap<>();
+                    if (moved) {
+                        set.putAll(Reservations.placementColumns(withEndpoints(r.placement(), envs)));
+                        set.put("ssh_port", first.sshPort());
+                        log.warn("environment {} came back on other ports", r.environmentName());
+                    }
+                    set.put("current_detailed_status", first.detail());
+                    p.reservations().update(c, r.id(), set);
                     return null;
                 });
-                log.warn("environment {} came back on port {} instead of {}", r.environmentName(), env.sshPort(), r.connection().port());
             }
         } catch (Exception e) {
             log.error("environment {} could not be created: {}", r.environmentName(), e.toString());
@@ -340,6 +359,31 @@ public final class Processor implements Runnable, AutoCloseable {
                 return null;
             });
         }
+    }
+
+    private static Reservation.Placement withEndpoints(Reservation.Placement placement, List<Backend.Environment> envs) {
+        List<Reservation.Placement.Slice> slices = new java.util.ArrayList<>();
+        for (int i = 0; i < placement.slices().size(); i++) {
+            var sl = placement.slices().get(i);
+            slices.add(new Reservation.Placement.Slice(sl.node(), sl.gpus(), envs.get(i).sshHost(), envs.get(i).sshPort()));
+        }
+        return new Reservation.Placement(slices);
+    }
+
+    /** The owner's keys and those of every user added to it. */
+    private List<String> authorizedKeys(Reservation r) {
+        return p.db().query(c -> {
+            List<String> all = new java.util.ArrayList<>();
+            for (SshKeys.SshKey k : p.sshKeys().forUser(c, r.userId())) {
+                all.add(k.publicKey());
+            }
+            for (long added : p.reservations().addedUsers(c, r.id())) {
+                for (SshKeys.SshKey k : p.sshKeys().forUser(c, added)) {
+                    all.add(k.publicKey());
+                }
+            }
+            return all;
+        });
     }
 
     @Override

@@ -171,6 +171,24 @@ public final class Reservations {
     private record JsonValue(String json) {
     }
 
+    /** The columns that record a placement: the full one, and node 0 in the flat columns. */
+    public static Map<String, Object> placementColumns(Reservation.Placement placement) {
+        List<Map<String, Object>> slices = new ArrayList<>();
+        for (var sl : placement.slices()) {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("node", sl.node());
+            m.put("gpus", sl.gpus());
+            m.put("ssh_host", sl.sshHost());
+            m.put("ssh_port", sl.sshPort());
+            slices.add(m);
+        }
+        Map<String, Object> set = new java.util.HashMap<>();
+        set.put("placement", new JsonValue(Json.write(slices)));
+        set.put("node_name", placement.node());
+        set.put("gpu_indices", placement.gpus());
+        return set;
+    }
+
     private static String column(String name) {
         if (!name.matches("[a-z_]+")) {
             throw new IllegalArgumentException("bad column " + name);
@@ -217,12 +235,16 @@ public final class Reservations {
     public boolean ownsEndpoint(Connection c, String username, String host, int port) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 select 1 from reservations r join api_users u on u.is_active and u.username = ?
-                where r.status = 'active' and r.ssh_host = ? and r.ssh_port = ?
+                where r.status = 'active'
+                  and ((r.ssh_host = ? and r.ssh_port = ?)
+                       or r.placement @> jsonb_build_array(jsonb_build_object('ssh_host', ?::text, 'ssh_port', ?::int)))
                   and (r.user_id = u.user_id or exists (select 1 from reservation_users ru
                        where ru.reservation_id = r.reservation_id and ru.user_id = u.user_id))""")) {
             ps.setString(1, username);
             ps.setString(2, host);
             ps.setInt(3, port);
+            ps.setString(4, host);
+            ps.setInt(5, port);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
             }
@@ -265,12 +287,7 @@ public final class Reservations {
     }
 
     private static Reservation map(ResultSet rs) throws SQLException {
-        Array gpus = rs.getArray("gpu_indices");
-        Reservation.Placement placement = null;
-        if (rs.getString("node_name") != null && gpus != null) {
-            placement = new Reservation.Placement(rs.getString("node_name"),
-                    Arrays.stream((Integer[]) gpus.getArray()).toList());
-        }
+        Reservation.Placement placement = placement(rs.getString("placement"));
         String host = rs.getString("ssh_host");
         Reservation.Connection connection = host == null ? null : new Reservation.Connection(host, rs.getInt("ssh_port"));
         return new Reservation(
@@ -295,6 +312,28 @@ public final class Reservations {
                         Pgmq.instant(rs, rs.findColumn("idle_warned_at")), rs.getBoolean("idle_opt_out"),
                         Pgmq.instant(rs, rs.findColumn("status_changed_at")), rs.getBoolean("jupyter_enabled")),
                 history(rs.getString("status_history")));
+    }
+
+    private static final TypeReference<List<Map<String, Object>>> SLICES = new TypeReference<>() {
+    };
+
+    private static Reservation.Placement placement(String json) {
+        if (json == null) {
+            return null;
+        }
+        try {
+            List<Reservation.Placement.Slice> slices = new ArrayList<>();
+            for (Map<String, Object> m : Json.MAPPER.readValue(json, SLICES)) {
+                @SuppressWarnings("unchecked")
+                List<Number> gpus = (List<Number>) m.get("gpus");
+                Number port = (Number) m.get("ssh_port");
+                slices.add(new Reservation.Placement.Slice((String) m.get("node"), gpus.stream().map(Number::intValue).toList(),
+                        (String) m.get("ssh_host"), port == null ? null : port.intValue()));
+            }
+            return slices.isEmpty() ? null : new Reservation.Placement(slices);
+        } catch (Exception e) {
+            throw new IllegalStateException("corrupt placement: " + e.getMessage(), e);
+        }
     }
 
     private static List<Integer> ints(Array a) throws SQLException {

@@ -127,6 +127,7 @@ public final class LocalBackend implements Backend {
         env.put("NVIDIA_VISIBLE_DEVICES", gpus.isEmpty() ? "void" : gpus);
         env.put("GPU_DEV_RESERVATION_ID", spec.reservationId().toString());
         env.put("GPU_DEV_ENVIRONMENT", spec.name());
+        env.putAll(spec.extraEnv());
         return env;
     }
 
