@@ -261,6 +261,9 @@ public final class Processor implements Runnable, AutoCloseable {
 
     /** Level-triggered: make the backend match the rows, whatever happened before. */
     void reconcile() {
+        // List the backend before reading the rows: an environment another replica creates meanwhile
+        // belongs to a row already committed as live, so it is never mistaken for an orphan.
+        Set<String> existing = p.backend().environments();
         List<Reservation> live = p.db().query(c -> p.reservations().withStatus(c, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
         Set<String> wanted = new HashSet<>();
         for (Reservation r : live) {
@@ -269,7 +272,7 @@ public final class Processor implements Runnable, AutoCloseable {
             }
             ensure(r);
         }
-        for (String name : p.backend().environments()) {
+        for (String name : existing) {
             if (!wanted.contains(name)) {
                 try {
                     p.backend().destroy(name);

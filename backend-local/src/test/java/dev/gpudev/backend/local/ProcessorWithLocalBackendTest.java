@@ -213,6 +213,41 @@ class ProcessorWithLocalBackendTest {
     }
 
     @Test
+    void twoReplicasAtOnceNeverPlaceTwiceNorLoseAReservation() throws Exception {
+        List<UUID> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            ids.add(submit(1 + (i % 2), "1", i));
+        }
+        Processor a = processor();
+        Processor b = processor();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+            for (int round = 0; round < 5; round++) {
+                var fa = pool.submit(a::cycle);
+                var fb = pool.submit(b::cycle);
+                fa.get();
+                fb.get();
+                // Some reservations end, so that later ones are admitted by whichever replica comes first.
+                for (UUID id : ids) {
+                    if (get(id).status() == ReservationStatus.ACTIVE && id.hashCode() % 3 == round % 3) {
+                        send(CommandQueue.Type.cancel, id);
+                    }
+                }
+            }
+        }
+        var live = ids.stream().map(this::get).filter(r -> r.status().holdsGpus()).toList();
+        java.util.Set<Integer> gpus = new java.util.HashSet<>();
+        for (Reservation r : live) {
+            for (int g : r.placement().gpus()) {
+                assertTrue(gpus.add(g), "GPU " + g + " placed twice");
+            }
+        }
+        assertTrue(gpus.size() <= 8);
+        assertEquals(live.stream().map(Reservation::environmentName).collect(java.util.stream.Collectors.toSet()), backend.environments(),
+                "one environment per live reservation, no more");
+        assertTrue(ids.stream().map(this::get).allMatch(r -> r.status() != ReservationStatus.FAILED), "nothing failed");
+    }
+
+    @Test
     void orphanEnvironmentsAreRemoved() throws Exception {
         backend.ensure(new Backend.EnvironmentSpec(UUID.randomUUID(), "gpudev-orphan", "nobody", List.of(7), List.of(), null, false));
         processor().cycle();
