@@ -5,8 +5,33 @@ package dev.gpudev.api;
  *
  * @param apiKeyTtlHours lifetime of a new API key (API_KEY_TTL_HOURS, 1-168, default 2)
  * @param maxGpusPerUser the scheduler's per-user limit (0: none), so a submit that can never start is refused
+ * @param rateLimitPerKey requests per second per API key (RATE_LIMIT_PER_KEY, default 20; bursts of twice that)
+ * @param rateLimitPerAddress requests per second per client address (RATE_LIMIT_PER_ADDRESS, default 50)
  */
-public record ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser) {
+public record ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
+                        double rateLimitPerKey, double rateLimitPerAddress) {
+
+    public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser) {
+        this(apiKeyTtlHours, sshProxyHost, sshProxyPort, maxGpusPerUser, rate("RATE_LIMIT_PER_KEY", 20), rate("RATE_LIMIT_PER_ADDRESS", 50));
+    }
+
+    /** Requests per second (bursts of twice that) from the environment, or the default. */
+    static double rate(String variable, double dflt) {
+        String v = System.getenv(variable);
+        if (v == null || v.isBlank()) {
+            return dflt;
+        }
+        try {
+            double d = Double.parseDouble(v.trim());
+            if (d < 0.1 || d > 100_000) {
+                throw new NumberFormatException();
+            }
+            return d;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(variable + " must be requests per second, 0.1-100000, not '" + v + "'");
+        }
+    }
+
     public ApiConfig {
         if (apiKeyTtlHours < 1 || apiKeyTtlHours > 168) {
             throw new IllegalArgumentException("API_KEY_TTL_HOURS must be 1-168, not " + apiKeyTtlHours);

@@ -13,6 +13,7 @@ import dev.gpudev.core.StatusChange;
 import dev.gpudev.core.Tokens;
 import dev.gpudev.core.ValidationException;
 import dev.gpudev.store.ApiKeys;
+import dev.gpudev.store.AuditLog;
 import dev.gpudev.store.CommandQueue;
 import dev.gpudev.store.Database;
 import dev.gpudev.store.Json;
@@ -50,42 +51,136 @@ public final class ApiServer implements AutoCloseable {
     /** The API's collaborators, grouped so the constructor stays short. */
     public record Parts(Database db, Users users, ApiKeys apiKeys, SshKeys sshKeys, Reservations reservations,
                         Pgmq pgmq, CommandQueue commands, GpuCatalog catalog, Supplier<Capacity> capacity,
-                        Clock clock, ApiConfig config) {
+                        Clock clock, ApiConfig config, AuditLog audit) {
     }
+
+    private static final String STARTED = "gpudev.started";
+    private static final String REQUEST_ID = "gpudev.request-id";
+    private static final String AUDIT_USER = "gpudev.audit-user";
 
     private final Parts p;
     private final Javalin app;
+    private final List<String> routes = new ArrayList<>();
+    private final Metrics metrics = new Metrics();
+    private final RateLimiter perKey;
+    private final RateLimiter perAddress;
 
     public ApiServer(Parts parts) {
         this.p = parts;
+        this.perKey = new RateLimiter(parts.config().rateLimitPerKey(), parts.config().rateLimitPerKey() * 2, parts.clock());
+        this.perAddress = new RateLimiter(parts.config().rateLimitPerAddress(), parts.config().rateLimitPerAddress() * 2, parts.clock());
         this.app = Javalin.create(cfg -> {
             cfg.useVirtualThreads = true;
             cfg.showJavalinBanner = false;
             cfg.http.maxRequestSize = MAX_BODY_BYTES;
             cfg.jsonMapper(new JavalinJackson(Json.MAPPER, true));
+            cfg.staticFiles.add(sf -> {
+                sf.hostedPath = "/docs/assets";
+                sf.directory = "/META-INF/resources/webjars/swagger-ui/" + SWAGGER_UI_VERSION;
+                sf.location = io.javalin.http.staticfiles.Location.CLASSPATH;
+            });
         });
-        routes();
+        app.before(this::before);
+        app.after(this::after);
+        registerRoutes();
         errors();
     }
 
-    private void routes() {
-        app.get("/", ctx -> ctx.json(Map.of("service", "gpudev", "api", "/v1", "health", "/health")));
-        app.get("/health", this::health);
-        app.post("/v1/auth/token-login", this::tokenLogin);
-        app.post("/v1/admin/invites", this::createInvite);
-        app.post("/v1/ssh-keys", this::addSshKey);
-        app.get("/v1/ssh-keys", this::listSshKeys);
-        app.delete("/v1/ssh-keys/{id}", this::deleteSshKey);
-        app.post("/v1/jobs/submit", this::submit);
-        app.get("/v1/jobs", this::listJobs);
-        app.get("/v1/jobs/{id}", ctx -> ctx.json(view(findVisible(ctx, ctx.pathParam("id")), caller(ctx))));
-        app.post("/v1/jobs/{id}/cancel", this::cancel);
-        app.post("/v1/jobs/{id}/extend", this::extend);
-        app.post("/v1/jobs/{id}/users", this::addUser);
-        app.post("/v1/jobs/{id}/jupyter/enable", ctx -> jupyter(ctx, true));
-        app.post("/v1/jobs/{id}/jupyter/disable", ctx -> jupyter(ctx, false));
-        app.get("/v1/cluster/status", this::clusterStatus);
-        app.get("/v1/gpu/availability", this::availability);
+    static final String SWAGGER_UI_VERSION = "5.34.1";
+
+    private void registerRoutes() {
+        get("/", ctx -> ctx.json(Map.of("service", "gpudev", "api", "/v1", "health", "/health", "docs", "/docs")));
+        get("/health", this::health);
+        get("/openapi.json", ctx -> ctx.contentType("application/json").result(OpenApi.document()));
+        get("/docs", ctx -> ctx.html(OpenApi.swaggerPage()));
+        get("/metrics", this::metrics);
+        post("/v1/auth/token-login", this::tokenLogin);
+        post("/v1/keys/rotate", this::rotateKey);
+        get("/v1/keys", this::listKeys);
+        delete("/v1/keys/{id}", this::revokeKey);
+        post("/v1/admin/invites", this::createInvite);
+        get("/v1/audit", this::audit);
+        post("/v1/ssh-keys", this::addSshKey);
+        get("/v1/ssh-keys", this::listSshKeys);
+        delete("/v1/ssh-keys/{id}", this::deleteSshKey);
+        post("/v1/jobs/submit", this::submit);
+        get("/v1/jobs", this::listJobs);
+        get("/v1/jobs/{id}", ctx -> ctx.json(view(findVisible(ctx, ctx.pathParam("id")), caller(ctx))));
+        post("/v1/jobs/{id}/cancel", this::cancel);
+        post("/v1/jobs/{id}/extend", this::extend);
+        post("/v1/jobs/{id}/users", this::addUser);
+        post("/v1/jobs/{id}/jupyter/enable", ctx -> jupyter(ctx, true));
+        post("/v1/jobs/{id}/jupyter/disable", ctx -> jupyter(ctx, false));
+        get("/v1/cluster/status", this::clusterStatus);
+        get("/v1/gpu/availability", this::availability);
+    }
+
+    private void get(String path, io.javalin.http.Handler h) {
+        routes.add("GET " + path);
+        app.get(path, h);
+    }
+
+    private void post(String path, io.javalin.http.Handler h) {
+        routes.add("POST " + path);
+        app.post(path, h);
+    }
+
+    private void delete(String path, io.javalin.http.Handler h) {
+        routes.add("DELETE " + path);
+        app.delete(path, h);
+    }
+
+    /** Every route, as "METHOD /path/{param}": the OpenAPI document must name exactly these. */
+    public List<String> registeredRoutes() {
+        return List.copyOf(routes);
+    }
+
+    private void before(Context ctx) {
+        ctx.attribute(STARTED, System.nanoTime());
+        String id = ctx.header("X-Request-Id");
+        if (id == null || !id.matches("[A-Za-z0-9._-]{1,64}")) {
+            id = UUID.randomUUID().toString();
+        }
+        ctx.attribute(REQUEST_ID, id);
+        ctx.header("X-Request-Id", id);
+        long wait = perAddress.acquire("addr:" + ctx.ip());
+        if (wait > 0) {
+            ctx.header("Retry-After", Long.toString(wait));
+            throw new ApiError(429, "rate_limited", "too many requests from " + ctx.ip() + "; retry in " + wait + " s");
+        }
+    }
+
+    private void after(Context ctx) {
+        Long started = ctx.attribute(STARTED);
+        String route = routeOf(ctx);
+        if (started != null) {
+            metrics.observe(ctx.method().name(), route, ctx.statusCode(), (System.nanoTime() - started) / 1e9);
+        }
+        String method = ctx.method().name();
+        if (method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS")) {
+            return;
+        }
+        Caller who = ctx.attribute(CALLER);
+        String username = who != null ? who.username() : ctx.attribute(AUDIT_USER);
+        String target = ctx.pathParamMap().getOrDefault("id", null);
+        try {
+            p.db().inTransaction(c -> {
+                p.audit().record(c, new AuditLog.Entry(0, p.clock().instant(), who == null ? null : who.userId(), username,
+                        method + " " + route, target, ctx.ip(), ctx.statusCode(), ctx.attribute(REQUEST_ID)));
+                return null;
+            });
+        } catch (RuntimeException e) {
+            log.error("could not write the audit log for {} {}: {}", method, route, e.getMessage());
+        }
+    }
+
+    private static String routeOf(Context ctx) {
+        try {
+            String path = ctx.endpointHandlerPath();
+            return path == null || path.isEmpty() ? "unmatched" : path;
+        } catch (RuntimeException e) {
+            return "unmatched";
+        }
     }
 
     private void errors() {
@@ -152,6 +247,11 @@ public final class ApiServer implements AutoCloseable {
             throw ApiError.unauthorized("unknown API key: run `gpu-dev login`");
         }
         String hash = Tokens.sha256Hex(key);
+        long wait = perKey.acquire("key:" + hash);
+        if (wait > 0) {
+            ctx.header("Retry-After", Long.toString(wait));
+            throw new ApiError(429, "rate_limited", "too many requests with this API key; retry in " + wait + " s");
+        }
         Instant now = p.clock().instant();
         Caller c = p.db().query(conn -> {
             ApiKeys.Key k = p.apiKeys().findByHash(conn, hash)
@@ -210,6 +310,7 @@ public final class ApiServer implements AutoCloseable {
             }
             return issueKey(c, user, now, "token login");
         });
+        ctx.attribute(AUDIT_USER, (String) out.get("username"));
         log.info("login: user '{}' via token", out.get("username"));
         ctx.json(out);
     }
@@ -252,6 +353,116 @@ public final class ApiServer implements AutoCloseable {
         });
         log.info("admin '{}' invited '{}'", who.username(), username);
         ctx.status(201).json(Map.of("token", token, "username", username, "expires_at", expires));
+    }
+
+    // --- keys ---------------------------------------------------------------------------------
+
+    private void rotateKey(Context ctx) {
+        Caller who = caller(ctx);
+        boolean revokeOld = Bodies.bool(Bodies.json(ctx), "revoke_old");
+        Instant now = p.clock().instant();
+        Map<String, Object> out = p.db().inTransaction(c -> {
+            User user = p.users().findById(c, who.userId()).orElseThrow();
+            Map<String, Object> issued = issueKey(c, user, now, "rotated from key " + who.keyId());
+            if (revokeOld) {
+                p.apiKeys().revoke(c, who.keyId(), who.userId());
+            }
+            return issued;
+        });
+        out.put("old_key_revoked", revokeOld);
+        ctx.json(out);
+    }
+
+    private void listKeys(Context ctx) {
+        Caller who = caller(ctx);
+        var keys = p.db().query(c -> p.apiKeys().forUser(c, who.userId()));
+        ctx.json(Map.of("keys", keys.stream().map(k -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("key_id", k.keyId());
+            m.put("key_prefix", k.keyPrefix());
+            m.put("created_at", k.createdAt());
+            m.put("expires_at", k.expiresAt());
+            m.put("last_used_at", k.lastUsedAt());
+            m.put("is_active", k.active());
+            m.put("current", k.keyId() == who.keyId());
+            return m;
+        }).toList()));
+    }
+
+    private void revokeKey(Context ctx) {
+        Caller who = caller(ctx);
+        long id = parseLong(ctx.pathParam("id"), "key");
+        if (!p.db().query(c -> p.apiKeys().revoke(c, id, who.admin() ? null : who.userId()))) {
+            throw ApiError.notFound("no active key " + id + " of yours");
+        }
+        ctx.status(204);
+    }
+
+    private void audit(Context ctx) {
+        Caller who = caller(ctx);
+        if (!who.admin()) {
+            throw ApiError.forbidden("the audit log is for admins");
+        }
+        Instant since = null;
+        String s = ctx.queryParam("since");
+        if (s != null && !s.isBlank()) {
+            try {
+                since = Instant.parse(s);
+            } catch (java.time.format.DateTimeParseException e) {
+                throw ApiError.badRequest("since must be an ISO-8601 instant, e.g. 2026-01-01T00:00:00Z");
+            }
+        }
+        String user = ctx.queryParam("username");
+        String action = ctx.queryParam("action");
+        if ((user != null && user.length() > 64) || (action != null && action.length() > 128)) {
+            throw ApiError.badRequest("username or action is too long");
+        }
+        var q = new AuditLog.Query(user, action, since, boundedInt(ctx.queryParam("limit"), 100, 1, 1000, "limit"));
+        ctx.json(Map.of("entries", p.db().query(c -> p.audit().find(c, q)).stream().map(e -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("at", e.at());
+            m.put("username", e.username());
+            m.put("action", e.action());
+            m.put("target", e.target());
+            m.put("client_address", e.clientAddress());
+            m.put("outcome", e.outcome());
+            m.put("request_id", e.requestId());
+            return m;
+        }).toList()));
+    }
+
+    // --- metrics ------------------------------------------------------------------------------
+
+    /** Prometheus text. Open to scrapes from this machine; from elsewhere it takes an admin key. */
+    private void metrics(Context ctx) {
+        String ip = ctx.ip();
+        boolean local = ip.equals("127.0.0.1") || ip.equals("0:0:0:0:0:0:0:1") || ip.equals("::1");
+        if (!local && !caller(ctx).admin()) {
+            throw ApiError.forbidden("metrics are for admins or local scrapes");
+        }
+        StringBuilder out = new StringBuilder();
+        metrics.write(out);
+        var m = p.db().query(c -> p.pgmq().metrics(c, p.commands().queue()));
+        Metrics.gauge(out, "gpudev_queue_depth", "Commands waiting in the queue.", Map.of("", m.queueLength()), null);
+        Metrics.gauge(out, "gpudev_queue_oldest_message_age_seconds", "Age of the oldest queued command.",
+                Map.of("", m.oldestMsgAgeSec() == null ? 0 : m.oldestMsgAgeSec()), null);
+        var live = p.db().query(c -> p.reservations().withStatus(c, ReservationStatus.QUEUED, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
+        Map<String, Number> byState = new LinkedHashMap<>();
+        for (ReservationStatus st : List.of(ReservationStatus.QUEUED, ReservationStatus.PREPARING, ReservationStatus.ACTIVE)) {
+            byState.put(st.wire(), live.stream().filter(r -> r.status() == st).count());
+        }
+        Metrics.gauge(out, "gpudev_reservations", "Live reservations by state.", byState, "state");
+        Capacity capacity = p.capacity().get();
+        Map<String, Number> inUse = new LinkedHashMap<>();
+        Map<String, Number> free = new LinkedHashMap<>();
+        for (String type : capacity.nodes().stream().map(Capacity.Node::gpuType).distinct().toList()) {
+            int used = live.stream().filter(r -> r.gpuType().equals(type) && r.status().holdsGpus()).mapToInt(Reservation::gpuCount).sum();
+            inUse.put(type, used);
+            free.put(type, Math.max(0, capacity.totalGpus(type) - used));
+        }
+        Metrics.gauge(out, "gpudev_gpus_in_use", "GPUs held by reservations, by type.", inUse, "gpu_type");
+        Metrics.gauge(out, "gpudev_gpus_free", "GPUs free, by type.", free, "gpu_type");
+        ctx.contentType("text/plain; version=0.0.4").result(out.toString());
     }
 
     // --- ssh keys -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import dev.gpudev.core.Capacity;
 import dev.gpudev.core.GpuCatalog;
 import dev.gpudev.core.Tokens;
 import dev.gpudev.store.ApiKeys;
+import dev.gpudev.store.AuditLog;
 import dev.gpudev.store.CommandQueue;
 import dev.gpudev.store.Database;
 import dev.gpudev.store.Json;
@@ -46,6 +47,8 @@ class ApiServerTest {
     record Res(int status, JsonNode body) {
     }
 
+    static int checked;
+
     @BeforeAll
     static void start() {
         db = TestDatabase.fresh();
@@ -57,12 +60,13 @@ class ApiServerTest {
         });
         Capacity capacity = new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true)));
         api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), new SshKeys(), new Reservations(), pgmq, commands,
-                GpuCatalog.standard(), () -> capacity, clock, new ApiConfig(2, "127.0.0.1", 2222, 0))).start("127.0.0.1", 0);
+                GpuCatalog.standard(), () -> capacity, clock, new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000), new AuditLog())).start("127.0.0.1", 0);
         base = "http://127.0.0.1:" + api.port();
     }
 
     @AfterAll
     static void stop() {
+        System.out.println("responses validated against the OpenAPI document: " + checked);
         api.close();
         db.close();
     }
@@ -77,7 +81,12 @@ class ApiServerTest {
         }
         b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        return new Res(r.statusCode(), r.body().isBlank() ? null : Json.MAPPER.readTree(r.body()));
+        JsonNode json = r.body().isBlank() ? null : Json.MAPPER.readTree(r.body());
+        // Every response of this suite must be as the OpenAPI document says.
+        var problems = SchemaCheck.check(method, path, r.statusCode(), json);
+        assertTrue(problems.isEmpty(), String.join("\n", problems));
+        checked++;
+        return new Res(r.statusCode(), json);
     }
 
     static Res post(String path, String key, String json) throws Exception {
@@ -316,6 +325,72 @@ class ApiServerTest {
         assertTrue(r.body().get("reservations_by_state").get("queued").asInt() >= 1);
         assertEquals(8, r.body().get("by_gpu_type").get("h100").get("total_gpus").asInt());
         assertEquals(401, get("/v1/cluster/status", null).status());
+    }
+
+    @Test
+    void keysRotateAndTheOldOneEndsWhenAsked() throws Exception {
+        String admin = login(adminToken);
+        String pat = newUser(admin, "pat");
+        Res rotated = post("/v1/keys/rotate", pat, "{}");
+        assertEquals(200, rotated.status());
+        String second = rotated.body().get("api_key").asText();
+        assertEquals(200, get("/v1/jobs", pat).status(), "the old key stays valid");
+        Res again = post("/v1/keys/rotate", second, "{\"revoke_old\":true}");
+        assertTrue(again.body().get("old_key_revoked").asBoolean());
+        assertEquals(403, get("/v1/jobs", second).status(), "revoked");
+        String third = again.body().get("api_key").asText();
+        JsonNode keys = get("/v1/keys", third).body().get("keys");
+        assertEquals(3, keys.size());
+        assertTrue(keys.toString().indexOf(third) < 0, "keys are listed by prefix only");
+        long patKey = keys.get(2).get("key_id").asLong();
+        assertEquals(404, call("DELETE", "/v1/keys/" + patKey, newUser(admin, "quinn"), null, null).status(), "not another user's key");
+        assertEquals(204, call("DELETE", "/v1/keys/" + patKey, admin, null, null).status(), "admins revoke any key");
+        assertEquals(403, get("/v1/jobs", pat).status());
+    }
+
+    @Test
+    void stateChangingRequestsAndLoginsAreAuditedForAdmins() throws Exception {
+        String admin = login(adminToken);
+        String rae = newUser(admin, "rae");
+        post("/v1/jobs/submit", rae, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}");
+        post("/v1/jobs/submit", rae, "{\"gpu_type\":\"h100\",\"gpu_count\":3,\"duration_hours\":1}");
+        assertEquals(403, get("/v1/audit", rae).status());
+        JsonNode entries = get("/v1/audit?username=rae&action=POST%20/v1/jobs/submit", admin).body().get("entries");
+        assertEquals(2, entries.size());
+        assertEquals(400, entries.get(0).get("outcome").asInt(), "newest first, with the outcome");
+        assertEquals(201, entries.get(1).get("outcome").asInt());
+        assertEquals("127.0.0.1", entries.get(0).get("client_address").asText());
+        JsonNode logins = get("/v1/audit?username=rae&action=POST%20/v1/auth/token-login", admin).body().get("entries");
+        assertEquals(1, logins.size());
+        assertEquals(400, get("/v1/audit?since=yesterday", admin).status());
+        String all = get("/v1/audit?limit=1000", admin).body().toString();
+        assertFalse(all.contains(adminToken), "no secret in the audit log");
+    }
+
+    @Test
+    void metricsCountRequestsAndShowQueueAndGpus() throws Exception {
+        get("/health", null);
+        var r = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        String text = r.body();
+        assertTrue(text.contains("gpudev_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"}"), text);
+        assertTrue(text.contains("gpudev_http_request_duration_seconds_bucket{method=\"GET\",route=\"/health\",status=\"200\",le=\"+Inf\"}"));
+        assertTrue(text.contains("gpudev_queue_depth "));
+        assertTrue(text.contains("gpudev_reservations{state=\"queued\"}"));
+        assertTrue(text.contains("gpudev_gpus_free{gpu_type=\"h100\"}"));
+    }
+
+    @Test
+    void theDocumentNamesEveryRouteAndNothingElse() throws Exception {
+        java.util.Set<String> documented = new java.util.TreeSet<>();
+        SchemaCheck.DOC.get("paths").fields().forEachRemaining(e -> e.getValue().fieldNames()
+                .forEachRemaining(m -> documented.add(m.toUpperCase() + " " + e.getKey())));
+        assertEquals(documented, new java.util.TreeSet<>(api.registeredRoutes()));
+        assertEquals("3.1.0", get("/openapi.json", null).body().get("openapi").asText());
+        var docs = http.send(HttpRequest.newBuilder(URI.create(base + "/docs")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(docs.body().contains("swagger-ui-bundle.js"));
+        var bundle = http.send(HttpRequest.newBuilder(URI.create(base + "/docs/assets/swagger-ui-bundle.js")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, bundle.statusCode(), "Swagger UI is served");
     }
 
     @Test

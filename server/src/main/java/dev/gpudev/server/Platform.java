@@ -65,7 +65,7 @@ public final class Platform implements AutoCloseable {
         closeables.addFirst(proxy);
         api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), sshKeys, reservations, pgmq, commands, catalog,
                 backend::capacity, clock, new ApiConfig(ApiConfig.ttlFromEnvironment(), cfg.advertisedHost(), proxy.port(),
-                        cfg.processor().limits().maxGpusPerUser())))
+                        cfg.processor().limits().maxGpusPerUser()), new dev.gpudev.store.AuditLog()))
                 .start("127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0", cfg.port());
         closeables.addFirst(api);
         log.info("backend: {}; capacity: {}", backend.describe(), describe(capacity));

@@ -6,6 +6,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /** api_keys: only SHA-256 hashes and an 8-character prefix are ever stored. */
@@ -45,6 +46,34 @@ public final class ApiKeys {
                 return Optional.of(new Key(rs.getLong(1), rs.getLong(2), rs.getString(3), Pgmq.instant(rs, 4),
                         Pgmq.instant(rs, 5), Pgmq.instant(rs, 6), rs.getBoolean(7), rs.getBoolean(8)));
             }
+        }
+    }
+
+    public List<Key> forUser(Connection c, long userId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select k.key_id, k.user_id, k.key_prefix, k.created_at, k.expires_at, k.last_used_at,
+                       coalesce(k.is_active, false), coalesce(u.is_active, false)
+                from api_keys k join api_users u on u.user_id = k.user_id where k.user_id = ? order by k.key_id desc limit 200""")) {
+            ps.setLong(1, userId);
+            List<Key> out = new java.util.ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Key(rs.getLong(1), rs.getLong(2), rs.getString(3), Pgmq.instant(rs, 4),
+                            Pgmq.instant(rs, 5), Pgmq.instant(rs, 6), rs.getBoolean(7), rs.getBoolean(8)));
+                }
+            }
+            return out;
+        }
+    }
+
+    /** Revokes a key; with userId null any key (admins), else only that user's. */
+    public boolean revoke(Connection c, long keyId, Long userId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "update api_keys set is_active = false where key_id = ? and is_active and (?::int is null or user_id = ?::int)")) {
+            ps.setLong(1, keyId);
+            ps.setObject(2, userId);
+            ps.setObject(3, userId);
+            return ps.executeUpdate() > 0;
         }
     }
 

@@ -1,0 +1,64 @@
+package dev.gpudev.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The audit_log table. Never holds a secret: actions are routes, targets are ids. */
+public final class AuditLog {
+
+    public record Entry(long id, Instant at, Long userId, String username, String action, String target,
+                        String clientAddress, int outcome, String requestId) {
+    }
+
+    /** Filters; null means any. */
+    public record Query(String username, String action, Instant since, int limit) {
+    }
+
+    public void record(Connection c, Entry e) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into audit_log (at, user_id, username, action, target, client_address, outcome, request_id)
+                values (?, ?, ?, ?, ?, ?, ?, ?)""")) {
+            ps.setTimestamp(1, Timestamp.from(e.at()));
+            ps.setObject(2, e.userId());
+            ps.setString(3, e.username());
+            ps.setString(4, e.action());
+            ps.setString(5, e.target());
+            ps.setString(6, e.clientAddress());
+            ps.setInt(7, e.outcome());
+            ps.setString(8, e.requestId());
+            ps.executeUpdate();
+        }
+    }
+
+    public List<Entry> find(Connection c, Query q) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select * from audit_log
+                where (?::text is null or username = ?::text) and (?::text is null or action = ?::text)
+                  and (?::timestamptz is null or at >= ?::timestamptz)
+                order by at desc, audit_id desc limit ?""")) {
+            ps.setString(1, q.username());
+            ps.setString(2, q.username());
+            ps.setString(3, q.action());
+            ps.setString(4, q.action());
+            Timestamp since = q.since() == null ? null : Timestamp.from(q.since());
+            ps.setTimestamp(5, since);
+            ps.setTimestamp(6, since);
+            ps.setInt(7, q.limit());
+            List<Entry> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Entry(rs.getLong("audit_id"), Pgmq.instant(rs, rs.findColumn("at")), (Long) (rs.getObject("user_id") == null ? null : rs.getLong("user_id")),
+                            rs.getString("username"), rs.getString("action"), rs.getString("target"), rs.getString("client_address"),
+                            rs.getInt("outcome"), rs.getString("request_id")));
+                }
+            }
+            return out;
+        }
+    }
+}
