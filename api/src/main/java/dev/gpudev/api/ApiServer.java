@@ -487,7 +487,7 @@ public final class ApiServer implements AutoCloseable {
     private void deleteSshKey(Context ctx) {
         Caller who = caller(ctx);
         long id = parseLong(ctx.pathParam("id"), "ssh key id");
-        if (!p.db().query(c -> p.sshKeys().delete(c, who.userId(), id))) {
+        if (!p.db().query(c -> p.sshKeys().delete(c, who.admin() ? null : who.userId(), id))) {
             throw ApiError.notFound("you have no SSH key " + id);
         }
         ctx.status(204);

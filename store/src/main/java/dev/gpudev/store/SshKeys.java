@@ -44,10 +44,13 @@ public final class SshKeys {
         }
     }
 
-    public boolean delete(Connection c, long userId, long keyId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("delete from ssh_keys where user_id = ? and ssh_key_id = ?")) {
-            ps.setLong(1, userId);
-            ps.setLong(2, keyId);
+    /** Deletes a key of that user; userId null deletes anyone's (admins). */
+    public boolean delete(Connection c, Long userId, long keyId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "delete from ssh_keys where (?::int is null or user_id = ?::int) and ssh_key_id = ?")) {
+            ps.setObject(1, userId);
+            ps.setObject(2, userId);
+            ps.setLong(3, keyId);
             return ps.executeUpdate() > 0;
         }
     }

@@ -1,0 +1,101 @@
+package dev.gpudev.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gpudev.core.Capacity;
+import dev.gpudev.core.GpuCatalog;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.Tokens;
+import dev.gpudev.store.ApiKeys;
+import dev.gpudev.store.AuditLog;
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Database;
+import dev.gpudev.store.Json;
+import dev.gpudev.store.MutableClock;
+import dev.gpudev.store.Pgmq;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.SshKeys;
+import dev.gpudev.store.TestDatabase;
+import dev.gpudev.store.Users;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/** A running API on a fresh database, with helpers to log people in and make reservations. */
+final class ApiFixture implements AutoCloseable {
+    record Res(int status, String raw, JsonNode body) {
+    }
+
+    final Database db = TestDatabase.fresh();
+    final Pgmq pgmq = new Pgmq();
+    final CommandQueue commands = new CommandQueue(pgmq, "fixture_q");
+    final MutableClock clock = new MutableClock(Instant.now());
+    final String adminToken = Tokens.newSecret();
+    final ApiServer api;
+    final String base;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    ApiFixture() {
+        commands.ensureQueue(db);
+        db.inTransaction(c -> {
+            new Users().createInvite(c, Tokens.sha256Hex(adminToken), "root", true, true, null, null);
+            return null;
+        });
+        Capacity capacity = new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true)));
+        api = new ApiServer(new ApiServer.Parts(db, new Users(), new ApiKeys(), new SshKeys(), new Reservations(), pgmq, commands,
+                GpuCatalog.standard(), () -> capacity, clock, new ApiConfig(2, "127.0.0.1", 2222, 0, 100_000, 100_000), new AuditLog()))
+                .start("127.0.0.1", 0);
+        base = "http://127.0.0.1:" + api.port();
+    }
+
+    Res call(String method, String path, String key, String body) throws Exception {
+        var b = HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json");
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        JsonNode json = null;
+        if (r.headers().firstValue("Content-Type").orElse("").startsWith("application/json") && !r.body().isBlank()) {
+            json = Json.MAPPER.readTree(r.body());
+        }
+        return new Res(r.statusCode(), r.body(), json);
+    }
+
+    String login(String token) throws Exception {
+        return call("POST", "/v1/auth/token-login", null, "{\"token\":\"" + token + "\"}").body().get("api_key").asText();
+    }
+
+    String admin() throws Exception {
+        return login(adminToken);
+    }
+
+    String newUser(String name) throws Exception {
+        return login(call("POST", "/v1/admin/invites", admin(), "{\"username\":\"" + name + "\"}").body().get("token").asText());
+    }
+
+    /** A reservation made active by hand (no processor runs here). */
+    UUID activeReservation(String ownerKey, String name) throws Exception {
+        UUID id = UUID.fromString(call("POST", "/v1/jobs/submit", ownerKey,
+                "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"name\":\"" + name + "\"}").body().get("job_id").asText());
+        db.inTransaction(c -> {
+            var rs = new Reservations();
+            var r = rs.transition(c, rs.lock(c, id).orElseThrow(), ReservationStatus.PREPARING, "test", clock.instant(), Map.of());
+            rs.transition(c, r, ReservationStatus.ACTIVE, "test", clock.instant(), Map.of("launched_at", clock.instant(),
+                    "expires_at", clock.instant().plusSeconds(3600), "ssh_host", "127.0.0.1", "ssh_port", 40000));
+            return null;
+        });
+        return id;
+    }
+
+    @Override
+    public void close() {
+        api.close();
+        db.close();
+    }
+}

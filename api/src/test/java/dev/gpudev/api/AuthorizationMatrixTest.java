@@ -1,0 +1,169 @@
+package dev.gpudev.api;
+
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Users;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every route × every kind of caller: anonymous, the owner, another user, a user the owner added,
+ * an admin, an expired key and a revoked key. The expected outcome of each cell is written down here.
+ */
+class AuthorizationMatrixTest {
+    static ApiFixture f;
+    static Map<String, String> keys;
+    static UUID job;
+    static long ownerSshKey;
+    static long ownerApiKey;
+
+    enum Expect { PUBLIC, OK, DENIED_401, DENIED_403, HIDDEN_404, BAD_LOGIN_TOKEN }
+
+    static final List<String> ROLES = List.of("anonymous", "owner", "other", "added", "admin", "expired", "revoked");
+    static final Set<String> PUBLIC = Set.of("GET /", "GET /health", "GET /openapi.json", "GET /docs", "GET /metrics",
+            "POST /v1/auth/token-login");
+    /** Routes about one reservation: the owner and admins act, added users only read, others see nothing. */
+    static final Set<String> RESERVATION_READ = Set.of("GET /v1/jobs/{id}");
+    static final Set<String> RESERVATION_WRITE = Set.of("POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/extend",
+            "POST /v1/jobs/{id}/users", "POST /v1/jobs/{id}/jupyter/enable", "POST /v1/jobs/{id}/jupyter/disable");
+    static final Set<String> ADMIN_ONLY = Set.of("POST /v1/admin/invites", "GET /v1/audit");
+    /** Routes about something the owner has (an SSH key, an API key): others get 404, admins may revoke keys. */
+    static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}");
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        f = new ApiFixture();
+        String owner = f.newUser("owner");
+        String other = f.newUser("other");
+        String added = f.newUser("added");
+        String admin = f.admin();
+        String expired = f.newUser("expired");
+        String revoked = f.newUser("revoked");
+        f.call("POST", "/v1/keys/rotate", revoked, "{\"revoke_old\":true}");
+        job = f.activeReservation(owner, "shared");
+        f.db.inTransaction(c -> new Reservations().addUser(c, job, new Users().findByName(c, "added").orElseThrow().userId(), 0L + 1));
+        ownerSshKey = f.call("POST", "/v1/ssh-keys", owner,
+                "{\"public_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ o\"}").body().get("id").asLong();
+        ownerApiKey = f.call("GET", "/v1/keys", owner, null).body().get("keys").get(0).get("key_id").asLong();
+        // The expired user's key: all others were made a moment ago and live 2 hours; move only this one into the past.
+        f.db.inTransaction(c -> {
+            try (var st = c.prepareStatement("update api_keys set expires_at = now() - interval '1 minute' where user_id = "
+                    + "(select user_id from api_users where username = 'expired')")) {
+                st.executeUpdate();
+            }
+            return null;
+        });
+        keys = Map.of("owner", owner, "other", other, "added", added, "admin", admin, "expired", expired, "revoked", revoked);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        f.close();
+    }
+
+    static Expect expected(String route, String role) {
+        if (route.equals("POST /v1/auth/token-login")) {
+            return Expect.BAD_LOGIN_TOKEN; // whoever asks, a wrong token is refused the same way
+        }
+        if (PUBLIC.contains(route)) {
+            return Expect.PUBLIC;
+        }
+        return switch (role) {
+            case "anonymous" -> Expect.DENIED_401;
+            case "expired", "revoked" -> Expect.DENIED_403;
+            case "admin" -> Expect.OK;
+            case "owner" -> ADMIN_ONLY.contains(route) ? Expect.DENIED_403 : Expect.OK;
+            case "added" -> ADMIN_ONLY.contains(route) ? Expect.DENIED_403
+                    : RESERVATION_WRITE.contains(route) || OWNED_THING.contains(route) ? Expect.HIDDEN_404 : Expect.OK;
+            default -> ADMIN_ONLY.contains(route) ? Expect.DENIED_403
+                    : RESERVATION_READ.contains(route) || RESERVATION_WRITE.contains(route) || OWNED_THING.contains(route)
+                    ? Expect.HIDDEN_404 : Expect.OK;
+        };
+    }
+
+    static String body(String route) {
+        return switch (route) {
+            case "POST /v1/auth/token-login" -> "{\"token\":\"nope\"}";
+            case "POST /v1/admin/invites" -> "{\"username\":\"someone\"}";
+            case "POST /v1/ssh-keys" -> "{\"public_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ x\"}";
+            case "POST /v1/jobs/submit" -> "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}";
+            case "POST /v1/jobs/{id}/extend" -> "{\"extension_hours\":1}";
+            case "POST /v1/jobs/{id}/users" -> "{\"username\":\"other\"}";
+            case "POST /v1/keys/rotate" -> "{}";
+            default -> null;
+        };
+    }
+
+    static String path(String route, String role) {
+        String path = route.substring(route.indexOf(' ') + 1);
+        if (route.startsWith("DELETE /v1/ssh-keys")) {
+            return path.replace("{id}", Long.toString(ownerSshKey));
+        }
+        if (route.startsWith("DELETE /v1/keys")) {
+            return path.replace("{id}", Long.toString(ownerApiKey));
+        }
+        return path.replace("{id}", job.toString());
+    }
+
+    @TestFactory
+    List<DynamicTest> everyRouteForEveryCaller() {
+        List<DynamicTest> tests = new ArrayList<>();
+        List<String> routes = f.api.registeredRoutes().stream()
+                // Destructive cells run last so they do not change the others' world.
+                .sorted((a, b) -> Boolean.compare(a.startsWith("DELETE"), b.startsWith("DELETE"))).toList();
+        for (String route : routes) {
+            for (String role : ROLES) {
+                if (route.startsWith("DELETE") && role.equals("owner")) {
+                    continue; // the owner's own deletes are covered below, after the others
+                }
+                tests.add(DynamicTest.dynamicTest(route + " as " + role, () -> check(route, role)));
+            }
+        }
+        // The owner revoking their own API key comes last of all: it ends their access.
+        for (String route : routes.stream().filter(r -> r.startsWith("DELETE"))
+                .sorted((a, b) -> Boolean.compare(a.startsWith("DELETE /v1/keys"), b.startsWith("DELETE /v1/keys"))).toList()) {
+            tests.add(DynamicTest.dynamicTest(route + " as owner", () -> check(route, "owner")));
+        }
+        System.out.println("authorization matrix: " + tests.size() + " cells (" + routes.size() + " routes x " + ROLES.size() + " callers)");
+        return tests;
+    }
+
+    static void check(String route, String role) throws Exception {
+        String method = route.substring(0, route.indexOf(' '));
+        String key = role.equals("anonymous") ? null : keys.get(role);
+        if (role.equals("admin") && route.startsWith("DELETE")) {
+            // An admin removing the owner's key would change the world of the cells that follow; remove a spare user's instead.
+            String spare = f.newUser("spare-" + System.nanoTime() % 100000);
+            String id = route.startsWith("DELETE /v1/keys")
+                    ? f.call("GET", "/v1/keys", spare, null).body().get("keys").get(0).get("key_id").asText()
+                    : f.call("POST", "/v1/ssh-keys", spare, body("POST /v1/ssh-keys")).body().get("id").asText();
+            var r = f.call(method, route.substring(route.indexOf(' ') + 1).replace("{id}", id), key, null);
+            assertEquals(204, r.status(), r.raw());
+            return;
+        }
+        var r = f.call(method, path(route, role), key, body(route));
+        assertTrue(r.status() < 500, route + " as " + role + " -> " + r.status() + " " + r.raw());
+        switch (expected(route, role)) {
+            case PUBLIC -> assertTrue(r.status() != 401 && r.status() != 403, r.status() + " " + r.raw());
+            case DENIED_401 -> assertEquals(401, r.status(), r.raw());
+            case DENIED_403 -> assertEquals(403, r.status(), r.raw());
+            case HIDDEN_404 -> assertEquals(404, r.status(), r.raw());
+            case BAD_LOGIN_TOKEN -> assertTrue(r.status() == 401 && r.raw().contains("login token"), r.raw());
+            case OK -> assertTrue(r.status() < 400 || r.status() == 409, route + " as " + role + " -> " + r.status() + " " + r.raw());
+        }
+        if (r.status() >= 400) {
+            assertTrue(r.body() != null && r.body().hasNonNull("error") && r.body().hasNonNull("message"), r.raw());
+        }
+    }
+}
