@@ -535,24 +535,82 @@ public final class ApiServer implements AutoCloseable {
                         + " GPUs, and there are " + whole + ": ask for a multiple of " + max + " up to " + whole * max);
             }
         }
+        boolean jupyter = Bodies.bool(body, "jupyter");
+        if (Bodies.bool(body, "dry_run")) {
+            ctx.json(dryRun(who, request, capacity));
+            return;
+        }
+        String idempotencyKey = ctx.header("Idempotency-Key");
+        if (idempotencyKey != null && !idempotencyKey.matches("[A-Za-z0-9._:-]{1,128}")) {
+            throw ApiError.badRequest("Idempotency-Key must be 1-128 of letters, digits and . _ : -");
+        }
+        if (idempotencyKey != null) {
+            var first = p.db().query(c -> p.reservations().findByIdempotencyKey(c, who.userId(), idempotencyKey));
+            if (first.isPresent()) {
+                ctx.status(200).json(view(first.get(), who));
+                return;
+            }
+        }
         Instant now = p.clock().instant();
         UUID id = UUID.randomUUID();
         Reservation r = new Reservation(id, who.userId(), who.username(), ReservationStatus.QUEUED, request.gpuType(),
                 request.gpuCount(), request.durationHours().stripTrailingZeros(), request.name(), now, null, null, null, null,
                 null, "queued: waiting for the scheduler", null, null,
                 List.of(new StatusChange(ReservationStatus.QUEUED, now, "submitted by " + who.username())));
-        Reservation saved = p.db().inTransaction(c -> {
-            if (request.name() != null && p.reservations().findByName(c, who.userId(), request.name()).stream()
-                    .anyMatch(x -> !x.status().isTerminal())) {
-                throw new ApiError(409, "conflict", "you already have a live reservation named '" + request.name()
-                        + "': pick another name or cancel that one");
+        Reservation saved;
+        try {
+            saved = p.db().inTransaction(c -> {
+                if (request.name() != null && p.reservations().findByName(c, who.userId(), request.name()).stream()
+                        .anyMatch(x -> !x.status().isTerminal())) {
+                    throw new ApiError(409, "conflict", "you already have a live reservation named '" + request.name()
+                            + "': pick another name or cancel that one");
+                }
+                p.reservations().insert(c, r);
+                Map<String, Object> extra = new java.util.HashMap<>();
+                if (idempotencyKey != null) {
+                    extra.put("idempotency_key", idempotencyKey);
+                }
+                if (jupyter) {
+                    extra.put("jupyter_enabled", true);
+                }
+                p.reservations().update(c, id, extra);
+                p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.create, id, who.username()));
+                return p.reservations().find(c, id).orElseThrow();
+            });
+        } catch (StoreException e) {
+            // Two submits with one Idempotency-Key at the same moment: the loser returns the winner's reservation.
+            var first = idempotencyKey == null ? Optional.<Reservation>empty()
+                    : p.db().query(c -> p.reservations().findByIdempotencyKey(c, who.userId(), idempotencyKey));
+            if (first.isEmpty()) {
+                throw e;
             }
-            p.reservations().insert(c, r);
-            p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.create, id, who.username()));
-            return p.reservations().find(c, id).orElseThrow();
-        });
+            ctx.status(200).json(view(first.get(), who));
+            return;
+        }
         log.info("user '{}' submitted reservation {} ({} x{})", who.username(), id, r.gpuType(), r.gpuCount());
         ctx.status(201).json(view(saved, who));
+    }
+
+    /** What would happen: the request is valid and fits; when it would start, given everything ahead of it now. */
+    private Map<String, Object> dryRun(Caller who, ReservationRequest request, Capacity capacity) {
+        Instant now = p.clock().instant();
+        var holding = p.db().query(c -> p.reservations().withStatus(c, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
+        var queued = new ArrayList<>(p.db().query(c -> p.reservations().withStatus(c, ReservationStatus.QUEUED)));
+        UUID probe = UUID.randomUUID();
+        queued.add(new Reservation(probe, who.userId(), who.username(), ReservationStatus.QUEUED, request.gpuType(), request.gpuCount(),
+                request.durationHours(), request.name(), now, null, null, null, null, null, null, null, null, List.of()));
+        var plan = new dev.gpudev.core.Scheduler(new dev.gpudev.core.Scheduler.Limits(p.config().maxGpusPerUser(), Map.of()))
+                .plan(new dev.gpudev.core.Scheduler.Snapshot(capacity, holding), queued, now);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("dry_run", true);
+        out.put("valid", true);
+        boolean now_ = plan.admissions().stream().anyMatch(a -> a.reservationId().equals(probe));
+        out.put("would_start_now", now_);
+        var waiting = plan.waiting().stream().filter(w -> w.reservationId().equals(probe)).findFirst();
+        out.put("queue_position", waiting.map(dev.gpudev.core.Scheduler.Waiting::position).orElse(null));
+        out.put("estimated_start_at", now_ ? now : waiting.map(dev.gpudev.core.Scheduler.Waiting::estimatedStart).orElse(null));
+        out.put("pending_reason", waiting.map(w -> w.reason().name()).orElse(null));
+        return out;
     }
 
     private void listJobs(Context ctx) {

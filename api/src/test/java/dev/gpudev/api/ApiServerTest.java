@@ -190,6 +190,40 @@ class ApiServerTest {
     }
 
     @Test
+    void theSameIdempotencyKeyReturnsTheFirstReservation() throws Exception {
+        String key = newUser(login(adminToken), "sam");
+        String body = "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}";
+        var first = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/jobs/submit")).header("Authorization", "Bearer " + key)
+                .header("Content-Type", "application/json").header("Idempotency-Key", "retry-42")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        var again = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/jobs/submit")).header("Authorization", "Bearer " + key)
+                .header("Content-Type", "application/json").header("Idempotency-Key", "retry-42")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(201, first.statusCode());
+        assertEquals(200, again.statusCode());
+        assertEquals(Json.MAPPER.readTree(first.body()).get("job_id"), Json.MAPPER.readTree(again.body()).get("job_id"));
+        assertEquals(1, get("/v1/jobs", key).body().get("jobs").size());
+        String other = newUser(login(adminToken), "tess");
+        var theirs = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/jobs/submit")).header("Authorization", "Bearer " + other)
+                .header("Content-Type", "application/json").header("Idempotency-Key", "retry-42")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(201, theirs.statusCode(), "keys are per user");
+    }
+
+    @Test
+    void aDryRunChecksAndEstimatesWithoutStoring() throws Exception {
+        String key = newUser(login(adminToken), "uma");
+        long before = queueLength();
+        Res r = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":8,\"duration_hours\":1,\"dry_run\":true}");
+        assertEquals(200, r.status(), String.valueOf(r.body()));
+        assertTrue(r.body().get("dry_run").asBoolean());
+        assertTrue(r.body().has("estimated_start_at"));
+        assertEquals(before, queueLength());
+        assertEquals(0, get("/v1/jobs", key).body().get("jobs").size());
+        assertEquals(400, post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":3,\"duration_hours\":1,\"dry_run\":true}").status());
+    }
+
+    @Test
     void badSubmissionsAreClear4xxAndStoreNothing() throws Exception {
         String key = newUser(login(adminToken), "erin");
         long before = queueLength();

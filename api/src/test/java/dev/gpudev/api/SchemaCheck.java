@@ -82,6 +82,19 @@ final class SchemaCheck {
 
     static void validate(JsonNode schema, JsonNode value, String at, List<String> problems) {
         schema = resolve(schema);
+        if (schema.has("oneOf")) {
+            List<String> best = null;
+            for (JsonNode alternative : schema.get("oneOf")) {
+                List<String> p = new ArrayList<>();
+                validate(alternative, value, at, p);
+                if (p.isEmpty()) {
+                    return;
+                }
+                best = best == null || p.size() < best.size() ? p : best;
+            }
+            problems.addAll(best == null ? List.of(at + ": no alternative") : best);
+            return;
+        }
         if (schema.has("type")) {
             List<String> types = new ArrayList<>();
             if (schema.get("type").isArray()) {

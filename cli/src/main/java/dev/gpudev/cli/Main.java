@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
 @Command(name = "gpu-dev", mixinStandardHelpOptions = true, version = "gpu-dev 0.1.0",
         description = "Reserve GPU development environments and connect to them.",
         subcommands = {Main.Login.class, Main.Reserve.class, Main.ListJobs.class, Main.Show.class, Main.Connect.class,
-                Main.Cancel.class, Main.Edit.class, Main.Avail.class, Main.Status.class, Main.Admin.class})
+                Main.Cancel.class, Main.Edit.class, Main.Avail.class, Main.Status.class, Main.Keys.class, Main.Admin.class})
 public final class Main {
 
     public static void main(String[] args) {
@@ -91,12 +91,28 @@ public final class Main {
             return c;
         }
 
-        /** The API of the credentials (unless --api-url or the environment says otherwise). */
+        /**
+         * The API of the credentials (unless --api-url or the environment says otherwise). A key that
+         * expires within 15 minutes is rotated first, so a long session never finds itself locked out.
+         */
         ApiClient api() {
             ObjectNode c = creds();
             String url = common.apiUrl != null || settings.hasEnvApiUrl() || !c.hasNonNull("api_url")
                     ? apiUrl() : c.get("api_url").asText();
-            return new ApiClient(url, c.get("api_key").asText());
+            ApiClient client = new ApiClient(url, c.get("api_key").asText());
+            Instant expires = c.hasNonNull("expires_at") ? Instant.parse(c.get("expires_at").asText()) : null;
+            if (expires != null && expires.isAfter(Instant.now()) && expires.isBefore(Instant.now().plus(Duration.ofMinutes(15)))) {
+                client = rotate(client, url, c, false);
+            }
+            return client;
+        }
+
+        ApiClient rotate(ApiClient client, String url, ObjectNode c, boolean revokeOld) {
+            JsonNode fresh = client.post("/v1/keys/rotate", Map.of("revoke_old", revokeOld));
+            c.put("api_key", fresh.get("api_key").asText());
+            c.put("expires_at", fresh.get("expires_at").asText());
+            settings.saveCredentials(c);
+            return new ApiClient(url, fresh.get("api_key").asText());
         }
 
         void printJson(JsonNode node) {
@@ -522,6 +538,25 @@ public final class Main {
                         t.get("available").asText(), t.get("max_per_node").asText()));
             }
             Output.table(out(), rows);
+        }
+    }
+
+    @Command(name = "keys", mixinStandardHelpOptions = true, description = "Your API keys.", subcommands = Keys.Rotate.class)
+    static final class Keys {
+        @Command(name = "rotate", mixinStandardHelpOptions = true, description = "Get a new API key (the CLI also does this before one expires).")
+        static final class Rotate extends Base {
+            @Option(names = "--revoke-old", description = "end the current key now instead of at its expiry")
+            boolean revokeOld;
+
+            @Override
+            public Integer call() {
+                ObjectNode c = creds();
+                String url = c.hasNonNull("api_url") && common.apiUrl == null ? c.get("api_url").asText() : apiUrl();
+                rotate(new ApiClient(url, c.get("api_key").asText()), url, c, revokeOld);
+                out().println("New API key saved; valid until " + c.get("expires_at").asText()
+                        + (revokeOld ? "; the old one is revoked" : "; the old one stays valid until it expires"));
+                return 0;
+            }
         }
     }
 

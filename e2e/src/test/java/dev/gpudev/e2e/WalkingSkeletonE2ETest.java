@@ -217,6 +217,32 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
+    @Order(9)
+    void keysRotateAndNoSecretEverReachesTheLog() throws Exception {
+        String before = Files.readString(alice.resolve(".gpu-dev/credentials"));
+        Proc rotate = cli(alice, "keys", "rotate", "--revoke-old");
+        assertEquals(0, rotate.exit(), rotate.out());
+        String after = Files.readString(alice.resolve(".gpu-dev/credentials"));
+        assertTrue(!before.equals(after));
+        assertEquals(0, cli(alice, "list").exit(), "the new key works");
+        // Every secret this run handed out: the bootstrap token, the invite, every API key ever saved.
+        List<String> secrets = new ArrayList<>();
+        secrets.add(Files.readString(dataDir.resolve("admin-token")).trim());
+        for (String creds : List.of(before, after, Files.readString(bob.resolve(".gpu-dev/credentials")))) {
+            var m = Pattern.compile("\"api_key\" : \"([^\"]+)\"").matcher(creds);
+            while (m.find()) {
+                secrets.add(m.group(1));
+            }
+        }
+        String log = Files.readString(serverLog);
+        for (String secret : secrets) {
+            assertTrue(!log.contains(secret), "a secret is in the server log");
+            assertTrue(!log.contains(secret.substring(0, 20)), "part of a secret is in the server log");
+        }
+        assertTrue(secrets.size() >= 4, secrets.size() + " secrets checked");
+    }
+
+    @Test
     @Order(8)
     void submitToActiveIsFast() throws Exception {
         List<Long> millis = new ArrayList<>();

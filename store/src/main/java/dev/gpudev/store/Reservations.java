@@ -46,6 +46,15 @@ public final class Reservations {
         }
     }
 
+    /** The reservation a user made with this Idempotency-Key, if any. */
+    public Optional<Reservation> findByIdempotencyKey(Connection c, long userId, String key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SELECT + " where r.user_id = ? and r.idempotency_key = ?")) {
+            ps.setLong(1, userId);
+            ps.setString(2, key);
+            return rows(ps).stream().findFirst();
+        }
+    }
+
     public Optional<Reservation> find(Connection c, UUID id) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(SELECT + " where r.reservation_id = ?")) {
             ps.setObject(1, id);
