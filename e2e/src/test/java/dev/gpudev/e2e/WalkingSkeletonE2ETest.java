@@ -117,6 +117,33 @@ class WalkingSkeletonE2ETest {
 
     @Test
     @Order(3)
+    void portForwardingThroughTheEnvironmentWorks() throws Exception {
+        // The config `connect` wrote: forward a local port through the environment to the API, as one would to Jupyter.
+        Path cfg = alice.resolve(".gpu-dev/ssh_config");
+        String host = Files.readAllLines(cfg).stream().filter(l -> l.startsWith("Host gpudev-") && !l.contains("proxy"))
+                .findFirst().orElseThrow().substring(5).trim();
+        int local = freePort();
+        int api = Integer.parseInt(apiUrl.substring(apiUrl.lastIndexOf(':') + 1));
+        Process tunnel = new ProcessBuilder("ssh", "-F", cfg.toString(), "-N", "-o", "ExitOnForwardFailure=yes",
+                "-L", local + ":127.0.0.1:" + api, host).redirectErrorStream(true).start();
+        try {
+            Instant deadline = Instant.now().plus(Duration.ofSeconds(15));
+            String body = null;
+            while (body == null && Instant.now().isBefore(deadline)) {
+                try {
+                    body = new String(java.net.URI.create("http://127.0.0.1:" + local + "/health").toURL().openStream().readAllBytes());
+                } catch (IOException notYet) {
+                    Thread.sleep(200);
+                }
+            }
+            assertTrue(body != null && body.contains("\"database\":\"ok\""), "through the tunnel: " + body);
+        } finally {
+            tunnel.destroy();
+        }
+    }
+
+    @Test
+    @Order(3)
     void anotherUserIsRefusedByTheProxy() throws Exception {
         Proc invite = cli(alice, "admin", "invite", "bob");
         assertEquals(0, invite.exit(), invite.out());
@@ -265,6 +292,17 @@ class WalkingSkeletonE2ETest {
         // Includes a JVM start of the CLI; the server's own submit→active time is in its status history.
         System.out.println("reserve --wait, submit to active incl. CLI start, median of 10: " + millis.get(5) + " ms " + millis);
         assertTrue(millis.get(5) < 30_000, "median " + millis.get(5));
+    }
+
+    @Test
+    @Order(10)
+    void doctorChecksTheMachineAndRunsAThrowawayEnvironment() throws Exception {
+        Proc doctor = Proc.run(Map.of("HOME", root.toString()), List.of(Proc.java(), "-jar", jar("server", "gpudev-server.jar"),
+                "doctor", "--simulated-gpus", "h100:1"));
+        assertEquals(0, doctor.exit(), doctor.out());
+        assertTrue(doctor.out().contains("CUDA_VISIBLE_DEVICES=0"), doctor.out());
+        assertTrue(doctor.out().contains("all checks passed"), doctor.out());
+        System.out.println("doctor (simulated GPUs):\n" + doctor.out());
     }
 
     static boolean listening(int port) {

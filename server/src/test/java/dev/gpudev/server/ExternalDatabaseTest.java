@@ -1,0 +1,50 @@
+package dev.gpudev.server;
+
+import dev.gpudev.store.EmbeddedPostgres;
+import dev.gpudev.store.TestDatabase;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The server on an external PostgreSQL given by --database-url instead of its embedded one. */
+class ExternalDatabaseTest {
+    @Test
+    void databaseUrlsBecomeJdbcSettings() {
+        var u = DatabaseUrl.parse("postgresql://gpu%40dev:p%3Ass@db.internal:6543/gpus?sslmode=require");
+        assertEquals("jdbc:postgresql://db.internal:6543/gpus?sslmode=require", u.jdbcUrl());
+        assertEquals("gpu@dev", u.user());
+        assertEquals("p:ss", u.password());
+        assertEquals("jdbc:postgresql://h:5432/gpudev", DatabaseUrl.parse("postgres://h").jdbcUrl());
+        assertThrows(dev.gpudev.core.ValidationException.class, () -> DatabaseUrl.parse("mysql://h/db"));
+    }
+
+    @Test
+    void theServerRunsOnAnExternalDatabase(@TempDir Path dataDir) throws Exception {
+        EmbeddedPostgres pg = TestDatabase.server(); // a PostgreSQL the server did not start
+        pg.createDatabase("external_gpudev");
+        String url = "postgresql://" + pg.user() + "@127.0.0.1:" + pg.port() + "/external_gpudev";
+        int exit = Main.commandLine().execute("--help");
+        assertEquals(0, exit);
+        var main = new Main();
+        new picocli.CommandLine(main).parseArgs("--port", "0", "--ssh-port", "0", "--data-dir", dataDir.toString(),
+                "--database-url", url, "--simulated-gpus", "h100:1");
+        try (Platform platform = new Platform(main.config())) {
+            var res = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + platform.apiPort() + "/health"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, res.statusCode());
+            assertTrue(res.body().contains("\"database\":\"ok\""), res.body());
+        }
+        assertFalse(Files.exists(dataDir.resolve("pgdata")), "no embedded database was started");
+    }
+}
