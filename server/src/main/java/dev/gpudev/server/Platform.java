@@ -61,12 +61,14 @@ public final class Platform implements AutoCloseable {
         processor.start();
         closeables.addFirst(processor);
 
-        proxy = new SshProxy(db, sshKeys, reservations, cfg.dataDir().resolve("ssh_proxy_host_key"), "127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0", cfg.sshPort());
+        // Reachable only from this machine unless the operator names another address for users.
+        String bind = "127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0";
+        proxy = new SshProxy(db, sshKeys, reservations, cfg.dataDir().resolve("ssh_proxy_host_key"), bind, cfg.sshPort());
         closeables.addFirst(proxy);
         api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), sshKeys, reservations, pgmq, commands, catalog,
                 backend::capacity, clock, new ApiConfig(ApiConfig.ttlFromEnvironment(), cfg.advertisedHost(), proxy.port(),
                         cfg.processor().limits().maxGpusPerUser()), new dev.gpudev.store.AuditLog()))
-                .start("127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0", cfg.port());
+                .start(bind, cfg.port());
         closeables.addFirst(api);
         log.info("backend: {}; capacity: {}", backend.describe(), describe(capacity));
     }
