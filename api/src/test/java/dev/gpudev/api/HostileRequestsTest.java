@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * huge and negative numbers, control characters, deep nesting, broken JSON, odd paths. The API must
  * answer each with a 4xx and {error, message} (or a success), never a 5xx, and never lose what is stored.
  */
-class HostileRequestsProperties {
+class HostileRequestsTest {
     static ApiFixture f;
     static String key;
     static String job;
