@@ -7,12 +7,20 @@ package dev.gpudev.api;
  * @param maxGpusPerUser the scheduler's per-user limit (0: none), so a submit that can never start is refused
  * @param rateLimitPerKey requests per second per API key (RATE_LIMIT_PER_KEY, default 20; bursts of twice that)
  * @param rateLimitPerAddress requests per second per client address (RATE_LIMIT_PER_ADDRESS, default 50)
+ * @param aws where STS is and which role may log in (AWS_REGION, AWS_ENDPOINT_URL_STS, ALLOWED_AWS_ROLE)
  */
 public record ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
-                        double rateLimitPerKey, double rateLimitPerAddress) {
+                        double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws) {
 
     public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser) {
-        this(apiKeyTtlHours, sshProxyHost, sshProxyPort, maxGpusPerUser, rate("RATE_LIMIT_PER_KEY", 20), rate("RATE_LIMIT_PER_ADDRESS", 50));
+        this(apiKeyTtlHours, sshProxyHost, sshProxyPort, maxGpusPerUser, rate("RATE_LIMIT_PER_KEY", 20), rate("RATE_LIMIT_PER_ADDRESS", 50),
+                AwsLogin.Settings.fromEnvironment());
+    }
+
+    public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
+                     double rateLimitPerKey, double rateLimitPerAddress) {
+        this(apiKeyTtlHours, sshProxyHost, sshProxyPort, maxGpusPerUser, rateLimitPerKey, rateLimitPerAddress,
+                AwsLogin.Settings.fromEnvironment());
     }
 
     /** Requests per second (bursts of twice that) from the environment, or the default. */

@@ -64,10 +64,12 @@ public final class ApiServer implements AutoCloseable {
     private final Metrics metrics = new Metrics();
     private final RateLimiter perKey;
     private final RateLimiter perAddress;
+    private final AwsLogin awsLogin;
 
     public ApiServer(Parts parts) {
         this.p = parts;
         this.perKey = new RateLimiter(parts.config().rateLimitPerKey(), parts.config().rateLimitPerKey() * 2, parts.clock());
+        this.awsLogin = new AwsLogin(parts.config().aws());
         this.perAddress = new RateLimiter(parts.config().rateLimitPerAddress(), parts.config().rateLimitPerAddress() * 2, parts.clock());
         this.app = Javalin.create(cfg -> {
             cfg.useVirtualThreads = true;
@@ -95,6 +97,7 @@ public final class ApiServer implements AutoCloseable {
         get("/docs", ctx -> ctx.html(OpenApi.swaggerPage()));
         get("/metrics", this::metrics);
         post("/v1/auth/token-login", this::tokenLogin);
+        post("/v1/auth/aws-login", this::awsLogin);
         post("/v1/keys/rotate", this::rotateKey);
         get("/v1/keys", this::listKeys);
         delete("/v1/keys/{id}", this::revokeKey);
@@ -312,6 +315,46 @@ public final class ApiServer implements AutoCloseable {
         });
         ctx.attribute(AUDIT_USER, (String) out.get("username"));
         log.info("login: user '{}' via token", out.get("username"));
+        ctx.json(out);
+    }
+
+    private void awsLogin(Context ctx) {
+        JsonNode body = Bodies.json(ctx);
+        AwsLogin.Identity id;
+        JsonNode signed = body.get("sts_request");
+        if (signed != null && !signed.isNull()) {
+            if (!signed.isObject() || !signed.path("headers").isObject()) {
+                throw ApiError.badRequest("sts_request must be {url, headers, body}");
+            }
+            Map<String, String> headers = new LinkedHashMap<>();
+            signed.get("headers").fields().forEachRemaining(e -> {
+                if (!e.getValue().isTextual()) {
+                    throw ApiError.badRequest("sts_request.headers values must be strings");
+                }
+                headers.put(e.getKey(), e.getValue().asText());
+            });
+            if (headers.size() > 30) {
+                throw ApiError.badRequest("sts_request.headers has too many headers");
+            }
+            id = awsLogin.withSignedRequest(Bodies.string(signed, "url", true, 512), headers, Bodies.string(signed, "body", true, 512));
+        } else {
+            String akid = Bodies.string(body, "aws_access_key_id", true, 128);
+            String secret = Bodies.string(body, "aws_secret_access_key", true, 256);
+            String token = Bodies.string(body, "aws_session_token", false, 4096);
+            id = awsLogin.withCredentials(akid, secret, token);
+        }
+        Instant now = p.clock().instant();
+        Map<String, Object> out = p.db().inTransaction(c -> {
+            User user = p.users().ensure(c, id.username(), false);
+            if (!user.active()) {
+                throw ApiError.forbidden("this account is disabled: ask an admin");
+            }
+            Map<String, Object> issued = issueKey(c, user, now, "aws login as " + id.arn());
+            issued.put("aws_arn", id.arn());
+            return issued;
+        });
+        ctx.attribute(AUDIT_USER, id.username());
+        log.info("login: user '{}' via AWS ({})", id.username(), id.arn());
         ctx.json(out);
     }
 

@@ -31,6 +31,10 @@ final class ApiFixture implements AutoCloseable {
     record Res(int status, String raw, JsonNode body) {
     }
 
+    /** Tests never reach out: STS is a closed port on this machine unless a test runs its own. */
+    static final AwsLogin.Settings LOCAL_STS = new AwsLogin.Settings("SSOCloudDevGpuReservation", "us-east-1",
+            URI.create("http://127.0.0.1:1"));
+
     final Database db = TestDatabase.fresh();
     final Pgmq pgmq = new Pgmq();
     final CommandQueue commands = new CommandQueue(pgmq, "fixture_q");
@@ -48,7 +52,7 @@ final class ApiFixture implements AutoCloseable {
         });
         Capacity capacity = new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true)));
         api = new ApiServer(new ApiServer.Parts(db, new Users(), new ApiKeys(), new SshKeys(), new Reservations(), pgmq, commands,
-                GpuCatalog.standard(), () -> capacity, clock, new ApiConfig(2, "127.0.0.1", 2222, 0, 100_000, 100_000), new AuditLog()))
+                GpuCatalog.standard(), () -> capacity, clock, new ApiConfig(2, "127.0.0.1", 2222, 0, 100_000, 100_000, ApiFixture.LOCAL_STS), new AuditLog()))
                 .start("127.0.0.1", 0);
         base = "http://127.0.0.1:" + api.port();
     }

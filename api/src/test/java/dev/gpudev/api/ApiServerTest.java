@@ -60,7 +60,7 @@ class ApiServerTest {
         });
         Capacity capacity = new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true)));
         api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), new SshKeys(), new Reservations(), pgmq, commands,
-                GpuCatalog.standard(), () -> capacity, clock, new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000), new AuditLog())).start("127.0.0.1", 0);
+                GpuCatalog.standard(), () -> capacity, clock, new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000, ApiFixture.LOCAL_STS), new AuditLog())).start("127.0.0.1", 0);
         base = "http://127.0.0.1:" + api.port();
     }
 

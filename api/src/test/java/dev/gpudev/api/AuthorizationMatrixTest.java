@@ -28,11 +28,11 @@ class AuthorizationMatrixTest {
     static long ownerSshKey;
     static long ownerApiKey;
 
-    enum Expect { PUBLIC, OK, DENIED_401, DENIED_403, HIDDEN_404, BAD_LOGIN_TOKEN }
+    enum Expect { PUBLIC, OK, DENIED_401, DENIED_403, HIDDEN_404, BAD_LOGIN_TOKEN, BAD_REQUEST }
 
     static final List<String> ROLES = List.of("anonymous", "owner", "other", "added", "admin", "expired", "revoked");
     static final Set<String> PUBLIC = Set.of("GET /", "GET /health", "GET /openapi.json", "GET /docs", "GET /metrics",
-            "POST /v1/auth/token-login");
+            "POST /v1/auth/token-login", "POST /v1/auth/aws-login");
     /** Routes about one reservation: the owner and admins act, added users only read, others see nothing. */
     static final Set<String> RESERVATION_READ = Set.of("GET /v1/jobs/{id}");
     static final Set<String> RESERVATION_WRITE = Set.of("POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/extend",
@@ -75,6 +75,9 @@ class AuthorizationMatrixTest {
     static Expect expected(String route, String role) {
         if (route.equals("POST /v1/auth/token-login")) {
             return Expect.BAD_LOGIN_TOKEN; // whoever asks, a wrong token is refused the same way
+        }
+        if (route.equals("POST /v1/auth/aws-login")) {
+            return Expect.BAD_REQUEST; // whoever asks, a login without credentials is refused the same way
         }
         if (PUBLIC.contains(route)) {
             return Expect.PUBLIC;
@@ -160,6 +163,7 @@ class AuthorizationMatrixTest {
             case DENIED_403 -> assertEquals(403, r.status(), r.raw());
             case HIDDEN_404 -> assertEquals(404, r.status(), r.raw());
             case BAD_LOGIN_TOKEN -> assertTrue(r.status() == 401 && r.raw().contains("login token"), r.raw());
+            case BAD_REQUEST -> assertEquals(400, r.status(), r.raw());
             case OK -> assertTrue(r.status() < 400 || r.status() == 409, route + " as " + role + " -> " + r.status() + " " + r.raw());
         }
         if (r.status() >= 400) {

@@ -31,7 +31,7 @@ class RateLimitTest {
             CommandQueue q = new CommandQueue(pgmq, "rl_q");
             q.ensureQueue(db);
             var api = new ApiServer(new ApiServer.Parts(db, new Users(), new ApiKeys(), new SshKeys(), new Reservations(), pgmq, q,
-                    GpuCatalog.standard(), () -> new Capacity(List.of()), Clock.systemUTC(), new ApiConfig(2, "127.0.0.1", 2222, 0, 0.5, 0.5),
+                    GpuCatalog.standard(), () -> new Capacity(List.of()), Clock.systemUTC(), new ApiConfig(2, "127.0.0.1", 2222, 0, 0.5, 0.5, ApiFixture.LOCAL_STS),
                     new AuditLog())).start("127.0.0.1", 0);
             try {
                 HttpClient http = HttpClient.newHttpClient();
