@@ -14,11 +14,18 @@ import java.time.Duration;
 final class ApiClient {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String baseUrl;
-    private final String apiKey;
+    private volatile String apiKey;
+    private java.util.function.Supplier<String> relogin;
 
     ApiClient(String baseUrl, String apiKey) {
         this.baseUrl = baseUrl;
         this.apiKey = apiKey;
+    }
+
+    /** On a 401 or 403 for the key, get a new key this way and retry the request once. */
+    ApiClient onUnauthorized(java.util.function.Supplier<String> relogin) {
+        this.relogin = relogin;
+        return this;
     }
 
     JsonNode get(String path) {
@@ -44,8 +51,32 @@ final class ApiClient {
     }
 
     private JsonNode send(HttpRequest.Builder b) {
+        try {
+            return sendOnce(b.copy());
+        } catch (KeyRejected rejected) {
+            if (relogin == null) {
+                throw new CliException(2, rejected.getMessage());
+            }
+            apiKey = relogin.get();
+            relogin = null;
+            try {
+                return sendOnce(b.copy());
+            } catch (KeyRejected again) {
+                throw new CliException(2, again.getMessage());
+            }
+        }
+    }
+
+    /** The server refused the key itself (unknown, expired, revoked). */
+    private static final class KeyRejected extends RuntimeException {
+        KeyRejected(String message) {
+            super(message);
+        }
+    }
+
+    private JsonNode sendOnce(HttpRequest.Builder b) {
         if (apiKey != null) {
-            b.header("Authorization", "Bearer " + apiKey);
+            b.setHeader("Authorization", "Bearer " + apiKey);
         }
         b.timeout(Duration.ofSeconds(30));
         HttpResponse<String> res;
@@ -72,6 +103,9 @@ final class ApiClient {
             String msg = body != null && body.hasNonNull("message") ? body.get("message").asText() : "HTTP " + res.statusCode();
             if (res.statusCode() == 401 || res.statusCode() == 403) {
                 msg = msg + (msg.contains("login") ? "" : " (run `gpu-dev login`)");
+                if (apiKey != null && (res.statusCode() == 401 || msg.contains("expired") || msg.contains("revoked"))) {
+                    throw new KeyRejected(msg);
+                }
             }
             throw new CliException(res.statusCode() >= 500 ? 1 : 2, msg);
         }

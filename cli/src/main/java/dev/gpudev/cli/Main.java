@@ -100,6 +100,16 @@ public final class Main {
             String url = common.apiUrl != null || settings.hasEnvApiUrl() || !c.hasNonNull("api_url")
                     ? apiUrl() : c.get("api_url").asText();
             ApiClient client = new ApiClient(url, c.get("api_key").asText());
+            if ("aws".equals(c.path("login").asText())) {
+                // An expired or revoked key is replaced by a fresh AWS login, once, and the request retried.
+                client = client.onUnauthorized(() -> {
+                    JsonNode fresh = new ApiClient(url, null).post("/v1/auth/aws-login", AwsSignedLogin.request(settings.env()));
+                    c.put("api_key", fresh.get("api_key").asText());
+                    c.put("expires_at", fresh.get("expires_at").asText());
+                    settings.saveCredentials(c);
+                    return fresh.get("api_key").asText();
+                });
+            }
             Instant expires = c.hasNonNull("expires_at") ? Instant.parse(c.get("expires_at").asText()) : null;
             if (expires != null && expires.isAfter(Instant.now()) && expires.isBefore(Instant.now().plus(Duration.ofMinutes(15)))) {
                 client = rotate(client, url, c, false);
@@ -120,7 +130,8 @@ public final class Main {
         }
     }
 
-    @Command(name = "login", mixinStandardHelpOptions = true, description = "Log in with a token and register your SSH key.")
+    @Command(name = "login", mixinStandardHelpOptions = true,
+            description = "Log in (with AWS credentials by default, or a token from an admin) and register your SSH key.")
     static final class Login extends Base {
         @Option(names = "--token", description = "a login token from an admin (`gpu-dev admin invite`)")
         String token;
@@ -140,15 +151,15 @@ public final class Main {
                 }
                 t = Files.readString(tokenFile).trim();
             }
-            if (t == null || t.isBlank()) {
-                throw new CliException(2, "give --token TOKEN or --token-file FILE (AWS login is not available yet)");
-            }
             Path pub = sshKey != null ? sshKey : defaultPublicKey();
             if (pub == null || !Files.isReadable(pub)) {
                 throw new CliException(2, "no SSH public key found: create one with `ssh-keygen -t ed25519` or pass --ssh-key");
             }
             String url = apiUrl();
-            JsonNode login = new ApiClient(url, null).post("/v1/auth/token-login", Map.of("token", t));
+            boolean aws = t == null || t.isBlank();
+            JsonNode login = aws
+                    ? new ApiClient(url, null).post("/v1/auth/aws-login", AwsSignedLogin.request(settings.env()))
+                    : new ApiClient(url, null).post("/v1/auth/token-login", Map.of("token", t));
             String key = login.get("api_key").asText();
             new ApiClient(url, key).post("/v1/ssh-keys", Map.of("public_key", Files.readString(pub).trim()));
             ObjectNode creds = Settings.JSON.createObjectNode();
@@ -158,8 +169,10 @@ public final class Main {
             creds.put("expires_at", login.get("expires_at").asText());
             String identity = pub.toString().endsWith(".pub") ? pub.toString().substring(0, pub.toString().length() - 4) : pub.toString();
             creds.put("ssh_identity", identity);
+            creds.put("login", aws ? "aws" : "token");
             settings.saveCredentials(creds);
             out().println("Logged in to " + url + " as " + login.get("username").asText()
+                    + (aws ? " (AWS " + login.path("aws_arn").asText() + ")" : "")
                     + (login.path("is_admin").asBoolean() ? " (admin)" : "") + "; key valid until " + login.get("expires_at").asText());
             out().println("Registered SSH key " + pub);
             return 0;

@@ -25,6 +25,10 @@ final class Settings {
         this.home = Path.of(h != null && !h.isBlank() ? h : System.getProperty("user.home"));
     }
 
+    Map<String, String> env() {
+        return env;
+    }
+
     Path home() {
         return home;
     }

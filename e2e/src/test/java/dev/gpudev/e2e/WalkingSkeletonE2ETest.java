@@ -39,6 +39,7 @@ class WalkingSkeletonE2ETest {
     static Path alice;
     static Path bob;
     static int alicePort;
+    static StandInSts sts;
 
     @BeforeAll
     static void startServer() throws Exception {
@@ -48,10 +49,14 @@ class WalkingSkeletonE2ETest {
         int apiPort = freePort();
         proxyPort = freePort();
         apiUrl = "http://127.0.0.1:" + apiPort;
-        server = new ProcessBuilder(Proc.java(), "-jar", jar("server", "gpudev-server.jar"),
+        sts = new StandInSts();
+        ProcessBuilder pb = new ProcessBuilder(Proc.java(), "-jar", jar("server", "gpudev-server.jar"),
                 "--port", Integer.toString(apiPort), "--ssh-port", Integer.toString(proxyPort),
                 "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:8x2")
-                .redirectErrorStream(true).redirectOutput(serverLog.toFile()).start();
+                .redirectErrorStream(true).redirectOutput(serverLog.toFile());
+        pb.environment().put("AWS_ENDPOINT_URL_STS", sts.url());
+        pb.environment().put("AWS_REGION", "us-east-1");
+        server = pb.start();
         Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
         while (!Files.readString(serverLog).contains("gpudev is running")) {
             if (!server.isAlive() || Instant.now().isAfter(deadline)) {
@@ -68,6 +73,9 @@ class WalkingSkeletonE2ETest {
         if (server != null) {
             server.destroy();
             server.waitFor();
+        }
+        if (sts != null) {
+            sts.close();
         }
     }
 
@@ -303,6 +311,43 @@ class WalkingSkeletonE2ETest {
         assertTrue(doctor.out().contains("CUDA_VISIBLE_DEVICES=0"), doctor.out());
         assertTrue(doctor.out().contains("all checks passed"), doctor.out());
         System.out.println("doctor (simulated GPUs):\n" + doctor.out());
+    }
+
+    @Test
+    @Order(11)
+    void awsLoginSignsLocallyAndLogsInAgainWhenTheKeyIsRevoked() throws Exception {
+        Path carol = Proc.newHome(root, "carol");
+        Map<String, String> env = Map.of("HOME", carol.toString(), "GPU_DEV_API_URL", apiUrl, "AWS_ACCESS_KEY_ID", "AKIDCAROL",
+                "AWS_SECRET_ACCESS_KEY", "not-sent-anywhere", "AWS_REGION", "us-east-1", "AWS_ENDPOINT_URL_STS", sts.url());
+        List<String> cli = List.of(Proc.java(), "-jar", jar("cli", "gpudev-cli.jar"));
+        Proc login = Proc.run(env, concat(cli, "login"));
+        assertEquals(0, login.exit(), login.out());
+        assertTrue(login.out().contains("as carol_example.com (AWS arn:aws:sts::123456789012:assumed-role/SSOCloudDevGpuReservation/"),
+                login.out());
+        assertTrue(!Files.readString(serverLog).contains("not-sent-anywhere"));
+        // An admin revokes carol's key; her next command logs in again by itself and goes through.
+        String keys = cli(alice, "list").out(); // alice is admin: use the API directly for the revoke
+        var adminKey = Pattern.compile("\"api_key\" : \"([^\"]+)\"").matcher(Files.readString(alice.resolve(".gpu-dev/credentials")));
+        assertTrue(adminKey.find(), keys);
+        var carolKey = Pattern.compile("\"api_key\" : \"([^\"]+)\"").matcher(Files.readString(carol.resolve(".gpu-dev/credentials")));
+        assertTrue(carolKey.find());
+        var http = java.net.http.HttpClient.newHttpClient();
+        var listed = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(apiUrl + "/v1/keys"))
+                .header("Authorization", "Bearer " + carolKey.group(1)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        var id = Pattern.compile("\"key_id\":(\\d+)").matcher(listed);
+        assertTrue(id.find(), listed);
+        var revoke = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(apiUrl + "/v1/keys/" + id.group(1)))
+                .header("Authorization", "Bearer " + adminKey.group(1)).DELETE().build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(204, revoke.statusCode(), revoke.body());
+        Proc list = Proc.run(env, concat(cli, "list"));
+        assertEquals(0, list.exit(), list.out());
+        assertTrue(!Files.readString(carol.resolve(".gpu-dev/credentials")).contains(carolKey.group(1)), "a new key was saved");
+    }
+
+    static List<String> concat(List<String> a, String... b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(List.of(b));
+        return out;
     }
 
     static boolean listening(int port) {
