@@ -65,11 +65,13 @@ public final class ApiServer implements AutoCloseable {
     private final RateLimiter perKey;
     private final RateLimiter perAddress;
     private final AwsLogin awsLogin;
+    private final AuditWriter auditWriter;
 
     public ApiServer(Parts parts) {
         this.p = parts;
         this.perKey = new RateLimiter(parts.config().rateLimitPerKey(), parts.config().rateLimitPerKey() * 2, parts.clock());
         this.awsLogin = new AwsLogin(parts.config().aws());
+        this.auditWriter = new AuditWriter(parts.db(), parts.audit());
         this.perAddress = new RateLimiter(parts.config().rateLimitPerAddress(), parts.config().rateLimitPerAddress() * 2, parts.clock());
         this.app = Javalin.create(cfg -> {
             cfg.useVirtualThreads = true;
@@ -166,15 +168,8 @@ public final class ApiServer implements AutoCloseable {
         Caller who = ctx.attribute(CALLER);
         String username = who != null ? who.username() : ctx.attribute(AUDIT_USER);
         String target = ctx.pathParamMap().getOrDefault("id", null);
-        try {
-            p.db().inTransaction(c -> {
-                p.audit().record(c, new AuditLog.Entry(0, p.clock().instant(), who == null ? null : who.userId(), username,
-                        method + " " + route, target, ctx.ip(), ctx.statusCode(), ctx.attribute(REQUEST_ID)));
-                return null;
-            });
-        } catch (RuntimeException e) {
-            log.error("could not write the audit log for {} {}: {}", method, route, e.getMessage());
-        }
+        auditWriter.write(new AuditLog.Entry(0, p.clock().instant(), who == null ? null : who.userId(), username,
+                method + " " + route, target, ctx.ip(), ctx.statusCode(), ctx.attribute(REQUEST_ID)));
     }
 
     private static String routeOf(Context ctx) {
@@ -227,6 +222,7 @@ public final class ApiServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        auditWriter.close();
     }
 
     // --- auth ---------------------------------------------------------------------------------
@@ -268,9 +264,10 @@ public final class ApiServer implements AutoCloseable {
             if (k.expiresAt() != null && !k.expiresAt().isAfter(now)) {
                 throw ApiError.forbidden("this API key expired at " + k.expiresAt() + ": run `gpu-dev login` again");
             }
-            p.apiKeys().touch(conn, k.keyId(), now);
-            User u = p.users().findById(conn, k.userId()).orElseThrow();
-            return new Caller(u.userId(), u.username(), u.admin(), k.keyId());
+            if (k.lastUsedAt() == null || k.lastUsedAt().isBefore(now.minusSeconds(60))) {
+                p.apiKeys().touch(conn, k.keyId(), now);
+            }
+            return new Caller(k.userId(), k.username(), k.admin(), k.keyId());
         });
         ctx.attribute(CALLER, c);
         return c;
@@ -618,7 +615,10 @@ public final class ApiServer implements AutoCloseable {
                 }
                 p.reservations().update(c, id, extra);
                 p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.create, id, who.username()));
-                return p.reservations().find(c, id).orElseThrow();
+                // What was written is what is shown: no read back.
+                return jupyter ? new Reservation(r.id(), r.userId(), r.username(), r.status(), r.gpuType(), r.gpuCount(), r.durationHours(),
+                        r.name(), r.createdAt(), null, null, null, null, null, r.detailedStatus(), null,
+                        new Reservation.Lifecycle(List.of(), null, null, false, null, true), r.history()) : r;
             });
         } catch (StoreException e) {
             // Two submits with one Idempotency-Key at the same moment: the loser returns the winner's reservation.

@@ -63,15 +63,28 @@ public final class Processor implements Runnable, AutoCloseable {
         thread = Thread.ofPlatform().name("processor").daemon().start(this);
     }
 
+    /** Wake-ups closer together than this are served by one cycle: a burst of submits is one pass, not hundreds. */
+    private static final long MIN_CYCLE_GAP_MS = 50;
+
     @Override
     public void run() {
         while (running.get()) {
+            long started = System.nanoTime();
             try {
                 cycle();
             } catch (RuntimeException e) {
                 log.error("processor cycle failed; retrying after the poll interval", e);
             }
             if (running.get()) {
+                long spentMs = (System.nanoTime() - started) / 1_000_000;
+                if (spentMs < MIN_CYCLE_GAP_MS) {
+                    try {
+                        Thread.sleep(MIN_CYCLE_GAP_MS - spentMs);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
                 listener.await((int) settings.pollInterval().toMillis());
             }
         }

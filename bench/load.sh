@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The submit load benchmark: the API under load against pgbench running the same transaction straight
+# into the same database (the machine's ceiling), then latency at half the API's peak.
+#   bench/load.sh [SECONDS=20] [WORKERS=32]
+# Starts its own server (simulated GPUs, a temporary data dir) on 127.0.0.1 and stops it at the end.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$ROOT/scripts/java-env.sh"
+SECONDS_RUN=${1:-20}
+WORKERS=${2:-32}
+command -v pgbench >/dev/null || { echo "bench/load.sh needs pgbench (apt-get install postgresql-client)" >&2; exit 2; }
+(cd "$ROOT" && mvn -B -q -DskipTests package -pl server,bench -am)
+DATA=$(mktemp -d /tmp/gpudev-load.XXXXXX)
+PORT=$((20000 + RANDOM % 20000))
+SSH_PORT=$((PORT + 1))
+# The processor also runs, as in production; rate limits are lifted for the measurement.
+RATE_LIMIT_PER_KEY=100000 RATE_LIMIT_PER_ADDRESS=100000 \
+  "$JAVA_HOME/bin/java" -jar "$ROOT/server/target/gpudev-server.jar" --port "$PORT" --ssh-port "$SSH_PORT" \
+  --data-dir "$DATA" --simulated-gpus h100:8 > "$DATA/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 600); do grep -q "gpudev is running" "$DATA/server.log" && break; sleep 0.1; done
+PG_PORT=$(sed -n 4p "$DATA/pgdata/postmaster.pid")
+API="http://127.0.0.1:$PORT"
+
+echo "== API: POST /v1/jobs/submit, $WORKERS workers, ${SECONDS_RUN}s"
+API_OUT=$("$JAVA_HOME/bin/java" -cp "$ROOT/bench/target/gpudev-bench.jar" dev.gpudev.bench.SubmitLoad "$API" "$DATA/admin-token" "$SECONDS_RUN" "$WORKERS")
+echo "$API_OUT"
+USERS=$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d gpudev -Atc "select max(user_id) from api_users")
+
+echo "== pgbench: the same transaction straight into the database, $WORKERS clients, ${SECONDS_RUN}s"
+PGB=$(pgbench -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -c "$WORKERS" -j 2 -T "$SECONDS_RUN" -D users="$USERS" -f "$ROOT/bench/submit.sql" gpudev 2>&1)
+echo "$PGB" | grep -E "tps|latency average"
+API_RATE=$(echo "$API_OUT" | sed -n 's/.*api_peak_per_s=\([0-9.]*\).*/\1/p')
+DB_RATE=$(echo "$PGB" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+python3 -c "print(f'ratio API/pgbench = {float(\"$API_RATE\")/float(\"$DB_RATE\"):.2f} (goal: at least 0.5)')"

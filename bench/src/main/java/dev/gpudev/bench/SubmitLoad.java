@@ -1,0 +1,138 @@
+package dev.gpudev.bench;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+
+/**
+ * Load on POST /v1/jobs/submit with real keys against a running server (bench/load.sh starts one).
+ * Phase 1, closed loop: N workers submit as fast as they can: the API's peak rate. Phase 2, open loop:
+ * submits at half that rate on a fixed schedule, latency measured from the scheduled send time (so a
+ * slow server cannot hide its queueing).
+ *
+ * <p>Usage: SubmitLoad API_URL ADMIN_TOKEN_FILE SECONDS WORKERS
+ */
+public final class SubmitLoad {
+    private static final HttpClient HTTP = HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build();
+
+    public static void main(String[] args) throws Exception {
+        String api = args[0];
+        String token = Files.readString(Path.of(args[1])).trim();
+        int seconds = Integer.parseInt(args[2]);
+        int workers = Integer.parseInt(args[3]);
+        String admin = field(post(api + "/v1/auth/token-login", null, "{\"token\":\"" + token + "\"}"), "api_key");
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < workers; i++) {
+            String invite = field(post(api + "/v1/admin/invites", admin, "{\"username\":\"load" + i + "-" + System.nanoTime() % 100000 + "\"}"), "token");
+            keys.add(field(post(api + "/v1/auth/token-login", null, "{\"token\":\"" + invite + "\"}"), "api_key"));
+        }
+        String body = "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}";
+
+        // Warm-up, then the closed loop.
+        closedLoop(api, keys, body, 3);
+        var peak = closedLoop(api, keys, body, seconds);
+        double peakRate = peak.ok / (double) seconds;
+        System.out.printf("closed loop: %d workers, %d s: %d submits (%d errors): %.0f submits/s%n", workers, seconds, peak.ok, peak.errors, peakRate);
+
+        double rate = peakRate / 2;
+        List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger errors = new AtomicInteger();
+        long intervalNanos = (long) (1e9 / rate);
+        long start = System.nanoTime();
+        long total = (long) (rate * seconds);
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (long i = 0; i < total; i++) {
+                long due = start + i * intervalNanos;
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                }
+                String key = keys.get((int) (i % keys.size()));
+                pool.submit(() -> {
+                    try {
+                        var res = send(api + "/v1/jobs/submit", key, body);
+                        if (res.statusCode() == 201) {
+                            latencies.add(System.nanoTime() - due);
+                        } else {
+                            errors.incrementAndGet();
+                        }
+                    } catch (Exception e) {
+                        errors.incrementAndGet();
+                    }
+                });
+            }
+        }
+        List<Long> sorted = new ArrayList<>(latencies);
+        Collections.sort(sorted);
+        System.out.printf("open loop at %.0f submits/s (half the peak), %d s: %d ok, %d errors: p50 %.1f ms, p99 %.1f ms%n",
+                rate, seconds, sorted.size(), errors.get(), pct(sorted, 0.50), pct(sorted, 0.99));
+        System.out.printf("RESULT api_peak_per_s=%.0f p50_ms=%.1f p99_ms=%.1f%n", peakRate, pct(sorted, 0.50), pct(sorted, 0.99));
+    }
+
+    record Outcome(long ok, long errors) {
+    }
+
+    static Outcome closedLoop(String api, List<String> keys, String body, int seconds) throws Exception {
+        AtomicLong ok = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (String key : keys) {
+                pool.submit(() -> {
+                    while (System.nanoTime() < end) {
+                        try {
+                            if (send(api + "/v1/jobs/submit", key, body).statusCode() == 201) {
+                                ok.incrementAndGet();
+                            } else {
+                                errors.incrementAndGet();
+                            }
+                        } catch (Exception e) {
+                            errors.incrementAndGet();
+                        }
+                    }
+                    return null;
+                });
+            }
+        }
+        return new Outcome(ok.get(), errors.get());
+    }
+
+    static double pct(List<Long> sorted, double p) {
+        return sorted.isEmpty() ? Double.NaN : sorted.get((int) Math.min(sorted.size() - 1, Math.floor(p * sorted.size()))) / 1e6;
+    }
+
+    static HttpResponse<String> send(String url, String key, String body) throws Exception {
+        var b = HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body));
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static String post(String url, String key, String body) throws Exception {
+        var r = send(url, key, body);
+        if (r.statusCode() >= 300) {
+            throw new IllegalStateException(url + " -> " + r.statusCode() + " " + r.body());
+        }
+        return r.body();
+    }
+
+    static String field(String json, String name) {
+        var m = Pattern.compile("\"" + name + "\":\"([^\"]+)\"").matcher(json);
+        if (!m.find()) {
+            throw new IllegalStateException("no " + name + " in " + json);
+        }
+        return m.group(1);
+    }
+}
