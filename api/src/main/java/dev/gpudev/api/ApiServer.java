@@ -576,6 +576,7 @@ public final class ApiServer implements AutoCloseable {
             }
         }
         boolean jupyter = Bodies.bool(body, "jupyter");
+        boolean keepWhenIdle = Bodies.bool(body, "keep_when_idle");
         if (Bodies.bool(body, "dry_run")) {
             ctx.json(dryRun(who, request, capacity));
             return;
@@ -613,12 +614,15 @@ public final class ApiServer implements AutoCloseable {
                 if (jupyter) {
                     extra.put("jupyter_enabled", true);
                 }
+                if (keepWhenIdle) {
+                    extra.put("idle_opt_out", true); // idle detection neither warns nor releases this one
+                }
                 p.reservations().update(c, id, extra);
                 p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.create, id, who.username()));
                 // What was written is what is shown: no read back.
-                return jupyter ? new Reservation(r.id(), r.userId(), r.username(), r.status(), r.gpuType(), r.gpuCount(), r.durationHours(),
+                return new Reservation(r.id(), r.userId(), r.username(), r.status(), r.gpuType(), r.gpuCount(), r.durationHours(),
                         r.name(), r.createdAt(), null, null, null, null, null, r.detailedStatus(), null,
-                        new Reservation.Lifecycle(List.of(), null, null, false, null, true), r.history()) : r;
+                        new Reservation.Lifecycle(List.of(), null, null, keepWhenIdle, null, jupyter), r.history());
             });
         } catch (StoreException e) {
             // Two submits with one Idempotency-Key at the same moment: the loser returns the winner's reservation.
@@ -826,6 +830,7 @@ public final class ApiServer implements AutoCloseable {
         m.put("duration_hours", r.durationHours());
         m.put("name", r.name());
         m.put("jupyter", r.lifecycle().jupyter());
+        m.put("keep_when_idle", r.lifecycle().idleOptOut());
         m.put("created_at", r.createdAt());
         m.put("launched_at", r.launchedAt());
         m.put("expires_at", r.expiresAt());

@@ -211,6 +211,18 @@ class ApiServerTest {
     }
 
     @Test
+    void aReservationCanBeKeptWhenIdle() throws Exception {
+        String key = newUser(login(adminToken), "vic");
+        Res r = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"keep_when_idle\":true}");
+        assertTrue(r.body().get("keep_when_idle").asBoolean());
+        String id = r.body().get("job_id").asText();
+        assertTrue(get("/v1/jobs/" + id, key).body().get("keep_when_idle").asBoolean(), "stored");
+        assertTrue(db.query(c -> new Reservations().find(c, java.util.UUID.fromString(id))).orElseThrow().lifecycle().idleOptOut());
+        assertFalse(post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}").body()
+                .get("keep_when_idle").asBoolean());
+    }
+
+    @Test
     void aDryRunChecksAndEstimatesWithoutStoring() throws Exception {
         String key = newUser(login(adminToken), "uma");
         long before = queueLength();

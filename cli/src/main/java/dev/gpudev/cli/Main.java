@@ -206,6 +206,9 @@ public final class Main {
         @Option(names = "--distributed", description = "span whole nodes (--gpus a multiple of the node size), gang scheduled")
         boolean distributed;
 
+        @Option(names = "--keep-when-idle", description = "opt out of idle detection (no idle warning or release)")
+        boolean keepWhenIdle;
+
         @Option(names = "--wait", negatable = true, description = "follow it until it is active (default: on a terminal)")
         Boolean wait;
 
@@ -224,6 +227,9 @@ public final class Main {
             }
             if (distributed) {
                 body.put("distributed", true);
+            }
+            if (keepWhenIdle) {
+                body.put("keep_when_idle", true);
             }
             ApiClient api = api();
             JsonNode job = api.post("/v1/jobs/submit", body);
