@@ -148,6 +148,7 @@ public final class ApiServer implements AutoCloseable {
         }
         ctx.attribute(REQUEST_ID, id);
         ctx.header("X-Request-Id", id);
+        org.slf4j.MDC.put("request_id", id);
         long wait = perAddress.acquire("addr:" + ctx.ip());
         if (wait > 0) {
             ctx.header("Retry-After", Long.toString(wait));
@@ -156,6 +157,14 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void after(Context ctx) {
+        try {
+            measureAndAudit(ctx);
+        } finally {
+            org.slf4j.MDC.remove("request_id");
+        }
+    }
+
+    private void measureAndAudit(Context ctx) {
         Long started = ctx.attribute(STARTED);
         String route = routeOf(ctx);
         if (started != null) {

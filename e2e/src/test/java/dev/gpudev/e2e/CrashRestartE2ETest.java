@@ -45,10 +45,12 @@ class CrashRestartE2ETest {
 
     void start(Path dataDir, int apiPort, int sshPort) throws Exception {
         log = dataDir.resolveSibling("server-" + System.nanoTime() + ".log");
-        server = new ProcessBuilder(Proc.java(), "-jar", WalkingSkeletonE2ETest.jar("server", "gpudev-server.jar"),
+        ProcessBuilder pb = new ProcessBuilder(Proc.java(), "-jar", WalkingSkeletonE2ETest.jar("server", "gpudev-server.jar"),
                 "--port", Integer.toString(apiPort), "--ssh-port", Integer.toString(sshPort),
                 "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:8x2")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("LOG_FORMAT", "json");
+        server = pb.start();
         Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
         while (!Files.readString(log).contains("gpudev is running")) {
             if (!server.isAlive() || Instant.now().isAfter(deadline)) {
@@ -127,6 +129,19 @@ class CrashRestartE2ETest {
         try (var envs = Files.list(dataDir.resolve("environments"))) {
             assertEquals(ids.size(), envs.count(), "one environment directory per reservation");
         }
+        // LOG_FORMAT=json: every log line is a JSON object, and API log lines carry the request id.
+        call(base, "POST", "/v1/jobs/" + ids.getFirst() + "/cancel", key, null);
+        Thread.sleep(300);
+        long withRequestId = 0;
+        for (String line : Files.readAllLines(log)) {
+            if (line.isBlank() || !line.startsWith("{")) {
+                continue; // the start-up banner on stdout is for people
+            }
+            JsonNode entry = JSON.readTree(line);
+            assertTrue(entry.has("level") && entry.has("message"), line);
+            withRequestId += entry.path("mdc").has("request_id") ? 1 : 0;
+        }
+        assertTrue(withRequestId > 0, "API log lines name their request");
     }
 
     static boolean listening(int port) {

@@ -54,6 +54,10 @@ public final class Main implements Callable<Integer> {
     String idleAction;
 
     public static void main(String[] args) {
+        // Before any logger exists: LOG_FORMAT=json gives one JSON object per log line.
+        if ("json".equalsIgnoreCase(System.getenv("LOG_FORMAT")) && System.getProperty("logback.configurationFile") == null) {
+            System.setProperty("logback.configurationFile", "logback-json.xml");
+        }
         System.exit(commandLine().execute(args));
     }
 
