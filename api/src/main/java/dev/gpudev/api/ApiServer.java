@@ -52,6 +52,12 @@ public final class ApiServer implements AutoCloseable {
     public record Parts(Database db, Users users, ApiKeys apiKeys, SshKeys sshKeys, Reservations reservations,
                         Pgmq pgmq, CommandQueue commands, GpuCatalog catalog, Supplier<Capacity> capacity,
                         Clock clock, ApiConfig config, AuditLog audit) {
+
+        public dev.gpudev.store.Disks disks() {
+            return DISKS;
+        }
+
+        private static final dev.gpudev.store.Disks DISKS = new dev.gpudev.store.Disks();
     }
 
     private static final String STARTED = "gpudev.started";
@@ -586,6 +592,20 @@ public final class ApiServer implements AutoCloseable {
         }
         boolean jupyter = Bodies.bool(body, "jupyter");
         boolean keepWhenIdle = Bodies.bool(body, "keep_when_idle");
+        Reservation.Options options = new Reservation.Options(Bodies.string(body, "disk_name", false, 63),
+                Bodies.bool(body, "no_persist"), Bodies.string(body, "image", false, 255), Bodies.labels(body, "node_labels")).validate();
+        if (!options.nodeLabels().isEmpty()) {
+            var matching = capacity.nodes().stream().filter(n -> n.gpuType().equals(request.gpuType()) && n.hasLabels(options.nodeLabels())).toList();
+            int largest = matching.stream().mapToInt(n -> n.gpus().size()).max().orElse(0);
+            boolean fits = request.gpuCount() <= largest
+                    || (request.distributed() && largest > 0 && request.gpuCount() % largest == 0
+                        && matching.stream().filter(n -> n.gpus().size() == largest).count() >= request.gpuCount() / largest);
+            if (!fits) {
+                throw new ApiError(422, "unschedulable", "no " + request.gpuType() + " node" + (request.gpuCount() > 1 ? "s" : "")
+                        + " with labels " + options.nodeLabels() + " can hold " + request.gpuCount() + " GPUs ("
+                        + matching.size() + " node(s) have those labels)");
+            }
+        }
         if (Bodies.bool(body, "dry_run")) {
             ctx.json(dryRun(who, request, capacity));
             return;
@@ -626,12 +646,25 @@ public final class ApiServer implements AutoCloseable {
                 if (keepWhenIdle) {
                     extra.put("idle_opt_out", true); // idle detection neither warns nor releases this one
                 }
+                if (options.disk() != null) {
+                    extra.put("disk_name", options.disk());
+                    p.disks().use(c, who.userId(), options.disk());
+                }
+                if (options.scratch()) {
+                    extra.put("no_persist", true);
+                }
+                if (options.image() != null) {
+                    extra.put("image", options.image());
+                }
+                if (!options.nodeLabels().isEmpty()) {
+                    extra.put("node_labels", Reservations.jsonb(options.nodeLabels()));
+                }
                 p.reservations().update(c, id, extra);
                 p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.create, id, who.username()));
                 // What was written is what is shown: no read back.
                 return new Reservation(r.id(), r.userId(), r.username(), r.status(), r.gpuType(), r.gpuCount(), r.durationHours(),
                         r.name(), r.createdAt(), null, null, null, null, null, r.detailedStatus(), null,
-                        new Reservation.Lifecycle(List.of(), null, null, keepWhenIdle, null, jupyter), r.history());
+                        new Reservation.Lifecycle(List.of(), null, null, keepWhenIdle, null, jupyter, options), r.history());
             });
         } catch (StoreException e) {
             // Two submits with one Idempotency-Key at the same moment: the loser returns the winner's reservation.
@@ -840,6 +873,10 @@ public final class ApiServer implements AutoCloseable {
         m.put("name", r.name());
         m.put("jupyter", r.lifecycle().jupyter());
         m.put("keep_when_idle", r.lifecycle().idleOptOut());
+        m.put("disk_name", r.options().disk());
+        m.put("no_persist", r.options().scratch());
+        m.put("image", r.options().image());
+        m.put("node_labels", r.options().nodeLabels());
         m.put("created_at", r.createdAt());
         m.put("launched_at", r.launchedAt());
         m.put("expires_at", r.expiresAt());

@@ -72,6 +72,24 @@ final class Bodies {
         return v.booleanValue();
     }
 
+    static java.util.Map<String, String> labels(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return java.util.Map.of();
+        }
+        if (!v.isObject()) {
+            throw ApiError.badRequest(field + " must be an object of label names to values");
+        }
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        v.fields().forEachRemaining(e -> {
+            if (!e.getValue().isTextual()) {
+                throw ApiError.badRequest(field + "." + (e.getKey().length() > 40 ? e.getKey().substring(0, 40) : e.getKey()) + " must be a string");
+            }
+            out.put(e.getKey(), e.getValue().asText());
+        });
+        return out;
+    }
+
     static BigDecimal decimal(JsonNode body, String field, boolean required) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {

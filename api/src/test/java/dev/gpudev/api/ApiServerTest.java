@@ -211,6 +211,34 @@ class ApiServerTest {
     }
 
     @Test
+    void disksImagesAndNodeLabelsAreCheckedStoredAndShown() throws Exception {
+        String key = newUser(login(adminToken), "wes");
+        Res r = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"disk_name\":\"work\","
+                + "\"image\":\"ghcr.io/pytorch/pytorch:2.5-cuda12\"}");
+        assertEquals(201, r.status(), String.valueOf(r.body()));
+        String id = r.body().get("job_id").asText();
+        JsonNode shown = get("/v1/jobs/" + id, key).body();
+        assertEquals("work", shown.get("disk_name").asText());
+        assertEquals("ghcr.io/pytorch/pytorch:2.5-cuda12", shown.get("image").asText());
+        assertEquals(1L, (long) db.query(c -> {
+            try (var rs = c.createStatement().executeQuery("select count(*) from disks where name = 'work'")) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }), "the disk is recorded");
+        assertTrue(post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"no_persist\":true}")
+                .body().get("no_persist").asBoolean());
+        assertEquals(400, post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,"
+                + "\"disk_name\":\"work\",\"no_persist\":true}").status(), "a kept disk and a scratch home contradict");
+        assertEquals(400, post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"disk_name\":\"Work!\"}").status());
+        assertEquals(400, post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"image\":\"a b\"}").status());
+        assertEquals(400, post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"node_labels\":{\"zone\":1}}").status());
+        Res noNode = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"node_labels\":{\"zone\":\"mars\"}}");
+        assertEquals(422, noNode.status(), "no node has the label: refused, not left waiting");
+        assertTrue(noNode.body().get("message").asText().contains("zone=mars"), noNode.body().toString());
+    }
+
+    @Test
     void aReservationCanBeKeptWhenIdle() throws Exception {
         String key = newUser(login(adminToken), "vic");
         Res r = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"keep_when_idle\":true}");

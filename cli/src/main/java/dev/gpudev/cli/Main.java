@@ -209,6 +209,18 @@ public final class Main {
         @Option(names = "--keep-when-idle", description = "opt out of idle detection (no idle warning or release)")
         boolean keepWhenIdle;
 
+        @Option(names = "--disk", description = "a named persistent disk as home (created on first use)")
+        String disk;
+
+        @Option(names = "--no-persist", description = "a scratch home, deleted when the reservation ends")
+        boolean noPersist;
+
+        @Option(names = "--image", description = "container image (Kubernetes backend)")
+        String image;
+
+        @Option(names = "--node-label", description = "KEY=VALUE the node must have (repeatable)")
+        Map<String, String> nodeLabels;
+
         @Option(names = "--wait", negatable = true, description = "follow it until it is active (default: on a terminal)")
         Boolean wait;
 
@@ -230,6 +242,18 @@ public final class Main {
             }
             if (keepWhenIdle) {
                 body.put("keep_when_idle", true);
+            }
+            if (disk != null) {
+                body.put("disk_name", disk);
+            }
+            if (noPersist) {
+                body.put("no_persist", true);
+            }
+            if (image != null) {
+                body.put("image", image);
+            }
+            if (nodeLabels != null && !nodeLabels.isEmpty()) {
+                body.put("node_labels", nodeLabels);
             }
             ApiClient api = api();
             JsonNode job = api.post("/v1/jobs/submit", body);

@@ -8,9 +8,19 @@ public record Capacity(List<Node> nodes) {
         nodes = List.copyOf(nodes);
     }
 
-    public record Node(String name, String gpuType, List<Integer> gpus, boolean simulated) {
+    public record Node(String name, String gpuType, List<Integer> gpus, boolean simulated, java.util.Map<String, String> labels) {
         public Node {
             gpus = List.copyOf(gpus);
+            labels = labels == null ? java.util.Map.of() : java.util.Map.copyOf(labels);
+        }
+
+        public Node(String name, String gpuType, List<Integer> gpus, boolean simulated) {
+            this(name, gpuType, gpus, simulated, java.util.Map.of());
+        }
+
+        /** Whether the node has every one of these labels with that value. */
+        public boolean hasLabels(java.util.Map<String, String> wanted) {
+            return labels.entrySet().containsAll(wanted.entrySet());
         }
     }
 

@@ -38,12 +38,61 @@ public record Reservation(
      * the last sign of use, and when the current state began; and whether Jupyter is wanted.
      */
     public record Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
-                            Instant statusChangedAt, boolean jupyter) {
+                            Instant statusChangedAt, boolean jupyter, Options options) {
         public Lifecycle {
             warningsSent = warningsSent == null ? List.of() : List.copyOf(warningsSent);
+            options = options == null ? Options.NONE : options;
         }
 
-        public static final Lifecycle NONE = new Lifecycle(List.of(), null, null, false, null, false);
+        public Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
+                         Instant statusChangedAt, boolean jupyter) {
+            this(warningsSent, lastActiveAt, idleWarnedAt, idleOptOut, statusChangedAt, jupyter, Options.NONE);
+        }
+
+        public static final Lifecycle NONE = new Lifecycle(List.of(), null, null, false, null, false, Options.NONE);
+    }
+
+    /**
+     * What the user asked for beyond GPUs: a named persistent disk as home (one reservation at a time),
+     * a scratch home deleted at the end, a container image, and labels the node must have.
+     */
+    public record Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels) {
+        public Options {
+            nodeLabels = nodeLabels == null ? java.util.Map.of() : java.util.Map.copyOf(nodeLabels);
+        }
+
+        public static final Options NONE = new Options(null, false, null, java.util.Map.of());
+
+        private static final java.util.regex.Pattern DNS_LABEL = java.util.regex.Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+        private static final java.util.regex.Pattern IMAGE = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}");
+        private static final java.util.regex.Pattern LABEL_KEY = java.util.regex.Pattern.compile("[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?");
+        private static final java.util.regex.Pattern LABEL_VALUE = java.util.regex.Pattern.compile("([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?");
+
+        /** Checks the options; throws {@link ValidationException} saying what to change. */
+        public Options validate() {
+            if (disk != null && !DNS_LABEL.matcher(disk).matches()) {
+                throw new ValidationException("disk_name '" + disk + "' is not valid: use 1-63 lowercase letters, digits and '-'");
+            }
+            if (disk != null && scratch) {
+                throw new ValidationException("disk_name and no_persist contradict each other: a named disk is kept, a scratch home is not");
+            }
+            if (image != null && !IMAGE.matcher(image).matches()) {
+                throw new ValidationException("image '" + image + "' is not an image reference like registry/name:tag");
+            }
+            if (nodeLabels.size() > 20) {
+                throw new ValidationException("node_labels: at most 20 labels");
+            }
+            nodeLabels.forEach((k, v) -> {
+                if (!LABEL_KEY.matcher(k).matches() || v == null || !LABEL_VALUE.matcher(v).matches()) {
+                    throw new ValidationException("node_labels: '" + k + "' = '" + v + "' is not a valid label (Kubernetes label syntax)");
+                }
+            });
+            return this;
+        }
+    }
+
+    public Options options() {
+        return lifecycle.options();
     }
 
     /**

@@ -49,7 +49,7 @@ public final class Scheduler {
     public record Waiting(UUID reservationId, int position, PendingReason reason, Instant estimatedStart) {
     }
 
-    public enum PendingReason { WAITING_FOR_CAPACITY, USER_GPU_LIMIT, NO_CAPACITY_OF_TYPE }
+    public enum PendingReason { WAITING_FOR_CAPACITY, USER_GPU_LIMIT, WAITING_FOR_DISK, NO_CAPACITY_OF_TYPE }
 
     public record Plan(List<Admission> admissions, List<Waiting> waiting) {
     }
@@ -108,7 +108,17 @@ public final class Scheduler {
                     }
                 }
                 userUse(r, now, end);
+                if (r.options().disk() != null) {
+                    diskBusyUntil.merge(diskKey(r), end, Math::max);
+                }
             }
+        }
+
+        /** A named disk is the home of one reservation at a time. */
+        private final Map<String, Long> diskBusyUntil = new HashMap<>();
+
+        private static String diskKey(Reservation r) {
+            return r.userId() + "/" + r.options().disk();
         }
 
         private long endOf(Reservation r) {
@@ -146,7 +156,7 @@ public final class Scheduler {
                 int k = r.gpuCount();
                 long duration = millis(r.durationHours());
                 int largest = largestNode.getOrDefault(r.gpuType(), -1);
-                if (k > largest && largest > 0 && k % largest == 0 && wholeNodes(r.gpuType(), largest).size() >= k / largest) {
+                if (k > largest && largest > 0 && k % largest == 0 && wholeNodes(r, largest).size() >= k / largest) {
                     gang(r, k / largest, largest, duration, admissions, waiting, positions);
                     continue;
                 }
@@ -159,12 +169,17 @@ public final class Scheduler {
                     waiting.add(new Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), PendingReason.USER_GPU_LIMIT, null));
                     continue;
                 }
-                long capacityStart = earliestOnNodes(r.gpuType(), k, duration, now).start;
-                long start = now;
+                if (!r.options().nodeLabels().isEmpty() && labeled(r).stream().noneMatch(n -> n.gpus().size() >= k)) {
+                    waiting.add(new Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), PendingReason.NO_CAPACITY_OF_TYPE, null));
+                    continue;
+                }
+                long capacityStart = earliest(r, k, duration, now).start;
+                long diskFree = r.options().disk() == null ? now : Math.max(now, diskBusyUntil.getOrDefault(diskKey(r), now));
+                long start = diskFree;
                 Slot slot;
                 while (true) {
                     start = Math.max(start, userEarliest(r, k, duration, start));
-                    slot = earliestOnNodes(r.gpuType(), k, duration, start);
+                    slot = earliest(r, k, duration, start);
                     long userOk = userEarliest(r, k, duration, slot.start);
                     if (userOk == slot.start) {
                         break;
@@ -173,13 +188,17 @@ public final class Scheduler {
                 }
                 reserveOnNode(slot.node, slot.start, slot.start + duration, k);
                 userUse(r, slot.start, slot.start + duration);
+                if (r.options().disk() != null) {
+                    diskBusyUntil.put(diskKey(r), slot.start + duration);
+                }
                 if (slot.start == now) {
                     TreeSet<Integer> free = freeNow.get(slot.node.name());
                     List<Integer> gpus = free.stream().limit(k).toList();
                     free.removeAll(gpus);
                     admissions.add(new Admission(r.id(), new Reservation.Placement(slot.node.name(), gpus)));
                 } else {
-                    PendingReason reason = capacityStart == now ? PendingReason.USER_GPU_LIMIT : PendingReason.WAITING_FOR_CAPACITY;
+                    PendingReason reason = diskFree > capacityStart ? PendingReason.WAITING_FOR_DISK
+                            : capacityStart == now ? PendingReason.USER_GPU_LIMIT : PendingReason.WAITING_FOR_CAPACITY;
                     waiting.add(new Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), reason, Instant.ofEpochMilli(slot.start)));
                 }
             }
@@ -189,8 +208,39 @@ public final class Scheduler {
         private record Slot(Capacity.Node node, long start) {
         }
 
-        private List<Capacity.Node> wholeNodes(String type, int size) {
-            return nodesByType.getOrDefault(type, List.of()).stream().filter(n -> n.gpus().size() == size).toList();
+        private List<Capacity.Node> wholeNodes(Reservation r, int size) {
+            return labeled(r).stream().filter(n -> n.gpus().size() == size).toList();
+        }
+
+        /** The nodes of the reservation's type that carry the labels it asks for. */
+        private List<Capacity.Node> labeled(Reservation r) {
+            List<Capacity.Node> all = nodesByType.getOrDefault(r.gpuType(), List.of());
+            Map<String, String> wanted = r.options().nodeLabels();
+            return wanted.isEmpty() ? all : all.stream().filter(n -> n.hasLabels(wanted)).toList();
+        }
+
+        /** The soonest slot: the indexed search, or a plain scan of the matching nodes when labels narrow them. */
+        private Slot earliest(Reservation r, int k, long duration, long notBefore) {
+            if (r.options().nodeLabels().isEmpty()) {
+                return earliestOnNodes(r.gpuType(), k, duration, notBefore);
+            }
+            Capacity.Node best = null;
+            long bestStart = Long.MAX_VALUE;
+            int bestFree = Integer.MAX_VALUE;
+            for (Capacity.Node node : labeled(r)) {
+                if (node.gpus().size() < k) {
+                    continue;
+                }
+                Timeline t = nodeTimelines.get(node.name());
+                long s = t.earliest(k, duration, notBefore, Long.MAX_VALUE);
+                int freeThen = s == Long.MAX_VALUE ? Integer.MAX_VALUE : t.freeAt(s);
+                if (s < bestStart || (s == bestStart && freeThen < bestFree)) {
+                    best = node;
+                    bestStart = s;
+                    bestFree = freeThen;
+                }
+            }
+            return new Slot(best, bestStart);
         }
 
         /**
@@ -199,7 +249,7 @@ public final class Scheduler {
          */
         private void gang(Reservation r, int n, int size, long duration, List<Admission> admissions, List<Waiting> waiting,
                           Map<String, Integer> positions) {
-            List<Capacity.Node> nodes = wholeNodes(r.gpuType(), size);
+            List<Capacity.Node> nodes = wholeNodes(r, size);
             long t = userEarliest(r, r.gpuCount(), duration, now);
             List<Capacity.Node> chosen = new ArrayList<>();
             while (t != Long.MAX_VALUE) {

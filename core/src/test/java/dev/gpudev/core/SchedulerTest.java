@@ -130,6 +130,40 @@ class SchedulerTest {
         assertEquals(T0.plusSeconds(7200), plan.waiting().getFirst().estimatedStart(), "both nodes are whole only at 2h");
     }
 
+    static Reservation withOptions(Reservation r, Reservation.Options o) {
+        return new Reservation(r.id(), r.userId(), r.username(), r.status(), r.gpuType(), r.gpuCount(), r.durationHours(), r.name(),
+                r.createdAt(), r.launchedAt(), r.expiresAt(), r.placement(), r.connection(), r.failureReason(), r.detailedStatus(),
+                r.queue(), new Reservation.Lifecycle(List.of(), null, null, false, null, false, o), r.history());
+    }
+
+    @Test
+    void aNamedDiskIsTheHomeOfOneReservationAtATime() {
+        var disk = new Reservation.Options("data", false, null, java.util.Map.of());
+        var holder = withOptions(active("n0", List.of(0)), disk); // user 1, ends T0 + 1h
+        var sameDisk = withOptions(queued("h100", 1, 1, "1", 1), disk);
+        var otherDisk = withOptions(queued("h100", 1, 2, "1", 1), new Reservation.Options("scratchpad", false, null, java.util.Map.of()));
+        var otherUserSameName = withOptions(queued("h100", 1, 3, "1", 2), disk);
+        var plan = scheduler.plan(new Scheduler.Snapshot(nodes(1, 8), List.of(holder)), List.of(sameDisk, otherDisk, otherUserSameName), T0);
+        assertEquals(java.util.Set.of(otherDisk.id(), otherUserSameName.id()),
+                plan.admissions().stream().map(Scheduler.Admission::reservationId).collect(java.util.stream.Collectors.toSet()));
+        assertEquals(Scheduler.PendingReason.WAITING_FOR_DISK, plan.waiting().getFirst().reason());
+        assertEquals(T0.plusSeconds(3600), plan.waiting().getFirst().estimatedStart());
+    }
+
+    @Test
+    void nodeLabelsNarrowThePlacement() {
+        var capacity = new Capacity(List.of(
+                new Capacity.Node("plain", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true),
+                new Capacity.Node("fast", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true, java.util.Map.of("network", "efa"))));
+        var wantsEfa = withOptions(queued("h100", 2, 1), new Reservation.Options(null, false, null, java.util.Map.of("network", "efa")));
+        var wantsNothing = queued("h100", 1, 2);
+        var wantsMissing = withOptions(queued("h100", 1, 3), new Reservation.Options(null, false, null, java.util.Map.of("zone", "mars")));
+        var plan = scheduler.plan(new Scheduler.Snapshot(capacity, List.of()), List.of(wantsEfa, wantsNothing, wantsMissing), T0);
+        assertEquals("fast", plan.admissions().stream().filter(a -> a.reservationId().equals(wantsEfa.id())).findFirst().orElseThrow()
+                .placement().node());
+        assertEquals(Scheduler.PendingReason.NO_CAPACITY_OF_TYPE, plan.waiting().getFirst().reason());
+    }
+
     @Test
     void bestFitKeepsWholeNodesForWholeNodeRequests() {
         var busy = active("n1", List.of(0));

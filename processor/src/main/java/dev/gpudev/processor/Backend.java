@@ -18,16 +18,17 @@ public interface Backend extends AutoCloseable {
      */
     record EnvironmentSpec(UUID reservationId, String name, String owner, List<Integer> gpus,
                            List<String> authorizedKeys, Integer preferredPort, boolean jupyter, boolean homeDisk,
-                           java.util.Map<String, String> extraEnv) {
+                           java.util.Map<String, String> extraEnv, dev.gpudev.core.Reservation.Options options) {
         public EnvironmentSpec {
             gpus = List.copyOf(gpus);
             authorizedKeys = List.copyOf(authorizedKeys);
             extraEnv = java.util.Map.copyOf(extraEnv);
+            options = options == null ? dev.gpudev.core.Reservation.Options.NONE : options;
         }
 
         public EnvironmentSpec(UUID reservationId, String name, String owner, List<Integer> gpus, List<String> authorizedKeys,
                                Integer preferredPort, boolean jupyter) {
-            this(reservationId, name, owner, gpus, authorizedKeys, preferredPort, jupyter, true, java.util.Map.of());
+            this(reservationId, name, owner, gpus, authorizedKeys, preferredPort, jupyter, true, java.util.Map.of(), null);
         }
     }
 

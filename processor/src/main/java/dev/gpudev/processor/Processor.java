@@ -263,13 +263,19 @@ public final class Processor implements Runnable, AutoCloseable {
                             + ", expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
                     case USER_GPU_LIMIT -> "waiting: you hold your GPU limit"
                             + (w.estimatedStart() == null ? "" : "; expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart()));
-                    case NO_CAPACITY_OF_TYPE -> "no node of this GPU type can hold it";
+                    case WAITING_FOR_DISK -> "waiting for disk " + waitingDisk(queued, w.reservationId())
+                            + " (in use by another reservation of yours); expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
+                    case NO_CAPACITY_OF_TYPE -> "no node of this GPU type (with the labels asked for) can hold it";
                 };
                 p.reservations().setWaiting(c, w.reservationId(),
                         new Reservation.Queue(w.position(), w.reason().name(), w.estimatedStart()), detail);
             }
             return null;
         });
+    }
+
+    private static String waitingDisk(List<Reservation> queued, java.util.UUID id) {
+        return queued.stream().filter(r -> r.id().equals(id)).map(r -> r.options().disk()).findFirst().orElse("");
     }
 
     /** Level-triggered: make the backend match the rows, whatever happened before. */
@@ -319,7 +325,7 @@ public final class Processor implements Runnable, AutoCloseable {
                 }
                 var spec = new Backend.EnvironmentSpec(r.id(), r.environmentName(rank), r.username(), slice.gpus(), keys,
                         slice.sshPort() != null ? slice.sshPort() : (rank == 0 && r.connection() != null ? r.connection().port() : null),
-                        rank == 0 && r.lifecycle().jupyter(), rank == 0, extra);
+                        rank == 0 && r.lifecycle().jupyter(), rank == 0, extra, r.options());
                 var env = p.backend().ensure(spec);
                 if (rank == 0) {
                     masterAddr = env.sshHost();

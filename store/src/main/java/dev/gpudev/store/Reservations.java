@@ -319,12 +319,29 @@ public final class Reservations {
                         Pgmq.instant(rs, rs.findColumn("estimated_start_at"))),
                 new Reservation.Lifecycle(ints(rs.getArray("warnings_sent")), Pgmq.instant(rs, rs.findColumn("last_active_at")),
                         Pgmq.instant(rs, rs.findColumn("idle_warned_at")), rs.getBoolean("idle_opt_out"),
-                        Pgmq.instant(rs, rs.findColumn("status_changed_at")), rs.getBoolean("jupyter_enabled")),
+                        Pgmq.instant(rs, rs.findColumn("status_changed_at")), rs.getBoolean("jupyter_enabled"),
+                        new Reservation.Options(rs.getString("disk_name"), rs.getBoolean("no_persist"), rs.getString("image"),
+                                labels(rs.getString("node_labels")))),
                 history(rs.getString("status_history")));
     }
 
     private static final TypeReference<List<Map<String, Object>>> SLICES = new TypeReference<>() {
     };
+    private static final TypeReference<Map<String, String>> LABELS = new TypeReference<>() {
+    };
+
+    private static Map<String, String> labels(String json) {
+        try {
+            return json == null ? Map.of() : Json.MAPPER.readValue(json, LABELS);
+        } catch (Exception e) {
+            throw new IllegalStateException("corrupt node_labels: " + e.getMessage(), e);
+        }
+    }
+
+    /** A value for {@link #update} that is written as jsonb. */
+    public static Object jsonb(Object value) {
+        return new JsonValue(Json.write(value));
+    }
 
     private static Reservation.Placement placement(String json) {
         if (json == null) {

@@ -30,6 +30,19 @@ public final class LocalBackend implements Backend {
     private final Map<String, EnvironmentSshServer> running = new ConcurrentHashMap<>();
     private final Map<String, List<Integer>> gpusOf = new ConcurrentHashMap<>();
     private final Map<String, Jupyter> jupyters = new ConcurrentHashMap<>();
+    private final Map<String, Path> homes = new ConcurrentHashMap<>();
+    private final Set<String> scratch = ConcurrentHashMap.newKeySet();
+
+    /**
+     * Where an environment's home is: node 0 of a reservation with a named disk uses the disk, kept
+     * under disks/OWNER/NAME across reservations; any other home is the environment's own.
+     */
+    Path home(EnvironmentSpec spec) {
+        if (spec.homeDisk() && spec.options().disk() != null) {
+            return dataDir.resolve("disks").resolve(spec.owner().replaceAll("[^A-Za-z0-9._-]", "_")).resolve(spec.options().disk());
+        }
+        return root.resolve(spec.name()).resolve("home");
+    }
     private volatile Map<Integer, Integer> utilization = Map.of();
     private volatile long utilizationReadAt;
 
@@ -54,8 +67,13 @@ public final class LocalBackend implements Backend {
         EnvironmentSshServer server = running.get(spec.name());
         if (server == null) {
             Path dir = root.resolve(spec.name());
-            Path home = dir.resolve("home");
+            Path home = home(spec);
+            Files.createDirectories(dir);
             Files.createDirectories(home);
+            homes.put(spec.name(), home);
+            if (spec.options().scratch() && spec.homeDisk()) {
+                scratch.add(spec.name());
+            }
             Map<String, String> env = environment(spec, home);
             server = start(spec, dir, home, env);
             running.put(spec.name(), server);
@@ -63,9 +81,13 @@ public final class LocalBackend implements Backend {
         }
         server.authorize(spec.authorizedKeys());
         String jupyter = jupyter(spec);
+        String home = spec.options().disk() != null && spec.homeDisk() ? "; home: disk " + spec.options().disk()
+                : spec.options().scratch() ? "; home: scratch, deleted at the end" : "";
+        String image = spec.options().image() == null ? ""
+                : "; image " + spec.options().image() + " is for the Kubernetes backend, this one runs on the host system";
         return new Environment(spec.name(), "127.0.0.1", server.port(), "running (sandbox: " + sandbox.describe()
                 + (capacity.nodes().stream().anyMatch(Capacity.Node::simulated) ? "; GPUs simulated" : "") + ")"
-                + (jupyter == null ? "" : "; " + jupyter));
+                + home + image + (jupyter == null ? "" : "; " + jupyter));
     }
 
     /** Starts or stops Jupyter Lab as the spec says; returns what to tell the user, null when off. */
@@ -90,7 +112,7 @@ public final class LocalBackend implements Backend {
             port = socket.getLocalPort();
         }
         String token = dev.gpudev.core.Tokens.newSecret().substring(0, 32);
-        Path home = root.resolve(spec.name()).resolve("home");
+        Path home = homes.getOrDefault(spec.name(), home(spec));
         Process p = new ProcessBuilder(sandbox.wrap(List.of(exe, "lab", "--no-browser", "--ip=127.0.0.1", "--port=" + port,
                 "--IdentityProvider.token=" + token, "--ServerApp.root_dir=" + home), home, dataDir, environment(spec, home)))
                 .redirectErrorStream(true).redirectOutput(root.resolve(spec.name()).resolve("jupyter.log").toFile()).start();
@@ -142,12 +164,22 @@ public final class LocalBackend implements Backend {
         if (server != null) {
             server.close();
         }
-        // The home directory stays: it is the user's persistent disk.
+        Path home = homes.remove(name);
+        // A home stays (it is the user's disk) unless the reservation asked for a scratch one.
+        if (scratch.remove(name) && home != null) {
+            try (var walk = Files.walk(home)) {
+                for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(f);
+                }
+            } catch (IOException e) {
+                log.warn("could not delete the scratch home of {}: {}", name, e.getMessage());
+            }
+        }
     }
 
     @Override
     public void notify(String name, String fileName, String message, String clearPrefix) throws IOException {
-        Path home = root.resolve(name).resolve("home");
+        Path home = homes.getOrDefault(name, root.resolve(name).resolve("home"));
         if (!Files.isDirectory(home)) {
             return;
         }

@@ -274,6 +274,57 @@ class LifecycleTest {
         assertTrue(get(id).history().getLast().reason().contains("no user 'nobody'"));
     }
 
+    UUID submitWith(long user, Reservation.Options options) {
+        UUID id = submit(user, "h100", 1, "1");
+        db.inTransaction(c -> {
+            var set = new java.util.HashMap<String, Object>();
+            if (options.disk() != null) {
+                set.put("disk_name", options.disk());
+            }
+            set.put("no_persist", options.scratch());
+            reservations.update(c, id, set);
+            return null;
+        });
+        return id;
+    }
+
+    @Test
+    void aNamedDiskOutlivesItsReservationsAndServesOneAtATime() throws Exception {
+        var disk = new Reservation.Options("work", false, null, Map.of());
+        UUID first = submitWith(alice, disk);
+        UUID second = submitWith(alice, disk);
+        Processor p = processor();
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(first).status());
+        assertEquals("WAITING_FOR_DISK", get(second).pendingReason());
+        assertEquals(get(first).expiresAt(), get(second).estimatedStart());
+        Path diskDir = dataDir.resolve("disks").resolve("alice").resolve("work");
+        Files.writeString(diskDir.resolve("model.pt"), "weights");
+        db.inTransaction(c -> commands.send(c, new CommandQueue.Command(CommandQueue.Type.cancel, first, "alice")));
+        p.cycle();
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(second).status());
+        assertEquals("weights", Files.readString(diskDir.resolve("model.pt")), "the disk came along");
+        assertTrue(get(second).detailedStatus().contains("home: disk work"), get(second).detailedStatus());
+    }
+
+    @Test
+    void aScratchHomeIsDeletedAtTheEnd() throws Exception {
+        UUID id = submitWith(alice, new Reservation.Options(null, true, null, Map.of()));
+        Processor p = processor();
+        p.cycle();
+        Files.writeString(home(id).resolve("tmp.bin"), "x");
+        db.inTransaction(c -> commands.send(c, new CommandQueue.Command(CommandQueue.Type.cancel, id, "alice")));
+        p.cycle();
+        assertFalse(Files.exists(home(id)), "scratch home removed");
+        UUID kept = submit(alice, "h100", 1, "1");
+        p.cycle();
+        Files.writeString(home(kept).resolve("keep.txt"), "x");
+        db.inTransaction(c -> commands.send(c, new CommandQueue.Command(CommandQueue.Type.cancel, kept, "alice")));
+        p.cycle();
+        assertTrue(Files.exists(home(kept).resolve("keep.txt")), "an ordinary home is kept");
+    }
+
     @Test
     void terminalsOfTheEnvironmentReceiveTheMessage() throws Exception {
         ProcessBuilder pb = new ProcessBuilder("/usr/bin/script", "-qfec", "sleep 3", "/dev/null");
