@@ -15,7 +15,7 @@ PORT=$((20000 + RANDOM % 20000))
 SSH_PORT=$((PORT + 1))
 # The processor also runs, as in production; rate limits are lifted for the measurement.
 RATE_LIMIT_PER_KEY=100000 RATE_LIMIT_PER_ADDRESS=100000 \
-  "$JAVA_HOME/bin/java" -jar "$ROOT/server/target/gpudev-server.jar" --port "$PORT" --ssh-port "$SSH_PORT" \
+  "$JAVA_HOME/bin/java" ${GPUDEV_JAVA_OPTS:-} -jar "$ROOT/server/target/gpudev-server.jar" --port "$PORT" --ssh-port "$SSH_PORT" \
   --data-dir "$DATA" --simulated-gpus h100:8 > "$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
@@ -34,3 +34,13 @@ echo "$PGB" | grep -E "tps|latency average"
 API_RATE=$(echo "$API_OUT" | sed -n 's/.*api_peak_per_s=\([0-9.]*\).*/\1/p')
 DB_RATE=$(echo "$PGB" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
 python3 -c "print(f'ratio API/pgbench = {float(\"$API_RATE\")/float(\"$DB_RATE\"):.2f} (goal: at least 0.5)')"
+
+# The database's own latency at the rate the API was measured at: the floor under the API's p99.
+HALF=$(python3 -c "print(int(float('$API_RATE')/2))")
+echo "== pgbench at $HALF tps (the API's open-loop rate), ${SECONDS_RUN}s: per-transaction latency"
+(cd "$DATA" && pgbench -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -c "$WORKERS" -j 2 -R "$HALF" -T "$SECONDS_RUN" \
+   -D users="$USERS" -f "$ROOT/bench/submit.sql" -l --log-prefix=pgb gpudev > /dev/null 2>&1)
+cat "$DATA"/pgb.* | python3 -c "
+import sys
+lat = sorted(int(l.split()[2]) / 1000.0 for l in sys.stdin if l.strip())
+print(f'pgbench at half rate: p50 {lat[len(lat)//2]:.1f} ms, p99 {lat[int(len(lat)*0.99)]:.1f} ms ({len(lat)} transactions)')"

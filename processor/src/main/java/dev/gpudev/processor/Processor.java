@@ -63,7 +63,11 @@ public final class Processor implements Runnable, AutoCloseable {
         thread = Thread.ofPlatform().name("processor").daemon().start(this);
     }
 
-    /** Wake-ups closer together than this are served by one cycle: a burst of submits is one pass, not hundreds. */
+    /**
+     * Wake-ups closer together than this are served by one cycle: a burst of submits is one pass, not
+     * hundreds. The gap grows with the cost of a cycle (twice its time, at most a second), so a deep
+     * queue never takes more than a third of the processor's machine.
+     */
     private static final long MIN_CYCLE_GAP_MS = 50;
 
     @Override
@@ -77,9 +81,10 @@ public final class Processor implements Runnable, AutoCloseable {
             }
             if (running.get()) {
                 long spentMs = (System.nanoTime() - started) / 1_000_000;
-                if (spentMs < MIN_CYCLE_GAP_MS) {
+                long gap = Math.min(1000, Math.max(MIN_CYCLE_GAP_MS, 3 * spentMs));
+                if (spentMs < gap) {
                     try {
-                        Thread.sleep(MIN_CYCLE_GAP_MS - spentMs);
+                        Thread.sleep(gap - spentMs);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         break;
@@ -239,8 +244,8 @@ public final class Processor implements Runnable, AutoCloseable {
                     }
                 }
             }
-            List<Reservation> holding = p.reservations().withStatus(c, ReservationStatus.PREPARING, ReservationStatus.ACTIVE);
-            List<Reservation> queued = p.reservations().withStatus(c, ReservationStatus.QUEUED);
+            List<Reservation> holding = p.reservations().withStatus(c, false, ReservationStatus.PREPARING, ReservationStatus.ACTIVE);
+            List<Reservation> queued = p.reservations().withStatus(c, false, ReservationStatus.QUEUED);
             if (queued.isEmpty()) {
                 return null;
             }
@@ -257,7 +262,14 @@ public final class Processor implements Runnable, AutoCloseable {
                         .collect(java.util.stream.Collectors.joining(", "));
                 p.reservations().transition(c, r, ReservationStatus.PREPARING, "admitted on " + where, now, set);
             }
+            Map<java.util.UUID, Reservation> byId = new HashMap<>();
+            queued.forEach(q -> byId.put(q.id(), q));
             for (var w : plan.waiting()) {
+                Reservation before = byId.get(w.reservationId());
+                var queue = new Reservation.Queue(w.position(), w.reason().name(), w.estimatedStart());
+                if (before != null && queue.equals(before.queue())) {
+                    continue; // unchanged: in a deep queue most are, and each write is a round trip
+                }
                 String detail = switch (w.reason()) {
                     case WAITING_FOR_CAPACITY -> "waiting for GPUs, position " + w.position()
                             + ", expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
@@ -267,8 +279,7 @@ public final class Processor implements Runnable, AutoCloseable {
                             + " (in use by another reservation of yours); expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
                     case NO_CAPACITY_OF_TYPE -> "no node of this GPU type (with the labels asked for) can hold it";
                 };
-                p.reservations().setWaiting(c, w.reservationId(),
-                        new Reservation.Queue(w.position(), w.reason().name(), w.estimatedStart()), detail);
+                p.reservations().setWaiting(c, w.reservationId(), queue, detail);
             }
             return null;
         });
