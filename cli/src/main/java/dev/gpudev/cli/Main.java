@@ -224,12 +224,12 @@ public final class Main {
         @Option(names = "--wait", negatable = true, description = "follow it until it is active (default: on a terminal)")
         Boolean wait;
 
-        @Option(names = {"-o", "--output"}, description = "json for machine-readable output")
-        String output;
+        @Mixin
+        OutputFormat format;
 
         @Override
         public Integer call() throws InterruptedException {
-            Output.check(output);
+            format.check();
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("gpu_type", gpuType);
             body.put("gpu_count", gpus);
@@ -257,20 +257,20 @@ public final class Main {
             }
             ApiClient api = api();
             JsonNode job = api.post("/v1/jobs/submit", body);
-            boolean follow = wait != null ? wait : System.console() != null && output == null;
+            boolean follow = wait != null ? wait : System.console() != null && format.output == null;
             if (!follow) {
-                if (Output.json(output)) {
+                if (format.json()) {
                     printJson(job);
                 } else {
                     out().println("Submitted " + job.get("job_id").asText() + " (" + job.get("status").asText() + ")");
                 }
                 return 0;
             }
-            if (!Output.json(output)) {
+            if (!format.json()) {
                 out().println("Submitted " + job.get("job_id").asText() + "; waiting for it to start…");
             }
-            JsonNode last = Follow.untilSettled(api, job.get("job_id").asText(), Output.json(output) ? null : out());
-            if (Output.json(output)) {
+            JsonNode last = Follow.untilSettled(api, job.get("job_id").asText(), format.json() ? null : out());
+            if (format.json()) {
                 printJson(last);
             }
             String status = last.get("status").asText();
@@ -278,7 +278,7 @@ public final class Main {
                 throw new CliException(1, "reservation " + status + ": " + Objects.toString(
                         last.hasNonNull("failure_reason") ? last.get("failure_reason").asText() : null, "see `gpu-dev show`"));
             }
-            if (!Output.json(output)) {
+            if (!format.json()) {
                 String ref = last.hasNonNull("name") ? last.get("name").asText() : last.get("job_id").asText();
                 out().println("Active on GPUs " + last.get("gpus") + " until " + last.get("expires_at").asText());
                 out().println("Connect with:  gpu-dev connect " + ref);
@@ -298,15 +298,15 @@ public final class Main {
         @Option(names = "--limit", defaultValue = "50")
         int limit;
 
-        @Option(names = {"-o", "--output"}, description = "json for machine-readable output")
-        String output;
+        @Mixin
+        OutputFormat format;
 
         @Mixin
         Watch watch;
 
         @Override
         public Integer call() throws InterruptedException {
-            Output.check(output);
+            format.check();
             return watch.repeat(out(), this::once);
         }
 
@@ -319,7 +319,7 @@ public final class Main {
                 q.append("&all_users=true");
             }
             JsonNode jobs = api().get(q.toString()).get("jobs");
-            if (Output.json(output)) {
+            if (format.json()) {
                 printJson(jobs);
                 return;
             }
@@ -342,14 +342,14 @@ public final class Main {
         @Parameters(paramLabel = "ID|NAME")
         String ref;
 
-        @Option(names = {"-o", "--output"}, description = "json for machine-readable output")
-        String output;
+        @Mixin
+        OutputFormat format;
 
         @Override
         public Integer call() {
-            Output.check(output);
+            format.check();
             JsonNode j = api().get("/v1/jobs/" + Output.pathSegment(ref));
-            if (Output.json(output)) {
+            if (format.json()) {
                 printJson(j);
                 return 0;
             }
@@ -529,14 +529,14 @@ public final class Main {
 
     @Command(name = "status", mixinStandardHelpOptions = true, description = "The cluster at a glance: GPUs and reservations.")
     static final class Status extends Base {
-        @Option(names = {"-o", "--output"}, description = "json for machine-readable output")
-        String output;
+        @Mixin
+        OutputFormat format;
 
         @Override
         public Integer call() {
-            Output.check(output);
+            format.check();
             JsonNode s = api().get("/v1/cluster/status");
-            if (Output.json(output)) {
+            if (format.json()) {
                 printJson(s);
                 return 0;
             }
@@ -555,21 +555,21 @@ public final class Main {
 
     @Command(name = "avail", mixinStandardHelpOptions = true, description = "GPUs per type: total, in use, queued, available.")
     static final class Avail extends Base {
-        @Option(names = {"-o", "--output"}, description = "json for machine-readable output")
-        String output;
+        @Mixin
+        OutputFormat format;
 
         @Mixin
         Watch watch;
 
         @Override
         public Integer call() throws InterruptedException {
-            Output.check(output);
+            format.check();
             return watch.repeat(out(), this::once);
         }
 
         private void once() {
             JsonNode types = api().get("/v1/gpu/availability").get("gpu_types");
-            if (Output.json(output)) {
+            if (format.json()) {
                 printJson(types);
                 return;
             }

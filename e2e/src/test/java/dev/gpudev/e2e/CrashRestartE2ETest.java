@@ -6,8 +6,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -75,8 +73,8 @@ class CrashRestartE2ETest {
     void killingTheServerDuringProvisioningNeverLosesOrDuplicatesAReservation() throws Exception {
         Path root = Files.createTempDirectory("gpudev-crash");
         Path dataDir = root.resolve("data");
-        int apiPort = freePort();
-        int sshPort = freePort();
+        int apiPort = Proc.freePort();
+        int sshPort = Proc.freePort();
         String base = "http://127.0.0.1:" + apiPort;
         start(dataDir, apiPort, sshPort);
         String token = Files.readString(dataDir.resolve("admin-token")).trim();
@@ -124,7 +122,7 @@ class CrashRestartE2ETest {
         assertEquals(ids.size(), ports.size(), "one SSH endpoint per reservation");
         assertEquals(ids.size(), gpus.size(), "no GPU given twice");
         for (int port : ports) {
-            assertTrue(listening(port), "endpoint " + port + " is up after the restarts");
+            assertTrue(Proc.listening(port), "endpoint " + port + " is up after the restarts");
         }
         try (var envs = Files.list(dataDir.resolve("environments"))) {
             assertEquals(ids.size(), envs.count(), "one environment directory per reservation");
@@ -144,17 +142,4 @@ class CrashRestartE2ETest {
         assertTrue(withRequestId > 0, "API log lines name their request");
     }
 
-    static boolean listening(int port) {
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 }

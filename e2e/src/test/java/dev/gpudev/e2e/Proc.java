@@ -24,6 +24,20 @@ record Proc(int exit, String out) {
         return new Proc(p.exitValue(), out);
     }
 
+    static boolean listening(int port) {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
     static String java() {
         return ProcessHandle.current().info().command().orElse("java");
     }

@@ -8,8 +8,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,8 +44,8 @@ class WalkingSkeletonE2ETest {
         root = Files.createTempDirectory("gpudev-e2e");
         dataDir = root.resolve("data");
         serverLog = root.resolve("server.log");
-        int apiPort = freePort();
-        proxyPort = freePort();
+        int apiPort = Proc.freePort();
+        proxyPort = Proc.freePort();
         apiUrl = "http://127.0.0.1:" + apiPort;
         sts = new StandInSts();
         ProcessBuilder pb = new ProcessBuilder(Proc.java(), "-jar", jar("server", "gpudev-server.jar"),
@@ -130,7 +128,7 @@ class WalkingSkeletonE2ETest {
         Path cfg = alice.resolve(".gpu-dev/ssh_config");
         String host = Files.readAllLines(cfg).stream().filter(l -> l.startsWith("Host gpudev-") && !l.contains("proxy"))
                 .findFirst().orElseThrow().substring(5).trim();
-        int local = freePort();
+        int local = Proc.freePort();
         int api = Integer.parseInt(apiUrl.substring(apiUrl.lastIndexOf(':') + 1));
         Process tunnel = new ProcessBuilder("ssh", "-F", cfg.toString(), "-N", "-o", "ExitOnForwardFailure=yes",
                 "-L", local + ":127.0.0.1:" + api, host).redirectErrorStream(true).start();
@@ -205,7 +203,7 @@ class WalkingSkeletonE2ETest {
         assertEquals(0, cancel.exit(), cancel.out());
         assertTrue(cancel.out().contains("cancelled"), cancel.out());
         Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
-        while (listening(alicePort)) {
+        while (Proc.listening(alicePort)) {
             if (Instant.now().isAfter(deadline)) {
                 fail("the environment's SSH endpoint still listens after cancel");
             }
@@ -350,17 +348,4 @@ class WalkingSkeletonE2ETest {
         return out;
     }
 
-    static boolean listening(int port) {
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
 }
