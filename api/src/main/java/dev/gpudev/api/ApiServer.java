@@ -304,7 +304,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void tokenLogin(Context ctx) {
-        JsonNode body = Bodies.json(ctx);
+        JsonNode body = Bodies.only(Bodies.json(ctx), "token");
         String token = Bodies.string(body, "token", true, 512);
         Instant now = p.clock().instant();
         Map<String, Object> out = p.db().inTransaction(c -> {
@@ -331,7 +331,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void awsLogin(Context ctx) {
-        JsonNode body = Bodies.json(ctx);
+        JsonNode body = Bodies.only(Bodies.json(ctx), "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "sts_request");
         AwsLogin.Identity id;
         JsonNode signed = body.get("sts_request");
         if (signed != null && !signed.isNull()) {
@@ -390,7 +390,7 @@ public final class ApiServer implements AutoCloseable {
         if (!who.admin()) {
             throw ApiError.forbidden("only admins can invite users");
         }
-        JsonNode body = Bodies.json(ctx);
+        JsonNode body = Bodies.only(Bodies.json(ctx), "username", "expires_in_hours");
         String username = Bodies.string(body, "username", true, 64);
         if (!username.matches("[a-zA-Z0-9._-]{1,64}")) {
             throw ApiError.badRequest("username may only use letters, digits, '.', '_' and '-' (1-64)");
@@ -414,7 +414,7 @@ public final class ApiServer implements AutoCloseable {
 
     private void rotateKey(Context ctx) {
         Caller who = caller(ctx);
-        boolean revokeOld = Bodies.bool(Bodies.json(ctx), "revoke_old");
+        boolean revokeOld = Bodies.bool(Bodies.only(Bodies.json(ctx), "revoke_old"), "revoke_old");
         Instant now = p.clock().instant();
         Map<String, Object> out = p.db().inTransaction(c -> {
             User user = p.users().findById(c, who.userId()).orElseThrow();
@@ -524,7 +524,7 @@ public final class ApiServer implements AutoCloseable {
 
     private void addSshKey(Context ctx) {
         Caller who = caller(ctx);
-        SshPublicKey key = SshPublicKey.parse(Bodies.string(Bodies.json(ctx), "public_key", true, 16_384));
+        SshPublicKey key = SshPublicKey.parse(Bodies.string(Bodies.only(Bodies.json(ctx), "public_key"), "public_key", true, 16_384));
         var saved = p.db().inTransaction(c -> {
             if (p.sshKeys().forUser(c, who.userId()).size() >= 50) {
                 throw new ApiError(409, "conflict", "you already have 50 SSH keys: delete one first");
@@ -562,7 +562,8 @@ public final class ApiServer implements AutoCloseable {
 
     private void submit(Context ctx) {
         Caller who = caller(ctx);
-        JsonNode body = Bodies.json(ctx);
+        JsonNode body = Bodies.only(Bodies.json(ctx), "gpu_type", "gpu_count", "duration_hours", "name", "disk_name", "no_persist",
+                "image", "jupyter", "distributed", "node_labels", "dry_run", "keep_when_idle");
         var request = new ReservationRequest(
                 Bodies.string(body, "gpu_type", true, 32),
                 Bodies.integer(body, "gpu_count", true),
@@ -732,7 +733,7 @@ public final class ApiServer implements AutoCloseable {
     private void extend(Context ctx) {
         Caller who = caller(ctx);
         Reservation r = findOwned(ctx, who, ctx.pathParam("id"));
-        var hours = Bodies.decimal(Bodies.json(ctx), "extension_hours", true);
+        var hours = Bodies.decimal(Bodies.only(Bodies.json(ctx), "extension_hours"), "extension_hours", true);
         var total = dev.gpudev.core.Extension.newDuration(r, hours, p.clock().instant());
         p.db().inTransaction(c -> p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.extend, r.id(), who.username(), hours)));
         log.info("user '{}' asked to extend {} by {} h", who.username(), r.id(), hours.toPlainString());
@@ -749,7 +750,7 @@ public final class ApiServer implements AutoCloseable {
         Caller who = caller(ctx);
         Reservation r = findOwned(ctx, who, ctx.pathParam("id"));
         requireLive(r);
-        String username = Bodies.string(Bodies.json(ctx), "username", true, 64);
+        String username = Bodies.string(Bodies.only(Bodies.json(ctx), "username"), "username", true, 64);
         var user = p.db().query(c -> p.users().findByName(c, username));
         if (user.isEmpty() || !user.get().active()) {
             throw ApiError.notFound("no user '" + username + "': they must log in once before they can be added");

@@ -30,6 +30,19 @@ final class Bodies {
         }
     }
 
+    /** Refuses fields the route does not take: a typo ("gpu_cnt") is an error, not silently ignored. */
+    static JsonNode only(JsonNode body, String... fields) {
+        java.util.Set<String> known = java.util.Set.of(fields);
+        body.fieldNames().forEachRemaining(f -> {
+            if (!known.contains(f)) {
+                String shown = f.length() > 40 ? f.substring(0, 40) + "…" : f;
+                throw ApiError.badRequest("unknown field '" + shown.replaceAll("[\\p{Cntrl}]", "?") + "': this endpoint takes "
+                        + String.join(", ", new java.util.TreeSet<>(known)));
+            }
+        });
+        return body;
+    }
+
     static String string(JsonNode body, String field, boolean required, int maxLength) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) {

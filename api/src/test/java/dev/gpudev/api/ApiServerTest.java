@@ -48,6 +48,7 @@ class ApiServerTest {
     }
 
     static int checked;
+    static int checkedRequests;
 
     @BeforeAll
     static void start() {
@@ -66,7 +67,7 @@ class ApiServerTest {
 
     @AfterAll
     static void stop() {
-        System.out.println("responses validated against the OpenAPI document: " + checked);
+        System.out.println("responses validated against the OpenAPI document: " + checked + ", accepted requests: " + checkedRequests);
         api.close();
         db.close();
     }
@@ -83,7 +84,12 @@ class ApiServerTest {
         HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         JsonNode json = r.body().isBlank() ? null : Json.MAPPER.readTree(r.body());
         // Every response of this suite must be as the OpenAPI document says.
-        var problems = SchemaCheck.check(method, path, r.statusCode(), json);
+        var problems = new java.util.ArrayList<>(SchemaCheck.check(method, path, r.statusCode(), json));
+        if (r.statusCode() < 300 && body != null && !body.isBlank()) {
+            // A request the API accepted must be one the document describes.
+            problems.addAll(SchemaCheck.checkRequest(method, path, Json.MAPPER.readTree(body)));
+            checkedRequests++;
+        }
         assertTrue(problems.isEmpty(), String.join("\n", problems));
         checked++;
         return new Res(r.statusCode(), json);
@@ -279,6 +285,7 @@ class ApiServerTest {
             {"[1,2,3]", "400"},
             {"{not json", "400"},
             {"null", "400"},
+            {"{\"gpu_type\":\"h100\",\"gpu_cnt\":1,\"duration_hours\":1}", "400"},
         };
         for (String[] c : cases) {
             Res r = post("/v1/jobs/submit", key, c[0]);

@@ -68,6 +68,32 @@ final class SchemaCheck {
         return problems;
     }
 
+    /** Problems with a request body the API accepted: it must be what the document says the route takes. */
+    static List<String> checkRequest(String method, String path, JsonNode body) {
+        List<String> problems = new ArrayList<>();
+        String t = template(path);
+        if (t == null || body == null) {
+            return problems;
+        }
+        JsonNode op = DOC.get("paths").get(t).get(method.toLowerCase());
+        JsonNode schema = op == null ? null : op.path("requestBody").path("content").path("application/json").path("schema");
+        if (schema == null || schema.isMissingNode()) {
+            problems.add(method + " " + t + " accepted a body the document does not describe");
+            return problems;
+        }
+        validate(schema, body, "request " + method + " " + t, problems);
+        // An accepted request names only documented fields.
+        JsonNode resolved = resolve(schema);
+        if (body.isObject() && resolved.has("properties")) {
+            body.fieldNames().forEachRemaining(f -> {
+                if (!resolved.get("properties").has(f)) {
+                    problems.add("request " + method + " " + t + " used the undocumented field " + f);
+                }
+            });
+        }
+        return problems;
+    }
+
     private static JsonNode resolve(JsonNode node) {
         while (node.has("$ref")) {
             String[] parts = node.get("$ref").asText().substring(2).split("/");
