@@ -68,6 +68,40 @@ public final class Scheduler {
         return new Cycle(snapshot, now.toEpochMilli()).run(queued);
     }
 
+    /**
+     * A cycle kept for later arrivals. Older reservations are planned first and a newer one can only
+     * use what they leave, so a pass whose only change is new arrivals plans just those on the kept
+     * timelines: the same answer as planning everything again, without re-reading a deep queue.
+     */
+    public final class Planner {
+        private final Cycle cycle;
+        private final Plan first;
+
+        private Planner(Snapshot snapshot, List<Reservation> queued, Instant now) {
+            this.cycle = new Cycle(snapshot, now.toEpochMilli());
+            this.first = cycle.run(queued);
+        }
+
+        /** The plan of the reservations it was started with. */
+        public Plan plan() {
+            return first;
+        }
+
+        /** Plans reservations newer than all planned so far. */
+        public Plan append(List<Reservation> newer) {
+            return cycle.run(newer);
+        }
+
+        /** Until when the plans hold: the first planned start of a waiting reservation (then it is due). */
+        public Instant validUntil() {
+            return Instant.ofEpochMilli(cycle.firstWaitingStart);
+        }
+    }
+
+    public Planner start(Snapshot snapshot, List<Reservation> queued, Instant now) {
+        return new Planner(snapshot, queued, now);
+    }
+
     /** The state of one cycle; thrown away at its end. */
     private final class Cycle {
         private final long now;
@@ -146,10 +180,14 @@ public final class Scheduler {
             return java.util.Optional.of(userTypeTimelines.computeIfAbsent(r.userId() + "/" + r.gpuType(), k -> new Timeline(now, limit)));
         }
 
+        /** Places in line per type, carried across runs of one cycle. */
+        private final Map<String, Integer> positions = new LinkedHashMap<>();
+        /** The earliest planned start among waiting reservations: when the plan must be made again. */
+        long firstWaitingStart = Long.MAX_VALUE;
+
         Plan run(List<Reservation> queued) {
             List<Admission> admissions = new ArrayList<>();
             List<Waiting> waiting = new ArrayList<>();
-            Map<String, Integer> positions = new LinkedHashMap<>();
             List<Reservation> fifo = queued.stream()
                     .sorted(Comparator.comparing(Reservation::createdAt).thenComparing(Reservation::id)).toList();
             for (Reservation r : fifo) {
@@ -200,6 +238,11 @@ public final class Scheduler {
                     PendingReason reason = diskFree > capacityStart ? PendingReason.WAITING_FOR_DISK
                             : capacityStart == now ? PendingReason.USER_GPU_LIMIT : PendingReason.WAITING_FOR_CAPACITY;
                     waiting.add(new Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), reason, Instant.ofEpochMilli(slot.start)));
+                }
+            }
+            for (Waiting w : waiting) {
+                if (w.estimatedStart() != null) {
+                    firstWaitingStart = Math.min(firstWaitingStart, w.estimatedStart().toEpochMilli());
                 }
             }
             return new Plan(admissions, waiting);

@@ -165,6 +165,34 @@ class SchedulerTest {
     }
 
     @Test
+    void appendingNewArrivalsGivesTheSamePlanAsPlanningEverything() {
+        var rnd = new java.util.Random(11);
+        List<Reservation> holding = new java.util.ArrayList<>();
+        for (int n = 0; n < 4; n++) {
+            holding.add(new Reservation(UUID.randomUUID(), n, "u", ReservationStatus.ACTIVE, "h100", 4, BigDecimal.ONE, null, T0, T0,
+                    T0.plusSeconds(600 + rnd.nextInt(7200)), new Reservation.Placement("n" + n, List.of(0, 1, 2, 3)), null, null, null, null, null, List.of()));
+        }
+        List<Reservation> queue = new java.util.ArrayList<>();
+        String[] hours = {"0.5", "1", "2", "4"};
+        for (int i = 0; i < 60; i++) {
+            queue.add(queued("h100", 1 << rnd.nextInt(4), i, hours[rnd.nextInt(hours.length)], rnd.nextInt(10)));
+        }
+        var limited = new Scheduler(new Scheduler.Limits(8, java.util.Map.of()));
+        var snapshot = new Scheduler.Snapshot(nodes(4, 8), holding);
+        var whole = limited.plan(snapshot, queue, T0);
+        var planner = limited.start(snapshot, queue.subList(0, 40), T0);
+        var later = planner.append(queue.subList(40, 60));
+        var admitted = new java.util.ArrayList<>(planner.plan().admissions());
+        admitted.addAll(later.admissions());
+        var waiting = new java.util.ArrayList<>(planner.plan().waiting());
+        waiting.addAll(later.waiting());
+        assertEquals(whole.admissions(), admitted);
+        assertEquals(whole.waiting(), waiting);
+        assertEquals(whole.waiting().stream().map(Scheduler.Waiting::estimatedStart).filter(java.util.Objects::nonNull)
+                .min(Instant::compareTo).orElseThrow(), planner.validUntil(), "the plan holds until the first waiting one is due");
+    }
+
+    @Test
     void bestFitKeepsWholeNodesForWholeNodeRequests() {
         var busy = active("n1", List.of(0));
         var one = queued("h100", 1, 1);
