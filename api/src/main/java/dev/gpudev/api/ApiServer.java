@@ -111,6 +111,9 @@ public final class ApiServer implements AutoCloseable {
         delete("/v1/keys/{id}", this::revokeKey);
         post("/v1/admin/invites", this::createInvite);
         get("/v1/audit", this::audit);
+        get("/v1/disks", this::listDisks);
+        post("/v1/disks", this::createDisk);
+        delete("/v1/disks/{name}", this::deleteDisk);
         post("/v1/ssh-keys", this::addSshKey);
         get("/v1/ssh-keys", this::listSshKeys);
         delete("/v1/ssh-keys/{id}", this::deleteSshKey);
@@ -518,6 +521,55 @@ public final class ApiServer implements AutoCloseable {
         Metrics.gauge(out, "gpudev_gpus_in_use", "GPUs held by reservations, by type.", inUse, "gpu_type");
         Metrics.gauge(out, "gpudev_gpus_free", "GPUs free, by type.", free, "gpu_type");
         ctx.contentType("text/plain; version=0.0.4").result(out.toString());
+    }
+
+    // --- disks --------------------------------------------------------------------------------
+
+    private void listDisks(Context ctx) {
+        Caller who = caller(ctx);
+        ctx.json(Map.of("disks", p.db().query(c -> p.disks().forUser(c, who.userId())).stream().map(d -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", d.name());
+            m.put("created_at", d.createdAt());
+            m.put("last_used_at", d.lastUsedAt());
+            m.put("in_use_by", d.inUseBy());
+            return m;
+        }).toList()));
+    }
+
+    private void createDisk(Context ctx) {
+        Caller who = caller(ctx);
+        String name = Bodies.string(Bodies.only(Bodies.json(ctx), "name"), "name", true, 63);
+        new Reservation.Options(name, false, null, Map.of()).validate();
+        boolean existed = p.db().query(c -> p.disks().forUser(c, who.userId()).stream().anyMatch(d -> d.name().equals(name)));
+        if (existed) {
+            throw new ApiError(409, "conflict", "you already have a disk named " + name);
+        }
+        p.db().inTransaction(c -> {
+            p.disks().use(c, who.userId(), name);
+            return null;
+        });
+        ctx.status(201).json(Map.of("name", name, "message", "created; its directory appears on first use"));
+    }
+
+    private void deleteDisk(Context ctx) {
+        Caller who = caller(ctx);
+        String name = ctx.pathParam("name");
+        if (name.length() > 63) {
+            throw ApiError.notFound("no disk " + name.substring(0, 20) + "…");
+        }
+        p.db().inTransaction(c -> {
+            if (p.disks().wanted(c, who.userId(), name)) {
+                throw new ApiError(409, "conflict", "disk " + name + " is used by a live or waiting reservation: cancel it first");
+            }
+            if (!p.disks().delete(c, who.userId(), name)) {
+                throw ApiError.notFound("you have no disk " + name + ": see `gpu-dev disk list`");
+            }
+            // The files are the backend's: the processor deletes them, after this commit.
+            p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.delete_disk, null, who.username(), null, name));
+            return null;
+        });
+        ctx.status(202).json(Map.of("name", name, "message", "disk deleted; its files are being removed"));
     }
 
     // --- ssh keys -----------------------------------------------------------------------------

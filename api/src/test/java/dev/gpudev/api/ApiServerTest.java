@@ -245,6 +245,23 @@ class ApiServerTest {
     }
 
     @Test
+    void disksAreListedCreatedAndDeletedButNotWhileWanted() throws Exception {
+        String key = newUser(login(adminToken), "xan");
+        assertEquals(201, post("/v1/disks", key, "{\"name\":\"data\"}").status());
+        assertEquals(409, post("/v1/disks", key, "{\"name\":\"data\"}").status());
+        assertEquals(400, post("/v1/disks", key, "{\"name\":\"Bad Name\"}").status());
+        post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"disk_name\":\"models\"}");
+        JsonNode disks = get("/v1/disks", key).body().get("disks");
+        assertEquals(2, disks.size(), "made explicitly, and on first use by a reservation");
+        assertEquals(409, call("DELETE", "/v1/disks/models", key, null, null).status(), "a waiting reservation wants it");
+        long before = queueLength();
+        assertEquals(202, call("DELETE", "/v1/disks/data", key, null, null).status());
+        assertEquals(before + 1, queueLength(), "the files are the processor's to delete");
+        assertEquals(404, call("DELETE", "/v1/disks/data", key, null, null).status());
+        assertEquals(0, get("/v1/disks", newUser(login(adminToken), "yul")).body().get("disks").size(), "disks are per user");
+    }
+
+    @Test
     void aReservationCanBeKeptWhenIdle() throws Exception {
         String key = newUser(login(adminToken), "vic");
         Res r = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"keep_when_idle\":true}");

@@ -39,7 +39,7 @@ class AuthorizationMatrixTest {
             "POST /v1/jobs/{id}/users", "POST /v1/jobs/{id}/jupyter/enable", "POST /v1/jobs/{id}/jupyter/disable");
     static final Set<String> ADMIN_ONLY = Set.of("POST /v1/admin/invites", "GET /v1/audit");
     /** Routes about something the owner has (an SSH key, an API key): others get 404, admins may revoke keys. */
-    static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}");
+    static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}", "DELETE /v1/disks/{name}");
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -56,6 +56,7 @@ class AuthorizationMatrixTest {
         ownerSshKey = f.call("POST", "/v1/ssh-keys", owner,
                 "{\"public_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ o\"}").body().get("id").asLong();
         ownerApiKey = f.call("GET", "/v1/keys", owner, null).body().get("keys").get(0).get("key_id").asLong();
+        f.call("POST", "/v1/disks", owner, "{\"name\":\"ownerdisk\"}");
         // The expired user's key: all others were made a moment ago and live 2 hours; move only this one into the past.
         f.db.inTransaction(c -> {
             try (var st = c.prepareStatement("update api_keys set expires_at = now() - interval '1 minute' where user_id = "
@@ -104,6 +105,7 @@ class AuthorizationMatrixTest {
             case "POST /v1/jobs/{id}/extend" -> "{\"extension_hours\":1}";
             case "POST /v1/jobs/{id}/users" -> "{\"username\":\"other\"}";
             case "POST /v1/keys/rotate" -> "{}";
+            case "POST /v1/disks" -> "{\"name\":\"scratchpad\"}";
             default -> null;
         };
     }
@@ -115,6 +117,9 @@ class AuthorizationMatrixTest {
         }
         if (route.startsWith("DELETE /v1/keys")) {
             return path.replace("{id}", Long.toString(ownerApiKey));
+        }
+        if (route.startsWith("DELETE /v1/disks")) {
+            return path.replace("{name}", "ownerdisk");
         }
         return path.replace("{id}", job.toString());
     }
@@ -148,6 +153,13 @@ class AuthorizationMatrixTest {
         if (role.equals("admin") && route.startsWith("DELETE")) {
             // An admin removing the owner's key would change the world of the cells that follow; remove a spare user's instead.
             String spare = f.newUser("spare-" + System.nanoTime() % 100000);
+            if (route.startsWith("DELETE /v1/disks")) {
+                // Disks are named per user: an admin deletes their own by name.
+                f.call("POST", "/v1/disks", key, "{\"name\":\"admin-disk\"}");
+                var r = f.call(method, "/v1/disks/admin-disk", key, null);
+                assertEquals(202, r.status(), r.raw());
+                return;
+            }
             String id = route.startsWith("DELETE /v1/keys")
                     ? f.call("GET", "/v1/keys", spare, null).body().get("keys").get(0).get("key_id").asText()
                     : f.call("POST", "/v1/ssh-keys", spare, body("POST /v1/ssh-keys")).body().get("id").asText();

@@ -28,7 +28,7 @@ final class SchemaCheck {
         String p = path.contains("?") ? path.substring(0, path.indexOf('?')) : path;
         List<String> matches = new ArrayList<>();
         DOC.get("paths").fieldNames().forEachRemaining(t -> {
-            String regex = "^" + Pattern.quote(t).replace("{id}", "\\E[^/]+\\Q") + "$";
+            String regex = "^" + Pattern.quote(t).replace("{id}", "\\E[^/]+\\Q").replace("{name}", "\\E[^/]+\\Q") + "$";
             if (p.matches(regex)) {
                 matches.add(t);
             }

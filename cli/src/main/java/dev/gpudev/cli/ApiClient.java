@@ -42,6 +42,14 @@ final class ApiClient {
         }
     }
 
+    /** A request without a body, for the methods get and post do not cover. */
+    record Request(String method, String path) {
+    }
+
+    JsonNode send(Request r) {
+        return send(HttpRequest.newBuilder(uri(r.path())).method(r.method(), HttpRequest.BodyPublishers.noBody()));
+    }
+
     private URI uri(String path) {
         try {
             return URI.create(baseUrl + path);

@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
 @Command(name = "gpu-dev", mixinStandardHelpOptions = true, version = "gpu-dev 0.1.0",
         description = "Reserve GPU development environments and connect to them.",
         subcommands = {Main.Login.class, Main.Reserve.class, Main.ListJobs.class, Main.Show.class, Main.Connect.class,
-                Main.Cancel.class, Main.Edit.class, Main.Avail.class, Main.Status.class, Main.Keys.class, Main.Admin.class})
+                Main.Cancel.class, Main.Edit.class, Main.Avail.class, Main.Status.class, Main.Disk.class, Main.Keys.class, Main.Admin.class})
 public final class Main {
 
     public static void main(String[] args) {
@@ -581,6 +581,62 @@ public final class Main {
                         t.get("available").asText(), t.get("max_per_node").asText()));
             }
             Output.table(out(), rows);
+        }
+    }
+
+    @Command(name = "disk", mixinStandardHelpOptions = true, description = "Your named persistent disks (reserve --disk NAME).",
+            subcommands = {Disk.ListDisks.class, Disk.Create.class, Disk.Delete.class})
+    static final class Disk {
+        @Command(name = "list", mixinStandardHelpOptions = true, description = "Your disks and what uses them.")
+        static final class ListDisks extends Base {
+            @Mixin
+            OutputFormat format;
+
+            @Override
+            public Integer call() {
+                format.check();
+                JsonNode disks = api().get("/v1/disks").get("disks");
+                if (format.json()) {
+                    printJson(disks);
+                    return 0;
+                }
+                List<List<String>> rows = new ArrayList<>();
+                rows.add(List.of("NAME", "CREATED", "LAST USED", "IN USE BY"));
+                for (JsonNode d : disks) {
+                    rows.add(List.of(d.get("name").asText(), Output.time(d.path("created_at").asText("")),
+                            Output.time(d.path("last_used_at").asText("")), d.hasNonNull("in_use_by") ? d.get("in_use_by").asText().substring(0, 8) : "-"));
+                }
+                Output.table(out(), rows);
+                return 0;
+            }
+        }
+
+        @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a named disk.")
+        static final class Create extends Base {
+            @Parameters(paramLabel = "NAME")
+            String name;
+
+            @Override
+            public Integer call() {
+                api().post("/v1/disks", Map.of("name", name));
+                out().println("Disk " + name + " created; use it with: gpu-dev reserve ... --disk " + name);
+                return 0;
+            }
+        }
+
+        @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a disk and everything on it.")
+        static final class Delete extends Base {
+            @Parameters(paramLabel = "NAME")
+            String name;
+
+            @Override
+            public Integer call() {
+                ApiClient api = api();
+                var r = new ApiClient.Request("DELETE", "/v1/disks/" + Output.pathSegment(name));
+                api.send(r);
+                out().println("Disk " + name + " deleted");
+                return 0;
+            }
         }
     }
 

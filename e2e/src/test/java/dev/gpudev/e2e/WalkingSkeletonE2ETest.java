@@ -250,6 +250,26 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
+    @Order(8)
+    void disksAreCreatedListedUsedAndDeleted() throws Exception {
+        assertEquals(0, cli(alice, "disk", "create", "datasets").exit());
+        assertEquals(2, cli(alice, "disk", "create", "datasets").exit(), "exists already");
+        Proc r = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "1", "--hours", "0.1", "--name", "ondisk", "--disk", "datasets", "--wait");
+        assertEquals(0, r.exit(), r.out());
+        assertEquals(0, cli(alice, "connect", "ondisk", "--", "echo", "kept", ">", "notes.txt").exit());
+        assertTrue(cli(alice, "disk", "list").out().contains("datasets"));
+        assertEquals(2, cli(alice, "disk", "delete", "datasets").exit(), "not while a reservation uses it");
+        assertEquals(0, cli(alice, "cancel", "ondisk").exit());
+        assertEquals("kept\n", Files.readString(dataDir.resolve("disks").resolve(System.getProperty("user.name")).resolve("datasets/notes.txt")));
+        assertEquals(0, cli(alice, "disk", "delete", "datasets").exit());
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
+        while (Files.exists(dataDir.resolve("disks").resolve(System.getProperty("user.name")).resolve("datasets"))) {
+            assertTrue(Instant.now().isBefore(deadline), "the disk's files are removed");
+            Thread.sleep(100);
+        }
+    }
+
+    @Test
     @Order(9)
     void keysRotateAndNoSecretEverReachesTheLog() throws Exception {
         String before = Files.readString(alice.resolve(".gpu-dev/credentials"));

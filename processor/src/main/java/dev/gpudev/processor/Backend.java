@@ -59,6 +59,9 @@ public interface Backend extends AutoCloseable {
      */
     void notify(String name, String fileName, String message, String clearPrefix) throws Exception;
 
+    /** Deletes a user's named disk and everything on it; nothing happens if it is gone already. */
+    void deleteDisk(String owner, String disk) throws Exception;
+
     /** How the environment is used right now. */
     Activity activity(String name);
 

@@ -129,6 +129,7 @@ public final class Processor implements Runnable, AutoCloseable {
                     case extend -> extend(c, cmd);
                     case add_user -> addUser(c, cmd);
                     case jupyter_enable, jupyter_disable -> jupyter(c, cmd, cmd.type() == CommandQueue.Type.jupyter_enable);
+                    case delete_disk -> deleteDisk(cmd);
                 }
                 p.pgmq().delete(c, p.commands().queue(), m.msgId());
                 return null;
@@ -203,6 +204,15 @@ public final class Processor implements Runnable, AutoCloseable {
         }
         p.reservations().note(c, current.get(), "jupyter " + (on ? "enabled" : "disabled") + " by " + cmd.requestedBy(),
                 p.clock().instant(), Map.of("jupyter_enabled", on));
+    }
+
+    /** The row is gone already (the API removed it with the command); the files go here. */
+    private void deleteDisk(CommandQueue.Command cmd) {
+        try {
+            p.backend().deleteDisk(cmd.requestedBy(), cmd.username());
+        } catch (Exception e) {
+            throw new IllegalStateException("could not delete disk " + cmd.username() + " of " + cmd.requestedBy() + ": " + e.getMessage(), e);
+        }
     }
 
     private void clearWarnings(Reservation r) {

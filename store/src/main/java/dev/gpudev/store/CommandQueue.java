@@ -14,7 +14,7 @@ import java.util.UUID;
 public final class CommandQueue {
     public static final String DEFAULT_QUEUE = "gpu_reservations";
 
-    public enum Type { create, cancel, extend, add_user, jupyter_enable, jupyter_disable }
+    public enum Type { create, cancel, extend, add_user, jupyter_enable, jupyter_disable, delete_disk }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Command(@JsonProperty("type") Type type,

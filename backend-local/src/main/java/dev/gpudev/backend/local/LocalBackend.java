@@ -198,6 +198,22 @@ public final class LocalBackend implements Backend {
     }
 
     @Override
+    public synchronized void deleteDisk(String owner, String disk) throws IOException {
+        Path dir = dataDir.resolve("disks").resolve(owner.replaceAll("[^A-Za-z0-9._-]", "_")).resolve(disk).normalize();
+        if (!dir.startsWith(dataDir.resolve("disks")) || !Files.exists(dir)) {
+            return;
+        }
+        if (homes.containsValue(dir)) {
+            throw new IOException("disk " + disk + " is the home of a running environment");
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(f);
+            }
+        }
+    }
+
+    @Override
     public Activity activity(String name) {
         EnvironmentSshServer s = running.get(name);
         List<Integer> gpus = gpusOf.getOrDefault(name, List.of());

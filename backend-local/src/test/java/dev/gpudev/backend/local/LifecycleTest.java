@@ -309,6 +309,23 @@ class LifecycleTest {
     }
 
     @Test
+    void aDeletedDiskLosesItsFilesButNotWhileInUse() throws Exception {
+        UUID id = submitWith(alice, new Reservation.Options("old", false, null, Map.of()));
+        Processor p = processor();
+        p.cycle();
+        Path diskDir = dataDir.resolve("disks").resolve("alice").resolve("old");
+        Files.writeString(diskDir.resolve("f"), "x");
+        org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> backend.deleteDisk("alice", "old"),
+                "never under a running environment");
+        db.inTransaction(c -> commands.send(c, new CommandQueue.Command(CommandQueue.Type.cancel, id, "alice")));
+        p.cycle();
+        db.inTransaction(c -> commands.send(c, new CommandQueue.Command(CommandQueue.Type.delete_disk, null, "alice", null, "old")));
+        p.cycle();
+        assertFalse(Files.exists(diskDir));
+        backend.deleteDisk("alice", "../../etc"); // names that escape the disks directory do nothing
+    }
+
+    @Test
     void aScratchHomeIsDeletedAtTheEnd() throws Exception {
         UUID id = submitWith(alice, new Reservation.Options(null, true, null, Map.of()));
         Processor p = processor();
