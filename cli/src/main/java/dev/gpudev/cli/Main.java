@@ -26,7 +26,8 @@ import java.util.concurrent.Callable;
 @Command(name = "gpu-dev", mixinStandardHelpOptions = true, version = "gpu-dev 0.1.0",
         description = "Reserve GPU development environments and connect to them.",
         subcommands = {Main.Login.class, Main.Reserve.class, Main.ListJobs.class, Main.Show.class, Main.Connect.class,
-                Main.Cancel.class, Main.Edit.class, Main.Avail.class, Main.Status.class, Main.Disk.class, Main.Keys.class, Main.Admin.class})
+                Main.Cancel.class, Main.Edit.class, Main.Avail.class, Main.Status.class, Main.Disk.class, Main.SshConfigCommand.class, Main.ConfigCommand.class, Main.Keys.class,
+                Main.Admin.class})
 public final class Main {
 
     public static void main(String[] args) {
@@ -412,7 +413,7 @@ public final class Main {
             if (node < 0 || node >= nodes) {
                 throw new CliException(2, "reservation " + ref + " has " + nodes + " node(s): --node 0" + (nodes > 1 ? " to " + (nodes - 1) : ""));
             }
-            Path config = SshConfig.write(settings, creds, j, node);
+            Path config = SshConfig.write(settings, creds, activeWith(api(), j));
             List<String> cmd = new ArrayList<>(List.of("ssh", "-F", config.toString()));
             if (!command.isEmpty() && System.console() == null) {
                 cmd.add("-T");
@@ -421,6 +422,99 @@ public final class Main {
             cmd.addAll(command);
             Process p = new ProcessBuilder(cmd).inheritIO().start();
             return p.waitFor();
+        }
+    }
+
+    /** The caller's active reservations, and this one (it may be shared with them rather than theirs). */
+    static List<JsonNode> activeWith(ApiClient api, JsonNode job) {
+        List<JsonNode> all = new ArrayList<>();
+        all.add(job);
+        for (JsonNode other : api.get("/v1/jobs?status=active&limit=500").get("jobs")) {
+            if (!other.get("job_id").equals(job.get("job_id"))) {
+                all.add(other);
+            }
+        }
+        return all;
+    }
+
+    @Command(name = "ssh-config", mixinStandardHelpOptions = true,
+            description = "Write ~/.gpu-dev/ssh_config for your active reservations (ssh, scp, VS Code Remote-SSH).")
+    static final class SshConfigCommand extends Base {
+        @Override
+        public Integer call() {
+            ObjectNode c = creds();
+            JsonNode jobs = api().get("/v1/jobs?status=active&limit=500").get("jobs");
+            List<JsonNode> list = new ArrayList<>();
+            jobs.forEach(list::add);
+            Path file = SshConfig.write(settings, c, list);
+            out().println("Wrote " + file + " (" + list.size() + " active reservation" + (list.size() == 1 ? "" : "s") + ")");
+            for (JsonNode j : list) {
+                int nodes = j.hasNonNull("nodes") ? j.get("nodes").size() : 1;
+                for (int n = 0; n < nodes; n++) {
+                    out().println("  ssh -F " + file + " " + SshConfig.hostAlias(j, n)
+                            + (j.hasNonNull("name") ? "   # " + j.get("name").asText() + (nodes > 1 ? " node " + n : "") : ""));
+                }
+            }
+            out().println("Include it from ~/.ssh/config to drop the -F: gpu-dev config ssh-include");
+            return 0;
+        }
+    }
+
+    @Command(name = "config", mixinStandardHelpOptions = true, description = "Settings of this CLI.",
+            subcommands = {ConfigCommand.Show.class, ConfigCommand.Set.class, ConfigCommand.SshInclude.class})
+    static final class ConfigCommand {
+        @Command(name = "show", mixinStandardHelpOptions = true, description = "The API URL in use and where it comes from, and who you are.")
+        static final class Show extends Base {
+            @Override
+            public Integer call() {
+                out().println("api_url:     " + apiUrl() + "   (--api-url, then GPU_DEV_API_URL, then " + settings.configFile()
+                        + ", then " + Settings.DEFAULT_API_URL + ")");
+                ObjectNode c = settings.credentials();
+                out().println("credentials: " + settings.credentialsFile() + (c == null || !c.hasNonNull("api_key") ? " (not logged in)"
+                        : " (" + c.path("username").asText() + ", key until " + c.path("expires_at").asText() + ", " + c.path("login").asText("token") + " login)"));
+                out().println("ssh config:  " + settings.stateDir().resolve("ssh_config"));
+                return 0;
+            }
+        }
+
+        @Command(name = "set", mixinStandardHelpOptions = true, description = "Set a setting: config set api_url URL.")
+        static final class Set extends Base {
+            @Parameters(index = "0", paramLabel = "KEY")
+            String key;
+
+            @Parameters(index = "1", paramLabel = "VALUE")
+            String value;
+
+            @Override
+            public Integer call() throws java.io.IOException {
+                if (!"api_url".equals(key)) {
+                    throw new CliException(2, "unknown setting '" + key + "': the one setting is api_url");
+                }
+                settings.apiUrl(value); // checks the URL
+                settings.saveConfig("api_url", value.trim());
+                out().println("api_url = " + value.trim() + " (in " + settings.configFile() + ")");
+                return 0;
+            }
+        }
+
+        @Command(name = "ssh-include", mixinStandardHelpOptions = true,
+                description = "Include ~/.gpu-dev/ssh_config from ~/.ssh/config, so `ssh gpudev-…` and editors find your environments.")
+        static final class SshInclude extends Base {
+            @Override
+            public Integer call() throws java.io.IOException {
+                Path sshConfig = settings.home().resolve(".ssh").resolve("config");
+                String line = "Include " + settings.stateDir().resolve("ssh_config");
+                String current = java.nio.file.Files.exists(sshConfig) ? java.nio.file.Files.readString(sshConfig) : "";
+                if (current.lines().anyMatch(l -> l.trim().equals(line))) {
+                    out().println(sshConfig + " already includes it");
+                    return 0;
+                }
+                java.nio.file.Files.createDirectories(sshConfig.getParent());
+                // First in the file: an Include inside a Host block would only apply to that host.
+                Settings.writePrivate(sshConfig, line + "\n\n" + current);
+                out().println("Added to the top of " + sshConfig + ": " + line);
+                return 0;
+            }
         }
     }
 

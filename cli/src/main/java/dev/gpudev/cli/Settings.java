@@ -74,6 +74,14 @@ final class Settings {
         return e != null && !e.isBlank();
     }
 
+    /** Sets one key of ~/.config/gpu-dev/config.json, keeping the others. */
+    void saveConfig(String key, String value) {
+        JsonNode current = readJson(configFile());
+        ObjectNode cfg = current instanceof ObjectNode o ? o : JSON.createObjectNode();
+        cfg.put(key, value);
+        writePrivate(configFile(), cfg.toPrettyString());
+    }
+
     ObjectNode credentials() {
         JsonNode n = readJson(credentialsFile());
         return n instanceof ObjectNode o ? o : null;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The ssh config that `connect` uses: the environment behind the proxy as a ProxyJump, host keys
@@ -30,28 +31,44 @@ final class SshConfig {
         return new Endpoint(n.get("ssh_host").asText(), n.get("ssh_port").asInt(), n.get("host_key_alias").asText());
     }
 
-    static Path write(Settings settings, ObjectNode creds, JsonNode job, int node) {
-        JsonNode c = job.get("connection");
-        Endpoint target = endpoint(job, node);
-        String user = safe(c.get("user").asText());
-        String proxyHost = safe(c.get("proxy_host").asText());
-        int proxyPort = c.get("proxy_port").asInt();
-        String proxyAlias = "gpudev-proxy-" + proxyHost + "-" + proxyPort;
+    /**
+     * Writes ~/.gpu-dev/ssh_config with a Host for every node of every active reservation given, each
+     * through the proxy. Settings go under "Host gpudev-*" only, so the file can be included from
+     * ~/.ssh/config (`gpu-dev config ssh-include`) without touching the user's other hosts.
+     */
+    static Path write(Settings settings, ObjectNode creds, List<JsonNode> jobs) {
         Path dir = settings.stateDir();
         String identity = creds.hasNonNull("ssh_identity") ? creds.get("ssh_identity").asText() : null;
-        StringBuilder sb = new StringBuilder("# Written by gpu-dev connect; rewritten on every connect.\n");
-        sb.append("Host ").append(proxyAlias).append('\n')
-                .append("  HostName ").append(proxyHost).append('\n')
-                .append("  Port ").append(proxyPort).append('\n')
-                .append("  User ").append(user).append('\n')
-                .append("  HostKeyAlias ").append(proxyAlias).append('\n');
-        sb.append("Host ").append(hostAlias(job, node)).append('\n')
-                .append("  HostName ").append(safe(target.host())).append('\n')
-                .append("  Port ").append(target.port()).append('\n')
-                .append("  User ").append(user).append('\n')
-                .append("  ProxyJump ").append(proxyAlias).append('\n')
-                .append("  HostKeyAlias ").append(safe(target.hostKeyAlias())).append('\n');
-        sb.append("Host *\n")
+        StringBuilder sb = new StringBuilder("# Written by gpu-dev (connect, ssh-config): the active reservations' environments.\n");
+        java.util.Set<String> proxies = new java.util.LinkedHashSet<>();
+        for (JsonNode job : jobs) {
+            JsonNode c = job.get("connection");
+            if (c == null || c.isNull()) {
+                continue;
+            }
+            String user = safe(c.get("user").asText());
+            String proxyHost = safe(c.get("proxy_host").asText());
+            int proxyPort = c.get("proxy_port").asInt();
+            String proxyAlias = "gpudev-proxy-" + proxyHost + "-" + proxyPort;
+            if (proxies.add(proxyAlias)) {
+                sb.append("Host ").append(proxyAlias).append('\n')
+                        .append("  HostName ").append(proxyHost).append('\n')
+                        .append("  Port ").append(proxyPort).append('\n')
+                        .append("  User ").append(user).append('\n')
+                        .append("  HostKeyAlias ").append(proxyAlias).append('\n');
+            }
+            int nodes = job.hasNonNull("nodes") ? job.get("nodes").size() : 1;
+            for (int node = 0; node < nodes; node++) {
+                Endpoint target = endpoint(job, node);
+                sb.append("Host ").append(hostAlias(job, node)).append('\n')
+                        .append("  HostName ").append(safe(target.host())).append('\n')
+                        .append("  Port ").append(target.port()).append('\n')
+                        .append("  User ").append(user).append('\n')
+                        .append("  ProxyJump ").append(proxyAlias).append('\n')
+                        .append("  HostKeyAlias ").append(safe(target.hostKeyAlias())).append('\n');
+            }
+        }
+        sb.append("Host gpudev-*\n")
                 .append("  UserKnownHostsFile \"").append(dir.resolve("known_hosts")).append("\"\n")
                 .append("  StrictHostKeyChecking accept-new\n")
                 .append("  ServerAliveInterval 30\n")

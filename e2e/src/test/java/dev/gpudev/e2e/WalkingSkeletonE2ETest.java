@@ -119,6 +119,13 @@ class WalkingSkeletonE2ETest {
         assertTrue(run.out().contains("gpus=0 nv=0"), run.out());
         assertTrue(run.out().contains("/environments/gpudev-"), run.out());
         assertTrue(Files.readString(serverLog).contains("connects to 127.0.0.1:" + alicePort));
+        Proc sshConfig = cli(alice, "ssh-config");
+        assertEquals(0, sshConfig.exit(), sshConfig.out());
+        String alias = Pattern.compile("ssh -F \\S+ (gpudev-\\S+)").matcher(sshConfig.out()).results().findFirst().orElseThrow().group(1);
+        Proc plain = Proc.run(Map.of("HOME", alice.toString()), List.of("ssh", "-F", alice.resolve(".gpu-dev/ssh_config").toString(),
+                alias, "echo", "plain-ssh-works"));
+        assertEquals(0, plain.exit(), plain.out());
+        assertTrue(plain.out().contains("plain-ssh-works"));
     }
 
     @Test
