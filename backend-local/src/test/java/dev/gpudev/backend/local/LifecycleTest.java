@@ -1,6 +1,5 @@
 package dev.gpudev.backend.local;
 
-import dev.gpudev.core.Capacity;
 import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.Scheduler;
@@ -8,17 +7,9 @@ import dev.gpudev.core.StatusChange;
 import dev.gpudev.processor.Processor;
 import dev.gpudev.processor.ProcessorSettings;
 import dev.gpudev.store.CommandQueue;
-import dev.gpudev.store.Database;
-import dev.gpudev.store.MutableClock;
-import dev.gpudev.store.Pgmq;
-import dev.gpudev.store.Reservations;
-import dev.gpudev.store.SshKeys;
-import dev.gpudev.store.TestDatabase;
 import dev.gpudev.store.Users;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.math.BigDecimal;
 import java.nio.file.Files;
@@ -36,39 +27,19 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Extensions, expiry warnings, timeouts, idle detection and limits, on an injected clock. */
-class LifecycleTest {
-    static int queues;
+class LifecycleTest extends ProcessorTestBase {
 
-    @TempDir
-    Path dataDir;
-    Database db;
-    Pgmq pgmq = new Pgmq();
-    CommandQueue commands;
-    Reservations reservations = new Reservations();
-    MutableClock clock = new MutableClock(Instant.parse("2026-03-01T09:00:00Z"));
-    LocalBackend backend;
     long alice;
     long bob;
 
     @BeforeEach
     void setUp() {
-        db = TestDatabase.fresh();
-        commands = new CommandQueue(pgmq, "life_q" + (++queues));
-        commands.ensureQueue(db);
         alice = db.inTransaction(c -> new Users().ensure(c, "alice", false).userId());
         bob = db.inTransaction(c -> new Users().ensure(c, "bob", false).userId());
-        backend = new LocalBackend(dataDir, new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true))),
-                new Sandbox.Plain());
-    }
-
-    @AfterEach
-    void tearDown() {
-        backend.close();
-        db.close();
     }
 
     Processor processor(ProcessorSettings settings) {
-        return new Processor(new Processor.Parts(db, pgmq, commands, reservations, new SshKeys(), new Users(), backend, clock), settings);
+        return processor(backend, settings);
     }
 
     Processor processor() {
@@ -91,10 +62,6 @@ class LifecycleTest {
 
     void extend(UUID id, String hours) {
         db.inTransaction(c -> commands.send(c, new CommandQueue.Command(CommandQueue.Type.extend, id, "alice", new BigDecimal(hours))));
-    }
-
-    Reservation get(UUID id) {
-        return db.query(c -> reservations.find(c, id)).orElseThrow();
     }
 
     Path home(UUID id) {

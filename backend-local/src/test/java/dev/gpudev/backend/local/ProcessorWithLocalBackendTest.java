@@ -1,6 +1,5 @@
 package dev.gpudev.backend.local;
 
-import dev.gpudev.core.Capacity;
 import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.StatusChange;
@@ -8,22 +7,14 @@ import dev.gpudev.processor.Backend;
 import dev.gpudev.processor.Processor;
 import dev.gpudev.processor.ProcessorSettings;
 import dev.gpudev.store.CommandQueue;
-import dev.gpudev.store.Database;
-import dev.gpudev.store.MutableClock;
-import dev.gpudev.store.Pgmq;
-import dev.gpudev.store.Reservations;
 import dev.gpudev.store.SshKeys;
-import dev.gpudev.store.TestDatabase;
 import dev.gpudev.store.Users;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.net.Socket;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -36,47 +27,22 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The processor driving the real local backend, step by step, on an injected clock. */
-class ProcessorWithLocalBackendTest {
+class ProcessorWithLocalBackendTest extends ProcessorTestBase {
     static final String KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ t@t";
-    static int queues;
 
-    @TempDir
-    Path dataDir;
-    Database db;
-    Pgmq pgmq = new Pgmq();
-    CommandQueue commands;
-    Reservations reservations = new Reservations();
-    MutableClock clock = new MutableClock(Instant.parse("2026-03-01T09:00:00Z"));
-    LocalBackend backend;
     long userId;
 
     @BeforeEach
     void setUp() {
-        db = TestDatabase.fresh();
-        commands = new CommandQueue(pgmq, "proc_q" + (++queues));
-        commands.ensureQueue(db);
         userId = db.inTransaction(c -> {
             long id = new Users().ensure(c, "alice", false).userId();
             new SshKeys().add(c, id, "ssh-ed25519", KEY, dev.gpudev.core.SshPublicKey.parse(KEY).fingerprint(), "t@t");
             return id;
         });
-        backend = newBackend();
-    }
-
-    @AfterEach
-    void tearDown() {
-        backend.close();
-        db.close();
-    }
-
-    LocalBackend newBackend() {
-        return new LocalBackend(dataDir, new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true))),
-                new Sandbox.Plain());
     }
 
     Processor processor(Backend b, Duration lease) {
-        return new Processor(new Processor.Parts(db, pgmq, commands, reservations, new SshKeys(), new Users(), b, clock),
-                ProcessorSettings.defaults().withPollInterval(Duration.ofMillis(50)).withLease(lease));
+        return processor(b, ProcessorSettings.defaults().withPollInterval(Duration.ofMillis(50)).withLease(lease));
     }
 
     Processor processor() {
@@ -99,10 +65,6 @@ class ProcessorWithLocalBackendTest {
 
     void send(CommandQueue.Type type, UUID id) {
         db.inTransaction(c -> commands.send(c, new CommandQueue.Command(type, id, "alice")));
-    }
-
-    Reservation get(UUID id) {
-        return db.query(c -> reservations.find(c, id)).orElseThrow();
     }
 
     static boolean listening(int port) {
