@@ -52,12 +52,6 @@ public final class ApiServer implements AutoCloseable {
     public record Parts(Database db, Users users, ApiKeys apiKeys, SshKeys sshKeys, Reservations reservations,
                         Pgmq pgmq, CommandQueue commands, GpuCatalog catalog, Supplier<Capacity> capacity,
                         Clock clock, ApiConfig config, AuditLog audit) {
-
-        public dev.gpudev.store.Disks disks() {
-            return DISKS;
-        }
-
-        private static final dev.gpudev.store.Disks DISKS = new dev.gpudev.store.Disks();
     }
 
     private static final String STARTED = "gpudev.started";
@@ -72,6 +66,7 @@ public final class ApiServer implements AutoCloseable {
     private final RateLimiter perAddress;
     private final AwsLogin awsLogin;
     private final AuditWriter auditWriter;
+    private final dev.gpudev.store.Disks disks = new dev.gpudev.store.Disks();
 
     public ApiServer(Parts parts) {
         this.p = parts;
@@ -514,7 +509,7 @@ public final class ApiServer implements AutoCloseable {
         Map<String, Number> inUse = new LinkedHashMap<>();
         Map<String, Number> free = new LinkedHashMap<>();
         for (String type : capacity.nodes().stream().map(Capacity.Node::gpuType).distinct().toList()) {
-            int used = live.stream().filter(r -> r.gpuType().equals(type) && r.status().holdsGpus()).mapToInt(Reservation::gpuCount).sum();
+            int used = gpusInUse(live, type);
             inUse.put(type, used);
             free.put(type, Math.max(0, capacity.totalGpus(type) - used));
         }
@@ -527,7 +522,7 @@ public final class ApiServer implements AutoCloseable {
 
     private void listDisks(Context ctx) {
         Caller who = caller(ctx);
-        ctx.json(Map.of("disks", p.db().query(c -> p.disks().forUser(c, who.userId())).stream().map(d -> {
+        ctx.json(Map.of("disks", p.db().query(c -> disks.forUser(c, who.userId())).stream().map(d -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", d.name());
             m.put("created_at", d.createdAt());
@@ -541,12 +536,12 @@ public final class ApiServer implements AutoCloseable {
         Caller who = caller(ctx);
         String name = Bodies.string(Bodies.only(Bodies.json(ctx), "name"), "name", true, 63);
         new Reservation.Options(name, false, null, Map.of()).validate();
-        boolean existed = p.db().query(c -> p.disks().forUser(c, who.userId()).stream().anyMatch(d -> d.name().equals(name)));
+        boolean existed = p.db().query(c -> disks.forUser(c, who.userId()).stream().anyMatch(d -> d.name().equals(name)));
         if (existed) {
             throw new ApiError(409, "conflict", "you already have a disk named " + name);
         }
         p.db().inTransaction(c -> {
-            p.disks().use(c, who.userId(), name);
+            disks.use(c, who.userId(), name);
             return null;
         });
         ctx.status(201).json(Map.of("name", name, "message", "created; its directory appears on first use"));
@@ -559,10 +554,10 @@ public final class ApiServer implements AutoCloseable {
             throw ApiError.notFound("no disk " + name.substring(0, 20) + "…");
         }
         p.db().inTransaction(c -> {
-            if (p.disks().wanted(c, who.userId(), name)) {
+            if (disks.wanted(c, who.userId(), name)) {
                 throw new ApiError(409, "conflict", "disk " + name + " is used by a live or waiting reservation: cancel it first");
             }
-            if (!p.disks().delete(c, who.userId(), name)) {
+            if (!disks.delete(c, who.userId(), name)) {
                 throw ApiError.notFound("you have no disk " + name + ": see `gpu-dev disk list`");
             }
             // The files are the backend's: the processor deletes them, after this commit.
@@ -701,7 +696,7 @@ public final class ApiServer implements AutoCloseable {
                 }
                 if (options.disk() != null) {
                     extra.put("disk_name", options.disk());
-                    p.disks().use(c, who.userId(), options.disk());
+                    disks.use(c, who.userId(), options.disk());
                 }
                 if (options.scratch()) {
                     extra.put("no_persist", true);
@@ -840,12 +835,12 @@ public final class ApiServer implements AutoCloseable {
         }
         Map<String, Object> byType = new LinkedHashMap<>();
         for (String type : capacity.nodes().stream().map(Capacity.Node::gpuType).distinct().toList()) {
-            int inUse = live.stream().filter(r -> r.gpuType().equals(type) && r.status().holdsGpus()).mapToInt(Reservation::gpuCount).sum();
+            int inUse = gpusInUse(live, type);
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("nodes", capacity.nodes().stream().filter(n -> n.gpuType().equals(type)).count());
             t.put("total_gpus", capacity.totalGpus(type));
             t.put("in_use", inUse);
-            t.put("queued", live.stream().filter(r -> r.gpuType().equals(type) && r.status() == ReservationStatus.QUEUED).count());
+            t.put("queued", waiting(live, type));
             byType.put(type, t);
         }
         int total = capacity.nodes().stream().mapToInt(n -> n.gpus().size()).sum();
@@ -865,8 +860,8 @@ public final class ApiServer implements AutoCloseable {
         List<Map<String, Object>> types = new ArrayList<>();
         for (GpuType t : p.catalog().all()) {
             int total = capacity.totalGpus(t.name());
-            int inUse = live.stream().filter(r -> r.gpuType().equals(t.name()) && r.status().holdsGpus()).mapToInt(Reservation::gpuCount).sum();
-            long queued = live.stream().filter(r -> r.gpuType().equals(t.name()) && r.status() == ReservationStatus.QUEUED).count();
+            int inUse = gpusInUse(live, t.name());
+            long queued = waiting(live, t.name());
             if (total == 0 && inUse == 0 && queued == 0) {
                 continue;
             }
@@ -881,6 +876,15 @@ public final class ApiServer implements AutoCloseable {
             types.add(m);
         }
         ctx.json(Map.of("gpu_types", types));
+    }
+
+    /** GPUs of a type held by preparing and active reservations, of the live ones given. */
+    private static int gpusInUse(List<Reservation> live, String type) {
+        return live.stream().filter(r -> r.gpuType().equals(type) && r.status().holdsGpus()).mapToInt(Reservation::gpuCount).sum();
+    }
+
+    private static long waiting(List<Reservation> live, String type) {
+        return live.stream().filter(r -> r.gpuType().equals(type) && r.status() == ReservationStatus.QUEUED).count();
     }
 
     /** A reservation the caller may see: their own, one they were added to (admins: anyone's). */

@@ -42,6 +42,7 @@ public final class Extension {
         return total;
     }
 
+    /** Fractional hours as a duration, exact to the nanosecond: the one conversion everyone uses. */
     public static Duration toDuration(BigDecimal hours) {
         return Duration.ofNanos(hours.multiply(BigDecimal.valueOf(3_600_000_000_000L)).longValue());
     }

@@ -487,7 +487,7 @@ public final class Scheduler {
     }
 
     static long millis(java.math.BigDecimal hours) {
-        return hours.multiply(java.math.BigDecimal.valueOf(3_600_000L)).longValue();
+        return Extension.toDuration(hours).toMillis();
     }
 
 }

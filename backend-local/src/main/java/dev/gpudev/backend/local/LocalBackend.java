@@ -39,7 +39,7 @@ public final class LocalBackend implements Backend {
      */
     Path home(EnvironmentSpec spec) {
         if (spec.homeDisk() && spec.options().disk() != null) {
-            return dataDir.resolve("disks").resolve(spec.owner().replaceAll("[^A-Za-z0-9._-]", "_")).resolve(spec.options().disk());
+            return diskDir(spec.owner(), spec.options().disk());
         }
         return root.resolve(spec.name()).resolve("home");
     }
@@ -167,10 +167,8 @@ public final class LocalBackend implements Backend {
         Path home = homes.remove(name);
         // A home stays (it is the user's disk) unless the reservation asked for a scratch one.
         if (scratch.remove(name) && home != null) {
-            try (var walk = Files.walk(home)) {
-                for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(f);
-                }
+            try {
+                deleteTree(home);
             } catch (IOException e) {
                 log.warn("could not delete the scratch home of {}: {}", name, e.getMessage());
             }
@@ -199,13 +197,22 @@ public final class LocalBackend implements Backend {
 
     @Override
     public synchronized void deleteDisk(String owner, String disk) throws IOException {
-        Path dir = dataDir.resolve("disks").resolve(owner.replaceAll("[^A-Za-z0-9._-]", "_")).resolve(disk).normalize();
+        Path dir = diskDir(owner, disk).normalize();
         if (!dir.startsWith(dataDir.resolve("disks")) || !Files.exists(dir)) {
             return;
         }
         if (homes.containsValue(dir)) {
             throw new IOException("disk " + disk + " is the home of a running environment");
         }
+        deleteTree(dir);
+    }
+
+    /** Where a user's named disk lives: disks/OWNER/NAME under the data dir. */
+    private Path diskDir(String owner, String disk) {
+        return dataDir.resolve("disks").resolve(owner.replaceAll("[^A-Za-z0-9._-]", "_")).resolve(disk);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
         try (var walk = Files.walk(dir)) {
             for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(f);
