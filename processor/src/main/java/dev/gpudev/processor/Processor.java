@@ -304,7 +304,7 @@ public final class Processor implements Runnable, AutoCloseable {
         // List the backend before reading the rows: an environment another replica creates meanwhile
         // belongs to a row already committed as live, so it is never mistaken for an orphan.
         Set<String> existing = p.backend().environments();
-        List<Reservation> live = p.db().query(c -> p.reservations().withStatus(c, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
+        List<Reservation> live = p.db().query(c -> p.reservations().withStatus(c, false, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
         Set<String> wanted = new HashSet<>();
         for (Reservation r : live) {
             for (int rank = 0; rank < r.nodeCount(); rank++) {

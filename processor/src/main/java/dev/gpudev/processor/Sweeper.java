@@ -30,7 +30,8 @@ final class Sweeper {
 
     void sweep() {
         Instant now = p.clock().instant();
-        List<Reservation> live = p.db().query(c -> p.reservations().withStatus(c,
+        // Without histories: every change below re-reads its row under a lock, history and all.
+        List<Reservation> live = p.db().query(c -> p.reservations().withStatus(c, false,
                 ReservationStatus.QUEUED, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
         for (Reservation r : live) {
             switch (r.status()) {
