@@ -18,7 +18,8 @@ RATE_LIMIT_PER_KEY=100000 RATE_LIMIT_PER_ADDRESS=100000 \
   "$JAVA_HOME/bin/java" ${GPUDEV_JAVA_OPTS:-} -jar "$ROOT/server/target/gpudev-server.jar" --port "$PORT" --ssh-port "$SSH_PORT" \
   --data-dir "$DATA" --simulated-gpus h100:8 > "$DATA/server.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$DATA"' EXIT
+# The server's log is kept for a look at what happened during the run.
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; cp "$DATA/server.log" /tmp/gpudev-load-server.log 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 600); do grep -q "gpudev is running" "$DATA/server.log" && break; sleep 0.1; done
 PG_PORT=$(sed -n 4p "$DATA/pgdata/postmaster.pid")
 API="http://127.0.0.1:$PORT"

@@ -1,11 +1,14 @@
 -- What POST /v1/jobs/submit does in the database, straight into it: the row and its command in one
--- transaction, with the wake-up. pgbench runs this to find the machine's ceiling.
+-- transaction, with the wake-up. pgbench runs this to find the machine's ceiling. The command names the
+-- row it came with, so the processor schedules these exactly as it schedules the API's.
 \set user random(1, :users)
 BEGIN;
-INSERT INTO reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, created_at,
-                          current_detailed_status, status_history)
-VALUES (gen_random_uuid(), :user, 'queued', 'h100', 1, 1, now(), 'queued: waiting for the scheduler',
-        jsonb_build_array(jsonb_build_object('status', 'queued', 'at', now(), 'reason', 'pgbench')));
-SELECT pgmq.send('gpu_reservations', jsonb_build_object('type', 'create', 'reservation_id', gen_random_uuid()), 0);
+WITH ins AS (
+    INSERT INTO reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, created_at,
+                              current_detailed_status, status_history)
+    VALUES (gen_random_uuid(), :user, 'queued', 'h100', 1, 1, now(), 'queued: waiting for the scheduler',
+            jsonb_build_array(jsonb_build_object('status', 'queued', 'at', now(), 'reason', 'pgbench')))
+    RETURNING reservation_id)
+SELECT pgmq.send('gpu_reservations', jsonb_build_object('type', 'create', 'reservation_id', reservation_id), 0) FROM ins;
 SELECT pg_notify('gpudev_commands', '');
 COMMIT;

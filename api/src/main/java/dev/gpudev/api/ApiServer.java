@@ -675,55 +675,52 @@ public final class ApiServer implements AutoCloseable {
                 request.gpuCount(), request.durationHours().stripTrailingZeros(), request.name(), now, null, null, null, null,
                 null, "queued: waiting for the scheduler", null, null,
                 List.of(new StatusChange(ReservationStatus.QUEUED, now, "submitted by " + who.username())));
-        Reservation saved;
-        try {
-            saved = p.db().inTransaction(c -> {
-                if (request.name() != null && p.reservations().findByName(c, who.userId(), request.name()).stream()
-                        .anyMatch(x -> !x.status().isTerminal())) {
-                    throw new ApiError(409, "conflict", "you already have a live reservation named '" + request.name()
-                            + "': pick another name or cancel that one");
-                }
-                p.reservations().insert(c, r);
-                Map<String, Object> extra = new java.util.HashMap<>();
-                if (idempotencyKey != null) {
-                    extra.put("idempotency_key", idempotencyKey);
-                }
-                if (jupyter) {
-                    extra.put("jupyter_enabled", true);
-                }
-                if (keepWhenIdle) {
-                    extra.put("idle_opt_out", true); // idle detection neither warns nor releases this one
-                }
-                if (options.disk() != null) {
-                    extra.put("disk_name", options.disk());
+        Map<String, Object> extra = new java.util.HashMap<>();
+        if (idempotencyKey != null) {
+            extra.put("idempotency_key", idempotencyKey);
+        }
+        if (jupyter) {
+            extra.put("jupyter_enabled", true);
+        }
+        if (keepWhenIdle) {
+            extra.put("idle_opt_out", true); // idle detection neither warns nor releases this one
+        }
+        if (options.disk() != null) {
+            extra.put("disk_name", options.disk());
+        }
+        if (options.scratch()) {
+            extra.put("no_persist", true);
+        }
+        if (options.image() != null) {
+            extra.put("image", options.image());
+        }
+        if (!options.nodeLabels().isEmpty()) {
+            extra.put("node_labels", Reservations.jsonb(options.nodeLabels()));
+        }
+        // The row, its command and the wake-up are one statement: one round trip in the common case, and
+        // a transaction only when a named disk is recorded with it.
+        boolean written = options.disk() == null
+                ? p.db().query(c -> p.commands().submit(c, p.reservations(), r, extra))
+                : p.db().inTransaction(c -> {
                     disks.use(c, who.userId(), options.disk());
-                }
-                if (options.scratch()) {
-                    extra.put("no_persist", true);
-                }
-                if (options.image() != null) {
-                    extra.put("image", options.image());
-                }
-                if (!options.nodeLabels().isEmpty()) {
-                    extra.put("node_labels", Reservations.jsonb(options.nodeLabels()));
-                }
-                p.reservations().update(c, id, extra);
-                p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.create, id, who.username()));
-                // What was written is what is shown: no read back.
-                return new Reservation(r.id(), r.userId(), r.username(), r.status(), r.gpuType(), r.gpuCount(), r.durationHours(),
-                        r.name(), r.createdAt(), null, null, null, null, null, r.detailedStatus(), null,
-                        new Reservation.Lifecycle(List.of(), null, null, keepWhenIdle, null, jupyter, options), r.history());
-            });
-        } catch (StoreException e) {
-            // Two submits with one Idempotency-Key at the same moment: the loser returns the winner's reservation.
+                    return p.commands().submit(c, p.reservations(), r, extra);
+                });
+        if (!written) {
+            // A unique index refused it: a submit with this Idempotency-Key got there first (return that one),
+            // or a live reservation has the name.
             var first = idempotencyKey == null ? Optional.<Reservation>empty()
                     : p.db().query(c -> p.reservations().findByIdempotencyKey(c, who.userId(), idempotencyKey));
-            if (first.isEmpty()) {
-                throw e;
+            if (first.isPresent()) {
+                ctx.status(200).json(view(first.get(), who));
+                return;
             }
-            ctx.status(200).json(view(first.get(), who));
-            return;
+            throw new ApiError(409, "conflict", request.name() == null ? "a reservation with this Idempotency-Key conflicts: try again"
+                    : "you already have a live reservation named '" + request.name() + "': pick another name or cancel that one");
         }
+        // What was written is what is shown: no read back.
+        Reservation saved = new Reservation(r.id(), r.userId(), r.username(), r.status(), r.gpuType(), r.gpuCount(), r.durationHours(),
+                r.name(), r.createdAt(), null, null, null, null, null, r.detailedStatus(), null,
+                new Reservation.Lifecycle(List.of(), null, null, keepWhenIdle, null, jupyter, options), r.history());
         log.info("user '{}' submitted reservation {} ({} x{})", who.username(), id, r.gpuType(), r.gpuCount());
         ctx.status(201).json(view(saved, who));
     }

@@ -46,8 +46,32 @@ public final class SubmitLoad {
         System.out.printf("closed loop: %d workers, %d s: %d submits (%d errors): %.0f submits/s%n", workers, seconds, peak.ok, peak.errors, peakRate);
 
         double rate = peakRate / 2;
+        // The open loop's own warm-up (its code paths compile in this JVM and the server's), not measured.
+        openLoop(api, keys, body, rate, 3, null, null, new AtomicInteger());
+
         List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+        // LOAD_TRACE=file: every open-loop request's send time (ms from the start) and latency (µs), to see when the slow ones happen.
+        String tracePath = System.getenv("LOAD_TRACE");
+        List<String> trace = tracePath == null ? null : Collections.synchronizedList(new ArrayList<>());
         AtomicInteger errors = new AtomicInteger();
+        long start = openLoop(api, keys, body, rate, seconds, latencies, trace, errors);
+        if (trace != null) {
+            System.out.println("open loop starts at " + java.time.Instant.now().minusNanos(System.nanoTime() - start));
+            Files.write(Path.of(tracePath), trace);
+        }
+        List<Long> sorted = new ArrayList<>(latencies);
+        Collections.sort(sorted);
+        System.out.printf("open loop at %.0f submits/s (half the peak), %d s: %d ok, %d errors: p50 %.1f ms, p99 %.1f ms%n",
+                rate, seconds, sorted.size(), errors.get(), pct(sorted, 0.50), pct(sorted, 0.99));
+        System.out.printf("RESULT api_peak_per_s=%.0f p50_ms=%.1f p99_ms=%.1f%n", peakRate, pct(sorted, 0.50), pct(sorted, 0.99));
+    }
+
+    /**
+     * Submits at a fixed rate for the given seconds, latency measured from each request's due time;
+     * returns the start (System.nanoTime). Latencies and trace may be null (a warm-up).
+     */
+    static long openLoop(String api, List<String> keys, String body, double rate, int seconds, List<Long> latencies,
+                         List<String> trace, AtomicInteger errors) throws Exception {
         long intervalNanos = (long) (1e9 / rate);
         long start = System.nanoTime();
         long total = (long) (rate * seconds);
@@ -63,7 +87,13 @@ public final class SubmitLoad {
                     try {
                         var res = send(api + "/v1/jobs/submit", key, body);
                         if (res.statusCode() == 201) {
-                            latencies.add(System.nanoTime() - due);
+                            long took = System.nanoTime() - due;
+                            if (latencies != null) {
+                                latencies.add(took);
+                            }
+                            if (trace != null) {
+                                trace.add((due - start) / 1_000_000 + " " + took / 1000);
+                            }
                         } else {
                             errors.incrementAndGet();
                         }
@@ -73,11 +103,7 @@ public final class SubmitLoad {
                 });
             }
         }
-        List<Long> sorted = new ArrayList<>(latencies);
-        Collections.sort(sorted);
-        System.out.printf("open loop at %.0f submits/s (half the peak), %d s: %d ok, %d errors: p50 %.1f ms, p99 %.1f ms%n",
-                rate, seconds, sorted.size(), errors.get(), pct(sorted, 0.50), pct(sorted, 0.99));
-        System.out.printf("RESULT api_peak_per_s=%.0f p50_ms=%.1f p99_ms=%.1f%n", peakRate, pct(sorted, 0.50), pct(sorted, 0.99));
+        return start;
     }
 
     record Outcome(long ok, long errors) {

@@ -412,9 +412,12 @@ public final class Scheduler {
             for (var set : sets.entrySet()) {
                 int kk = set.getKey();
                 if (e != null && e.bounds[kk] >= 0) {
-                    e.bounds[kk] = e.timeline.firstAtLeast(kk);
+                    long oldBound = e.bounds[kk];
+                    long oldOpen = e.openFrom[kk];
+                    e.bounds[kk] = oldBound == Long.MAX_VALUE ? oldBound : e.timeline.firstAtLeast(kk, oldBound);
                     e.openFrom[kk] = e.timeline.openFrom(kk);
-                    e.gap[kk] = e.timeline.longestGap(kk);
+                    // Placed in the open stretch: the gaps before it stand, only what follows is new.
+                    e.gap[kk] = start >= oldOpen ? Math.max(e.gap[kk], e.timeline.longestGap(kk, oldOpen)) : e.timeline.longestGap(kk);
                     if (e.gap[kk] > 0) {
                         set.getValue().add(e);
                     }

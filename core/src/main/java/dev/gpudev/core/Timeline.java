@@ -86,10 +86,20 @@ final class Timeline {
 
     /** The longest finite stretch (before {@link #openFrom}) with at least {@code units} free; 0 if none. */
     long longestGap(int units) {
+        return longestGap(units, Long.MIN_VALUE);
+    }
+
+    /**
+     * The longest finite stretch with at least {@code units} free among those that start at or after
+     * {@code from}. Used after a reservation at or beyond the old open stretch: the gaps before it are as
+     * they were, so only the new part needs a look (a deep queue appends at the tail, and a full scan per
+     * placement made planning quadratic in the depth of the queue).
+     */
+    long longestGap(int units, long from) {
         long open = openFrom(units);
         long best = 0;
         long runStart = -1;
-        for (int i = 0; i < size && times[i] < open; i++) {
+        for (int i = from == Long.MIN_VALUE ? 0 : indexOf(from); i < size && times[i] < open; i++) {
             if (free[i] >= units) {
                 if (runStart < 0) {
                     runStart = times[i];
@@ -108,7 +118,16 @@ final class Timeline {
 
     /** The first time (from the start of the timeline) at which at least {@code units} are free. */
     long firstAtLeast(int units) {
-        for (int i = 0; i < size; i++) {
+        return firstAtLeast(units, Long.MIN_VALUE);
+    }
+
+    /**
+     * The first time at or after the step containing {@code from} at which at least {@code units} are
+     * free. Reservations only ever take capacity, so the first free moment never moves earlier: a caller
+     * that knew it may start looking there.
+     */
+    long firstAtLeast(int units, long from) {
+        for (int i = from == Long.MIN_VALUE ? 0 : indexOf(from); i < size; i++) {
             if (free[i] >= units) {
                 return times[i];
             }

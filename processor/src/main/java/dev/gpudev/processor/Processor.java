@@ -20,11 +20,14 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -98,22 +101,64 @@ public final class Processor implements Runnable, AutoCloseable {
 
     /** One full pass; public so tests can drive the processor step by step. */
     public void cycle() {
+        long t0 = System.nanoTime();
         applyCommands();
-        sweeper.sweep();
+        long t1 = System.nanoTime();
+        if (sweeper.sweep()) {
+            replan = true;
+        }
+        long t2 = System.nanoTime();
+        long full = fullPlans;
         schedule();
+        long t3 = System.nanoTime();
         reconcile();
+        long t4 = System.nanoTime();
+        if (t4 - t0 > SLOW_CYCLE_NANOS) {
+            log.info("slow processor cycle: {} ms (commands {} ms, sweep {} ms, {} {} ms, reconcile {} ms)", (t4 - t0) / 1_000_000,
+                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, fullPlans > full ? "full plan" : "scheduling", (t3 - t2) / 1_000_000,
+                    (t4 - t3) / 1_000_000);
+        }
     }
 
+    private static final long SLOW_CYCLE_NANOS = 100_000_000;
+
     void applyCommands() {
-        for (int round = 0; round < 50; round++) {
+        for (int round = 0; round < 20; round++) {
             List<Pgmq.Message> batch = p.db().query(c -> p.pgmq().read(c, p.commands().queue(),
-                    (int) settings.lease().toSeconds(), 20));
+                    (int) settings.lease().toSeconds(), 100));
             if (batch.isEmpty()) {
                 return;
             }
+            // A create needs nothing but its removal (the row came with it): one statement for all of them,
+            // and the ids are this cycle's arrivals. Every other command changes something the plan used.
+            List<Long> creates = new ArrayList<>();
+            List<UUID> created = new ArrayList<>();
             for (Pgmq.Message m : batch) {
-                apply(m);
+                CommandQueue.Command cmd = parsedOrNull(m);
+                if (cmd != null && cmd.type() == CommandQueue.Type.create) {
+                    creates.add(m.msgId());
+                    created.add(cmd.reservationId());
+                } else {
+                    replan = true;
+                    apply(m);
+                }
             }
+            arrivals.addAll(created);
+            if (!creates.isEmpty()) {
+                try {
+                    p.db().query(c -> p.pgmq().delete(c, p.commands().queue(), creates));
+                } catch (RuntimeException e) {
+                    log.warn("could not remove {} create commands (they come back after their lease): {}", creates.size(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static CommandQueue.Command parsedOrNull(Pgmq.Message m) {
+        try {
+            return CommandQueue.parse(m.message());
+        } catch (RuntimeException e) {
+            return null; // apply() records the failure and dead-letters it in the end
         }
     }
 
@@ -241,62 +286,139 @@ public final class Processor implements Runnable, AutoCloseable {
         });
     }
 
+    /**
+     * The last plan, kept between cycles. A new arrival never changes the plans of those before it
+     * (they are planned first), so while nothing else changed (same GPUs, same holders, no command but
+     * creates, no sweep, no other replica scheduling, no planned start due) a cycle plans only its new
+     * arrivals on the kept timelines instead of re-reading and re-planning the whole queue. Any other
+     * change, and at least every {@link #FULL_PLAN_EVERY}, plans everything again.
+     */
+    private Scheduler.Planner planner;
+    private Basis plannedBasis;
+    private Instant plannedAt;
+    private long plannedEpoch = -1;
+    private final Set<UUID> arrivals = new LinkedHashSet<>();
+    private boolean replan = true;
+    static final java.time.Duration FULL_PLAN_EVERY = java.time.Duration.ofSeconds(60);
+    private long fullPlans;
+    private long incrementalPlans;
+
+    /** What a plan was made on: the nodes and what every holder has (not when it was last active). */
+    private record Basis(dev.gpudev.core.Capacity capacity, List<Held> holding) {
+    }
+
+    private record Held(UUID id, ReservationStatus status, int gpus, java.math.BigDecimal hours, Instant launchedAt,
+                        Instant expiresAt, Reservation.Placement placement, String disk) {
+        static Held of(Reservation r) {
+            return new Held(r.id(), r.status(), r.gpuCount(), r.durationHours(), r.launchedAt(), r.expiresAt(), r.placement(),
+                    r.options().disk());
+        }
+    }
+
+    /** Cycles that planned the whole queue, and cycles that planned only new arrivals (for tests and logs). */
+    public long[] planCounts() {
+        return new long[]{fullPlans, incrementalPlans};
+    }
+
     /** A scheduling cycle under an advisory lock: one replica decides at a time, on one snapshot. */
     void schedule() {
         var capacity = p.backend().capacity();
-        p.db().inTransaction(c -> {
-            try (var st = c.prepareStatement("select pg_try_advisory_xact_lock(?)")) {
-                st.setLong(1, SCHEDULER_LOCK);
-                try (var rs = st.executeQuery()) {
-                    rs.next();
-                    if (!rs.getBoolean(1)) {
-                        return null; // another replica is scheduling now
+        Set<UUID> news = new LinkedHashSet<>(arrivals);
+        arrivals.clear();
+        try {
+            p.db().inTransaction(c -> {
+                try (var st = c.prepareStatement("select pg_try_advisory_xact_lock(?)")) {
+                    st.setLong(1, SCHEDULER_LOCK);
+                    try (var rs = st.executeQuery()) {
+                        rs.next();
+                        if (!rs.getBoolean(1)) {
+                            forget(); // another replica is scheduling now, with rows this one has not seen
+                            return null;
+                        }
                     }
                 }
-            }
-            List<Reservation> holding = p.reservations().withStatus(c, false, ReservationStatus.PREPARING, ReservationStatus.ACTIVE);
-            List<Reservation> queued = p.reservations().withStatus(c, false, ReservationStatus.QUEUED);
-            if (queued.isEmpty()) {
-                return null;
-            }
-            Instant now = p.clock().instant();
-            var plan = scheduler.plan(new Scheduler.Snapshot(capacity, holding), queued, now);
-            for (var admission : plan.admissions()) {
-                var r = p.reservations().lock(c, admission.reservationId()).orElseThrow();
-                Map<String, Object> set = new HashMap<>(Reservations.placementColumns(admission.placement()));
-                set.put("queue_position", null);
-                set.put("pending_reason", null);
-                set.put("estimated_start_at", null);
-                set.put("current_detailed_status", "creating environment");
-                String where = admission.placement().slices().stream().map(sl -> sl.node() + " GPUs " + sl.gpus())
-                        .collect(java.util.stream.Collectors.joining(", "));
-                p.reservations().transition(c, r, ReservationStatus.PREPARING, "admitted on " + where, now, set);
-            }
-            Map<java.util.UUID, Reservation> byId = new HashMap<>();
-            queued.forEach(q -> byId.put(q.id(), q));
-            for (var w : plan.waiting()) {
-                Reservation before = byId.get(w.reservationId());
-                var queue = new Reservation.Queue(w.position(), w.reason().name(), w.estimatedStart());
-                if (before != null && queue.equals(before.queue())) {
-                    continue; // unchanged: in a deep queue most are, and each write is a round trip
+                long epoch;
+                try (var st = c.prepareStatement("update scheduler_state set epoch = epoch + 1 returning epoch");
+                     var rs = st.executeQuery()) {
+                    rs.next();
+                    epoch = rs.getLong(1);
                 }
-                String detail = switch (w.reason()) {
-                    case WAITING_FOR_CAPACITY -> "waiting for GPUs, position " + w.position()
-                            + ", expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
-                    case USER_GPU_LIMIT -> "waiting: you hold your GPU limit"
-                            + (w.estimatedStart() == null ? "" : "; expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart()));
-                    case WAITING_FOR_DISK -> "waiting for disk " + waitingDisk(queued, w.reservationId())
-                            + " (in use by another reservation of yours); expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
-                    case NO_CAPACITY_OF_TYPE -> "no node of this GPU type (with the labels asked for) can hold it";
-                };
-                p.reservations().setWaiting(c, w.reservationId(), queue, detail);
-            }
-            return null;
-        });
+                List<Reservation> holding = p.reservations().withStatus(c, false, ReservationStatus.PREPARING, ReservationStatus.ACTIVE);
+                Instant now = p.clock().instant();
+                Basis basis = new Basis(capacity, holding.stream().map(Held::of).toList());
+                boolean incremental = !replan && planner != null && epoch == plannedEpoch + 1 && basis.equals(plannedBasis)
+                        && !now.isBefore(plannedAt) && now.isBefore(plannedAt.plus(FULL_PLAN_EVERY)) && now.isBefore(planner.validUntil());
+                plannedEpoch = epoch;
+                List<Reservation> queued;
+                Scheduler.Plan plan;
+                if (incremental) {
+                    queued = p.reservations().queuedAmong(c, news);
+                    if (queued.isEmpty()) {
+                        return null;
+                    }
+                    plan = planner.append(queued);
+                    incrementalPlans++;
+                } else {
+                    forget();
+                    queued = p.reservations().withStatus(c, false, ReservationStatus.QUEUED);
+                    planner = scheduler.start(new Scheduler.Snapshot(capacity, holding), queued, now);
+                    plan = planner.plan();
+                    plannedBasis = basis;
+                    plannedAt = now;
+                    replan = false;
+                    fullPlans++;
+                }
+                write(c, plan, queued, now);
+                if (!plan.admissions().isEmpty()) {
+                    forget(); // the holders change: the next cycle plans on them
+                }
+                return null;
+            });
+        } catch (RuntimeException e) {
+            forget();
+            throw e;
+        }
     }
 
-    private static String waitingDisk(List<Reservation> queued, java.util.UUID id) {
-        return queued.stream().filter(r -> r.id().equals(id)).map(r -> r.options().disk()).findFirst().orElse("");
+    private void forget() {
+        planner = null;
+        plannedBasis = null;
+        replan = true;
+    }
+
+    private void write(Connection c, Scheduler.Plan plan, List<Reservation> queued, Instant now) throws SQLException {
+        for (var admission : plan.admissions()) {
+            var r = p.reservations().lock(c, admission.reservationId()).orElseThrow();
+            Map<String, Object> set = new HashMap<>(Reservations.placementColumns(admission.placement()));
+            set.put("queue_position", null);
+            set.put("pending_reason", null);
+            set.put("estimated_start_at", null);
+            set.put("current_detailed_status", "creating environment");
+            String where = admission.placement().slices().stream().map(sl -> sl.node() + " GPUs " + sl.gpus())
+                    .collect(java.util.stream.Collectors.joining(", "));
+            p.reservations().transition(c, r, ReservationStatus.PREPARING, "admitted on " + where, now, set);
+        }
+        Map<UUID, Reservation> byId = new HashMap<>();
+        queued.forEach(q -> byId.put(q.id(), q));
+        List<Reservations.Waiting> changed = new ArrayList<>();
+        for (var w : plan.waiting()) {
+            Reservation before = byId.get(w.reservationId());
+            var queue = new Reservation.Queue(w.position(), w.reason().name(), w.estimatedStart());
+            if (before != null && queue.equals(before.queue())) {
+                continue; // unchanged: in a deep queue most are
+            }
+            String detail = switch (w.reason()) {
+                case WAITING_FOR_CAPACITY -> "waiting for GPUs, position " + w.position()
+                        + ", expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
+                case USER_GPU_LIMIT -> "waiting: you hold your GPU limit"
+                        + (w.estimatedStart() == null ? "" : "; expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart()));
+                case WAITING_FOR_DISK -> "waiting for disk " + (before == null ? "" : before.options().disk())
+                        + " (in use by another reservation of yours); expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
+                case NO_CAPACITY_OF_TYPE -> "no node of this GPU type (with the labels asked for) can hold it";
+            };
+            changed.add(new Reservations.Waiting(w.reservationId(), queue, detail));
+        }
+        p.reservations().setWaiting(c, changed);
     }
 
     /** Level-triggered: make the backend match the rows, whatever happened before. */
@@ -306,11 +428,13 @@ public final class Processor implements Runnable, AutoCloseable {
         Set<String> existing = p.backend().environments();
         List<Reservation> live = p.db().query(c -> p.reservations().withStatus(c, false, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
         Set<String> wanted = new HashSet<>();
+        Map<UUID, List<String>> keys = live.isEmpty() ? Map.of()
+                : p.db().query(c -> p.sshKeys().forReservations(c, live.stream().map(Reservation::id).toList()));
         for (Reservation r : live) {
             for (int rank = 0; rank < r.nodeCount(); rank++) {
                 wanted.add(r.environmentName(rank));
             }
-            ensure(r);
+            ensure(r, keys.getOrDefault(r.id(), List.of()));
         }
         for (String name : existing) {
             if (!wanted.contains(name)) {
@@ -325,9 +449,8 @@ public final class Processor implements Runnable, AutoCloseable {
     }
 
     /** Makes sure every node's environment of a live reservation runs; activates it once all do. */
-    private void ensure(Reservation r) {
+    private void ensure(Reservation r, List<String> keys) {
         try {
-            List<String> keys = authorizedKeys(r);
             List<Reservation.Placement.Slice> slices = r.placement() == null
                     ? List.of(new Reservation.Placement.Slice("", List.of(), null, null)) : r.placement().slices();
             List<Backend.Environment> envs = new java.util.ArrayList<>();
@@ -411,22 +534,6 @@ public final class Processor implements Runnable, AutoCloseable {
             slices.add(new Reservation.Placement.Slice(sl.node(), sl.gpus(), envs.get(i).sshHost(), envs.get(i).sshPort()));
         }
         return new Reservation.Placement(slices);
-    }
-
-    /** The owner's keys and those of every user added to it. */
-    private List<String> authorizedKeys(Reservation r) {
-        return p.db().query(c -> {
-            List<String> all = new java.util.ArrayList<>();
-            for (SshKeys.SshKey k : p.sshKeys().forUser(c, r.userId())) {
-                all.add(k.publicKey());
-            }
-            for (long added : p.reservations().addedUsers(c, r.id())) {
-                for (SshKeys.SshKey k : p.sshKeys().forUser(c, added)) {
-                    all.add(k.publicKey());
-                }
-            }
-            return all;
-        });
     }
 
     @Override

@@ -28,43 +28,43 @@ final class Sweeper {
         this.settings = settings;
     }
 
-    void sweep() {
+    /** One pass; true when it changed a reservation's state (the scheduler then plans everything again). */
+    boolean sweep() {
         Instant now = p.clock().instant();
-        // Without histories: every change below re-reads its row under a lock, history and all.
+        boolean changed = false;
+        // Only the waiting ones too old are read (the queue can be deep); without histories: every change
+        // below re-reads its row under a lock, history and all.
+        List<Reservation> stale = p.db().query(c -> p.reservations().createdBefore(c, ReservationStatus.QUEUED,
+                now.minus(settings.queuedMaxAge())));
+        for (Reservation r : stale) {
+            changed |= end(r, ReservationStatus.CANCELLED, "waited longer than " + hours(settings.queuedMaxAge())
+                    + " for GPUs; submit again or ask for fewer", now);
+        }
         List<Reservation> live = p.db().query(c -> p.reservations().withStatus(c, false,
-                ReservationStatus.QUEUED, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
+                ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
         for (Reservation r : live) {
-            switch (r.status()) {
-                case QUEUED -> {
-                    if (Duration.between(r.createdAt(), now).compareTo(settings.queuedMaxAge()) > 0) {
-                        end(r, ReservationStatus.CANCELLED, "waited longer than " + hours(settings.queuedMaxAge())
-                                + " for GPUs; submit again or ask for fewer", now);
-                    }
+            if (r.status() == ReservationStatus.PREPARING) {
+                Instant since = r.lifecycle().statusChangedAt() != null ? r.lifecycle().statusChangedAt() : r.createdAt();
+                if (Duration.between(since, now).compareTo(settings.preparingTimeout()) > 0) {
+                    changed |= end(r, ReservationStatus.FAILED, "the environment was not ready within "
+                            + settings.preparingTimeout().toMinutes() + " minutes", now);
                 }
-                case PREPARING -> {
-                    Instant since = r.lifecycle().statusChangedAt() != null ? r.lifecycle().statusChangedAt() : r.createdAt();
-                    if (Duration.between(since, now).compareTo(settings.preparingTimeout()) > 0) {
-                        end(r, ReservationStatus.FAILED, "the environment was not ready within "
-                                + settings.preparingTimeout().toMinutes() + " minutes", now);
-                    }
-                }
-                case ACTIVE -> active(r, now);
-                default -> {
-                }
+            } else {
+                changed |= active(r, now);
             }
         }
+        return changed;
     }
 
-    private void active(Reservation r, Instant now) {
+    private boolean active(Reservation r, Instant now) {
         if (r.expiresAt() == null) {
-            return;
+            return false;
         }
         if (!now.isBefore(r.expiresAt().plus(settings.grace()))) {
-            end(r, ReservationStatus.EXPIRED, "reservation time is over", now);
-            return;
+            return end(r, ReservationStatus.EXPIRED, "reservation time is over", now);
         }
         warnBeforeExpiry(r, now);
-        checkIdle(r, now);
+        return checkIdle(r, now);
     }
 
     private void warnBeforeExpiry(Reservation r, Instant now) {
@@ -105,10 +105,10 @@ final class Sweeper {
         }
     }
 
-    private void checkIdle(Reservation r, Instant now) {
+    private boolean checkIdle(Reservation r, Instant now) {
         var idle = settings.idle();
         if (idle.after().isZero()) {
-            return; // idle detection switched off
+            return false; // idle detection switched off
         }
         Backend.Activity activity = p.backend().activity(r.environmentName());
         boolean busy = activity.openSessions() > 0
@@ -125,14 +125,14 @@ final class Sweeper {
                     return null;
                 });
             }
-            return;
+            return false;
         }
         if (r.lifecycle().idleOptOut() || lastActive == null) {
-            return;
+            return false;
         }
         Duration idleFor = Duration.between(lastActive, now);
         if (idleFor.compareTo(idle.after()) < 0) {
-            return;
+            return false;
         }
         if (r.lifecycle().idleWarnedAt() == null) {
             String what = idle.action() == ProcessorSettings.Idle.Action.release
@@ -151,12 +151,13 @@ final class Sweeper {
             }
         } else if (idle.action() == ProcessorSettings.Idle.Action.release
                 && Duration.between(r.lifecycle().idleWarnedAt(), now).compareTo(idle.warning()) >= 0) {
-            end(r, ReservationStatus.CANCELLED, "released after being idle for " + idleFor.toMinutes() + " minutes", now);
+            return end(r, ReservationStatus.CANCELLED, "released after being idle for " + idleFor.toMinutes() + " minutes", now);
         }
+        return false;
     }
 
-    private void end(Reservation r, ReservationStatus to, String reason, Instant now) {
-        p.db().inTransaction(c -> {
+    private boolean end(Reservation r, ReservationStatus to, String reason, Instant now) {
+        return p.db().inTransaction(c -> {
             var current = p.reservations().lock(c, r.id()).orElseThrow();
             if (current.status() == r.status()) {
                 Map<String, Object> set = new java.util.HashMap<>();
@@ -166,8 +167,9 @@ final class Sweeper {
                 }
                 p.reservations().transition(c, current, to, reason, now, set);
                 log.info("{} {}: {}", to.wire(), r.id(), reason);
+                return true;
             }
-            return null;
+            return false;
         });
     }
 

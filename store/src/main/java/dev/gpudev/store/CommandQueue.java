@@ -56,6 +56,15 @@ public final class CommandQueue {
         return id;
     }
 
+    /**
+     * A new reservation and its create command in one statement (see {@link Reservations#insertWithCommand});
+     * false, with nothing written, when a unique index refuses the row.
+     */
+    public boolean submit(Connection c, Reservations reservations, dev.gpudev.core.Reservation r, java.util.Map<String, Object> extra)
+            throws SQLException {
+        return reservations.insertWithCommand(c, r, extra, queue, Json.write(new Command(Type.create, r.id(), r.username())));
+    }
+
     public static Command parse(String json) {
         return Json.read(json, Command.class);
     }

@@ -83,6 +83,24 @@ public final class Pgmq {
         return bool(c, "select pgmq.delete(?, ?::bigint)", queue, msgId);
     }
 
+    /** Deletes these messages in one statement; returns the ids that were there. */
+    public List<Long> delete(Connection c, String queue, List<Long> msgIds) throws SQLException {
+        List<Long> out = new java.util.ArrayList<>();
+        if (msgIds.isEmpty()) {
+            return out;
+        }
+        try (PreparedStatement ps = c.prepareStatement("select * from pgmq.delete(?, ?::bigint[])")) {
+            ps.setString(1, queue);
+            ps.setArray(2, c.createArrayOf("bigint", msgIds.toArray()));
+            try (var rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getLong(1));
+                }
+            }
+        }
+        return out;
+    }
+
     public boolean archive(Connection c, String queue, long msgId) throws SQLException {
         return bool(c, "select pgmq.archive(?, ?::bigint)", queue, msgId);
     }

@@ -54,6 +54,44 @@ public final class Reservations {
         }
     }
 
+    /**
+     * Writes a new reservation with the given extra columns, its command and the wake-up in one statement:
+     * atomic in autocommit and one round trip, the hot path of submit. Returns false, writing nothing,
+     * when a unique index refuses the row (a live reservation of that name, or that Idempotency-Key).
+     */
+    public boolean insertWithCommand(Connection c, Reservation r, Map<String, Object> extra, String queue, String commandJson)
+            throws SQLException {
+        StringBuilder columns = new StringBuilder("""
+                reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, name, created_at, current_detailed_status,
+                status_history""");
+        StringBuilder marks = new StringBuilder("?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb");
+        List<Object> values = new ArrayList<>(List.of(r.id(), r.userId(), r.status().wire(), r.gpuType(), r.gpuCount(),
+                r.durationHours()));
+        values.add(r.name() == null ? new Null(java.sql.Types.VARCHAR) : r.name());
+        values.addAll(List.of(r.createdAt(), r.detailedStatus(), historyJson(r.history())));
+        for (var e : extra.entrySet()) {
+            columns.append(", ").append(column(e.getKey()));
+            marks.append(", ?");
+            values.add(e.getValue());
+        }
+        values.add(queue);
+        values.add(commandJson);
+        values.add(Notifications.CHANNEL);
+        String sql = "with ins as (insert into reservations (" + columns + ") values (" + marks + ")"
+                + " on conflict do nothing returning reservation_id)"
+                + " select pgmq.send(?, ?::jsonb, 0), pg_notify(?, '') from ins";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(c, ps, values);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** A typed SQL null for {@link #bind}. */
+    private record Null(int sqlType) {
+    }
+
     /** The reservation a user made with this Idempotency-Key, if any. */
     public Optional<Reservation> findByIdempotencyKey(Connection c, long userId, String key) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(SELECT + " where r.user_id = ? and r.idempotency_key = ?")) {
@@ -125,6 +163,39 @@ public final class Reservations {
         }
     }
 
+    /** Those of the given reservations that are still queued, oldest first, without history: new arrivals. */
+    public List<Reservation> queuedAmong(Connection c, java.util.Collection<UUID> ids) throws SQLException {
+        if (ids.isEmpty()) {
+            return List.of();
+        }
+        try (PreparedStatement ps = c.prepareStatement(SELECT_NO_HISTORY
+                + " where r.status = 'queued' and r.reservation_id = any(?) order by r.created_at, r.reservation_id")) {
+            ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
+            return rows(ps);
+        }
+    }
+
+    /** How many reservations are in that state (an index-only count on the live index). */
+    public long count(Connection c, ReservationStatus status) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select count(*) from reservations where status = ?")) {
+            ps.setString(1, status.wire());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    /** Reservations in that state created before the cutoff, oldest first, without history. */
+    public List<Reservation> createdBefore(Connection c, ReservationStatus status, Instant cutoff) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SELECT_NO_HISTORY
+                + " where r.status = ? and r.created_at < ? order by r.created_at, r.reservation_id")) {
+            ps.setString(1, status.wire());
+            ps.setTimestamp(2, Timestamp.from(cutoff));
+            return rows(ps);
+        }
+    }
+
     /**
      * Moves a locked reservation to a new state if the state machine allows it, appending the change
      * to its history; the extra assignments (column = value) are made in the same statement.
@@ -145,24 +216,38 @@ public final class Reservations {
         return find(c, current.id()).orElseThrow();
     }
 
-    /** Queue position and reason of a waiting reservation; written only when they change. */
-    public void setWaiting(Connection c, UUID id, Reservation.Queue queue, String detail) throws SQLException {
-        Timestamp eta = queue.estimatedStart() == null ? null : Timestamp.from(queue.estimatedStart());
+    /** What the scheduler says of one waiting reservation. */
+    public record Waiting(UUID id, Reservation.Queue queue, String detail) {
+    }
+
+    /**
+     * Queue positions and reasons of waiting reservations, each row written only when it changes; sent
+     * as one batch (one round trip), since a cycle may place hundreds of new arrivals.
+     */
+    public void setWaiting(Connection c, List<Waiting> all) throws SQLException {
+        if (all.isEmpty()) {
+            return;
+        }
         try (PreparedStatement ps = c.prepareStatement("""
                 update reservations set queue_position = ?, pending_reason = ?, estimated_start_at = ?, current_detailed_status = ?
                 where reservation_id = ? and status = 'queued'
                   and (queue_position is distinct from ? or pending_reason is distinct from ?
                        or estimated_start_at is distinct from ? or current_detailed_status is distinct from ?)""")) {
-            ps.setObject(1, queue.position());
-            ps.setString(2, queue.pendingReason());
-            ps.setTimestamp(3, eta);
-            ps.setString(4, detail);
-            ps.setObject(5, id);
-            ps.setObject(6, queue.position());
-            ps.setString(7, queue.pendingReason());
-            ps.setTimestamp(8, eta);
-            ps.setString(9, detail);
-            ps.executeUpdate();
+            for (Waiting w : all) {
+                var queue = w.queue();
+                Timestamp eta = queue.estimatedStart() == null ? null : Timestamp.from(queue.estimatedStart());
+                ps.setObject(1, queue.position());
+                ps.setString(2, queue.pendingReason());
+                ps.setTimestamp(3, eta);
+                ps.setString(4, w.detail());
+                ps.setObject(5, w.id());
+                ps.setObject(6, queue.position());
+                ps.setString(7, queue.pendingReason());
+                ps.setTimestamp(8, eta);
+                ps.setString(9, w.detail());
+                ps.addBatch();
+            }
+            ps.executeBatch();
         }
     }
 
@@ -224,22 +309,28 @@ public final class Reservations {
 
     private static void execute(Connection c, String sql, List<Object> values) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            for (int i = 0; i < values.size(); i++) {
-                Object v = values.get(i);
-                if (v instanceof List<?> list) {
-                    ps.setArray(i + 1, c.createArrayOf("integer", list.toArray()));
-                } else if (v instanceof Instant t) {
-                    ps.setTimestamp(i + 1, Timestamp.from(t));
-                } else if (v instanceof JsonValue j) {
-                    var o = new org.postgresql.util.PGobject();
-                    o.setType("jsonb");
-                    o.setValue(j.json());
-                    ps.setObject(i + 1, o);
-                } else {
-                    ps.setObject(i + 1, v);
-                }
-            }
+            bind(c, ps, values);
             ps.executeUpdate();
+        }
+    }
+
+    private static void bind(Connection c, PreparedStatement ps, List<Object> values) throws SQLException {
+        for (int i = 0; i < values.size(); i++) {
+            Object v = values.get(i);
+            if (v instanceof Null n) {
+                ps.setNull(i + 1, n.sqlType());
+            } else if (v instanceof List<?> list) {
+                ps.setArray(i + 1, c.createArrayOf("integer", list.toArray()));
+            } else if (v instanceof Instant t) {
+                ps.setTimestamp(i + 1, Timestamp.from(t));
+            } else if (v instanceof JsonValue j) {
+                var o = new org.postgresql.util.PGobject();
+                o.setType("jsonb");
+                o.setValue(j.json());
+                ps.setObject(i + 1, o);
+            } else {
+                ps.setObject(i + 1, v);
+            }
         }
     }
 

@@ -35,6 +35,36 @@ public final class SshKeys {
         return list(c, "select * from ssh_keys where user_id = ? order by ssh_key_id", userId);
     }
 
+    /**
+     * The public keys that may log in to each of these reservations: the owner's, then those of every
+     * user added to it, in one query for all of them.
+     */
+    public java.util.Map<java.util.UUID, List<String>> forReservations(Connection c, java.util.Collection<java.util.UUID> ids)
+            throws SQLException {
+        java.util.Map<java.util.UUID, List<String>> out = new java.util.HashMap<>();
+        if (ids.isEmpty()) {
+            return out;
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                select reservation_id, public_key from (
+                    select r.reservation_id, 0 as grp, r.created_at as added, k.ssh_key_id, k.public_key
+                    from reservations r join ssh_keys k on k.user_id = r.user_id where r.reservation_id = any(?)
+                    union all
+                    select ru.reservation_id, 1, ru.added_at, k.ssh_key_id, k.public_key
+                    from reservation_users ru join ssh_keys k on k.user_id = ru.user_id where ru.reservation_id = any(?)
+                ) keys order by reservation_id, grp, added, ssh_key_id""")) {
+            var array = c.createArrayOf("uuid", ids.toArray());
+            ps.setArray(1, array);
+            ps.setArray(2, array);
+            try (var rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.computeIfAbsent(rs.getObject(1, java.util.UUID.class), k -> new java.util.ArrayList<>()).add(rs.getString(2));
+                }
+            }
+        }
+        return out;
+    }
+
     public List<SshKey> forUsername(Connection c, String username) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 select k.* from ssh_keys k join api_users u on u.user_id = k.user_id

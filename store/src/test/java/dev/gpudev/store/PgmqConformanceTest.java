@@ -60,6 +60,16 @@ class PgmqConformanceTest {
     }
 
     @Test
+    void batchDeleteRemovesExactlyTheNamedMessagesAndReportsWhichExisted() {
+        List<Long> ids = db.query(c -> pgmq.sendBatch(c, queue, List.of("{\"i\":1}", "{\"i\":2}", "{\"i\":3}"), 0));
+        List<Long> gone = db.query(c -> pgmq.delete(c, queue, List.of(ids.get(0), ids.get(2), 999_999L)));
+        assertEquals(Set.of(ids.get(0), ids.get(2)), new HashSet<>(gone), "the missing id is not reported");
+        var left = db.query(c -> pgmq.read(c, queue, 30, 10));
+        assertEquals(List.of(ids.get(1)), left.stream().map(Pgmq.Message::msgId).toList());
+        assertTrue(db.query(c -> pgmq.delete(c, queue, List.<Long>of())).isEmpty());
+    }
+
+    @Test
     void delayedSendIsInvisibleUntilDue() throws Exception {
         db.query(c -> pgmq.send(c, queue, "{}", 1));
         assertTrue(db.query(c -> pgmq.read(c, queue, 30, 1)).isEmpty());

@@ -236,4 +236,83 @@ class ProcessorWithLocalBackendTest extends ProcessorTestBase {
         assertEquals(ReservationStatus.FAILED, get(id).status());
         assertTrue(get(id).failureReason().contains("internal error"), get(id).failureReason());
     }
+
+    /** Every waiting reservation's queue entry, by id. */
+    java.util.Map<UUID, Reservation.Queue> queue() {
+        java.util.Map<UUID, Reservation.Queue> out = new java.util.HashMap<>();
+        db.query(c -> reservations.withStatus(c, ReservationStatus.QUEUED)).forEach(r -> out.put(r.id(), r.queue()));
+        return out;
+    }
+
+    @Test
+    void newArrivalsArePlannedOnTheKeptPlanExactlyAsAFullPlanWould() {
+        Processor p = processor();
+        submit(6, "2", 0);
+        submit(2, "1", 1);
+        p.cycle();
+        p.cycle();
+        List<UUID> waiting = new java.util.ArrayList<>();
+        String[][] first = {{"4", "1"}, {"8", "2"}, {"1", "3"}, {"2", "0.5"}};
+        for (int i = 0; i < first.length; i++) {
+            waiting.add(submit(Integer.parseInt(first[i][0]), first[i][1], 10 + i));
+        }
+        p.cycle();
+        long fullBefore = p.planCounts()[0];
+        long incrementalBefore = p.planCounts()[1];
+        String[][] later = {{"1", "1"}, {"8", "1"}, {"3", "2"}, {"1", "0.25"}, {"6", "4"}};
+        for (int i = 0; i < later.length; i++) {
+            waiting.add(submit(Integer.parseInt(later[i][0]), later[i][1], 20 + i));
+        }
+        p.cycle();
+        assertEquals(fullBefore, p.planCounts()[0], "only new arrivals: the kept plan is extended");
+        assertEquals(incrementalBefore + 1, p.planCounts()[1]);
+        var incremental = queue();
+        assertEquals(Set.copyOf(waiting), incremental.keySet(), "the GPUs are taken: all nine wait");
+        incremental.values().forEach(q -> assertNotNull(q.position(), "every arrival was given its place"));
+
+        Processor fresh = processor();
+        fresh.cycle();
+        assertEquals(List.of(1L, 0L), java.util.Arrays.stream(fresh.planCounts()).boxed().toList());
+        assertEquals(incremental, queue(), "positions, reasons and start estimates as a full plan of all of them gives");
+    }
+
+    @Test
+    void aCancelInTheQueueMakesTheNextCyclePlanEverythingAgain() {
+        Processor p = processor();
+        submit(8, "1", 0);
+        p.cycle();
+        UUID a = submit(8, "1", 1);
+        UUID b = submit(8, "1", 2);
+        UUID c = submit(8, "1", 3);
+        p.cycle();
+        assertEquals(3, get(c).queuePosition());
+        send(CommandQueue.Type.cancel, a);
+        p.cycle();
+        assertEquals(ReservationStatus.CANCELLED, get(a).status());
+        assertEquals(1, get(b).queuePosition(), "those behind the cancelled one move up");
+        assertEquals(2, get(c).queuePosition());
+        assertEquals(get(b).estimatedStart().plus(Duration.ofHours(1)), get(c).estimatedStart());
+        long full = p.planCounts()[0];
+        UUID d = submit(8, "1", 4);
+        p.cycle();
+        assertEquals(full, p.planCounts()[0]);
+        assertEquals(3, get(d).queuePosition(), "an arrival after it is placed on the replanned queue");
+    }
+
+    @Test
+    void aPlanIsNotExtendedAfterAnotherReplicaScheduled() {
+        Processor one = processor();
+        Processor two = processor();
+        submit(8, "1", 0);
+        one.cycle();
+        submit(8, "1", 1);
+        one.cycle();
+        one.cycle();
+        long full = one.planCounts()[0];
+        two.cycle();
+        UUID late = submit(8, "1", 2);
+        one.cycle();
+        assertEquals(full + 1, one.planCounts()[0], "the other replica's cycle may have changed what this one kept");
+        assertEquals(2, get(late).queuePosition());
+    }
 }
