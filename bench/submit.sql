@@ -1,6 +1,7 @@
 -- What POST /v1/jobs/submit does in the database, straight into it: the row and its command in one
--- transaction, with the wake-up. pgbench runs this to find the machine's ceiling. The command names the
--- row it came with, so the processor schedules these exactly as it schedules the API's.
+-- transaction. pgbench runs this to find the machine's ceiling. The command names the row it came with,
+-- so the processor schedules these exactly as it schedules the API's. (The API wakes the processor after
+-- its commit, with notifications merged across requests; pgbench's rows are found by the processor's poll.)
 \set user random(1, :users)
 BEGIN;
 WITH ins AS (
@@ -10,5 +11,4 @@ WITH ins AS (
             jsonb_build_array(jsonb_build_object('status', 'queued', 'at', now(), 'reason', 'pgbench')))
     RETURNING reservation_id)
 SELECT pgmq.send('gpu_reservations', jsonb_build_object('type', 'create', 'reservation_id', reservation_id), 0) FROM ins;
-SELECT pg_notify('gpudev_commands', '');
 COMMIT;

@@ -66,6 +66,8 @@ public final class ApiServer implements AutoCloseable {
     private final RateLimiter perAddress;
     private final AwsLogin awsLogin;
     private final AuditWriter auditWriter;
+    /** Wakes the processors after each submit's commit, merging bursts into one notification. */
+    private final dev.gpudev.store.Notifications.Coalescer wakeUps;
     private final dev.gpudev.store.Disks disks = new dev.gpudev.store.Disks();
 
     public ApiServer(Parts parts) {
@@ -73,6 +75,7 @@ public final class ApiServer implements AutoCloseable {
         this.perKey = new RateLimiter(parts.config().rateLimitPerKey(), parts.config().rateLimitPerKey() * 2, parts.clock());
         this.awsLogin = new AwsLogin(parts.config().aws());
         this.auditWriter = new AuditWriter(parts.db(), parts.audit());
+        this.wakeUps = new dev.gpudev.store.Notifications.Coalescer(parts.db());
         this.perAddress = new RateLimiter(parts.config().rateLimitPerAddress(), parts.config().rateLimitPerAddress() * 2, parts.clock());
         this.app = Javalin.create(cfg -> {
             cfg.useVirtualThreads = true;
@@ -236,6 +239,7 @@ public final class ApiServer implements AutoCloseable {
     public void close() {
         app.stop();
         auditWriter.close();
+        wakeUps.close();
     }
 
     // --- auth ---------------------------------------------------------------------------------
@@ -697,8 +701,8 @@ public final class ApiServer implements AutoCloseable {
         if (!options.nodeLabels().isEmpty()) {
             extra.put("node_labels", Reservations.jsonb(options.nodeLabels()));
         }
-        // The row, its command and the wake-up are one statement: one round trip in the common case, and
-        // a transaction only when a named disk is recorded with it.
+        // The row and its command are one statement: one round trip in the common case, and a transaction
+        // only when a named disk is recorded with it. The wake-up follows the commit.
         boolean written = options.disk() == null
                 ? p.db().query(c -> p.commands().submit(c, p.reservations(), r, extra))
                 : p.db().inTransaction(c -> {
@@ -717,6 +721,7 @@ public final class ApiServer implements AutoCloseable {
             throw new ApiError(409, "conflict", request.name() == null ? "a reservation with this Idempotency-Key conflicts: try again"
                     : "you already have a live reservation named '" + request.name() + "': pick another name or cancel that one");
         }
+        wakeUps.request();
         // What was written is what is shown: no read back.
         Reservation saved = new Reservation(r.id(), r.userId(), r.username(), r.status(), r.gpuType(), r.gpuCount(), r.durationHours(),
                 r.name(), r.createdAt(), null, null, null, null, null, r.detailedStatus(), null,

@@ -24,6 +24,8 @@ import java.util.regex.Pattern;
  * <p>Usage: SubmitLoad API_URL ADMIN_TOKEN_FILE SECONDS WORKERS
  */
 public final class SubmitLoad {
+    /** Closed-loop warm-up: the server's JIT compiler was still busy for about as long as this. */
+    private static final int WARM_UP_SECONDS = Integer.getInteger("warmup", 20);
     private static final HttpClient HTTP = HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build();
 
     public static void main(String[] args) throws Exception {
@@ -39,22 +41,24 @@ public final class SubmitLoad {
         }
         String body = "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}";
 
+        LeanHttp lean = new LeanHttp(api);
+        List<byte[]> requests = keys.stream().map(k -> lean.post("/v1/jobs/submit", k, body)).toList();
         // Warm-up, then the closed loop.
-        closedLoop(api, keys, body, 3);
-        var peak = closedLoop(api, keys, body, seconds);
+        closedLoop(lean, requests, WARM_UP_SECONDS);
+        var peak = closedLoop(lean, requests, seconds);
         double peakRate = peak.ok / (double) seconds;
         System.out.printf("closed loop: %d workers, %d s: %d submits (%d errors): %.0f submits/s%n", workers, seconds, peak.ok, peak.errors, peakRate);
 
         double rate = peakRate / 2;
         // The open loop's own warm-up (its code paths compile in this JVM and the server's), not measured.
-        openLoop(api, keys, body, rate, 3, null, null, new AtomicInteger());
+        openLoop(lean, requests, rate, 3, null, null, new AtomicInteger());
 
         List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
         // LOAD_TRACE=file: every open-loop request's send time (ms from the start) and latency (µs), to see when the slow ones happen.
         String tracePath = System.getenv("LOAD_TRACE");
         List<String> trace = tracePath == null ? null : Collections.synchronizedList(new ArrayList<>());
         AtomicInteger errors = new AtomicInteger();
-        long start = openLoop(api, keys, body, rate, seconds, latencies, trace, errors);
+        long start = openLoop(lean, requests, rate, seconds, latencies, trace, errors);
         if (trace != null) {
             System.out.println("open loop starts at " + java.time.Instant.now().minusNanos(System.nanoTime() - start));
             Files.write(Path.of(tracePath), trace);
@@ -70,7 +74,7 @@ public final class SubmitLoad {
      * Submits at a fixed rate for the given seconds, latency measured from each request's due time;
      * returns the start (System.nanoTime). Latencies and trace may be null (a warm-up).
      */
-    static long openLoop(String api, List<String> keys, String body, double rate, int seconds, List<Long> latencies,
+    static long openLoop(LeanHttp http, List<byte[]> requests, double rate, int seconds, List<Long> latencies,
                          List<String> trace, AtomicInteger errors) throws Exception {
         long intervalNanos = (long) (1e9 / rate);
         long start = System.nanoTime();
@@ -82,11 +86,10 @@ public final class SubmitLoad {
                 if (wait > 0) {
                     Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
                 }
-                String key = keys.get((int) (i % keys.size()));
+                byte[] request = requests.get((int) (i % requests.size()));
                 pool.submit(() -> {
                     try {
-                        var res = send(api + "/v1/jobs/submit", key, body);
-                        if (res.statusCode() == 201) {
+                        if (http.send(request) == 201) {
                             long took = System.nanoTime() - due;
                             if (latencies != null) {
                                 latencies.add(took);
@@ -109,16 +112,16 @@ public final class SubmitLoad {
     record Outcome(long ok, long errors) {
     }
 
-    static Outcome closedLoop(String api, List<String> keys, String body, int seconds) throws Exception {
+    static Outcome closedLoop(LeanHttp http, List<byte[]> requests, int seconds) throws Exception {
         AtomicLong ok = new AtomicLong();
         AtomicLong errors = new AtomicLong();
         long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (String key : keys) {
+            for (byte[] request : requests) {
                 pool.submit(() -> {
                     while (System.nanoTime() < end) {
                         try {
-                            if (send(api + "/v1/jobs/submit", key, body).statusCode() == 201) {
+                            if (http.send(request) == 201) {
                                 ok.incrementAndGet();
                             } else {
                                 errors.incrementAndGet();

@@ -109,14 +109,15 @@ public final class Processor implements Runnable, AutoCloseable {
         }
         long t2 = System.nanoTime();
         long full = fullPlans;
+        lastSchedule = "";
         schedule();
         long t3 = System.nanoTime();
         reconcile();
         long t4 = System.nanoTime();
         if (t4 - t0 > SLOW_CYCLE_NANOS) {
-            log.info("slow processor cycle: {} ms (commands {} ms, sweep {} ms, {} {} ms, reconcile {} ms)", (t4 - t0) / 1_000_000,
+            log.info("slow processor cycle: {} ms (commands {} ms, sweep {} ms, {} {} ms [{}], reconcile {} ms)", (t4 - t0) / 1_000_000,
                     (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, fullPlans > full ? "full plan" : "scheduling", (t3 - t2) / 1_000_000,
-                    (t4 - t3) / 1_000_000);
+                    lastSchedule, (t4 - t3) / 1_000_000);
         }
     }
 
@@ -302,6 +303,8 @@ public final class Processor implements Runnable, AutoCloseable {
     static final java.time.Duration FULL_PLAN_EVERY = java.time.Duration.ofSeconds(60);
     private long fullPlans;
     private long incrementalPlans;
+    /** The last scheduling pass: how many it planned, and its reading, planning and writing times (ms), for the slow-cycle log. */
+    private String lastSchedule = "";
 
     /** What a plan was made on: the nodes and what every holder has (not when it was last active). */
     private record Basis(dev.gpudev.core.Capacity capacity, List<Held> holding) {
@@ -351,16 +354,20 @@ public final class Processor implements Runnable, AutoCloseable {
                 plannedEpoch = epoch;
                 List<Reservation> queued;
                 Scheduler.Plan plan;
+                long r0 = System.nanoTime();
+                long r1;
                 if (incremental) {
                     queued = p.reservations().queuedAmong(c, news);
                     if (queued.isEmpty()) {
                         return null;
                     }
+                    r1 = System.nanoTime();
                     plan = planner.append(queued);
                     incrementalPlans++;
                 } else {
                     forget();
                     queued = p.reservations().withStatus(c, false, ReservationStatus.QUEUED);
+                    r1 = System.nanoTime();
                     planner = scheduler.start(new Scheduler.Snapshot(capacity, holding), queued, now);
                     plan = planner.plan();
                     plannedBasis = basis;
@@ -368,7 +375,10 @@ public final class Processor implements Runnable, AutoCloseable {
                     replan = false;
                     fullPlans++;
                 }
+                long r2 = System.nanoTime();
                 write(c, plan, queued, now);
+                lastSchedule = queued.size() + " planned: read " + (r1 - r0) / 1_000_000 + " ms, plan " + (r2 - r1) / 1_000_000
+                        + " ms, write " + (System.nanoTime() - r2) / 1_000_000 + " ms";
                 if (!plan.admissions().isEmpty()) {
                     forget(); // the holders change: the next cycle plans on them
                 }

@@ -21,6 +21,84 @@ public final class Notifications {
         }
     }
 
+    /**
+     * Wakes the processor after a commit instead of with a NOTIFY inside the writer's transaction. A
+     * transaction that notified holds a database-wide lock through its commit, so every submit's commit
+     * (and its WAL flush) queued behind the others': no group commit, about 2,000 submits/s on this
+     * machine against 5,000 without, and one slow flush stalled them all. Requests within 5 ms of a
+     * notification are merged into the next one; a lost wake-up costs at most the processor's poll
+     * interval.
+     */
+    public static final class Coalescer implements AutoCloseable {
+        private static final long MIN_INTERVAL_MS = 5;
+        private final Database db;
+        private final Object lock = new Object();
+        private boolean wanted;
+        private boolean closed;
+        private final Thread thread;
+
+        public Coalescer(Database db) {
+            this.db = db;
+            this.thread = Thread.ofPlatform().name("notify").daemon().start(this::run);
+        }
+
+        /** Asks for a wake-up of the processors; returns at once. */
+        public void request() {
+            synchronized (lock) {
+                wanted = true;
+                lock.notifyAll();
+            }
+        }
+
+        private void run() {
+            while (true) {
+                synchronized (lock) {
+                    while (!wanted && !closed) {
+                        try {
+                            lock.wait();
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                    if (closed) {
+                        return;
+                    }
+                    wanted = false;
+                }
+                try {
+                    db.query(c -> {
+                        Notifications.notify(c);
+                        return null;
+                    });
+                    // At most one notification per interval: the first of a quiet spell goes at once, a
+                    // burst becomes one more at the end of the interval.
+                    Thread.sleep(MIN_INTERVAL_MS);
+                } catch (InterruptedException e) {
+                    return;
+                } catch (RuntimeException e) {
+                    try {
+                        Thread.sleep(100); // the database is away: the processors poll meanwhile
+                    } catch (InterruptedException ie) {
+                        return;
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            synchronized (lock) {
+                closed = true;
+                lock.notifyAll();
+            }
+            try {
+                thread.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     /** A dedicated session listening on the channel. */
     public static final class Listener implements AutoCloseable {
         private final Database db;

@@ -55,9 +55,10 @@ public final class Reservations {
     }
 
     /**
-     * Writes a new reservation with the given extra columns, its command and the wake-up in one statement:
-     * atomic in autocommit and one round trip, the hot path of submit. Returns false, writing nothing,
-     * when a unique index refuses the row (a live reservation of that name, or that Idempotency-Key).
+     * Writes a new reservation with the given extra columns and its command in one statement: atomic in
+     * autocommit and one round trip, the hot path of submit. The wake-up is the caller's, after the commit
+     * ({@link Notifications.Coalescer}). Returns false, writing nothing, when a unique index refuses the
+     * row (a live reservation of that name, or that Idempotency-Key).
      */
     public boolean insertWithCommand(Connection c, Reservation r, Map<String, Object> extra, String queue, String commandJson)
             throws SQLException {
@@ -76,10 +77,9 @@ public final class Reservations {
         }
         values.add(queue);
         values.add(commandJson);
-        values.add(Notifications.CHANNEL);
         String sql = "with ins as (insert into reservations (" + columns + ") values (" + marks + ")"
                 + " on conflict do nothing returning reservation_id)"
-                + " select pgmq.send(?, ?::jsonb, 0), pg_notify(?, '') from ins";
+                + " select pgmq.send(?, ?::jsonb, 0) from ins";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             bind(c, ps, values);
             try (ResultSet rs = ps.executeQuery()) {
@@ -221,33 +221,41 @@ public final class Reservations {
     }
 
     /**
-     * Queue positions and reasons of waiting reservations, each row written only when it changes; sent
-     * as one batch (one round trip), since a cycle may place hundreds of new arrivals.
+     * Queue positions and reasons of waiting reservations, each row written only when it changes. One
+     * statement for all of them (joined on arrays): a cycle may place thousands of new arrivals, and one
+     * statement per row both costs a round trip each and keeps whatever plan the first one got, a
+     * sequential scan when the table was still small.
      */
     public void setWaiting(Connection c, List<Waiting> all) throws SQLException {
-        if (all.isEmpty()) {
-            return;
-        }
-        try (PreparedStatement ps = c.prepareStatement("""
-                update reservations set queue_position = ?, pending_reason = ?, estimated_start_at = ?, current_detailed_status = ?
-                where reservation_id = ? and status = 'queued'
-                  and (queue_position is distinct from ? or pending_reason is distinct from ?
-                       or estimated_start_at is distinct from ? or current_detailed_status is distinct from ?)""")) {
-            for (Waiting w : all) {
-                var queue = w.queue();
-                Timestamp eta = queue.estimatedStart() == null ? null : Timestamp.from(queue.estimatedStart());
-                ps.setObject(1, queue.position());
-                ps.setString(2, queue.pendingReason());
-                ps.setTimestamp(3, eta);
-                ps.setString(4, w.detail());
-                ps.setObject(5, w.id());
-                ps.setObject(6, queue.position());
-                ps.setString(7, queue.pendingReason());
-                ps.setTimestamp(8, eta);
-                ps.setString(9, w.detail());
-                ps.addBatch();
+        for (int from = 0; from < all.size(); from += 5000) {
+            List<Waiting> chunk = all.subList(from, Math.min(all.size(), from + 5000));
+            Object[] ids = new Object[chunk.size()];
+            Object[] positions = new Object[chunk.size()];
+            Object[] reasons = new Object[chunk.size()];
+            Object[] etas = new Object[chunk.size()];
+            Object[] details = new Object[chunk.size()];
+            for (int i = 0; i < chunk.size(); i++) {
+                Waiting w = chunk.get(i);
+                ids[i] = w.id();
+                positions[i] = w.queue().position();
+                reasons[i] = w.queue().pendingReason();
+                etas[i] = w.queue().estimatedStart() == null ? null : w.queue().estimatedStart().toString();
+                details[i] = w.detail();
             }
-            ps.executeBatch();
+            try (PreparedStatement ps = c.prepareStatement("""
+                    update reservations r set queue_position = w.pos, pending_reason = w.reason, estimated_start_at = w.eta,
+                                              current_detailed_status = w.detail
+                    from unnest(?::uuid[], ?::int[], ?::text[], (?::text[])::timestamptz[], ?::text[]) as w(id, pos, reason, eta, detail)
+                    where r.reservation_id = w.id and r.status = 'queued'
+                      and (r.queue_position is distinct from w.pos or r.pending_reason is distinct from w.reason
+                           or r.estimated_start_at is distinct from w.eta or r.current_detailed_status is distinct from w.detail)""")) {
+                ps.setArray(1, c.createArrayOf("uuid", ids));
+                ps.setArray(2, c.createArrayOf("int4", positions));
+                ps.setArray(3, c.createArrayOf("text", reasons));
+                ps.setArray(4, c.createArrayOf("text", etas));
+                ps.setArray(5, c.createArrayOf("text", details));
+                ps.executeUpdate();
+            }
         }
     }
 
