@@ -112,6 +112,9 @@ public final class ApiServer implements AutoCloseable {
         get("/v1/disks", this::listDisks);
         post("/v1/disks", this::createDisk);
         delete("/v1/disks/{name}", this::deleteDisk);
+        post("/v1/disks/{name}/rename", this::renameDisk);
+        post("/v1/disks/{name}/list-content", this::listDiskContent);
+        get("/v1/disk-operations/{id}", this::diskOperation);
         post("/v1/ssh-keys", this::addSshKey);
         get("/v1/ssh-keys", this::listSshKeys);
         delete("/v1/ssh-keys/{id}", this::deleteSshKey);
@@ -569,6 +572,75 @@ public final class ApiServer implements AutoCloseable {
             return null;
         });
         ctx.status(202).json(Map.of("name", name, "message", "disk deleted; its files are being removed"));
+    }
+
+    /** A disk name from the path: one of the caller's disks, or 404. */
+    private String ownDisk(Connection c, Caller who, String name) throws java.sql.SQLException {
+        if (name.length() > 63 || !disks.lockIfExists(c, who.userId(), name)) {
+            throw ApiError.notFound("you have no disk " + (name.length() > 20 ? name.substring(0, 20) + "…" : name)
+                    + ": see `gpu-dev disk list`");
+        }
+        return name;
+    }
+
+    private void renameDisk(Context ctx) {
+        Caller who = caller(ctx);
+        String to = Bodies.string(Bodies.only(Bodies.json(ctx), "new_name"), "new_name", true, 63);
+        new Reservation.Options(to, false, null, Map.of()).validate();
+        long id = p.db().inTransaction(c -> {
+            String from = ownDisk(c, who, ctx.pathParam("name"));
+            if (from.equals(to)) {
+                throw new ApiError(409, "conflict", "disk " + from + " has that name already");
+            }
+            if (disks.lockIfExists(c, who.userId(), to)) {
+                throw new ApiError(409, "conflict", "you already have a disk named " + to);
+            }
+            if (disks.wanted(c, who.userId(), from)) {
+                throw new ApiError(409, "conflict", "disk " + from + " is used by a live or waiting reservation: cancel it first");
+            }
+            if (disks.renamePending(c, who.userId(), from)) {
+                throw new ApiError(409, "conflict", "disk " + from + " is being renamed already");
+            }
+            long op = disks.requestOperation(c, who.userId(), from, "rename", to);
+            p.commands().send(c, CommandQueue.Command.diskOperation(op, who.username()));
+            return op;
+        });
+        ctx.status(202).json(operationView(p.db().query(c -> disks.operation(c, who.userId(), id)).orElseThrow()));
+    }
+
+    private void listDiskContent(Context ctx) {
+        Caller who = caller(ctx);
+        long id = p.db().inTransaction(c -> {
+            String name = ownDisk(c, who, ctx.pathParam("name"));
+            long op = disks.requestOperation(c, who.userId(), name, "list_content", null);
+            p.commands().send(c, CommandQueue.Command.diskOperation(op, who.username()));
+            return op;
+        });
+        ctx.status(202).json(operationView(p.db().query(c -> disks.operation(c, who.userId(), id)).orElseThrow()));
+    }
+
+    private void diskOperation(Context ctx) {
+        Caller who = caller(ctx);
+        long id = parseLong(ctx.pathParam("id"), "disk operation");
+        var op = p.db().query(c -> disks.operation(c, who.admin() ? null : who.userId(), id))
+                .orElseThrow(() -> ApiError.notFound("no disk operation " + id));
+        ctx.json(operationView(op));
+    }
+
+    private static Map<String, Object> operationView(dev.gpudev.store.Disks.Operation op) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("operation_id", op.id());
+        m.put("disk_name", op.disk());
+        m.put("operation", op.operation());
+        if (op.argument() != null) {
+            m.put("new_name", op.argument());
+        }
+        m.put("status", op.status());
+        m.put("result", op.resultJson() == null ? null : dev.gpudev.store.Json.read(op.resultJson(), JsonNode.class));
+        m.put("error", op.error());
+        m.put("created_at", op.createdAt());
+        m.put("finished_at", op.finishedAt());
+        return m;
     }
 
     // --- ssh keys -----------------------------------------------------------------------------

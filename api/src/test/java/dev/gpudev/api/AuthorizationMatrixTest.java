@@ -27,6 +27,7 @@ class AuthorizationMatrixTest {
     static UUID job;
     static long ownerSshKey;
     static long ownerApiKey;
+    static long ownerDiskOperation;
 
     enum Expect { PUBLIC, OK, DENIED_401, DENIED_403, HIDDEN_404, BAD_LOGIN_TOKEN, BAD_REQUEST }
 
@@ -39,7 +40,8 @@ class AuthorizationMatrixTest {
             "POST /v1/jobs/{id}/users", "POST /v1/jobs/{id}/jupyter/enable", "POST /v1/jobs/{id}/jupyter/disable");
     static final Set<String> ADMIN_ONLY = Set.of("POST /v1/admin/invites", "GET /v1/audit");
     /** Routes about something the owner has (an SSH key, an API key): others get 404, admins may revoke keys. */
-    static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}", "DELETE /v1/disks/{name}");
+    static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}", "DELETE /v1/disks/{name}",
+            "POST /v1/disks/{name}/rename", "POST /v1/disks/{name}/list-content", "GET /v1/disk-operations/{id}");
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -57,6 +59,8 @@ class AuthorizationMatrixTest {
                 "{\"public_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ o\"}").body().get("id").asLong();
         ownerApiKey = f.call("GET", "/v1/keys", owner, null).body().get("keys").get(0).get("key_id").asLong();
         f.call("POST", "/v1/disks", owner, "{\"name\":\"ownerdisk\"}");
+        ownerDiskOperation = f.call("POST", "/v1/disks/ownerdisk/list-content", owner, null).body().get("operation_id").asLong();
+        f.call("POST", "/v1/disks", admin, "{\"name\":\"admins-own\"}");
         // The expired user's key: all others were made a moment ago and live 2 hours; move only this one into the past.
         f.db.inTransaction(c -> {
             try (var st = c.prepareStatement("update api_keys set expires_at = now() - interval '1 minute' where user_id = "
@@ -106,6 +110,7 @@ class AuthorizationMatrixTest {
             case "POST /v1/jobs/{id}/users" -> "{\"username\":\"other\"}";
             case "POST /v1/keys/rotate" -> "{}";
             case "POST /v1/disks" -> "{\"name\":\"scratchpad\"}";
+            case "POST /v1/disks/{name}/rename" -> "{\"new_name\":\"renamed\"}";
             default -> null;
         };
     }
@@ -120,6 +125,13 @@ class AuthorizationMatrixTest {
         }
         if (route.startsWith("DELETE /v1/disks")) {
             return path.replace("{name}", "ownerdisk");
+        }
+        if (route.startsWith("POST /v1/disks/{name}/")) {
+            // Disks are named per user: an admin acts on their own (no one else's is reachable by name).
+            return path.replace("{name}", role.equals("admin") ? "admins-own" : "ownerdisk");
+        }
+        if (route.startsWith("GET /v1/disk-operations")) {
+            return path.replace("{id}", Long.toString(ownerDiskOperation));
         }
         return path.replace("{id}", job.toString());
     }

@@ -37,6 +37,7 @@ class HostileRequestsTest {
         f = new ApiFixture();
         key = f.newUser("fuzzer");
         job = f.activeReservation(key, "keep-me").toString();
+        f.call("POST", "/v1/disks", key, "{\"name\":\"fuzzed\"}");
     }
 
     @AfterContainer
@@ -44,6 +45,8 @@ class HostileRequestsTest {
         // What was stored before the storm is still there, unchanged in kind.
         var r = f.call("GET", "/v1/jobs/" + job, key, null);
         assertTrue(r.status() == 200, r.raw());
+        var disks = f.call("GET", "/v1/disks", key, null);
+        assertTrue(disks.raw().contains("\"fuzzed\""), "the disk is still there: " + disks.raw());
         System.out.println("hostile requests sent: " + SENT.get());
         f.close();
     }
@@ -101,7 +104,7 @@ class HostileRequestsTest {
 
     @Property(tries = 400)
     void hostileBodiesNeverBreakTheApi(@ForAll("postRoutes") String route, @ForAll("bodies") String body) throws Exception {
-        String path = route.replace("{id}", job);
+        String path = route.replace("{id}", job).replace("{name}", "fuzzed");
         ApiFixture.Res r = f.call("POST", path, key, body);
         SENT.incrementAndGet();
         if (r.status() == 200 && r.body() != null && r.body().hasNonNull("api_key") && route.equals("/v1/keys/rotate")) {

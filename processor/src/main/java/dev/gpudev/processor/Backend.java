@@ -62,6 +62,23 @@ public interface Backend extends AutoCloseable {
     /** Deletes a user's named disk and everything on it; nothing happens if it is gone already. */
     void deleteDisk(String owner, String disk) throws Exception;
 
+    /**
+     * Gives a user's named disk a new name, files and all; done already when only the new name is there
+     * (a redelivered command), and nothing to do when the disk was never used (it has no files yet).
+     */
+    void renameDisk(String owner, String from, String to) throws Exception;
+
+    /** What is on a user's named disk: at most {@code limit} entries, shallowest first. */
+    DiskListing listDisk(String owner, String disk, int limit) throws Exception;
+
+    /** One file or directory on a disk, by its path relative to the disk's root. */
+    record DiskEntry(String path, long size, boolean directory, java.time.Instant modified) {
+    }
+
+    /** A disk's entries, whether there were more than listed, and the bytes of all its files. */
+    record DiskListing(List<DiskEntry> entries, boolean truncated, long totalBytes) {
+    }
+
     /** How the environment is used right now. */
     Activity activity(String name);
 

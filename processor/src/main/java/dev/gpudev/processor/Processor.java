@@ -176,6 +176,7 @@ public final class Processor implements Runnable, AutoCloseable {
                     case add_user -> addUser(c, cmd);
                     case jupyter_enable, jupyter_disable -> jupyter(c, cmd, cmd.type() == CommandQueue.Type.jupyter_enable);
                     case delete_disk -> deleteDisk(cmd);
+                    case disk_op -> diskOperation(c, cmd);
                 }
                 p.pgmq().delete(c, p.commands().queue(), m.msgId());
                 return null;
@@ -259,6 +260,75 @@ public final class Processor implements Runnable, AutoCloseable {
         } catch (Exception e) {
             throw new IllegalStateException("could not delete disk " + cmd.username() + " of " + cmd.requestedBy() + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Entries of a disk listing at most (the total size counts every file). */
+    static final int LISTING_LIMIT = 1000;
+    private final dev.gpudev.store.Disks disks = new dev.gpudev.store.Disks();
+
+    /** A refusal of a disk operation: recorded as its outcome, not retried. */
+    private static final class Refused extends Exception {
+        Refused(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * A rename or a listing of a disk, carried out here, where the files are; the outcome goes to the
+     * operation's row. Database failures roll back and the command comes again (the file steps are
+     * idempotent); refusals and file errors are the outcome.
+     */
+    private void diskOperation(Connection c, CommandQueue.Command cmd) throws SQLException {
+        var op = cmd.operationId() == null ? null : disks.operation(c, null, cmd.operationId()).orElse(null);
+        if (op == null || !op.status().equals("pending")) {
+            return; // unknown, or done already (a redelivered command)
+        }
+        String result;
+        try {
+            result = switch (op.operation()) {
+                case "list_content" -> {
+                    var listing = p.backend().listDisk(op.username(), op.disk(), LISTING_LIMIT);
+                    Map<String, Object> out = new java.util.LinkedHashMap<>();
+                    out.put("entries", listing.entries().stream().map(e -> Map.of("path", e.path(), "size", e.size(),
+                            "directory", e.directory(), "modified", e.modified().toString())).toList());
+                    out.put("truncated", listing.truncated());
+                    out.put("total_bytes", listing.totalBytes());
+                    yield dev.gpudev.store.Json.write(out);
+                }
+                case "rename" -> renameDisk(c, op);
+                default -> throw new Refused("unknown disk operation " + op.operation());
+            };
+        } catch (SQLException e) {
+            throw e;
+        } catch (Exception e) {
+            log.info("disk operation {} ({} of {}) refused or failed: {}", op.id(), op.operation(), op.disk(), e.getMessage());
+            disks.finish(c, op.id(), false, null, e.getMessage());
+            return;
+        }
+        disks.finish(c, op.id(), true, result, null);
+    }
+
+    private String renameDisk(Connection c, dev.gpudev.store.Disks.Operation op) throws Exception {
+        // Never while a scheduling pass runs: it could admit a reservation of this disk meanwhile.
+        try (var st = c.prepareStatement("select pg_advisory_xact_lock(?)")) {
+            st.setLong(1, SCHEDULER_LOCK);
+            st.execute();
+        }
+        String from = op.disk();
+        String to = op.argument();
+        if (!disks.lockIfExists(c, op.userId(), from)) {
+            throw new Refused("you have no disk " + from + " any more");
+        }
+        if (disks.wanted(c, op.userId(), from)) {
+            throw new Refused("disk " + from + " is used by a live or waiting reservation: cancel it first");
+        }
+        if (disks.lockIfExists(c, op.userId(), to)) {
+            throw new Refused("you have a disk named " + to + " already");
+        }
+        p.backend().renameDisk(op.username(), from, to);
+        disks.rename(c, op.userId(), from, to);
+        log.info("disk {} of {} renamed to {}", from, op.username(), to);
+        return dev.gpudev.store.Json.write(Map.of("name", to, "previous_name", from));
     }
 
     private void clearWarnings(Reservation r) {

@@ -14,14 +14,24 @@ import java.util.UUID;
 public final class CommandQueue {
     public static final String DEFAULT_QUEUE = "gpu_reservations";
 
-    public enum Type { create, cancel, extend, add_user, jupyter_enable, jupyter_disable, delete_disk }
+    public enum Type { create, cancel, extend, add_user, jupyter_enable, jupyter_disable, delete_disk, disk_op }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Command(@JsonProperty("type") Type type,
                           @JsonProperty("reservation_id") UUID reservationId,
                           @JsonProperty("requested_by") String requestedBy,
                           @JsonProperty("extension_hours") java.math.BigDecimal extensionHours,
-                          @JsonProperty("username") String username) {
+                          @JsonProperty("username") String username,
+                          @JsonProperty("operation_id") Long operationId) {
+        public Command(Type type, UUID reservationId, String requestedBy, java.math.BigDecimal extensionHours, String username) {
+            this(type, reservationId, requestedBy, extensionHours, username, null);
+        }
+
+        /** A disk operation: the row in disk_operations says what and whose. */
+        public static Command diskOperation(long operationId, String requestedBy) {
+            return new Command(Type.disk_op, null, requestedBy, null, null, operationId);
+        }
+
         public Command(Type type, UUID reservationId, String requestedBy) {
             this(type, reservationId, requestedBy, null, null);
         }

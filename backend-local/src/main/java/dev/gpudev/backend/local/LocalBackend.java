@@ -207,6 +207,66 @@ public final class LocalBackend implements Backend {
         deleteTree(dir);
     }
 
+    @Override
+    public synchronized void renameDisk(String owner, String from, String to) throws IOException {
+        Path source = diskDir(owner, from).normalize();
+        Path target = diskDir(owner, to).normalize();
+        if (!source.startsWith(dataDir.resolve("disks")) || !target.startsWith(dataDir.resolve("disks"))) {
+            throw new IOException("bad disk name");
+        }
+        if (!Files.exists(source)) {
+            return; // never used, or moved already
+        }
+        if (homes.containsValue(source)) {
+            throw new IOException("disk " + from + " is the home of a running environment");
+        }
+        if (Files.exists(target)) {
+            throw new IOException("there are files under the name " + to + " already");
+        }
+        Files.move(source, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    @Override
+    public DiskListing listDisk(String owner, String disk, int limit) throws IOException {
+        Path root = diskDir(owner, disk).normalize();
+        if (!root.startsWith(dataDir.resolve("disks")) || !Files.isDirectory(root)) {
+            return new DiskListing(List.of(), false, 0);
+        }
+        List<DiskEntry> entries = new java.util.ArrayList<>();
+        long[] bytes = {0};
+        boolean[] more = {false};
+        // Breadth first, so a listing cut short shows the top of the tree; links are listed, not followed.
+        java.util.ArrayDeque<Path> dirs = new java.util.ArrayDeque<>(List.of(root));
+        int visited = 0;
+        while (!dirs.isEmpty() && visited < 200_000) { // a bound on the work: past it the total is a lower bound
+            Path dir = dirs.poll();
+            List<Path> children;
+            try (var list = Files.list(dir)) {
+                children = list.sorted().toList();
+            } catch (IOException e) {
+                continue; // unreadable: listed as a directory by its parent, contents skipped
+            }
+            for (Path child : children) {
+                visited++;
+                var attrs = Files.readAttributes(child, java.nio.file.attribute.BasicFileAttributes.class,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                if (attrs.isRegularFile()) {
+                    bytes[0] += attrs.size();
+                }
+                if (entries.size() < limit) {
+                    entries.add(new DiskEntry(root.relativize(child).toString().replace('\\', '/'), attrs.isRegularFile() ? attrs.size() : 0,
+                            attrs.isDirectory(), attrs.lastModifiedTime().toInstant()));
+                } else {
+                    more[0] = true;
+                }
+                if (attrs.isDirectory()) {
+                    dirs.add(child);
+                }
+            }
+        }
+        return new DiskListing(entries, more[0] || !dirs.isEmpty(), bytes[0]);
+    }
+
     /** Where a user's named disk lives: disks/OWNER/NAME under the data dir. */
     private Path diskDir(String owner, String disk) {
         return dataDir.resolve("disks").resolve(owner.replaceAll("[^A-Za-z0-9._-]", "_")).resolve(disk);

@@ -315,4 +315,69 @@ class ProcessorWithLocalBackendTest extends ProcessorTestBase {
         assertEquals(full + 1, one.planCounts()[0], "the other replica's cycle may have changed what this one kept");
         assertEquals(2, get(late).queuePosition());
     }
+
+    long diskOperation(String disk, String operation, String argument) {
+        return db.inTransaction(c -> {
+            var disks = new dev.gpudev.store.Disks();
+            long op = disks.requestOperation(c, userId, disk, operation, argument);
+            commands.send(c, CommandQueue.Command.diskOperation(op, "alice"));
+            return op;
+        });
+    }
+
+    dev.gpudev.store.Disks.Operation operation(long id) {
+        return db.query(c -> new dev.gpudev.store.Disks().operation(c, userId, id)).orElseThrow();
+    }
+
+    @Test
+    void aDiskIsListedAndRenamedFilesAndAllByTheProcessor() throws Exception {
+        db.inTransaction(c -> {
+            new dev.gpudev.store.Disks().use(c, userId, "data");
+            return null;
+        });
+        java.nio.file.Path disk = dataDir.resolve("disks").resolve("alice").resolve("data");
+        java.nio.file.Files.createDirectories(disk.resolve("models"));
+        java.nio.file.Files.writeString(disk.resolve("notes.txt"), "hello");
+        java.nio.file.Files.write(disk.resolve("models").resolve("w.bin"), new byte[1234]);
+
+        long list = diskOperation("data", "list_content", null);
+        Processor p = processor();
+        p.cycle();
+        var listed = operation(list);
+        assertEquals("done", listed.status(), String.valueOf(listed.error()));
+        var result = dev.gpudev.store.Json.MAPPER.readTree(listed.resultJson());
+        assertEquals(1239, result.get("total_bytes").asLong());
+        List<String> paths = new java.util.ArrayList<>();
+        result.get("entries").forEach(e -> paths.add(e.get("path").asText() + (e.get("directory").asBoolean() ? "/" : "")));
+        assertEquals(List.of("models/", "notes.txt", "models/w.bin"), paths, "shallowest first");
+
+        long rename = diskOperation("data", "rename", "archive");
+        p.cycle();
+        assertEquals("done", operation(rename).status(), String.valueOf(operation(rename).error()));
+        assertFalse(java.nio.file.Files.exists(disk));
+        assertEquals("hello", java.nio.file.Files.readString(dataDir.resolve("disks").resolve("alice").resolve("archive").resolve("notes.txt")));
+        assertEquals(List.of("archive"), db.query(c -> new dev.gpudev.store.Disks().forUser(c, userId)).stream()
+                .map(dev.gpudev.store.Disks.Disk::name).toList());
+    }
+
+    @Test
+    void aRenameOfADiskThatAReservationWantsFailsWithTheReasonAndChangesNothing() throws Exception {
+        db.inTransaction(c -> {
+            new dev.gpudev.store.Disks().use(c, userId, "busy");
+            return null;
+        });
+        UUID r = submit(8, "1", 0);
+        db.inTransaction(c -> {
+            reservations.update(c, r, java.util.Map.of("disk_name", "busy"));
+            return null;
+        });
+        long rename = diskOperation("busy", "rename", "other");
+        processor().cycle();
+        var op = operation(rename);
+        assertEquals("failed", op.status());
+        assertTrue(op.error().contains("used by a live or waiting reservation"), op.error());
+        assertEquals(List.of("busy"), db.query(c -> new dev.gpudev.store.Disks().forUser(c, userId)).stream()
+                .map(dev.gpudev.store.Disks.Disk::name).toList());
+        assertEquals(0, db.query(c -> pgmq.metrics(c, commands.queue())).queueLength(), "a refusal is an outcome, not retried");
+    }
 }
