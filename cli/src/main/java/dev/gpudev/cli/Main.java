@@ -679,8 +679,94 @@ public final class Main {
     }
 
     @Command(name = "disk", mixinStandardHelpOptions = true, description = "Your named persistent disks (reserve --disk NAME).",
-            subcommands = {Disk.ListDisks.class, Disk.Create.class, Disk.Delete.class})
+            subcommands = {Disk.ListDisks.class, Disk.Create.class, Disk.Delete.class, Disk.Rename.class, Disk.ListContent.class})
     static final class Disk {
+        /** Follows a disk operation (the processor carries it out) until it is done; a failure is the user's to read. */
+        static JsonNode follow(ApiClient api, JsonNode op) {
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (op.path("status").asText().equals("pending")) {
+                if (System.nanoTime() > deadline) {
+                    throw new CliException(1, "the disk operation is still pending after a minute (is the server's processor running?); "
+                            + "see it later with: curl .../v1/disk-operations/" + op.path("operation_id").asText());
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new CliException(1, "interrupted");
+                }
+                op = api.get("/v1/disk-operations/" + op.path("operation_id").asLong());
+            }
+            if (op.path("status").asText().equals("failed")) {
+                throw new CliException(2, op.path("error").asText("the disk operation failed"));
+            }
+            return op;
+        }
+
+        @Command(name = "rename", mixinStandardHelpOptions = true, description = "Rename a disk, files and all (not while a reservation wants it).")
+        static final class Rename extends Base {
+            @Parameters(index = "0", paramLabel = "NAME")
+            String name;
+            @Parameters(index = "1", paramLabel = "NEW_NAME")
+            String newName;
+
+            @Override
+            public Integer call() {
+                ApiClient api = api();
+                follow(api, api.post("/v1/disks/" + Output.pathSegment(name) + "/rename", Map.of("new_name", newName)));
+                out().println("Disk " + name + " is now " + newName);
+                return 0;
+            }
+        }
+
+        @Command(name = "list-content", mixinStandardHelpOptions = true,
+                description = "The files on a disk (the first 1,000, shallowest first) and its total size.")
+        static final class ListContent extends Base {
+            @Parameters(paramLabel = "NAME")
+            String name;
+            @Mixin
+            OutputFormat format;
+
+            @Override
+            public Integer call() {
+                format.check();
+                ApiClient api = api();
+                JsonNode result = follow(api, api.post("/v1/disks/" + Output.pathSegment(name) + "/list-content", Map.of())).get("result");
+                if (format.json()) {
+                    printJson(result);
+                    return 0;
+                }
+                List<List<String>> rows = new ArrayList<>();
+                rows.add(List.of("SIZE", "MODIFIED", "PATH"));
+                for (JsonNode e : result.get("entries")) {
+                    rows.add(List.of(e.get("directory").asBoolean() ? "-" : bytes(e.get("size").asLong()),
+                            Output.time(e.get("modified").asText()), e.get("path").asText() + (e.get("directory").asBoolean() ? "/" : "")));
+                }
+                if (rows.size() == 1) {
+                    out().println("Disk " + name + " is empty (its directory appears on first use)");
+                    return 0;
+                }
+                Output.table(out(), rows);
+                out().println((result.get("truncated").asBoolean() ? "(more entries not shown) " : "") + "total: "
+                        + bytes(result.get("total_bytes").asLong()));
+                return 0;
+            }
+        }
+
+        static String bytes(long n) {
+            if (n < 1024) {
+                return n + " B";
+            }
+            String[] units = {"KiB", "MiB", "GiB", "TiB"};
+            double v = n;
+            int u = -1;
+            while (v >= 1024 && u < units.length - 1) {
+                v /= 1024;
+                u++;
+            }
+            return String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
+        }
+
         @Command(name = "list", mixinStandardHelpOptions = true, description = "Your disks and what uses them.")
         static final class ListDisks extends Base {
             @Mixin

@@ -258,7 +258,7 @@ class WalkingSkeletonE2ETest {
 
     @Test
     @Order(8)
-    void disksAreCreatedListedUsedAndDeleted() throws Exception {
+    void disksAreCreatedListedUsedListedRenamedAndDeleted() throws Exception {
         assertEquals(0, cli(alice, "disk", "create", "datasets").exit());
         assertEquals(2, cli(alice, "disk", "create", "datasets").exit(), "exists already");
         Proc r = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "1", "--hours", "0.1", "--name", "ondisk", "--disk", "datasets", "--wait");
@@ -267,10 +267,20 @@ class WalkingSkeletonE2ETest {
         assertTrue(cli(alice, "disk", "list").out().contains("datasets"));
         assertEquals(2, cli(alice, "disk", "delete", "datasets").exit(), "not while a reservation uses it");
         assertEquals(0, cli(alice, "cancel", "ondisk").exit());
-        assertEquals("kept\n", Files.readString(dataDir.resolve("disks").resolve(System.getProperty("user.name")).resolve("datasets/notes.txt")));
-        assertEquals(0, cli(alice, "disk", "delete", "datasets").exit());
+        Path disks = dataDir.resolve("disks").resolve(System.getProperty("user.name"));
+        assertEquals("kept\n", Files.readString(disks.resolve("datasets/notes.txt")));
+        Proc content = cli(alice, "disk", "list-content", "datasets");
+        assertEquals(0, content.exit(), content.out());
+        assertTrue(content.out().contains("notes.txt") && content.out().contains("total: "), content.out());
+        Proc renamed = cli(alice, "disk", "rename", "datasets", "archive");
+        assertEquals(0, renamed.exit(), renamed.out());
+        assertEquals("kept\n", Files.readString(disks.resolve("archive/notes.txt")), "the files moved with the name");
+        assertTrue(cli(alice, "disk", "list").out().contains("archive"));
+        assertEquals(2, cli(alice, "disk", "rename", "datasets", "again").exit(), "the old name is gone");
+        assertEquals(2, cli(alice, "disk", "rename", "archive", "Not_A_Label").exit(), "a disk name is a DNS label");
+        assertEquals(0, cli(alice, "disk", "delete", "archive").exit());
         Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
-        while (Files.exists(dataDir.resolve("disks").resolve(System.getProperty("user.name")).resolve("datasets"))) {
+        while (Files.exists(disks.resolve("archive"))) {
             assertTrue(Instant.now().isBefore(deadline), "the disk's files are removed");
             Thread.sleep(100);
         }
