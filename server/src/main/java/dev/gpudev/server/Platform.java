@@ -37,6 +37,7 @@ public final class Platform implements AutoCloseable {
     private final SshProxy proxy;
     private final Path adminToken;
     private final LocalBackend backend;
+    private EmbeddedPostgres embedded;
 
     public Platform(ServerConfig cfg) throws IOException {
         Files.createDirectories(cfg.dataDir());
@@ -70,14 +71,21 @@ public final class Platform implements AutoCloseable {
                         cfg.processor().limits().maxGpusPerUser()), new dev.gpudev.store.AuditLog()))
                 .start(bind, cfg.port());
         closeables.addFirst(api);
+        if (embedded != null) {
+            embedded.closedByOwner(); // from here on close() stops it, after the rest
+        }
         log.info("backend: {}; capacity: {}", backend.describe(), describe(capacity));
     }
 
-    private static Database connect(ServerConfig cfg) {
+    private Database connect(ServerConfig cfg) {
         if (cfg.databaseUrl() != null) {
             return Database.connect(cfg.databaseUrl(), cfg.databaseUser(), cfg.databasePassword(), 20);
         }
         EmbeddedPostgres pg = EmbeddedPostgres.start(cfg.dataDir().resolve("pg-binaries"), cfg.dataDir().resolve("pgdata"), 0);
+        // Stopped last, after the processor and the API (closeables run newest first); until the platform
+        // is up, its own stop hook stays as the safety net.
+        closeables.addFirst(pg);
+        embedded = pg;
         pg.createDatabase("gpudev");
         return Database.connect(pg.jdbcUrl("gpudev"), pg.user(), "", 20);
     }

@@ -43,6 +43,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
     private final int port;
     private final Process process;
     private final List<String> wrapper;
+    private Thread stopHook;
 
     private EmbeddedPostgres(Path dataDir, int port, Process process, List<String> wrapper) {
         this.dataDir = dataDir;
@@ -74,7 +75,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
             pb.redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolveSibling("postgres.log").toFile()));
             Process process = pb.start();
             EmbeddedPostgres pg = new EmbeddedPostgres(dataDir, chosen, process, wrapper);
-            Runtime.getRuntime().addShutdownHook(new Thread(pg::close, "embedded-postgres-stop"));
+            pg.stopHook = new Thread(pg::close, "embedded-postgres-stop");
+            Runtime.getRuntime().addShutdownHook(pg.stopHook);
             pg.awaitReady(Duration.ofSeconds(60));
             return pg;
         } catch (IOException e) {
@@ -128,6 +130,21 @@ public final class EmbeddedPostgres implements AutoCloseable {
         close();
         throw new IllegalStateException("PostgreSQL did not accept connections within " + timeout
                 + ": " + (last == null ? "" : last.getMessage()));
+    }
+
+    /**
+     * The owner closes this server itself, after everything that uses it: the JVM's own stop hook (which
+     * runs beside the owner's, in no order) is dropped, so the database is not gone while they finish.
+     */
+    public synchronized void closedByOwner() {
+        if (stopHook != null) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(stopHook);
+            } catch (IllegalStateException shuttingDown) {
+                // already stopping: the hook runs anyway
+            }
+            stopHook = null;
+        }
     }
 
     @Override
