@@ -543,11 +543,10 @@ public final class ApiServer implements AutoCloseable {
         Caller who = caller(ctx);
         String name = Bodies.string(Bodies.only(Bodies.json(ctx), "name"), "name", true, 63);
         new Reservation.Options(name, false, null, Map.of()).validate();
-        boolean existed = p.db().query(c -> disks.forUser(c, who.userId()).stream().anyMatch(d -> d.name().equals(name)));
-        if (existed) {
-            throw new ApiError(409, "conflict", "you already have a disk named " + name);
-        }
         p.db().inTransaction(c -> {
+            if (disks.lockIfExists(c, who.userId(), name)) {
+                throw new ApiError(409, "conflict", "you already have a disk named " + name);
+            }
             disks.use(c, who.userId(), name);
             return null;
         });
@@ -556,20 +555,15 @@ public final class ApiServer implements AutoCloseable {
 
     private void deleteDisk(Context ctx) {
         Caller who = caller(ctx);
-        String name = ctx.pathParam("name");
-        if (name.length() > 63) {
-            throw ApiError.notFound("no disk " + name.substring(0, 20) + "…");
-        }
-        p.db().inTransaction(c -> {
-            if (disks.wanted(c, who.userId(), name)) {
-                throw new ApiError(409, "conflict", "disk " + name + " is used by a live or waiting reservation: cancel it first");
+        String name = p.db().inTransaction(c -> {
+            String own = ownDisk(c, who, ctx.pathParam("name"));
+            if (disks.wanted(c, who.userId(), own)) {
+                throw new ApiError(409, "conflict", "disk " + own + " is used by a live or waiting reservation: cancel it first");
             }
-            if (!disks.delete(c, who.userId(), name)) {
-                throw ApiError.notFound("you have no disk " + name + ": see `gpu-dev disk list`");
-            }
+            disks.delete(c, who.userId(), own);
             // The files are the backend's: the processor deletes them, after this commit.
-            p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.delete_disk, null, who.username(), null, name));
-            return null;
+            p.commands().send(c, new CommandQueue.Command(CommandQueue.Type.delete_disk, null, who.username(), null, own));
+            return own;
         });
         ctx.status(202).json(Map.of("name", name, "message", "disk deleted; its files are being removed"));
     }

@@ -169,7 +169,7 @@ public final class Processor implements Runnable, AutoCloseable {
                 CommandQueue.Command cmd = CommandQueue.parse(m.message());
                 switch (cmd.type()) {
                     case create -> {
-                        // The row was written with the command; the scheduling cycle picks it up.
+                        // Never here: applyCommands removes creates in bulk and hands their ids to scheduling.
                     }
                     case cancel -> cancel(c, cmd);
                     case extend -> extend(c, cmd);

@@ -36,22 +36,8 @@ public final class Reservations {
             from reservations r join api_users u on u.user_id = r.user_id""";
 
     public void insert(Connection c, Reservation r) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("""
-                insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, name,
-                                          created_at, current_detailed_status, status_history)
-                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)""")) {
-            ps.setObject(1, r.id());
-            ps.setLong(2, r.userId());
-            ps.setString(3, r.status().wire());
-            ps.setString(4, r.gpuType());
-            ps.setInt(5, r.gpuCount());
-            ps.setBigDecimal(6, r.durationHours());
-            ps.setString(7, r.name());
-            ps.setTimestamp(8, Timestamp.from(r.createdAt()));
-            ps.setString(9, r.detailedStatus());
-            ps.setString(10, historyJson(r.history()));
-            ps.executeUpdate();
-        }
+        var insert = insertOf(r, Map.of());
+        execute(c, insert.sql(), insert.values());
     }
 
     /**
@@ -62,6 +48,25 @@ public final class Reservations {
      */
     public boolean insertWithCommand(Connection c, Reservation r, Map<String, Object> extra, String queue, String commandJson)
             throws SQLException {
+        var insert = insertOf(r, extra);
+        List<Object> values = new ArrayList<>(insert.values());
+        values.add(queue);
+        values.add(commandJson);
+        String sql = "with ins as (" + insert.sql() + " on conflict do nothing returning reservation_id)"
+                + " select pgmq.send(?, ?::jsonb, 0) from ins";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(c, ps, values);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    private record Insert(String sql, List<Object> values) {
+    }
+
+    /** The INSERT of a new reservation's row, with extra columns (column = value). */
+    private static Insert insertOf(Reservation r, Map<String, Object> extra) {
         StringBuilder columns = new StringBuilder("""
                 reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, name, created_at, current_detailed_status,
                 status_history""");
@@ -75,17 +80,7 @@ public final class Reservations {
             marks.append(", ?");
             values.add(e.getValue());
         }
-        values.add(queue);
-        values.add(commandJson);
-        String sql = "with ins as (insert into reservations (" + columns + ") values (" + marks + ")"
-                + " on conflict do nothing returning reservation_id)"
-                + " select pgmq.send(?, ?::jsonb, 0) from ins";
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            bind(c, ps, values);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
+        return new Insert("insert into reservations (" + columns + ") values (" + marks + ")", values);
     }
 
     /** A typed SQL null for {@link #bind}. */
@@ -172,17 +167,6 @@ public final class Reservations {
                 + " where r.status = 'queued' and r.reservation_id = any(?) order by r.created_at, r.reservation_id")) {
             ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
             return rows(ps);
-        }
-    }
-
-    /** How many reservations are in that state (an index-only count on the live index). */
-    public long count(Connection c, ReservationStatus status) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select count(*) from reservations where status = ?")) {
-            ps.setString(1, status.wire());
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
         }
     }
 
