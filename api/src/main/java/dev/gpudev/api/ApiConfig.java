@@ -10,7 +10,15 @@ package dev.gpudev.api;
  * @param aws where STS is and which role may log in (AWS_REGION, AWS_ENDPOINT_URL_STS, ALLOWED_AWS_ROLE)
  */
 public record ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
-                        double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws) {
+                        double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, java.time.Duration grace) {
+
+    /** How long after its end a reservation keeps its GPUs (the processor's grace period): estimates count it. */
+    public static final java.time.Duration DEFAULT_GRACE = java.time.Duration.ofMinutes(1);
+
+    public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
+                     double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws) {
+        this(apiKeyTtlHours, sshProxyHost, sshProxyPort, maxGpusPerUser, rateLimitPerKey, rateLimitPerAddress, aws, DEFAULT_GRACE);
+    }
 
     public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser) {
         this(apiKeyTtlHours, sshProxyHost, sshProxyPort, maxGpusPerUser, rate("RATE_LIMIT_PER_KEY", 20), rate("RATE_LIMIT_PER_ADDRESS", 50),

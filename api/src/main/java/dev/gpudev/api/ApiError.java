@@ -34,4 +34,9 @@ public class ApiError extends RuntimeException {
     public static ApiError badRequest(String message) {
         return new ApiError(400, "bad_request", message);
     }
+
+    /** User input as it may appear in a message: printable and short. */
+    static String shown(String s) {
+        return dev.gpudev.core.Names.shown(s);
+    }
 }

@@ -120,4 +120,18 @@ final class Bodies {
         }
         return d;
     }
+
+    /** A text query parameter: at most maxLength characters, no control characters; null when absent. */
+    static String queryText(String value, String name, int maxLength) {
+        if (value == null || value.isEmpty()) {
+            return null;
+        }
+        if (value.length() > maxLength) {
+            throw ApiError.badRequest(name + " is too long (at most " + maxLength + " characters)");
+        }
+        if (value.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f)) {
+            throw ApiError.badRequest(name + " must not contain control characters");
+        }
+        return value;
+    }
 }

@@ -5,7 +5,13 @@ import dev.gpudev.core.Capacity;
 import dev.gpudev.core.GpuCatalog;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.Tokens;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.Transition;
 import dev.gpudev.store.ApiKeys;
+import dev.gpudev.store.CapacityTable;
+import dev.gpudev.store.Disks;
+import dev.gpudev.store.Notifications;
+import dev.gpudev.store.ReservationUsers;
 import dev.gpudev.store.AuditLog;
 import dev.gpudev.store.CommandQueue;
 import dev.gpudev.store.Database;
@@ -51,10 +57,19 @@ final class ApiFixture implements AutoCloseable {
             return null;
         });
         Capacity capacity = new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true)));
-        api = new ApiServer(new ApiServer.Parts(db, new Users(), new ApiKeys(), new SshKeys(), new Reservations(), pgmq, commands,
-                GpuCatalog.standard(), () -> capacity, clock, new ApiConfig(2, "127.0.0.1", 2222, 0, 100_000, 100_000, ApiFixture.LOCAL_STS), new AuditLog()))
-                .start("127.0.0.1", 0);
+        api = new ApiServer(parts(db, pgmq, commands, capacity, clock,
+                new ApiConfig(2, "127.0.0.1", 2222, 0, 100_000, 100_000, ApiFixture.LOCAL_STS))).start("127.0.0.1", 0);
         base = "http://127.0.0.1:" + api.port();
+    }
+
+    /** The API's parts on a database, with this capacity published as the processor would. */
+    static ApiServer.Parts parts(Database db, Pgmq pgmq, CommandQueue commands, Capacity capacity, java.time.Clock clock, ApiConfig config) {
+        db.inTransaction(c -> {
+            new CapacityTable().publish(c, capacity, java.time.Instant.now());
+            return null;
+        });
+        return new ApiServer.Parts(db, new Users(), new ApiKeys(), new SshKeys(), new Reservations(), new ReservationUsers(), new Disks(),
+                pgmq, commands, new CapacityTable(), GpuCatalog.standard(), clock, config, new AuditLog(), new Notifications.Coalescer(db));
     }
 
     Res call(String method, String path, String key, String body) throws Exception {
@@ -89,9 +104,9 @@ final class ApiFixture implements AutoCloseable {
                 "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"name\":\"" + name + "\"}").body().get("job_id").asText());
         db.inTransaction(c -> {
             var rs = new Reservations();
-            var r = rs.transition(c, rs.lock(c, id).orElseThrow(), ReservationStatus.PREPARING, "test", clock.instant(), Map.of());
-            rs.transition(c, r, ReservationStatus.ACTIVE, "test", clock.instant(), Map.of("launched_at", clock.instant(),
-                    "expires_at", clock.instant().plusSeconds(3600), "ssh_host", "127.0.0.1", "ssh_port", 40000));
+            var r = rs.apply(c, rs.lock(c, id).orElseThrow(), Transition.admit(Reservation.Placement.of("n0", 1)), clock.instant());
+            var running = r.placement().withRunning(List.of(new Reservation.Placement.Slice("n0", 1, List.of(0), "127.0.0.1", 40000)));
+            rs.apply(c, r, Transition.activate(r, clock.instant(), running, "running"), clock.instant());
             return null;
         });
         return id;

@@ -60,8 +60,8 @@ class ApiServerTest {
             return null;
         });
         Capacity capacity = new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true)));
-        api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), new SshKeys(), new Reservations(), pgmq, commands,
-                GpuCatalog.standard(), () -> capacity, clock, new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000, ApiFixture.LOCAL_STS), new AuditLog())).start("127.0.0.1", 0);
+        api = new ApiServer(ApiFixture.parts(db, pgmq, commands, capacity, clock,
+                new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000, ApiFixture.LOCAL_STS))).start("127.0.0.1", 0);
         base = "http://127.0.0.1:" + api.port();
     }
 
@@ -374,9 +374,9 @@ class ApiServerTest {
         db.inTransaction(c -> {
             var rs = new Reservations();
             var r = rs.lock(c, java.util.UUID.fromString(id)).orElseThrow();
-            r = rs.transition(c, r, dev.gpudev.core.ReservationStatus.PREPARING, "test", clock.instant(), java.util.Map.of());
-            rs.transition(c, r, dev.gpudev.core.ReservationStatus.ACTIVE, "test", clock.instant(),
-                    java.util.Map.of("launched_at", clock.instant(), "expires_at", clock.instant().plusSeconds(3600)));
+            r = rs.apply(c, r, dev.gpudev.core.Transition.admit(dev.gpudev.core.Reservation.Placement.of("n0", 1)), clock.instant());
+            var running = r.placement().withRunning(List.of(new dev.gpudev.core.Reservation.Placement.Slice("n0", 1, List.of(0), "127.0.0.1", 40001)));
+            rs.apply(c, r, dev.gpudev.core.Transition.activate(r, clock.instant(), running, "running"), clock.instant());
             return null;
         });
         long before = queueLength();
@@ -402,15 +402,17 @@ class ApiServerTest {
         assertEquals(404, post("/v1/jobs/" + id + "/users", mia, "{\"username\":\"ghost\"}").status());
         assertEquals(409, post("/v1/jobs/" + id + "/users", mia, "{\"username\":\"mia\"}").status());
         assertEquals(202, post("/v1/jobs/" + id + "/users", mia, "{\"username\":\"ned\"}").status());
-        db.inTransaction(c -> new Reservations().addUser(c, java.util.UUID.fromString(id),
+        db.inTransaction(c -> new dev.gpudev.store.ReservationUsers().add(c, java.util.UUID.fromString(id),
                 new Users().findByName(c, "ned").orElseThrow().userId(), new Users().findByName(c, "mia").orElseThrow().userId()));
         assertEquals(200, get("/v1/jobs/" + id, ned).status(), "added users read it");
         assertEquals(1, get("/v1/jobs", ned).body().get("jobs").size(), "and see it in their list");
-        assertEquals(404, post("/v1/jobs/" + id + "/cancel", ned, null).status(), "but do not cancel it");
-        assertEquals(404, post("/v1/jobs/" + id + "/extend", ned, "{\"extension_hours\":1}").status());
+        Res refused = post("/v1/jobs/" + id + "/cancel", ned, null);
+        assertEquals(403, refused.status(), "but do not cancel it, and are told why");
+        assertTrue(refused.body().get("message").asText().contains("only mia"), refused.body().toString());
+        assertEquals(403, post("/v1/jobs/" + id + "/extend", ned, "{\"extension_hours\":1}").status());
         assertEquals(404, get("/v1/jobs/" + id, oli).status());
         assertEquals(202, post("/v1/jobs/" + id + "/jupyter/enable", mia, null).status());
-        assertEquals(404, post("/v1/jobs/" + id + "/jupyter/enable", ned, null).status());
+        assertEquals(403, post("/v1/jobs/" + id + "/jupyter/enable", ned, null).status());
     }
 
     @Test

@@ -1,6 +1,6 @@
 package dev.gpudev.api;
 
-import dev.gpudev.store.Reservations;
+import dev.gpudev.store.ReservationUsers;
 import dev.gpudev.store.Users;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,7 +34,7 @@ class AuthorizationMatrixTest {
     static final List<String> ROLES = List.of("anonymous", "owner", "other", "added", "admin", "expired", "revoked");
     static final Set<String> PUBLIC = Set.of("GET /", "GET /health", "GET /openapi.json", "GET /docs", "GET /metrics",
             "POST /v1/auth/token-login", "POST /v1/auth/aws-login");
-    /** Routes about one reservation: the owner and admins act, added users only read, others see nothing. */
+    /** Routes about one reservation: the owner and admins act, added users only read (told so), others see nothing. */
     static final Set<String> RESERVATION_READ = Set.of("GET /v1/jobs/{id}");
     static final Set<String> RESERVATION_WRITE = Set.of("POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/extend",
             "POST /v1/jobs/{id}/users", "POST /v1/jobs/{id}/jupyter/enable", "POST /v1/jobs/{id}/jupyter/disable");
@@ -54,7 +54,7 @@ class AuthorizationMatrixTest {
         String revoked = f.newUser("revoked");
         f.call("POST", "/v1/keys/rotate", revoked, "{\"revoke_old\":true}");
         job = f.activeReservation(owner, "shared");
-        f.db.inTransaction(c -> new Reservations().addUser(c, job, new Users().findByName(c, "added").orElseThrow().userId(), 0L + 1));
+        f.db.inTransaction(c -> new ReservationUsers().add(c, job, new Users().findByName(c, "added").orElseThrow().userId(), 0L + 1));
         ownerSshKey = f.call("POST", "/v1/ssh-keys", owner,
                 "{\"public_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ o\"}").body().get("id").asLong();
         ownerApiKey = f.call("GET", "/v1/keys", owner, null).body().get("keys").get(0).get("key_id").asLong();
@@ -92,8 +92,10 @@ class AuthorizationMatrixTest {
             case "expired", "revoked" -> Expect.DENIED_403;
             case "admin" -> Expect.OK;
             case "owner" -> ADMIN_ONLY.contains(route) ? Expect.DENIED_403 : Expect.OK;
-            case "added" -> ADMIN_ONLY.contains(route) ? Expect.DENIED_403
-                    : RESERVATION_WRITE.contains(route) || OWNED_THING.contains(route) ? Expect.HIDDEN_404 : Expect.OK;
+            // Someone added to a reservation sees it, and is told they may not change it (403, not a 404 that
+            // contradicts `list`); someone else's keys and disks stay hidden from them.
+            case "added" -> ADMIN_ONLY.contains(route) || RESERVATION_WRITE.contains(route) ? Expect.DENIED_403
+                    : OWNED_THING.contains(route) ? Expect.HIDDEN_404 : Expect.OK;
             default -> ADMIN_ONLY.contains(route) ? Expect.DENIED_403
                     : RESERVATION_READ.contains(route) || RESERVATION_WRITE.contains(route) || OWNED_THING.contains(route)
                     ? Expect.HIDDEN_404 : Expect.OK;

@@ -83,11 +83,9 @@ class AwsLoginTest {
         Pgmq pgmq = new Pgmq();
         CommandQueue q = new CommandQueue(pgmq, "aws_q");
         q.ensureQueue(db);
-        api = new ApiServer(new ApiServer.Parts(db, new Users(), new ApiKeys(), new SshKeys(), new Reservations(), pgmq, q,
-                GpuCatalog.standard(), () -> new Capacity(List.of()), Clock.systemUTC(),
+        api = new ApiServer(ApiFixture.parts(db, pgmq, q, new Capacity(List.of()), Clock.systemUTC(),
                 new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000,
-                        new AwsLogin.Settings("SSOCloudDevGpuReservation", "us-east-1", URI.create(stsUrl))), new AuditLog()))
-                .start("127.0.0.1", 0);
+                        new AwsLogin.Settings("SSOCloudDevGpuReservation", "us-east-1", URI.create(stsUrl))))).start("127.0.0.1", 0);
         base = "http://127.0.0.1:" + api.port();
     }
 
@@ -156,11 +154,9 @@ class AwsLoginTest {
 
     @Test
     void anUnreachableStsIs503() throws Exception {
-        var down = new ApiServer(new ApiServer.Parts(db, new Users(), new ApiKeys(), new SshKeys(), new Reservations(), new Pgmq(),
-                new CommandQueue(new Pgmq(), "aws_q"), GpuCatalog.standard(), () -> new Capacity(List.of()), Clock.systemUTC(),
-                new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000,
-                        new AwsLogin.Settings("SSOCloudDevGpuReservation", "us-east-1", URI.create("http://127.0.0.1:1"))), new AuditLog()))
-                .start("127.0.0.1", 0);
+        var down = new ApiServer(ApiFixture.parts(db, new Pgmq(), new CommandQueue(new Pgmq(), "aws_q"), new Capacity(List.of()),
+                Clock.systemUTC(), new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000,
+                        new AwsLogin.Settings("SSOCloudDevGpuReservation", "us-east-1", URI.create("http://127.0.0.1:1"))))).start("127.0.0.1", 0);
         try {
             var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + down.port() + "/v1/auth/aws-login"))
                     .header("Content-Type", "application/json")

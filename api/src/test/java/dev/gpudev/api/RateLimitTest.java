@@ -30,9 +30,8 @@ class RateLimitTest {
             Pgmq pgmq = new Pgmq();
             CommandQueue q = new CommandQueue(pgmq, "rl_q");
             q.ensureQueue(db);
-            var api = new ApiServer(new ApiServer.Parts(db, new Users(), new ApiKeys(), new SshKeys(), new Reservations(), pgmq, q,
-                    GpuCatalog.standard(), () -> new Capacity(List.of()), Clock.systemUTC(), new ApiConfig(2, "127.0.0.1", 2222, 0, 0.5, 0.5, ApiFixture.LOCAL_STS),
-                    new AuditLog())).start("127.0.0.1", 0);
+            var api = new ApiServer(ApiFixture.parts(db, pgmq, q, new Capacity(List.of()), Clock.systemUTC(),
+                    new ApiConfig(2, "127.0.0.1", 2222, 0, 0.5, 0.5, ApiFixture.LOCAL_STS))).start("127.0.0.1", 0);
             try {
                 HttpClient http = HttpClient.newHttpClient();
                 int[] statuses = new int[3];

@@ -45,20 +45,49 @@ final class Settings {
         return home.resolve(".config/gpu-dev/config.json");
     }
 
-    /** --api-url, then GPU_DEV_API_URL, then config.json's api_url, then the local default. */
-    String apiUrl(String flag) {
-        if (flag != null && !flag.isBlank()) {
-            return strip(flag);
+    private String flagApiUrl;
+
+    void flagApiUrl(String url) {
+        this.flagApiUrl = url;
+    }
+
+    /** An API URL and where it came from. */
+    record ApiUrl(String url, String source) {
+    }
+
+    /**
+     * The one order of sources for the API URL: --api-url, then GPU_DEV_API_URL, then the server you
+     * logged in to (the credentials file: a key belongs to its server), then config.json's api_url, then
+     * the local default.
+     */
+    ApiUrl apiUrl() {
+        if (flagApiUrl != null && !flagApiUrl.isBlank()) {
+            return new ApiUrl(strip(flagApiUrl), "--api-url");
         }
         String e = env.get("GPU_DEV_API_URL");
         if (e != null && !e.isBlank()) {
-            return strip(e);
+            return new ApiUrl(strip(e), "GPU_DEV_API_URL");
+        }
+        ObjectNode creds = credentials();
+        if (creds != null && creds.hasNonNull("api_url") && creds.hasNonNull("api_key")) {
+            return new ApiUrl(strip(creds.get("api_url").asText()), credentialsFile() + " (where you logged in)");
         }
         JsonNode cfg = readJson(configFile());
         if (cfg != null && cfg.hasNonNull("api_url")) {
-            return strip(cfg.get("api_url").asText());
+            return new ApiUrl(strip(cfg.get("api_url").asText()), configFile().toString());
         }
-        return DEFAULT_API_URL;
+        return new ApiUrl(DEFAULT_API_URL, "the default");
+    }
+
+    /** The URL without the credentials' say: config.json's, else the default (where a new login goes). */
+    String configuredApiUrl() {
+        JsonNode cfg = readJson(configFile());
+        return cfg != null && cfg.hasNonNull("api_url") ? strip(cfg.get("api_url").asText()) : DEFAULT_API_URL;
+    }
+
+    /** A URL as given, checked. */
+    static String checkedUrl(String url) {
+        return strip(url);
     }
 
     private static String strip(String url) {
@@ -67,11 +96,6 @@ final class Settings {
             throw new CliException(2, "the API URL must start with http:// or https://, not '" + u + "'");
         }
         return u.endsWith("/") ? u.substring(0, u.length() - 1) : u;
-    }
-
-    boolean hasEnvApiUrl() {
-        String e = env.get("GPU_DEV_API_URL");
-        return e != null && !e.isBlank();
     }
 
     /** Sets one key of ~/.config/gpu-dev/config.json, keeping the others. */

@@ -38,53 +38,83 @@ public record Reservation(
      * the last sign of use, and when the current state began; and whether Jupyter is wanted.
      */
     public record Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
-                            Instant statusChangedAt, boolean jupyter, Options options) {
+                            Instant statusChangedAt, boolean jupyter, Options options, JupyterAccess jupyterAccess) {
         public Lifecycle {
             warningsSent = warningsSent == null ? List.of() : List.copyOf(warningsSent);
             options = options == null ? Options.NONE : options;
         }
 
         public Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
-                         Instant statusChangedAt, boolean jupyter) {
-            this(warningsSent, lastActiveAt, idleWarnedAt, idleOptOut, statusChangedAt, jupyter, Options.NONE);
+                         Instant statusChangedAt, boolean jupyter, Options options) {
+            this(warningsSent, lastActiveAt, idleWarnedAt, idleOptOut, statusChangedAt, jupyter, options, null);
         }
 
-        public static final Lifecycle NONE = new Lifecycle(List.of(), null, null, false, null, false, Options.NONE);
+        public Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
+                         Instant statusChangedAt, boolean jupyter) {
+            this(warningsSent, lastActiveAt, idleWarnedAt, idleOptOut, statusChangedAt, jupyter, Options.NONE, null);
+        }
+
+        public static final Lifecycle NONE = new Lifecycle(List.of(), null, null, false, null, false, Options.NONE, null);
+    }
+
+    /** Jupyter Lab's port in the environment and its login token: chosen once, kept for the reservation's life. */
+    public record JupyterAccess(int port, String token) {
+        /** Jupyter Lab's port inside an environment. */
+        public static final int PORT = 8888;
+
+        public static JupyterAccess fresh() {
+            return new JupyterAccess(PORT, Tokens.newSecret().substring(0, 32));
+        }
     }
 
     /**
-     * What the user asked for beyond GPUs: a named persistent disk as home (one reservation at a time),
-     * a scratch home deleted at the end, a container image, and labels the node must have.
+     * What the user asked for beyond GPUs: a named persistent disk as home (one reservation at a time;
+     * its stable id once recorded, so a rename changes only its name), a scratch home deleted at the end,
+     * a container image, labels the node must have, and whether it is distributed (whole nodes, with
+     * the rendezvous variables even on one node).
      */
-    public record Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels) {
+    public record Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
+                          boolean distributed, Long diskId) {
         public Options {
             nodeLabels = nodeLabels == null ? java.util.Map.of() : java.util.Map.copyOf(nodeLabels);
         }
 
-        public static final Options NONE = new Options(null, false, null, java.util.Map.of());
+        public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels) {
+            this(disk, scratch, image, nodeLabels, false, null);
+        }
 
-        private static final java.util.regex.Pattern DNS_LABEL = java.util.regex.Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+        public static final Options NONE = new Options(null, false, null, java.util.Map.of(), false, null);
+
         private static final java.util.regex.Pattern IMAGE = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}");
         private static final java.util.regex.Pattern LABEL_KEY = java.util.regex.Pattern.compile("[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?");
         private static final java.util.regex.Pattern LABEL_VALUE = java.util.regex.Pattern.compile("([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?");
 
+        public Options withDiskId(Long id) {
+            return new Options(disk, scratch, image, nodeLabels, distributed, id);
+        }
+
+        public Options withDistributed(boolean d) {
+            return new Options(disk, scratch, image, nodeLabels, d, diskId);
+        }
+
         /** Checks the options; throws {@link ValidationException} saying what to change. */
         public Options validate() {
-            if (disk != null && !DNS_LABEL.matcher(disk).matches()) {
-                throw new ValidationException("disk_name '" + disk + "' is not valid: use 1-63 lowercase letters, digits and '-'");
+            if (disk != null) {
+                Names.check("disk_name", disk);
             }
             if (disk != null && scratch) {
                 throw new ValidationException("disk_name and no_persist contradict each other: a named disk is kept, a scratch home is not");
             }
             if (image != null && !IMAGE.matcher(image).matches()) {
-                throw new ValidationException("image '" + image + "' is not an image reference like registry/name:tag");
+                throw new ValidationException("image '" + Names.shown(image) + "' is not an image reference like registry/name:tag");
             }
             if (nodeLabels.size() > 20) {
                 throw new ValidationException("node_labels: at most 20 labels");
             }
             nodeLabels.forEach((k, v) -> {
                 if (!LABEL_KEY.matcher(k).matches() || v == null || !LABEL_VALUE.matcher(v).matches()) {
-                    throw new ValidationException("node_labels: '" + k + "' = '" + v + "' is not a valid label (Kubernetes label syntax)");
+                    throw new ValidationException("node_labels: '" + Names.shown(k) + "' = '" + Names.shown(v)
+                            + "' is not a valid label (Kubernetes label syntax)");
                 }
             });
             return this;
@@ -97,8 +127,8 @@ public record Reservation(
 
     /**
      * Where the scheduler put it: one slice per node (several for a distributed reservation, gang
-     * scheduled: all at once or none). Slice 0 gets the home disk and Jupyter. Each slice's SSH
-     * endpoint is known once its environment runs.
+     * scheduled: all at once or none). Slice 0 gets the home disk and Jupyter. The scheduler decides
+     * nodes and GPU counts; which devices and which SSH endpoint are known once the backend runs it.
      */
     public record Placement(List<Slice> slices) {
         public Placement {
@@ -108,25 +138,41 @@ public record Reservation(
             }
         }
 
-        public Placement(String node, List<Integer> gpus) {
-            this(List.of(new Slice(node, gpus, null, null)));
+        /** One node, {@code gpus} GPUs on it. */
+        public static Placement of(String node, int gpus) {
+            return new Placement(List.of(new Slice(node, gpus, List.of(), null, null)));
         }
 
         public String node() {
             return slices.getFirst().node();
         }
 
+        /** The devices of node 0, as its backend reported them (empty until then). */
         public List<Integer> gpus() {
-            return slices.getFirst().gpus();
+            return slices.getFirst().devices();
         }
 
         public boolean multinode() {
             return slices.size() > 1;
         }
 
-        public record Slice(String node, List<Integer> gpus, String sshHost, Integer sshPort) {
+        /** The same slices with what the backend reported: devices and endpoints, node by node. */
+        public Placement withRunning(List<Slice> running) {
+            List<Slice> out = new java.util.ArrayList<>();
+            for (int i = 0; i < slices.size(); i++) {
+                Slice r = running.get(i);
+                out.add(new Slice(slices.get(i).node(), slices.get(i).gpuCount(), r.devices(), r.sshHost(), r.sshPort()));
+            }
+            return new Placement(out);
+        }
+
+        /**
+         * @param gpuCount how many GPUs of the node (the scheduler's decision)
+         * @param devices  which ones, when the backend says (local: indices for CUDA_VISIBLE_DEVICES)
+         */
+        public record Slice(String node, int gpuCount, List<Integer> devices, String sshHost, Integer sshPort) {
             public Slice {
-                gpus = List.copyOf(gpus);
+                devices = devices == null ? List.of() : List.copyOf(devices);
             }
         }
     }

@@ -21,7 +21,7 @@ class SchedulerTest {
 
     static Reservation active(String node, List<Integer> gpus) {
         return new Reservation(UUID.randomUUID(), 1, "u", ReservationStatus.ACTIVE, "h100", gpus.size(), BigDecimal.ONE, null,
-                T0, T0, T0.plusSeconds(3600), new Reservation.Placement(node, gpus), null, null, null, null, null, List.of());
+                T0, T0, T0.plusSeconds(3600), Reservation.Placement.of(node, gpus.size()), null, null, null, null, null, List.of());
     }
 
     static Capacity nodes(int n, int gpus) {
@@ -33,12 +33,48 @@ class SchedulerTest {
     }
 
     @Test
-    void admitsWhatFitsOnTheLowestFreeGpus() {
+    void admitsWhatFitsOnANodeWithRoomAndLeavesTheDevicesToTheBackend() {
         var busy = active("n0", List.of(0, 1));
         var r = queued("h100", 2, 1);
         var plan = scheduler.plan(new Scheduler.Snapshot(nodes(1, 8), List.of(busy)), List.of(r), T0);
         assertEquals(1, plan.admissions().size());
-        assertEquals(List.of(2, 3), plan.admissions().getFirst().placement().gpus());
+        var slice = plan.admissions().getFirst().placement().slices().getFirst();
+        assertEquals("n0", slice.node());
+        assertEquals(2, slice.gpuCount());
+        assertTrue(slice.devices().isEmpty(), "which GPUs of the node is the backend's business");
+    }
+
+    static Reservation distributed(Reservation r) {
+        return withOptions(r, Reservation.Options.NONE.withDistributed(true));
+    }
+
+    @Test
+    void plansFreeGpusWhenTheyAreReallyFreedAfterTheGracePeriod() {
+        var graceful = new Scheduler(Scheduler.Limits.none(), java.time.Duration.ofMinutes(1));
+        var busy = active("n0", List.of(0, 1, 2, 3, 4, 5, 6, 7)); // ends T0 + 1h
+        var next = queued("h100", 8, 1);
+        var after = queued("h100", 8, 2);
+        var plan = graceful.plan(new Scheduler.Snapshot(nodes(1, 8), List.of(busy)), List.of(next, after), T0);
+        assertEquals(T0.plusSeconds(3600 + 60), plan.waiting().get(0).estimatedStart());
+        assertEquals(T0.plusSeconds(2 * 3600 + 2 * 60), plan.waiting().get(1).estimatedStart(), "each keeps its GPUs a grace minute too");
+        var inGrace = graceful.plan(new Scheduler.Snapshot(nodes(1, 8), List.of(busy)), List.of(next), T0.plusSeconds(3600 + 30));
+        assertEquals(T0.plusSeconds(3600 + 60), inGrace.waiting().getFirst().estimatedStart(), "during the grace minute: not now");
+    }
+
+    @Test
+    void aDistributedReservationOfOneWholeNodeIsPlacedAsAGangOfOne() {
+        var one = distributed(queued("h100", 8, 1));
+        var plan = scheduler.plan(new Scheduler.Snapshot(nodes(2, 8), List.of()), List.of(one), T0);
+        assertEquals(1, plan.admissions().getFirst().placement().slices().size());
+        assertEquals(8, plan.admissions().getFirst().placement().slices().getFirst().gpuCount());
+    }
+
+    @Test
+    void moreThanANodeWithoutDistributedNeverFitsAndSaysSo() {
+        var tooBig = queued("h100", 16, 1);
+        var plan = scheduler.plan(new Scheduler.Snapshot(nodes(2, 8), List.of()), List.of(tooBig), T0);
+        assertTrue(plan.admissions().isEmpty());
+        assertEquals(Scheduler.PendingReason.NO_CAPACITY_OF_TYPE, plan.waiting().getFirst().reason());
     }
 
     static Reservation queued(String type, int gpus, int secondsAfterT0, String hours, long user) {
@@ -86,7 +122,7 @@ class SchedulerTest {
     void aUserAtTheirLimitWaitsForTheirOwnReservationsAndBlocksNobody() {
         var limited = new Scheduler(new Scheduler.Limits(4, java.util.Map.of()));
         var mine = new Reservation(UUID.randomUUID(), 7, "u7", ReservationStatus.ACTIVE, "h100", 4, BigDecimal.ONE, null,
-                T0, T0, T0.plusSeconds(1800), new Reservation.Placement("n0", List.of(0, 1, 2, 3)), null, null, null, null, null, List.of());
+                T0, T0, T0.plusSeconds(1800), Reservation.Placement.of("n0", 4), null, null, null, null, null, List.of());
         var mineNext = queued("h100", 2, 1, "1", 7);
         var other = queued("h100", 2, 2, "1", 8);
         var plan = limited.plan(new Scheduler.Snapshot(nodes(1, 8), List.of(mine)), List.of(mineNext, other), T0);
@@ -108,12 +144,12 @@ class SchedulerTest {
     @Test
     void distributedReservationsTakeWholeNodesAllAtOnce() {
         var busy = active("n1", List.of(0)); // n1 frees at T0 + 1h
-        var gang = queued("h100", 16, 1);
+        var gang = distributed(queued("h100", 16, 1));
         var small = queued("h100", 1, 2, "0.5", 5);
         var plan = scheduler.plan(new Scheduler.Snapshot(nodes(3, 8), List.of(busy)), List.of(gang, small), T0);
         var admitted = plan.admissions().stream().filter(a -> a.reservationId().equals(gang.id())).findFirst().orElseThrow();
         assertEquals(2, admitted.placement().slices().size());
-        assertTrue(admitted.placement().slices().stream().allMatch(sl -> sl.gpus().size() == 8));
+        assertTrue(admitted.placement().slices().stream().allMatch(sl -> sl.gpuCount() == 8));
         assertTrue(admitted.placement().slices().stream().noneMatch(sl -> sl.node().equals("n1")), "n1 is not whole");
         assertEquals("n1", plan.admissions().stream().filter(a -> a.reservationId().equals(small.id())).findFirst().orElseThrow()
                 .placement().node());
@@ -123,8 +159,8 @@ class SchedulerTest {
     void aGangWaitsUntilEnoughNodesAreFreeTogether() {
         var a = active("n0", List.of(0)); // ends T0 + 1h
         var b = new Reservation(UUID.randomUUID(), 1, "u", ReservationStatus.ACTIVE, "h100", 1, BigDecimal.ONE, null,
-                T0, T0, T0.plusSeconds(7200), new Reservation.Placement("n1", List.of(0)), null, null, null, null, null, List.of());
-        var gang = queued("h100", 16, 1);
+                T0, T0, T0.plusSeconds(7200), Reservation.Placement.of("n1", 1), null, null, null, null, null, List.of());
+        var gang = distributed(queued("h100", 16, 1));
         var plan = scheduler.plan(new Scheduler.Snapshot(nodes(2, 8), List.of(a, b)), List.of(gang), T0);
         assertTrue(plan.admissions().isEmpty());
         assertEquals(T0.plusSeconds(7200), plan.waiting().getFirst().estimatedStart(), "both nodes are whole only at 2h");
@@ -170,7 +206,7 @@ class SchedulerTest {
         List<Reservation> holding = new java.util.ArrayList<>();
         for (int n = 0; n < 4; n++) {
             holding.add(new Reservation(UUID.randomUUID(), n, "u", ReservationStatus.ACTIVE, "h100", 4, BigDecimal.ONE, null, T0, T0,
-                    T0.plusSeconds(600 + rnd.nextInt(7200)), new Reservation.Placement("n" + n, List.of(0, 1, 2, 3)), null, null, null, null, null, List.of()));
+                    T0.plusSeconds(600 + rnd.nextInt(7200)), Reservation.Placement.of("n", 4), null, null, null, null, null, List.of()));
         }
         List<Reservation> queue = new java.util.ArrayList<>();
         String[] hours = {"0.5", "1", "2", "4"};
@@ -203,19 +239,18 @@ class SchedulerTest {
     }
 
     @Test
-    void neverPlacesTwoReservationsOnOneGpu() {
+    void neverPlacesMoreOnANodeThanItHasAndFillsTheCluster() {
         List<Reservation> many = new java.util.ArrayList<>();
         for (int i = 0; i < 20; i++) {
             many.add(queued("h100", 1 << (i % 3), i));
         }
         var plan = scheduler.plan(new Scheduler.Snapshot(nodes(3, 8), List.of()), many, T0);
-        var used = new java.util.HashSet<String>();
+        var perNode = new java.util.HashMap<String, Integer>();
         for (var a : plan.admissions()) {
-            for (int g : a.placement().gpus()) {
-                assertTrue(used.add(a.placement().node() + ":" + g), "GPU placed twice");
-            }
+            perNode.merge(a.placement().node(), a.placement().slices().getFirst().gpuCount(), Integer::sum);
         }
-        assertEquals(24, used.size());
+        perNode.values().forEach(n -> assertTrue(n <= 8, "a node holds " + n + " GPUs: " + perNode));
+        assertEquals(24, perNode.values().stream().mapToInt(Integer::intValue).sum(), "the 20 requests (28 GPUs) fill all 24: " + perNode);
     }
 
     @Test

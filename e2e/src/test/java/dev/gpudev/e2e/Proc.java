@@ -15,13 +15,21 @@ record Proc(int exit, String out) {
         ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(cmd)).redirectErrorStream(true);
         pb.environment().putAll(env);
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        // Output to a file, not a pipe: a command that hangs, or leaves a child holding the pipe, times out
+        // instead of blocking the suite.
+        Path log = Files.createTempFile("gpudev-proc", ".out");
+        pb.redirectOutput(log.toFile());
         Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IllegalStateException("timed out: " + cmd + "\n" + out);
+        try {
+            if (!p.waitFor(120, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                throw new IllegalStateException("timed out after 120 s: " + cmd + "\n" + Files.readString(log));
+            }
+            return new Proc(p.exitValue(), Files.readString(log));
+        } finally {
+            Files.deleteIfExists(log);
         }
-        return new Proc(p.exitValue(), out);
     }
 
     static boolean listening(int port) {

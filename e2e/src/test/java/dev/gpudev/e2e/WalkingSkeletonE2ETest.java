@@ -1,13 +1,17 @@
 package dev.gpudev.e2e;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,29 +19,33 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The tour of the README against the real jars: the server with simulated GPUs and its embedded
- * PostgreSQL, the CLI, and OpenSSH through the proxy.
+ * PostgreSQL, the CLI, and OpenSSH through the proxy. One server for the class; every test makes the
+ * users and reservations it needs and starts on a cluster with nothing running, so none depends on
+ * another or on their order.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WalkingSkeletonE2ETest {
+    static final JsonMapper JSON = JsonMapper.builder().build();
+    static final AtomicInteger USERS = new AtomicInteger();
     static Path root;
     static Path dataDir;
     static Path serverLog;
     static Process server;
     static String apiUrl;
     static int proxyPort;
-    static Path alice;
-    static Path bob;
-    static int alicePort;
+    static Path admin;
     static StandInSts sts;
+    static final HttpClient HTTP = HttpClient.newHttpClient();
 
     @BeforeAll
     static void startServer() throws Exception {
@@ -62,8 +70,13 @@ class WalkingSkeletonE2ETest {
             }
             Thread.sleep(100);
         }
-        alice = Proc.newHome(root, "alice");
-        bob = Proc.newHome(root, "bob");
+        admin = Proc.newHome(root, "admin");
+        Path token = dataDir.resolve("admin-token");
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(token)));
+        Proc login = cli(admin, "login", "--token-file", token.toString());
+        assertEquals(0, login.exit(), login.out());
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(admin.resolve(".gpu-dev/credentials"))));
     }
 
     @AfterAll
@@ -74,6 +87,20 @@ class WalkingSkeletonE2ETest {
         }
         if (sts != null) {
             sts.close();
+        }
+    }
+
+    /** Every test starts on a cluster where nothing runs or waits: what an earlier test left is cancelled. */
+    @BeforeEach
+    void nothingRuns() throws Exception {
+        JsonNode live = api("GET", "/v1/jobs?all_users=true&status=queued,preparing,active&limit=500", key(admin), null).get("jobs");
+        for (JsonNode j : live) {
+            api("POST", "/v1/jobs/" + j.get("job_id").asText() + "/cancel", key(admin), null);
+        }
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(20));
+        while (api("GET", "/v1/jobs?all_users=true&status=queued,preparing,active", key(admin), null).get("jobs").size() > 0) {
+            assertTrue(Instant.now().isBefore(deadline), "the cluster did not empty");
+            Thread.sleep(100);
         }
     }
 
@@ -89,36 +116,63 @@ class WalkingSkeletonE2ETest {
         return Proc.run(Map.of("HOME", home.toString(), "GPU_DEV_API_URL", apiUrl), cmd);
     }
 
-    @Test
-    @Order(1)
-    void adminLogsInWithTheBootstrapTokenAndReservesAGpu() throws Exception {
-        Path token = dataDir.resolve("admin-token");
-        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(token)));
-        Proc login = cli(alice, "login", "--token-file", token.toString());
+    /** A new user, invited by the admin, logged in with their own home and SSH key. */
+    static Path newUser(String prefix) throws Exception {
+        String name = prefix + USERS.incrementAndGet();
+        Path home = Proc.newHome(root, name);
+        Proc invite = cli(admin, "admin", "invite", name);
+        assertEquals(0, invite.exit(), invite.out());
+        Proc login = cli(home, "login", "--token", invite.out().lines().findFirst().orElseThrow().trim());
         assertEquals(0, login.exit(), login.out());
-        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
-                Files.getPosixFilePermissions(alice.resolve(".gpu-dev/credentials"))));
+        return home;
+    }
 
-        Proc reserve = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "1", "--hours", "0.5", "--name", "first", "--wait");
+    static String username(Path home) {
+        return home.getFileName().toString();
+    }
+
+    static String key(Path home) throws IOException {
+        var m = Pattern.compile("\"api_key\" : \"([^\"]+)\"").matcher(Files.readString(home.resolve(".gpu-dev/credentials")));
+        assertTrue(m.find());
+        return m.group(1);
+    }
+
+    static JsonNode api(String method, String path, String key, String body) throws Exception {
+        var b = HttpRequest.newBuilder(URI.create(apiUrl + path)).header("Authorization", "Bearer " + key)
+                .header("Content-Type", "application/json")
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        var r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(r.statusCode() < 300, method + " " + path + ": " + r.statusCode() + " " + r.body());
+        return r.body().isBlank() ? null : JSON.readTree(r.body());
+    }
+
+    /** A reservation of one GPU, active; returns its JSON. */
+    static JsonNode active(Path home, String name, String... more) throws Exception {
+        List<String> args = new ArrayList<>(List.of("reserve", "--gpu-type", "h100", "--gpus", "1", "--hours", "0.5", "--name", name, "--wait"));
+        args.addAll(List.of(more));
+        Proc reserve = cli(home, args.toArray(String[]::new));
         assertEquals(0, reserve.exit(), reserve.out());
-        assertTrue(reserve.out().contains("gpu-dev connect first"), reserve.out());
+        assertTrue(reserve.out().contains("gpu-dev connect " + name), reserve.out());
+        return show(home, name);
+    }
 
-        Proc show = cli(alice, "show", "first", "-o", "json");
+    static JsonNode show(Path home, String ref) throws Exception {
+        Proc show = cli(home, "show", ref, "-o", "json");
         assertEquals(0, show.exit(), show.out());
-        assertTrue(show.out().contains("\"status\" : \"active\""), show.out());
-        var m = Pattern.compile("\"port\" : (\\d+)").matcher(show.out());
-        assertTrue(m.find(), show.out());
-        alicePort = Integer.parseInt(m.group(1));
+        return JSON.readTree(show.out());
     }
 
     @Test
-    @Order(2)
-    void connectRunsACommandInTheEnvironmentThroughTheProxyWithOpenSsh() throws Exception {
+    void theTourReserveConnectSshConfigAndCancel() throws Exception {
+        Path alice = newUser("alice");
+        JsonNode job = active(alice, "first");
+        assertEquals("active", job.get("status").asText());
+        int port = job.get("connection").get("port").asInt();
         Proc run = cli(alice, "connect", "first", "--", "echo", "gpus=$CUDA_VISIBLE_DEVICES", "nv=$NVIDIA_VISIBLE_DEVICES", "home=$HOME");
         assertEquals(0, run.exit(), run.out());
         assertTrue(run.out().contains("gpus=0 nv=0"), run.out());
         assertTrue(run.out().contains("/environments/gpudev-"), run.out());
-        assertTrue(Files.readString(serverLog).contains("connects to 127.0.0.1:" + alicePort));
+        assertTrue(Files.readString(serverLog).contains("connects to 127.0.0.1:" + port));
         Proc sshConfig = cli(alice, "ssh-config");
         assertEquals(0, sshConfig.exit(), sshConfig.out());
         String alias = Pattern.compile("ssh -F \\S+ (gpudev-\\S+)").matcher(sshConfig.out()).results().findFirst().orElseThrow().group(1);
@@ -126,14 +180,30 @@ class WalkingSkeletonE2ETest {
                 alias, "echo", "plain-ssh-works"));
         assertEquals(0, plain.exit(), plain.out());
         assertTrue(plain.out().contains("plain-ssh-works"));
+        String prefix = job.get("job_id").asText().substring(0, 8);
+        assertEquals(job.get("job_id"), show(alice, prefix).get("job_id"), "the 8 characters `list` prints are enough");
+
+        Proc cancel = cli(alice, "cancel", prefix);
+        assertEquals(0, cancel.exit(), cancel.out());
+        assertTrue(cancel.out().contains("cancelled"), cancel.out());
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
+        while (Proc.listening(port)) {
+            if (Instant.now().isAfter(deadline)) {
+                fail("the environment's SSH endpoint still listens after cancel");
+            }
+            Thread.sleep(100);
+        }
+        assertEquals(2, cli(alice, "connect", "first", "--", "true").exit());
     }
 
     @Test
-    @Order(3)
     void portForwardingThroughTheEnvironmentWorks() throws Exception {
-        // The config `connect` wrote: forward a local port through the environment to the API, as one would to Jupyter.
+        Path alice = newUser("alice");
+        active(alice, "fwd");
+        assertEquals(0, cli(alice, "ssh-config").exit());
+        // The config `ssh-config` wrote: forward a local port through the environment to the API, as one would to Jupyter.
         Path cfg = alice.resolve(".gpu-dev/ssh_config");
-        String host = Files.readAllLines(cfg).stream().filter(l -> l.startsWith("Host gpudev-") && !l.contains("proxy"))
+        String host = Files.readAllLines(cfg).stream().filter(l -> l.startsWith("Host gpudev-") && !l.contains("proxy") && !l.contains("*"))
                 .findFirst().orElseThrow().substring(5).trim();
         int local = Proc.freePort();
         int api = Integer.parseInt(apiUrl.substring(apiUrl.lastIndexOf(':') + 1));
@@ -144,7 +214,7 @@ class WalkingSkeletonE2ETest {
             String body = null;
             while (body == null && Instant.now().isBefore(deadline)) {
                 try {
-                    body = new String(java.net.URI.create("http://127.0.0.1:" + local + "/health").toURL().openStream().readAllBytes());
+                    body = new String(URI.create("http://127.0.0.1:" + local + "/health").toURL().openStream().readAllBytes());
                 } catch (IOException notYet) {
                     Thread.sleep(200);
                 }
@@ -156,24 +226,26 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
-    @Order(3)
-    void anotherUserIsRefusedByTheProxy() throws Exception {
-        Proc invite = cli(alice, "admin", "invite", "bob");
+    void anotherUserIsRefusedByTheProxyAndInvitesWorkOnce() throws Exception {
+        Path alice = newUser("alice");
+        int port = active(alice, "mine").get("connection").get("port").asInt();
+        Path bob = Proc.newHome(root, "bob" + USERS.incrementAndGet());
+        Proc invite = cli(admin, "admin", "invite", username(bob));
         assertEquals(0, invite.exit(), invite.out());
         String bobToken = invite.out().lines().findFirst().orElseThrow().trim();
         Proc login = cli(bob, "login", "--token", bobToken);
         assertEquals(0, login.exit(), login.out());
-        Proc reuse = cli(root.resolve("alice"), "login", "--token", bobToken);
+        Proc reuse = cli(Proc.newHome(root, "thief" + USERS.incrementAndGet()), "login", "--token", bobToken);
         assertEquals(2, reuse.exit(), "an invite works once: " + reuse.out());
 
-        assertEquals(2, cli(bob, "show", "first").exit(), "bob cannot see alice's reservation");
+        assertEquals(2, cli(bob, "show", "mine").exit(), "bob cannot see alice's reservation");
         Path cfg = bob.resolve("ssh_config");
         Files.writeString(cfg, """
                 Host alice-env
                   HostName 127.0.0.1
                   Port %d
-                  User bob
-                  ProxyJump bob@127.0.0.1:%d
+                  User %s
+                  ProxyJump %s@127.0.0.1:%d
                 Host *
                   IdentityFile %s
                   IdentitiesOnly yes
@@ -181,47 +253,34 @@ class WalkingSkeletonE2ETest {
                   StrictHostKeyChecking no
                   UserKnownHostsFile /dev/null
                   LogLevel ERROR
-                """.formatted(alicePort, proxyPort, bob.resolve(".ssh/id_ed25519")));
+                """.formatted(port, username(bob), username(bob), proxyPort, bob.resolve(".ssh/id_ed25519")));
         Proc ssh = Proc.run(Map.of("HOME", bob.toString()), List.of("ssh", "-F", cfg.toString(), "alice-env", "echo", "inside"));
         assertNotEquals(0, ssh.exit(), ssh.out());
-        assertTrue(!ssh.out().contains("inside"), ssh.out());
-        assertTrue(Files.readString(serverLog).contains("refused 'bob' a tunnel to 127.0.0.1:" + alicePort), Files.readString(serverLog));
+        assertFalse(ssh.out().contains("inside"), ssh.out());
+        assertTrue(Files.readString(serverLog).contains("refused '" + username(bob) + "' a tunnel to 127.0.0.1:" + port));
     }
 
     @Test
-    @Order(4)
-    void anAddedUserCanConnectThroughTheProxy() throws Exception {
-        Proc add = cli(alice, "edit", "first", "--add-user", "bob");
+    void anAddedUserCanConnectByNameButNotCancel() throws Exception {
+        Path alice = newUser("alice");
+        Path bob = newUser("bob");
+        active(alice, "shared");
+        Proc add = cli(alice, "edit", "shared", "--add-user", username(bob));
         assertEquals(0, add.exit(), add.out());
-        assertTrue(add.out().contains("user bob added"), add.out());
-        String id = Pattern.compile("\"job_id\" : \"([0-9a-f-]+)\"").matcher(cli(alice, "show", "first", "-o", "json").out())
-                .results().findFirst().orElseThrow().group(1);
-        Proc run = cli(bob, "connect", id, "--", "echo", "bob-inside");
+        assertTrue(add.out().contains("user " + username(bob) + " added"), add.out());
+        assertFalse(add.out().contains("Now until"), "adding a user says nothing of the end: " + add.out());
+        Proc run = cli(bob, "connect", "shared", "--", "echo", "bob-inside");
         assertEquals(0, run.exit(), run.out());
         assertTrue(run.out().contains("bob-inside"), run.out());
-        assertEquals(2, cli(bob, "cancel", id).exit(), "an added user may connect, not cancel");
-        assertEquals(2, cli(alice, "edit", "first", "--add-user", "nobody-here").exit());
+        Proc cancel = cli(bob, "cancel", "shared");
+        assertEquals(2, cancel.exit(), "an added user may connect, not cancel");
+        assertTrue(cancel.out().contains("only " + username(alice)), cancel.out());
+        assertEquals(2, cli(alice, "edit", "shared", "--add-user", "nobody-here").exit());
     }
 
     @Test
-    @Order(5)
-    void cancelRemovesTheEnvironment() throws Exception {
-        Proc cancel = cli(alice, "cancel", "first");
-        assertEquals(0, cancel.exit(), cancel.out());
-        assertTrue(cancel.out().contains("cancelled"), cancel.out());
-        Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
-        while (Proc.listening(alicePort)) {
-            if (Instant.now().isAfter(deadline)) {
-                fail("the environment's SSH endpoint still listens after cancel");
-            }
-            Thread.sleep(100);
-        }
-        assertEquals(2, cli(alice, "connect", "first", "--", "true").exit());
-    }
-
-    @Test
-    @Order(6)
     void aDistributedReservationGetsWholeNodesThatKnowEachOther() throws Exception {
+        Path alice = newUser("alice");
         Proc noFlag = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "16", "--no-wait");
         assertEquals(2, noFlag.exit());
         assertTrue(noFlag.out().contains("--distributed"), noFlag.out());
@@ -229,76 +288,84 @@ class WalkingSkeletonE2ETest {
                 "more whole nodes than there are");
         Proc r = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "16", "--distributed", "--hours", "1", "--name", "multi", "--wait");
         assertEquals(0, r.exit(), r.out());
+        String master = null;
         for (int rank = 0; rank < 2; rank++) {
             Proc run = cli(alice, "connect", "multi", "--node", Integer.toString(rank), "--",
                     "echo", "rank=$NODE_RANK", "world=$WORLD_SIZE", "master=$MASTER_ADDR:$MASTER_PORT", "gpus=$CUDA_VISIBLE_DEVICES");
             assertEquals(0, run.exit(), run.out());
-            assertTrue(run.out().contains("rank=" + rank + " world=2 master=127.0.0.1:29500 gpus=0,1,2,3,4,5,6,7"), run.out());
+            var m = Pattern.compile("rank=" + rank + " world=2 master=(127\\.0\\.0\\.1:\\d+) gpus=0,1,2,3,4,5,6,7").matcher(run.out());
+            assertTrue(m.find(), run.out());
+            master = master == null ? m.group(1) : master;
+            assertEquals(master, m.group(1), "every node meets at node 0");
         }
         assertEquals(2, cli(alice, "connect", "multi", "--node", "2", "--", "true").exit());
         assertEquals(0, cli(alice, "cancel", "multi").exit());
     }
 
     @Test
-    @Order(7)
     void badInputGetsAClearMessageAndExitCode2() throws Exception {
-        Proc tooMany = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "3", "--no-wait");
-        assertEquals(2, tooMany.exit());
-        assertTrue(tooMany.out().contains("use 1, 2, 4 or 8"), tooMany.out());
+        Path alice = newUser("alice");
+        Proc odd = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "3", "--no-wait");
+        assertEquals(2, odd.exit());
+        assertTrue(odd.out().contains("use 1, 2, 4 or 8"), odd.out());
         Proc unknown = cli(alice, "reserve", "--gpu-type", "h999", "--no-wait");
         assertEquals(2, unknown.exit());
         assertTrue(unknown.out().contains("unknown gpu_type"), unknown.out());
-        Proc tooLong = cli(alice, "reserve", "--gpu-type", "h100", "--hours", "25", "--no-wait");
-        assertEquals(2, tooLong.exit());
-        assertEquals(2, cli(alice, "reserve", "--gpu-type", "h100", "--hours", "abc").exit());
+        assertEquals(2, cli(alice, "reserve", "--gpu-type", "h100", "--hours", "25", "--no-wait").exit());
+        Proc abc = cli(alice, "reserve", "--gpu-type", "h100", "--hours", "abc");
+        assertEquals(2, abc.exit());
+        assertTrue(abc.out().contains("abc") && abc.out().lines().count() <= 3, "one line about the value, no usage dump: " + abc.out());
         assertEquals(2, cli(alice, "frobnicate").exit());
         assertEquals(2, cli(alice, "list", "-o", "yaml").exit());
-        assertTrue(!Files.readString(serverLog).contains("Exception"), "no stack trace in the server log");
+        assertFalse(Files.readString(serverLog).contains("Exception"), "no stack trace in the server log");
     }
 
     @Test
-    @Order(8)
-    void disksAreCreatedListedUsedListedRenamedAndDeleted() throws Exception {
+    void disksAreCreatedUsedListedRenamedAndDeleted() throws Exception {
+        Path alice = newUser("alice");
         assertEquals(0, cli(alice, "disk", "create", "datasets").exit());
         assertEquals(2, cli(alice, "disk", "create", "datasets").exit(), "exists already");
-        Proc r = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "1", "--hours", "0.1", "--name", "ondisk", "--disk", "datasets", "--wait");
-        assertEquals(0, r.exit(), r.out());
+        active(alice, "ondisk", "--disk", "datasets");
         assertEquals(0, cli(alice, "connect", "ondisk", "--", "echo", "kept", ">", "notes.txt").exit());
         assertTrue(cli(alice, "disk", "list").out().contains("datasets"));
         assertEquals(2, cli(alice, "disk", "delete", "datasets").exit(), "not while a reservation uses it");
         assertEquals(0, cli(alice, "cancel", "ondisk").exit());
-        Path disks = dataDir.resolve("disks").resolve(System.getProperty("user.name"));
-        assertEquals("kept\n", Files.readString(disks.resolve("datasets/notes.txt")));
         Proc content = cli(alice, "disk", "list-content", "datasets");
         assertEquals(0, content.exit(), content.out());
         assertTrue(content.out().contains("notes.txt") && content.out().contains("total: "), content.out());
         Proc renamed = cli(alice, "disk", "rename", "datasets", "archive");
         assertEquals(0, renamed.exit(), renamed.out());
-        assertEquals("kept\n", Files.readString(disks.resolve("archive/notes.txt")), "the files moved with the name");
+        assertTrue(cli(alice, "disk", "list-content", "archive").out().contains("notes.txt"), "the files go with the disk");
         assertTrue(cli(alice, "disk", "list").out().contains("archive"));
         assertEquals(2, cli(alice, "disk", "rename", "datasets", "again").exit(), "the old name is gone");
-        assertEquals(2, cli(alice, "disk", "rename", "archive", "Not_A_Label").exit(), "a disk name is a DNS label");
+        assertEquals(2, cli(alice, "disk", "rename", "archive", "Not_A_Name").exit(), "names are lowercase");
+        JsonNode again = active(alice, "ondisk2", "--disk", "archive");
+        Proc read = cli(alice, "connect", "ondisk2", "--", "cat", "notes.txt");
+        assertTrue(read.out().contains("kept"), read.out());
+        assertEquals(0, cli(alice, "cancel", again.get("job_id").asText()).exit());
         assertEquals(0, cli(alice, "disk", "delete", "archive").exit());
         Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
-        while (Files.exists(disks.resolve("archive"))) {
-            assertTrue(Instant.now().isBefore(deadline), "the disk's files are removed");
+        while (!cli(alice, "disk", "list").out().lines().noneMatch(l -> l.startsWith("archive"))) {
+            assertTrue(Instant.now().isBefore(deadline), "the disk is gone");
             Thread.sleep(100);
         }
     }
 
     @Test
-    @Order(9)
     void keysRotateAndNoSecretEverReachesTheLog() throws Exception {
+        Path alice = newUser("alice");
+        Path bob = newUser("bob");
         String before = Files.readString(alice.resolve(".gpu-dev/credentials"));
         Proc rotate = cli(alice, "keys", "rotate", "--revoke-old");
         assertEquals(0, rotate.exit(), rotate.out());
         String after = Files.readString(alice.resolve(".gpu-dev/credentials"));
-        assertTrue(!before.equals(after));
+        assertNotEquals(before, after);
         assertEquals(0, cli(alice, "list").exit(), "the new key works");
-        // Every secret this run handed out: the bootstrap token, the invite, every API key ever saved.
+        // Every secret this run handed out: the bootstrap token, invites' keys, every API key ever saved.
         List<String> secrets = new ArrayList<>();
         secrets.add(Files.readString(dataDir.resolve("admin-token")).trim());
-        for (String creds : List.of(before, after, Files.readString(bob.resolve(".gpu-dev/credentials")))) {
+        for (String creds : List.of(before, after, Files.readString(bob.resolve(".gpu-dev/credentials")),
+                Files.readString(admin.resolve(".gpu-dev/credentials")))) {
             var m = Pattern.compile("\"api_key\" : \"([^\"]+)\"").matcher(creds);
             while (m.find()) {
                 secrets.add(m.group(1));
@@ -306,15 +373,15 @@ class WalkingSkeletonE2ETest {
         }
         String log = Files.readString(serverLog);
         for (String secret : secrets) {
-            assertTrue(!log.contains(secret), "a secret is in the server log");
-            assertTrue(!log.contains(secret.substring(0, 20)), "part of a secret is in the server log");
+            assertFalse(log.contains(secret), "a secret is in the server log");
+            assertFalse(log.contains(secret.substring(0, 20)), "part of a secret is in the server log");
         }
-        assertTrue(secrets.size() >= 4, secrets.size() + " secrets checked");
+        assertTrue(secrets.size() >= 5, secrets.size() + " secrets checked");
     }
 
     @Test
-    @Order(8)
     void submitToActiveIsFast() throws Exception {
+        Path alice = newUser("alice");
         List<Long> millis = new ArrayList<>();
         List<Long> serverMillis = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
@@ -322,8 +389,7 @@ class WalkingSkeletonE2ETest {
             Proc r = cli(alice, "reserve", "--gpu-type", "h100", "--gpus", "1", "--hours", "0.1", "--name", "t" + i, "--wait");
             assertEquals(0, r.exit(), r.out());
             millis.add((System.nanoTime() - start) / 1_000_000);
-            var history = com.fasterxml.jackson.databind.json.JsonMapper.builder().build()
-                    .readTree(cli(alice, "show", "t" + i, "-o", "json").out()).get("status_history");
+            var history = show(alice, "t" + i).get("status_history");
             Instant queued = Instant.parse(history.get(0).get("at").asText());
             Instant active = Instant.parse(history.get(history.size() - 1).get("at").asText());
             serverMillis.add(Duration.between(queued, active).toMillis());
@@ -334,11 +400,9 @@ class WalkingSkeletonE2ETest {
         System.out.println("submit to active on the server (status history), median of 10: " + serverMillis.get(5) + " ms " + serverMillis);
         // Includes a JVM start of the CLI; the server's own submit→active time is in its status history.
         System.out.println("reserve --wait, submit to active incl. CLI start, median of 10: " + millis.get(5) + " ms " + millis);
-        assertTrue(millis.get(5) < 30_000, "median " + millis.get(5));
     }
 
     @Test
-    @Order(10)
     void doctorChecksTheMachineAndRunsAThrowawayEnvironment() throws Exception {
         Proc doctor = Proc.run(Map.of("HOME", root.toString()), List.of(Proc.java(), "-jar", jar("server", "gpudev-server.jar"),
                 "doctor", "--simulated-gpus", "h100:1"));
@@ -349,7 +413,6 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
-    @Order(11)
     void awsLoginSignsLocallyAndLogsInAgainWhenTheKeyIsRevoked() throws Exception {
         Path carol = Proc.newHome(root, "carol");
         Map<String, String> env = Map.of("HOME", carol.toString(), "GPU_DEV_API_URL", apiUrl, "AWS_ACCESS_KEY_ID", "AKIDCAROL",
@@ -359,24 +422,14 @@ class WalkingSkeletonE2ETest {
         assertEquals(0, login.exit(), login.out());
         assertTrue(login.out().contains("as carol_example.com (AWS arn:aws:sts::123456789012:assumed-role/SSOCloudDevGpuReservation/"),
                 login.out());
-        assertTrue(!Files.readString(serverLog).contains("not-sent-anywhere"));
+        assertFalse(Files.readString(serverLog).contains("not-sent-anywhere"));
         // An admin revokes carol's key; her next command logs in again by itself and goes through.
-        String keys = cli(alice, "list").out(); // alice is admin: use the API directly for the revoke
-        var adminKey = Pattern.compile("\"api_key\" : \"([^\"]+)\"").matcher(Files.readString(alice.resolve(".gpu-dev/credentials")));
-        assertTrue(adminKey.find(), keys);
-        var carolKey = Pattern.compile("\"api_key\" : \"([^\"]+)\"").matcher(Files.readString(carol.resolve(".gpu-dev/credentials")));
-        assertTrue(carolKey.find());
-        var http = java.net.http.HttpClient.newHttpClient();
-        var listed = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(apiUrl + "/v1/keys"))
-                .header("Authorization", "Bearer " + carolKey.group(1)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-        var id = Pattern.compile("\"key_id\":(\\d+)").matcher(listed);
-        assertTrue(id.find(), listed);
-        var revoke = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(apiUrl + "/v1/keys/" + id.group(1)))
-                .header("Authorization", "Bearer " + adminKey.group(1)).DELETE().build(), java.net.http.HttpResponse.BodyHandlers.ofString());
-        assertEquals(204, revoke.statusCode(), revoke.body());
+        String carolKey = key(carol);
+        var id = api("GET", "/v1/keys", carolKey, null).get("keys").get(0).get("key_id").asLong();
+        api("DELETE", "/v1/keys/" + id, key(admin), null);
         Proc list = Proc.run(env, concat(cli, "list"));
         assertEquals(0, list.exit(), list.out());
-        assertTrue(!Files.readString(carol.resolve(".gpu-dev/credentials")).contains(carolKey.group(1)), "a new key was saved");
+        assertFalse(Files.readString(carol.resolve(".gpu-dev/credentials")).contains(carolKey), "a new key was saved");
     }
 
     static List<String> concat(List<String> a, String... b) {
@@ -384,5 +437,4 @@ class WalkingSkeletonE2ETest {
         out.addAll(List.of(b));
         return out;
     }
-
 }

@@ -1,7 +1,10 @@
 package dev.gpudev.processor;
 
+import dev.gpudev.backend.spi.Activity;
 import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.ReservationUpdate;
+import dev.gpudev.core.Transition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,51 +23,56 @@ import java.util.Map;
 final class Sweeper {
     private static final Logger log = LoggerFactory.getLogger(Sweeper.class);
 
-    private final Processor.Parts p;
+    private final Parts p;
     private final ProcessorSettings settings;
 
-    Sweeper(Processor.Parts parts, ProcessorSettings settings) {
+    Sweeper(Parts parts, ProcessorSettings settings) {
         this.p = parts;
         this.settings = settings;
     }
 
-    /** One pass; true when it changed a reservation's state (the scheduler then plans everything again). */
-    boolean sweep() {
+    /** One pass over the cycle's live set; true when it ended a reservation (the scheduler then plans everything again). */
+    boolean sweep(LiveSet live) {
         Instant now = p.clock().instant();
         boolean changed = false;
-        // Only the waiting ones too old are read (the queue can be deep); without histories: every change
-        // below re-reads its row under a lock, history and all.
+        // Only the waiting ones too old are read (the queue can be deep).
         List<Reservation> stale = p.db().query(c -> p.reservations().createdBefore(c, ReservationStatus.QUEUED,
                 now.minus(settings.queuedMaxAge())));
         for (Reservation r : stale) {
-            changed |= end(r, ReservationStatus.CANCELLED, "waited longer than " + hours(settings.queuedMaxAge())
-                    + " for GPUs; submit again or ask for fewer", now);
+            changed |= end(r, Transition.cancel("waited longer than " + settings.queuedMaxAge().toHours()
+                    + " hours for GPUs; submit again or ask for fewer"), now, live);
         }
-        List<Reservation> live = p.db().query(c -> p.reservations().withStatus(c, false,
-                ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
-        for (Reservation r : live) {
+        Map<String, Activity> activity = null;
+        for (Reservation r : live.all()) {
             if (r.status() == ReservationStatus.PREPARING) {
                 Instant since = r.lifecycle().statusChangedAt() != null ? r.lifecycle().statusChangedAt() : r.createdAt();
                 if (Duration.between(since, now).compareTo(settings.preparingTimeout()) > 0) {
-                    changed |= end(r, ReservationStatus.FAILED, "the environment was not ready within "
-                            + settings.preparingTimeout().toMinutes() + " minutes", now);
+                    changed |= end(r, Transition.fail("the environment was not ready within "
+                            + settings.preparingTimeout().toMinutes() + " minutes" + waitingFor(r)), now, live);
                 }
-            } else {
-                changed |= active(r, now);
+                continue;
+            }
+            if (r.expiresAt() == null) {
+                continue;
+            }
+            if (!now.isBefore(r.expiresAt().plus(settings.grace()))) {
+                changed |= end(r, Transition.expire("reservation time is over"), now, live);
+                continue;
+            }
+            warnBeforeExpiry(r, now);
+            if (!settings.idle().after().isZero()) {
+                if (activity == null) {
+                    activity = p.backend().activity(); // one call for every environment, only when someone may be idle
+                }
+                changed |= checkIdle(r, activity, now, live);
             }
         }
         return changed;
     }
 
-    private boolean active(Reservation r, Instant now) {
-        if (r.expiresAt() == null) {
-            return false;
-        }
-        if (!now.isBefore(r.expiresAt().plus(settings.grace()))) {
-            return end(r, ReservationStatus.EXPIRED, "reservation time is over", now);
-        }
-        warnBeforeExpiry(r, now);
-        return checkIdle(r, now);
+    private static String waitingFor(Reservation r) {
+        String d = r.detailedStatus();
+        return d == null || d.isBlank() || d.equals("creating environment") ? "" : " (last: " + d + ")";
     }
 
     private void warnBeforeExpiry(Reservation r, Instant now) {
@@ -86,44 +94,52 @@ final class Sweeper {
                 sent.add(m);
             }
         }
-        String message = "gpudev: this environment expires in " + Math.max(1, (left.toSeconds() + 59) / 60) + " minutes, at "
+        long leftMinutes = Math.max(1, (left.toSeconds() + 59) / 60);
+        String message = "gpudev: this environment expires in " + leftMinutes + (leftMinutes == 1 ? " minute" : " minutes") + ", at "
                 + DateTimeFormatter.ISO_INSTANT.format(r.expiresAt()) + ". Save your work, or extend it: gpu-dev edit "
                 + (r.name() != null ? r.name() : r.id().toString()) + " --extend HOURS";
-        p.db().inTransaction(c -> {
+        boolean decided = p.db().inTransaction(c -> {
             var current = p.reservations().lock(c, r.id()).orElseThrow();
             if (current.status() != ReservationStatus.ACTIVE || current.lifecycle().warningsSent().contains(minutes)) {
-                return null;
+                return false;
             }
-            p.reservations().update(c, r.id(), Map.of("warnings_sent", sent));
-            return null;
+            p.reservations().update(c, r.id(), ReservationUpdate.of().warningsSent(sent));
+            return true;
         });
-        try {
-            p.backend().notify(r.environmentName(), "WARN_EXPIRES_IN_" + minutes + "MIN.txt", message, null);
-            log.info("warned {}: expires in {} minutes", r.environmentName(), minutes);
-        } catch (Exception e) {
-            log.warn("could not warn {}: {}", r.environmentName(), e.getMessage());
+        if (!decided) {
+            return;
         }
+        for (int rank = 0; rank < r.nodeCount(); rank++) {
+            try {
+                p.backend().notify(r.environmentName(rank), Notices.expiry(minutes), message);
+            } catch (Exception e) {
+                log.warn("could not warn {}: {}", r.environmentName(rank), e.getMessage());
+            }
+        }
+        log.info("warned {}: expires in {} minutes", r.environmentName(), minutes);
     }
 
-    private boolean checkIdle(Reservation r, Instant now) {
+    private boolean checkIdle(Reservation r, Map<String, Activity> activity, Instant now, LiveSet live) {
         var idle = settings.idle();
-        if (idle.after().isZero()) {
-            return false; // idle detection switched off
+        boolean busy = false;
+        for (int rank = 0; rank < r.nodeCount(); rank++) {
+            Activity a = activity.get(r.environmentName(rank));
+            if (a != null && (a.openSessions() > 0
+                    || (a.gpuUtilizationPercent() != null && a.gpuUtilizationPercent() >= idle.gpuUtilizationThreshold()))) {
+                busy = true;
+            }
         }
-        Backend.Activity activity = p.backend().activity(r.environmentName());
-        boolean busy = activity.openSessions() > 0
-                || (activity.gpuUtilizationPercent() != null && activity.gpuUtilizationPercent() >= idle.gpuUtilizationThreshold());
         Instant lastActive = r.lifecycle().lastActiveAt() != null ? r.lifecycle().lastActiveAt() : r.launchedAt();
         if (busy) {
             // Written at most once a minute: activity is checked every cycle.
             if (lastActive == null || Duration.between(lastActive, now).toSeconds() >= 60 || r.lifecycle().idleWarnedAt() != null) {
                 p.db().inTransaction(c -> {
-                    java.util.HashMap<String, Object> set = new java.util.HashMap<>();
-                    set.put("last_active_at", now);
-                    set.put("idle_warned_at", null);
-                    p.reservations().update(c, r.id(), set);
+                    p.reservations().update(c, r.id(), ReservationUpdate.of().lastActiveAt(now).idleWarnedAt(null));
                     return null;
                 });
+                if (r.lifecycle().idleWarnedAt() != null) {
+                    clear(r, Notices.IDLE);
+                }
             }
             return false;
         }
@@ -140,40 +156,44 @@ final class Sweeper {
                     : "please cancel it if you are done, so others can use the GPUs";
             p.db().inTransaction(c -> {
                 p.reservations().note(c, p.reservations().lock(c, r.id()).orElseThrow(),
-                        "idle for " + idleFor.toMinutes() + " minutes: warned", now, Map.of("idle_warned_at", now));
+                        "idle for " + idleFor.toMinutes() + " minutes: warned", now, ReservationUpdate.of().idleWarnedAt(now));
                 return null;
             });
             try {
-                p.backend().notify(r.environmentName(), "IDLE_WARNING.txt", "gpudev: this environment has been idle (no SSH session, "
-                        + "GPUs under " + idle.gpuUtilizationThreshold() + "% busy) for " + idleFor.toMinutes() + " minutes; " + what, null);
+                p.backend().notify(r.environmentName(), Notices.IDLE, "gpudev: this environment has been idle (no SSH session, "
+                        + "GPUs under " + idle.gpuUtilizationThreshold() + "% busy) for " + idleFor.toMinutes() + " minutes; " + what);
             } catch (Exception e) {
                 log.warn("could not warn {} of idleness: {}", r.environmentName(), e.getMessage());
             }
         } else if (idle.action() == ProcessorSettings.Idle.Action.release
                 && Duration.between(r.lifecycle().idleWarnedAt(), now).compareTo(idle.warning()) >= 0) {
-            return end(r, ReservationStatus.CANCELLED, "released after being idle for " + idleFor.toMinutes() + " minutes", now);
+            return end(r, Transition.cancel("released after being idle for " + idleFor.toMinutes() + " minutes"), now, live);
         }
         return false;
     }
 
-    private boolean end(Reservation r, ReservationStatus to, String reason, Instant now) {
-        return p.db().inTransaction(c -> {
-            var current = p.reservations().lock(c, r.id()).orElseThrow();
-            if (current.status() == r.status()) {
-                Map<String, Object> set = new java.util.HashMap<>();
-                set.put("current_detailed_status", to.wire() + ": " + reason);
-                if (to == ReservationStatus.FAILED) {
-                    set.put("failure_reason", reason);
-                }
-                p.reservations().transition(c, current, to, reason, now, set);
-                log.info("{} {}: {}", to.wire(), r.id(), reason);
-                return true;
-            }
-            return false;
-        });
+    private void clear(Reservation r, String prefix) {
+        try {
+            p.backend().clearNotices(r.environmentName(), prefix);
+        } catch (Exception e) {
+            log.warn("could not clear notices of {}: {}", r.environmentName(), e.getMessage());
+        }
     }
 
-    private static String hours(Duration d) {
-        return d.toHours() + " hours";
+    /** Ends a reservation if it is still as it was read; the new row replaces it in the live set. */
+    private boolean end(Reservation r, Transition t, Instant now, LiveSet live) {
+        Reservation after = p.db().inTransaction(c -> {
+            var current = p.reservations().lock(c, r.id()).orElseThrow();
+            if (current.status() != r.status()) {
+                return null;
+            }
+            log.info("{} {}: {}", t.to().wire(), r.id(), t.reason());
+            return p.reservations().apply(c, current, t, now);
+        });
+        if (after == null) {
+            return false;
+        }
+        live.put(after);
+        return true;
     }
 }

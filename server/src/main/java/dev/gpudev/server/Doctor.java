@@ -5,7 +5,8 @@ import dev.gpudev.backend.local.LocalBackend;
 import dev.gpudev.backend.local.Sandbox;
 import dev.gpudev.core.Capacity;
 import dev.gpudev.core.GpuCatalog;
-import dev.gpudev.processor.Backend;
+import dev.gpudev.backend.spi.EnvironmentSpec;
+import dev.gpudev.backend.spi.Observed;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -63,8 +64,11 @@ final class Doctor implements Callable<Integer> {
         run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.toString()));
         String pub = Files.readString(tmp.resolve("id_ed25519.pub")).trim();
         try (LocalBackend backend = new LocalBackend(tmp.resolve("data"), capacity, sandbox)) {
-            var env = backend.ensure(new Backend.EnvironmentSpec(UUID.randomUUID(), "gpudev-doctor", "doctor",
-                    List.of(capacity.nodes().getFirst().gpus().getFirst()), List.of(pub), null, false));
+            var node = capacity.nodes().getFirst();
+            backend.ensure(new EnvironmentSpec(UUID.randomUUID(), "gpudev-doctor", 0, new EnvironmentSpec.Owner(0, "doctor"),
+                    node.name(), Math.min(1, node.gpus().size()), List.of(pub), null, new EnvironmentSpec.Home.Scratch(), null,
+                    java.util.Map.of()));
+            var env = (Observed.Phase.Ready) backend.observe().get("gpudev-doctor").phase();
             String out = run(List.of("ssh", "-i", key.toString(), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                     "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                     "-p", Integer.toString(env.sshPort()), "doctor@" + env.sshHost(),

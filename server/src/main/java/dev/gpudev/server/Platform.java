@@ -7,9 +7,16 @@ import dev.gpudev.backend.local.LocalBackend;
 import dev.gpudev.backend.local.Sandbox;
 import dev.gpudev.core.Capacity;
 import dev.gpudev.core.GpuCatalog;
+import dev.gpudev.processor.Parts;
 import dev.gpudev.processor.Processor;
 import dev.gpudev.sshproxy.SshProxy;
 import dev.gpudev.store.ApiKeys;
+import dev.gpudev.store.AuditLog;
+import dev.gpudev.store.CapacityTable;
+import dev.gpudev.store.Disks;
+import dev.gpudev.store.Notifications;
+import dev.gpudev.store.ReservationUsers;
+import dev.gpudev.store.SchedulerState;
 import dev.gpudev.store.CommandQueue;
 import dev.gpudev.store.Database;
 import dev.gpudev.store.EmbeddedPostgres;
@@ -57,19 +64,24 @@ public final class Platform implements AutoCloseable {
         Capacity capacity = capacity(cfg, catalog);
         backend = new LocalBackend(cfg.dataDir(), capacity, Sandbox.detect());
         closeables.addFirst(backend);
-        Processor processor = new Processor(new Processor.Parts(db, pgmq, commands, reservations, sshKeys, users, backend, clock),
-                cfg.processor());
-        processor.start();
+        ReservationUsers reservationUsers = new ReservationUsers();
+        Disks disks = new Disks();
+        CapacityTable capacityTable = new CapacityTable();
+        Processor processor = new Processor(new Parts(db, pgmq, commands, reservations, reservationUsers, sshKeys, users, disks,
+                new SchedulerState(), capacityTable, backend, clock), cfg.processor());
+        processor.start(); // publishes the capacity first: the API reads it from the database
         closeables.addFirst(processor);
+        Notifications.Coalescer wakeUps = new Notifications.Coalescer(db);
+        closeables.addFirst(wakeUps);
 
         // Reachable only from this machine unless the operator names another address for users.
         String bind = "127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0";
         proxy = new SshProxy(db, sshKeys, reservations, cfg.dataDir().resolve("ssh_proxy_host_key"), bind, cfg.sshPort());
         closeables.addFirst(proxy);
-        api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), sshKeys, reservations, pgmq, commands, catalog,
-                backend::capacity, clock, new ApiConfig(ApiConfig.ttlFromEnvironment(), cfg.advertisedHost(), proxy.port(),
-                        cfg.processor().limits().maxGpusPerUser()), new dev.gpudev.store.AuditLog()))
-                .start(bind, cfg.port());
+        ApiConfig apiConfig = new ApiConfig(ApiConfig.ttlFromEnvironment(), cfg.advertisedHost(), proxy.port(),
+                cfg.processor().limits().maxGpusPerUser());
+        api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), sshKeys, reservations, reservationUsers, disks, pgmq, commands,
+                capacityTable, catalog, clock, apiConfig, new AuditLog(), wakeUps)).start(bind, cfg.port());
         closeables.addFirst(api);
         if (embedded != null) {
             embedded.closedByOwner(); // from here on close() stops it, after the rest

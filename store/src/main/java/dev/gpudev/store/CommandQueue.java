@@ -1,45 +1,25 @@
 package dev.gpudev.store;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gpudev.core.Command;
+import dev.gpudev.core.Reservation;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
- * The commands that the API sends to the processor through PGMQ. A send shares the caller's
- * transaction, so the row and its command are committed together or not at all.
+ * The commands that the API sends to the processor through PGMQ, and their wire form. A send shares
+ * the caller's transaction, so the row and its command are committed together or not at all.
  */
 public final class CommandQueue {
     public static final String DEFAULT_QUEUE = "gpu_reservations";
-
-    public enum Type { create, cancel, extend, add_user, jupyter_enable, jupyter_disable, delete_disk, disk_op }
-
-    @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Command(@JsonProperty("type") Type type,
-                          @JsonProperty("reservation_id") UUID reservationId,
-                          @JsonProperty("requested_by") String requestedBy,
-                          @JsonProperty("extension_hours") java.math.BigDecimal extensionHours,
-                          @JsonProperty("username") String username,
-                          @JsonProperty("operation_id") Long operationId) {
-        public Command(Type type, UUID reservationId, String requestedBy, java.math.BigDecimal extensionHours, String username) {
-            this(type, reservationId, requestedBy, extensionHours, username, null);
-        }
-
-        /** A disk operation: the row in disk_operations says what and whose. */
-        public static Command diskOperation(long operationId, String requestedBy) {
-            return new Command(Type.disk_op, null, requestedBy, null, null, operationId);
-        }
-
-        public Command(Type type, UUID reservationId, String requestedBy) {
-            this(type, reservationId, requestedBy, null, null);
-        }
-
-        public Command(Type type, UUID reservationId, String requestedBy, java.math.BigDecimal extensionHours) {
-            this(type, reservationId, requestedBy, extensionHours, null);
-        }
-    }
 
     private final Pgmq pgmq;
     private final String queue;
@@ -60,32 +40,92 @@ public final class CommandQueue {
         });
     }
 
+    /** Sends a command in the caller's transaction and wakes the processors when it commits. */
     public long send(Connection c, Command command) throws SQLException {
-        long id = pgmq.send(c, queue, Json.write(command), 0);
+        long id = pgmq.send(c, queue, write(command), 0);
         Notifications.notify(c);
         return id;
     }
 
     /**
-     * A new reservation and its create command in one statement (see {@link Reservations#insertWithCommand});
-     * false, with nothing written, when a unique index refuses the row.
+     * A new reservation's row and its create command in one statement: atomic in autocommit and one
+     * round trip, the hot path of submit. The wake-up is the caller's, after the commit
+     * ({@link Notifications.Coalescer}). False, with nothing written, when a unique index refuses the row
+     * (a live reservation of that name, or that Idempotency-Key).
      */
-    public boolean submit(Connection c, Reservations reservations, dev.gpudev.core.Reservation r, java.util.Map<String, Object> extra)
-            throws SQLException {
-        return reservations.insertWithCommand(c, r, extra, queue, Json.write(new Command(Type.create, r.id(), r.username())));
+    public boolean submit(Connection c, Reservations reservations, Reservation r, String idempotencyKey) throws SQLException {
+        Sql insert = reservations.insertOf(r, idempotencyKey);
+        List<Object> values = new ArrayList<>(insert.values());
+        values.add(queue);
+        values.add(write(new Command.Create(r.id(), r.username())));
+        String sql = "with ins as (" + insert.text() + " on conflict do nothing returning reservation_id)"
+                + " select pgmq.send(?, ?::jsonb, 0) from ins";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            Sql.bind(c, ps, values);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
     }
 
+    /** The wire form: {"type": ..., "reservation_id": ..., "requested_by": ..., and what the type needs}. */
+    public static String write(Command command) {
+        ObjectNode n = Json.MAPPER.createObjectNode();
+        switch (command) {
+            case Command.Create cr -> reservation(n, "create", cr);
+            case Command.Cancel ca -> reservation(n, "cancel", ca);
+            case Command.Extend ex -> reservation(n, "extend", ex).put("extension_hours", ex.hours());
+            case Command.AddUser au -> reservation(n, "add_user", au).put("username", au.username());
+            case Command.Jupyter j -> reservation(n, j.enable() ? "jupyter_enable" : "jupyter_disable", j);
+            case Command.DeleteDisk d -> n.put("type", "delete_disk").put("disk_id", d.diskId()).put("owner", d.owner()).put("name", d.name());
+            case Command.DiskOperation o -> n.put("type", "disk_op").put("operation_id", o.operationId());
+        }
+        n.put("requested_by", command.requestedBy());
+        return n.toString();
+    }
+
+    private static ObjectNode reservation(ObjectNode n, String type, Command.OfReservation c) {
+        return n.put("type", type).put("reservation_id", c.reservationId().toString());
+    }
+
+    /** Reads a command; throws IllegalArgumentException for one that is not a command (it is dead-lettered). */
     public static Command parse(String json) {
-        return Json.read(json, Command.class);
+        JsonNode n;
+        try {
+            n = Json.MAPPER.readTree(json);
+        } catch (Exception e) {
+            throw new IllegalArgumentException("bad JSON: " + e.getMessage(), e);
+        }
+        String by = n.path("requested_by").asText(null);
+        try {
+            return switch (n.path("type").asText("")) {
+                case "create" -> new Command.Create(id(n), by);
+                case "cancel" -> new Command.Cancel(id(n), by);
+                case "extend" -> new Command.Extend(id(n), by, n.required("extension_hours").decimalValue());
+                case "add_user" -> new Command.AddUser(id(n), by, n.required("username").asText());
+                case "jupyter_enable" -> new Command.Jupyter(id(n), by, true);
+                case "jupyter_disable" -> new Command.Jupyter(id(n), by, false);
+                case "delete_disk" -> new Command.DeleteDisk(n.required("disk_id").asLong(), n.path("owner").asText(by),
+                        n.path("name").asText(""), by);
+                case "disk_op" -> new Command.DiskOperation(n.required("operation_id").asLong(), by);
+                default -> throw new IllegalArgumentException("unknown command type '" + n.path("type").asText("") + "'");
+            };
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("not a command: " + e.getMessage(), e);
+        }
+    }
+
+    private static UUID id(JsonNode n) {
+        return UUID.fromString(n.required("reservation_id").asText());
     }
 
     /** The reservation a message is about, even when the rest of it cannot be read. */
-    public static java.util.Optional<UUID> reservationIdOf(String json) {
+    public static Optional<UUID> reservationIdOf(String json) {
         try {
             var node = Json.MAPPER.readTree(json).get("reservation_id");
-            return node == null ? java.util.Optional.empty() : java.util.Optional.of(UUID.fromString(node.asText()));
+            return node == null ? Optional.empty() : Optional.of(UUID.fromString(node.asText()));
         } catch (Exception e) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
     }
 }

@@ -1,10 +1,12 @@
 package dev.gpudev.store;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import dev.gpudev.core.IllegalTransitionException;
 import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.ReservationUpdate;
 import dev.gpudev.core.StatusChange;
+import dev.gpudev.core.Transition;
+import dev.gpudev.core.Usage;
 
 import java.sql.Array;
 import java.sql.Connection;
@@ -15,76 +17,50 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
-/** The reservations table: the truth about every reservation. Transitions go through the state machine. */
+/**
+ * The reservations table: the truth about every reservation. Changes of state go through the state
+ * machine ({@link Transition}); other changes are typed ({@link ReservationUpdate}). Column names live
+ * here and in {@link ReservationRows}, nowhere else.
+ */
 public final class Reservations {
-    private static final String SELECT = """
-            select r.*, u.username from reservations r join api_users u on u.user_id = r.user_id""";
-    private static final TypeReference<List<Map<String, String>>> HISTORY = new TypeReference<>() {
-    };
-    /** Every column but the history, which reads as empty. */
-    private static final String SELECT_NO_HISTORY = """
-            select r.reservation_id, r.user_id, r.status, r.gpu_type, r.gpu_count, r.duration_hours, r.name, r.created_at,
-                   r.launched_at, r.expires_at, r.ssh_host, r.ssh_port, r.failure_reason, r.current_detailed_status,
-                   r.queue_position, r.pending_reason, r.estimated_start_at, r.warnings_sent, r.last_active_at, r.idle_warned_at,
-                   r.idle_opt_out, r.status_changed_at, r.jupyter_enabled, r.placement, r.disk_name, r.no_persist, r.image,
-                   r.node_labels, '[]' as status_history, u.username
-            from reservations r join api_users u on u.user_id = r.user_id""";
+    private static final String SELECT = ReservationRows.SELECT;
+    private static final String SELECT_NO_HISTORY = ReservationRows.SELECT_NO_HISTORY;
+
+    private static final String INSERT = """
+            insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, name, created_at,
+                current_detailed_status, status_history, idempotency_key, jupyter_enabled, idle_opt_out, disk_name, disk_id,
+                no_persist, image, node_labels, distributed)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+
+    /** The INSERT of a new reservation's row, every column it is born with (one statement text: one prepared plan). */
+    Sql insertOf(Reservation r, String idempotencyKey) {
+        List<Object> values = new ArrayList<>(List.of(r.id(), r.userId(), r.status().wire(), r.gpuType(), r.gpuCount(), r.durationHours()));
+        values.add(r.name() == null ? new Sql.Null(java.sql.Types.VARCHAR) : r.name());
+        values.add(r.createdAt());
+        values.add(r.detailedStatus() == null ? new Sql.Null(java.sql.Types.VARCHAR) : r.detailedStatus());
+        values.add(new Sql.Jsonb(ReservationRows.historyJson(r.history())));
+        values.add(idempotencyKey == null ? new Sql.Null(java.sql.Types.VARCHAR) : idempotencyKey);
+        values.add(r.lifecycle().jupyter());
+        values.add(r.lifecycle().idleOptOut());
+        var o = r.options();
+        values.add(o.disk() == null ? new Sql.Null(java.sql.Types.VARCHAR) : o.disk());
+        values.add(o.diskId() == null ? new Sql.Null(java.sql.Types.INTEGER) : o.diskId().intValue());
+        values.add(o.scratch());
+        values.add(o.image() == null ? new Sql.Null(java.sql.Types.VARCHAR) : o.image());
+        values.add(new Sql.Jsonb(Json.write(o.nodeLabels())));
+        values.add(o.distributed());
+        return new Sql(INSERT, values);
+    }
 
     public void insert(Connection c, Reservation r) throws SQLException {
-        var insert = insertOf(r, Map.of());
-        execute(c, insert.sql(), insert.values());
-    }
-
-    /**
-     * Writes a new reservation with the given extra columns and its command in one statement: atomic in
-     * autocommit and one round trip, the hot path of submit. The wake-up is the caller's, after the commit
-     * ({@link Notifications.Coalescer}). Returns false, writing nothing, when a unique index refuses the
-     * row (a live reservation of that name, or that Idempotency-Key).
-     */
-    public boolean insertWithCommand(Connection c, Reservation r, Map<String, Object> extra, String queue, String commandJson)
-            throws SQLException {
-        var insert = insertOf(r, extra);
-        List<Object> values = new ArrayList<>(insert.values());
-        values.add(queue);
-        values.add(commandJson);
-        String sql = "with ins as (" + insert.sql() + " on conflict do nothing returning reservation_id)"
-                + " select pgmq.send(?, ?::jsonb, 0) from ins";
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            bind(c, ps, values);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
-    }
-
-    private record Insert(String sql, List<Object> values) {
-    }
-
-    /** The INSERT of a new reservation's row, with extra columns (column = value). */
-    private static Insert insertOf(Reservation r, Map<String, Object> extra) {
-        StringBuilder columns = new StringBuilder("""
-                reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, name, created_at, current_detailed_status,
-                status_history""");
-        StringBuilder marks = new StringBuilder("?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb");
-        List<Object> values = new ArrayList<>(List.of(r.id(), r.userId(), r.status().wire(), r.gpuType(), r.gpuCount(),
-                r.durationHours()));
-        values.add(r.name() == null ? new Null(java.sql.Types.VARCHAR) : r.name());
-        values.addAll(List.of(r.createdAt(), r.detailedStatus(), historyJson(r.history())));
-        for (var e : extra.entrySet()) {
-            columns.append(", ").append(column(e.getKey()));
-            marks.append(", ?");
-            values.add(e.getValue());
-        }
-        return new Insert("insert into reservations (" + columns + ") values (" + marks + ")", values);
-    }
-
-    /** A typed SQL null for {@link #bind}. */
-    private record Null(int sqlType) {
+        insertOf(r, null).execute(c);
     }
 
     /** The reservation a user made with this Idempotency-Key, if any. */
@@ -92,33 +68,45 @@ public final class Reservations {
         try (PreparedStatement ps = c.prepareStatement(SELECT + " where r.user_id = ? and r.idempotency_key = ?")) {
             ps.setLong(1, userId);
             ps.setString(2, key);
-            return rows(ps).stream().findFirst();
+            return ReservationRows.rows(ps).stream().findFirst();
         }
     }
 
     public Optional<Reservation> find(Connection c, UUID id) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(SELECT + " where r.reservation_id = ?")) {
             ps.setObject(1, id);
-            return rows(ps).stream().findFirst();
+            return ReservationRows.rows(ps).stream().findFirst();
         }
     }
 
-    /** Locks the row for a transition: concurrent commands on one reservation apply one after the other. */
+    /** Locks the row for a change: concurrent commands on one reservation apply one after the other. */
     public Optional<Reservation> lock(Connection c, UUID id) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(SELECT + " where r.reservation_id = ? for update of r")) {
             ps.setObject(1, id);
-            return rows(ps).stream().findFirst();
+            return ReservationRows.rows(ps).stream().findFirst();
         }
     }
 
-    /** The owner's reservations with that name, newest first (live ones before ended ones). */
-    public List<Reservation> findByName(Connection c, long userId, String name) throws SQLException {
+    /**
+     * The reservations a reference can mean to this viewer: the full id, a prefix of the id (4 or more
+     * characters), or a name; among those the viewer owns or was added to (every one for admins, viewer
+     * null). Live ones first, newest first; at most {@code limit}.
+     */
+    public List<Reservation> matching(Connection c, Long viewerId, String ref, int limit) throws SQLException {
+        String prefix = ref.toLowerCase(java.util.Locale.ROOT).matches("[0-9a-f-]{4,36}") ? ref.toLowerCase(java.util.Locale.ROOT) : null;
         try (PreparedStatement ps = c.prepareStatement(SELECT + " " + """
-                 where r.user_id = ? and r.name = ?
-                 order by (r.status in ('queued','preparing','active')) desc, r.created_at desc""")) {
-            ps.setLong(1, userId);
-            ps.setString(2, name);
-            return rows(ps);
+                 where (r.name = ? or (?::text is not null and r.reservation_id::text like ?::text || '%'))
+                   and (?::int is null or r.user_id = ?::int or exists (select 1 from reservation_users ru
+                        where ru.reservation_id = r.reservation_id and ru.user_id = ?::int))
+                 order by (r.status in ('queued','preparing','active')) desc, r.created_at desc limit ?""")) {
+            ps.setString(1, ref);
+            ps.setString(2, prefix);
+            ps.setString(3, prefix);
+            ps.setObject(4, viewerId);
+            ps.setObject(5, viewerId);
+            ps.setObject(6, viewerId);
+            ps.setInt(7, limit);
+            return ReservationRows.rows(ps);
         }
     }
 
@@ -138,35 +126,36 @@ public final class Reservations {
             ps.setArray(5, st);
             ps.setInt(6, limit);
             ps.setInt(7, offset);
-            return rows(ps);
+            return ReservationRows.rows(ps);
         }
     }
 
+    /** Reservations in these states, oldest first, with their histories. */
     public List<Reservation> withStatus(Connection c, ReservationStatus... statuses) throws SQLException {
         return withStatus(c, true, statuses);
     }
 
     /**
-     * Reservations in these states, oldest first. Without history for the scheduler, which reads every
-     * waiting reservation every cycle and never needs it: parsing thousands of histories is its main cost.
+     * Reservations in these states, oldest first. Without history for the processor, which reads every
+     * live reservation every cycle and never needs it: parsing thousands of histories is its main cost.
      */
     public List<Reservation> withStatus(Connection c, boolean withHistory, ReservationStatus... statuses) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement((withHistory ? SELECT : SELECT_NO_HISTORY)
                 + " where r.status = any(?::text[]) order by r.created_at, r.reservation_id")) {
             ps.setArray(1, c.createArrayOf("text", Arrays.stream(statuses).map(ReservationStatus::wire).toArray()));
-            return rows(ps);
+            return ReservationRows.rows(ps);
         }
     }
 
     /** Those of the given reservations that are still queued, oldest first, without history: new arrivals. */
-    public List<Reservation> queuedAmong(Connection c, java.util.Collection<UUID> ids) throws SQLException {
+    public List<Reservation> queuedAmong(Connection c, Collection<UUID> ids) throws SQLException {
         if (ids.isEmpty()) {
             return List.of();
         }
         try (PreparedStatement ps = c.prepareStatement(SELECT_NO_HISTORY
                 + " where r.status = 'queued' and r.reservation_id = any(?) order by r.created_at, r.reservation_id")) {
             ps.setArray(1, c.createArrayOf("uuid", ids.toArray()));
-            return rows(ps);
+            return ReservationRows.rows(ps);
         }
     }
 
@@ -176,28 +165,111 @@ public final class Reservations {
                 + " where r.status = ? and r.created_at < ? order by r.created_at, r.reservation_id")) {
             ps.setString(1, status.wire());
             ps.setTimestamp(2, Timestamp.from(cutoff));
-            return rows(ps);
+            return ReservationRows.rows(ps);
         }
     }
 
     /**
-     * Moves a locked reservation to a new state if the state machine allows it, appending the change
-     * to its history; the extra assignments (column = value) are made in the same statement.
+     * Moves a locked reservation to a new state if the state machine allows it, appending the change to
+     * its history and writing what the transition sets, in one statement; returns the new row.
      */
-    public Reservation transition(Connection c, Reservation current, ReservationStatus to, String reason, Instant at,
-                                  Map<String, Object> set) throws SQLException {
-        if (!current.status().canTransitionTo(to)) {
+    public Reservation apply(Connection c, Reservation current, Transition t, Instant at) throws SQLException {
+        if (!current.status().canTransitionTo(t.to())) {
             throw new IllegalTransitionException("reservation " + current.id() + " is " + current.status().wire()
-                    + " and cannot become " + to.wire());
+                    + " and cannot become " + t.to().wire());
         }
-        List<StatusChange> history = new ArrayList<>(current.history());
-        history.add(new StatusChange(to, at, reason));
-        Map<String, Object> all = new java.util.LinkedHashMap<>(set);
-        all.put("status", to.wire());
-        all.put("status_history", new JsonValue(historyJson(history)));
-        all.put("status_changed_at", at);
-        update(c, current.id(), all);
-        return find(c, current.id()).orElseThrow();
+        List<String> sets = new ArrayList<>(List.of("status = ?", "status_changed_at = ?"));
+        List<Object> values = new ArrayList<>(List.of(t.to().wire(), at));
+        return write(c, current.id(), sets, values, new StatusChange(t.to(), at, t.reason()), t.update());
+    }
+
+    /** Sets fields without a change of state (warnings sent, activity, endpoints). */
+    public void update(Connection c, UUID id, ReservationUpdate update) throws SQLException {
+        if (update.isEmpty()) {
+            return;
+        }
+        List<String> sets = new ArrayList<>();
+        List<Object> values = new ArrayList<>();
+        columns(update, sets, values);
+        values.add(id);
+        new Sql("update reservations set updated_at = now(), " + String.join(", ", sets) + " where reservation_id = ?", values).execute(c);
+    }
+
+    /** Appends a history entry without changing state (an extension, a refusal, a warning) and writes the update; returns the new row. */
+    public Reservation note(Connection c, Reservation current, String reason, Instant at, ReservationUpdate update) throws SQLException {
+        return write(c, current.id(), new ArrayList<>(), new ArrayList<>(), new StatusChange(current.status(), at, reason), update);
+    }
+
+    private Reservation write(Connection c, UUID id, List<String> sets, List<Object> values, StatusChange entry,
+                              ReservationUpdate update) throws SQLException {
+        sets.add("status_history = status_history || ?::jsonb");
+        values.add(Json.write(List.of(ReservationRows.entry(entry))));
+        columns(update, sets, values);
+        values.add(id);
+        try (PreparedStatement ps = c.prepareStatement("update reservations set updated_at = now(), " + String.join(", ", sets)
+                + " where reservation_id = ?" + ReservationRows.RETURNING)) {
+            Sql.bind(c, ps, values);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new IllegalStateException("reservation " + id + " is gone");
+                }
+                return ReservationRows.map(rs);
+            }
+        }
+    }
+
+    /** The columns behind each field of an update. */
+    private static void columns(ReservationUpdate update, List<String> sets, List<Object> values) {
+        for (var e : update.values().entrySet()) {
+            Object v = e.getValue();
+            switch (e.getKey()) {
+                case DURATION_HOURS -> set(sets, values, "duration_hours", v);
+                case LAUNCHED_AT -> set(sets, values, "launched_at", v);
+                case EXPIRES_AT -> set(sets, values, "expires_at", v);
+                case DETAIL -> set(sets, values, "current_detailed_status", v);
+                case FAILURE_REASON -> set(sets, values, "failure_reason", v);
+                case LAST_ACTIVE_AT -> set(sets, values, "last_active_at", v);
+                case IDLE_WARNED_AT -> set(sets, values, "idle_warned_at", v);
+                case JUPYTER -> set(sets, values, "jupyter_enabled", v);
+                case WARNINGS_SENT -> set(sets, values, "warnings_sent", new Sql.IntArray(cast(v)));
+                case PLACEMENT -> {
+                    var p = (Reservation.Placement) v;
+                    set(sets, values, "placement", p == null ? null : new Sql.Jsonb(ReservationRows.placementJson(p)));
+                    set(sets, values, "node_name", p == null ? null : p.node());
+                    set(sets, values, "gpu_indices", p == null ? null : new Sql.IntArray(p.gpus()));
+                }
+                case ENDPOINT -> {
+                    var ep = (Reservation.Connection) v;
+                    set(sets, values, "ssh_host", ep == null ? null : ep.host());
+                    set(sets, values, "ssh_port", ep == null ? null : ep.port());
+                }
+                case QUEUE -> {
+                    var q = (Reservation.Queue) v;
+                    set(sets, values, "queue_position", q == null ? null : q.position());
+                    set(sets, values, "pending_reason", q == null ? null : q.pendingReason());
+                    set(sets, values, "estimated_start_at", q == null ? null : q.estimatedStart());
+                }
+                case JUPYTER_ACCESS -> {
+                    var j = (Reservation.JupyterAccess) v;
+                    set(sets, values, "jupyter_port", j == null ? null : j.port());
+                    set(sets, values, "jupyter_token", j == null ? null : j.token());
+                }
+            }
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Integer> cast(Object v) {
+        return (List<Integer>) v;
+    }
+
+    private static void set(List<String> sets, List<Object> values, String column, Object value) {
+        if (value instanceof Instant) {
+            sets.add(column + " = ?::timestamptz");
+        } else {
+            sets.add(column + " = ?");
+        }
+        values.add(value);
     }
 
     /** What the scheduler says of one waiting reservation. */
@@ -243,98 +315,45 @@ public final class Reservations {
         }
     }
 
-    /** Sets lifecycle columns without a change of state (warnings sent, activity, extensions). */
-    public void update(Connection c, UUID id, Map<String, Object> set) throws SQLException {
-        if (set.isEmpty()) {
-            return;
+    /** GPUs in use and waiting per type, and live reservations by state: one grouped query. */
+    public Usage usage(Connection c) throws SQLException {
+        Usage.Builder b = new Usage.Builder();
+        try (PreparedStatement ps = c.prepareStatement("""
+                select gpu_type, status, count(*), coalesce(sum(gpu_count), 0) from reservations
+                where status in ('queued', 'preparing', 'active') group by gpu_type, status""");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                b.add(rs.getString(1), ReservationStatus.parse(rs.getString(2)), rs.getInt(3), rs.getInt(4));
+            }
         }
-        StringBuilder sql = new StringBuilder("update reservations set updated_at = now()");
-        List<Object> values = new ArrayList<>();
-        for (var e : set.entrySet()) {
-            sql.append(", ").append(column(e.getKey())).append(" = ?");
-            values.add(e.getValue());
-        }
-        sql.append(" where reservation_id = ?");
-        values.add(id);
-        execute(c, sql.toString(), values);
+        return b.build();
     }
 
-    /** Appends a history entry without changing state (an extension, a warning). */
-    public Reservation note(Connection c, Reservation current, String reason, Instant at, Map<String, Object> set)
-            throws SQLException {
-        List<StatusChange> history = new ArrayList<>(current.history());
-        history.add(new StatusChange(current.status(), at, reason));
-        Map<String, Object> all = new java.util.LinkedHashMap<>(set);
-        all.put("status_history", new JsonValue(historyJson(history)));
-        update(c, current.id(), all);
-        return find(c, current.id()).orElseThrow();
-    }
-
-    /** A value written as jsonb. */
-    private record JsonValue(String json) {
-    }
-
-    /** The columns that record a placement: the full one, and node 0 in the flat columns. */
-    public static Map<String, Object> placementColumns(Reservation.Placement placement) {
-        List<Map<String, Object>> slices = new ArrayList<>();
-        for (var sl : placement.slices()) {
-            Map<String, Object> m = new java.util.LinkedHashMap<>();
-            m.put("node", sl.node());
-            m.put("gpus", sl.gpus());
-            m.put("ssh_host", sl.sshHost());
-            m.put("ssh_port", sl.sshPort());
-            slices.add(m);
-        }
-        Map<String, Object> set = new java.util.HashMap<>();
-        set.put("placement", new JsonValue(Json.write(slices)));
-        set.put("node_name", placement.node());
-        set.put("gpu_indices", placement.gpus());
-        return set;
-    }
-
-    private static String column(String name) {
-        if (!name.matches("[a-z_]+")) {
-            throw new IllegalArgumentException("bad column " + name);
-        }
-        return name;
-    }
-
-    private static void execute(Connection c, String sql, List<Object> values) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            bind(c, ps, values);
-            ps.executeUpdate();
-        }
-    }
-
-    private static void bind(Connection c, PreparedStatement ps, List<Object> values) throws SQLException {
-        for (int i = 0; i < values.size(); i++) {
-            Object v = values.get(i);
-            if (v instanceof Null n) {
-                ps.setNull(i + 1, n.sqlType());
-            } else if (v instanceof List<?> list) {
-                ps.setArray(i + 1, c.createArrayOf("integer", list.toArray()));
-            } else if (v instanceof Instant t) {
-                ps.setTimestamp(i + 1, Timestamp.from(t));
-            } else if (v instanceof JsonValue j) {
-                var o = new org.postgresql.util.PGobject();
-                o.setType("jsonb");
-                o.setValue(j.json());
-                ps.setObject(i + 1, o);
-            } else {
-                ps.setObject(i + 1, v);
+    /** Whether a live or waiting reservation wants this disk as its home. */
+    public boolean diskWanted(Connection c, long diskId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select 1 from reservations where disk_id = ? and status in ('queued', 'preparing', 'active') limit 1""")) {
+            ps.setLong(1, diskId);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
             }
         }
     }
 
-    public void setDetail(Connection c, UUID id, String detail) throws SQLException {
+    /** For each of a user's disks in use as a home now: the reservation using it. */
+    public Map<Long, UUID> disksInUse(Connection c, long userId) throws SQLException {
+        Map<Long, UUID> out = new HashMap<>();
         try (PreparedStatement ps = c.prepareStatement("""
-                update reservations set current_detailed_status = ?
-                where reservation_id = ? and current_detailed_status is distinct from ?""")) {
-            ps.setString(1, detail);
-            ps.setObject(2, id);
-            ps.setString(3, detail);
-            ps.executeUpdate();
+                select disk_id, reservation_id from reservations
+                where user_id = ? and disk_id is not null and status in ('preparing', 'active')""")) {
+            ps.setLong(1, userId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getLong(1), rs.getObject(2, UUID.class));
+                }
+            }
         }
+        return out;
     }
 
     /**
@@ -358,126 +377,5 @@ public final class Reservations {
                 return rs.next();
             }
         }
-    }
-
-    /** Gives another user access (reading and connecting); adding twice is one addition. */
-    public boolean addUser(Connection c, UUID id, long userId, long addedBy) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("""
-                insert into reservation_users (reservation_id, user_id, added_by) values (?, ?, ?) on conflict do nothing""")) {
-            ps.setObject(1, id);
-            ps.setLong(2, userId);
-            ps.setLong(3, addedBy);
-            return ps.executeUpdate() > 0;
-        }
-    }
-
-    /** The users added to a reservation (not its owner). */
-    public List<Long> addedUsers(Connection c, UUID id) throws SQLException {
-        List<Long> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("select user_id from reservation_users where reservation_id = ? order by added_at")) {
-            ps.setObject(1, id);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(rs.getLong(1));
-                }
-            }
-        }
-        return out;
-    }
-
-    private static List<Reservation> rows(PreparedStatement ps) throws SQLException {
-        List<Reservation> out = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                out.add(map(rs));
-            }
-        }
-        return out;
-    }
-
-    private static Reservation map(ResultSet rs) throws SQLException {
-        Reservation.Placement placement = placement(rs.getString("placement"));
-        String host = rs.getString("ssh_host");
-        Reservation.Connection connection = host == null ? null : new Reservation.Connection(host, rs.getInt("ssh_port"));
-        return new Reservation(
-                rs.getObject("reservation_id", UUID.class),
-                rs.getLong("user_id"),
-                rs.getString("username"),
-                ReservationStatus.parse(rs.getString("status")),
-                rs.getString("gpu_type"),
-                rs.getInt("gpu_count"),
-                rs.getBigDecimal("duration_hours").stripTrailingZeros(),
-                rs.getString("name"),
-                Pgmq.instant(rs, rs.findColumn("created_at")),
-                Pgmq.instant(rs, rs.findColumn("launched_at")),
-                Pgmq.instant(rs, rs.findColumn("expires_at")),
-                placement,
-                connection,
-                rs.getString("failure_reason"),
-                rs.getString("current_detailed_status"),
-                new Reservation.Queue((Integer) rs.getObject("queue_position"), rs.getString("pending_reason"),
-                        Pgmq.instant(rs, rs.findColumn("estimated_start_at"))),
-                new Reservation.Lifecycle(ints(rs.getArray("warnings_sent")), Pgmq.instant(rs, rs.findColumn("last_active_at")),
-                        Pgmq.instant(rs, rs.findColumn("idle_warned_at")), rs.getBoolean("idle_opt_out"),
-                        Pgmq.instant(rs, rs.findColumn("status_changed_at")), rs.getBoolean("jupyter_enabled"),
-                        new Reservation.Options(rs.getString("disk_name"), rs.getBoolean("no_persist"), rs.getString("image"),
-                                labels(rs.getString("node_labels")))),
-                history(rs.getString("status_history")));
-    }
-
-    private static final TypeReference<List<Map<String, Object>>> SLICES = new TypeReference<>() {
-    };
-    private static final TypeReference<Map<String, String>> LABELS = new TypeReference<>() {
-    };
-
-    private static Map<String, String> labels(String json) {
-        try {
-            return json == null ? Map.of() : Json.MAPPER.readValue(json, LABELS);
-        } catch (Exception e) {
-            throw new IllegalStateException("corrupt node_labels: " + e.getMessage(), e);
-        }
-    }
-
-    /** A value for {@link #update} that is written as jsonb. */
-    public static Object jsonb(Object value) {
-        return new JsonValue(Json.write(value));
-    }
-
-    private static Reservation.Placement placement(String json) {
-        if (json == null) {
-            return null;
-        }
-        try {
-            List<Reservation.Placement.Slice> slices = new ArrayList<>();
-            for (Map<String, Object> m : Json.MAPPER.readValue(json, SLICES)) {
-                @SuppressWarnings("unchecked")
-                List<Number> gpus = (List<Number>) m.get("gpus");
-                Number port = (Number) m.get("ssh_port");
-                slices.add(new Reservation.Placement.Slice((String) m.get("node"), gpus.stream().map(Number::intValue).toList(),
-                        (String) m.get("ssh_host"), port == null ? null : port.intValue()));
-            }
-            return slices.isEmpty() ? null : new Reservation.Placement(slices);
-        } catch (Exception e) {
-            throw new IllegalStateException("corrupt placement: " + e.getMessage(), e);
-        }
-    }
-
-    private static List<Integer> ints(Array a) throws SQLException {
-        return a == null ? List.of() : Arrays.stream((Integer[]) a.getArray()).toList();
-    }
-
-    private static List<StatusChange> history(String json) {
-        try {
-            return Json.MAPPER.readValue(json, HISTORY).stream()
-                    .map(m -> new StatusChange(ReservationStatus.parse(m.get("status")), Instant.parse(m.get("at")), m.get("reason")))
-                    .toList();
-        } catch (Exception e) {
-            throw new IllegalStateException("corrupt status_history: " + e.getMessage(), e);
-        }
-    }
-
-    private static String historyJson(List<StatusChange> history) {
-        return Json.write(history.stream().map(h -> Map.of("status", h.status().wire(), "at", h.at().toString(),
-                "reason", h.reason() == null ? "" : h.reason())).toList());
     }
 }

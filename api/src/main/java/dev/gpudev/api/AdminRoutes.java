@@ -1,0 +1,79 @@
+package dev.gpudev.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gpudev.core.Names;
+import dev.gpudev.core.Tokens;
+import dev.gpudev.store.AuditLog;
+import io.javalin.http.Context;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** For admins: inviting users, and the audit log. */
+final class AdminRoutes {
+    private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
+
+    private final ApiServer.Parts p;
+
+    AdminRoutes(ApiServer.Parts parts) {
+        this.p = parts;
+    }
+
+    void register(Router r) {
+        r.post("/v1/admin/invites", Access.ADMIN, this::createInvite);
+        r.get("/v1/audit", Access.ADMIN, this::audit);
+    }
+
+    private void createInvite(Context ctx) {
+        Caller who = Callers.of(ctx);
+        JsonNode body = Bodies.only(Bodies.json(ctx), "username", "expires_in_hours");
+        String username = Names.check("username", Bodies.string(body, "username", true, 64));
+        Integer hours = Bodies.integer(body, "expires_in_hours", false);
+        int ttl = hours == null ? 72 : hours;
+        if (ttl < 1 || ttl > 24 * 30) {
+            throw ApiError.badRequest("expires_in_hours must be 1-720");
+        }
+        String token = Tokens.newSecret();
+        Instant expires = p.clock().instant().plus(Duration.ofHours(ttl));
+        p.db().inTransaction(c -> {
+            p.users().createInvite(c, Tokens.sha256Hex(token), username, false, false, who.userId(), expires);
+            return null;
+        });
+        Audit.target(ctx, username);
+        log.info("admin '{}' invited '{}'", who.username(), username);
+        ctx.status(201).json(Map.of("token", token, "username", username, "expires_at", expires));
+    }
+
+    private void audit(Context ctx) {
+        Instant since = null;
+        String s = ctx.queryParam("since");
+        if (s != null && !s.isBlank()) {
+            try {
+                since = Instant.parse(s);
+            } catch (java.time.format.DateTimeParseException e) {
+                throw ApiError.badRequest("since must be an ISO-8601 instant, e.g. 2026-01-01T00:00:00Z");
+            }
+            if (since.isBefore(Instant.parse("1970-01-01T00:00:00Z")) || since.isAfter(Instant.parse("9999-12-31T00:00:00Z"))) {
+                throw ApiError.badRequest("since must be between 1970 and 9999");
+            }
+        }
+        String user = Bodies.queryText(ctx.queryParam("username"), "username", 64);
+        String action = Bodies.queryText(ctx.queryParam("action"), "action", 128);
+        var q = new AuditLog.Query(user, action, since, Params.boundedInt(ctx.queryParam("limit"), 100, 1, 1000, "limit"));
+        ctx.json(Map.of("entries", p.db().query(c -> p.audit().find(c, q)).stream().map(e -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("at", e.at());
+            m.put("username", e.username());
+            m.put("action", e.action());
+            m.put("target", e.target());
+            m.put("client_address", e.clientAddress());
+            m.put("outcome", e.outcome());
+            m.put("request_id", e.requestId());
+            return m;
+        }).toList()));
+    }
+}

@@ -1,0 +1,160 @@
+package dev.gpudev.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gpudev.core.Tokens;
+import dev.gpudev.store.User;
+import dev.gpudev.store.Users;
+import io.javalin.http.Context;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Logging in (a token from an admin, or AWS), and a user's API keys: rotate, list, revoke. */
+final class AuthRoutes {
+    private static final Logger log = LoggerFactory.getLogger(AuthRoutes.class);
+
+    private final ApiServer.Parts p;
+    private final AwsLogin awsLogin;
+
+    AuthRoutes(ApiServer.Parts parts) {
+        this.p = parts;
+        this.awsLogin = new AwsLogin(parts.config().aws());
+    }
+
+    void register(Router r) {
+        r.post("/v1/auth/token-login", Access.ANYONE, this::tokenLogin);
+        r.post("/v1/auth/aws-login", Access.ANYONE, this::awsLogin);
+        r.post("/v1/keys/rotate", Access.USER, this::rotateKey);
+        r.get("/v1/keys", Access.USER, this::listKeys);
+        r.delete("/v1/keys/{id}", Access.USER, this::revokeKey);
+    }
+
+    private void tokenLogin(Context ctx) {
+        JsonNode body = Bodies.only(Bodies.json(ctx), "token");
+        String token = Bodies.string(body, "token", true, 512);
+        Instant now = p.clock().instant();
+        Map<String, Object> out = p.db().inTransaction(c -> {
+            Users.Invite invite = p.users().lockInvite(c, Tokens.sha256Hex(token.trim()))
+                    .orElseThrow(() -> ApiError.unauthorized("unknown login token: ask an admin for `gpu-dev admin invite`"));
+            if (!invite.reusable() && invite.usedAt() != null) {
+                throw ApiError.unauthorized("this login token was already used: ask an admin for a new one");
+            }
+            if (invite.expiresAt() != null && !invite.expiresAt().isAfter(now)) {
+                throw ApiError.unauthorized("this login token expired: ask an admin for a new one");
+            }
+            User user = p.users().ensure(c, invite.username(), invite.admin());
+            if (!user.active()) {
+                throw ApiError.forbidden("this account is disabled: ask an admin");
+            }
+            if (!invite.reusable()) {
+                p.users().markInviteUsed(c, invite.inviteId(), now);
+            }
+            return issueKey(c, user, now, "token login");
+        });
+        ctx.attribute(ApiServer.AUDIT_USER, (String) out.get("username"));
+        log.info("login: user '{}' via token", out.get("username"));
+        ctx.json(out);
+    }
+
+    private void awsLogin(Context ctx) {
+        JsonNode body = Bodies.only(Bodies.json(ctx), "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "sts_request");
+        AwsLogin.Identity id;
+        JsonNode signed = body.get("sts_request");
+        if (signed != null && !signed.isNull()) {
+            if (!signed.isObject() || !signed.path("headers").isObject()) {
+                throw ApiError.badRequest("sts_request must be {url, headers, body}");
+            }
+            Map<String, String> headers = new LinkedHashMap<>();
+            signed.get("headers").properties().forEach(e -> {
+                if (!e.getValue().isTextual()) {
+                    throw ApiError.badRequest("sts_request.headers values must be strings");
+                }
+                headers.put(e.getKey(), e.getValue().asText());
+            });
+            if (headers.size() > 30) {
+                throw ApiError.badRequest("sts_request.headers has too many headers");
+            }
+            id = awsLogin.withSignedRequest(Bodies.string(signed, "url", true, 512), headers, Bodies.string(signed, "body", true, 512));
+        } else {
+            String akid = Bodies.string(body, "aws_access_key_id", true, 128);
+            String secret = Bodies.string(body, "aws_secret_access_key", true, 256);
+            String token = Bodies.string(body, "aws_session_token", false, 4096);
+            id = awsLogin.withCredentials(akid, secret, token);
+        }
+        Instant now = p.clock().instant();
+        Map<String, Object> out = p.db().inTransaction(c -> {
+            User user = p.users().ensure(c, id.username(), false);
+            if (!user.active()) {
+                throw ApiError.forbidden("this account is disabled: ask an admin");
+            }
+            Map<String, Object> issued = issueKey(c, user, now, "aws login as " + id.arn());
+            issued.put("aws_arn", id.arn());
+            return issued;
+        });
+        ctx.attribute(ApiServer.AUDIT_USER, id.username());
+        log.info("login: user '{}' via AWS ({})", id.username(), id.arn());
+        ctx.json(out);
+    }
+
+    private Map<String, Object> issueKey(Connection c, User user, Instant now, String description) throws SQLException {
+        String key = Tokens.newSecret();
+        Instant expires = now.plus(Duration.ofHours(p.config().apiKeyTtlHours()));
+        p.apiKeys().insert(c, user.userId(), Tokens.sha256Hex(key), Tokens.prefix(key), expires, description);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("api_key", key);
+        out.put("key_prefix", Tokens.prefix(key));
+        out.put("user_id", user.userId());
+        out.put("username", user.username());
+        out.put("is_admin", user.admin());
+        out.put("expires_at", expires);
+        out.put("ttl_hours", p.config().apiKeyTtlHours());
+        return out;
+    }
+
+    private void rotateKey(Context ctx) {
+        Caller who = Callers.of(ctx);
+        boolean revokeOld = Bodies.bool(Bodies.only(Bodies.json(ctx), "revoke_old"), "revoke_old");
+        Instant now = p.clock().instant();
+        Map<String, Object> out = p.db().inTransaction(c -> {
+            User user = p.users().findById(c, who.userId()).orElseThrow();
+            Map<String, Object> issued = issueKey(c, user, now, "rotated from key " + who.keyId());
+            if (revokeOld) {
+                p.apiKeys().revoke(c, who.keyId(), who.userId());
+            }
+            return issued;
+        });
+        out.put("old_key_revoked", revokeOld);
+        ctx.json(out);
+    }
+
+    private void listKeys(Context ctx) {
+        Caller who = Callers.of(ctx);
+        var keys = p.db().query(c -> p.apiKeys().forUser(c, who.userId()));
+        ctx.json(Map.of("keys", keys.stream().map(k -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("key_id", k.keyId());
+            m.put("key_prefix", k.keyPrefix());
+            m.put("created_at", k.createdAt());
+            m.put("expires_at", k.expiresAt());
+            m.put("last_used_at", k.lastUsedAt());
+            m.put("is_active", k.active());
+            m.put("current", k.keyId() == who.keyId());
+            return m;
+        }).toList()));
+    }
+
+    private void revokeKey(Context ctx) {
+        Caller who = Callers.of(ctx);
+        long id = Params.id(ctx.pathParam("id"), "key");
+        if (!p.db().query(c -> p.apiKeys().revoke(c, id, who.admin() ? null : who.userId()))) {
+            throw ApiError.notFound("no active key " + id + " of yours");
+        }
+        ctx.status(204);
+    }
+}

@@ -1,0 +1,158 @@
+package dev.gpudev.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gpudev.core.Command;
+import dev.gpudev.core.Extension;
+import dev.gpudev.core.IllegalTransitionException;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationRequest;
+import dev.gpudev.core.ReservationStatus;
+import io.javalin.http.Context;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reservations ("jobs" on the wire, as the original API named them): submit, list, show, and the
+ * changes a user may ask for, each a command the processor applies.
+ */
+final class JobRoutes {
+    private static final Logger log = LoggerFactory.getLogger(JobRoutes.class);
+
+    private final ApiServer.Parts p;
+    private final Submission submission;
+    private final Views views;
+    private final Lookup lookup;
+
+    JobRoutes(ApiServer.Parts parts, Submission submission, Views views) {
+        this.p = parts;
+        this.submission = submission;
+        this.views = views;
+        this.lookup = new Lookup(parts);
+    }
+
+    void register(Router r) {
+        r.post("/v1/jobs/submit", Access.USER, this::submit);
+        r.get("/v1/jobs", Access.USER, this::list);
+        r.get("/v1/jobs/{id}", Access.USER, ctx -> ctx.json(views.job(lookup.visible(Callers.of(ctx), ctx.pathParam("id")), Callers.of(ctx))));
+        r.post("/v1/jobs/{id}/cancel", Access.USER, this::cancel);
+        r.post("/v1/jobs/{id}/extend", Access.USER, this::extend);
+        r.post("/v1/jobs/{id}/users", Access.USER, this::addUser);
+        r.post("/v1/jobs/{id}/jupyter/enable", Access.USER, ctx -> jupyter(ctx, true));
+        r.post("/v1/jobs/{id}/jupyter/disable", Access.USER, ctx -> jupyter(ctx, false));
+    }
+
+    private void submit(Context ctx) {
+        Caller who = Callers.of(ctx);
+        JsonNode body = Bodies.only(Bodies.json(ctx), "gpu_type", "gpu_count", "duration_hours", "name", "disk_name", "no_persist",
+                "image", "jupyter", "distributed", "node_labels", "dry_run", "keep_when_idle");
+        String idempotencyKey = ctx.header("Idempotency-Key");
+        if (idempotencyKey != null && !idempotencyKey.matches("[A-Za-z0-9._:-]{1,128}")) {
+            throw ApiError.badRequest("Idempotency-Key must be 1-128 of letters, digits and . _ : -");
+        }
+        var request = new Submission.Request(
+                new ReservationRequest(Bodies.string(body, "gpu_type", true, 32), Bodies.integer(body, "gpu_count", true),
+                        Bodies.decimal(body, "duration_hours", true), Bodies.string(body, "name", false, 63), Bodies.bool(body, "distributed")),
+                new Reservation.Options(Bodies.string(body, "disk_name", false, 63), Bodies.bool(body, "no_persist"),
+                        Bodies.string(body, "image", false, 255), Bodies.labels(body, "node_labels")),
+                Bodies.bool(body, "jupyter"), Bodies.bool(body, "keep_when_idle"), idempotencyKey, Bodies.bool(body, "dry_run"));
+        switch (submission.submit(who, request)) {
+            case Submission.Outcome.Estimate e -> ctx.json(e.estimate());
+            case Submission.Outcome.Repeated r -> {
+                Audit.target(ctx, r.reservation().id());
+                ctx.status(200).json(views.job(r.reservation(), who));
+            }
+            case Submission.Outcome.Created c -> {
+                Audit.target(ctx, c.reservation().id());
+                ctx.status(201).json(views.job(c.reservation(), who));
+            }
+        }
+    }
+
+    private void list(Context ctx) {
+        Caller who = Callers.of(ctx);
+        List<ReservationStatus> statuses = new ArrayList<>();
+        String s = Bodies.queryText(ctx.queryParam("status"), "status", 200);
+        if (s != null && !s.isBlank()) {
+            for (String part : s.split(",")) {
+                statuses.add(ReservationStatus.parse(part));
+            }
+        }
+        int limit = Params.boundedInt(ctx.queryParam("limit"), 50, 1, 500, "limit");
+        int offset = Params.boundedInt(ctx.queryParam("offset"), 0, 0, 1_000_000, "offset");
+        boolean all = "true".equals(ctx.queryParam("all_users")) && who.admin();
+        var rows = p.db().query(c -> p.reservations().list(c, all ? null : who.userId(), statuses, limit, offset));
+        ctx.json(Map.of("jobs", rows.stream().map(r -> views.job(r, who)).toList(), "limit", limit, "offset", offset));
+    }
+
+    private void cancel(Context ctx) {
+        Caller who = Callers.of(ctx);
+        Reservation r = lookup.owned(who, ctx.pathParam("id"), "cancel");
+        Audit.target(ctx, r.id());
+        if (r.status().isTerminal()) {
+            throw new IllegalTransitionException("reservation " + r.id() + " is already " + r.status().wire());
+        }
+        send(new Command.Cancel(r.id(), who.username()));
+        log.info("user '{}' asked to cancel {}", who.username(), r.id());
+        ctx.status(202).json(Map.of("job_id", r.id(), "status", r.status().wire(), "message", "cancellation requested"));
+    }
+
+    private void extend(Context ctx) {
+        Caller who = Callers.of(ctx);
+        Reservation r = lookup.owned(who, ctx.pathParam("id"), "extend");
+        Audit.target(ctx, r.id());
+        var hours = Bodies.decimal(Bodies.only(Bodies.json(ctx), "extension_hours"), "extension_hours", true);
+        // The processor's own rule: what it would refuse is refused here, with its reason.
+        var total = Extension.newDuration(r, hours, p.clock().instant());
+        send(new Command.Extend(r.id(), who.username(), hours));
+        log.info("user '{}' asked to extend {} by {} h", who.username(), r.id(), hours.toPlainString());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("job_id", r.id());
+        out.put("status", r.status().wire());
+        out.put("duration_hours", total.stripTrailingZeros());
+        out.put("expires_at", r.launchedAt() == null ? null : r.launchedAt().plus(Extension.toDuration(total)));
+        out.put("message", "extension requested");
+        ctx.status(202).json(out);
+    }
+
+    private void addUser(Context ctx) {
+        Caller who = Callers.of(ctx);
+        Reservation r = lookup.owned(who, ctx.pathParam("id"), "add users to");
+        Audit.target(ctx, r.id());
+        requireLive(r);
+        String username = Bodies.string(Bodies.only(Bodies.json(ctx), "username"), "username", true, 64);
+        var user = p.db().query(c -> p.users().findByName(c, username));
+        if (user.isEmpty() || !user.get().active()) {
+            throw ApiError.notFound("no user '" + ApiError.shown(username) + "': they must log in once before they can be added");
+        }
+        if (user.get().userId() == r.userId()) {
+            throw new ApiError(409, "conflict", username + " owns this reservation already");
+        }
+        send(new Command.AddUser(r.id(), who.username(), username));
+        log.info("user '{}' adds '{}' to {}", who.username(), username, r.id());
+        ctx.status(202).json(Map.of("job_id", r.id(), "username", username, "message", "user will be added"));
+    }
+
+    private void jupyter(Context ctx, boolean on) {
+        Caller who = Callers.of(ctx);
+        Reservation r = lookup.owned(who, ctx.pathParam("id"), on ? "enable Jupyter on" : "disable Jupyter on");
+        Audit.target(ctx, r.id());
+        requireLive(r);
+        send(new Command.Jupyter(r.id(), who.username(), on));
+        ctx.status(202).json(Map.of("job_id", r.id(), "jupyter", on, "message", "jupyter will be " + (on ? "enabled" : "disabled")));
+    }
+
+    private void send(Command command) {
+        p.db().inTransaction(c -> p.commands().send(c, command));
+    }
+
+    private static void requireLive(Reservation r) {
+        if (r.status().isTerminal()) {
+            throw new IllegalTransitionException("reservation " + r.id() + " is " + r.status().wire());
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package dev.gpudev.api;
+
+import dev.gpudev.core.Capacity;
+import dev.gpudev.core.Feasibility;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationRequest;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.Scheduler;
+import dev.gpudev.core.StatusChange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Submitting a reservation, without HTTP: the request's form, whether it can ever fit (the
+ * scheduler's own rule, {@link Feasibility}), idempotency, and the row with its create command in one
+ * statement. A dry run plans it against everything ahead of it instead of storing it.
+ */
+final class Submission {
+    private static final Logger log = LoggerFactory.getLogger(Submission.class);
+
+    /** What was asked, checked for form by the caller of this service. */
+    record Request(ReservationRequest request, Reservation.Options options, boolean jupyter, boolean keepWhenIdle,
+                   String idempotencyKey, boolean dryRun) {
+    }
+
+    /** What came of it. */
+    sealed interface Outcome {
+        /** Stored, as written (no read back). */
+        record Created(Reservation reservation) implements Outcome {
+        }
+
+        /** The same request with the same Idempotency-Key was stored before: that one. */
+        record Repeated(Reservation reservation) implements Outcome {
+        }
+
+        /** A dry run: whether and when it would start. */
+        record Estimate(Map<String, Object> estimate) implements Outcome {
+        }
+    }
+
+    private final ApiServer.Parts p;
+    private final CapacityView capacity;
+
+    Submission(ApiServer.Parts parts, CapacityView capacity) {
+        this.p = parts;
+        this.capacity = capacity;
+    }
+
+    private Scheduler.Limits limits() {
+        return new Scheduler.Limits(p.config().maxGpusPerUser(), Map.of());
+    }
+
+    Outcome submit(Caller who, Request req) {
+        ReservationRequest request = req.request().validate(p.catalog());
+        Reservation.Options options = req.options().withDistributed(request.distributed()).validate();
+        Capacity cap = capacity.current();
+        if (Feasibility.of(request.gpuType(), request.gpuCount(), request.distributed(), options.nodeLabels(), cap, limits())
+                instanceof Feasibility.Verdict.Never never) {
+            throw new ApiError(422, "unschedulable", never.message());
+        }
+        if (req.dryRun()) {
+            return new Outcome.Estimate(dryRun(who, request, options, cap));
+        }
+        String key = req.idempotencyKey();
+        if (key != null) {
+            var first = p.db().query(c -> p.reservations().findByIdempotencyKey(c, who.userId(), key));
+            if (first.isPresent()) {
+                return repeated(first.get(), request, options, req);
+            }
+        }
+        Instant now = p.clock().instant();
+        Reservation.JupyterAccess jupyter = req.jupyter() ? Reservation.JupyterAccess.fresh() : null;
+        Reservation r = new Reservation(UUID.randomUUID(), who.userId(), who.username(), ReservationStatus.QUEUED, request.gpuType(),
+                request.gpuCount(), request.durationHours().stripTrailingZeros(), request.name(), now, null, null, null, null,
+                null, "queued: waiting for the scheduler", null,
+                new Reservation.Lifecycle(List.of(), null, null, req.keepWhenIdle(), null, req.jupyter(), options, jupyter),
+                List.of(new StatusChange(ReservationStatus.QUEUED, now, "submitted by " + who.username())));
+        // The row and its command are one statement: one round trip in the common case, and a transaction
+        // only when a named disk is recorded with it. The wake-up follows the commit.
+        Reservation toWrite = r;
+        boolean written;
+        if (options.disk() == null) {
+            written = p.db().query(c -> p.commands().submit(c, p.reservations(), toWrite, key));
+        } else {
+            Reservation[] withDisk = new Reservation[1];
+            written = p.db().inTransaction(c -> {
+                long diskId = p.disks().use(c, who.userId(), options.disk());
+                withDisk[0] = withOptions(toWrite, options.withDiskId(diskId));
+                return p.commands().submit(c, p.reservations(), withDisk[0], key);
+            });
+            r = withDisk[0];
+        }
+        if (!written) {
+            // A unique index refused it: a submit with this Idempotency-Key got there first (return that one),
+            // or a live reservation has the name.
+            Optional<Reservation> first = key == null ? Optional.empty()
+                    : p.db().query(c -> p.reservations().findByIdempotencyKey(c, who.userId(), key));
+            if (first.isPresent()) {
+                return repeated(first.get(), request, options, req);
+            }
+            throw new ApiError(409, "conflict", request.name() == null ? "a reservation with this Idempotency-Key conflicts: try again"
+                    : "you already have a live reservation named '" + request.name() + "': pick another name or cancel that one");
+        }
+        p.wakeUps().request();
+        log.info("user '{}' submitted reservation {} ({} x{})", who.username(), r.id(), r.gpuType(), r.gpuCount());
+        return new Outcome.Created(r);
+    }
+
+    private static Reservation withOptions(Reservation r, Reservation.Options options) {
+        var l = r.lifecycle();
+        return new Reservation(r.id(), r.userId(), r.username(), r.status(), r.gpuType(), r.gpuCount(), r.durationHours(), r.name(),
+                r.createdAt(), r.launchedAt(), r.expiresAt(), r.placement(), r.connection(), r.failureReason(), r.detailedStatus(), r.queue(),
+                new Reservation.Lifecycle(l.warningsSent(), l.lastActiveAt(), l.idleWarnedAt(), l.idleOptOut(), l.statusChangedAt(),
+                        l.jupyter(), options, l.jupyterAccess()), r.history());
+    }
+
+    /** A retry with the same key gets the first reservation; the same key with another request is a mistake, said so. */
+    private static Outcome repeated(Reservation first, ReservationRequest request, Reservation.Options options, Request req) {
+        boolean same = first.gpuType().equals(request.gpuType()) && first.gpuCount() == request.gpuCount()
+                && first.durationHours().compareTo(request.durationHours()) == 0 && Objects.equals(first.name(), request.name())
+                && Objects.equals(first.options().disk(), options.disk()) && first.options().scratch() == options.scratch()
+                && Objects.equals(first.options().image(), options.image()) && first.options().nodeLabels().equals(options.nodeLabels())
+                && first.options().distributed() == options.distributed() && first.lifecycle().idleOptOut() == req.keepWhenIdle();
+        if (!same) {
+            throw new ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a different request"
+                    + " (reservation " + first.id() + "): use a new key for a new request");
+        }
+        return new Outcome.Repeated(first);
+    }
+
+    /** What would happen: when it would start, given everything ahead of it now. */
+    private Map<String, Object> dryRun(Caller who, ReservationRequest request, Reservation.Options options, Capacity cap) {
+        Instant now = p.clock().instant();
+        var holding = p.db().query(c -> p.reservations().withStatus(c, false, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
+        var queued = new ArrayList<>(p.db().query(c -> p.reservations().withStatus(c, false, ReservationStatus.QUEUED)));
+        UUID probe = UUID.randomUUID();
+        queued.add(new Reservation(probe, who.userId(), who.username(), ReservationStatus.QUEUED, request.gpuType(), request.gpuCount(),
+                request.durationHours(), request.name(), now, null, null, null, null, null, null, null,
+                new Reservation.Lifecycle(List.of(), null, null, false, null, false, options), List.of()));
+        var plan = new Scheduler(limits(), p.config().grace()).plan(new Scheduler.Snapshot(cap, holding), queued, now);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("dry_run", true);
+        out.put("valid", true);
+        boolean startsNow = plan.admissions().stream().anyMatch(a -> a.reservationId().equals(probe));
+        out.put("would_start_now", startsNow);
+        var waiting = plan.waiting().stream().filter(w -> w.reservationId().equals(probe)).findFirst();
+        out.put("queue_position", waiting.map(Scheduler.Waiting::position).orElse(null));
+        out.put("estimated_start_at", startsNow ? now : waiting.map(Scheduler.Waiting::estimatedStart).orElse(null));
+        out.put("pending_reason", waiting.map(w -> w.reason().name()).orElse(null));
+        return out;
+    }
+}

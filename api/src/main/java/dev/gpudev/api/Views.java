@@ -1,0 +1,90 @@
+package dev.gpudev.api;
+
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationStatus;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** How a reservation reads in the API, for the caller who asks (who logs in as themselves through the proxy). */
+final class Views {
+    private final ApiConfig config;
+
+    Views(ApiConfig config) {
+        this.config = config;
+    }
+
+    Map<String, Object> job(Reservation r, Caller who) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        boolean queued = r.status() == ReservationStatus.QUEUED;
+        m.put("job_id", r.id());
+        m.put("user", r.username());
+        m.put("status", r.status().wire());
+        m.put("gpu_type", r.gpuType());
+        m.put("gpu_count", r.gpuCount());
+        m.put("duration_hours", r.durationHours());
+        m.put("name", r.name());
+        m.put("jupyter", r.lifecycle().jupyter());
+        m.put("keep_when_idle", r.lifecycle().idleOptOut());
+        m.put("disk_name", r.options().disk());
+        m.put("no_persist", r.options().scratch());
+        m.put("image", r.options().image());
+        m.put("node_labels", r.options().nodeLabels());
+        m.put("distributed", r.options().distributed());
+        m.put("created_at", r.createdAt());
+        m.put("launched_at", r.launchedAt());
+        m.put("expires_at", r.expiresAt());
+        m.put("queue_position", queued ? r.queuePosition() : null);
+        m.put("estimated_start_at", queued ? r.estimatedStart() : null);
+        m.put("pending_reason", queued ? r.pendingReason() : null);
+        m.put("current_detailed_status", r.detailedStatus());
+        m.put("failure_reason", r.failureReason());
+        m.put("gpus", r.placement() == null ? null : r.placement().gpus());
+        m.put("node", r.placement() == null ? null : r.placement().node());
+        m.put("nodes", r.placement() == null ? null : nodes(r));
+        if (r.status() == ReservationStatus.ACTIVE && r.connection() != null) {
+            Map<String, Object> conn = new LinkedHashMap<>();
+            conn.put("host", r.connection().host());
+            conn.put("port", r.connection().port());
+            conn.put("user", who.username());
+            conn.put("proxy_host", config.sshProxyHost());
+            conn.put("proxy_port", config.sshProxyPort());
+            conn.put("host_key_alias", r.environmentName());
+            m.put("connection", conn);
+            m.put("ssh_command", "ssh -J " + who.username() + "@" + config.sshProxyHost() + ":" + config.sshProxyPort()
+                    + " -p " + r.connection().port() + " " + who.username() + "@" + r.connection().host());
+        } else {
+            m.put("connection", null);
+            m.put("ssh_command", null);
+        }
+        m.put("status_history", r.history().stream().map(h -> {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("status", h.status().wire());
+            e.put("at", h.at());
+            e.put("reason", h.reason());
+            return e;
+        }).toList());
+        return m;
+    }
+
+    private static List<Map<String, Object>> nodes(Reservation r) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        var slices = r.placement().slices();
+        boolean active = r.status() == ReservationStatus.ACTIVE;
+        for (int rank = 0; rank < slices.size(); rank++) {
+            var sl = slices.get(rank);
+            Map<String, Object> n = new LinkedHashMap<>();
+            n.put("rank", rank);
+            n.put("node", sl.node());
+            n.put("gpu_count", sl.gpuCount());
+            n.put("gpus", sl.devices());
+            n.put("ssh_host", active ? sl.sshHost() : null);
+            n.put("ssh_port", active ? sl.sshPort() : null);
+            n.put("host_key_alias", r.environmentName(rank));
+            out.add(n);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,278 @@
+package dev.gpudev.backend.local;
+
+import dev.gpudev.core.Capacity;
+import dev.gpudev.core.Command;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.StatusChange;
+import dev.gpudev.processor.Parts;
+import dev.gpudev.processor.Processor;
+import dev.gpudev.processor.ProcessorSettings;
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Database;
+import dev.gpudev.store.Disks;
+import dev.gpudev.store.MutableClock;
+import dev.gpudev.store.Pgmq;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.SshKeys;
+import dev.gpudev.store.TestDatabase;
+import dev.gpudev.store.Users;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The real processor driving this backend on a real database: what only the local backend can show
+ * (SSH endpoints that listen, homes and disks on disk, GPUs and ports given back after a restart).
+ * Processor behaviour itself is tested in the processor module, on the in-memory backend.
+ */
+class LocalBackendWithProcessorTest {
+    private static final AtomicInteger QUEUES = new AtomicInteger();
+    static final String KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ t@t";
+
+    @TempDir
+    Path dataDir;
+    Database db;
+    final Pgmq pgmq = new Pgmq();
+    CommandQueue commands;
+    final Reservations reservations = new Reservations();
+    final MutableClock clock = new MutableClock(Instant.parse("2026-03-01T09:00:00Z"));
+    LocalBackend backend;
+    long alice;
+
+    @BeforeEach
+    void start() {
+        db = TestDatabase.fresh();
+        commands = new CommandQueue(pgmq, "local_q" + QUEUES.incrementAndGet());
+        commands.ensureQueue(db);
+        backend = newBackend();
+        alice = db.inTransaction(c -> {
+            long id = new Users().ensure(c, "alice", false).userId();
+            new SshKeys().add(c, id, "ssh-ed25519", KEY, dev.gpudev.core.SshPublicKey.parse(KEY).fingerprint(), "t@t");
+            return id;
+        });
+    }
+
+    @AfterEach
+    void stop() {
+        backend.close();
+        db.close();
+    }
+
+    LocalBackend newBackend() {
+        return new LocalBackend(dataDir, new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true))),
+                new Sandbox.Plain());
+    }
+
+    Processor processor() {
+        return new Processor(Parts.of(db, pgmq, commands, backend, clock), ProcessorSettings.defaults());
+    }
+
+    UUID submit(int gpus, String hours, Reservation.Options options) {
+        UUID id = UUID.randomUUID();
+        Instant at = clock.instant();
+        clock.advance(Duration.ofMillis(1));
+        db.query(c -> {
+            Reservation.Options o = options.disk() == null ? options : options.withDiskId(new Disks().use(c, alice, options.disk()));
+            var r = new Reservation(id, alice, "alice", ReservationStatus.QUEUED, "h100", gpus, new BigDecimal(hours), null, at, null, null,
+                    null, null, null, "queued", null, new Reservation.Lifecycle(List.of(), null, null, false, null, false, o),
+                    List.of(new StatusChange(ReservationStatus.QUEUED, at, "submitted")));
+            return commands.submit(c, reservations, r, null);
+        });
+        return id;
+    }
+
+    void cancel(UUID id) {
+        db.inTransaction(c -> commands.send(c, new Command.Cancel(id, "alice")));
+    }
+
+    Reservation get(UUID id) {
+        return db.query(c -> reservations.find(c, id)).orElseThrow();
+    }
+
+    static boolean listening(int port) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    Path home(UUID id) {
+        return dataDir.resolve("environments").resolve(Reservation.environmentName(id)).resolve("home");
+    }
+
+    @Test
+    void anActiveReservationListensAndCancelStopsItButKeepsItsHome() {
+        UUID id = submit(2, "1", Reservation.Options.NONE);
+        Processor p = processor();
+        p.cycle();
+        Reservation r = get(id);
+        assertEquals(ReservationStatus.ACTIVE, r.status());
+        assertTrue(listening(r.connection().port()));
+        assertEquals(List.of(0, 1), r.placement().gpus(), "the lowest free GPUs of the chosen node");
+        cancel(id);
+        p.cycle();
+        assertEquals(ReservationStatus.CANCELLED, get(id).status());
+        assertFalse(listening(r.connection().port()));
+        assertTrue(backend.names().isEmpty());
+        assertTrue(Files.isDirectory(home(id)));
+    }
+
+    @Test
+    void twoEnvironmentsOnANodeNeverShareAGpu() {
+        UUID a = submit(4, "1", Reservation.Options.NONE);
+        UUID b = submit(4, "1", Reservation.Options.NONE);
+        processor().cycle();
+        assertEquals(List.of(0, 1, 2, 3), get(a).placement().gpus());
+        assertEquals(List.of(4, 5, 6, 7), get(b).placement().gpus());
+    }
+
+    @Test
+    void aRestartedServerBringsEnvironmentsBackOnTheirPortsAndGpus() {
+        UUID first = submit(2, "1", Reservation.Options.NONE);
+        UUID second = submit(2, "1", Reservation.Options.NONE);
+        processor().cycle();
+        int port = get(second).connection().port();
+        var gpus = get(second).placement().gpus();
+        backend.close(); // the whole server went away
+        assertFalse(listening(port));
+        backend = newBackend();
+        cancel(first);
+        processor().cycle();
+        assertTrue(listening(port));
+        assertEquals(gpus, get(second).placement().gpus(), "its GPUs, not the lowest free ones");
+        assertEquals(ReservationStatus.ACTIVE, get(second).status());
+    }
+
+    @Test
+    void aNamedDiskKeepsItsFilesUnderItsIdAcrossReservationsAndRenames() throws Exception {
+        var disk = new Reservation.Options("work", false, null, Map.of());
+        UUID first = submit(1, "1", disk);
+        Processor p = processor();
+        p.cycle();
+        long diskId = get(first).options().diskId();
+        Path dir = dataDir.resolve("disks").resolve(Long.toString(diskId));
+        Files.writeString(dir.resolve("model.pt"), "weights");
+        cancel(first);
+        p.cycle();
+        db.inTransaction(c -> {
+            new Disks().rename(c, diskId, "renamed");
+            return null;
+        });
+        UUID second = submit(1, "1", new Reservation.Options("renamed", false, null, Map.of()));
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(second).status());
+        assertEquals("weights", Files.readString(dir.resolve("model.pt")), "the disk came along, by its id");
+        assertTrue(get(second).detailedStatus().contains("home: disk renamed"), get(second).detailedStatus());
+    }
+
+    @Test
+    void aDiskKeptUnderItsOwnersNameBeforeDisksHadIdsIsFoundAndMoved() throws Exception {
+        Path legacy = dataDir.resolve("disks").resolve("alice").resolve("old");
+        Files.createDirectories(legacy);
+        Files.writeString(legacy.resolve("notes.txt"), "from before");
+        UUID id = submit(1, "1", new Reservation.Options("old", false, null, Map.of()));
+        processor().cycle();
+        long diskId = get(id).options().diskId();
+        assertEquals("from before", Files.readString(dataDir.resolve("disks").resolve(Long.toString(diskId)).resolve("notes.txt")));
+        assertFalse(Files.exists(legacy));
+    }
+
+    @Test
+    void warningFilesLeaveAKeptDiskWhenTheReservationEnds() {
+        var disk = new Reservation.Options("kept", false, null, Map.of());
+        UUID id = submit(1, "0.1", disk);
+        Processor p = processor();
+        p.cycle();
+        p.cycle();
+        long diskId = get(id).options().diskId();
+        Path dir = dataDir.resolve("disks").resolve(Long.toString(diskId));
+        assertTrue(Files.exists(dir.resolve("WARN_EXPIRES_IN_15MIN.txt")), "a 6-minute reservation is warned at once");
+        cancel(id);
+        p.cycle();
+        assertFalse(Files.exists(dir.resolve("WARN_EXPIRES_IN_15MIN.txt")), "the next reservation of the disk is not greeted by it");
+    }
+
+    @Test
+    void aScratchHomeIsDeletedAtTheEndAndAnOrdinaryOneKept() throws Exception {
+        UUID scratch = submit(1, "1", new Reservation.Options(null, true, null, Map.of()));
+        UUID kept = submit(1, "1", Reservation.Options.NONE);
+        Processor p = processor();
+        p.cycle();
+        Files.writeString(home(scratch).resolve("tmp.bin"), "x");
+        Files.writeString(home(kept).resolve("keep.txt"), "x");
+        cancel(scratch);
+        cancel(kept);
+        p.cycle();
+        assertFalse(Files.exists(home(scratch)), "scratch home removed");
+        assertTrue(Files.exists(home(kept).resolve("keep.txt")), "an ordinary home is kept");
+    }
+
+    @Test
+    void aDeletedDiskLosesItsFilesButNeverUnderARunningEnvironmentNorOutsideTheDisks() throws Exception {
+        UUID id = submit(1, "1", new Reservation.Options("old", false, null, Map.of()));
+        Processor p = processor();
+        p.cycle();
+        long diskId = get(id).options().diskId();
+        Path dir = dataDir.resolve("disks").resolve(Long.toString(diskId));
+        Files.writeString(dir.resolve("f"), "x");
+        var ref = new dev.gpudev.backend.spi.DiskRef(diskId, alice, "alice", "old");
+        var busy = org.junit.jupiter.api.Assertions.assertThrows(dev.gpudev.backend.spi.BackendException.class, () -> backend.deleteDisk(ref));
+        assertTrue(busy.isTransient());
+        cancel(id);
+        p.cycle();
+        db.inTransaction(c -> commands.send(c, new Command.DeleteDisk(diskId, "alice", "old", "alice")));
+        p.cycle();
+        assertFalse(Files.exists(dir));
+        Files.createDirectories(dataDir.resolve("pgdata"));
+        backend.deleteDisk(new dev.gpudev.backend.spi.DiskRef(-1, 0, "..", "pgdata"));
+        backend.deleteDisk(new dev.gpudev.backend.spi.DiskRef(77, 0, "..", ".."));
+        assertTrue(Files.isDirectory(dataDir.resolve("pgdata")), "names never lead out of the disks directory");
+    }
+
+    @Test
+    void anEnvironmentOnAnotherPortAfterARestartHasItsEndpointRewritten() throws Exception {
+        UUID id = submit(1, "1", Reservation.Options.NONE);
+        processor().cycle();
+        int port = get(id).connection().port();
+        backend.close();
+        try (var squatter = new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+            backend = newBackend();
+            processor().cycle();
+            int now = get(id).connection().port();
+            assertNotEquals(port, now);
+            assertTrue(listening(now));
+            assertEquals(now, get(id).placement().slices().getFirst().sshPort());
+        }
+    }
+
+    @Test
+    void terminalsOfTheEnvironmentReceiveTheMessage() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/script", "-qfec", "sleep 3", "/dev/null");
+        pb.environment().put("GPU_DEV_ENVIRONMENT", "gpudev-term-test");
+        Process shell = pb.redirectErrorStream(true).start();
+        Thread.sleep(500);
+        Terminals.broadcast("gpudev-term-test", "expires in 5 minutes");
+        String out = new String(shell.getInputStream().readAllBytes());
+        assertTrue(out.contains("*** expires in 5 minutes ***"), out);
+    }
+}

@@ -1,0 +1,67 @@
+package dev.gpudev.backend.spi;
+
+import dev.gpudev.core.Capacity;
+
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Where environments run: a Kubernetes cluster, or this machine. Level-triggered, as Kubernetes
+ * controllers are: the processor says what should exist ({@link #ensure}), looks at what does
+ * ({@link #observe}), and converges. Every method is idempotent and keyed by the environment's
+ * deterministic name, so a retried command never makes a duplicate. Nothing here waits for an
+ * environment to become ready: readiness is a phase that {@link #observe} reports.
+ *
+ * <p>Every backend passes {@code BackendContract} (this module's test-jar).
+ */
+public interface Backend extends AutoCloseable {
+
+    /** The nodes and GPUs this backend offers now; the processor publishes them for the API. */
+    Capacity capacity();
+
+    /**
+     * Makes the environment what the spec says: created if missing, its authorized keys and Jupyter
+     * brought in line if it exists. Returns without waiting for it to be ready.
+     *
+     * @throws BackendException with {@link BackendException#isTransient()} false when the spec can
+     *                          never work (the reservation then fails with the message)
+     */
+    void ensure(EnvironmentSpec spec) throws BackendException;
+
+    /** Every environment this backend has, by name, each with its phase: one call for all of them. */
+    Map<String, Observed> observe();
+
+    /** Removes the environment and everything it runs (its home disk stays); nothing happens if it is gone already. */
+    void destroy(String name) throws BackendException;
+
+    /** Signs of use of every environment it has (for idle detection), in one call. */
+    Map<String, Activity> activity();
+
+    /**
+     * Where node 0 of a distributed reservation can be reached by the others (torch.distributed's
+     * MASTER_ADDR and MASTER_PORT): the backend knows its network.
+     */
+    Rendezvous rendezvous(UUID reservationId, String node0Environment);
+
+    /**
+     * Tells the environment's users something: a file in its home directory and a message on its open
+     * terminals. A file of the same name replaces the earlier one.
+     */
+    void notify(String name, String fileName, String message) throws BackendException;
+
+    /** Removes earlier notices whose file names start with the prefix (a reservation extended, or ending). */
+    void clearNotices(String name, String prefix) throws BackendException;
+
+    /** Deletes a disk and everything on it; nothing happens if it is gone already. */
+    void deleteDisk(DiskRef disk) throws BackendException;
+
+    /** What is on a disk: at most {@code limit} entries, shallowest first; empty when it was never used. */
+    DiskListing listDisk(DiskRef disk, int limit) throws BackendException;
+
+    /** A line for humans: which backend and which isolation. */
+    String describe();
+
+    @Override
+    default void close() {
+    }
+}

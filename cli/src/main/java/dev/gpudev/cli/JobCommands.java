@@ -1,0 +1,279 @@
+package dev.gpudev.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintWriter;
+import java.math.BigDecimal;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** The commands about reservations: list, show, connect, cancel, edit. */
+final class JobCommands {
+    private JobCommands() {
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Your reservations and those shared with you, newest first.")
+    static final class ListJobs extends Base {
+        @Option(names = "--status", description = "only these states, comma-separated (e.g. queued,active)")
+        String status;
+
+        @Option(names = "--all", description = "everyone's (admins)")
+        boolean all;
+
+        @Option(names = "--limit", defaultValue = "50")
+        int limit;
+
+        @Mixin
+        OutputFormat format;
+
+        @Mixin
+        Watch watch;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            format.check();
+            return watch.repeat(out(), this::once);
+        }
+
+        private void once() {
+            StringBuilder q = new StringBuilder("/v1/jobs?limit=" + limit);
+            if (status != null) {
+                q.append("&status=").append(java.net.URLEncoder.encode(status, java.nio.charset.StandardCharsets.UTF_8));
+            }
+            if (all) {
+                q.append("&all_users=true");
+            }
+            JsonNode jobs = api().get(q.toString()).get("jobs");
+            if (format.json()) {
+                printJson(jobs);
+                return;
+            }
+            List<List<String>> rows = new ArrayList<>();
+            rows.add(List.of("ID", "NAME", "STATUS", "GPUS", "CREATED", "ENDS / POSITION"));
+            for (JsonNode j : jobs) {
+                String when = "active".equals(j.get("status").asText()) ? Output.time(j.path("expires_at").asText(""))
+                        : j.hasNonNull("queue_position") ? "#" + j.get("queue_position").asInt()
+                        + (j.hasNonNull("estimated_start_at") ? ", starts ~" + Output.time(j.get("estimated_start_at").asText()) : "") : "";
+                rows.add(List.of(j.get("job_id").asText().substring(0, 8), j.path("name").asText("-"),
+                        j.get("status").asText(), j.get("gpu_count").asInt() + "x" + j.get("gpu_type").asText(),
+                        Output.time(j.get("created_at").asText()), when));
+            }
+            Output.table(out(), rows);
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "One reservation in detail (by id, id prefix or name).")
+    static final class Show extends Base {
+        @Parameters(paramLabel = "ID|NAME")
+        String ref;
+
+        @Mixin
+        OutputFormat format;
+
+        @Override
+        public Integer call() {
+            format.check();
+            JsonNode j = api().get("/v1/jobs/" + Output.pathSegment(ref));
+            if (format.json()) {
+                printJson(j);
+                return 0;
+            }
+            PrintWriter o = out();
+            o.println("Reservation " + j.get("job_id").asText() + (j.hasNonNull("name") ? " (" + j.get("name").asText() + ")" : ""));
+            o.println("  status:    " + j.get("status").asText() + (j.hasNonNull("current_detailed_status")
+                    ? " — " + j.get("current_detailed_status").asText() : ""));
+            boolean oneNode = !j.hasNonNull("nodes") || j.get("nodes").size() == 1;
+            o.println("  GPUs:      " + j.get("gpu_count").asInt() + " x " + j.get("gpu_type").asText()
+                    + (j.hasNonNull("node") && oneNode ? " on " + j.get("node").asText()
+                    + (j.hasNonNull("gpus") && !j.get("gpus").isEmpty() ? " " + j.get("gpus") : "") : ""));
+            if (!oneNode) {
+                for (JsonNode n : j.get("nodes")) {
+                    o.println("    node " + n.get("rank").asInt() + ": " + n.get("node").asText() + " GPUs " + n.get("gpus")
+                            + "  (gpu-dev connect " + ref + " --node " + n.get("rank").asInt() + ")");
+                }
+            }
+            o.println("  duration:  " + j.get("duration_hours").asText() + " h");
+            if (j.hasNonNull("queue_position")) {
+                o.println("  position:  " + j.get("queue_position").asInt() + " (" + j.path("pending_reason").asText("") + ")");
+            }
+            if (j.hasNonNull("estimated_start_at")) {
+                o.println("  starts:    ~" + j.get("estimated_start_at").asText() + " (estimated)");
+            }
+            if (j.hasNonNull("expires_at")) {
+                o.println("  expires:   " + j.get("expires_at").asText());
+            }
+            if (j.hasNonNull("failure_reason")) {
+                o.println("  failure:   " + j.get("failure_reason").asText());
+            }
+            if (j.hasNonNull("ssh_command")) {
+                o.println("  ssh:       " + j.get("ssh_command").asText());
+            }
+            o.println("  history:");
+            for (JsonNode h : j.get("status_history")) {
+                o.println("    " + h.get("at").asText() + "  " + h.get("status").asText() + "  " + h.path("reason").asText(""));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "connect", mixinStandardHelpOptions = true,
+            description = "Open a shell in an environment, or run a command: connect ID -- CMD...")
+    static final class Connect extends Base {
+        @Parameters(index = "0", paramLabel = "ID|NAME")
+        String ref;
+
+        @Parameters(index = "1..*", paramLabel = "CMD", description = "a command to run instead of a shell")
+        List<String> command = new ArrayList<>();
+
+        @Option(names = "--node", defaultValue = "0", description = "which node of a distributed reservation (default 0)")
+        int node;
+
+        @Option(names = "--forward", paramLabel = "PORT", description = "forward this port of the environment to the same port here"
+                + " (e.g. 8888 for Jupyter); repeatable")
+        List<Integer> forward = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            ObjectNode creds = session().credentials();
+            ApiClient api = api();
+            JsonNode j = api.get("/v1/jobs/" + Output.pathSegment(ref));
+            if (!"active".equals(j.get("status").asText())) {
+                throw new CliException(2, "reservation " + ref + " is " + j.get("status").asText()
+                        + ("queued".equals(j.get("status").asText()) ? ": wait for it with `gpu-dev show " + ref + "`" : ""));
+            }
+            int nodes = j.hasNonNull("nodes") ? j.get("nodes").size() : 1;
+            if (node < 0 || node >= nodes) {
+                throw new CliException(2, "reservation " + ref + " has " + nodes + " node(s): --node 0" + (nodes > 1 ? " to " + (nodes - 1) : ""));
+            }
+            for (int port : forward) {
+                if (port < 1 || port > 65535) {
+                    throw new CliException(2, "--forward " + port + " is not a port (1-65535)");
+                }
+            }
+            Path config = SshConfig.write(settings, creds, activeWith(api, j));
+            List<String> cmd = new ArrayList<>(List.of("ssh", "-F", config.toString()));
+            for (int port : forward) {
+                cmd.addAll(List.of("-L", port + ":127.0.0.1:" + port));
+            }
+            if (!command.isEmpty() && System.console() == null) {
+                cmd.add("-T");
+            }
+            cmd.add(SshConfig.hostAlias(j, node));
+            cmd.addAll(command);
+            Process p = new ProcessBuilder(cmd).inheritIO().start();
+            return p.waitFor();
+        }
+    }
+
+    /** The caller's active reservations, and this one (it may be shared with them rather than theirs). */
+    static List<JsonNode> activeWith(ApiClient api, JsonNode job) {
+        List<JsonNode> all = new ArrayList<>();
+        all.add(job);
+        for (JsonNode other : api.get("/v1/jobs?status=active&limit=500").get("jobs")) {
+            if (!other.get("job_id").equals(job.get("job_id"))) {
+                all.add(other);
+            }
+        }
+        return all;
+    }
+
+    @Command(name = "cancel", mixinStandardHelpOptions = true, description = "End a reservation now.")
+    static final class Cancel extends Base {
+        @Parameters(paramLabel = "ID|NAME")
+        String ref;
+
+        @Override
+        public Integer call() {
+            ApiClient api = api();
+            String id = api.post("/v1/jobs/" + Output.pathSegment(ref) + "/cancel", null).get("job_id").asText();
+            JsonNode j = Poll.until(() -> api.get("/v1/jobs/" + id), Poll::ended, Duration.ofSeconds(30), Duration.ofMillis(200));
+            out().println(Poll.ended(j) ? "Reservation " + id + " is " + j.get("status").asText()
+                    : "Cancellation of " + id + " requested; it will end shortly");
+            return 0;
+        }
+    }
+
+    @Command(name = "edit", mixinStandardHelpOptions = true,
+            description = "Change a reservation in place: --extend HOURS, --add-user NAME, --enable-jupyter, --disable-jupyter.")
+    static final class Edit extends Base {
+        @Parameters(paramLabel = "ID|NAME")
+        String ref;
+
+        @Option(names = "--extend", description = "add HOURS (fractional; at most 24 at a time, 48 in all)")
+        BigDecimal extend;
+
+        @Option(names = "--add-user", description = "let another user read and connect to it")
+        String addUser;
+
+        @Option(names = "--enable-jupyter", description = "start Jupyter Lab in the environment")
+        boolean enableJupyter;
+
+        @Option(names = "--disable-jupyter", description = "stop Jupyter Lab")
+        boolean disableJupyter;
+
+        @Override
+        public Integer call() {
+            if (extend == null && addUser == null && !enableJupyter && !disableJupyter) {
+                throw new CliException(2, "nothing to change: give --extend HOURS, --add-user NAME, --enable-jupyter or --disable-jupyter");
+            }
+            if (enableJupyter && disableJupyter) {
+                throw new CliException(2, "--enable-jupyter and --disable-jupyter contradict each other");
+            }
+            ApiClient api = api();
+            JsonNode before = api.get("/v1/jobs/" + Output.pathSegment(ref));
+            String id = before.get("job_id").asText();
+            List<String> expected = new ArrayList<>();
+            if (extend != null) {
+                api.post("/v1/jobs/" + id + "/extend", Map.of("extension_hours", extend));
+                expected.add("extended by");
+            }
+            if (addUser != null) {
+                api.post("/v1/jobs/" + id + "/users", Map.of("username", addUser));
+                expected.add("user " + addUser + " added");
+            }
+            if (enableJupyter || disableJupyter) {
+                api.post("/v1/jobs/" + id + "/jupyter/" + (enableJupyter ? "enable" : "disable"), null);
+                if (before.path("jupyter").asBoolean() != enableJupyter) {
+                    expected.add("jupyter " + (enableJupyter ? "enabled" : "disabled"));
+                }
+            }
+            int[] seen = {before.get("status_history").size()};
+            JsonNode j = Poll.until(() -> api.get("/v1/jobs/" + id), x -> expected.isEmpty(), Duration.ofSeconds(30),
+                    x -> Duration.ofMillis(200), x -> {
+                        JsonNode history = x.get("status_history");
+                        for (; seen[0] < history.size(); seen[0]++) {
+                            String reason = history.get(seen[0]).path("reason").asText("");
+                            if (reason.contains("refused")) {
+                                throw new CliException(2, reason);
+                            }
+                            expected.removeIf(reason::startsWith);
+                            out().println(reason);
+                        }
+                    });
+            if (!expected.isEmpty()) {
+                out().println("Requested; not applied yet: " + String.join(", ", expected));
+                return 0;
+            }
+            if (extend != null && j.hasNonNull("expires_at")) {
+                out().println("Now until " + j.get("expires_at").asText() + " (" + j.get("duration_hours").asText() + " h in all)");
+            }
+            if (enableJupyter) {
+                JsonNode now = Poll.until(() -> api.get("/v1/jobs/" + id),
+                        x -> x.path("current_detailed_status").asText("").contains("jupyter"), Duration.ofSeconds(10), Duration.ofMillis(200));
+                String detail = now.path("current_detailed_status").asText("");
+                if (detail.contains("jupyter")) {
+                    out().println(detail.substring(detail.indexOf("jupyter")).replace("NAME", now.path("name").asText(id)));
+                }
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package dev.gpudev.core;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** One scheduling cycle over a snapshot; kept by a {@link Scheduler.Planner} for later arrivals, else thrown away. */
+final class Cycle {
+    private final long now;
+    private final long grace;
+    private final Scheduler.Limits limits;
+    private final Capacity capacity;
+    private final NodeIndex nodes;
+    private final UserQuota quota;
+    private final Gang gang;
+    /** A named disk is the home of one reservation at a time: until when each is taken. */
+    private final Map<String, Long> diskBusyUntil = new HashMap<>();
+    /** Places in line per type, carried across runs of one cycle. */
+    private final Map<String, Integer> positions = new LinkedHashMap<>();
+    /** What can never fit, decided once per shape of request in a cycle. */
+    private final Map<String, Feasibility.Verdict> verdicts = new HashMap<>();
+    private long firstWaitingStart = Long.MAX_VALUE;
+
+    Cycle(Scheduler.Snapshot snapshot, long now, Scheduler.Limits limits, long grace) {
+        this.now = now;
+        this.grace = grace;
+        this.limits = limits;
+        this.capacity = snapshot.capacity();
+        this.nodes = new NodeIndex(capacity, now);
+        this.quota = new UserQuota(limits, now);
+        this.gang = new Gang(nodes, quota);
+        for (Reservation r : snapshot.holding()) {
+            long end = freedAt(r);
+            if (r.placement() != null) {
+                for (var slice : r.placement().slices()) {
+                    if (nodes.has(slice.node())) {
+                        nodes.timeline(slice.node()).reserve(now, end, slice.gpuCount());
+                    }
+                }
+            }
+            quota.use(r, now, end);
+            if (r.options().disk() != null) {
+                diskBusyUntil.merge(diskKey(r), end, Math::max);
+            }
+        }
+    }
+
+    long firstWaitingStart() {
+        return firstWaitingStart;
+    }
+
+    /** When a holder's GPUs are free again: its end plus the grace period (not before the next moment). */
+    private long freedAt(Reservation r) {
+        long end = r.expiresAt() != null ? r.expiresAt().toEpochMilli() : now + Scheduler.millis(r.durationHours());
+        return Math.max(end + grace, now + 1);
+    }
+
+    private static String diskKey(Reservation r) {
+        return r.options().diskId() != null ? "#" + r.options().diskId() : r.userId() + "/" + r.options().disk();
+    }
+
+    Scheduler.Plan run(List<Reservation> queued) {
+        List<Scheduler.Admission> admissions = new ArrayList<>();
+        List<Scheduler.Waiting> waiting = new ArrayList<>();
+        List<Reservation> fifo = queued.stream()
+                .sorted(Comparator.comparing(Reservation::createdAt).thenComparing(Reservation::id)).toList();
+        for (Reservation r : fifo) {
+            long hold = Scheduler.millis(r.durationHours()) + grace;
+            switch (verdict(r)) {
+                case Feasibility.Verdict.Never never -> waiting.add(waitingFor(r, never.reason() == Feasibility.Reason.USER_GPU_LIMIT
+                        ? Scheduler.PendingReason.USER_GPU_LIMIT : Scheduler.PendingReason.NO_CAPACITY_OF_TYPE, null));
+                case Feasibility.Verdict.Fits fits when fits.wholeNodes() -> {
+                    var nodesOfSize = labeled(r).stream().filter(n -> n.gpus().size() == fits.perNode()).toList();
+                    long t = gang.earliest(r, nodesOfSize, fits.nodes(), fits.perNode(), hold, diskFree(r));
+                    if (t == Long.MAX_VALUE) {
+                        waiting.add(waitingFor(r, Scheduler.PendingReason.NO_CAPACITY_OF_TYPE, null));
+                        continue;
+                    }
+                    List<Reservation.Placement.Slice> slices = gang.take(nodesOfSize, fits.nodes(), fits.perNode(), t, hold);
+                    quota.use(r, t, t + hold);
+                    takeDisk(r, t + hold);
+                    if (t == now) {
+                        admissions.add(new Scheduler.Admission(r.id(), new Reservation.Placement(slices)));
+                    } else {
+                        waiting.add(waitingFor(r, Scheduler.PendingReason.WAITING_FOR_CAPACITY, Instant.ofEpochMilli(t)));
+                    }
+                }
+                case Feasibility.Verdict.Fits fits -> single(r, r.gpuCount(), hold, admissions, waiting);
+            }
+        }
+        for (Scheduler.Waiting w : waiting) {
+            if (w.estimatedStart() != null) {
+                firstWaitingStart = Math.min(firstWaitingStart, w.estimatedStart().toEpochMilli());
+            }
+        }
+        return new Scheduler.Plan(admissions, waiting);
+    }
+
+    private Feasibility.Verdict verdict(Reservation r) {
+        String key = r.gpuType() + "/" + r.gpuCount() + "/" + r.options().distributed() + "/" + r.options().nodeLabels();
+        return verdicts.computeIfAbsent(key, k -> Feasibility.of(r.gpuType(), r.gpuCount(), r.options().distributed(),
+                r.options().nodeLabels(), capacity, limits));
+    }
+
+    /** One node: the earliest slot where the GPUs, the owner's allowance and the disk are all free. */
+    private void single(Reservation r, int k, long hold, List<Scheduler.Admission> admissions, List<Scheduler.Waiting> waiting) {
+        long capacityStart = earliest(r, k, hold, now).start();
+        long diskFree = diskFree(r);
+        long start = diskFree;
+        NodeIndex.Slot slot;
+        while (true) {
+            start = Math.max(start, quota.earliest(r, k, hold, start));
+            slot = earliest(r, k, hold, start);
+            long userOk = quota.earliest(r, k, hold, slot.start());
+            if (userOk == slot.start()) {
+                break;
+            }
+            start = userOk;
+        }
+        if (slot.node() == null) {
+            waiting.add(waitingFor(r, Scheduler.PendingReason.NO_CAPACITY_OF_TYPE, null));
+            return;
+        }
+        nodes.reserve(slot.node(), slot.start(), slot.start() + hold, k);
+        quota.use(r, slot.start(), slot.start() + hold);
+        takeDisk(r, slot.start() + hold);
+        if (slot.start() == now) {
+            admissions.add(new Scheduler.Admission(r.id(), Reservation.Placement.of(slot.node().name(), k)));
+        } else {
+            Scheduler.PendingReason reason = diskFree > capacityStart ? Scheduler.PendingReason.WAITING_FOR_DISK
+                    : capacityStart == now ? Scheduler.PendingReason.USER_GPU_LIMIT : Scheduler.PendingReason.WAITING_FOR_CAPACITY;
+            waiting.add(waitingFor(r, reason, Instant.ofEpochMilli(slot.start())));
+        }
+    }
+
+    private long diskFree(Reservation r) {
+        return r.options().disk() == null ? now : Math.max(now, diskBusyUntil.getOrDefault(diskKey(r), now));
+    }
+
+    private void takeDisk(Reservation r, long until) {
+        if (r.options().disk() != null) {
+            diskBusyUntil.put(diskKey(r), until);
+        }
+    }
+
+    private Scheduler.Waiting waitingFor(Reservation r, Scheduler.PendingReason reason, Instant start) {
+        return new Scheduler.Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), reason, start);
+    }
+
+    /** The nodes of the reservation's type that carry the labels it asks for. */
+    private List<Capacity.Node> labeled(Reservation r) {
+        List<Capacity.Node> all = nodes.nodes(r.gpuType());
+        Map<String, String> wanted = r.options().nodeLabels();
+        return wanted.isEmpty() ? all : all.stream().filter(n -> n.hasLabels(wanted)).toList();
+    }
+
+    /** The soonest slot: the indexed search, or a plain scan of the matching nodes when labels narrow them. */
+    private NodeIndex.Slot earliest(Reservation r, int k, long duration, long notBefore) {
+        if (r.options().nodeLabels().isEmpty()) {
+            return nodes.earliest(r.gpuType(), k, duration, notBefore);
+        }
+        return nodes.earliestAmong(labeled(r), k, duration, notBefore);
+    }
+}

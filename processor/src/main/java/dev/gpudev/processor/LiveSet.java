@@ -1,0 +1,48 @@
+package dev.gpudev.processor;
+
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationStatus;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The reservations that hold GPUs (preparing and active), read once per cycle and handed from step to
+ * step: what the sweeper ends leaves the set, what the scheduler admits joins it, so no step reads
+ * them again. Each change is made under the row's lock and the new row replaces the old one here.
+ */
+final class LiveSet {
+    private final Map<UUID, Reservation> byId = new LinkedHashMap<>();
+
+    LiveSet(List<Reservation> rows) {
+        rows.forEach(this::put);
+    }
+
+    /** A reservation's newest row: kept while it holds GPUs, dropped when it ended. */
+    void put(Reservation r) {
+        if (r.status().holdsGpus()) {
+            byId.put(r.id(), r);
+        } else {
+            byId.remove(r.id());
+        }
+    }
+
+    List<Reservation> all() {
+        return new ArrayList<>(byId.values());
+    }
+
+    boolean isEmpty() {
+        return byId.isEmpty();
+    }
+
+    List<UUID> ids() {
+        return new ArrayList<>(byId.keySet());
+    }
+
+    static ReservationStatus[] states() {
+        return new ReservationStatus[]{ReservationStatus.PREPARING, ReservationStatus.ACTIVE};
+    }
+}

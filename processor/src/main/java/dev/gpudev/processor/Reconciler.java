@@ -1,0 +1,229 @@
+package dev.gpudev.processor;
+
+import dev.gpudev.backend.spi.BackendException;
+import dev.gpudev.backend.spi.DiskRef;
+import dev.gpudev.backend.spi.EnvironmentSpec;
+import dev.gpudev.backend.spi.Observed;
+import dev.gpudev.backend.spi.Rendezvous;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.ReservationUpdate;
+import dev.gpudev.core.Transition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Level-triggered: makes the backend match the rows, whatever happened before. Every live
+ * reservation's environments are ensured (again only when what they should be changed, or they are
+ * missing: a pod deleted behind our back comes back); a reservation whose environments are all ready
+ * becomes active with the endpoints the backend reported, written whole; an active one whose
+ * endpoints moved gets them rewritten; a permanent failure fails it with the backend's reason; a
+ * transient one is made again. Environments no live reservation owns are removed.
+ */
+final class Reconciler {
+    private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
+
+    private final Parts p;
+    /** What each environment was last ensured as: ensuring again is only for a change (or a missing one). */
+    private final Map<String, EnvironmentSpec> ensured = new HashMap<>();
+
+    Reconciler(Parts parts) {
+        this.p = parts;
+    }
+
+    /**
+     * @param observedBefore the backend as it was before the live rows were read: an environment another
+     *                       replica creates meanwhile belongs to a row already committed as live, so it is
+     *                       never mistaken for an orphan
+     */
+    void run(LiveSet live, Map<String, Observed> observedBefore) {
+        List<Reservation> rows = live.all();
+        Map<UUID, List<String>> keys = rows.isEmpty() ? Map.of()
+                : p.db().query(c -> p.sshKeys().forReservations(c, live.ids()));
+        Set<String> wanted = new HashSet<>();
+        boolean changedBackend = false;
+        Map<UUID, String> refused = new LinkedHashMap<>();
+        for (Reservation r : rows) {
+            try {
+                for (EnvironmentSpec spec : specs(r, keys.getOrDefault(r.id(), List.of()))) {
+                    wanted.add(spec.name());
+                    if (!observedBefore.containsKey(spec.name()) || !spec.equals(ensured.get(spec.name()))) {
+                        p.backend().ensure(spec);
+                        ensured.put(spec.name(), spec);
+                        changedBackend = true;
+                    }
+                }
+            } catch (BackendException e) {
+                if (e.isTransient()) {
+                    log.warn("environment of {} not made yet (will retry): {}", r.id(), e.getMessage());
+                } else {
+                    refused.put(r.id(), e.getMessage());
+                }
+            }
+        }
+        Map<String, Observed> observed = changedBackend ? p.backend().observe() : observedBefore;
+        for (Reservation r : rows) {
+            String refusal = refused.get(r.id());
+            if (refusal != null) {
+                fail(r, "the environment could not be created: " + refusal, live);
+            } else {
+                follow(r, observed, live);
+            }
+        }
+        for (String name : observedBefore.keySet()) {
+            if (!wanted.contains(name)) {
+                removeOrphan(name);
+            }
+        }
+    }
+
+    /** The environments a reservation should have: one per node of its placement. */
+    private List<EnvironmentSpec> specs(Reservation r, List<String> keys) {
+        List<Reservation.Placement.Slice> slices = r.placement() == null ? List.of() : r.placement().slices();
+        List<EnvironmentSpec> out = new ArrayList<>();
+        Rendezvous rendezvous = r.options().distributed() ? p.backend().rendezvous(r.id(), r.environmentName(0)) : null;
+        for (int rank = 0; rank < slices.size(); rank++) {
+            var slice = slices.get(rank);
+            Map<String, String> env = new LinkedHashMap<>();
+            if (rendezvous != null) {
+                // torch.distributed: every node knows where node 0 listens.
+                env.put("MASTER_ADDR", rendezvous.masterAddress());
+                env.put("MASTER_PORT", Integer.toString(rendezvous.masterPort()));
+                env.put("WORLD_SIZE", Integer.toString(slices.size()));
+                env.put("NODE_RANK", Integer.toString(rank));
+                env.put("NNODES", Integer.toString(slices.size()));
+                env.put("GPUS_PER_NODE", Integer.toString(slice.gpuCount()));
+            }
+            EnvironmentSpec.Home home = new EnvironmentSpec.Home.Own();
+            if (rank == 0 && r.options().scratch()) {
+                home = new EnvironmentSpec.Home.Scratch();
+            } else if (rank == 0 && r.options().disk() != null && r.options().diskId() != null) {
+                home = new EnvironmentSpec.Home.Disk(new DiskRef(r.options().diskId(), r.userId(), r.username(), r.options().disk()));
+            }
+            var access = r.lifecycle().jupyterAccess();
+            EnvironmentSpec.Jupyter jupyter = rank == 0 && r.lifecycle().jupyter() && access != null
+                    ? new EnvironmentSpec.Jupyter(access.port(), access.token()) : null;
+            out.add(new EnvironmentSpec(r.id(), r.environmentName(rank), rank, new EnvironmentSpec.Owner(r.userId(), r.username()),
+                    slice.node(), slice.gpuCount(), keys, jupyter, home, r.options().image(), env));
+        }
+        return out;
+    }
+
+    /** Reads the phases of a reservation's environments and moves the row along. */
+    private void follow(Reservation r, Map<String, Observed> observed, LiveSet live) {
+        if (r.placement() == null) {
+            fail(r, "it has no placement (a row from before placements were recorded)", live);
+            return;
+        }
+        List<Observed.Phase.Ready> ready = new ArrayList<>();
+        String starting = null;
+        for (int rank = 0; rank < r.nodeCount(); rank++) {
+            String name = r.environmentName(rank);
+            Observed o = observed.get(name);
+            if (o == null) {
+                starting = "creating environment";
+                continue;
+            }
+            switch (o.phase()) {
+                case Observed.Phase.Ready rd -> ready.add(rd);
+                case Observed.Phase.Starting s -> starting = s.detail();
+                case Observed.Phase.Failed f when f.isTransient() -> {
+                    log.warn("environment {} failed ({}); making it again", name, f.reason());
+                    destroy(name, "it failed and is made again");
+                    starting = "restarting: " + f.reason();
+                }
+                case Observed.Phase.Failed f -> {
+                    fail(r, f.reason(), live);
+                    return;
+                }
+            }
+        }
+        if (ready.size() < r.nodeCount()) {
+            if (r.status() == ReservationStatus.PREPARING && starting != null && !starting.equals(r.detailedStatus())) {
+                update(r, ReservationUpdate.of().detail(starting));
+            }
+            return;
+        }
+        List<Reservation.Placement.Slice> reported = ready.stream()
+                .map(rd -> new Reservation.Placement.Slice(null, 0, rd.devices(), rd.sshHost(), rd.sshPort())).toList();
+        Reservation.Placement running = r.placement().withRunning(reported);
+        String detail = ready.getFirst().detail();
+        if (r.status() == ReservationStatus.PREPARING) {
+            Reservation after = p.db().inTransaction(c -> {
+                var current = p.reservations().lock(c, r.id()).orElseThrow();
+                if (current.status() != ReservationStatus.PREPARING) {
+                    return null;
+                }
+                return p.reservations().apply(c, current, Transition.activate(current, p.clock().instant(), running, detail),
+                        p.clock().instant());
+            });
+            if (after != null) {
+                live.put(after);
+            }
+            return;
+        }
+        ReservationUpdate changes = ReservationUpdate.of();
+        if (!running.equals(r.placement())) {
+            // The environment came back elsewhere (a restart, a recreated pod): the endpoint is written whole.
+            log.warn("environment {} moved to {}:{}", r.environmentName(), running.slices().getFirst().sshHost(),
+                    running.slices().getFirst().sshPort());
+            var first = running.slices().getFirst();
+            changes.placement(running).endpoint(new Reservation.Connection(first.sshHost(), first.sshPort()));
+        }
+        if (!Objects.equals(detail, r.detailedStatus())) {
+            changes.detail(detail);
+        }
+        update(r, changes);
+    }
+
+    private void update(Reservation r, ReservationUpdate changes) {
+        if (!changes.isEmpty()) {
+            p.db().inTransaction(c -> {
+                p.reservations().update(c, r.id(), changes);
+                return null;
+            });
+        }
+    }
+
+    private void fail(Reservation r, String reason, LiveSet live) {
+        log.error("reservation {} failed: {}", r.id(), reason);
+        Reservation after = p.db().inTransaction(c -> {
+            var current = p.reservations().lock(c, r.id()).orElseThrow();
+            return current.status().isTerminal() ? current
+                    : p.reservations().apply(c, current, Transition.fail(reason), p.clock().instant());
+        });
+        live.put(after);
+    }
+
+    private void destroy(String name, String why) {
+        try {
+            p.backend().destroy(name);
+            ensured.remove(name);
+            log.info("removed environment {}: {}", name, why);
+        } catch (Exception e) {
+            log.warn("could not remove environment {}: {}", name, e.getMessage());
+        }
+    }
+
+    /** An environment no reservation wants: notices it left on a kept disk go first, so the next one is not greeted by them. */
+    private void removeOrphan(String name) {
+        for (String prefix : Notices.ALL_PREFIXES) {
+            try {
+                p.backend().clearNotices(name, prefix);
+            } catch (Exception e) {
+                log.debug("could not clear notices of {}: {}", name, e.getMessage());
+            }
+        }
+        destroy(name, "no live reservation owns it");
+    }
+}

@@ -1,0 +1,172 @@
+package dev.gpudev.processor;
+
+import dev.gpudev.core.Capacity;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.Scheduler;
+import dev.gpudev.core.Transition;
+import dev.gpudev.store.Reservations;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * A scheduling pass under the scheduler's lock: one replica decides at a time, on one snapshot.
+ *
+ * <p>The last plan is kept between passes. A new arrival never changes the plans of those before it
+ * (they are planned first), so while nothing else changed (same GPUs, same holders, no command but
+ * creates, no sweep, no other replica scheduling, no planned start due) a pass plans only its new
+ * arrivals on the kept timelines instead of re-reading and re-planning the whole queue. Any other
+ * change, and at least every {@link #FULL_PLAN_EVERY}, plans everything again.
+ */
+final class SchedulingPass {
+    static final Duration FULL_PLAN_EVERY = Duration.ofSeconds(60);
+
+    private final Parts p;
+    private final Scheduler scheduler;
+    private Scheduler.Planner planner;
+    private Basis plannedBasis;
+    private Instant plannedAt;
+    private long plannedEpoch = -1;
+    private final Set<UUID> arrivals = new LinkedHashSet<>();
+    private boolean replan = true;
+    long fullPlans;
+    long incrementalPlans;
+    /** The last pass: how many it planned, and its reading, planning and writing times (ms), for the slow-cycle log. */
+    String lastPass = "";
+
+    SchedulingPass(Parts parts, ProcessorSettings settings) {
+        this.p = parts;
+        this.scheduler = new Scheduler(settings.limits(), settings.grace());
+    }
+
+    /** What a plan was made on: the nodes and what every holder has (not when it was last active). */
+    private record Basis(Capacity capacity, List<Held> holding) {
+    }
+
+    private record Held(UUID id, ReservationStatus status, int gpus, java.math.BigDecimal hours, Instant launchedAt,
+                        Instant expiresAt, List<String> nodes, Long disk) {
+        static Held of(Reservation r) {
+            return new Held(r.id(), r.status(), r.gpuCount(), r.durationHours(), r.launchedAt(), r.expiresAt(),
+                    r.placement() == null ? List.of() : r.placement().slices().stream().map(Reservation.Placement.Slice::node).toList(),
+                    r.options().diskId());
+        }
+    }
+
+    void arrived(Collection<UUID> ids) {
+        arrivals.addAll(ids);
+    }
+
+    /** Something besides arrivals changed: the next pass plans everything. */
+    void replan() {
+        replan = true;
+    }
+
+    private void forget() {
+        planner = null;
+        plannedBasis = null;
+        replan = true;
+    }
+
+    void run(LiveSet live, Capacity capacity) {
+        Set<UUID> news = new LinkedHashSet<>(arrivals);
+        arrivals.clear();
+        lastPass = "";
+        try {
+            List<Reservation> admitted = p.db().inTransaction(c -> pass(c, live, capacity, news));
+            admitted.forEach(live::put);
+        } catch (RuntimeException e) {
+            forget();
+            throw e;
+        }
+    }
+
+    private List<Reservation> pass(Connection c, LiveSet live, Capacity capacity, Set<UUID> news) throws SQLException {
+        if (!p.schedulerState().tryLock(c)) {
+            forget(); // another replica is scheduling now, with rows this one has not seen
+            return List.of();
+        }
+        long epoch = p.schedulerState().nextEpoch(c);
+        List<Reservation> holding = live.all();
+        Instant now = p.clock().instant();
+        Basis basis = new Basis(capacity, holding.stream().map(Held::of).toList());
+        boolean incremental = !replan && planner != null && epoch == plannedEpoch + 1 && basis.equals(plannedBasis)
+                && !now.isBefore(plannedAt) && now.isBefore(plannedAt.plus(FULL_PLAN_EVERY)) && now.isBefore(planner.validUntil());
+        plannedEpoch = epoch;
+        List<Reservation> queued;
+        Scheduler.Plan plan;
+        long r0 = System.nanoTime();
+        long r1;
+        if (incremental) {
+            queued = p.reservations().queuedAmong(c, news);
+            if (queued.isEmpty()) {
+                return List.of();
+            }
+            r1 = System.nanoTime();
+            plan = planner.append(queued);
+            incrementalPlans++;
+        } else {
+            forget();
+            queued = p.reservations().withStatus(c, false, ReservationStatus.QUEUED);
+            r1 = System.nanoTime();
+            planner = scheduler.start(new Scheduler.Snapshot(capacity, holding), queued, now);
+            plan = planner.plan();
+            plannedBasis = basis;
+            plannedAt = now;
+            replan = false;
+            fullPlans++;
+        }
+        long r2 = System.nanoTime();
+        List<Reservation> admitted = write(c, plan, queued, now);
+        lastPass = queued.size() + " planned: read " + (r1 - r0) / 1_000_000 + " ms, plan " + (r2 - r1) / 1_000_000
+                + " ms, write " + (System.nanoTime() - r2) / 1_000_000 + " ms";
+        if (!admitted.isEmpty()) {
+            forget(); // the holders change: the next pass plans on them
+        }
+        return admitted;
+    }
+
+    private List<Reservation> write(Connection c, Scheduler.Plan plan, List<Reservation> queued, Instant now) throws SQLException {
+        List<Reservation> admitted = new ArrayList<>();
+        for (var admission : plan.admissions()) {
+            var r = p.reservations().lock(c, admission.reservationId()).orElseThrow();
+            admitted.add(p.reservations().apply(c, r, Transition.admit(admission.placement()), now));
+        }
+        Map<UUID, Reservation> byId = new HashMap<>();
+        queued.forEach(q -> byId.put(q.id(), q));
+        List<Reservations.Waiting> changed = new ArrayList<>();
+        for (var w : plan.waiting()) {
+            Reservation before = byId.get(w.reservationId());
+            var queue = new Reservation.Queue(w.position(), w.reason().name(), w.estimatedStart());
+            if (before != null && queue.equals(before.queue())) {
+                continue; // unchanged: in a deep queue most are
+            }
+            changed.add(new Reservations.Waiting(w.reservationId(), queue, detail(w, before)));
+        }
+        p.reservations().setWaiting(c, changed);
+        return admitted;
+    }
+
+    private static String detail(Scheduler.Waiting w, Reservation before) {
+        return switch (w.reason()) {
+            case WAITING_FOR_CAPACITY -> "waiting for GPUs, position " + w.position()
+                    + ", expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
+            case USER_GPU_LIMIT -> "waiting: you hold your GPU limit"
+                    + (w.estimatedStart() == null ? "" : "; expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart()));
+            case WAITING_FOR_DISK -> "waiting for disk " + (before == null ? "" : before.options().disk())
+                    + " (in use by another reservation of yours); expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
+            case NO_CAPACITY_OF_TYPE -> "no node of this GPU type (with the labels asked for) can hold it";
+        };
+    }
+}

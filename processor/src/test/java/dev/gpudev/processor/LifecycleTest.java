@@ -1,0 +1,323 @@
+package dev.gpudev.processor;
+
+import dev.gpudev.core.Command;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.ReservationUpdate;
+import dev.gpudev.core.Scheduler;
+import dev.gpudev.core.Transition;
+import dev.gpudev.store.Disks;
+import dev.gpudev.store.ReservationUsers;
+import org.junit.jupiter.api.Test;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Extensions, expiry warnings, timeouts, idle detection, limits, users, Jupyter and disks, on an injected clock. */
+class LifecycleTest extends ProcessorFixture {
+
+    void extend(UUID id, String hours) {
+        send(new Command.Extend(id, "alice", new BigDecimal(hours)));
+    }
+
+    Map<String, String> notices(UUID id) {
+        return backend.env(get(id).environmentName()).notices;
+    }
+
+    @Test
+    void extendingMovesTheEndInPlaceAndIsRecorded() {
+        UUID id = submit(1, "1");
+        Processor p = processor();
+        p.cycle();
+        Instant end = get(id).expiresAt();
+        var endpoint = get(id).connection();
+        extend(id, "2.5");
+        p.cycle();
+        Reservation r = get(id);
+        assertEquals(end.plus(Duration.ofMinutes(150)), r.expiresAt());
+        assertEquals(0, new BigDecimal("3.5").compareTo(r.durationHours()));
+        assertEquals(endpoint, r.connection(), "same environment");
+        assertTrue(r.history().getLast().reason().startsWith("extended by 2.5 h"), r.history().getLast().reason());
+    }
+
+    @Test
+    void extensionsBeyond48HoursInAllAreRefusedAndSaySo() {
+        UUID id = submit(1, "24");
+        Processor p = processor();
+        p.cycle();
+        extend(id, "20");
+        p.cycle();
+        extend(id, "5");
+        p.cycle();
+        Reservation r = get(id);
+        assertEquals(0, new BigDecimal("44").compareTo(r.durationHours()));
+        assertTrue(r.history().getLast().reason().contains("at most 48 hours"), r.history().getLast().reason());
+        assertTrue(r.history().getLast().reason().contains("4 more hours"), r.history().getLast().reason());
+    }
+
+    @Test
+    void expiryWarningsComeOnceEachAndAnExtensionClearsThem() {
+        UUID id = submit(1, "1");
+        Processor p = processor();
+        p.cycle();
+        clock.advance(Duration.ofMinutes(29));
+        p.cycle();
+        assertFalse(notices(id).containsKey("WARN_EXPIRES_IN_30MIN.txt"));
+        clock.advance(Duration.ofMinutes(1).plusSeconds(1));
+        p.cycle();
+        assertTrue(notices(id).get("WARN_EXPIRES_IN_30MIN.txt").contains("expires in 30 minutes"));
+        notices(id).clear();
+        p.cycle();
+        assertTrue(notices(id).isEmpty(), "sent once");
+        assertEquals(List.of(30), get(id).lifecycle().warningsSent());
+        clock.advance(Duration.ofMinutes(15));
+        p.cycle();
+        assertTrue(notices(id).containsKey("WARN_EXPIRES_IN_15MIN.txt"));
+        extend(id, "1");
+        p.cycle();
+        assertEquals(List.of(), get(id).lifecycle().warningsSent());
+        assertFalse(notices(id).containsKey("WARN_EXPIRES_IN_15MIN.txt"), "an extension clears the warnings");
+        clock.advance(Duration.ofMinutes(46));
+        p.cycle();
+        assertTrue(notices(id).containsKey("WARN_EXPIRES_IN_30MIN.txt"), "and they come again before the new end");
+    }
+
+    @Test
+    void aShortReservationGetsOnlyTheTightestWarningInWordsThatCount() {
+        UUID id = submit(1, "0.1"); // 6 minutes: past the 30 and 15 minute marks from the start
+        Processor p = processor();
+        p.cycle();
+        p.cycle();
+        assertTrue(notices(id).containsKey("WARN_EXPIRES_IN_15MIN.txt"));
+        assertEquals(List.of(30, 15), get(id).lifecycle().warningsSent().stream().sorted(Comparator.reverseOrder()).toList());
+        assertFalse(notices(id).containsKey("WARN_EXPIRES_IN_30MIN.txt"));
+        clock.advance(Duration.ofMinutes(5).plusSeconds(30));
+        p.cycle();
+        assertTrue(notices(id).get("WARN_EXPIRES_IN_5MIN.txt").contains("expires in 1 minute,"), notices(id).toString());
+    }
+
+    @Test
+    void waitingReservationsKnowTheirPositionEstimateAndReason() {
+        UUID running = submit(alice, 8, "2", Reservation.Options.NONE);
+        UUID waiting = submit(bob, 4, "1", Reservation.Options.NONE);
+        processor().cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(running).status());
+        Reservation w = get(waiting);
+        assertEquals(1, w.queuePosition());
+        assertEquals("WAITING_FOR_CAPACITY", w.pendingReason());
+        assertEquals(get(running).expiresAt().plus(Duration.ofMinutes(1)), w.estimatedStart());
+        assertTrue(w.detailedStatus().contains("expected to start"), w.detailedStatus());
+    }
+
+    @Test
+    void aUserOverTheirLimitWaitsWithThatReason() {
+        Processor p = processor(ProcessorSettings.defaults().withLimits(new Scheduler.Limits(4, Map.of())));
+        UUID first = submit(alice, 4, "1", Reservation.Options.NONE);
+        UUID second = submit(alice, 2, "1", Reservation.Options.NONE);
+        UUID others = submit(bob, 2, "1", Reservation.Options.NONE);
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(first).status());
+        assertEquals("USER_GPU_LIMIT", get(second).pendingReason());
+        assertEquals(ReservationStatus.ACTIVE, get(others).status(), "one user's limit holds nobody else back");
+    }
+
+    @Test
+    void reservationsWaitingOver48HoursAreCancelledWithTheReason() {
+        UUID id = submit(alice, 16, "1", Reservation.Options.NONE.withDistributed(true)); // two nodes: there is one
+        Processor p = processor();
+        p.cycle();
+        assertEquals("NO_CAPACITY_OF_TYPE", get(id).pendingReason());
+        clock.advance(Duration.ofHours(48).plusMinutes(1));
+        p.cycle();
+        assertEquals(ReservationStatus.CANCELLED, get(id).status());
+        assertTrue(get(id).history().getLast().reason().contains("waited longer than 48 hours"));
+    }
+
+    @Test
+    void aReservationStuckInPreparingFailsSayingWhatItWaitedFor() {
+        backend.startingFor = 1_000;
+        UUID id = submit(1, "1");
+        Processor p = processor();
+        p.cycle();
+        assertEquals(ReservationStatus.PREPARING, get(id).status());
+        clock.advance(Duration.ofMinutes(16));
+        p.cycle();
+        assertEquals(ReservationStatus.FAILED, get(id).status());
+        assertTrue(get(id).failureReason().contains("not ready within 15 minutes"), get(id).failureReason());
+        assertTrue(get(id).failureReason().contains("starting (in memory)"), get(id).failureReason());
+        p.cycle();
+        assertTrue(backend.observe().isEmpty());
+    }
+
+    @Test
+    void idleEnvironmentsAreWarnedThenReleasedUnlessOptedOut() {
+        var idle = new ProcessorSettings.Idle(Duration.ofMinutes(30), Duration.ofMinutes(15), 5, ProcessorSettings.Idle.Action.release);
+        Processor p = processor(ProcessorSettings.defaults().withIdle(idle));
+        UUID id = submit(alice, 1, "4", Reservation.Options.NONE);
+        UUID optedOut = submit(bob, 1, "4", Reservation.Options.NONE);
+        UUID busy = submit(bob, 1, "4", Reservation.Options.NONE);
+        p.cycle();
+        db.inTransaction(c -> {
+            try (var st = c.prepareStatement("update reservations set idle_opt_out = true where reservation_id = ?")) {
+                st.setObject(1, optedOut);
+                st.executeUpdate();
+            }
+            return null;
+        });
+        backend.env(get(busy).environmentName()).utilization = 80;
+        clock.advance(Duration.ofMinutes(31));
+        p.cycle();
+        assertTrue(notices(id).get("IDLE_WARNING.txt").contains("released in 15 minutes"));
+        assertNotNull(get(id).lifecycle().idleWarnedAt());
+        assertFalse(notices(optedOut).containsKey("IDLE_WARNING.txt"));
+        assertFalse(notices(busy).containsKey("IDLE_WARNING.txt"), "GPUs at work are not idle");
+        clock.advance(Duration.ofMinutes(15));
+        p.cycle();
+        assertEquals(ReservationStatus.CANCELLED, get(id).status());
+        assertTrue(get(id).history().getLast().reason().contains("idle"), get(id).history().getLast().reason());
+        assertEquals(ReservationStatus.ACTIVE, get(optedOut).status());
+        assertNull(get(optedOut).lifecycle().idleWarnedAt());
+    }
+
+    @Test
+    void jupyterKeepsOnePortAndTokenForTheReservationsLife() {
+        UUID id = submit(1, "1");
+        Processor p = processor();
+        p.cycle();
+        send(new Command.Jupyter(id, "alice", true));
+        p.cycle();
+        var access = get(id).lifecycle().jupyterAccess();
+        assertTrue(get(id).lifecycle().jupyter());
+        assertNotNull(access);
+        assertEquals(access.token(), backend.env(get(id).environmentName()).spec.jupyter().token(), "the backend runs it with that token");
+        send(new Command.Jupyter(id, "alice", false));
+        p.cycle();
+        assertFalse(get(id).lifecycle().jupyter());
+        assertNull(backend.env(get(id).environmentName()).spec.jupyter());
+        send(new Command.Jupyter(id, "alice", true));
+        p.cycle();
+        assertEquals(access, get(id).lifecycle().jupyterAccess(), "enabled again: the same URL");
+        assertTrue(get(id).history().stream().anyMatch(h -> h.reason().equals("jupyter enabled by alice")));
+    }
+
+    @Test
+    void addedUsersAreRecordedOnceTheirKeysAuthorizedAndUnknownOnesRefused() {
+        UUID id = submit(1, "1");
+        db.inTransaction(c -> {
+            var key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIUifzcmilPK8+5TRpEQudBXxO6WvN3gLbKyMYaepoDn b@t";
+            new dev.gpudev.store.SshKeys().add(c, bob, "ssh-ed25519", key, dev.gpudev.core.SshPublicKey.parse(key).fingerprint(), "b@t");
+            return null;
+        });
+        Processor p = processor();
+        p.cycle();
+        for (String name : List.of("bob", "bob", "nobody")) {
+            send(new Command.AddUser(id, "alice", name));
+        }
+        p.cycle();
+        assertEquals(List.of(bob), db.query(c -> new ReservationUsers().of(c, id)));
+        assertEquals(1, get(id).history().stream().filter(h -> h.reason().startsWith("user bob added")).count());
+        assertTrue(get(id).history().getLast().reason().contains("no user 'nobody'"));
+        assertEquals(1, backend.env(get(id).environmentName()).spec.authorizedKeys().size(), "bob's key reaches the environment");
+    }
+
+    @Test
+    void aNamedDiskServesOneReservationAtATime() {
+        var disk = new Reservation.Options("work", false, null, Map.of());
+        UUID first = submit(alice, 1, "1", disk);
+        UUID second = submit(alice, 1, "1", disk);
+        Processor p = processor();
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(first).status());
+        assertEquals("WAITING_FOR_DISK", get(second).pendingReason());
+        assertEquals(get(first).expiresAt().plus(Duration.ofMinutes(1)), get(second).estimatedStart());
+        var home = backend.env(get(first).environmentName()).spec.home();
+        assertEquals("work", ((dev.gpudev.backend.spi.EnvironmentSpec.Home.Disk) home).disk().name());
+        send(new Command.Cancel(first, "alice"));
+        p.cycle();
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(second).status());
+    }
+
+    long diskOperation(String disk, String operation, String argument) {
+        return db.inTransaction(c -> {
+            var d = new Disks().lock(c, alice, disk).orElseThrow();
+            long op = new Disks().requestOperation(c, d, operation, argument);
+            commands.send(c, new Command.DiskOperation(op, "alice"));
+            return op;
+        });
+    }
+
+    Disks.Operation operation(long id) {
+        return db.query(c -> new Disks().operation(c, alice, id)).orElseThrow();
+    }
+
+    @Test
+    void aDiskIsListedByTheProcessorAndRenamedInTheDatabaseOnly() throws Exception {
+        long diskId = db.inTransaction(c -> new Disks().use(c, alice, "data"));
+        backend.putOnDisk(diskId, "notes.txt", "hello");
+        backend.putOnDisk(diskId, "models/w.bin", "x".repeat(1234));
+        long list = diskOperation("data", "list_content", null);
+        Processor p = processor();
+        p.cycle();
+        var listed = operation(list);
+        assertEquals("done", listed.status(), String.valueOf(listed.error()));
+        var result = dev.gpudev.store.Json.MAPPER.readTree(listed.resultJson());
+        assertEquals(1239, result.get("total_bytes").asLong());
+
+        long rename = diskOperation("data", "rename", "archive");
+        p.cycle();
+        assertEquals("done", operation(rename).status(), String.valueOf(operation(rename).error()));
+        var disks = db.query(c -> new Disks().forUser(c, alice));
+        assertEquals(List.of("archive"), disks.stream().map(Disks.Disk::name).toList());
+        assertEquals(diskId, disks.getFirst().id(), "the same disk: its files are found by id");
+        assertEquals(5 + 1234, backend.listDisk(new dev.gpudev.backend.spi.DiskRef(diskId, alice, "alice", "archive"), 10).totalBytes());
+    }
+
+    @Test
+    void aRenameOfADiskThatAReservationWantsFailsWithTheReasonAndChangesNothing() {
+        submit(alice, 8, "1", new Reservation.Options("busy", false, null, Map.of()));
+        long rename = diskOperation("busy", "rename", "other");
+        processor().cycle();
+        var op = operation(rename);
+        assertEquals("failed", op.status());
+        assertTrue(op.error().contains("used by a live or waiting reservation"), op.error());
+        assertEquals(List.of("busy"), db.query(c -> new Disks().forUser(c, alice)).stream().map(Disks.Disk::name).toList());
+        assertEquals(0, queueLength(), "a refusal is an outcome, not retried");
+    }
+
+    @Test
+    void aDeletedDisksFilesGoByItsId() {
+        long diskId = db.inTransaction(c -> new Disks().use(c, alice, "old"));
+        backend.putOnDisk(diskId, "f", "x");
+        send(new Command.DeleteDisk(diskId, "alice", "old", "alice"));
+        processor().cycle();
+        assertEquals(0, backend.listDisk(new dev.gpudev.backend.spi.DiskRef(diskId, alice, "alice", "old"), 10).totalBytes());
+    }
+
+    @Test
+    void transitionsWriteWhatTheStateMachineSaysInOneStatement() {
+        UUID id = submit(1, "1");
+        Reservation failed = db.inTransaction(c -> reservations.apply(c, reservations.lock(c, id).orElseThrow(),
+                Transition.fail("the node is gone"), clock.instant()));
+        assertEquals(ReservationStatus.FAILED, failed.status());
+        assertEquals("the node is gone", failed.failureReason());
+        assertEquals("alice", failed.username());
+        assertEquals(ReservationStatus.FAILED, failed.history().getLast().status());
+        db.inTransaction(c -> {
+            reservations.update(c, id, ReservationUpdate.of().detail("looked at"));
+            return null;
+        });
+        assertEquals("looked at", get(id).detailedStatus());
+    }
+}
