@@ -100,12 +100,17 @@ final class ApiFixture implements AutoCloseable {
 
     /** A reservation made active by hand (no processor runs here). */
     UUID activeReservation(String ownerKey, String name) throws Exception {
-        UUID id = UUID.fromString(call("POST", "/v1/jobs/submit", ownerKey,
-                "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"name\":\"" + name + "\"}").body().get("job_id").asText());
+        return activeReservation(ownerKey, name, 1);
+    }
+
+    UUID activeReservation(String ownerKey, String name, int gpus) throws Exception {
+        UUID id = UUID.fromString(call("POST", "/v1/jobs/submit", ownerKey, "{\"gpu_type\":\"h100\",\"gpu_count\":" + gpus
+                + ",\"duration_hours\":1,\"name\":\"" + name + "\"}").body().get("job_id").asText());
         db.inTransaction(c -> {
             var rs = new Reservations();
-            var r = rs.apply(c, rs.lock(c, id).orElseThrow(), Transition.admit(Reservation.Placement.of("n0", 1)), clock.instant());
-            var running = r.placement().withRunning(List.of(new Reservation.Placement.Slice("n0", 1, List.of(0), "127.0.0.1", 40000)));
+            var r = rs.apply(c, rs.lock(c, id).orElseThrow(), Transition.admit(Reservation.Placement.of("n0", gpus)), clock.instant());
+            var running = r.placement().withRunning(List.of(new Reservation.Placement.Slice("n0", gpus, List.of(), "127.0.0.1",
+                    40000 + gpus)));
             rs.apply(c, r, Transition.activate(r, clock.instant(), running, "running"), clock.instant());
             return null;
         });

@@ -27,6 +27,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -275,15 +276,27 @@ class ApiServerTest {
 
     @Test
     void aDryRunChecksAndEstimatesWithoutStoring() throws Exception {
-        String key = newUser(login(adminToken), "uma");
-        long before = queueLength();
-        Res r = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":8,\"duration_hours\":1,\"dry_run\":true}");
-        assertEquals(200, r.status(), String.valueOf(r.body()));
-        assertTrue(r.body().get("dry_run").asBoolean());
-        assertTrue(r.body().has("estimated_start_at"));
-        assertEquals(before, queueLength());
-        assertEquals(0, get("/v1/jobs", key).body().get("jobs").size());
-        assertEquals(400, post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":3,\"duration_hours\":1,\"dry_run\":true}").status());
+        try (ApiFixture f = new ApiFixture()) {
+            String holder = f.newUser("holder");
+            String key = f.newUser("uma");
+            UUID held = f.activeReservation(holder, "all-of-it", 8);
+            var expires = f.db.query(c -> new Reservations().find(c, held)).orElseThrow().expiresAt();
+            long before = f.db.query(c -> pgmq.metrics(c, f.commands.queue())).queueLength();
+            var r = f.call("POST", "/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":8,\"duration_hours\":1,\"dry_run\":true}");
+            assertEquals(200, r.status(), r.raw());
+            assertTrue(r.body().get("dry_run").asBoolean());
+            assertFalse(r.body().get("would_start_now").asBoolean(), r.raw());
+            assertEquals(1, r.body().get("queue_position").asInt());
+            assertEquals("WAITING_FOR_CAPACITY", r.body().get("pending_reason").asText());
+            assertEquals(expires.plusSeconds(60).truncatedTo(java.time.temporal.ChronoUnit.MILLIS), Instant.parse(r.body().get("estimated_start_at").asText()),
+                    "when the holder's GPUs are free: its end and the grace minute");
+            var now = f.call("POST", "/v1/jobs/submit", key, "{\"gpu_type\":\"a100\",\"gpu_count\":1,\"duration_hours\":1,\"dry_run\":true}");
+            assertEquals(422, now.status(), "no a100 here: it would never start");
+            assertEquals(before, f.db.query(c -> pgmq.metrics(c, f.commands.queue())).queueLength(), "nothing stored");
+            assertEquals(0, f.call("GET", "/v1/jobs", key, null).body().get("jobs").size());
+            assertEquals(400, f.call("POST", "/v1/jobs/submit", key,
+                    "{\"gpu_type\":\"h100\",\"gpu_count\":3,\"duration_hours\":1,\"dry_run\":true}").status());
+        }
     }
 
     @Test

@@ -70,7 +70,7 @@ public class SchedulerBenchmark {
                 Instant end = NOW.plusSeconds(60 + rnd.nextInt(24 * 3600));
                 holding.add(new Reservation(UUID.randomUUID(), user, "u", ReservationStatus.ACTIVE, "h100", 4, BigDecimal.TEN,
                         null, NOW.minusSeconds(3600), NOW.minusSeconds(3600), end,
-                        new Reservation.Placement("node-" + n, half == 0 ? List.of(0, 1, 2, 3) : List.of(4, 5, 6, 7)),
+                        Reservation.Placement.of("node-" + n, 4),
                         null, null, null, null, null, List.of()));
             }
         }
