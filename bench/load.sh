@@ -21,16 +21,19 @@ SERVER=$!
 # The server's log is kept for a look at what happened during the run.
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; cp "$DATA/server.log" /tmp/gpudev-load-server.log 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 600); do grep -q "gpudev is running" "$DATA/server.log" && break; sleep 0.1; done
-PG_PORT=$(sed -n 4p "$DATA/pgdata/postmaster.pid")
+# The embedded PostgreSQL listens only on its private socket, with a password (the operator's view).
+PG_HOST="$DATA/pg-run"
+PG_PORT=5432
+export PGPASSWORD="$(cat "$DATA/pg-secrets/superuser")"
 API="http://127.0.0.1:$PORT"
 
 echo "== API: POST /v1/jobs/submit, $WORKERS workers, ${SECONDS_RUN}s"
 API_OUT=$("$JAVA_HOME/bin/java" -cp "$ROOT/bench/target/gpudev-bench.jar" dev.gpudev.bench.SubmitLoad "$API" "$DATA/admin-token" "$SECONDS_RUN" "$WORKERS")
 echo "$API_OUT"
-USERS=$(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d gpudev -Atc "select max(user_id) from api_users")
+USERS=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select max(user_id) from api_users")
 
 echo "== pgbench: the same transaction straight into the database, $WORKERS clients, ${SECONDS_RUN}s"
-PGB=$(pgbench -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -c "$WORKERS" -j 2 -T "$SECONDS_RUN" -D users="$USERS" -f "$ROOT/bench/submit.sql" gpudev 2>&1)
+PGB=$(pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -n -c "$WORKERS" -j 2 -T "$SECONDS_RUN" -D users="$USERS" -f "$ROOT/bench/submit.sql" gpudev 2>&1)
 echo "$PGB" | grep -E "tps|latency average"
 API_RATE=$(echo "$API_OUT" | sed -n 's/.*api_peak_per_s=\([0-9.]*\).*/\1/p')
 DB_RATE=$(echo "$PGB" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
@@ -39,7 +42,7 @@ python3 -c "print(f'ratio API/pgbench = {float(\"$API_RATE\")/float(\"$DB_RATE\"
 # The database's own latency at the rate the API was measured at: the floor under the API's p99.
 HALF=$(python3 -c "print(int(float('$API_RATE')/2))")
 echo "== pgbench at $HALF tps (the API's open-loop rate), ${SECONDS_RUN}s: per-transaction latency"
-(cd "$DATA" && pgbench -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -c "$WORKERS" -j 2 -R "$HALF" -T "$SECONDS_RUN" \
+(cd "$DATA" && pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -n -c "$WORKERS" -j 2 -R "$HALF" -T "$SECONDS_RUN" \
    -D users="$USERS" -f "$ROOT/bench/submit.sql" -l --log-prefix=pgb gpudev > /dev/null 2>&1)
 cat "$DATA"/pgb.* | python3 -c "
 import sys

@@ -11,7 +11,9 @@ record DatabaseUrl(String jdbcUrl, String user, String password) {
 
     static DatabaseUrl parse(String url) {
         if (url.startsWith("jdbc:postgresql://")) {
-            return new DatabaseUrl(url, System.getenv("POSTGRES_USER"), System.getenv("POSTGRES_PASSWORD"));
+            // A JDBC URL may carry user and password itself; else they come from the environment.
+            boolean carries = url.contains("user=");
+            return new DatabaseUrl(url, carries ? null : System.getenv("POSTGRES_USER"), carries ? null : System.getenv("POSTGRES_PASSWORD"));
         }
         if (!url.startsWith("postgresql://") && !url.startsWith("postgres://")) {
             throw new ValidationException("--database-url must look like postgresql://user:password@host:5432/gpudev");

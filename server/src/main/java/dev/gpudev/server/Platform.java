@@ -93,13 +93,13 @@ public final class Platform implements AutoCloseable {
         if (cfg.databaseUrl() != null) {
             return Database.connect(cfg.databaseUrl(), cfg.databaseUser(), cfg.databasePassword(), 20);
         }
-        EmbeddedPostgres pg = EmbeddedPostgres.start(cfg.dataDir().resolve("pg-binaries"), cfg.dataDir().resolve("pgdata"), 0);
+        EmbeddedPostgres pg = EmbeddedPostgres.start(cfg.dataDir().resolve("pg-binaries"), cfg.dataDir());
         // Stopped last, after the processor and the API (closeables run newest first); until the platform
         // is up, its own stop hook stays as the safety net.
         closeables.addFirst(pg);
         embedded = pg;
         pg.createDatabase("gpudev");
-        return Database.connect(pg.jdbcUrl("gpudev"), pg.user(), "", 20);
+        return Database.connect(pg.jdbcUrl("gpudev"), pg.appUser(), pg.appPassword(), 20);
     }
 
     static Capacity capacity(ServerConfig cfg, GpuCatalog catalog) {

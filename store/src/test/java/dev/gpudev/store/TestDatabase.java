@@ -20,7 +20,7 @@ public final class TestDatabase {
             try {
                 Path data = Files.createTempDirectory("gpudev-test-pg");
                 Path cache = Path.of(System.getProperty("java.io.tmpdir"), "gpudev-pg-binaries");
-                server = EmbeddedPostgres.start(cache, data.resolve("data"), 0);
+                server = EmbeddedPostgres.start(cache, data.resolve("data"));
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     server.close();
                     try {
@@ -41,6 +41,6 @@ public final class TestDatabase {
         EmbeddedPostgres pg = server();
         String name = "t" + ProcessHandle.current().pid() + "_" + COUNTER.incrementAndGet();
         pg.createDatabase(name);
-        return Database.connect(pg.jdbcUrl(name), pg.user(), "", 8).migrate();
+        return Database.connect(pg.jdbcUrl(name), pg.appUser(), pg.appPassword(), 8).migrate();
     }
 }
