@@ -20,6 +20,8 @@ CREATE INDEX idx_reservations_disk ON reservations(disk_id) WHERE status IN ('qu
 
 -- Jupyter keeps one port and token for the reservation's life.
 ALTER TABLE reservations ADD COLUMN jupyter_port INTEGER, ADD COLUMN jupyter_token TEXT;
+UPDATE reservations SET jupyter_port = 8888, jupyter_token = substr(md5(random()::text || reservation_id::text), 1, 32)
+    WHERE jupyter_enabled AND status IN ('queued', 'preparing', 'active');
 
 -- Disk operations name their disk by id too (its name may change).
 ALTER TABLE disk_operations ADD COLUMN disk_id INTEGER;

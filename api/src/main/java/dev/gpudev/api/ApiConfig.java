@@ -1,34 +1,51 @@
 package dev.gpudev.api;
 
+import dev.gpudev.core.Scheduler;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.regex.Pattern;
+
 /**
  * Settings of the API. The SSH proxy address is what clients are told to connect to.
  *
- * @param apiKeyTtlHours lifetime of a new API key (API_KEY_TTL_HOURS, 1-168, default 2)
- * @param maxGpusPerUser the scheduler's per-user limit (0: none), so a submit that can never start is refused
- * @param rateLimitPerKey requests per second per API key (RATE_LIMIT_PER_KEY, default 20; bursts of twice that)
+ * @param apiKeyTtl           lifetime of a new API key (API_KEY_TTL, e.g. 30m or 8h, 5 minutes to 7 days; or
+ *                            API_KEY_TTL_HOURS; default 2 h)
+ * @param limits              the scheduler's per-user limits, so that a submit that can never start is refused
+ * @param rateLimitPerKey     requests per second per API key (RATE_LIMIT_PER_KEY, default 20; bursts of twice that)
  * @param rateLimitPerAddress requests per second per client address (RATE_LIMIT_PER_ADDRESS, default 50)
- * @param aws where STS is and which role may log in (AWS_REGION, AWS_ENDPOINT_URL_STS, ALLOWED_AWS_ROLE)
+ * @param aws                 where STS is and which role and accounts may log in
+ * @param grace               the processor's grace period after a reservation's end: estimates count it
+ * @param adminOnly           why only admins may reserve (environments cannot be isolated here); null when anyone may
  */
-public record ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
-                        double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, java.time.Duration grace) {
+public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
+                        double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace, String adminOnly) {
 
-    /** How long after its end a reservation keeps its GPUs (the processor's grace period): estimates count it. */
-    public static final java.time.Duration DEFAULT_GRACE = java.time.Duration.ofMinutes(1);
+    public static final Duration DEFAULT_GRACE = Duration.ofMinutes(1);
+    private static final Duration MIN_TTL = Duration.ofMinutes(5);
+    private static final Duration MAX_TTL = Duration.ofDays(7);
+
+    public ApiConfig {
+        if (apiKeyTtl.compareTo(MIN_TTL) < 0 || apiKeyTtl.compareTo(MAX_TTL) > 0) {
+            throw new IllegalArgumentException("API_KEY_TTL must be 5 minutes to 7 days, not " + apiKeyTtl.toMinutes() + " minutes");
+        }
+    }
 
     public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
                      double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws) {
-        this(apiKeyTtlHours, sshProxyHost, sshProxyPort, maxGpusPerUser, rateLimitPerKey, rateLimitPerAddress, aws, DEFAULT_GRACE);
+        this(Duration.ofHours(apiKeyTtlHours), sshProxyHost, sshProxyPort, new Scheduler.Limits(maxGpusPerUser, Map.of()),
+                rateLimitPerKey, rateLimitPerAddress, aws, DEFAULT_GRACE, null);
     }
 
-    public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser) {
-        this(apiKeyTtlHours, sshProxyHost, sshProxyPort, maxGpusPerUser, rate("RATE_LIMIT_PER_KEY", 20), rate("RATE_LIMIT_PER_ADDRESS", 50),
-                AwsLogin.Settings.fromEnvironment());
+    /** Rate limits and AWS settings from the environment (RATE_LIMIT_PER_KEY, RATE_LIMIT_PER_ADDRESS, AWS_*, ALLOWED_AWS_*). */
+    public static ApiConfig fromEnvironment(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
+                                            Duration grace, String adminOnly) {
+        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rate("RATE_LIMIT_PER_KEY", 20),
+                rate("RATE_LIMIT_PER_ADDRESS", 50), AwsLogin.Settings.fromEnvironment(), grace, adminOnly);
     }
 
-    public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
-                     double rateLimitPerKey, double rateLimitPerAddress) {
-        this(apiKeyTtlHours, sshProxyHost, sshProxyPort, maxGpusPerUser, rateLimitPerKey, rateLimitPerAddress,
-                AwsLogin.Settings.fromEnvironment());
+    public ApiConfig withAdminOnly(String reason) {
+        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, reason);
     }
 
     /** Requests per second (bursts of twice that) from the environment, or the default. */
@@ -48,21 +65,37 @@ public record ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPor
         }
     }
 
-    public ApiConfig {
-        if (apiKeyTtlHours < 1 || apiKeyTtlHours > 168) {
-            throw new IllegalArgumentException("API_KEY_TTL_HOURS must be 1-168, not " + apiKeyTtlHours);
-        }
-    }
+    private static final Pattern TTL = Pattern.compile("(\\d{1,6})\\s*(m|min|minutes?|h|hours?|d|days?)?");
 
-    public static int ttlFromEnvironment() {
-        String v = System.getenv("API_KEY_TTL_HOURS");
+    /**
+     * A key's lifetime from the environment: API_KEY_TTL ("30m", "8h", "2d"; a bare number is hours), else
+     * API_KEY_TTL_HOURS, else 2 hours. Checked at once: a server with a bad setting does not start.
+     */
+    public static Duration ttlFromEnvironment(Map<String, String> env) {
+        String v = env.get("API_KEY_TTL");
+        String name = "API_KEY_TTL";
         if (v == null || v.isBlank()) {
-            return 2;
+            v = env.get("API_KEY_TTL_HOURS");
+            name = "API_KEY_TTL_HOURS";
         }
-        try {
-            return Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("API_KEY_TTL_HOURS must be a whole number of hours (1-168), not '" + v + "'");
+        if (v == null || v.isBlank()) {
+            return Duration.ofHours(2);
         }
+        var m = TTL.matcher(v.trim().toLowerCase(java.util.Locale.ROOT));
+        if (!m.matches() || (name.equals("API_KEY_TTL_HOURS") && m.group(2) != null)) {
+            throw new IllegalArgumentException(name + " must be a duration like 30m, 8h or 2d (a bare number is hours), not '"
+                    + dev.gpudev.core.Names.shown(v) + "'");
+        }
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "h" : m.group(2).substring(0, 1);
+        Duration d = switch (unit) {
+            case "m" -> Duration.ofMinutes(n);
+            case "d" -> Duration.ofDays(n);
+            default -> Duration.ofHours(n);
+        };
+        if (d.compareTo(MIN_TTL) < 0 || d.compareTo(MAX_TTL) > 0) {
+            throw new IllegalArgumentException(name + " must be 5 minutes to 7 days, not '" + v.trim() + "'");
+        }
+        return d;
     }
 }

@@ -104,7 +104,7 @@ final class AuthRoutes {
 
     private Map<String, Object> issueKey(Connection c, User user, Instant now, String description) throws SQLException {
         String key = Tokens.newSecret();
-        Instant expires = now.plus(Duration.ofHours(p.config().apiKeyTtlHours()));
+        Instant expires = now.plus(p.config().apiKeyTtl());
         p.apiKeys().insert(c, user.userId(), Tokens.sha256Hex(key), Tokens.prefix(key), expires, description);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("api_key", key);
@@ -113,7 +113,8 @@ final class AuthRoutes {
         out.put("username", user.username());
         out.put("is_admin", user.admin());
         out.put("expires_at", expires);
-        out.put("ttl_hours", p.config().apiKeyTtlHours());
+        out.put("ttl_hours", java.math.BigDecimal.valueOf(p.config().apiKeyTtl().toMinutes())
+                .divide(java.math.BigDecimal.valueOf(60), 4, java.math.RoundingMode.HALF_UP).stripTrailingZeros());
         return out;
     }
 

@@ -81,9 +81,10 @@ final class Callers {
     /** Checks a request against its route's access, before the handler. */
     void check(Context ctx) {
         var roles = ctx.routeRoles();
-        if (roles.contains(Access.ANYONE) || roles.isEmpty()) {
+        if (roles.contains(Access.ANYONE)) {
             return;
         }
+        // A route without a role is not open: it takes a logged-in user, at least.
         if (roles.contains(Access.LOCAL_OR_ADMIN)) {
             String ip = ctx.ip();
             boolean local = ip.equals("127.0.0.1") || ip.equals("0:0:0:0:0:0:0:1") || ip.equals("::1");

@@ -56,10 +56,13 @@ final class Submission {
     }
 
     private Scheduler.Limits limits() {
-        return new Scheduler.Limits(p.config().maxGpusPerUser(), Map.of());
+        return p.config().limits();
     }
 
     Outcome submit(Caller who, Request req) {
+        if (p.config().adminOnly() != null && !who.admin()) {
+            throw ApiError.forbidden(p.config().adminOnly());
+        }
         ReservationRequest request = req.request().validate(p.catalog());
         Reservation.Options options = req.options().withDistributed(request.distributed()).validate();
         Capacity cap = capacity.current();

@@ -171,7 +171,7 @@ class WalkingSkeletonE2ETest {
         Proc run = cli(alice, "connect", "first", "--", "echo", "gpus=$CUDA_VISIBLE_DEVICES", "nv=$NVIDIA_VISIBLE_DEVICES", "home=$HOME");
         assertEquals(0, run.exit(), run.out());
         assertTrue(run.out().contains("gpus=0 nv=0"), run.out());
-        assertTrue(run.out().contains("/environments/gpudev-"), run.out());
+        assertTrue(run.out().contains("home=/home/" + username(alice)), "the home, as the box shows it: " + run.out());
         assertTrue(Files.readString(serverLog).contains("connects to 127.0.0.1:" + port));
         Proc sshConfig = cli(alice, "ssh-config");
         assertEquals(0, sshConfig.exit(), sshConfig.out());
@@ -197,32 +197,55 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
-    void portForwardingThroughTheEnvironmentWorks() throws Exception {
+    void tunnelsReachTheEnvironmentsOwnPortsAndNeverTheHostsServices() throws Exception {
         Path alice = newUser("alice");
         active(alice, "fwd");
+        // A service in the environment (as Jupyter or TensorBoard would be), started over SSH and left running.
+        Proc serve = cli(alice, "connect", "fwd", "--", "nohup python3 -m http.server 8765 --bind 0.0.0.0 > web.log 2>&1 &"
+                + " sleep 1; echo started");
+        assertTrue(serve.out().contains("started"), serve.out());
         assertEquals(0, cli(alice, "ssh-config").exit());
-        // The config `ssh-config` wrote: forward a local port through the environment to the API, as one would to Jupyter.
         Path cfg = alice.resolve(".gpu-dev/ssh_config");
         String host = Files.readAllLines(cfg).stream().filter(l -> l.startsWith("Host gpudev-") && !l.contains("proxy") && !l.contains("*"))
                 .findFirst().orElseThrow().substring(5).trim();
         int local = Proc.freePort();
-        int api = Integer.parseInt(apiUrl.substring(apiUrl.lastIndexOf(':') + 1));
         Process tunnel = new ProcessBuilder("ssh", "-F", cfg.toString(), "-N", "-o", "ExitOnForwardFailure=yes",
-                "-L", local + ":127.0.0.1:" + api, host).redirectErrorStream(true).start();
+                "-L", local + ":127.0.0.1:8765", host).redirectErrorStream(true).start();
         try {
-            Instant deadline = Instant.now().plus(Duration.ofSeconds(15));
-            String body = null;
-            while (body == null && Instant.now().isBefore(deadline)) {
-                try {
-                    body = new String(URI.create("http://127.0.0.1:" + local + "/health").toURL().openStream().readAllBytes());
-                } catch (IOException notYet) {
-                    Thread.sleep(200);
-                }
-            }
-            assertTrue(body != null && body.contains("\"database\":\"ok\""), "through the tunnel: " + body);
+            String body = fetch("http://127.0.0.1:" + local + "/", Duration.ofSeconds(15));
+            assertTrue(body != null && body.contains("web.log"), "through the tunnel, the environment's own port (its home's listing): " + body);
         } finally {
             tunnel.destroy();
         }
+        // The same tunnel to the API's port (a host service) is refused: a tenant's tunnels never leave its environment.
+        int api = Integer.parseInt(apiUrl.substring(apiUrl.lastIndexOf(':') + 1));
+        int local2 = Proc.freePort();
+        Process sneaky = new ProcessBuilder("ssh", "-F", cfg.toString(), "-N", "-L", local2 + ":127.0.0.1:" + api, host)
+                .redirectErrorStream(true).start();
+        try {
+            String body = fetch("http://127.0.0.1:" + local2 + "/health", Duration.ofSeconds(3));
+            assertFalse(body != null && body.contains("database"), "the API is out of the tunnel's reach: " + body);
+        } finally {
+            sneaky.destroy();
+        }
+        Proc remote = Proc.run(Map.of("HOME", alice.toString()), List.of("ssh", "-F", cfg.toString(), "-N", "-o", "ExitOnForwardFailure=yes",
+                "-R", "127.0.0.1:" + Proc.freePort() + ":127.0.0.1:22", host));
+        assertNotEquals(0, remote.exit(), "no remote forwarding: " + remote.out());
+    }
+
+    static String fetch(String url, Duration within) throws InterruptedException {
+        Instant deadline = Instant.now().plus(within);
+        while (Instant.now().isBefore(deadline)) {
+            try {
+                var c = (java.net.HttpURLConnection) URI.create(url).toURL().openConnection();
+                c.setConnectTimeout(1000);
+                c.setReadTimeout(2000);
+                return new String(c.getInputStream().readAllBytes());
+            } catch (IOException notYet) {
+                Thread.sleep(200);
+            }
+        }
+        return null;
     }
 
     @Test

@@ -91,6 +91,9 @@ final class DiskOperations {
         if (p.disks().lock(c, op.userId(), to).isPresent()) {
             throw new Refused("you have a disk named " + to + " already");
         }
+        // A disk's first look finds files a backend kept under its name before disks had ids (and moves
+        // them to the id): done before the name changes, or they would stay under the old one.
+        p.backend().listDisk(new DiskRef(disk.id(), op.userId(), op.username(), disk.name()), 1);
         p.disks().rename(c, disk.id(), to);
         log.info("disk {} of {} renamed to {}", disk.name(), op.username(), to);
         return Json.write(Map.of("name", to, "previous_name", disk.name()));

@@ -30,6 +30,12 @@ final class LiveSet {
         }
     }
 
+    /** The rows as they are now (read under the scheduler's lock after another replica scheduled). */
+    void replaceAll(List<Reservation> fresh) {
+        byId.clear();
+        fresh.forEach(this::put);
+    }
+
     List<Reservation> all() {
         return new ArrayList<>(byId.values());
     }

@@ -47,7 +47,7 @@ public final class Processor implements Runnable, AutoCloseable {
     }
 
     public synchronized void start() {
-        publishCapacity();
+        publishCapacity(); // before the API answers a submit: it reads capacity from the database
         thread = Thread.ofPlatform().name("processor").daemon().start(this);
     }
 
@@ -86,18 +86,29 @@ public final class Processor implements Runnable, AutoCloseable {
             scheduling.replan();
         }
         long t1 = System.nanoTime();
-        // The backend before the rows: see Reconciler.run.
-        Map<String, Observed> observed = p.backend().observe();
+        // The backend before the rows: see Reconciler.run. A backend that cannot answer (its API is down)
+        // stops only the reconciliation: expiry, warnings and scheduling go on, on the capacity last seen.
+        Map<String, Observed> observed = null;
+        Capacity capacity = published;
+        try {
+            observed = p.backend().observe();
+            capacity = publishCapacity();
+        } catch (RuntimeException e) {
+            log.warn("the backend did not answer ({}); this cycle does not reconcile", e.toString());
+        }
         LiveSet live = new LiveSet(p.db().query(c -> p.reservations().withStatus(c, false, LiveSet.states())));
-        Capacity capacity = publishCapacity();
         if (sweeper.sweep(live)) {
             scheduling.replan();
         }
         long t2 = System.nanoTime();
         long full = scheduling.fullPlans;
-        scheduling.run(live, capacity);
+        if (capacity != null) {
+            scheduling.run(live, capacity);
+        }
         long t3 = System.nanoTime();
-        reconciler.run(live, observed);
+        if (observed != null) {
+            reconciler.run(live, observed);
+        }
         long t4 = System.nanoTime();
         if (t4 - t0 > SLOW_CYCLE_NANOS) {
             log.info("slow processor cycle: {} ms (commands {} ms, sweep {} ms, {} {} ms [{}], reconcile {} ms)", (t4 - t0) / 1_000_000,

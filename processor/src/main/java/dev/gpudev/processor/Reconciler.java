@@ -12,6 +12,8 @@ import dev.gpudev.core.Transition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -34,8 +36,15 @@ final class Reconciler {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
 
     private final Parts p;
-    /** What each environment was last ensured as: ensuring again is only for a change (or a missing one). */
-    private final Map<String, EnvironmentSpec> ensured = new HashMap<>();
+    /**
+     * What each environment was last ensured as, and when: ensuring again is for a change, a missing
+     * environment, or once a minute (level-triggered: what drifted, a dead service, is put right).
+     */
+    private final Map<String, Ensured> ensured = new HashMap<>();
+    static final Duration ENSURE_AGAIN_EVERY = Duration.ofMinutes(1);
+
+    private record Ensured(EnvironmentSpec spec, Instant at) {
+    }
 
     Reconciler(Parts parts) {
         this.p = parts;
@@ -48,18 +57,38 @@ final class Reconciler {
      */
     void run(LiveSet live, Map<String, Observed> observedBefore) {
         List<Reservation> rows = live.all();
+        Set<String> wanted = new HashSet<>();
+        for (Reservation r : rows) {
+            // Every node's name first: a failure while making one node must never make the others orphans.
+            for (int rank = 0; rank < r.nodeCount(); rank++) {
+                wanted.add(r.environmentName(rank));
+            }
+        }
+        try {
+            converge(rows, live, observedBefore);
+        } finally {
+            for (String name : observedBefore.keySet()) {
+                if (!wanted.contains(name)) {
+                    removeOrphan(name);
+                }
+            }
+        }
+    }
+
+    private void converge(List<Reservation> rows, LiveSet live, Map<String, Observed> observedBefore) {
         Map<UUID, List<String>> keys = rows.isEmpty() ? Map.of()
                 : p.db().query(c -> p.sshKeys().forReservations(c, live.ids()));
-        Set<String> wanted = new HashSet<>();
         boolean changedBackend = false;
         Map<UUID, String> refused = new LinkedHashMap<>();
+        Instant now = Instant.now();
         for (Reservation r : rows) {
             try {
                 for (EnvironmentSpec spec : specs(r, keys.getOrDefault(r.id(), List.of()))) {
-                    wanted.add(spec.name());
-                    if (!observedBefore.containsKey(spec.name()) || !spec.equals(ensured.get(spec.name()))) {
+                    Ensured last = ensured.get(spec.name());
+                    boolean due = last == null || !spec.equals(last.spec()) || now.isAfter(last.at().plus(ENSURE_AGAIN_EVERY));
+                    if (!observedBefore.containsKey(spec.name()) || due) {
                         p.backend().ensure(spec);
-                        ensured.put(spec.name(), spec);
+                        ensured.put(spec.name(), new Ensured(spec, now));
                         changedBackend = true;
                     }
                 }
@@ -69,20 +98,21 @@ final class Reconciler {
                 } else {
                     refused.put(r.id(), e.getMessage());
                 }
+            } catch (RuntimeException e) {
+                log.error("environment of {} could not be ensured (will retry): {}", r.id(), e.toString());
             }
         }
         Map<String, Observed> observed = changedBackend ? p.backend().observe() : observedBefore;
         for (Reservation r : rows) {
-            String refusal = refused.get(r.id());
-            if (refusal != null) {
-                fail(r, "the environment could not be created: " + refusal, live);
-            } else {
-                follow(r, observed, live);
-            }
-        }
-        for (String name : observedBefore.keySet()) {
-            if (!wanted.contains(name)) {
-                removeOrphan(name);
+            try {
+                String refusal = refused.get(r.id());
+                if (refusal != null) {
+                    fail(r, "the environment could not be created: " + refusal, live);
+                } else {
+                    follow(r, observed, live);
+                }
+            } catch (RuntimeException e) {
+                log.error("reservation {} could not be followed (will retry): {}", r.id(), e.toString());
             }
         }
     }
@@ -138,8 +168,8 @@ final class Reconciler {
                 case Observed.Phase.Ready rd -> ready.add(rd);
                 case Observed.Phase.Starting s -> starting = s.detail();
                 case Observed.Phase.Failed f when f.isTransient() -> {
-                    log.warn("environment {} failed ({}); making it again", name, f.reason());
-                    destroy(name, "it failed and is made again");
+                    log.warn("environment {} failed ({}); it is ensured again", name, f.reason());
+                    ensured.remove(name); // the next pass asks the backend to put it right
                     starting = "restarting: " + f.reason();
                 }
                 case Observed.Phase.Failed f -> {
@@ -186,10 +216,11 @@ final class Reconciler {
         update(r, changes);
     }
 
+    /** Writes what changed, only while the row is still in the state it was read in (another replica may have ended it). */
     private void update(Reservation r, ReservationUpdate changes) {
         if (!changes.isEmpty()) {
             p.db().inTransaction(c -> {
-                p.reservations().update(c, r.id(), changes);
+                p.reservations().updateIf(c, r.id(), r.status(), changes);
                 return null;
             });
         }

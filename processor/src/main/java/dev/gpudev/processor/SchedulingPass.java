@@ -98,6 +98,11 @@ final class SchedulingPass {
             return List.of();
         }
         long epoch = p.schedulerState().nextEpoch(c);
+        if (epoch != plannedEpoch + 1) {
+            // Another replica scheduled since this one last did: what it admitted may have committed after
+            // this cycle read its live rows. Read them again, under the lock, so no GPU is placed twice.
+            live.replaceAll(p.reservations().withStatus(c, false, LiveSet.states()));
+        }
         List<Reservation> holding = live.all();
         Instant now = p.clock().instant();
         Basis basis = new Basis(capacity, holding.stream().map(Held::of).toList());

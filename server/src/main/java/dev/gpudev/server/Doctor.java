@@ -47,8 +47,7 @@ final class Doctor implements Callable<Integer> {
         Sandbox sandbox = Sandbox.detect();
         Path tmp = Files.createTempDirectory("gpudev-doctor");
         Path home = Files.createDirectories(tmp.resolve("home"));
-        var probe = run(sandbox.wrap(List.of("/bin/sh", "-c", "echo ok"), home, tmp.resolve("hidden"), java.util.Map.of("PATH", "/usr/bin:/bin")));
-        report(probe.startsWith("ok"), "sandbox", sandbox.describe() + (probe.startsWith("ok") ? "" : ": " + probe));
+        report(sandbox.isolates(), "isolation", sandbox.describe());
         String sshVersion = run(List.of("ssh", "-V"));
         boolean sshOk = sshVersion.contains("OpenSSH");
         report(sshOk, "ssh", sshVersion.trim());
@@ -68,7 +67,18 @@ final class Doctor implements Callable<Integer> {
             backend.ensure(new EnvironmentSpec(UUID.randomUUID(), "gpudev-doctor", 0, new EnvironmentSpec.Owner(0, "doctor"),
                     node.name(), Math.min(1, node.gpus().size()), List.of(pub), null, new EnvironmentSpec.Home.Scratch(), null,
                     java.util.Map.of()));
-            var env = (Observed.Phase.Ready) backend.observe().get("gpudev-doctor").phase();
+            Observed.Phase.Ready env = null;
+            for (int i = 0; i < 200 && env == null; i++) { // ensure does not wait: the environment is ready when observed so
+                if (backend.observe().get("gpudev-doctor").phase() instanceof Observed.Phase.Ready ready) {
+                    env = ready;
+                } else {
+                    Thread.sleep(50);
+                }
+            }
+            if (env == null) {
+                report(false, "environment", "the throwaway environment did not become ready");
+                return;
+            }
             String out = run(List.of("ssh", "-i", key.toString(), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                     "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
                     "-p", Integer.toString(env.sshPort()), "doctor@" + env.sshHost(),

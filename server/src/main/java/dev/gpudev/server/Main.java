@@ -53,6 +53,10 @@ public final class Main implements Callable<Integer> {
             defaultValue = "none")
     String idleAction;
 
+    @Option(names = "--insecure-single-user", description = "let everyone reserve even when environments cannot be isolated "
+            + "(no bubblewrap): only for a machine whose one user is you")
+    boolean insecureSingleUser;
+
     public static void main(String[] args) {
         // Before any logger exists: LOG_FORMAT=json gives one JSON object per log line.
         if ("json".equalsIgnoreCase(System.getenv("LOG_FORMAT")) && System.getProperty("logback.configurationFile") == null) {
@@ -129,6 +133,9 @@ public final class Main implements Callable<Integer> {
         ProcessorSettings processor = ProcessorSettings.defaults()
                 .withLimits(new Scheduler.Limits(maxGpusPerUser, java.util.Map.of()))
                 .withIdle(new ProcessorSettings.Idle(java.time.Duration.ofMinutes(idleAfterMinutes), java.time.Duration.ofMinutes(15), 5, action));
-        return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue, processor);
+        // Checked before anything starts: a bad setting is a message, not a half-started server.
+        var ttl = dev.gpudev.api.ApiConfig.ttlFromEnvironment(System.getenv());
+        return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue, processor,
+                ttl, insecureSingleUser);
     }
 }

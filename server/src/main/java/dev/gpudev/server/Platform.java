@@ -78,8 +78,16 @@ public final class Platform implements AutoCloseable {
         String bind = "127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0";
         proxy = new SshProxy(db, sshKeys, reservations, cfg.dataDir().resolve("ssh_proxy_host_key"), bind, cfg.sshPort());
         closeables.addFirst(proxy);
-        ApiConfig apiConfig = new ApiConfig(ApiConfig.ttlFromEnvironment(), cfg.advertisedHost(), proxy.port(),
-                cfg.processor().limits().maxGpusPerUser());
+        String adminOnly = null;
+        if (!backend.isolates() && !cfg.insecureSingleUser()) {
+            adminOnly = "this server cannot isolate environments (bubblewrap is not installed), so only its admin may reserve:"
+                    + " install bubblewrap, or start the server with --insecure-single-user if you are its only user";
+            log.warn("environments are NOT isolated here (no bubblewrap): only the admin may reserve (--insecure-single-user lets everyone)");
+        } else if (!backend.isolates()) {
+            log.warn("environments are NOT isolated here (no bubblewrap), and --insecure-single-user lets everyone reserve");
+        }
+        ApiConfig apiConfig = ApiConfig.fromEnvironment(cfg.apiKeyTtl(), cfg.advertisedHost(), proxy.port(), cfg.processor().limits(),
+                cfg.processor().grace(), adminOnly);
         api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), sshKeys, reservations, reservationUsers, disks, pgmq, commands,
                 capacityTable, catalog, clock, apiConfig, new AuditLog(), wakeUps)).start(bind, cfg.port());
         closeables.addFirst(api);

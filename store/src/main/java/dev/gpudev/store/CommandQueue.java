@@ -105,8 +105,10 @@ public final class CommandQueue {
                 case "add_user" -> new Command.AddUser(id(n), by, n.required("username").asText());
                 case "jupyter_enable" -> new Command.Jupyter(id(n), by, true);
                 case "jupyter_disable" -> new Command.Jupyter(id(n), by, false);
-                case "delete_disk" -> new Command.DeleteDisk(n.required("disk_id").asLong(), n.path("owner").asText(by),
-                        n.path("name").asText(""), by);
+                // Before disks had ids, the disk's name travelled in "username" (id 0: found by owner and name).
+                case "delete_disk" -> n.has("disk_id")
+                        ? new Command.DeleteDisk(n.get("disk_id").asLong(), n.path("owner").asText(by), n.path("name").asText(""), by)
+                        : new Command.DeleteDisk(0, by, n.required("username").asText(), by);
                 case "disk_op" -> new Command.DiskOperation(n.required("operation_id").asLong(), by);
                 default -> throw new IllegalArgumentException("unknown command type '" + n.path("type").asText("") + "'");
             };

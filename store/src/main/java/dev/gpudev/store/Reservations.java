@@ -195,6 +195,20 @@ public final class Reservations {
         new Sql("update reservations set updated_at = now(), " + String.join(", ", sets) + " where reservation_id = ?", values).execute(c);
     }
 
+    /** Sets fields only while the row is in the given state; false when it moved on meanwhile. */
+    public boolean updateIf(Connection c, UUID id, ReservationStatus expected, ReservationUpdate update) throws SQLException {
+        if (update.isEmpty()) {
+            return true;
+        }
+        List<String> sets = new ArrayList<>();
+        List<Object> values = new ArrayList<>();
+        columns(update, sets, values);
+        values.add(id);
+        values.add(expected.wire());
+        return new Sql("update reservations set updated_at = now(), " + String.join(", ", sets)
+                + " where reservation_id = ? and status = ?", values).execute(c) > 0;
+    }
+
     /** Appends a history entry without changing state (an extension, a refusal, a warning) and writes the update; returns the new row. */
     public Reservation note(Connection c, Reservation current, String reason, Instant at, ReservationUpdate update) throws SQLException {
         return write(c, current.id(), new ArrayList<>(), new ArrayList<>(), new StatusChange(current.status(), at, reason), update);

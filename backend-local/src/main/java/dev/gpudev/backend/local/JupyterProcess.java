@@ -8,13 +8,13 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 /**
- * Jupyter Lab of an environment, with the token the reservation keeps for its life. Environments here
- * share the machine's network, so Lab listens on a port of the host chosen once per environment (kept
- * in its directory); the URL stays the same while the reservation lives. When Jupyter is not
- * installed, the status says so instead of offering a dead URL.
+ * Jupyter Lab of an environment, in its box, with the port and token the reservation keeps for its
+ * life. In a box with its own network it listens on the reservation's port (8888) there, reached by
+ * `gpu-dev connect NAME --forward 8888`; in a box on the host's network it takes a port of the host,
+ * chosen once per environment. When Jupyter is not installed, the status says so instead of offering
+ * a dead URL.
  */
 final class JupyterProcess {
     private final Process process;
@@ -30,8 +30,8 @@ final class JupyterProcess {
     }
 
     /** What the spec asks for, from what runs now: started, kept, or stopped (null). */
-    static JupyterProcess reconcile(JupyterProcess current, EnvironmentSpec spec, Path home, Path dir, Path hiddenDataDir,
-                                    Sandbox sandbox, Map<String, String> env) throws IOException {
+    static JupyterProcess reconcile(JupyterProcess current, EnvironmentSpec spec, Box box, Path dir,
+                                    EnvironmentSshServer ssh) throws IOException {
         if (spec.jupyter() == null) {
             if (current != null) {
                 current.stop();
@@ -49,14 +49,20 @@ final class JupyterProcess {
             return new JupyterProcess(null, 0, spec.jupyter().token(), "jupyter: not started: Jupyter is not installed on this machine"
                     + " (pip install jupyterlab), so there is no URL");
         }
-        int port = hostPort(dir.resolve("jupyter_port"));
-        Process p = new ProcessBuilder(sandbox.wrap(List.of(exe, "lab", "--no-browser", "--ip=127.0.0.1", "--port=" + port,
-                "--IdentityProvider.token=" + spec.jupyter().token(), "--ServerApp.root_dir=" + home), home, hiddenDataDir, env))
-                .redirectErrorStream(true).redirectOutput(dir.resolve("jupyter.log").toFile()).start();
+        int port = box.ownNetwork() ? spec.jupyter().port() : hostPort(dir.resolve("jupyter_port"));
+        String ip = box.ownNetwork() ? "0.0.0.0" : "127.0.0.1";
+        Path log = dir.resolve("jupyter.log");
+        Process p = new ProcessBuilder(box.command(List.of(exe, "lab", "--no-browser", "--ip=" + ip, "--port=" + port,
+                "--IdentityProvider.token=" + spec.jupyter().token(), "--ServerApp.root_dir=" + box.home()), java.util.Map.of()))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Files.setPosixFilePermissions(log, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        if (!box.ownNetwork()) {
+            ssh.allow(port);
+        }
         return new JupyterProcess(p, port, spec.jupyter().token(), null);
     }
 
-    /** The port this environment's Lab always gets: chosen free once, then kept. */
+    /** The port this environment's Lab always gets on the host's network: chosen free once, then kept. */
     private static int hostPort(Path file) throws IOException {
         if (Files.exists(file)) {
             try {
@@ -73,18 +79,23 @@ final class JupyterProcess {
         return port;
     }
 
+    boolean alive() {
+        return problem != null || process.isAlive();
+    }
+
     String describe() {
         if (problem != null) {
             return problem;
         }
         if (!process.isAlive()) {
-            return "jupyter: not running (it exited; see jupyter.log in the environment's directory)";
+            return "jupyter: not running (it exited; it is started again)";
         }
-        return "jupyter: http://127.0.0.1:" + port + "/lab?token=" + token + " (after: gpu-dev connect NAME --forward " + port + ")";
+        return "jupyter: http://127.0.0.1:" + port + "/lab?token=" + token + " (open it after: gpu-dev connect NAME --forward " + port + ")";
     }
 
     void stop() {
         if (process != null) {
+            process.descendants().forEach(ProcessHandle::destroy);
             process.destroy();
         }
     }

@@ -43,20 +43,18 @@ public final class LocalBackend implements Backend {
     private final DiskFiles disks;
     private final Map<String, Running> running = new ConcurrentHashMap<>();
 
-    /** A running environment: what it was made from, its endpoint, its GPUs, its home, its Jupyter. */
-    private static final class Running {
-        final EnvironmentSpec spec;
-        final EnvironmentSshServer ssh;
-        final List<Integer> devices;
-        final Path home;
-        final JupyterProcess jupyter;
+    /** A running environment: what it was made from, its box, its endpoint, its GPUs, its home, its Jupyter. */
+    private record Running(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh, List<Integer> devices, Path home, JupyterProcess jupyter) {
+        Running with(EnvironmentSpec s, JupyterProcess j) {
+            return new Running(s, box, ssh, devices, home, j);
+        }
 
-        Running(EnvironmentSpec spec, EnvironmentSshServer ssh, List<Integer> devices, Path home, JupyterProcess jupyter) {
-            this.spec = spec;
-            this.ssh = ssh;
-            this.devices = devices;
-            this.home = home;
-            this.jupyter = jupyter;
+        void stop() {
+            if (jupyter != null) {
+                jupyter.stop();
+            }
+            ssh.close();
+            box.close();
         }
     }
 
@@ -73,6 +71,11 @@ public final class LocalBackend implements Backend {
         this.capacity = capacity;
         this.sandbox = sandbox;
         this.disks = new DiskFiles(dataDir.resolve("disks"));
+    }
+
+    /** Whether environments here are isolated from each other and from the server. */
+    public boolean isolates() {
+        return sandbox.isolates();
     }
 
     @Override
@@ -94,15 +97,20 @@ public final class LocalBackend implements Backend {
                 .orElseThrow(() -> new BackendException("node " + spec.node() + " is not one of this machine's", false));
         Running r = running.get(spec.name());
         try {
+            if (r != null && (!r.box().alive() || !r.ssh().running())) {
+                log.warn("environment {} had stopped (its box or its SSH endpoint); it is made again", spec.name());
+                r.stop();
+                running.remove(spec.name());
+                r = null;
+            }
             if (r == null) {
                 r = start(spec, node);
                 running.put(spec.name(), r);
             }
-            r.ssh.authorize(spec.authorizedKeys());
-            JupyterProcess jupyter = JupyterProcess.reconcile(r.jupyter, spec, r.home, root.resolve(spec.name()), dataDir, sandbox,
-                    environment(spec, r.home, r.devices));
-            if (jupyter != r.jupyter || r.spec != spec) {
-                r = new Running(spec, r.ssh, r.devices, r.home, jupyter);
+            r.ssh().authorize(spec.authorizedKeys());
+            JupyterProcess jupyter = JupyterProcess.reconcile(r.jupyter(), spec, r.box(), root.resolve(spec.name()), r.ssh());
+            if (jupyter != r.jupyter() || r.spec() != spec) {
+                r = r.with(spec, jupyter);
                 running.put(spec.name(), r);
             }
         } catch (IOException e) {
@@ -114,26 +122,43 @@ public final class LocalBackend implements Backend {
         Path dir = root.resolve(spec.name());
         Path home = home(spec);
         Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         Files.createDirectories(home);
+        int uid = uid(spec);
+        Accounts.own(home, uid);
         List<Integer> devices = devices(spec, node, dir);
-        Map<String, String> env = environment(spec, home, devices);
+        String username = spec.owner().username().replaceAll("[^a-z0-9._-]", "_");
+        String boxHome = sandbox.isolates() ? "/home/" + username : home.toString();
+        Accounts.writeIdentity(dir, username, uid, boxHome);
+        Box box = sandbox.start(new Box.Spec(spec.name(), home, dir, dataDir, uid, username, devices,
+                environment(spec, boxHome, devices)));
         int port = remembered(dir.resolve("port"));
         EnvironmentSshServer ssh;
         try {
-            ssh = new EnvironmentSshServer(spec.name(), dir.resolve("ssh_host_key"), home, dataDir, sandbox, env, Math.max(port, 0));
-        } catch (BindException e) {
-            // After a restart the old port may be taken; a new one is fine, the row records it.
-            log.warn("port {} is taken; {} gets a new one", port, spec.name());
-            ssh = new EnvironmentSshServer(spec.name(), dir.resolve("ssh_host_key"), home, dataDir, sandbox, env, 0);
+            try {
+                ssh = new EnvironmentSshServer(spec.name(), dir.resolve("ssh_host_key"), box, Math.max(port, 0));
+            } catch (BindException e) {
+                // After a restart the old port may be taken; a new one is fine, the row records it.
+                log.warn("port {} is taken; {} gets a new one", port, spec.name());
+                ssh = new EnvironmentSshServer(spec.name(), dir.resolve("ssh_host_key"), box, 0);
+            }
+        } catch (IOException e) {
+            box.close();
+            throw e;
         }
         Files.writeString(dir.resolve("port"), Integer.toString(ssh.port()));
-        return new Running(spec, ssh, devices, home, null);
+        return new Running(spec, box, ssh, devices, home, null);
+    }
+
+    /** The uid the owner's processes run as here. */
+    private int uid(EnvironmentSpec spec) {
+        return sandbox instanceof Sandbox.Bubblewrap b ? Accounts.uid(b.uidBase(), spec.owner().userId()) : Accounts.serverUid();
     }
 
     /** The node's GPUs this environment gets: those it had before (a restart), else the lowest free ones. */
     private List<Integer> devices(EnvironmentSpec spec, Capacity.Node node, Path dir) throws IOException, BackendException {
         Set<Integer> taken = new TreeSet<>();
-        running.values().stream().filter(o -> o.spec.node().equals(node.name())).forEach(o -> taken.addAll(o.devices));
+        running.values().stream().filter(o -> o.spec().node().equals(node.name())).forEach(o -> taken.addAll(o.devices()));
         Path file = dir.resolve("devices");
         if (Files.exists(file)) {
             String text = Files.readString(file).trim();
@@ -159,10 +184,10 @@ public final class LocalBackend implements Backend {
         }
     }
 
-    static Map<String, String> environment(EnvironmentSpec spec, Path home, List<Integer> devices) {
+    static Map<String, String> environment(EnvironmentSpec spec, String home, List<Integer> devices) {
         String gpus = devices.stream().map(String::valueOf).collect(Collectors.joining(","));
         Map<String, String> env = new LinkedHashMap<>();
-        env.put("HOME", home.toString());
+        env.put("HOME", home);
         env.put("USER", spec.owner().username());
         env.put("LOGNAME", spec.owner().username());
         env.put("SHELL", "/bin/bash");
@@ -180,20 +205,26 @@ public final class LocalBackend implements Backend {
     @Override
     public Map<String, Observed> observe() {
         Map<String, Observed> out = new HashMap<>();
-        running.forEach((name, r) -> out.put(name, new Observed(name, r.spec.reservationId(), r.spec.rank(),
-                new Observed.Phase.Ready("127.0.0.1", r.ssh.port(), r.devices, detail(r)))));
+        running.forEach((name, r) -> {
+            Observed.Phase phase = !r.box().alive() || !r.ssh().running()
+                    ? new Observed.Phase.Failed("the environment stopped (its sandbox or its SSH endpoint ended)", true)
+                    : r.jupyter() != null && !r.jupyter().alive()
+                    ? new Observed.Phase.Failed("Jupyter Lab exited", true)
+                    : new Observed.Phase.Ready("127.0.0.1", r.ssh().port(), r.devices(), detail(r));
+            out.put(name, new Observed(name, r.spec().reservationId(), r.spec().rank(), phase));
+        });
         return out;
     }
 
     private String detail(Running r) {
-        var spec = r.spec;
+        var spec = r.spec();
         String home = spec.home() instanceof EnvironmentSpec.Home.Disk d ? "; home: disk " + d.disk().name()
                 : spec.home() instanceof EnvironmentSpec.Home.Scratch ? "; home: scratch, deleted at the end" : "";
         String image = spec.image() == null ? ""
                 : "; image " + spec.image() + " is for the Kubernetes backend, this one runs on the host system";
-        String jupyter = r.jupyter == null ? "" : "; " + r.jupyter.describe();
-        return "running (sandbox: " + sandbox.describe() + (capacity.nodes().stream().anyMatch(Capacity.Node::simulated) ? "; GPUs simulated" : "")
-                + ")" + home + image + jupyter;
+        String jupyter = r.jupyter() == null ? "" : "; " + r.jupyter().describe().replace("NAME", spec.name());
+        return "running (isolation: " + sandbox.describe() + (r.box().ownNetwork() ? "" : "")
+                + (capacity.nodes().stream().anyMatch(Capacity.Node::simulated) ? "; GPUs simulated" : "") + ")" + home + image + jupyter;
     }
 
     @Override
@@ -202,16 +233,13 @@ public final class LocalBackend implements Backend {
         if (r == null) {
             return;
         }
-        if (r.jupyter != null) {
-            r.jupyter.stop();
-        }
-        r.ssh.close();
+        r.stop();
         Path dir = root.resolve(name);
         try {
             Files.deleteIfExists(dir.resolve("devices"));
             // A home stays (it is the user's) unless the reservation asked for a scratch one.
-            if (r.spec.home() instanceof EnvironmentSpec.Home.Scratch) {
-                DiskFiles.deleteTree(r.home);
+            if (r.spec().home() instanceof EnvironmentSpec.Home.Scratch) {
+                DiskFiles.deleteTree(r.home());
             }
         } catch (IOException e) {
             log.warn("could not clean up after {}: {}", name, e.getMessage());
@@ -224,9 +252,9 @@ public final class LocalBackend implements Backend {
         boolean real = capacity.nodes().stream().noneMatch(Capacity.Node::simulated);
         Map<Integer, Integer> now = real && !running.isEmpty() ? currentUtilization() : Map.of();
         running.forEach((name, r) -> {
-            Integer util = r.devices.isEmpty() || !real ? null
-                    : r.devices.stream().map(now::get).filter(java.util.Objects::nonNull).max(Integer::compare).orElse(null);
-            out.put(name, new Activity(r.ssh.openSessions(), util));
+            Integer util = r.devices().isEmpty() || !real ? null
+                    : r.devices().stream().map(now::get).filter(java.util.Objects::nonNull).max(Integer::compare).orElse(null);
+            out.put(name, new Activity(r.ssh().openSessions(), util));
         });
         return out;
     }
@@ -256,11 +284,15 @@ public final class LocalBackend implements Backend {
     @Override
     public void notify(String name, String fileName, String message) throws BackendException {
         Running r = running.get(name);
-        if (r == null || !Files.isDirectory(r.home)) {
+        if (r == null || !Files.isDirectory(r.home())) {
             return;
         }
         try {
-            Files.writeString(r.home.resolve(fileName), message + "\n");
+            Path file = r.home().resolve(fileName);
+            Files.writeString(file, message + "\n");
+            if (Accounts.serverIsRoot()) {
+                Files.setAttribute(file, "unix:uid", uid(r.spec()), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            }
         } catch (IOException e) {
             throw new BackendException("could not write " + fileName + " for " + name + ": " + e.getMessage(), true, e);
         }
@@ -270,10 +302,10 @@ public final class LocalBackend implements Backend {
     @Override
     public void clearNotices(String name, String prefix) throws BackendException {
         Running r = running.get(name);
-        if (r == null || !Files.isDirectory(r.home)) {
+        if (r == null || !Files.isDirectory(r.home())) {
             return;
         }
-        try (var files = Files.list(r.home)) {
+        try (var files = Files.list(r.home())) {
             for (Path f : files.filter(f -> f.getFileName().toString().startsWith(prefix)).toList()) {
                 Files.deleteIfExists(f);
             }
@@ -285,7 +317,7 @@ public final class LocalBackend implements Backend {
     @Override
     public synchronized void deleteDisk(DiskRef disk) throws BackendException {
         Path dir = disks.dir(disk);
-        if (running.values().stream().anyMatch(r -> r.home.equals(dir))) {
+        if (running.values().stream().anyMatch(r -> r.home().equals(dir))) {
             throw new BackendException("disk " + disk.name() + " is the home of a running environment", true);
         }
         disks.delete(disk);
@@ -304,7 +336,7 @@ public final class LocalBackend implements Backend {
     /** Open SSH sessions of an environment (0 when it does not run). */
     public int openSessions(String name) {
         Running r = running.get(name);
-        return r == null ? 0 : r.ssh.openSessions();
+        return r == null ? 0 : r.ssh().openSessions();
     }
 
     /** The environments' names as they run now. */
@@ -314,12 +346,7 @@ public final class LocalBackend implements Backend {
 
     @Override
     public synchronized void close() {
-        running.values().forEach(r -> {
-            if (r.jupyter != null) {
-                r.jupyter.stop();
-            }
-            r.ssh.close();
-        });
+        running.values().forEach(Running::stop);
         running.clear();
     }
 }

@@ -36,7 +36,7 @@ public final class InMemoryBackend implements Backend {
         }
     }
 
-    private final Capacity capacity;
+    private volatile Capacity capacity;
     private final Map<String, Env> envs = new ConcurrentHashMap<>();
     private final Map<Long, Map<String, String>> disks = new ConcurrentHashMap<>();
     private final AtomicInteger ports = new AtomicInteger(40000);
@@ -64,6 +64,10 @@ public final class InMemoryBackend implements Backend {
             throw new BackendException("node " + spec.node() + " does not exist", false);
         }
         Env e = envs.computeIfAbsent(spec.name(), n -> new Env(spec, ports.incrementAndGet(), startingFor));
+        if (e.failed != null && e.failed.isTransient()) {
+            e.failed = null; // put right: it starts again
+            e.looksLeft = startingFor;
+        }
         e.spec = spec;
         e.ensures++;
     }
@@ -156,6 +160,11 @@ public final class InMemoryBackend implements Backend {
     }
 
     // --- for tests ---------------------------------------------------------------------------
+
+    /** Nodes join or leave. */
+    public void setCapacity(Capacity capacity) {
+        this.capacity = capacity;
+    }
 
     public void putOnDisk(long diskId, String path, String content) {
         disks.computeIfAbsent(diskId, d -> new ConcurrentHashMap<>()).put(path, content);
