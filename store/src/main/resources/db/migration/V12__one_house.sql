@@ -26,3 +26,8 @@ UPDATE reservations SET jupyter_port = 8888, jupyter_token = substr(md5(random()
 -- Disk operations name their disk by id too (its name may change).
 ALTER TABLE disk_operations ADD COLUMN disk_id INTEGER;
 UPDATE disk_operations o SET disk_id = d.disk_id FROM disks d WHERE d.user_id = o.user_id AND d.name = o.disk_name;
+
+-- Who an AWS login is: the assumed-role ARN that made the user. An AWS identity signs in only to the
+-- user it made; users made otherwise (invitations) are never reached by an AWS login.
+ALTER TABLE api_users ADD COLUMN aws_principal TEXT;
+CREATE UNIQUE INDEX idx_api_users_aws_principal ON api_users(aws_principal) WHERE aws_principal IS NOT NULL;

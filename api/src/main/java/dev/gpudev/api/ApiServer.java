@@ -66,6 +66,12 @@ public final class ApiServer implements AutoCloseable {
             cfg.showJavalinBanner = false;
             cfg.http.maxRequestSize = MAX_BODY_BYTES;
             cfg.jsonMapper(new JavalinJackson(Json.MAPPER, true));
+            cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrors()));
+            // Request line and headers: generous for real clients, bounded for the rest (431 and 414, as JSON).
+            cfg.jetty.modifyHttpConfiguration(http -> {
+                http.setRequestHeaderSize(16 * 1024);
+                http.setSendServerVersion(false);
+            });
             cfg.staticFiles.add(sf -> {
                 sf.hostedPath = "/docs/assets";
                 sf.directory = "/META-INF/resources/webjars/swagger-ui/" + SWAGGER_UI_VERSION;
@@ -95,6 +101,9 @@ public final class ApiServer implements AutoCloseable {
 
     private void before(Context ctx) {
         ctx.attribute(STARTED, System.nanoTime());
+        if (ctx.path().indexOf('\0') >= 0 || ctx.queryString() != null && ctx.queryString().contains("%00")) {
+            throw ApiError.badRequest("the path and query must not contain NUL characters");
+        }
         String id = ctx.header("X-Request-Id");
         if (id == null || !id.matches("[A-Za-z0-9._-]{1,64}")) {
             id = UUID.randomUUID().toString();

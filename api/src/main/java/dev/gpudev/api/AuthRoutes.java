@@ -42,8 +42,9 @@ final class AuthRoutes {
         Map<String, Object> out = p.db().inTransaction(c -> {
             Users.Invite invite = p.users().lockInvite(c, Tokens.sha256Hex(token.trim()))
                     .orElseThrow(() -> ApiError.unauthorized("unknown login token: ask an admin for `gpu-dev admin invite`"));
-            if (!invite.reusable() && invite.usedAt() != null) {
-                throw ApiError.unauthorized("this login token was already used: ask an admin for a new one");
+            if (invite.usedAt() != null) {
+                throw ApiError.unauthorized("this login token was already used: ask an admin for a new one"
+                        + (invite.admin() ? " (the server's admin: gpu-dev server admin-token)" : ""));
             }
             if (invite.expiresAt() != null && !invite.expiresAt().isAfter(now)) {
                 throw ApiError.unauthorized("this login token expired: ask an admin for a new one");
@@ -52,9 +53,7 @@ final class AuthRoutes {
             if (!user.active()) {
                 throw ApiError.forbidden("this account is disabled: ask an admin");
             }
-            if (!invite.reusable()) {
-                p.users().markInviteUsed(c, invite.inviteId(), now);
-            }
+            p.users().markInviteUsed(c, invite.inviteId(), now); // every token works once, the bootstrap token too
             return issueKey(c, user, now, "token login");
         });
         ctx.attribute(ApiServer.AUDIT_USER, (String) out.get("username"));
@@ -66,6 +65,10 @@ final class AuthRoutes {
         JsonNode body = Bodies.only(Bodies.json(ctx), "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "sts_request");
         AwsLogin.Identity id;
         JsonNode signed = body.get("sts_request");
+        if ((signed == null || signed.isNull()) && body.get("aws_access_key_id") == null) {
+            throw ApiError.badRequest("send sts_request (what `gpu-dev login` signs) or aws_access_key_id and aws_secret_access_key");
+        }
+        awsLogin.requireEnabled();
         if (signed != null && !signed.isNull()) {
             if (!signed.isObject() || !signed.path("headers").isObject()) {
                 throw ApiError.badRequest("sts_request must be {url, headers, body}");
@@ -89,7 +92,12 @@ final class AuthRoutes {
         }
         Instant now = p.clock().instant();
         Map<String, Object> out = p.db().inTransaction(c -> {
-            User user = p.users().ensure(c, id.username(), false);
+            User user = switch (p.users().ensureAws(c, id.username(), id.arn())) {
+                case Users.AwsSignIn.Ok ok -> ok.user();
+                case Users.AwsSignIn.Taken taken -> throw ApiError.forbidden(taken.byInvitation()
+                        ? "user " + taken.username() + " was invited, not made by an AWS login: log in with a token from an admin"
+                        : "user " + taken.username() + " belongs to another AWS identity: use your own session name");
+            };
             if (!user.active()) {
                 throw ApiError.forbidden("this account is disabled: ask an admin");
             }
@@ -102,10 +110,14 @@ final class AuthRoutes {
         ctx.json(out);
     }
 
+    /** A user holds at most this many live keys: a new one past it revokes the oldest. */
+    static final int MAX_LIVE_KEYS = 5;
+
     private Map<String, Object> issueKey(Connection c, User user, Instant now, String description) throws SQLException {
         String key = Tokens.newSecret();
         Instant expires = now.plus(p.config().apiKeyTtl());
         p.apiKeys().insert(c, user.userId(), Tokens.sha256Hex(key), Tokens.prefix(key), expires, description);
+        p.apiKeys().keepNewest(c, user.userId(), MAX_LIVE_KEYS, now);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("api_key", key);
         out.put("key_prefix", Tokens.prefix(key));

@@ -33,12 +33,38 @@ final class AwsLogin {
             "x-amz-content-sha256", "content-type");
     private static final Pattern ASSUMED_ROLE = Pattern.compile("^arn:aws[a-z-]*:sts::(\\d{12}):assumed-role/([^/]+)/(.+)$");
 
-    /** Where STS is (AWS_ENDPOINT_URL_STS, else the region's) and which role may log in. */
-    record Settings(String allowedRole, String region, URI stsEndpoint) {
+    /**
+     * Where STS is (AWS_ENDPOINT_URL_STS, else the region's), which role may log in (ALLOWED_AWS_ROLE) and
+     * from which accounts (ALLOWED_AWS_ACCOUNTS, comma-separated ids: AWS login is off until it is set,
+     * since a role's name alone is anyone's to create in an account of their own).
+     */
+    record Settings(String allowedRole, String region, URI stsEndpoint, java.util.Set<String> allowedAccounts) {
+        Settings {
+            allowedAccounts = java.util.Set.copyOf(allowedAccounts);
+        }
+
         static Settings fromEnvironment() {
             String region = env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1"));
             String endpoint = env("AWS_ENDPOINT_URL_STS", env("AWS_ENDPOINT_URL", "https://sts." + region + ".amazonaws.com"));
-            return new Settings(env("ALLOWED_AWS_ROLE", "SSOCloudDevGpuReservation"), region, URI.create(endpoint));
+            return new Settings(env("ALLOWED_AWS_ROLE", "SSOCloudDevGpuReservation"), region, URI.create(endpoint),
+                    accounts(env("ALLOWED_AWS_ACCOUNTS", "")));
+        }
+
+        static java.util.Set<String> accounts(String list) {
+            java.util.Set<String> out = new java.util.TreeSet<>();
+            for (String a : list.split(",")) {
+                if (!a.isBlank()) {
+                    if (!a.trim().matches("\\d{12}")) {
+                        throw new IllegalArgumentException("ALLOWED_AWS_ACCOUNTS holds 12-digit account ids, not '" + a.trim() + "'");
+                    }
+                    out.add(a.trim());
+                }
+            }
+            return out;
+        }
+
+        boolean enabled() {
+            return !allowedAccounts.isEmpty();
         }
 
         private static String env(String name, String dflt) {
@@ -130,20 +156,34 @@ final class AwsLogin {
         return identity(m.group(1));
     }
 
-    /** Checks the role; the username is the session name with anything outside [a-zA-Z0-9._-] replaced. */
+    /**
+     * Checks the account and the role; the username is the session name, lowercased, with anything
+     * outside [a-z0-9._-] replaced by '_', which must then be a name (Names): else it is refused.
+     */
     Identity identity(String arn) {
         var m = ASSUMED_ROLE.matcher(arn);
         if (!m.matches()) {
-            throw ApiError.forbidden("only the assumed role " + settings.allowedRole() + " may log in, not " + arn);
+            throw ApiError.forbidden("only the assumed role " + settings.allowedRole() + " may log in, not " + ApiError.shown(arn));
+        }
+        if (!settings.allowedAccounts().contains(m.group(1))) {
+            throw ApiError.forbidden("AWS account " + m.group(1) + " may not log in here (ALLOWED_AWS_ACCOUNTS)");
         }
         if (!m.group(2).equals(settings.allowedRole())) {
-            throw ApiError.forbidden("role " + m.group(2) + " may not log in: assume " + settings.allowedRole());
+            throw ApiError.forbidden("role " + ApiError.shown(m.group(2)) + " may not log in: assume " + settings.allowedRole());
         }
-        String username = m.group(3).replaceAll("[^a-zA-Z0-9._-]", "_");
-        if (username.length() > 64) {
-            username = username.substring(0, 64);
+        String username = m.group(3).toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9._-]", "_");
+        if (!dev.gpudev.core.Names.valid(username)) {
+            throw ApiError.forbidden("the role session name '" + ApiError.shown(m.group(3)) + "' does not make a username"
+                    + " (1-63 of a-z, 0-9, '.', '_', '-', starting with a letter or digit): use your email as the session name");
         }
         return new Identity(arn, m.group(1), username);
+    }
+
+    void requireEnabled() {
+        if (!settings.enabled()) {
+            throw new ApiError(403, "aws_login_disabled", "AWS login is off on this server: an admin enables it with"
+                    + " ALLOWED_AWS_ACCOUNTS; until then log in with a token from an admin");
+        }
     }
 
     private static boolean sameOrigin(URI a, URI b) {

@@ -10,23 +10,71 @@ final class Bodies {
     private Bodies() {
     }
 
+    /**
+     * Request bodies are read with limits, whatever the client claims: at most {@link ApiServer#MAX_BODY_BYTES}
+     * (chunked or not), nesting 32 deep, strings of 64 KiB, numbers of 100 digits; no NUL anywhere.
+     */
+    private static final com.fasterxml.jackson.databind.ObjectMapper STRICT = com.fasterxml.jackson.databind.json.JsonMapper.builder(
+                    com.fasterxml.jackson.core.JsonFactory.builder().streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                            .maxNestingDepth(32).maxStringLength(65_536).maxNumberLength(100).maxNameLength(256).build()).build())
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+
     static JsonNode json(Context ctx) {
         String type = ctx.contentType();
-        if (type != null && !type.toLowerCase().startsWith("application/json")) {
+        if (type != null && !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
             throw new ApiError(415, "unsupported_media_type", "send the body as application/json");
         }
-        String body = ctx.body();
-        if (body.isBlank()) {
-            return dev.gpudev.store.Json.MAPPER.createObjectNode();
+        byte[] body = read(ctx);
+        if (new String(body, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
+            return STRICT.createObjectNode();
         }
+        JsonNode node;
         try {
-            JsonNode node = dev.gpudev.store.Json.MAPPER.readTree(body);
-            if (node == null || !node.isObject()) {
-                throw ApiError.badRequest("the body must be a JSON object");
-            }
-            return node;
+            node = STRICT.readTree(body);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw ApiError.badRequest("the body is not valid JSON: " + e.getOriginalMessage());
+            throw ApiError.badRequest("the body is not valid JSON: " + ApiError.shown(e.getOriginalMessage()));
+        } catch (java.io.IOException | RuntimeException e) {
+            // A number BigDecimal cannot hold (an exponent past its range), and the like: said, never echoed.
+            throw ApiError.badRequest("the body is not valid JSON: it holds a value out of range");
+        }
+        if (node == null || !node.isObject()) {
+            throw ApiError.badRequest("the body must be a JSON object");
+        }
+        noNul(node);
+        return node;
+    }
+
+    private static byte[] read(Context ctx) {
+        long declared = ctx.req().getContentLengthLong();
+        if (declared > ApiServer.MAX_BODY_BYTES) {
+            throw new ApiError(413, "payload_too_large", "the body is larger than " + ApiServer.MAX_BODY_BYTES + " bytes");
+        }
+        try (var in = ctx.req().getInputStream()) {
+            byte[] bytes = in.readNBytes(ApiServer.MAX_BODY_BYTES + 1);
+            if (bytes.length > ApiServer.MAX_BODY_BYTES) {
+                throw new ApiError(413, "payload_too_large", "the body is larger than " + ApiServer.MAX_BODY_BYTES + " bytes");
+            }
+            return bytes;
+        } catch (java.io.IOException e) {
+            throw ApiError.badRequest("the body could not be read");
+        }
+    }
+
+    private static void noNul(JsonNode node) {
+        if (node.isTextual() && node.asText().indexOf('\0') >= 0) {
+            throw ApiError.badRequest("strings must not contain NUL characters");
+        }
+        if (node.isObject()) {
+            node.properties().forEach(e -> {
+                if (e.getKey().indexOf('\0') >= 0) {
+                    throw ApiError.badRequest("field names must not contain NUL characters");
+                }
+                noNul(e.getValue());
+            });
+        } else if (node.isArray()) {
+            node.forEach(Bodies::noNul);
         }
     }
 
@@ -56,6 +104,9 @@ final class Bodies {
         }
         if (v.asText().length() > maxLength) {
             throw ApiError.badRequest(field + " is too long (at most " + maxLength + " characters)");
+        }
+        if (v.asText().chars().anyMatch(ch -> ch < 0x20 && ch != '\t')) {
+            throw ApiError.badRequest(field + " must not contain control characters");
         }
         return v.asText();
     }
@@ -115,8 +166,9 @@ final class Bodies {
             throw ApiError.badRequest(field + " must be a number");
         }
         BigDecimal d = v.decimalValue();
-        if (d.abs().compareTo(BigDecimal.valueOf(1_000_000)) > 0) {
-            throw ApiError.badRequest(field + " is out of range");
+        // A number of absurd precision or exponent is refused as such, never echoed (its plain text may be a gigabyte).
+        if (d.scale() > 12 || d.scale() < -6 || d.precision() > 24 || d.abs().compareTo(BigDecimal.valueOf(1_000_000)) > 0) {
+            throw ApiError.badRequest(field + " must be a plain number, at most 1000000, with at most 12 decimals");
         }
         return d;
     }

@@ -39,7 +39,7 @@ final class ApiFixture implements AutoCloseable {
 
     /** Tests never reach out: STS is a closed port on this machine unless a test runs its own. */
     static final AwsLogin.Settings LOCAL_STS = new AwsLogin.Settings("SSOCloudDevGpuReservation", "us-east-1",
-            URI.create("http://127.0.0.1:1"));
+            URI.create("http://127.0.0.1:1"), java.util.Set.of("123456789012"));
 
     final Database db = TestDatabase.fresh();
     final Pgmq pgmq = new Pgmq();
@@ -53,7 +53,7 @@ final class ApiFixture implements AutoCloseable {
     ApiFixture() {
         commands.ensureQueue(db);
         db.inTransaction(c -> {
-            new Users().createInvite(c, Tokens.sha256Hex(adminToken), "root", true, true, null, null);
+            new Users().createInvite(c, Tokens.sha256Hex(adminToken), "root", true, false, null, null);
             return null;
         });
         Capacity capacity = new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true)));
@@ -90,8 +90,20 @@ final class ApiFixture implements AutoCloseable {
         return call("POST", "/v1/auth/token-login", null, "{\"token\":\"" + token + "\"}").body().get("api_key").asText();
     }
 
+    private String adminKey;
+
+    /** The admin's key, from a one-time admin token (every token works once), made on first use. */
     String admin() throws Exception {
-        return login(adminToken);
+        if (adminKey != null) {
+            return adminKey;
+        }
+        String token = Tokens.newSecret();
+        db.inTransaction(c -> {
+            new Users().createInvite(c, Tokens.sha256Hex(token), "root", true, false, null, null);
+            return null;
+        });
+        adminKey = login(token);
+        return adminKey;
     }
 
     String newUser(String name) throws Exception {

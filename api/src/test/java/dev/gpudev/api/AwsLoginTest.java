@@ -60,6 +60,13 @@ class AwsLoginTest {
             String arn = null;
             if (auth != null && auth.contains("Credential=AKIDALICE/") && body.contains("Action=GetCallerIdentity")) {
                 arn = "arn:aws:sts::123456789012:assumed-role/SSOCloudDevGpuReservation/alice@example.com";
+            } else if (auth != null && auth.contains("Credential=AKIDOTHERACCOUNT/")) {
+                // The same role name, made in an account of the attacker's own, with an admin's session name.
+                arn = "arn:aws:sts::999999999999:assumed-role/SSOCloudDevGpuReservation/root";
+            } else if (auth != null && auth.contains("Credential=AKIDDOTS/")) {
+                arn = "arn:aws:sts::123456789012:assumed-role/SSOCloudDevGpuReservation/..";
+            } else if (auth != null && auth.contains("Credential=AKIDINVITED/")) {
+                arn = "arn:aws:sts::123456789012:assumed-role/SSOCloudDevGpuReservation/invited";
             } else if (auth != null && auth.contains("Credential=AKIDADMINROLE/")) {
                 arn = "arn:aws:sts::123456789012:assumed-role/AdministratorAccess/mallory";
             } else if (auth != null && auth.contains("Credential=AKIDBROKEN/")) {
@@ -85,7 +92,7 @@ class AwsLoginTest {
         q.ensureQueue(db);
         api = new ApiServer(ApiFixture.parts(db, pgmq, q, new Capacity(List.of()), Clock.systemUTC(),
                 new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000,
-                        new AwsLogin.Settings("SSOCloudDevGpuReservation", "us-east-1", URI.create(stsUrl))))).start("127.0.0.1", 0);
+                        new AwsLogin.Settings("SSOCloudDevGpuReservation", "us-east-1", URI.create(stsUrl), java.util.Set.of("123456789012"))))).start("127.0.0.1", 0);
         base = "http://127.0.0.1:" + api.port();
     }
 
@@ -156,7 +163,7 @@ class AwsLoginTest {
     void anUnreachableStsIs503() throws Exception {
         var down = new ApiServer(ApiFixture.parts(db, new Pgmq(), new CommandQueue(new Pgmq(), "aws_q"), new Capacity(List.of()),
                 Clock.systemUTC(), new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000,
-                        new AwsLogin.Settings("SSOCloudDevGpuReservation", "us-east-1", URI.create("http://127.0.0.1:1"))))).start("127.0.0.1", 0);
+                        new AwsLogin.Settings("SSOCloudDevGpuReservation", "us-east-1", URI.create("http://127.0.0.1:1"), java.util.Set.of("123456789012"))))).start("127.0.0.1", 0);
         try {
             var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + down.port() + "/v1/auth/aws-login"))
                     .header("Content-Type", "application/json")
@@ -166,6 +173,52 @@ class AwsLoginTest {
             assertTrue(r.body().contains("sts_unavailable"));
         } finally {
             down.close();
+        }
+    }
+
+    @Test
+    void anotherAccountsRoleOfTheSameNameIsRefusedWhateverItsSessionName() throws Exception {
+        var r = login("{\"aws_access_key_id\":\"AKIDOTHERACCOUNT\",\"aws_secret_access_key\":\"s\"}");
+        assertEquals(403, r.statusCode(), r.body());
+        assertTrue(r.body().contains("999999999999"), r.body());
+    }
+
+    @Test
+    void anAwsIdentityNeverSignsInToAnInvitedUserNorUsesANameThatIsNoName() throws Exception {
+        db.inTransaction(c -> new dev.gpudev.store.Users().ensure(c, "invited", false));
+        var invited = login("{\"aws_access_key_id\":\"AKIDINVITED\",\"aws_secret_access_key\":\"s\"}");
+        assertEquals(403, invited.statusCode(), invited.body());
+        assertTrue(invited.body().contains("invited"), invited.body());
+        var dots = login("{\"aws_access_key_id\":\"AKIDDOTS\",\"aws_secret_access_key\":\"s\"}");
+        assertEquals(403, dots.statusCode(), dots.body());
+        var again = login("{\"aws_access_key_id\":\"AKIDALICE\",\"aws_secret_access_key\":\"s\"}");
+        assertEquals(200, again.statusCode(), "the identity that made a user signs in to it again: " + again.body());
+        String principal = db.query(c -> {
+            try (var st = c.createStatement(); var rs = st.executeQuery("select aws_principal from api_users where username = 'alice_example.com'")) {
+                rs.next();
+                return rs.getString(1);
+            }
+        });
+        assertEquals("arn:aws:sts::123456789012:assumed-role/SSOCloudDevGpuReservation/alice@example.com", principal, "recorded on the user");
+    }
+
+    @Test
+    void awsLoginIsOffUntilAccountsAreAllowed() throws Exception {
+        var off = new ApiServer(ApiFixture.parts(db, new Pgmq(), new CommandQueue(new Pgmq(), "aws_q"), new Capacity(List.of()),
+                Clock.systemUTC(), new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000,
+                        new AwsLogin.Settings("SSOCloudDevGpuReservation", "us-east-1", URI.create(stsUrl), java.util.Set.of()))))
+                .start("127.0.0.1", 0);
+        try {
+            int before = STS_CALLS.get();
+            var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + off.port() + "/v1/auth/aws-login"))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"aws_access_key_id\":\"AKIDALICE\",\"aws_secret_access_key\":\"s\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(403, r.statusCode(), r.body());
+            assertTrue(r.body().contains("aws_login_disabled"), r.body());
+            assertEquals(before, STS_CALLS.get(), "STS is not even asked");
+        } finally {
+            off.close();
         }
     }
 }

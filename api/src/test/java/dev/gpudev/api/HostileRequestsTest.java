@@ -97,7 +97,11 @@ class HostileRequestsTest {
         });
         Arbitrary<String> broken = Arbitraries.oneOf(
                 Arbitraries.strings().ofMaxLength(200),
-                Arbitraries.of("{", "[", "\"", "{\"gpu_type\":", "null", "[]", "1", "{\"a\":1}}", "{\"gpu_count\":1e999999}"),
+                Arbitraries.of("{", "[", "\"", "{\"gpu_type\":", "null", "[]", "1", "{\"a\":1}}", "{\"gpu_count\":1e999999}",
+                        "{\"duration_hours\":1e-999999999}", "{\"duration_hours\":1e999999999}", "{\"extension_hours\":1e-2147483648}",
+                        "{\"x\":1e-2147483648}", "{\"username\":\"a\\u0000b\"}", "{\"name\\u0000\":1}", "{\"new_name\":\"..\"}",
+                        "{\"name\":\"../../pgdata\"}", "{\"token\":\"\\u0000\"}"),
+                Arbitraries.integers().between(20, 200).map(d -> "{\"a\":".repeat(d) + "1" + "}".repeat(d)),
                 Arbitraries.integers().between(1, 3000).map(d -> "[".repeat(d) + "]".repeat(d)));
         return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(6, objects), net.jqwik.api.Tuple.of(2, broken));
     }
@@ -140,7 +144,8 @@ class HostileRequestsTest {
     Arbitrary<String> queryJunk() {
         Arbitrary<String> values = Arbitraries.oneOf(Arbitraries.strings().ofMaxLength(40)
                         .map(t -> java.net.URLEncoder.encode(t, java.nio.charset.StandardCharsets.UTF_8)),
-                Arbitraries.of("-1", "0", "501", "1e9", "queued,,active", "%00", "2026-13-45T99:99:99Z"));
+                Arbitraries.of("-1", "0", "501", "1e9", "queued,,active", "%00", "2026-13-45T99:99:99Z", "-999999999-01-01T00:00:00Z",
+                        "%2B999999999-12-31T23:59:59Z", "a%00b"));
         return Arbitraries.maps(Arbitraries.of("limit", "offset", "status", "since", "username", "action", "all_users", "x"), values)
                 .ofMaxSize(4).map(m -> {
                     StringBuilder sb = new StringBuilder();

@@ -62,6 +62,7 @@ class WalkingSkeletonE2ETest {
                 .redirectErrorStream(true).redirectOutput(serverLog.toFile());
         pb.environment().put("AWS_ENDPOINT_URL_STS", sts.url());
         pb.environment().put("AWS_REGION", "us-east-1");
+        pb.environment().put("ALLOWED_AWS_ACCOUNTS", "123456789012");
         server = pb.start();
         Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
         while (!Files.readString(serverLog).contains("gpudev is running")) {

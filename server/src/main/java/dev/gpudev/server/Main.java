@@ -14,7 +14,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 /** `gpu-dev server`: the whole platform on this machine, on embedded defaults. */
-@Command(name = "gpu-dev server", mixinStandardHelpOptions = true, subcommands = Doctor.class,
+@Command(name = "gpu-dev server", mixinStandardHelpOptions = true, subcommands = {Doctor.class, AdminToken.class},
         description = "Runs the API, the job processor, the SSH proxy and (unless --database-url) an embedded PostgreSQL.")
 public final class Main implements Callable<Integer> {
 
@@ -95,8 +95,12 @@ public final class Main implements Callable<Integer> {
         System.out.println("  API:        " + api + "   (GPU_DEV_API_URL)");
         System.out.println("  SSH proxy:  " + host + ":" + platform.sshPort());
         System.out.println("  data dir:   " + cfg.dataDir());
-        System.out.println("  log in as the admin:");
-        System.out.println("    ./gpu-dev login --api-url " + api + " --token-file " + platform.adminToken());
+        if (platform.adminToken() != null) {
+            System.out.println("  log in as the admin (the token works once, for 7 days):");
+            System.out.println("    ./gpu-dev login --api-url " + api + " --token-file " + platform.adminToken());
+        } else {
+            System.out.println("  an admin exists; a new one-time admin token: ./gpu-dev server admin-token --data-dir " + cfg.dataDir());
+        }
         System.out.println();
         System.out.flush();
         new CountDownLatch(1).await();

@@ -79,6 +79,22 @@ public final class ApiKeys {
         }
     }
 
+    /** Revokes a user's live keys but the newest {@code keep} (each new key past it ends the oldest). */
+    public int keepNewest(Connection c, long userId, int keep, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                update api_keys set is_active = false
+                where user_id = ? and is_active and (expires_at is null or expires_at > ?) and key_id not in (
+                    select key_id from api_keys where user_id = ? and is_active and (expires_at is null or expires_at > ?)
+                    order by key_id desc limit ?)""")) {
+            ps.setLong(1, userId);
+            ps.setTimestamp(2, Timestamp.from(now));
+            ps.setLong(3, userId);
+            ps.setTimestamp(4, Timestamp.from(now));
+            ps.setInt(5, keep);
+            return ps.executeUpdate();
+        }
+    }
+
     /** Records use at most once a minute per key, so checking a key is not a write per request. */
     public void touch(Connection c, long keyId, Instant now) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""

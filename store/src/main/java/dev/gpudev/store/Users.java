@@ -50,6 +50,43 @@ public final class Users {
         return user;
     }
 
+    /** What an AWS identity may sign in to. */
+    public sealed interface AwsSignIn {
+        record Ok(User user) implements AwsSignIn {
+        }
+
+        /** A user of that name exists and is not this identity's: made by an invitation, or by another principal. */
+        record Taken(String username, boolean byInvitation) implements AwsSignIn {
+        }
+    }
+
+    /**
+     * The user an AWS identity signs in to: the one it made before, or a new one of that name made now
+     * and bound to it. Never a user made otherwise, nor another principal's.
+     */
+    public AwsSignIn ensureAws(Connection c, String username, String principal) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "insert into api_users (username, aws_principal) values (?, ?) on conflict do nothing")) {
+            ps.setString(1, username);
+            ps.setString(2, principal);
+            ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement("select aws_principal from api_users where username = ?")) {
+            ps.setString(1, username);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    // The principal is bound to a user of another name (an old cleaning rule): not this one.
+                    return new AwsSignIn.Taken(username, false);
+                }
+                String bound = rs.getString(1);
+                if (!principal.equals(bound)) {
+                    return new AwsSignIn.Taken(username, bound == null);
+                }
+            }
+        }
+        return new AwsSignIn.Ok(findByName(c, username).orElseThrow());
+    }
+
     public void createInvite(Connection c, String tokenHash, String username, boolean admin, boolean reusable,
                              Long createdBy, Instant expiresAt) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
@@ -89,9 +126,21 @@ public final class Users {
         }
     }
 
-    public boolean hasReusableAdminInvite(Connection c) throws SQLException {
-        try (var rs = c.createStatement().executeQuery("select 1 from invites where reusable and is_admin")) {
+    /** Whether any admin exists (then no bootstrap token is made at start). */
+    public boolean hasAdmin(Connection c) throws SQLException {
+        try (var rs = c.createStatement().executeQuery("select 1 from user_roles where role = 'admin' limit 1")) {
             return rs.next();
+        }
+    }
+
+    /** Whether an admin invite can still be used (not used, not expired). */
+    public boolean hasOpenAdminInvite(Connection c, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "select 1 from invites where is_admin and used_at is null and (expires_at is null or expires_at > ?) limit 1")) {
+            ps.setTimestamp(1, java.sql.Timestamp.from(now));
+            try (var rs = ps.executeQuery()) {
+                return rs.next();
+            }
         }
     }
 

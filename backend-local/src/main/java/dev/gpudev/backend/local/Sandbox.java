@@ -35,7 +35,8 @@ public sealed interface Sandbox {
         String slirp = which("slirp4netns");
         boolean root = Accounts.serverIsRoot();
         // Without root, slirp4netns opens /dev/net/tun itself: only where that is open to users.
-        boolean network = slirp != null && (root || Files.isWritable(Path.of("/dev/net/tun")));
+        Path tun = Path.of("/dev/net/tun");
+        boolean network = slirp != null && Files.exists(tun) && (root || Files.isWritable(tun));
         return new Bubblewrap(bwrap, network ? slirp : null, root ? Accounts.DEFAULT_UID_BASE : -1);
     }
 
