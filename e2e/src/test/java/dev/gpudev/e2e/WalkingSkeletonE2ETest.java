@@ -250,6 +250,57 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
+    void aHostileTenantFindsNoWayOutOfItsEnvironment() throws Exception {
+        Path alice = newUser("alice");
+        Path mallory = newUser("mallory");
+        active(alice, "victim");
+        assertEquals(0, cli(alice, "connect", "victim", "--", "echo alices-secret > secret.txt").exit());
+        String aliceHome = dataDir.resolve("environments").toString();
+        active(mallory, "attack");
+        String socket = dataDir.resolve("pg-run/.s.PGSQL.5432").toString();
+        String script = String.join("; ",
+                "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status",
+                "cat " + dataDir.resolve("admin-token") + " 2>&1 | head -c 120; echo",
+                "cat " + dataDir.resolve("pgdata/PG_VERSION") + " 2>&1 | head -c 120; echo",
+                "cat " + dataDir.resolve("pg-secrets/app") + " 2>&1 | head -c 120; echo",
+                "cat " + dataDir.resolve("ssh_proxy_host_key") + " 2>&1 | head -c 120; echo",
+                "cat $(find " + aliceHome + " /home -name secret.txt 2>/dev/null) 2>&1 | head -c 120; echo",
+                "python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.connect('" + socket + "'); print('DB-SOCKET-REACHED')\" 2>&1 | tail -1",
+                "(exec 3<>/dev/tcp/127.0.0.1/" + apiUrl.substring(apiUrl.lastIndexOf(':') + 1) + " && echo API-PORT-REACHED) 2>&1 | tail -1",
+                "umount -l /tmp 2>&1; echo umount-rc=$?",
+                "kill -9 " + server.pid() + " 2>&1; echo kill-rc=$?",
+                "nohup sleep 4242 > /dev/null 2>&1 & echo done");
+        Proc attack = cli(mallory, "connect", "attack", "--", script);
+        String out = attack.out();
+        assertTrue(out.contains("done"), out);
+        assertTrue(out.contains("CapEff:\t0000000000000000") && out.contains("NoNewPrivs:\t1"), "no capabilities: " + out);
+        for (String secret : List.of(Files.readString(dataDir.resolve("admin-token")).trim(), "alices-secret",
+                Files.readString(dataDir.resolve("pg-secrets/app")).trim(), "BEGIN", "DB-SOCKET-REACHED", "API-PORT-REACHED", "kill-rc=0", "umount-rc=0")) {
+            assertFalse(out.contains(secret.length() > 20 ? secret.substring(0, 20) : secret), "reached: " + secret + "\n" + out);
+        }
+        assertFalse(out.lines().anyMatch(l -> l.trim().equals("17")), "pgdata is out of reach: " + out);
+        assertTrue(server.isAlive(), "the server lives");
+        assertTrue(sleepers() >= 1, "the background job outlived the SSH session");
+        Path cfg = mallory.resolve(".gpu-dev/ssh_config");
+        assertEquals(0, cli(mallory, "ssh-config").exit());
+        String host = Files.readAllLines(cfg).stream().filter(l -> l.startsWith("Host gpudev-") && !l.contains("proxy") && !l.contains("*"))
+                .findFirst().orElseThrow().substring(5).trim();
+        Proc remote = Proc.run(Map.of("HOME", mallory.toString()), List.of("ssh", "-F", cfg.toString(), "-N", "-o", "ExitOnForwardFailure=yes",
+                "-R", "127.0.0.1:" + Proc.freePort() + ":127.0.0.1:22", host));
+        assertNotEquals(0, remote.exit(), "no listening port on the host: " + remote.out());
+        assertEquals(0, cli(mallory, "cancel", "attack").exit());
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
+        while (sleepers() > 0 && Instant.now().isBefore(deadline)) {
+            Thread.sleep(100);
+        }
+        assertEquals(0, sleepers(), "everything of the environment ends with it");
+    }
+
+    static long sleepers() {
+        return ProcessHandle.allProcesses().filter(h -> h.info().commandLine().orElse("").endsWith("sleep 4242")).count();
+    }
+
+    @Test
     void anotherUserIsRefusedByTheProxyAndInvitesWorkOnce() throws Exception {
         Path alice = newUser("alice");
         int port = active(alice, "mine").get("connection").get("port").asInt();
