@@ -83,6 +83,13 @@ final class Reconciler {
         Instant now = Instant.now();
         for (Reservation r : rows) {
             try {
+                boolean anyMissing = false;
+                for (int rank = 0; rank < r.nodeCount(); rank++) {
+                    anyMissing |= !observedBefore.containsKey(r.environmentName(rank));
+                }
+                if (anyMissing && p.db().query(c -> p.reservations().find(c, r.id())).map(x -> x.status().isTerminal()).orElse(true)) {
+                    continue; // ended meanwhile (another replica applied a cancel): never make its environment again
+                }
                 for (EnvironmentSpec spec : specs(r, keys.getOrDefault(r.id(), List.of()))) {
                     Ensured last = ensured.get(spec.name());
                     boolean due = last == null || !spec.equals(last.spec()) || now.isAfter(last.at().plus(ENSURE_AGAIN_EVERY));

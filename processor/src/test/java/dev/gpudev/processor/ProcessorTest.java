@@ -231,6 +231,9 @@ class ProcessorTest extends ProcessorFixture {
                 }
             }
         }
+        var placed = ids.stream().map(this::get).filter(r -> r.status().holdsGpus()).toList();
+        assertTrue(placed.stream().mapToInt(Reservation::gpuCount).sum() <= 8, "never more GPUs placed than the node has");
+        a.cycle(); // level-triggered: whatever one replica made while the other ended it is removed by the next pass
         var live = ids.stream().map(this::get).filter(r -> r.status().holdsGpus()).toList();
         assertTrue(live.stream().mapToInt(Reservation::gpuCount).sum() <= 8, "never more GPUs placed than the node has");
         assertEquals(live.stream().map(Reservation::environmentName).collect(Collectors.toSet()), backend.observe().keySet(),
