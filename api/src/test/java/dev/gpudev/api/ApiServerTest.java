@@ -484,13 +484,14 @@ class ApiServerTest {
     void stateChangingRequestsAndLoginsAreAuditedForAdmins() throws Exception {
         String admin = admin();
         String rae = newUser(admin, "rae");
-        post("/v1/jobs/submit", rae, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}");
+        String made = post("/v1/jobs/submit", rae, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}").body().get("job_id").asText();
         post("/v1/jobs/submit", rae, "{\"gpu_type\":\"h100\",\"gpu_count\":3,\"duration_hours\":1}");
         assertEquals(403, get("/v1/audit", rae).status());
         JsonNode entries = get("/v1/audit?username=rae&action=POST%20/v1/jobs/submit", admin).body().get("entries");
         assertEquals(2, entries.size());
         assertEquals(400, entries.get(0).get("outcome").asInt(), "newest first, with the outcome");
         assertEquals(201, entries.get(1).get("outcome").asInt());
+        assertEquals(made, entries.get(1).get("target").asText(), "a submit's entry names the reservation it made");
         assertEquals("127.0.0.1", entries.get(0).get("client_address").asText());
         JsonNode logins = get("/v1/audit?username=rae&action=POST%20/v1/auth/token-login", admin).body().get("entries");
         assertEquals(1, logins.size());

@@ -110,8 +110,12 @@ final class ApiClient {
         if (res.statusCode() >= 400) {
             String msg = body != null && body.hasNonNull("message") ? body.get("message").asText() : "HTTP " + res.statusCode();
             if (res.statusCode() == 401 || res.statusCode() == 403) {
-                msg = msg + (msg.contains("login") ? "" : " (run `gpu-dev login`)");
-                if (apiKey != null && (res.statusCode() == 401 || msg.contains("expired") || msg.contains("revoked"))) {
+                // Logging in again helps only when the key itself was refused; a 403 for what the key may do is said as it is.
+                boolean keyRefused = res.statusCode() == 401 || msg.contains("expired") || msg.contains("revoked") || msg.contains("disabled");
+                if (keyRefused) {
+                    msg = msg + (msg.contains("login") ? "" : " (run `gpu-dev login`)");
+                }
+                if (apiKey != null && keyRefused) {
                     throw new KeyRejected(msg);
                 }
             }

@@ -33,6 +33,14 @@ abstract class Base implements Callable<Integer> {
         return session().api();
     }
 
+    Terminal terminal() {
+        return Terminal.of(settings.env(), System.console() != null);
+    }
+
+    void table(java.util.List<java.util.List<String>> rows) {
+        Output.table(out(), rows, terminal(), -1);
+    }
+
     void printJson(JsonNode node) {
         out().println(node.toPrettyString());
     }

@@ -39,7 +39,7 @@ final class ClusterCommands {
                         t.get("total").asText(), t.get("in_use").asText(), t.get("available").asText(),
                         t.path("queued_gpus").asText("0") + " (" + t.get("queued").asInt() + " waiting)", t.get("max_per_node").asText()));
             }
-            Output.table(out(), rows);
+            table(rows);
         }
     }
 
@@ -65,7 +65,7 @@ final class ClusterCommands {
             s.get("by_gpu_type").properties().forEach(e -> rows.add(List.of(e.getKey(), e.getValue().get("nodes").asText(),
                     e.getValue().get("total_gpus").asText(), e.getValue().get("in_use").asText(),
                     e.getValue().path("queued_gpus").asText("0") + " (" + e.getValue().get("queued").asInt() + " waiting)")));
-            Output.table(out(), rows);
+            table(rows);
             return 0;
         }
     }

@@ -74,7 +74,7 @@ final class DiskCommands {
                 out().println("Disk " + name + " is empty (its directory appears on first use)");
                 return 0;
             }
-            Output.table(out(), rows);
+            table(rows);
             out().println((result.get("truncated").asBoolean() ? "(more entries not shown) " : "") + "total: "
                     + bytes(result.get("total_bytes").asLong()));
             return 0;
@@ -114,7 +114,7 @@ final class DiskCommands {
                 rows.add(List.of(d.get("name").asText(), Output.time(d.path("created_at").asText("")),
                         Output.time(d.path("last_used_at").asText("")), d.hasNonNull("in_use_by") ? d.get("in_use_by").asText().substring(0, 8) : "-"));
             }
-            Output.table(out(), rows);
+            table(rows);
             return 0;
         }
     }

@@ -37,9 +37,19 @@ final class JobCommands {
         @Mixin
         Watch watch;
 
+        @Option(names = "--names", hidden = true, description = "names (else short ids) of live reservations, one a line (for completion)")
+        boolean names;
+
         @Override
         public Integer call() throws InterruptedException {
             format.check();
+            if (names) {
+                for (JsonNode j : api().get("/v1/jobs?status=queued,preparing,active&limit=200").get("jobs")) {
+                    out().println(j.hasNonNull("name") ? j.get("name").asText() : j.get("job_id").asText().substring(0, 8));
+                }
+                out().flush();
+                return 0;
+            }
             return watch.repeat(out(), this::once);
         }
 
@@ -66,7 +76,7 @@ final class JobCommands {
                         j.get("status").asText(), j.get("gpu_count").asInt() + "x" + j.get("gpu_type").asText(),
                         Output.time(j.get("created_at").asText()), when));
             }
-            Output.table(out(), rows);
+            Output.table(out(), rows, terminal(), 2);
         }
     }
 

@@ -13,7 +13,7 @@ import java.util.Map;
         subcommands = {LoginCommand.class, ReserveCommand.class, JobCommands.ListJobs.class, JobCommands.Show.class,
                 JobCommands.Connect.class, JobCommands.Cancel.class, JobCommands.Edit.class, ClusterCommands.Avail.class,
                 ClusterCommands.Status.class, DiskCommands.class, ConfigCommands.SshConfigCommand.class, ConfigCommands.class,
-                KeyCommands.class, AdminCommands.class})
+                KeyCommands.class, AdminCommands.class, CompletionCommand.class})
 public final class Main {
     private final Settings settings;
 

@@ -32,6 +32,14 @@ final class Output {
     }
 
     static void table(PrintWriter out, List<List<String>> rows) {
+        table(out, rows, new Terminal(false, 80), -1);
+    }
+
+    /**
+     * A table that fits the terminal's width: the widest columns give way first (their cells end in
+     * "…"); the header is bold and one column (a status) coloured, where the terminal takes colour.
+     */
+    static void table(PrintWriter out, List<List<String>> rows, Terminal term, int statusColumn) {
         int cols = rows.getFirst().size();
         int[] w = new int[cols];
         for (List<String> r : rows) {
@@ -39,10 +47,27 @@ final class Output {
                 w[i] = Math.max(w[i], r.get(i).length());
             }
         }
-        for (List<String> r : rows) {
+        int total = java.util.Arrays.stream(w).sum() + 2 * (cols - 1);
+        while (total > term.width()) {
+            int widest = 0;
+            for (int i = 1; i < cols; i++) {
+                if (w[i] > w[widest]) {
+                    widest = i;
+                }
+            }
+            if (w[widest] <= 8) {
+                break; // nothing sensible left to give
+            }
+            w[widest]--;
+            total--;
+        }
+        for (int row = 0; row < rows.size(); row++) {
+            List<String> r = rows.get(row);
             StringBuilder sb = new StringBuilder();
             for (int i = 0; i < cols; i++) {
-                sb.append(i == cols - 1 ? r.get(i) : String.format("%-" + (w[i] + 2) + "s", r.get(i)));
+                String cell = r.get(i).length() > w[i] ? r.get(i).substring(0, w[i] - 1) + "…" : r.get(i);
+                String padded = i == cols - 1 ? cell : String.format("%-" + (w[i] + 2) + "s", cell);
+                sb.append(row == 0 ? term.bold(padded) : i == statusColumn ? term.status(padded) : padded);
             }
             out.println(sb.toString().stripTrailing());
         }

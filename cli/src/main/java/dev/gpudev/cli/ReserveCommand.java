@@ -14,13 +14,13 @@ import java.util.Objects;
 
 @Command(name = "reserve", mixinStandardHelpOptions = true, description = "Reserve GPUs.")
 final class ReserveCommand extends Base {
-    @Option(names = "--gpu-type", required = true, description = "h100, a100, ... (see `gpu-dev avail`)")
+    @Option(names = "--gpu-type", description = "h100, a100, ... (see `gpu-dev avail`; asked on a terminal)")
     String gpuType;
 
-    @Option(names = "--gpus", defaultValue = "1", description = "GPUs: 1, 2, 4 or 8 (default ${DEFAULT-VALUE})")
-    int gpus;
+    @Option(names = "--gpus", description = "GPUs: 1, 2, 4 or 8 (default 1; asked on a terminal)")
+    Integer gpus;
 
-    @Option(names = "--hours", defaultValue = "1", description = "duration in hours, fractional (5 minutes to 24 h; default ${DEFAULT-VALUE})")
+    @Option(names = "--hours", description = "duration in hours, fractional (5 minutes to 24 h; default 1; asked on a terminal)")
     BigDecimal hours;
 
     @Option(names = "--name", description = "a name to refer to it by (lowercase letters, digits, '.', '_', '-')")
@@ -56,6 +56,7 @@ final class ReserveCommand extends Base {
     @Override
     public Integer call() {
         format.check();
+        ask();
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("gpu_type", gpuType);
         body.put("gpu_count", gpus);
@@ -113,6 +114,62 @@ final class ReserveCommand extends Base {
             out().println("Connect with:  gpu-dev connect " + ref);
         }
         return 0;
+    }
+
+    /**
+     * What was not given is asked for on a terminal, after what is free now; never when stdin is not a
+     * terminal (scripts): there the GPU type is required and the rest has defaults.
+     */
+    private void ask() {
+        java.io.Console console = System.console();
+        if (console == null || (gpuType != null && gpus != null && hours != null)) {
+            if (gpuType == null) {
+                throw new CliException(2, "--gpu-type is required (see `gpu-dev avail` for the types there are)");
+            }
+            gpus = gpus == null ? 1 : gpus;
+            hours = hours == null ? BigDecimal.ONE : hours;
+            return;
+        }
+        com.fasterxml.jackson.databind.JsonNode types = api().get("/v1/gpu/availability").get("gpu_types");
+        java.util.List<java.util.List<String>> rows = new java.util.ArrayList<>();
+        rows.add(java.util.List.of("TYPE", "AVAILABLE", "TOTAL", "MAX/NODE", "QUEUED GPUS"));
+        String suggestion = null;
+        String firstFree = null;
+        for (com.fasterxml.jackson.databind.JsonNode t : types) {
+            rows.add(java.util.List.of(t.get("gpu_type").asText(), t.get("available").asText(), t.get("total").asText(),
+                    t.get("max_per_node").asText(), t.path("queued_gpus").asText("0")));
+            suggestion = suggestion == null ? t.get("gpu_type").asText() : suggestion;
+            firstFree = firstFree == null && t.get("available").asInt() > 0 ? t.get("gpu_type").asText() : firstFree;
+        }
+        suggestion = firstFree != null ? firstFree : suggestion;
+        out().println("Available now:");
+        table(rows);
+        if (gpuType == null) {
+            gpuType = answer(console, "GPU type", suggestion == null ? "h100" : suggestion);
+        }
+        if (gpus == null) {
+            gpus = number(answer(console, "GPUs (1, 2, 4 or 8)", "1"), "GPUs").intValueExact();
+        }
+        if (hours == null) {
+            hours = number(answer(console, "hours (0.0833 to 24)", "1"), "hours");
+        }
+    }
+
+    private String answer(java.io.Console console, String what, String dflt) {
+        out().flush();
+        String line = console.readLine("%s [%s]: ", what, dflt);
+        if (line == null) {
+            throw new CliException(2, "no answer for " + what);
+        }
+        return line.isBlank() ? dflt : line.trim();
+    }
+
+    private static BigDecimal number(String s, String what) {
+        try {
+            return new BigDecimal(s);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new CliException(2, what + ": '" + s + "' is not a number");
+        }
     }
 
     /** Follows a reservation until it is active or has ended, saying what changes (position, estimate, detail). */

@@ -41,6 +41,12 @@ final class SshConfig {
         String identity = creds.hasNonNull("ssh_identity") ? creds.get("ssh_identity").asText() : null;
         StringBuilder sb = new StringBuilder("# Written by gpu-dev (connect, ssh-config): the active reservations' environments.\n");
         java.util.Set<String> proxies = new java.util.LinkedHashSet<>();
+        java.util.Map<String, Long> names = new java.util.HashMap<>();
+        jobs.forEach(j -> {
+            if (j.hasNonNull("name") && j.hasNonNull("connection")) {
+                names.merge(j.get("name").asText(), 1L, Long::sum);
+            }
+        });
         for (JsonNode job : jobs) {
             JsonNode c = job.get("connection");
             if (c == null || c.isNull()) {
@@ -60,7 +66,11 @@ final class SshConfig {
             int nodes = job.hasNonNull("nodes") ? job.get("nodes").size() : 1;
             for (int node = 0; node < nodes; node++) {
                 Endpoint target = endpoint(job, node);
-                sb.append("Host ").append(hostAlias(job, node)).append('\n')
+                // By name too (ssh gpudev-NAME, VS Code's and Cursor's Remote-SSH), where the name is one reservation's.
+                String name = job.hasNonNull("name") ? job.get("name").asText() : null;
+                String byName = name != null && names.getOrDefault(name, 0L) == 1 && name.matches("[a-z0-9][a-z0-9._-]{0,62}")
+                        ? " gpudev-" + name + (node == 0 ? "" : "-n" + node) : "";
+                sb.append("Host ").append(hostAlias(job, node)).append(byName).append('\n')
                         .append("  HostName ").append(safe(target.host())).append('\n')
                         .append("  Port ").append(target.port()).append('\n')
                         .append("  User ").append(user).append('\n')

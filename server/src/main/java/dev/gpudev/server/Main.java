@@ -57,6 +57,9 @@ public final class Main implements Callable<Integer> {
             + "(no bubblewrap): only for a machine whose one user is you")
     boolean insecureSingleUser;
 
+    /** The environment the settings come from (tests give their own). */
+    java.util.Map<String, String> env = System.getenv();
+
     public static void main(String[] args) {
         // Before any logger exists: LOG_FORMAT=json gives one JSON object per log line.
         if ("json".equalsIgnoreCase(System.getenv("LOG_FORMAT")) && System.getProperty("logback.configurationFile") == null) {
@@ -138,7 +141,7 @@ public final class Main implements Callable<Integer> {
                 .withLimits(new Scheduler.Limits(maxGpusPerUser, java.util.Map.of()))
                 .withIdle(new ProcessorSettings.Idle(java.time.Duration.ofMinutes(idleAfterMinutes), java.time.Duration.ofMinutes(15), 5, action));
         // Checked before anything starts: a bad setting is a message, not a half-started server.
-        var ttl = dev.gpudev.api.ApiConfig.ttlFromEnvironment(System.getenv());
+        var ttl = dev.gpudev.api.ApiConfig.ttlFromEnvironment(env);
         return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue, processor,
                 ttl, insecureSingleUser);
     }

@@ -47,4 +47,14 @@ class ExternalDatabaseTest {
         }
         assertFalse(Files.exists(dataDir.resolve("pgdata")), "no embedded database was started");
     }
+
+    @Test
+    void aBadSettingIsRefusedBeforeAnythingStarts(@TempDir Path dataDir) {
+        var main = new Main();
+        main.env = java.util.Map.of("API_KEY_TTL", "forever");
+        new picocli.CommandLine(main).parseArgs("--data-dir", dataDir.toString());
+        var e = assertThrows(IllegalArgumentException.class, main::config);
+        assertTrue(e.getMessage().contains("API_KEY_TTL"), e.getMessage());
+        assertFalse(Files.exists(dataDir.resolve("pgdata")), "no database was started");
+    }
 }

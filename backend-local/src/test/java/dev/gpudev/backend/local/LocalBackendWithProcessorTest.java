@@ -266,6 +266,23 @@ class LocalBackendWithProcessorTest {
     }
 
     @Test
+    void jupyterThatCannotStartIsAStatusLineNotADeadUrl() {
+        UUID id = submit(1, "1", Reservation.Options.NONE);
+        Processor p = processor();
+        p.cycle();
+        db.inTransaction(c -> commands.send(c, new Command.Jupyter(id, "alice", true)));
+        p.cycle();
+        String detail = get(id).detailedStatus();
+        if (Sandbox.which("jupyter") == null) {
+            assertTrue(detail.contains("jupyter: not started: Jupyter is not installed"), detail);
+            assertFalse(detail.contains("http://"), "no URL that leads nowhere: " + detail);
+        } else {
+            assertTrue(detail.contains("token=" + get(id).lifecycle().jupyterAccess().token()), detail);
+            assertTrue(detail.contains("gpu-dev connect"), "one command to reach it: " + detail);
+        }
+    }
+
+    @Test
     void terminalsOfTheEnvironmentReceiveTheMessage() throws Exception {
         ProcessBuilder pb = new ProcessBuilder("/usr/bin/script", "-qfec", "sleep 3", "/dev/null");
         pb.environment().put("GPU_DEV_ENVIRONMENT", "gpudev-term-test");
