@@ -80,10 +80,23 @@ class ArchitectureTest {
     }
 
     @Test
-    void theCliReachesOnlyItsOwnCodeAndTheCore() {
+    void theCliReachesOnlyItsOwnCodeTheCoreJacksonTreesAndTheAwsSigner() {
+        classes().that().resideInAPackage("dev.gpudev.cli..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("java..", "javax.net..", "dev.gpudev.cli..", "dev.gpudev.core..",
+                        "com.fasterxml.jackson.core..", "com.fasterxml.jackson.databind", "com.fasterxml.jackson.databind.node..",
+                        "software.amazon.awssdk..", "com.sun.net.httpserver..")
+                .check(all);
+    }
+
+    /** The CLI's start-up budget (docs/DESIGN.md, "CLI start-up"): no ObjectMapper, no reflective command-line parser. */
+    @Test
+    void theCliStartsWithoutAnObjectMapperOrAReflectiveParser() {
         noClasses().that().resideInAPackage("dev.gpudev.cli..")
-                .should().dependOnClassesThat().resideInAnyPackage("dev.gpudev.store..", "dev.gpudev.api..", "dev.gpudev.processor..",
-                        "dev.gpudev.backend..", "dev.gpudev.server..", "dev.gpudev.sshproxy..", "java.sql..")
+                .should().dependOnClassesThat().haveFullyQualifiedName("com.fasterxml.jackson.databind.ObjectMapper")
+                .orShould().dependOnClassesThat().resideInAPackage("picocli..")
+                .orShould().callMethodWhere(DescribedPredicate.describe("JsonNode.toString or toPrettyString (they build an ObjectMapper)",
+                        (JavaMethodCall call) -> call.getTargetOwner().isAssignableTo("com.fasterxml.jackson.databind.JsonNode")
+                                && List.of("toString", "toPrettyString").contains(call.getName())))
                 .check(all);
     }
 

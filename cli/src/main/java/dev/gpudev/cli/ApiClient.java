@@ -4,22 +4,28 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.NoRouteToHostException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
-/** A small JSON client of the gpudev API; API errors become one-line CLI errors. */
+/** A small JSON client of the gpudev API over {@link Http}; API errors become one-line CLI errors. */
 final class ApiClient {
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String baseUrl;
+    private final Http http;
     private volatile String apiKey;
     private java.util.function.Supplier<String> relogin;
 
     ApiClient(String baseUrl, String apiKey) {
+        this(baseUrl, apiKey, Http.standard());
+    }
+
+    ApiClient(String baseUrl, String apiKey, Http http) {
         this.baseUrl = baseUrl;
         this.apiKey = apiKey;
+        this.http = http;
     }
 
     /** On a 401 or 403 for the key, get a new key this way and retry the request once. */
@@ -29,17 +35,12 @@ final class ApiClient {
     }
 
     JsonNode get(String path) {
-        return send(HttpRequest.newBuilder(uri(path)).GET());
+        return send("GET", path, null);
     }
 
     JsonNode post(String path, Object body) {
-        try {
-            String json = body == null ? "{}" : Settings.JSON.writeValueAsString(body);
-            return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(json)));
-        } catch (IOException e) {
-            throw new CliException(1, e.getMessage());
-        }
+        String json = body == null ? "{}" : Json.write(body);
+        return send("POST", path, json.getBytes(StandardCharsets.UTF_8));
     }
 
     /** A request without a body, for the methods get and post do not cover. */
@@ -47,20 +48,26 @@ final class ApiClient {
     }
 
     JsonNode send(Request r) {
-        return send(HttpRequest.newBuilder(uri(r.path())).method(r.method(), HttpRequest.BodyPublishers.noBody()));
+        return send(r.method(), r.path(), null);
     }
 
-    private URI uri(String path) {
+    /** The API's base URL, checked: http or https, a host. */
+    private URI base(String path) {
         try {
-            return URI.create(baseUrl + path);
+            URI full = URI.create(baseUrl + path);
+            URI base = URI.create(baseUrl);
+            if (!"http".equals(base.getScheme()) && !"https".equals(base.getScheme()) || base.getHost() == null || full.getHost() == null) {
+                throw new IllegalArgumentException("not http(s)");
+            }
+            return base;
         } catch (IllegalArgumentException e) {
             throw new CliException(2, "bad API URL " + baseUrl);
         }
     }
 
-    private JsonNode send(HttpRequest.Builder b) {
+    private JsonNode send(String method, String path, byte[] body) {
         try {
-            return sendOnce(b.copy());
+            return sendOnce(method, path, body);
         } catch (KeyRejected rejected) {
             if (relogin == null) {
                 throw new CliException(2, rejected.getMessage());
@@ -68,7 +75,7 @@ final class ApiClient {
             apiKey = relogin.get();
             relogin = null;
             try {
-                return sendOnce(b.copy());
+                return sendOnce(method, path, body);
             } catch (KeyRejected again) {
                 throw new CliException(2, again.getMessage());
             }
@@ -82,36 +89,42 @@ final class ApiClient {
         }
     }
 
-    private JsonNode sendOnce(HttpRequest.Builder b) {
+    private JsonNode sendOnce(String method, String path, byte[] body) {
+        URI base = base(path);
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("Accept", "application/json");
         if (apiKey != null) {
-            b.setHeader("Authorization", "Bearer " + apiKey);
+            headers.put("Authorization", "Bearer " + apiKey);
         }
-        b.timeout(Duration.ofSeconds(30));
-        HttpResponse<String> res;
+        if (body != null) {
+            headers.put("Content-Type", "application/json");
+        }
+        Http.Response res;
         try {
-            res = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (ConnectException e) {
+            res = http.exchange(base, method, path, headers, body);
+        } catch (ConnectException | NoRouteToHostException e) {
             throw new CliException(1, "cannot reach the gpudev API at " + baseUrl
                     + ": is the server running? (set --api-url or GPU_DEV_API_URL)");
+        } catch (UnknownHostException e) {
+            throw new CliException(1, "cannot reach the gpudev API at " + baseUrl + ": unknown host " + base.getHost());
         } catch (IOException e) {
             throw new CliException(1, "request to " + baseUrl + " failed: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CliException(1, "interrupted");
         }
-        JsonNode body = null;
-        if (!res.body().isBlank()) {
+        int status = res.status();
+        String text = res.body();
+        JsonNode json = null;
+        if (!text.isBlank()) {
             try {
-                body = Settings.JSON.readTree(res.body());
+                json = Json.parse(text);
             } catch (IOException e) {
-                throw new CliException(1, "the API answered " + res.statusCode() + " with something that is not JSON");
+                throw new CliException(1, "the API answered " + status + " with something that is not JSON");
             }
         }
-        if (res.statusCode() >= 400) {
-            String msg = body != null && body.hasNonNull("message") ? body.get("message").asText() : "HTTP " + res.statusCode();
-            if (res.statusCode() == 401 || res.statusCode() == 403) {
+        if (status >= 400) {
+            String msg = json != null && json.hasNonNull("message") ? json.get("message").asText() : "HTTP " + status;
+            if (status == 401 || status == 403) {
                 // Logging in again helps only when the key itself was refused; a 403 for what the key may do is said as it is.
-                boolean keyRefused = res.statusCode() == 401 || msg.contains("expired") || msg.contains("revoked") || msg.contains("disabled");
+                boolean keyRefused = status == 401 || msg.contains("expired") || msg.contains("revoked") || msg.contains("disabled");
                 if (keyRefused) {
                     msg = msg + (msg.contains("login") ? "" : " (run `gpu-dev login`)");
                 }
@@ -119,8 +132,8 @@ final class ApiClient {
                     throw new KeyRejected(msg);
                 }
             }
-            throw new CliException(res.statusCode() >= 500 ? 1 : 2, msg);
+            throw new CliException(status >= 500 ? 1 : 2, msg);
         }
-        return body;
+        return json;
     }
 }

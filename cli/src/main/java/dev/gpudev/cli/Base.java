@@ -1,25 +1,34 @@
 package dev.gpudev.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import picocli.CommandLine;
 
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 
-/** What every command has: the settings, its session with the API, and where to print. */
-abstract class Base implements Callable<Integer> {
+/** What every command has: the settings, its parsed command line, its session with the API, and where to print. */
+abstract class Base implements Cli.Action {
     Settings settings;
+    Cli.Parsed args;
     private Session session;
+    private PrintWriter out;
+    private PrintWriter err;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @Override
+    public final int run(Cli.Parsed args, PrintWriter out, PrintWriter err) throws Exception {
+        this.args = args;
+        this.out = out;
+        this.err = err;
+        return call();
+    }
+
+    /** The command itself, once its command line is parsed. */
+    abstract int call() throws Exception;
 
     PrintWriter out() {
-        return spec.commandLine().getOut();
+        return out;
     }
 
     PrintWriter err() {
-        return spec.commandLine().getErr();
+        return err;
     }
 
     Session session() {
@@ -42,6 +51,6 @@ abstract class Base implements Callable<Integer> {
     }
 
     void printJson(JsonNode node) {
-        out().println(node.toPrettyString());
+        out().println(Json.pretty(node));
     }
 }

@@ -1,8 +1,6 @@
 package dev.gpudev.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,21 +10,23 @@ final class ClusterCommands {
     private ClusterCommands() {
     }
 
-    @Command(name = "avail", mixinStandardHelpOptions = true, description = "GPUs per type: total, in use, queued, available.")
-    static final class Avail extends Base {
-        @Mixin
-        OutputFormat format;
-
-        @Mixin
-        Watch watch;
-
-        @Override
-        public Integer call() throws InterruptedException {
-            format.check();
-            return watch.repeat(out(), this::once);
+    static final class Avail extends Base implements Runnable {
+        static Cli.Command command() {
+            return Watch.options(OutputFormat.option(Cli.Command.of("avail",
+                    "GPUs per type: total, in use, available, GPUs asked for by waiting reservations, max per node.").action(new Avail())));
         }
 
-        private void once() {
+        private OutputFormat format;
+
+        @Override
+        int call() throws InterruptedException {
+            format = OutputFormat.of(args);
+            return Watch.of(args).repeat(out(), this);
+        }
+
+        /** One listing (again and again with --watch). */
+        @Override
+        public void run() {
             JsonNode types = api().get("/v1/gpu/availability").get("gpu_types");
             if (format.json()) {
                 printJson(types);
@@ -43,14 +43,14 @@ final class ClusterCommands {
         }
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true, description = "The cluster at a glance: GPUs and reservations.")
     static final class Status extends Base {
-        @Mixin
-        OutputFormat format;
+        static Cli.Command command() {
+            return OutputFormat.option(Cli.Command.of("status", "The cluster at a glance: GPUs and reservations.").action(new Status()));
+        }
 
         @Override
-        public Integer call() {
-            format.check();
+        int call() {
+            OutputFormat format = OutputFormat.of(args);
             JsonNode s = api().get("/v1/cluster/status");
             if (format.json()) {
                 printJson(s);

@@ -2,8 +2,6 @@ package dev.gpudev.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,14 +10,21 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The CLI's own settings and the ssh config it writes. */
-@Command(name = "config", mixinStandardHelpOptions = true, description = "Settings of this CLI.",
-        subcommands = {ConfigCommands.Show.class, ConfigCommands.Set.class, ConfigCommands.SshInclude.class})
 final class ConfigCommands {
+    private ConfigCommands() {
+    }
 
-    @Command(name = "show", mixinStandardHelpOptions = true, description = "The API URL in use and where it comes from, and who you are.")
+    static Cli.Command command() {
+        return Cli.Command.of("config", "Settings of this CLI.").sub(
+                Cli.Command.of("show", "The API URL in use and where it comes from, and who you are.").action(new Show()),
+                Cli.Command.of("set", "Set a setting: config set api_url URL.").param("KEY", null).param("VALUE", null).action(new Set()),
+                Cli.Command.of("ssh-include", "Include ~/.gpu-dev/ssh_config from ~/.ssh/config, so `ssh gpudev-…` and editors find "
+                        + "your environments.").action(new SshInclude()));
+    }
+
     static final class Show extends Base {
         @Override
-        public Integer call() {
+        int call() {
             Settings.ApiUrl url = settings.apiUrl();
             out().println("api_url:     " + url.url() + "   (from " + url.source() + ")");
             out().println("             order: --api-url, GPU_DEV_API_URL, the server you logged in to, " + settings.configFile()
@@ -33,16 +38,11 @@ final class ConfigCommands {
         }
     }
 
-    @Command(name = "set", mixinStandardHelpOptions = true, description = "Set a setting: config set api_url URL.")
     static final class Set extends Base {
-        @Parameters(index = "0", paramLabel = "KEY")
-        String key;
-
-        @Parameters(index = "1", paramLabel = "VALUE")
-        String value;
-
         @Override
-        public Integer call() {
+        int call() {
+            String key = args.param(0);
+            String value = args.param(1);
             if (!"api_url".equals(key)) {
                 throw new CliException(2, "unknown setting '" + key + "': the one setting is api_url");
             }
@@ -58,11 +58,9 @@ final class ConfigCommands {
         }
     }
 
-    @Command(name = "ssh-include", mixinStandardHelpOptions = true,
-            description = "Include ~/.gpu-dev/ssh_config from ~/.ssh/config, so `ssh gpudev-…` and editors find your environments.")
     static final class SshInclude extends Base {
         @Override
-        public Integer call() throws IOException {
+        int call() throws IOException {
             Path sshConfig = settings.home().resolve(".ssh").resolve("config");
             String line = "Include " + settings.stateDir().resolve("ssh_config");
             String current = Files.exists(sshConfig) ? Files.readString(sshConfig) : "";
@@ -78,11 +76,14 @@ final class ConfigCommands {
         }
     }
 
-    @Command(name = "ssh-config", mixinStandardHelpOptions = true,
-            description = "Write ~/.gpu-dev/ssh_config for your active reservations (ssh, scp, VS Code Remote-SSH).")
     static final class SshConfigCommand extends Base {
+        static Cli.Command command() {
+            return Cli.Command.of("ssh-config", "Write ~/.gpu-dev/ssh_config for your active reservations (ssh, scp, VS Code Remote-SSH).")
+                    .action(new SshConfigCommand());
+        }
+
         @Override
-        public Integer call() {
+        int call() {
             ObjectNode c = session().credentials();
             JsonNode jobs = api().get("/v1/jobs?status=active&limit=500").get("jobs");
             List<JsonNode> list = new ArrayList<>();

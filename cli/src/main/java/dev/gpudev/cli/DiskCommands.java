@@ -1,9 +1,6 @@
 package dev.gpudev.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,10 +8,21 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-@Command(name = "disk", mixinStandardHelpOptions = true, description = "Your named persistent disks (reserve --disk NAME).",
-        subcommands = {DiskCommands.ListDisks.class, DiskCommands.Create.class, DiskCommands.Delete.class, DiskCommands.Rename.class,
-                DiskCommands.ListContent.class})
 final class DiskCommands {
+    private DiskCommands() {
+    }
+
+    static Cli.Command command() {
+        return Cli.Command.of("disk", "Your named persistent disks (reserve --disk NAME).").sub(
+                OutputFormat.option(Cli.Command.of("list", "Your disks and what uses them.").action(new ListDisks())),
+                Cli.Command.of("create", "Create a named disk.").param("NAME", null).action(new Create()),
+                Cli.Command.of("delete", "Delete a disk and everything on it.").param("NAME", null).action(new Delete()),
+                Cli.Command.of("rename", "Rename a disk (not while a reservation wants it).").param("NAME", null).param("NEW_NAME", null)
+                        .action(new Rename()),
+                OutputFormat.option(Cli.Command.of("list-content", "The files on a disk (the first 1,000, shallowest first) and its total size.")
+                        .param("NAME", null).action(new ListContent())));
+    }
+
     /** Follows a disk operation (the processor carries it out) until it is done; a failure is the user's to read. */
     static JsonNode follow(ApiClient api, JsonNode op) {
         String id = op.path("operation_id").asText();
@@ -31,15 +39,11 @@ final class DiskCommands {
         return last;
     }
 
-    @Command(name = "rename", mixinStandardHelpOptions = true, description = "Rename a disk (not while a reservation wants it).")
     static final class Rename extends Base {
-        @Parameters(index = "0", paramLabel = "NAME")
-        String name;
-        @Parameters(index = "1", paramLabel = "NEW_NAME")
-        String newName;
-
         @Override
-        public Integer call() {
+        int call() {
+            String name = args.param(0);
+            String newName = args.param(1);
             ApiClient api = api();
             follow(api, api.post("/v1/disks/" + Output.pathSegment(name) + "/rename", Map.of("new_name", newName)));
             out().println("Disk " + name + " is now " + newName);
@@ -47,17 +51,11 @@ final class DiskCommands {
         }
     }
 
-    @Command(name = "list-content", mixinStandardHelpOptions = true,
-            description = "The files on a disk (the first 1,000, shallowest first) and its total size.")
     static final class ListContent extends Base {
-        @Parameters(paramLabel = "NAME")
-        String name;
-        @Mixin
-        OutputFormat format;
-
         @Override
-        public Integer call() {
-            format.check();
+        int call() {
+            String name = args.param(0);
+            OutputFormat format = OutputFormat.of(args);
             ApiClient api = api();
             JsonNode result = follow(api, api.post("/v1/disks/" + Output.pathSegment(name) + "/list-content", Map.of())).get("result");
             if (format.json()) {
@@ -95,14 +93,10 @@ final class DiskCommands {
         return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "Your disks and what uses them.")
     static final class ListDisks extends Base {
-        @Mixin
-        OutputFormat format;
-
         @Override
-        public Integer call() {
-            format.check();
+        int call() {
+            OutputFormat format = OutputFormat.of(args);
             JsonNode disks = api().get("/v1/disks").get("disks");
             if (format.json()) {
                 printJson(disks);
@@ -119,26 +113,20 @@ final class DiskCommands {
         }
     }
 
-    @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a named disk.")
     static final class Create extends Base {
-        @Parameters(paramLabel = "NAME")
-        String name;
-
         @Override
-        public Integer call() {
+        int call() {
+            String name = args.param(0);
             api().post("/v1/disks", Map.of("name", name));
             out().println("Disk " + name + " created; use it with: gpu-dev reserve ... --disk " + name);
             return 0;
         }
     }
 
-    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a disk and everything on it.")
     static final class Delete extends Base {
-        @Parameters(paramLabel = "NAME")
-        String name;
-
         @Override
-        public Integer call() {
+        int call() {
+            String name = args.param(0);
             api().send(new ApiClient.Request("DELETE", "/v1/disks/" + Output.pathSegment(name)));
             out().println("Disk " + name + " deleted");
             return 0;

@@ -2,10 +2,6 @@ package dev.gpudev.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.math.BigDecimal;
@@ -20,40 +16,43 @@ final class JobCommands {
     private JobCommands() {
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "Your reservations and those shared with you, newest first.")
-    static final class ListJobs extends Base {
-        @Option(names = "--status", description = "only these states, comma-separated (e.g. queued,active)")
-        String status;
+    static final class ListJobs extends Base implements Runnable {
+        static Cli.Command command() {
+            Cli.Command c = Cli.Command.of("list", "Your reservations and those shared with you, newest first.")
+                    .text("--status", "STATES", "only these states, comma-separated (e.g. queued,active)")
+                    .flag("--all", "everyone's (admins)")
+                    .integer("--limit", "N", 50, "at most this many")
+                    // names (else short ids) of live reservations, one a line: for completion
+                    .hiddenFlag("--names")
+                    .action(new ListJobs());
+            return Watch.options(OutputFormat.option(c));
+        }
 
-        @Option(names = "--all", description = "everyone's (admins)")
-        boolean all;
-
-        @Option(names = "--limit", defaultValue = "50")
-        int limit;
-
-        @Mixin
-        OutputFormat format;
-
-        @Mixin
-        Watch watch;
-
-        @Option(names = "--names", hidden = true, description = "names (else short ids) of live reservations, one a line (for completion)")
-        boolean names;
+        private OutputFormat format;
+        private String status;
+        private boolean all;
+        private int limit;
 
         @Override
-        public Integer call() throws InterruptedException {
-            format.check();
-            if (names) {
+        int call() throws InterruptedException {
+            format = OutputFormat.of(args);
+            status = args.text("--status");
+            all = args.flag("--all");
+            limit = args.integer("--limit");
+            Watch watch = Watch.of(args);
+            if (args.flag("--names")) {
                 for (JsonNode j : api().get("/v1/jobs?status=queued,preparing,active&limit=200").get("jobs")) {
                     out().println(j.hasNonNull("name") ? j.get("name").asText() : j.get("job_id").asText().substring(0, 8));
                 }
                 out().flush();
                 return 0;
             }
-            return watch.repeat(out(), this::once);
+            return watch.repeat(out(), this);
         }
 
-        private void once() {
+        /** One listing (again and again with --watch). */
+        @Override
+        public void run() {
             StringBuilder q = new StringBuilder("/v1/jobs?limit=" + limit);
             if (status != null) {
                 q.append("&status=").append(java.net.URLEncoder.encode(status, java.nio.charset.StandardCharsets.UTF_8));
@@ -80,17 +79,16 @@ final class JobCommands {
         }
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true, description = "One reservation in detail (by id, id prefix or name).")
     static final class Show extends Base {
-        @Parameters(paramLabel = "ID|NAME")
-        String ref;
-
-        @Mixin
-        OutputFormat format;
+        static Cli.Command command() {
+            return OutputFormat.option(Cli.Command.of("show", "One reservation in detail (by id, id prefix or name).")
+                    .param("ID|NAME", null).action(new Show()));
+        }
 
         @Override
-        public Integer call() {
-            format.check();
+        int call() {
+            OutputFormat format = OutputFormat.of(args);
+            String ref = args.param(0);
             JsonNode j = api().get("/v1/jobs/" + Output.pathSegment(ref));
             if (format.json()) {
                 printJson(j);
@@ -103,10 +101,10 @@ final class JobCommands {
             boolean oneNode = !j.hasNonNull("nodes") || j.get("nodes").size() == 1;
             o.println("  GPUs:      " + j.get("gpu_count").asInt() + " x " + j.get("gpu_type").asText()
                     + (j.hasNonNull("node") && oneNode ? " on " + j.get("node").asText()
-                    + (j.hasNonNull("gpus") && !j.get("gpus").isEmpty() ? " " + j.get("gpus") : "") : ""));
+                    + (j.hasNonNull("gpus") && !j.get("gpus").isEmpty() ? " " + Json.compact(j.get("gpus")) : "") : ""));
             if (!oneNode) {
                 for (JsonNode n : j.get("nodes")) {
-                    o.println("    node " + n.get("rank").asInt() + ": " + n.get("node").asText() + " GPUs " + n.get("gpus")
+                    o.println("    node " + n.get("rank").asInt() + ": " + n.get("node").asText() + " GPUs " + Json.compact(n.get("gpus"))
                             + "  (gpu-dev connect " + ref + " --node " + n.get("rank").asInt() + ")");
                 }
             }
@@ -134,24 +132,23 @@ final class JobCommands {
         }
     }
 
-    @Command(name = "connect", mixinStandardHelpOptions = true,
-            description = "Open a shell in an environment, or run a command: connect ID -- CMD...")
     static final class Connect extends Base {
-        @Parameters(index = "0", paramLabel = "ID|NAME")
-        String ref;
-
-        @Parameters(index = "1..*", paramLabel = "CMD", description = "a command to run instead of a shell")
-        List<String> command = new ArrayList<>();
-
-        @Option(names = "--node", defaultValue = "0", description = "which node of a distributed reservation (default 0)")
-        int node;
-
-        @Option(names = "--forward", paramLabel = "PORT", description = "forward this port of the environment to the same port here"
-                + " (e.g. 8888 for Jupyter); repeatable")
-        List<Integer> forward = new ArrayList<>();
+        static Cli.Command command() {
+            return Cli.Command.of("connect", "Open a shell in an environment, or run a command: connect ID -- CMD...")
+                    .param("ID|NAME", null)
+                    .rest("CMD", "a command to run instead of a shell")
+                    .integer("--node", "N", 0, "which node of a distributed reservation (default 0)")
+                    .integers("--forward", "PORT", "forward this port of the environment to the same port here"
+                            + " (e.g. 8888 for Jupyter); repeatable")
+                    .action(new Connect());
+        }
 
         @Override
-        public Integer call() throws Exception {
+        int call() throws Exception {
+            String ref = args.param(0);
+            List<String> command = args.rest(1);
+            int node = args.integer("--node");
+            List<Integer> forward = args.integers("--forward");
             ObjectNode creds = session().credentials();
             ApiClient api = api();
             JsonNode j = api.get("/v1/jobs/" + Output.pathSegment(ref));
@@ -195,13 +192,14 @@ final class JobCommands {
         return all;
     }
 
-    @Command(name = "cancel", mixinStandardHelpOptions = true, description = "End a reservation now.")
     static final class Cancel extends Base {
-        @Parameters(paramLabel = "ID|NAME")
-        String ref;
+        static Cli.Command command() {
+            return Cli.Command.of("cancel", "End a reservation now.").param("ID|NAME", null).action(new Cancel());
+        }
 
         @Override
-        public Integer call() {
+        int call() {
+            String ref = args.param(0);
             ApiClient api = api();
             String id = api.post("/v1/jobs/" + Output.pathSegment(ref) + "/cancel", null).get("job_id").asText();
             JsonNode j = Poll.until(() -> api.get("/v1/jobs/" + id), Poll::ended, Duration.ofSeconds(30), Duration.ofMillis(200));
@@ -211,26 +209,24 @@ final class JobCommands {
         }
     }
 
-    @Command(name = "edit", mixinStandardHelpOptions = true,
-            description = "Change a reservation in place: --extend HOURS, --add-user NAME, --enable-jupyter, --disable-jupyter.")
     static final class Edit extends Base {
-        @Parameters(paramLabel = "ID|NAME")
-        String ref;
-
-        @Option(names = "--extend", description = "add HOURS (fractional; at most 24 at a time, 48 in all)")
-        BigDecimal extend;
-
-        @Option(names = "--add-user", description = "let another user read and connect to it")
-        String addUser;
-
-        @Option(names = "--enable-jupyter", description = "start Jupyter Lab in the environment")
-        boolean enableJupyter;
-
-        @Option(names = "--disable-jupyter", description = "stop Jupyter Lab")
-        boolean disableJupyter;
+        static Cli.Command command() {
+            return Cli.Command.of("edit", "Change a reservation in place: --extend HOURS, --add-user NAME, --enable-jupyter, --disable-jupyter.")
+                    .param("ID|NAME", null)
+                    .decimal("--extend", "HOURS", "add HOURS (fractional; at most 24 at a time, 48 in all)")
+                    .text("--add-user", "USER", "let another user read and connect to it")
+                    .flag("--enable-jupyter", "start Jupyter Lab in the environment")
+                    .flag("--disable-jupyter", "stop Jupyter Lab")
+                    .action(new Edit());
+        }
 
         @Override
-        public Integer call() {
+        int call() {
+            String ref = args.param(0);
+            BigDecimal extend = args.decimal("--extend");
+            String addUser = args.text("--add-user");
+            boolean enableJupyter = args.flag("--enable-jupyter");
+            boolean disableJupyter = args.flag("--disable-jupyter");
             if (extend == null && addUser == null && !enableJupyter && !disableJupyter) {
                 throw new CliException(2, "nothing to change: give --extend HOURS, --add-user NAME, --enable-jupyter or --disable-jupyter");
             }

@@ -1,8 +1,6 @@
 package dev.gpudev.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,20 +8,20 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-@Command(name = "login", mixinStandardHelpOptions = true,
-        description = "Log in (with AWS credentials by default, or a token from an admin) and register your SSH key.")
 final class LoginCommand extends Base {
-    @Option(names = "--token", description = "a login token from an admin (`gpu-dev admin invite`)")
-    String token;
-
-    @Option(names = "--token-file", description = "a file holding the token, e.g. <data-dir>/admin-token")
-    Path tokenFile;
-
-    @Option(names = "--ssh-key", description = "public key to register (default ~/.ssh/id_ed25519.pub, else id_rsa.pub)")
-    Path sshKey;
+    static Cli.Command command() {
+        return Cli.Command.of("login", "Log in (with AWS credentials by default, or a token from an admin) and register your SSH key.")
+                .text("--token", "TOKEN", "a login token from an admin (`gpu-dev admin invite`)")
+                .text("--token-file", "FILE", "a file holding the token, e.g. <data-dir>/admin-token")
+                .text("--ssh-key", "FILE", "public key to register (default ~/.ssh/id_ed25519.pub, else id_rsa.pub)")
+                .action(new LoginCommand());
+    }
 
     @Override
-    public Integer call() throws IOException {
+    int call() throws IOException {
+        String token = args.text("--token");
+        Path tokenFile = args.text("--token-file") == null ? null : Path.of(args.text("--token-file"));
+        Path sshKey = args.text("--ssh-key") == null ? null : Path.of(args.text("--ssh-key"));
         String t = token;
         if (tokenFile != null) {
             if (!Files.isReadable(tokenFile)) {

@@ -66,7 +66,7 @@ final class Output {
             StringBuilder sb = new StringBuilder();
             for (int i = 0; i < cols; i++) {
                 String cell = r.get(i).length() > w[i] ? r.get(i).substring(0, w[i] - 1) + "…" : r.get(i);
-                String padded = i == cols - 1 ? cell : String.format("%-" + (w[i] + 2) + "s", cell);
+                String padded = i == cols - 1 ? cell : cell + " ".repeat(w[i] + 2 - cell.length());
                 sb.append(row == 0 ? term.bold(padded) : i == statusColumn ? term.status(padded) : padded);
             }
             out.println(sb.toString().stripTrailing());

@@ -1,9 +1,6 @@
 package dev.gpudev.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.math.BigDecimal;
@@ -12,82 +9,53 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
-@Command(name = "reserve", mixinStandardHelpOptions = true, description = "Reserve GPUs.")
 final class ReserveCommand extends Base {
-    @Option(names = "--gpu-type", description = "h100, a100, ... (see `gpu-dev avail`; asked on a terminal)")
-    String gpuType;
+    static Cli.Command command() {
+        return OutputFormat.option(Cli.Command.of("reserve", "Reserve GPUs.")
+                .text("--gpu-type", "TYPE", "h100, a100, ... (see `gpu-dev avail`; asked on a terminal)")
+                .integer("--gpus", "N", null, "GPUs: 1, 2, 4 or 8 (default 1; asked on a terminal)")
+                .decimal("--hours", "HOURS", "duration in hours, fractional (5 minutes to 24 h; default 1; asked on a terminal)")
+                .text("--name", "NAME", "a name to refer to it by (lowercase letters, digits, '.', '_', '-')")
+                .flag("--distributed", "whole nodes (--gpus a multiple of the node size), gang scheduled, with the rendezvous variables")
+                .flag("--keep-when-idle", "opt out of idle detection (no idle warning or release)")
+                .text("--disk", "NAME", "a named persistent disk as home (created on first use)")
+                .flag("--no-persist", "a scratch home, deleted when the reservation ends")
+                .text("--image", "IMAGE", "container image (Kubernetes backend)")
+                .flag("--jupyter", "start Jupyter Lab in the environment")
+                .pairs("--node-label", "KEY=VALUE", "a label the node must have (repeatable)")
+                .toggle("--wait", "follow it until it is active (default: on a terminal)")
+                .action(new ReserveCommand()));
+    }
 
-    @Option(names = "--gpus", description = "GPUs: 1, 2, 4 or 8 (default 1; asked on a terminal)")
-    Integer gpus;
-
-    @Option(names = "--hours", description = "duration in hours, fractional (5 minutes to 24 h; default 1; asked on a terminal)")
-    BigDecimal hours;
-
-    @Option(names = "--name", description = "a name to refer to it by (lowercase letters, digits, '.', '_', '-')")
-    String name;
-
-    @Option(names = "--distributed", description = "whole nodes (--gpus a multiple of the node size), gang scheduled, with the rendezvous variables")
-    boolean distributed;
-
-    @Option(names = "--keep-when-idle", description = "opt out of idle detection (no idle warning or release)")
-    boolean keepWhenIdle;
-
-    @Option(names = "--disk", description = "a named persistent disk as home (created on first use)")
-    String disk;
-
-    @Option(names = "--no-persist", description = "a scratch home, deleted when the reservation ends")
-    boolean noPersist;
-
-    @Option(names = "--image", description = "container image (Kubernetes backend)")
-    String image;
-
-    @Option(names = "--jupyter", description = "start Jupyter Lab in the environment")
-    boolean jupyter;
-
-    @Option(names = "--node-label", description = "KEY=VALUE the node must have (repeatable)")
-    Map<String, String> nodeLabels;
-
-    @Option(names = "--wait", negatable = true, description = "follow it until it is active (default: on a terminal)")
-    Boolean wait;
-
-    @Mixin
-    OutputFormat format;
+    private String gpuType;
+    private Integer gpus;
+    private BigDecimal hours;
 
     @Override
-    public Integer call() {
-        format.check();
+    int call() {
+        OutputFormat format = OutputFormat.of(args);
+        gpuType = args.text("--gpu-type");
+        gpus = args.integer("--gpus");
+        hours = args.decimal("--hours");
         ask();
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("gpu_type", gpuType);
         body.put("gpu_count", gpus);
         body.put("duration_hours", hours);
-        if (name != null) {
-            body.put("name", name);
-        }
-        if (distributed) {
-            body.put("distributed", true);
-        }
-        if (keepWhenIdle) {
-            body.put("keep_when_idle", true);
-        }
-        if (disk != null) {
-            body.put("disk_name", disk);
-        }
-        if (noPersist) {
-            body.put("no_persist", true);
-        }
-        if (image != null) {
-            body.put("image", image);
-        }
-        if (jupyter) {
-            body.put("jupyter", true);
-        }
-        if (nodeLabels != null && !nodeLabels.isEmpty()) {
-            body.put("node_labels", nodeLabels);
+        putText(body, "name", "--name");
+        putFlag(body, "distributed", "--distributed");
+        putFlag(body, "keep_when_idle", "--keep-when-idle");
+        putText(body, "disk_name", "--disk");
+        putFlag(body, "no_persist", "--no-persist");
+        putText(body, "image", "--image");
+        putFlag(body, "jupyter", "--jupyter");
+        if (!args.pairs("--node-label").isEmpty()) {
+            body.put("node_labels", args.pairs("--node-label"));
         }
         ApiClient api = api();
         JsonNode job = api.post("/v1/jobs/submit", body);
-        boolean follow = wait != null ? wait : System.console() != null && format.output == null;
+        Boolean wait = args.toggle("--wait");
+        boolean follow = wait != null ? wait : System.console() != null && !format.given();
         if (!follow) {
             if (format.json()) {
                 printJson(job);
@@ -110,10 +78,22 @@ final class ReserveCommand extends Base {
         }
         if (!format.json()) {
             String ref = last.hasNonNull("name") ? last.get("name").asText() : last.get("job_id").asText();
-            out().println("Active on GPUs " + last.get("gpus") + " until " + last.get("expires_at").asText());
+            out().println("Active on GPUs " + Json.compact(last.get("gpus")) + " until " + last.get("expires_at").asText());
             out().println("Connect with:  gpu-dev connect " + ref);
         }
         return 0;
+    }
+
+    private void putText(Map<String, Object> body, String field, String option) {
+        if (args.text(option) != null) {
+            body.put(field, args.text(option));
+        }
+    }
+
+    private void putFlag(Map<String, Object> body, String field, String option) {
+        if (args.flag(option)) {
+            body.put(field, true);
+        }
     }
 
     /**

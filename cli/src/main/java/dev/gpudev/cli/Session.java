@@ -72,7 +72,7 @@ final class Session {
 
     /** After a login: the key, who it is, where, and how to connect; the one place that writes fresh credentials. */
     void saveLogin(String url, JsonNode login, String sshIdentity, boolean aws) {
-        ObjectNode creds = Settings.JSON.createObjectNode();
+        ObjectNode creds = Json.object();
         creds.put("api_url", url);
         creds.put("api_key", login.get("api_key").asText());
         creds.put("username", login.get("username").asText());

@@ -1,7 +1,6 @@
 package dev.gpudev.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
@@ -13,7 +12,6 @@ import java.util.Map;
 
 /** Where the CLI keeps things: config, credentials (0600), ssh config and known hosts. */
 final class Settings {
-    static final ObjectMapper JSON = new ObjectMapper();
     static final String DEFAULT_API_URL = "http://127.0.0.1:8080";
 
     private final Path home;
@@ -101,9 +99,9 @@ final class Settings {
     /** Sets one key of ~/.config/gpu-dev/config.json, keeping the others. */
     void saveConfig(String key, String value) {
         JsonNode current = readJson(configFile());
-        ObjectNode cfg = current instanceof ObjectNode o ? o : JSON.createObjectNode();
+        ObjectNode cfg = current instanceof ObjectNode o ? o : Json.object();
         cfg.put(key, value);
-        writePrivate(configFile(), cfg.toPrettyString());
+        writePrivate(configFile(), Json.pretty(cfg));
     }
 
     ObjectNode credentials() {
@@ -112,7 +110,7 @@ final class Settings {
     }
 
     void saveCredentials(ObjectNode creds) {
-        writePrivate(credentialsFile(), creds.toPrettyString());
+        writePrivate(credentialsFile(), Json.pretty(creds));
     }
 
     static void writePrivate(Path file, String content) {
@@ -133,7 +131,7 @@ final class Settings {
             return null;
         }
         try {
-            return JSON.readTree(Files.readString(file));
+            return Json.parse(Files.readString(file));
         } catch (IOException e) {
             throw new CliException(2, file + " is not valid JSON: fix or delete it");
         }

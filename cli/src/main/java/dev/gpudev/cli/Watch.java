@@ -1,25 +1,26 @@
 package dev.gpudev.cli;
 
-import picocli.CommandLine.Option;
-
 import java.io.PrintWriter;
 
 /** --watch: show the listing again every few seconds until interrupted. */
-final class Watch {
-    @Option(names = "--watch", description = "refresh every --interval seconds until Ctrl-C")
-    boolean watch;
+record Watch(boolean watch, double interval, int times) {
+    static Cli.Command options(Cli.Command c) {
+        return c.flag("--watch", "refresh every --interval seconds until Ctrl-C")
+                .number("--interval", "SECONDS", 2, "seconds between refreshes (default 2)")
+                .hiddenInteger("--watch-times", 0);
+    }
 
-    @Option(names = "--interval", defaultValue = "2", description = "seconds between refreshes (default ${DEFAULT-VALUE})")
-    double interval;
-
-    @Option(names = "--watch-times", hidden = true, defaultValue = "0", description = "stop after this many refreshes (for scripts)")
-    int times;
-
-    int repeat(PrintWriter out, Runnable once) throws InterruptedException {
-        if (interval < 0.2 || interval > 3600) {
+    static Watch of(Cli.Parsed args) {
+        Watch w = new Watch(args.flag("--watch"), args.number("--interval"), args.integer("--watch-times"));
+        if (w.interval < 0.2 || w.interval > 3600) {
             throw new CliException(2, "--interval must be 0.2-3600 seconds");
         }
+        return w;
+    }
+
+    int repeat(PrintWriter out, Runnable once) throws InterruptedException {
         once.run();
+        out.flush();
         for (int n = 1; watch && (times == 0 || n < times); n++) {
             Thread.sleep((long) (interval * 1000));
             out.println();

@@ -91,6 +91,36 @@ class CliBehaviourTest {
         Run zsh = run("completion", "zsh");
         assertTrue(zsh.out().startsWith("#compdef gpu-dev"), zsh.out());
         assertEquals(2, run("completion", "fish").exit());
+        assertFalse(bash.out().contains("aot-training"), "hidden commands stay hidden");
+        String listOptions = bash.out().lines().filter(l -> l.trim().startsWith("list) opts=")).findFirst().orElseThrow();
+        assertTrue(listOptions.contains("--status") && !listOptions.contains("--names"), "hidden options too: " + listOptions);
+    }
+
+    @Test
+    void theStartUpTrainingRunsTheEverydayCommandsWithoutTouchingTheUsersHome() throws Exception {
+        Run training = run("aot-training");
+        assertEquals(0, training.exit(), "every everyday command succeeded against the stand-in: " + training.out());
+        assertEquals("", training.out(), "nothing printed");
+        try (var files = Files.list(home)) {
+            assertEquals(0, files.count(), "the user's HOME untouched");
+        }
+        assertFalse(run("--help").out().contains("aot-training"), "not in the help");
+    }
+
+    /** The start-up budget: the everyday commands (the AOT training's set) load no ObjectMapper and no picocli. */
+    @Test
+    void theEverydayCommandsLoadNeitherAnObjectMapperNorAReflectiveParser() throws Exception {
+        Path log = home.resolve("classes.log");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xlog:class+load=info:file=" + log, "-cp", System.getProperty("java.class.path"), Main.class.getName(), "aot-training")
+                .redirectErrorStream(true).redirectOutput(home.resolve("out.log").toFile()).start();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), Files.readString(home.resolve("out.log")));
+        String loaded = Files.readString(log);
+        assertTrue(loaded.contains("dev.gpudev.cli.JobCommands$Show ") && loaded.contains("com.fasterxml.jackson.core.JsonFactory "),
+                "the commands ran");
+        assertFalse(loaded.contains("com.fasterxml.jackson.databind.ObjectMapper "), "no ObjectMapper");
+        assertFalse(loaded.contains("picocli."), "no picocli");
     }
 
     @Test
@@ -112,12 +142,12 @@ class CliBehaviourTest {
 
     @Test
     void theSshConfigNamesEnvironmentsByReservationNameToo() throws Exception {
-        JsonNode job = Settings.JSON.readTree("""
+        JsonNode job = Json.parse("""
                 {"job_id":"e5223644-aaaa-bbbb-cccc-0123456789ab","name":"train","connection":{"host":"127.0.0.1","port":40001,
                  "user":"ann","proxy_host":"127.0.0.1","proxy_port":2222,"host_key_alias":"gpudev-e52236440123456789ab"},
                  "nodes":[{"rank":0,"ssh_host":"127.0.0.1","ssh_port":40001,"host_key_alias":"gpudev-e52236440123456789ab"}]}""");
         var settings = new Settings(Map.of("HOME", home.toString()));
-        Path file = SshConfig.write(settings, (com.fasterxml.jackson.databind.node.ObjectNode) Settings.JSON.readTree("{}"), List.of(job));
+        Path file = SshConfig.write(settings, (com.fasterxml.jackson.databind.node.ObjectNode) Json.parse("{}"), List.of(job));
         String cfg = Files.readString(file);
         assertTrue(cfg.contains("Host gpudev-e52236440123456789ab gpudev-train\n"), cfg);
     }

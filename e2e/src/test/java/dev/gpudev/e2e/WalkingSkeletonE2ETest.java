@@ -207,8 +207,9 @@ class WalkingSkeletonE2ETest {
         assertTrue(serve.out().contains("started"), serve.out());
         assertEquals(0, cli(alice, "ssh-config").exit());
         Path cfg = alice.resolve(".gpu-dev/ssh_config");
-        String host = Files.readAllLines(cfg).stream().filter(l -> l.startsWith("Host gpudev-") && !l.contains("proxy") && !l.contains("*"))
-                .findFirst().orElseThrow().substring(5).trim();
+        // The environment by its reservation's name, as ssh-config writes it (gpudev-NAME).
+        String host = "gpudev-fwd";
+        assertTrue(Files.readString(cfg).contains(" " + host + "\n"), Files.readString(cfg));
         int local = Proc.freePort();
         Process tunnel = new ProcessBuilder("ssh", "-F", cfg.toString(), "-N", "-o", "ExitOnForwardFailure=yes",
                 "-L", local + ":127.0.0.1:8765", host).redirectErrorStream(true).start();
@@ -283,8 +284,9 @@ class WalkingSkeletonE2ETest {
         assertTrue(sleepers() >= 1, "the background job outlived the SSH session");
         Path cfg = mallory.resolve(".gpu-dev/ssh_config");
         assertEquals(0, cli(mallory, "ssh-config").exit());
-        String host = Files.readAllLines(cfg).stream().filter(l -> l.startsWith("Host gpudev-") && !l.contains("proxy") && !l.contains("*"))
-                .findFirst().orElseThrow().substring(5).trim();
+        String host = "gpudev-attack";
+        Proc plain = Proc.run(Map.of("HOME", mallory.toString()), List.of("ssh", "-F", cfg.toString(), host, "true"));
+        assertEquals(0, plain.exit(), "the host itself is reachable, so a refusal below is the forwarding's: " + plain.out());
         Proc remote = Proc.run(Map.of("HOME", mallory.toString()), List.of("ssh", "-F", cfg.toString(), "-N", "-o", "ExitOnForwardFailure=yes",
                 "-R", "127.0.0.1:" + Proc.freePort() + ":127.0.0.1:22", host));
         assertNotEquals(0, remote.exit(), "no listening port on the host: " + remote.out());
