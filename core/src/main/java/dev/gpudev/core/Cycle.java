@@ -72,21 +72,23 @@ final class Cycle {
             long hold = Scheduler.millis(r.durationHours()) + grace;
             switch (verdict(r)) {
                 case Feasibility.Verdict.Never never -> waiting.add(waitingFor(r, never.reason() == Feasibility.Reason.USER_GPU_LIMIT
-                        ? Scheduler.PendingReason.USER_GPU_LIMIT : Scheduler.PendingReason.NO_CAPACITY_OF_TYPE, null));
+                        ? Scheduler.PendingReason.USER_GPU_LIMIT : Scheduler.PendingReason.NO_CAPACITY_OF_TYPE, null, List.of()));
                 case Feasibility.Verdict.Fits fits when fits.wholeNodes() -> {
                     var nodesOfSize = labeled(r).stream().filter(n -> n.gpus().size() == fits.perNode()).toList();
                     long t = gang.earliest(r, nodesOfSize, fits.nodes(), fits.perNode(), hold, diskFree(r));
                     if (t == Long.MAX_VALUE) {
-                        waiting.add(waitingFor(r, Scheduler.PendingReason.NO_CAPACITY_OF_TYPE, null));
+                        waiting.add(waitingFor(r, Scheduler.PendingReason.NO_CAPACITY_OF_TYPE, null, List.of()));
                         continue;
                     }
-                    List<Reservation.Placement.Slice> slices = gang.take(nodesOfSize, fits.nodes(), fits.perNode(), t, hold);
+                    List<String> before = r.queue() == null ? List.of() : r.queue().plannedNodes();
+                    List<Reservation.Placement.Slice> slices = gang.take(nodesOfSize, fits.nodes(), fits.perNode(), t, hold, before);
                     quota.use(r, t, t + hold);
                     takeDisk(r, t + hold);
                     if (t == now) {
                         admissions.add(new Scheduler.Admission(r.id(), new Reservation.Placement(slices)));
                     } else {
-                        waiting.add(waitingFor(r, Scheduler.PendingReason.WAITING_FOR_CAPACITY, Instant.ofEpochMilli(t)));
+                        waiting.add(waitingFor(r, Scheduler.PendingReason.WAITING_FOR_CAPACITY, Instant.ofEpochMilli(t),
+                                slices.stream().map(Reservation.Placement.Slice::node).toList()));
                     }
                 }
                 case Feasibility.Verdict.Fits fits -> single(r, r.gpuCount(), hold, admissions, waiting);
@@ -122,9 +124,10 @@ final class Cycle {
             start = userOk;
         }
         if (slot.node() == null) {
-            waiting.add(waitingFor(r, Scheduler.PendingReason.NO_CAPACITY_OF_TYPE, null));
+            waiting.add(waitingFor(r, Scheduler.PendingReason.NO_CAPACITY_OF_TYPE, null, List.of()));
             return;
         }
+        slot = keptWhereItWas(r, k, hold, slot);
         nodes.reserve(slot.node(), slot.start(), slot.start() + hold, k);
         quota.use(r, slot.start(), slot.start() + hold);
         takeDisk(r, slot.start() + hold);
@@ -133,8 +136,27 @@ final class Cycle {
         } else {
             Scheduler.PendingReason reason = diskFree > capacityStart ? Scheduler.PendingReason.WAITING_FOR_DISK
                     : capacityStart == now ? Scheduler.PendingReason.USER_GPU_LIMIT : Scheduler.PendingReason.WAITING_FOR_CAPACITY;
-            waiting.add(waitingFor(r, reason, Instant.ofEpochMilli(slot.start())));
+            waiting.add(waitingFor(r, reason, Instant.ofEpochMilli(slot.start()), List.of(slot.node().name())));
         }
+    }
+
+    /**
+     * The node the last plan chose, when it still offers the same start: the choice among equal starts
+     * (best fit) depends on what younger reservations did meanwhile, and a plan that moved an older
+     * reservation for that would change the estimates of everyone planned after it.
+     */
+    private NodeIndex.Slot keptWhereItWas(Reservation r, int k, long hold, NodeIndex.Slot best) {
+        List<String> before = r.queue() == null ? List.of() : r.queue().plannedNodes();
+        if (before.size() != 1 || before.getFirst().equals(best.node().name()) || !nodes.has(before.getFirst())) {
+            return best;
+        }
+        for (Capacity.Node n : labeled(r)) {
+            if (n.name().equals(before.getFirst()) && n.gpus().size() >= k
+                    && nodes.timeline(n.name()).earliest(k, hold, best.start(), best.start() + 1) == best.start()) {
+                return new NodeIndex.Slot(n, best.start());
+            }
+        }
+        return best;
     }
 
     private long diskFree(Reservation r) {
@@ -147,8 +169,8 @@ final class Cycle {
         }
     }
 
-    private Scheduler.Waiting waitingFor(Reservation r, Scheduler.PendingReason reason, Instant start) {
-        return new Scheduler.Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), reason, start);
+    private Scheduler.Waiting waitingFor(Reservation r, Scheduler.PendingReason reason, Instant start, List<String> planned) {
+        return new Scheduler.Waiting(r.id(), positions.merge(r.gpuType(), 1, Integer::sum), reason, start, planned);
     }
 
     /** The nodes of the reservation's type that carry the labels it asks for. */

@@ -42,10 +42,24 @@ final class Gang {
         return Long.MAX_VALUE;
     }
 
-    /** Takes the first n of these nodes free at t (as {@link #earliest} found them); returns the slices. */
-    List<Reservation.Placement.Slice> take(List<Capacity.Node> wholeNodes, int n, int size, long t, long hold) {
-        List<Reservation.Placement.Slice> slices = new ArrayList<>();
+    /**
+     * Takes n of these nodes free at t (as {@link #earliest} found them), those the last plan chose first
+     * (see Cycle: a replan keeps what it can); returns the slices.
+     */
+    List<Reservation.Placement.Slice> take(List<Capacity.Node> wholeNodes, int n, int size, long t, long hold, List<String> before) {
+        List<Capacity.Node> order = new ArrayList<>(wholeNodes.size());
         for (Capacity.Node node : wholeNodes) {
+            if (before.contains(node.name())) {
+                order.add(node);
+            }
+        }
+        for (Capacity.Node node : wholeNodes) {
+            if (!before.contains(node.name())) {
+                order.add(node);
+            }
+        }
+        List<Reservation.Placement.Slice> slices = new ArrayList<>();
+        for (Capacity.Node node : order) {
             if (slices.size() == n) {
                 break;
             }

@@ -132,7 +132,9 @@ final class NodeIndex {
         long bestStart = Long.MAX_VALUE;
         int bestFree = Integer.MAX_VALUE;
         TreeSet<Entry> candidates = ordered(type, k);
-        // Start from sure answers: where k GPUs are free for good soonest. Among those free then, the best fit.
+        // Start from sure answers: where k GPUs are free for good soonest. Among those free then, the best fit,
+        // whether that is now or later: a plan must choose the node its admission will choose when the time
+        // comes, or the estimates of everyone planned after it are wrong.
         for (Entry e : open(type, k)) {
             long s = Math.max(e.openFrom[k], notBefore);
             if (s > bestStart) {
@@ -144,20 +146,20 @@ final class NodeIndex {
                 bestStart = s;
                 bestFree = freeThen;
             }
-            if (s > notBefore || freeThen == k) {
-                break; // later ties only matter for the fit of what starts now
+            if (freeThen == k) {
+                break; // a perfect fit: no tie can fit better
             }
         }
         // Then gaps before those: only nodes whose earliest free moment is sooner, and whose gaps are long enough.
         for (Entry e : candidates) {
             long bound = Math.max(e.bounds[k], notBefore);
-            if (bound > bestStart || (bound == bestStart && bestStart != notBefore)) {
+            if (bound > bestStart) {
                 break; // every node from here on starts later: the orderings are by lower bound
             }
             if (e.gap[k] < duration) {
                 continue; // no gap fits: its answer is its open stretch, already weighed above
             }
-            long s = e.timeline.earliest(k, duration, bound, bestStart == notBefore ? notBefore + 1 : bestStart);
+            long s = e.timeline.earliest(k, duration, bound, bestStart == Long.MAX_VALUE ? Long.MAX_VALUE : bestStart + 1);
             if (s == Long.MAX_VALUE) {
                 continue;
             }

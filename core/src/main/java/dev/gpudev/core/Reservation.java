@@ -30,7 +30,14 @@ public record Reservation(
         List<StatusChange> history) {
 
     /** Where a waiting reservation stands, as the last scheduling cycle planned it. */
-    public record Queue(Integer position, String pendingReason, Instant estimatedStart) {
+    public record Queue(Integer position, String pendingReason, Instant estimatedStart, List<String> plannedNodes) {
+        public Queue {
+            plannedNodes = plannedNodes == null ? List.of() : List.copyOf(plannedNodes);
+        }
+
+        public Queue(Integer position, String pendingReason, Instant estimatedStart) {
+            this(position, pendingReason, estimatedStart, List.of());
+        }
     }
 
     /**

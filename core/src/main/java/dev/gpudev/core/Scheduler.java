@@ -43,8 +43,14 @@ public final class Scheduler {
     public record Admission(UUID reservationId, Reservation.Placement placement) {
     }
 
-    /** Why a reservation still waits, its place in its type's line (1 = next) and when it should start. */
-    public record Waiting(UUID reservationId, int position, PendingReason reason, Instant estimatedStart) {
+    /**
+     * Why a reservation still waits, its place in its type's line (1 = next), when it should start and on
+     * which nodes (kept on the row: the next plan prefers them when they still offer that start).
+     */
+    public record Waiting(UUID reservationId, int position, PendingReason reason, Instant estimatedStart, List<String> nodes) {
+        public Waiting {
+            nodes = nodes == null ? List.of() : List.copyOf(nodes);
+        }
     }
 
     public enum PendingReason { WAITING_FOR_CAPACITY, USER_GPU_LIMIT, WAITING_FOR_DISK, NO_CAPACITY_OF_TYPE }

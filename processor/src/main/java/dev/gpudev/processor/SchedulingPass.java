@@ -153,7 +153,7 @@ final class SchedulingPass {
         List<Reservations.Waiting> changed = new ArrayList<>();
         for (var w : plan.waiting()) {
             Reservation before = byId.get(w.reservationId());
-            var queue = new Reservation.Queue(w.position(), w.reason().name(), w.estimatedStart());
+            var queue = new Reservation.Queue(w.position(), w.reason().name(), w.estimatedStart(), w.nodes());
             if (before != null && queue.equals(before.queue())) {
                 continue; // unchanged: in a deep queue most are
             }

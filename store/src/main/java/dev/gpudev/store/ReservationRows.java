@@ -28,7 +28,7 @@ final class ReservationRows {
             r.launched_at, r.expires_at, r.ssh_host, r.ssh_port, r.failure_reason, r.current_detailed_status,
             r.queue_position, r.pending_reason, r.estimated_start_at, r.warnings_sent, r.last_active_at, r.idle_warned_at,
             r.idle_opt_out, r.status_changed_at, r.jupyter_enabled, r.placement, r.disk_name, r.disk_id, r.no_persist, r.image,
-            r.node_labels, r.distributed, r.jupyter_port, r.jupyter_token""";
+            r.node_labels, r.distributed, r.jupyter_port, r.jupyter_token, r.planned_nodes""";
     static final String SELECT = "select " + COLUMNS + ", r.status_history::text as status_history, u.username"
             + " from reservations r join api_users u on u.user_id = r.user_id";
     /** The history reads as empty: the scheduler and the sweeper read every live row every cycle and never need it. */
@@ -78,7 +78,7 @@ final class ReservationRows {
                 rs.getString("failure_reason"),
                 rs.getString("current_detailed_status"),
                 new Reservation.Queue((Integer) rs.getObject("queue_position"), rs.getString("pending_reason"),
-                        Pgmq.instant(rs, rs.findColumn("estimated_start_at"))),
+                        Pgmq.instant(rs, rs.findColumn("estimated_start_at")), nodeList(rs.getString("planned_nodes"))),
                 new Reservation.Lifecycle(ints(rs.getArray("warnings_sent")), Pgmq.instant(rs, rs.findColumn("last_active_at")),
                         Pgmq.instant(rs, rs.findColumn("idle_warned_at")), rs.getBoolean("idle_opt_out"),
                         Pgmq.instant(rs, rs.findColumn("status_changed_at")), rs.getBoolean("jupyter_enabled"),
@@ -153,5 +153,9 @@ final class ReservationRows {
 
     static Map<String, String> entry(StatusChange h) {
         return Map.of("status", h.status().wire(), "at", h.at().toString(), "reason", h.reason() == null ? "" : h.reason());
+    }
+
+    private static List<String> nodeList(String joined) {
+        return joined == null || joined.isEmpty() ? List.of() : List.of(joined.split(","));
     }
 }

@@ -262,6 +262,7 @@ public final class Reservations {
                     set(sets, values, "queue_position", q == null ? null : q.position());
                     set(sets, values, "pending_reason", q == null ? null : q.pendingReason());
                     set(sets, values, "estimated_start_at", q == null ? null : q.estimatedStart());
+                    set(sets, values, "planned_nodes", q == null || q.plannedNodes().isEmpty() ? null : String.join(",", q.plannedNodes()));
                 }
                 case JUPYTER_ACCESS -> {
                     var j = (Reservation.JupyterAccess) v;
@@ -304,6 +305,7 @@ public final class Reservations {
             Object[] reasons = new Object[chunk.size()];
             Object[] etas = new Object[chunk.size()];
             Object[] details = new Object[chunk.size()];
+            Object[] planned = new Object[chunk.size()];
             for (int i = 0; i < chunk.size(); i++) {
                 Waiting w = chunk.get(i);
                 ids[i] = w.id();
@@ -311,19 +313,23 @@ public final class Reservations {
                 reasons[i] = w.queue().pendingReason();
                 etas[i] = w.queue().estimatedStart() == null ? null : w.queue().estimatedStart().toString();
                 details[i] = w.detail();
+                planned[i] = w.queue().plannedNodes().isEmpty() ? null : String.join(",", w.queue().plannedNodes());
             }
             try (PreparedStatement ps = c.prepareStatement("""
                     update reservations r set queue_position = w.pos, pending_reason = w.reason, estimated_start_at = w.eta,
-                                              current_detailed_status = w.detail
-                    from unnest(?::uuid[], ?::int[], ?::text[], (?::text[])::timestamptz[], ?::text[]) as w(id, pos, reason, eta, detail)
+                                              current_detailed_status = w.detail, planned_nodes = w.planned
+                    from unnest(?::uuid[], ?::int[], ?::text[], (?::text[])::timestamptz[], ?::text[], ?::text[])
+                         as w(id, pos, reason, eta, detail, planned)
                     where r.reservation_id = w.id and r.status = 'queued'
                       and (r.queue_position is distinct from w.pos or r.pending_reason is distinct from w.reason
-                           or r.estimated_start_at is distinct from w.eta or r.current_detailed_status is distinct from w.detail)""")) {
+                           or r.estimated_start_at is distinct from w.eta or r.current_detailed_status is distinct from w.detail
+                           or r.planned_nodes is distinct from w.planned)""")) {
                 ps.setArray(1, c.createArrayOf("uuid", ids));
                 ps.setArray(2, c.createArrayOf("int4", positions));
                 ps.setArray(3, c.createArrayOf("text", reasons));
                 ps.setArray(4, c.createArrayOf("text", etas));
                 ps.setArray(5, c.createArrayOf("text", details));
+                ps.setArray(6, c.createArrayOf("text", planned));
                 ps.executeUpdate();
             }
         }
