@@ -13,4 +13,9 @@ final class Notices {
     static String expiry(int minutes) {
         return EXPIRY_PREFIX + minutes + "MIN.txt";
     }
+
+    /** "1 minute", "5 minutes". */
+    static String minutes(long n) {
+        return n + (n == 1 ? " minute" : " minutes");
+    }
 }

@@ -48,7 +48,7 @@ final class Sweeper {
                 Instant since = r.lifecycle().statusChangedAt() != null ? r.lifecycle().statusChangedAt() : r.createdAt();
                 if (Duration.between(since, now).compareTo(settings.preparingTimeout()) > 0) {
                     changed |= end(r, Transition.fail("the environment was not ready within "
-                            + settings.preparingTimeout().toMinutes() + " minutes" + waitingFor(r)), now, live);
+                            + Notices.minutes(settings.preparingTimeout().toMinutes()) + waitingFor(r)), now, live);
                 }
                 continue;
             }
@@ -95,7 +95,7 @@ final class Sweeper {
             }
         }
         long leftMinutes = Math.max(1, (left.toSeconds() + 59) / 60);
-        String message = "gpudev: this environment expires in " + leftMinutes + (leftMinutes == 1 ? " minute" : " minutes") + ", at "
+        String message = "gpudev: this environment expires in " + Notices.minutes(leftMinutes) + ", at "
                 + DateTimeFormatter.ISO_INSTANT.format(r.expiresAt()) + ". Save your work, or extend it: gpu-dev edit "
                 + (r.name() != null ? r.name() : r.id().toString()) + " --extend HOURS";
         boolean decided = p.db().inTransaction(c -> {
@@ -152,22 +152,22 @@ final class Sweeper {
         }
         if (r.lifecycle().idleWarnedAt() == null) {
             String what = idle.action() == ProcessorSettings.Idle.Action.release
-                    ? "it will be released in " + idle.warning().toMinutes() + " minutes unless you use it"
+                    ? "it will be released in " + Notices.minutes(idle.warning().toMinutes()) + " unless you use it"
                     : "please cancel it if you are done, so others can use the GPUs";
             p.db().inTransaction(c -> {
                 p.reservations().note(c, p.reservations().lock(c, r.id()).orElseThrow(),
-                        "idle for " + idleFor.toMinutes() + " minutes: warned", now, ReservationUpdate.of().idleWarnedAt(now));
+                        "idle for " + Notices.minutes(idleFor.toMinutes()) + ": warned", now, ReservationUpdate.of().idleWarnedAt(now));
                 return null;
             });
             try {
                 p.backend().notify(r.environmentName(), Notices.IDLE, "gpudev: this environment has been idle (no SSH session, "
-                        + "GPUs under " + idle.gpuUtilizationThreshold() + "% busy) for " + idleFor.toMinutes() + " minutes; " + what);
+                        + "GPUs under " + idle.gpuUtilizationThreshold() + "% busy) for " + Notices.minutes(idleFor.toMinutes()) + "; " + what);
             } catch (Exception e) {
                 log.warn("could not warn {} of idleness: {}", r.environmentName(), e.getMessage());
             }
         } else if (idle.action() == ProcessorSettings.Idle.Action.release
                 && Duration.between(r.lifecycle().idleWarnedAt(), now).compareTo(idle.warning()) >= 0) {
-            return end(r, Transition.cancel("released after being idle for " + idleFor.toMinutes() + " minutes"), now, live);
+            return end(r, Transition.cancel("released after being idle for " + Notices.minutes(idleFor.toMinutes())), now, live);
         }
         return false;
     }

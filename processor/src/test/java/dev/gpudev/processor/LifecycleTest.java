@@ -191,6 +191,18 @@ class LifecycleTest extends ProcessorFixture {
     }
 
     @Test
+    void oneMinuteIsSaidInTheSingular() {
+        var idle = new ProcessorSettings.Idle(Duration.ofMinutes(1), Duration.ofMinutes(1), 5, ProcessorSettings.Idle.Action.release);
+        Processor p = processor(ProcessorSettings.defaults().withIdle(idle));
+        UUID id = submit(alice, 1, "4", Reservation.Options.NONE);
+        p.cycle();
+        clock.advance(Duration.ofSeconds(61));
+        p.cycle();
+        String warning = notices(id).get("IDLE_WARNING.txt");
+        assertTrue(warning.contains("for 1 minute;") && warning.contains("released in 1 minute unless"), warning);
+    }
+
+    @Test
     void jupyterKeepsOnePortAndTokenForTheReservationsLife() {
         UUID id = submit(1, "1");
         Processor p = processor();
