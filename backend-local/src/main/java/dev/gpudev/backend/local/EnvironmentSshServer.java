@@ -193,6 +193,15 @@ final class EnvironmentSshServer implements AutoCloseable {
         return server.getPort();
     }
 
+    /** Whether this key may log in now. */
+    boolean accepts(String publicKey) {
+        try {
+            return fingerprints.contains(SshPublicKey.parse(publicKey).fingerprint());
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     int openSessions() {
         return openSessions.get();
     }

@@ -314,6 +314,30 @@ public final class LocalBackend implements Backend {
         }
     }
 
+    /** Whether an environment lets this key in now (for the contract test). */
+    boolean accepts(String name, String publicKey) {
+        Running r = running.get(name);
+        return r != null && r.ssh().accepts(publicKey);
+    }
+
+    /** The notices in an environment's home (for the contract test): the platform's files, by name. */
+    Map<String, String> notices(String name) throws IOException {
+        Running r = running.get(name);
+        Map<String, String> out = new java.util.HashMap<>();
+        if (r == null || !Files.isDirectory(r.home())) {
+            return out;
+        }
+        try (var files = Files.list(r.home())) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                String n = f.getFileName().toString();
+                if (n.startsWith("WARN_") || n.startsWith("IDLE_")) {
+                    out.put(n, Files.readString(f));
+                }
+            }
+        }
+        return out;
+    }
+
     @Override
     public synchronized void deleteDisk(DiskRef disk) throws BackendException {
         Path dir = disks.dir(disk);

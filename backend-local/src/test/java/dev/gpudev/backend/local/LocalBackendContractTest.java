@@ -27,4 +27,14 @@ class LocalBackendContractTest extends BackendContract {
         Files.createDirectories(file.getParent());
         Files.writeString(file, content);
     }
+
+    @Override
+    protected boolean accepts(String name, String publicKey) {
+        return ((LocalBackend) backend).accepts(name, publicKey);
+    }
+
+    @Override
+    protected java.util.Map<String, String> notices(String name) throws java.io.IOException {
+        return ((LocalBackend) backend).notices(name);
+    }
 }

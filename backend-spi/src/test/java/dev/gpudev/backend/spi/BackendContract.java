@@ -34,6 +34,12 @@ public abstract class BackendContract {
     /** Puts a file on a disk, as a user's environment would have (the disk need not exist yet). */
     protected abstract void putOnDisk(DiskRef disk, String path, String content) throws Exception;
 
+    /** Whether the environment lets this public key in now. */
+    protected abstract boolean accepts(String name, String publicKey) throws Exception;
+
+    /** The notices its users find now (file name to text). */
+    protected abstract Map<String, String> notices(String name) throws Exception;
+
     /** How long an environment may take to be ready here. */
     protected Duration readyWithin() {
         return Duration.ofSeconds(30);
@@ -56,6 +62,11 @@ public abstract class BackendContract {
             }
             backend.close();
         }
+        afterBackend();
+    }
+
+    /** After the backend is closed (what it runs against may stop now). */
+    protected void afterBackend() {
     }
 
     protected EnvironmentSpec spec(String name, int rank, List<String> keys, EnvironmentSpec.Home home) {
@@ -113,10 +124,15 @@ public abstract class BackendContract {
         var s = spec("gpudev-contract-keys");
         backend.ensure(s);
         var first = awaitReady(s.name());
+        assertTrue(accepts(s.name(), KEY_A));
+        assertFalse(accepts(s.name(), KEY_B), "not yet");
         backend.ensure(spec(s.name(), 0, List.of(KEY_A, KEY_B), new EnvironmentSpec.Home.Own()));
         var again = awaitReady(s.name());
         assertEquals(first.sshHost(), again.sshHost(), "same environment, same endpoint");
         assertEquals(first.sshPort(), again.sshPort());
+        assertTrue(accepts(s.name(), KEY_A) && accepts(s.name(), KEY_B), "the added user's key is let in");
+        backend.ensure(spec(s.name(), 0, List.of(KEY_B), new EnvironmentSpec.Home.Own()));
+        assertFalse(accepts(s.name(), KEY_A), "a key taken away is refused");
     }
 
     @Test
@@ -154,8 +170,17 @@ public abstract class BackendContract {
         var s = spec("gpudev-contract-notice");
         backend.ensure(s);
         awaitReady(s.name());
+        backend.notify(s.name(), "WARN_EXPIRES_IN_15MIN.txt", "expires in 15 minutes");
         backend.notify(s.name(), "WARN_EXPIRES_IN_5MIN.txt", "expires soon");
+        backend.notify(s.name(), "IDLE_WARNING.txt", "idle");
+        backend.notify(s.name(), "WARN_EXPIRES_IN_5MIN.txt", "expires very soon");
+        Map<String, String> seen = notices(s.name());
+        assertTrue(seen.get("WARN_EXPIRES_IN_5MIN.txt").contains("expires very soon"), "a notice of the same name replaces the earlier: " + seen);
+        assertTrue(seen.containsKey("WARN_EXPIRES_IN_15MIN.txt") && seen.containsKey("IDLE_WARNING.txt"), seen.toString());
         backend.clearNotices(s.name(), "WARN_");
+        seen = notices(s.name());
+        assertFalse(seen.containsKey("WARN_EXPIRES_IN_5MIN.txt") || seen.containsKey("WARN_EXPIRES_IN_15MIN.txt"), "cleared: " + seen);
+        assertTrue(seen.containsKey("IDLE_WARNING.txt"), "only those of the prefix: " + seen);
         backend.clearNotices("gpudev-never-was", "WARN_");
     }
 

@@ -19,4 +19,14 @@ class InMemoryBackendTest extends BackendContract {
     protected void putOnDisk(DiskRef disk, String path, String content) {
         memory.putOnDisk(disk.id(), path, content);
     }
+
+    @Override
+    protected boolean accepts(String name, String publicKey) {
+        return memory.env(name).spec.authorizedKeys().contains(publicKey);
+    }
+
+    @Override
+    protected java.util.Map<String, String> notices(String name) {
+        return java.util.Map.copyOf(memory.env(name).notices);
+    }
 }

@@ -1,0 +1,291 @@
+package dev.gpudev.backend.kubernetes;
+
+import dev.gpudev.backend.spi.DiskRef;
+import dev.gpudev.backend.spi.EnvironmentSpec;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.ServicePort;
+import io.fabric8.kubernetes.api.model.ServicePortBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The objects of one environment, made from its spec alone (and the size of the node it goes to), so
+ * the backend and {@code gpu-dev server render} print the same thing:
+ * <ul>
+ * <li>a ConfigMap named after the environment, the root the others are owned by (deleting it removes
+ * them), holding what the environment's own agent follows (Jupyter's port, the notices for its users);
+ * <li>a Secret with the authorized keys (the owner's and added users') and Jupyter's token;
+ * <li>the Pod on the chosen node, tolerating the GPU taint, with its GPUs and a share of the node's CPU
+ * and memory, sshd as the image's non-root user, no service-account token;
+ * <li>a Service the SSH proxy reaches it through (22, and Jupyter's port when wanted);
+ * <li>for node 0 of a distributed reservation, a headless Service that gives every node a stable name
+ * (MASTER_ADDR);
+ * <li>the home's PersistentVolumeClaim (a named disk's, or the environment's own), never owned: homes
+ * outlive environments.
+ * </ul>
+ */
+public final class EnvironmentObjects {
+    public static final String MANAGED_BY = "app.kubernetes.io/managed-by";
+    public static final String OURS = "gpudev";
+    public static final String COMPONENT = "app.kubernetes.io/component";
+    public static final String RESERVATION = "gpudev.dev/reservation";
+    public static final String ENVIRONMENT = "gpudev.dev/environment";
+    public static final String RANK = "gpudev.dev/rank";
+    public static final String USER = "gpudev.dev/user";
+    public static final String DISK = "gpudev.dev/disk";
+    public static final String NOTICE_PREFIX = "notice.";
+    static final String HOME = "/home/dev";
+
+    /** What a node offers, for the pod's share of it. */
+    public record NodeSize(int gpus, Quantity cpu, Quantity memory) {
+    }
+
+    private EnvironmentObjects() {
+    }
+
+    public static String keysSecret(String environment) {
+        return environment + "-keys";
+    }
+
+    public static String diskClaim(long diskId) {
+        return "gpudev-disk-" + diskId;
+    }
+
+    public static String homeClaim(String environment) {
+        return environment + "-home";
+    }
+
+    /** The headless Service that names the nodes of a distributed reservation. */
+    public static String peers(UUID reservationId) {
+        String id = reservationId.toString();
+        return "gpudev-" + id.substring(0, 8) + id.substring(24) + "-peers";
+    }
+
+    /** Node 0's stable name, and the port torch.distributed meets on. */
+    public static String masterAddress(String node0Environment, UUID reservationId, String namespace) {
+        return node0Environment + "." + peers(reservationId) + "." + namespace + ".svc.cluster.local";
+    }
+
+    static Map<String, String> labels(EnvironmentSpec spec, String component) {
+        Map<String, String> l = new LinkedHashMap<>();
+        l.put(MANAGED_BY, OURS);
+        l.put(COMPONENT, component);
+        l.put(RESERVATION, spec.reservationId().toString());
+        l.put(ENVIRONMENT, spec.name());
+        l.put(RANK, Integer.toString(spec.rank()));
+        l.put(USER, Long.toString(spec.owner().userId()));
+        return l;
+    }
+
+    private static ObjectMeta meta(String name, String namespace, Map<String, String> labels, OwnerReference owner) {
+        ObjectMetaBuilder b = new ObjectMetaBuilder().withName(name).withNamespace(namespace).withLabels(labels);
+        if (owner != null) {
+            b.withOwnerReferences(owner);
+        }
+        return b.build();
+    }
+
+    /** The root: owner of the rest; its data is what the environment's agent follows. */
+    public static ConfigMap root(EnvironmentSpec spec, String namespace) {
+        Map<String, String> data = new LinkedHashMap<>();
+        data.put("reservation", spec.reservationId().toString());
+        data.put("rank", Integer.toString(spec.rank()));
+        data.put("owner", spec.owner().username());
+        if (spec.jupyter() != null) {
+            data.put("jupyter-port", Integer.toString(spec.jupyter().port()));
+        }
+        return new ConfigMapBuilder().withMetadata(meta(spec.name(), namespace, labels(spec, "environment"), null)).withData(data).build();
+    }
+
+    /** A reference that makes the object go when the root goes. */
+    public static OwnerReference ownedBy(ConfigMap root) {
+        return new OwnerReferenceBuilder().withApiVersion("v1").withKind("ConfigMap").withName(root.getMetadata().getName())
+                .withUid(root.getMetadata().getUid()).withBlockOwnerDeletion(true).withController(true).build();
+    }
+
+    public static Secret keys(EnvironmentSpec spec, String namespace, OwnerReference owner) {
+        Map<String, String> data = new LinkedHashMap<>();
+        data.put("authorized_keys", String.join("\n", spec.authorizedKeys()) + "\n");
+        if (spec.jupyter() != null) {
+            data.put("jupyter-token", spec.jupyter().token());
+        }
+        return new SecretBuilder().withMetadata(meta(keysSecret(spec.name()), namespace, labels(spec, "environment"), owner))
+                .withType("Opaque").withStringData(data).build();
+    }
+
+    public static Service service(EnvironmentSpec spec, String namespace, OwnerReference owner) {
+        List<ServicePort> ports = new ArrayList<>();
+        ports.add(new ServicePortBuilder().withName("ssh").withPort(22).withTargetPort(new IntOrString(KubernetesSettings.SSHD_PORT))
+                .withProtocol("TCP").build());
+        if (spec.jupyter() != null) {
+            ports.add(new ServicePortBuilder().withName("jupyter").withPort(spec.jupyter().port())
+                    .withTargetPort(new IntOrString(spec.jupyter().port())).withProtocol("TCP").build());
+        }
+        return new ServiceBuilder().withMetadata(meta(spec.name(), namespace, labels(spec, "environment"), owner))
+                .withNewSpec().withType("ClusterIP").withSelector(Map.of(ENVIRONMENT, spec.name())).withPorts(ports).endSpec().build();
+    }
+
+    public static Service peersService(EnvironmentSpec spec, String namespace, OwnerReference owner) {
+        return new ServiceBuilder().withMetadata(meta(peers(spec.reservationId()), namespace, labels(spec, "peers"), owner))
+                .withNewSpec().withClusterIP("None").withPublishNotReadyAddresses(true)
+                .withSelector(Map.of(RESERVATION, spec.reservationId().toString()))
+                .withPorts(new ServicePortBuilder().withName("rendezvous").withPort(KubernetesSettings.RENDEZVOUS_PORT).withProtocol("TCP").build())
+                .endSpec().build();
+    }
+
+    /** The home's claim; null for a scratch home (an emptyDir). Never owned: a home outlives its environment. */
+    public static PersistentVolumeClaim homeClaim(EnvironmentSpec spec, KubernetesSettings settings) {
+        String name;
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put(MANAGED_BY, OURS);
+        labels.put(USER, Long.toString(spec.owner().userId()));
+        switch (spec.home()) {
+            case EnvironmentSpec.Home.Disk d -> {
+                name = diskClaim(d.disk().id());
+                labels.put(COMPONENT, "disk");
+                labels.put(DISK, Long.toString(d.disk().id()));
+            }
+            case EnvironmentSpec.Home.Own o -> {
+                name = homeClaim(spec.name());
+                labels.put(COMPONENT, "home");
+                labels.put(RESERVATION, spec.reservationId().toString());
+            }
+            case EnvironmentSpec.Home.Scratch s -> {
+                return null;
+            }
+        }
+        return claim(name, settings, labels);
+    }
+
+    static PersistentVolumeClaim claim(String name, KubernetesSettings settings, Map<String, String> labels) {
+        var spec = new PersistentVolumeClaimBuilder().withMetadata(meta(name, settings.namespace(), labels, null)).withNewSpec()
+                .withAccessModes("ReadWriteOnce")
+                .withNewResources().withRequests(Map.of("storage", new Quantity(settings.diskSize()))).endResources();
+        if (settings.storageClass() != null) {
+            spec.withStorageClassName(settings.storageClass());
+        }
+        return spec.endSpec().build();
+    }
+
+    public static Pod pod(EnvironmentSpec spec, KubernetesSettings settings, NodeSize node, OwnerReference owner) {
+        String image = spec.image() != null && !spec.image().isBlank() ? spec.image() : settings.defaultImage();
+        boolean distributed = spec.env().containsKey("MASTER_ADDR");
+        List<EnvVar> env = new ArrayList<>();
+        env.add(new EnvVar("GPUDEV_RESERVATION", spec.reservationId().toString(), null));
+        env.add(new EnvVar("GPUDEV_ENVIRONMENT", spec.name(), null));
+        env.add(new EnvVar("GPUDEV_OWNER", spec.owner().username(), null));
+        env.add(new EnvVar("GPUDEV_RANK", Integer.toString(spec.rank()), null));
+        spec.env().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> env.add(new EnvVar(e.getKey(), e.getValue(), null)));
+
+        Map<String, Quantity> limits = new LinkedHashMap<>();
+        Map<String, Quantity> requests = new LinkedHashMap<>();
+        limits.put("nvidia.com/gpu", new Quantity(Integer.toString(spec.gpuCount())));
+        requests.put("nvidia.com/gpu", new Quantity(Integer.toString(spec.gpuCount())));
+        if (node != null && node.gpus() > 0) {
+            BigDecimal share = BigDecimal.valueOf(spec.gpuCount()).divide(BigDecimal.valueOf(node.gpus()), 6, RoundingMode.DOWN);
+            long milliCpu = Quantity.getAmountInBytes(node.cpu()).multiply(share).multiply(BigDecimal.valueOf(1000)).longValue();
+            long bytes = Quantity.getAmountInBytes(node.memory()).multiply(share).longValue();
+            limits.put("cpu", new Quantity(milliCpu + "m"));
+            limits.put("memory", new Quantity(Long.toString(bytes / (1024 * 1024)) + "Mi"));
+            // Requests a little under the limits: the node's own daemons need room too.
+            requests.put("cpu", new Quantity((milliCpu * 9 / 10) + "m"));
+            requests.put("memory", new Quantity(Long.toString(bytes * 9 / 10 / (1024 * 1024)) + "Mi"));
+        }
+
+        List<Volume> volumes = new ArrayList<>();
+        PersistentVolumeClaim home = homeClaim(spec, settings);
+        volumes.add(home == null
+                ? new VolumeBuilder().withName("home").withNewEmptyDir().endEmptyDir().build()
+                : new VolumeBuilder().withName("home").withNewPersistentVolumeClaim().withClaimName(home.getMetadata().getName())
+                .endPersistentVolumeClaim().build());
+        volumes.add(new VolumeBuilder().withName("shm").withNewEmptyDir().withMedium("Memory").endEmptyDir().build());
+        volumes.add(new VolumeBuilder().withName("workspace").withNewEmptyDir().endEmptyDir().build());
+        volumes.add(new VolumeBuilder().withName("keys").withNewSecret().withSecretName(keysSecret(spec.name())).withDefaultMode(0444)
+                .endSecret().build());
+        volumes.add(new VolumeBuilder().withName("gpudev").withNewConfigMap().withName(spec.name()).endConfigMap().build());
+
+        var podSpec = new PodBuilder().withMetadata(meta(spec.name(), settings.namespace(), labels(spec, "environment"), owner))
+                .withNewSpec()
+                .withHostname(spec.name())
+                .withNodeSelector(Map.of("kubernetes.io/hostname", spec.node()))
+                .addNewToleration().withKey("nvidia.com/gpu").withOperator("Exists").withEffect("NoSchedule").endToleration()
+                .withAutomountServiceAccountToken(false)
+                .withEnableServiceLinks(false)
+                .withRestartPolicy("Always")
+                .withTerminationGracePeriodSeconds(30L)
+                .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(1000L).withRunAsGroup(1000L).withFsGroup(1000L)
+                .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().endSecurityContext()
+                .addNewContainer().withName("dev").withImage(image).withImagePullPolicy("IfNotPresent")
+                .addNewPort().withName("ssh").withContainerPort(KubernetesSettings.SSHD_PORT).endPort()
+                .withEnv(env)
+                .withNewResources().withLimits(limits).withRequests(requests).endResources()
+                .withNewReadinessProbe().withNewTcpSocket().withPort(new IntOrString(KubernetesSettings.SSHD_PORT)).endTcpSocket()
+                .withPeriodSeconds(5).endReadinessProbe()
+                .withNewSecurityContext().withAllowPrivilegeEscalation(false).withNewCapabilities().withDrop("ALL").endCapabilities()
+                .endSecurityContext()
+                .addNewVolumeMount().withName("home").withMountPath(HOME).endVolumeMount()
+                .addNewVolumeMount().withName("shm").withMountPath("/dev/shm").endVolumeMount()
+                .addNewVolumeMount().withName("workspace").withMountPath("/workspace").endVolumeMount()
+                .addNewVolumeMount().withName("keys").withMountPath("/etc/gpudev/keys").withReadOnly(true).endVolumeMount()
+                .addNewVolumeMount().withName("gpudev").withMountPath("/etc/gpudev/config").withReadOnly(true).endVolumeMount()
+                .endContainer()
+                .withVolumes(volumes);
+        if (spec.jupyter() != null) {
+            podSpec.editFirstContainer().addNewPort().withName("jupyter").withContainerPort(spec.jupyter().port()).endPort().endContainer();
+        }
+        if (distributed) {
+            podSpec.withSubdomain(peers(spec.reservationId()));
+        }
+        return podSpec.endSpec().build();
+    }
+
+    /** Everything ensure would create for this spec, in creation order (for render). */
+    public static List<HasMetadata> all(EnvironmentSpec spec, KubernetesSettings settings, NodeSize node) {
+        List<HasMetadata> out = new ArrayList<>();
+        ConfigMap root = root(spec, settings.namespace());
+        OwnerReference owner = new OwnerReferenceBuilder().withApiVersion("v1").withKind("ConfigMap").withName(spec.name())
+                .withUid("(the root's uid)").withBlockOwnerDeletion(true).withController(true).build();
+        out.add(root);
+        PersistentVolumeClaim home = homeClaim(spec, settings);
+        if (home != null) {
+            out.add(home);
+        }
+        out.add(keys(spec, settings.namespace(), owner));
+        out.add(service(spec, settings.namespace(), owner));
+        if (spec.rank() == 0 && spec.env().containsKey("MASTER_ADDR")) {
+            out.add(peersService(spec, settings.namespace(), owner));
+        }
+        out.add(pod(spec, settings, node, owner));
+        return out;
+    }
+
+    /** A disk of a user, for messages. */
+    static String shown(DiskRef d) {
+        return d.owner() + "/" + d.name();
+    }
+}

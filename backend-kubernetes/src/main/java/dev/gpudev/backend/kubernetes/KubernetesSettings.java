@@ -1,0 +1,62 @@
+package dev.gpudev.backend.kubernetes;
+
+import java.time.Duration;
+
+/**
+ * How the Kubernetes backend runs environments.
+ *
+ * @param namespace          where every object of the platform's environments lives
+ * @param gpuTypeLabel       the node label that says a node's GPU type (nodes without it are not ours to use)
+ * @param defaultImage       the development image when a reservation names none
+ * @param utilityImage       a small image with a shell and find, for disk listings
+ * @param storageClass       for disks and homes (null: the cluster's default class)
+ * @param diskSize           the size of a new disk or home claim
+ * @param unschedulableAfter how long a pod may wait for a node before its reservation fails
+ * @param snapshotClass      a VolumeSnapshotClass: a disk is snapshotted when a reservation releases it (null: no snapshots)
+ * @param dcgmUrl            a DCGM exporter's metrics URL for GPU utilisation (null: idle detection by SSH sessions only)
+ * @param loginUser          the user environments' sshd lets in (the image's non-root user)
+ */
+public record KubernetesSettings(String namespace, String gpuTypeLabel, String defaultImage, String utilityImage, String storageClass,
+                                 String diskSize, Duration unschedulableAfter, String snapshotClass, String dcgmUrl, String loginUser) {
+    public static final String DEFAULT_IMAGE = "ghcr.io/gpudev/dev:cuda12.8";
+    public static final String UTILITY_IMAGE = "busybox:1.37";
+    /** The port sshd listens on inside a pod (non-root: above 1024); its Service answers on 22. */
+    public static final int SSHD_PORT = 2222;
+    /** torch.distributed's rendezvous port on node 0. */
+    public static final int RENDEZVOUS_PORT = 29500;
+
+    public static KubernetesSettings defaults() {
+        return new KubernetesSettings("gpu-dev", "GpuType", DEFAULT_IMAGE, UTILITY_IMAGE, null, "100Gi", Duration.ofMinutes(10), null, null,
+                "dev");
+    }
+
+    public KubernetesSettings withNamespace(String ns) {
+        return new KubernetesSettings(ns, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter, snapshotClass,
+                dcgmUrl, loginUser);
+    }
+
+    public KubernetesSettings withGpuTypeLabel(String label) {
+        return new KubernetesSettings(namespace, label, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter, snapshotClass,
+                dcgmUrl, loginUser);
+    }
+
+    public KubernetesSettings withImages(String image, String utility) {
+        return new KubernetesSettings(namespace, gpuTypeLabel, image, utility, storageClass, diskSize, unschedulableAfter, snapshotClass,
+                dcgmUrl, loginUser);
+    }
+
+    public KubernetesSettings withStorage(String cls, String size, String snapshots) {
+        return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, cls, size, unschedulableAfter, snapshots, dcgmUrl,
+                loginUser);
+    }
+
+    public KubernetesSettings withUnschedulableAfter(Duration d) {
+        return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, d, snapshotClass, dcgmUrl,
+                loginUser);
+    }
+
+    public KubernetesSettings withDcgmUrl(String url) {
+        return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter,
+                snapshotClass, url, loginUser);
+    }
+}

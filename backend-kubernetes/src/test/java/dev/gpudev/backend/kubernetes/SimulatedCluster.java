@@ -1,0 +1,295 @@
+package dev.gpudev.backend.kubernetes;
+
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.api.model.PodConditionBuilder;
+import io.fabric8.kubernetes.api.model.PodStatus;
+import io.fabric8.kubernetes.api.model.PodStatusBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A Kubernetes cluster for tests: fabric8's mock API server in CRUD mode, plus a small simulated
+ * kubelet (and scheduler, and kube-proxy) that does to pods what a cluster would, a few times a second:
+ * binds them to the node they select, runs them (Ready), or fails them as a cluster would for an image
+ * that cannot be pulled ({@code no-such-image}), a container that keeps crashing ({@code crashing}) or
+ * one killed for memory ({@code oom}), or leaves them unschedulable when no node fits; it runs disk
+ * listing pods for real (the listing script, on a directory per claim) and serves their logs; it gives
+ * services a cluster IP. Everything listens on 127.0.0.1 and stops with {@link #close}.
+ */
+public final class SimulatedCluster implements AutoCloseable {
+    public final KubernetesMockServer server;
+    /** The test's own view of the cluster (an administrator's client). */
+    public final KubernetesClient client;
+    private final Path disks;
+    private final ScheduledExecutorService kubelet = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "simulated-kubelet");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Map<String, Integer> ticks = new ConcurrentHashMap<>();
+    /** How many kubelet ticks (about 50 ms each) a pod takes to become ready. */
+    public volatile int readyAfterTicks = 2;
+    /** Routes the test gives a service: its cluster IP and port become these (an sshd of the test's own). */
+    private final Map<String, String> routes = new ConcurrentHashMap<>();
+    private int nextIp = 10;
+
+    private SimulatedCluster(Path disks) {
+        this.disks = disks;
+        Map<io.fabric8.mockwebserver.ServerRequest, java.util.Queue<io.fabric8.mockwebserver.ServerResponse>> responses = new HashMap<>();
+        server = new KubernetesMockServer(new Context(Serialization.jsonMapper()), new MockWebServer(), responses,
+                new KubernetesMixedDispatcher(responses), false);
+        server.init(InetAddress.getLoopbackAddress(), 0);
+        client = server.createClient();
+        kubelet.scheduleWithFixedDelay(this::tickSafely, 50, 50, TimeUnit.MILLISECONDS);
+    }
+
+    /** A cluster whose disks' files live under this directory (one directory per claim). */
+    public static SimulatedCluster start(Path disks) {
+        return new SimulatedCluster(disks);
+    }
+
+    public String url() {
+        return client.getMasterUrl().toString();
+    }
+
+    /** A kubeconfig for processes of their own (the server's roles in the end-to-end test). */
+    public Path kubeconfig(Path file) throws IOException {
+        String url = url().endsWith("/") ? url().substring(0, url().length() - 1) : url();
+        Files.writeString(file, """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: simulated
+                  cluster:
+                    server: %s
+                contexts:
+                - name: simulated
+                  context:
+                    cluster: simulated
+                    user: tester
+                current-context: simulated
+                users:
+                - name: tester
+                  user:
+                    token: simulated
+                """.formatted(url));
+        return file;
+    }
+
+    /** A Ready GPU node with this many GPUs (and 12 CPUs and 128 GiB per GPU). */
+    public Node addNode(String name, String gpuType, int gpus) {
+        Node n = new NodeBuilder().withNewMetadata().withName(name).addToLabels("GpuType", gpuType)
+                .addToLabels("kubernetes.io/hostname", name).endMetadata()
+                .withNewSpec().addNewTaint().withKey("nvidia.com/gpu").withValue("present").withEffect("NoSchedule").endTaint().endSpec()
+                .withNewStatus().addNewCondition().withType("Ready").withStatus("True").endCondition()
+                .addToAllocatable("nvidia.com/gpu", new Quantity(Integer.toString(gpus)))
+                .addToAllocatable("cpu", new Quantity(Integer.toString(12 * gpus)))
+                .addToAllocatable("memory", new Quantity((128 * gpus) + "Gi")).endStatus()
+                .build();
+        return client.nodes().resource(n).create();
+    }
+
+    /** Where a disk claim's files are. */
+    public Path claimDir(String claim) {
+        return disks.resolve(claim);
+    }
+
+    /** The service's cluster IP and ssh port become the test's own endpoint (as kube-proxy would route to the pod). */
+    public void route(String service, String host, int port) {
+        routes.put(service, host + ":" + port);
+    }
+
+    private void tickSafely() {
+        try {
+            tick();
+        } catch (RuntimeException e) {
+            // the cluster closes under it, or a write lost a race with the backend's: the next tick
+        }
+    }
+
+    private synchronized void tick() {
+        for (Service s : client.services().inAnyNamespace().list().getItems()) {
+            String route = routes.get(s.getMetadata().getName());
+            boolean headless = "None".equals(s.getSpec().getClusterIP());
+            if (!headless && (s.getSpec().getClusterIP() == null || route != null && !route.startsWith(s.getSpec().getClusterIP() + ":"))) {
+                String ip = route != null ? route.substring(0, route.lastIndexOf(':')) : "10.96.0." + (nextIp++ % 250);
+                client.services().inNamespace(s.getMetadata().getNamespace()).withName(s.getMetadata().getName()).edit(x -> {
+                    x.getSpec().setClusterIP(ip);
+                    if (route != null) {
+                        int port = Integer.parseInt(route.substring(route.lastIndexOf(':') + 1));
+                        x.getSpec().getPorts().stream().filter(p -> "ssh".equals(p.getName())).forEach(p -> p.setPort(port));
+                    }
+                    return x;
+                });
+            }
+        }
+        for (Pod p : client.pods().inAnyNamespace().list().getItems()) {
+            if (p.getMetadata().getDeletionTimestamp() != null) {
+                continue;
+            }
+            String phase = p.getStatus() == null ? null : p.getStatus().getPhase();
+            if ("Succeeded".equals(phase) || "Failed".equals(phase)) {
+                continue;
+            }
+            int t = ticks.merge(p.getMetadata().getNamespace() + "/" + p.getMetadata().getName(), 1, Integer::sum);
+            advance(p, t);
+        }
+    }
+
+    private void advance(Pod p, int tick) {
+        String node = p.getSpec().getNodeSelector() == null ? null : p.getSpec().getNodeSelector().get("kubernetes.io/hostname");
+        if (node == null) {
+            node = client.nodes().list().getItems().stream().findFirst().map(n -> n.getMetadata().getName()).orElse(null);
+        }
+        String now = Instant.now().toString();
+        boolean nodeExists = node != null && client.nodes().withName(node).get() != null;
+        boolean listing = "disk-listing".equals(p.getMetadata().getLabels() == null ? null
+                : p.getMetadata().getLabels().get(EnvironmentObjects.COMPONENT));
+        if (!nodeExists || !fits(p, node)) {
+            if (p.getStatus() == null || p.getStatus().getConditions() == null || p.getStatus().getConditions().isEmpty()) {
+                setStatus(p, new PodStatusBuilder().withPhase("Pending").withConditions(new PodConditionBuilder().withType("PodScheduled")
+                        .withStatus("False").withReason("Unschedulable").withLastTransitionTime(now)
+                        .withMessage("0/" + client.nodes().list().getItems().size() + " nodes are available: insufficient nvidia.com/gpu")
+                        .build()).build());
+            }
+            return;
+        }
+        if (p.getSpec().getNodeName() == null) {
+            String bound = node;
+            client.pods().inNamespace(p.getMetadata().getNamespace()).withName(p.getMetadata().getName()).edit(x -> {
+                x.getSpec().setNodeName(bound);
+                return x;
+            });
+        }
+        if (listing) {
+            runListing(p);
+            return;
+        }
+        String image = p.getSpec().getContainers().getFirst().getImage();
+        if (image.contains("no-such-image")) {
+            String reason = tick < 3 ? "ErrImagePull" : "ImagePullBackOff";
+            setStatus(p, pending(now, waiting(reason, "failed to pull and unpack image \"" + image + "\": not found")));
+        } else if (image.contains("crashing") && tick >= 2) {
+            setStatus(p, running(now, false, new ContainerStatusBuilder().withName("dev").withImage(image).withRestartCount(3)
+                    .withNewState().withNewWaiting().withReason("CrashLoopBackOff").withMessage("back-off 40s restarting").endWaiting().endState()
+                    .withNewLastState().withNewTerminated().withExitCode(1).withReason("Error").endTerminated().endLastState().build()));
+        } else if (image.contains("oom") && tick >= 2) {
+            setStatus(p, running(now, false, new ContainerStatusBuilder().withName("dev").withImage(image).withRestartCount(1)
+                    .withNewState().withNewRunning().withStartedAt(now).endRunning().endState()
+                    .withNewLastState().withNewTerminated().withExitCode(137).withReason("OOMKilled").endTerminated().endLastState().build()));
+        } else if (tick < readyAfterTicks) {
+            setStatus(p, pending(now, waiting("ContainerCreating", "")));
+        } else if (p.getStatus() == null || !"Running".equals(p.getStatus().getPhase())) {
+            setStatus(p, running(now, true, new ContainerStatusBuilder().withName("dev").withImage(image).withReady(true).withRestartCount(0)
+                    .withNewState().withNewRunning().withStartedAt(now).endRunning().endState().build()));
+        }
+    }
+
+    /** Whether the node has room for it: its GPUs minus those of the other pods bound there. */
+    private boolean fits(Pod p, String node) {
+        if (p.getSpec().getNodeName() != null) {
+            return true;
+        }
+        Node n = client.nodes().withName(node).get();
+        int free = ClusterCapacity.allocatableGpus(n);
+        for (Pod other : client.pods().inAnyNamespace().list().getItems()) {
+            if (node.equals(other.getSpec().getNodeName()) && !ClusterCapacity.finished(other) && other.getMetadata().getDeletionTimestamp() == null) {
+                free -= ClusterCapacity.gpusAsked(other);
+            }
+        }
+        return ClusterCapacity.gpusAsked(p) <= free;
+    }
+
+    private static ContainerStatus waiting(String reason, String message) {
+        return new ContainerStatusBuilder().withName("dev").withReady(false).withRestartCount(0)
+                .withNewState().withNewWaiting().withReason(reason).withMessage(message).endWaiting().endState().build();
+    }
+
+    private static PodStatus pending(String now, ContainerStatus c) {
+        return new PodStatusBuilder().withPhase("Pending").withConditions(scheduled(now)).withContainerStatuses(c).build();
+    }
+
+    private static PodStatus running(String now, boolean ready, ContainerStatus c) {
+        return new PodStatusBuilder().withPhase("Running").withPodIP("10.244.0.7")
+                .withConditions(scheduled(now), new PodConditionBuilder().withType("Ready").withStatus(ready ? "True" : "False")
+                        .withLastTransitionTime(now).build())
+                .withContainerStatuses(c).build();
+    }
+
+    private static PodCondition scheduled(String now) {
+        return new PodConditionBuilder().withType("PodScheduled").withStatus("True").withLastTransitionTime(now).build();
+    }
+
+    private void setStatus(Pod p, PodStatus status) {
+        client.pods().inNamespace(p.getMetadata().getNamespace()).withName(p.getMetadata().getName()).editStatus(x -> {
+            x.setStatus(status);
+            return x;
+        });
+    }
+
+    /** Runs the listing script on the claim's directory, as the pod's container would, and serves what it printed as the pod's log. */
+    private void runListing(Pod p) {
+        var env = new HashMap<String, String>();
+        p.getSpec().getContainers().getFirst().getEnv().forEach(e -> env.put(e.getName(), e.getValue()));
+        String claim = p.getSpec().getVolumes().getFirst().getPersistentVolumeClaim().getClaimName();
+        String log;
+        try {
+            Path dir = claimDir(claim);
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempDirectory("gpudev-ls-tmp");
+            ProcessBuilder pb = new ProcessBuilder("sh", "-c", DiskListingPod.SCRIPT);
+            pb.environment().put("DISK", dir.toString());
+            pb.environment().put("LIMIT", env.getOrDefault("LIMIT", "1000"));
+            pb.environment().put("TMPDIR", tmp.toString());
+            Process proc = pb.redirectErrorStream(true).start();
+            log = new String(proc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            proc.waitFor(30, TimeUnit.SECONDS);
+        } catch (IOException | InterruptedException e) {
+            log = "";
+        }
+        server.expect().get().withPath("/api/v1/namespaces/" + p.getMetadata().getNamespace() + "/pods/" + p.getMetadata().getName()
+                + "/log?pretty=false").andReturn(200, log).once();
+        setStatus(p, new PodStatusBuilder().withPhase("Succeeded").withConditions(scheduled(Instant.now().toString())).build());
+    }
+
+    /** For tests that need the pods' status now rather than at the next tick. */
+    public void settle() {
+        tick();
+    }
+
+    public List<Pod> pods(String namespace) {
+        return client.pods().inNamespace(namespace).list().getItems();
+    }
+
+    @Override
+    public void close() {
+        kubelet.shutdownNow();
+        client.close();
+        server.destroy();
+    }
+}
