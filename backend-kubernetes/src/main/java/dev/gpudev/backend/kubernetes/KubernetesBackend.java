@@ -538,8 +538,10 @@ public final class KubernetesBackend implements Backend {
         return "kubernetes: namespace " + ns + " at " + client.getMasterUrl() + " (pods run as a non-root user, no service-account token)";
     }
 
+    /** Stops the informers and closes the client (the backend owns it). */
     @Override
     public void close() {
         informers.values().forEach(Watched::stop);
+        client.close();
     }
 }
