@@ -5,6 +5,7 @@ import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.ReservationUpdate;
 import dev.gpudev.core.Transition;
+import dev.gpudev.store.ProxySessions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +44,7 @@ final class Sweeper {
                     + " hours for GPUs; submit again or ask for fewer"), now, live);
         }
         Map<String, Activity> activity = null;
+        Map<ProxySessions.Endpoint, Integer> tunnels = null;
         for (Reservation r : live.all()) {
             if (r.status() == ReservationStatus.PREPARING) {
                 Instant since = r.lifecycle().statusChangedAt() != null ? r.lifecycle().statusChangedAt() : r.createdAt();
@@ -63,8 +65,10 @@ final class Sweeper {
             if (!settings.idle().after().isZero()) {
                 if (activity == null) {
                     activity = p.backend().activity(); // one call for every environment, only when someone may be idle
+                    // and the tunnels the SSH proxies hold open (a backend may not see SSH sessions itself)
+                    tunnels = p.db().query(c -> p.proxySessions().open(c, now.minus(PROXY_SILENCE)));
                 }
-                changed |= checkIdle(r, activity, now, live);
+                changed |= checkIdle(r, activity, tunnels, now, live);
             }
         }
         return changed;
@@ -119,13 +123,32 @@ final class Sweeper {
         log.info("warned {}: expires in {} minutes", r.environmentName(), minutes);
     }
 
-    private boolean checkIdle(Reservation r, Map<String, Activity> activity, Instant now, LiveSet live) {
+    /** Tunnels from a proxy that has not been heard from for this long are not counted (it went away). */
+    static final Duration PROXY_SILENCE = Duration.ofMinutes(2);
+
+    /** Where node {@code rank}'s SSH endpoint is (what the proxy's tunnels lead to). */
+    private static ProxySessions.Endpoint endpoint(Reservation r, int rank) {
+        if (r.placement() != null && rank < r.placement().slices().size()) {
+            var slice = r.placement().slices().get(rank);
+            if (slice.sshHost() != null && slice.sshPort() != null) {
+                return new ProxySessions.Endpoint(slice.sshHost(), slice.sshPort());
+            }
+        }
+        return rank == 0 && r.connection() != null ? new ProxySessions.Endpoint(r.connection().host(), r.connection().port()) : null;
+    }
+
+    private boolean checkIdle(Reservation r, Map<String, Activity> activity, Map<ProxySessions.Endpoint, Integer> tunnels, Instant now,
+                              LiveSet live) {
         var idle = settings.idle();
         boolean busy = false;
         for (int rank = 0; rank < r.nodeCount(); rank++) {
             Activity a = activity.get(r.environmentName(rank));
             if (a != null && (a.openSessions() > 0
                     || (a.gpuUtilizationPercent() != null && a.gpuUtilizationPercent() >= idle.gpuUtilizationThreshold()))) {
+                busy = true;
+            }
+            ProxySessions.Endpoint endpoint = endpoint(r, rank);
+            if (endpoint != null && tunnels.getOrDefault(endpoint, 0) > 0) {
                 busy = true;
             }
         }

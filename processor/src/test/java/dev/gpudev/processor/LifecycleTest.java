@@ -191,6 +191,31 @@ class LifecycleTest extends ProcessorFixture {
     }
 
     @Test
+    void aTunnelThroughTheSshProxyIsUseEvenWhenTheBackendSeesNoSession() {
+        var idle = new ProcessorSettings.Idle(Duration.ofMinutes(30), Duration.ofMinutes(15), 5, ProcessorSettings.Idle.Action.release);
+        Processor p = processor(ProcessorSettings.defaults().withIdle(idle));
+        UUID id = submit(alice, 1, "4", Reservation.Options.NONE);
+        p.cycle();
+        var to = new dev.gpudev.store.ProxySessions.Endpoint(get(id).connection().host(), get(id).connection().port());
+        var sessions = new dev.gpudev.store.ProxySessions();
+        db.inTransaction(c -> {
+            sessions.opened(c, "s1", "proxy-a", "alice", to, clock.instant());
+            return null;
+        });
+        clock.advance(Duration.ofMinutes(31));
+        db.inTransaction(c -> {
+            sessions.heartbeat(c, "proxy-a", clock.instant(), clock.instant().minus(Duration.ofMinutes(5)));
+            return null;
+        });
+        p.cycle();
+        assertFalse(notices(id).containsKey("IDLE_WARNING.txt"), "someone is connected through the proxy");
+        // The proxy went away without a word: after a while its tunnels no longer count.
+        clock.advance(Duration.ofMinutes(31));
+        p.cycle();
+        assertTrue(notices(id).containsKey("IDLE_WARNING.txt"), "a silent proxy's tunnels are not use");
+    }
+
+    @Test
     void oneMinuteIsSaidInTheSingular() {
         var idle = new ProcessorSettings.Idle(Duration.ofMinutes(1), Duration.ofMinutes(1), 5, ProcessorSettings.Idle.Action.release);
         Processor p = processor(ProcessorSettings.defaults().withIdle(idle));

@@ -68,7 +68,7 @@ public final class Platform implements AutoCloseable {
         Disks disks = new Disks();
         CapacityTable capacityTable = new CapacityTable();
         Processor processor = new Processor(new Parts(db, pgmq, commands, reservations, reservationUsers, sshKeys, users, disks,
-                new SchedulerState(), capacityTable, backend, clock), cfg.processor());
+                new SchedulerState(), capacityTable, new dev.gpudev.store.ProxySessions(), backend, clock), cfg.processor());
         processor.start(); // publishes the capacity first: the API reads it from the database
         closeables.addFirst(processor);
         Notifications.Coalescer wakeUps = new Notifications.Coalescer(db);

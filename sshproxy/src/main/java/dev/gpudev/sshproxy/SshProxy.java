@@ -2,6 +2,7 @@ package dev.gpudev.sshproxy;
 
 import dev.gpudev.core.SshPublicKey;
 import dev.gpudev.store.Database;
+import dev.gpudev.store.ProxySessions;
 import dev.gpudev.store.Reservations;
 import dev.gpudev.store.SshKeys;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
@@ -28,6 +29,16 @@ public final class SshProxy implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SshProxy.class);
 
     private final SshServer server;
+    private final String proxyId = java.util.UUID.randomUUID().toString();
+    private final ProxySessions proxySessions = new ProxySessions();
+    private final java.util.concurrent.ScheduledExecutorService heartbeat = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "proxy-heartbeat");
+        t.setDaemon(true);
+        return t;
+    });
+    private final java.util.concurrent.atomic.AtomicLong tunnelIds = new java.util.concurrent.atomic.AtomicLong();
+    private static final org.apache.sshd.common.AttributeRepository.AttributeKey<java.util.List<String>> OPEN =
+            new org.apache.sshd.common.AttributeRepository.AttributeKey<>();
 
     public SshProxy(Database db, SshKeys sshKeys, Reservations reservations, Path hostKey, String bindHost, int port)
             throws IOException {
@@ -60,6 +71,7 @@ public final class SshProxy implements AutoCloseable {
                         target.getHostName(), target.getPort()));
                 if (ok) {
                     log.info("proxy: '{}' connects to {}:{}", clean(user), target.getHostName(), target.getPort());
+                    record(db, session, user, target);
                 } else {
                     log.warn("proxy: refused '{}' a tunnel to {}:{}: not an environment they own", clean(user),
                             target.getHostName(), target.getPort());
@@ -71,7 +83,60 @@ public final class SshProxy implements AutoCloseable {
                 RejectAllForwardingFilter.INSTANCE, tunnels));
         server.setShellFactory(null);
         server.setCommandFactory(null);
+        server.addSessionListener(new org.apache.sshd.common.session.SessionListener() {
+            @Override
+            public void sessionClosed(Session session) {
+                java.util.List<String> open = session.getAttribute(OPEN);
+                if (open != null && !open.isEmpty()) {
+                    try {
+                        db.inTransaction(c -> {
+                            for (String id : open) {
+                                proxySessions.closed(c, id);
+                            }
+                            return null;
+                        });
+                    } catch (RuntimeException e) {
+                        log.warn("proxy: could not record closed tunnels: {}", e.getMessage());
+                    }
+                }
+            }
+        });
         server.start();
+        // Open tunnels are use of an environment (idle detection): said again every 30 s while they last.
+        heartbeat.scheduleWithFixedDelay(() -> {
+            try {
+                java.time.Instant now = java.time.Instant.now();
+                db.inTransaction(c -> {
+                    proxySessions.heartbeat(c, proxyId, now, now.minus(java.time.Duration.ofMinutes(5)));
+                    return null;
+                });
+            } catch (RuntimeException e) {
+                log.warn("proxy: heartbeat failed: {}", e.getMessage());
+            }
+        }, 30, 30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    /** A tunnel opened: the processor counts it as use of the environment it leads to. */
+    private void record(Database db, Session session, String user, SshdSocketAddress target) {
+        String id = proxyId + "/" + tunnelIds.incrementAndGet();
+        try {
+            db.inTransaction(c -> {
+                proxySessions.opened(c, id, proxyId, user, new ProxySessions.Endpoint(target.getHostName(), target.getPort()), java.time.Instant.now());
+                return null;
+            });
+            session.computeAttributeIfAbsent(OPEN, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(id);
+        } catch (RuntimeException e) {
+            log.warn("proxy: could not record a tunnel: {}", e.getMessage());
+        }
+    }
+
+    /** For tests: the heartbeat now rather than in 30 s. */
+    void heartbeatNow(Database db) {
+        java.time.Instant now = java.time.Instant.now();
+        db.inTransaction(c -> {
+            proxySessions.heartbeat(c, proxyId, now, now.minus(java.time.Duration.ofMinutes(5)));
+            return null;
+        });
     }
 
     private static boolean registered(Database db, SshKeys sshKeys, String username, PublicKey key) {
@@ -106,6 +171,7 @@ public final class SshProxy implements AutoCloseable {
 
     @Override
     public void close() {
+        heartbeat.shutdownNow();
         try {
             server.stop(true);
         } catch (IOException e) {
