@@ -17,9 +17,11 @@ import java.util.regex.Pattern;
  * @param aws                 where STS is and which role and accounts may log in
  * @param grace               the processor's grace period after a reservation's end: estimates count it
  * @param adminOnly           why only admins may reserve (environments cannot be isolated here); null when anyone may
+ * @param environmentUser     the user environments let in (a Kubernetes pod's non-root user); null: each user's own name
  */
 public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
-                        double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace, String adminOnly) {
+                        double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace, String adminOnly,
+                        String environmentUser) {
 
     public static final Duration DEFAULT_GRACE = Duration.ofMinutes(1);
     private static final Duration MIN_TTL = Duration.ofMinutes(5);
@@ -29,6 +31,11 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
         if (apiKeyTtl.compareTo(MIN_TTL) < 0 || apiKeyTtl.compareTo(MAX_TTL) > 0) {
             throw new IllegalArgumentException("API_KEY_TTL must be 5 minutes to 7 days, not " + apiKeyTtl.toMinutes() + " minutes");
         }
+    }
+
+    public ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
+                     double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace, String adminOnly) {
+        this(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, adminOnly, null);
     }
 
     public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
@@ -45,7 +52,17 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
     }
 
     public ApiConfig withAdminOnly(String reason) {
-        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, reason);
+        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, reason,
+                environmentUser);
+    }
+
+    public ApiConfig withEnvironmentUser(String user) {
+        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, adminOnly, user);
+    }
+
+    /** Who logs in to an environment: the platform's user of that name, unless environments have one user of their own. */
+    public String environmentUser(String username) {
+        return environmentUser != null ? environmentUser : username;
     }
 
     /** Requests per second (bursts of twice that) from the environment, or the default. */

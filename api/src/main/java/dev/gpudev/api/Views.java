@@ -48,13 +48,14 @@ final class Views {
             Map<String, Object> conn = new LinkedHashMap<>();
             conn.put("host", r.connection().host());
             conn.put("port", r.connection().port());
-            conn.put("user", who.username());
+            String login = config.environmentUser(who.username());
+            conn.put("user", login);
             conn.put("proxy_host", config.sshProxyHost());
             conn.put("proxy_port", config.sshProxyPort());
             conn.put("host_key_alias", r.environmentName());
             m.put("connection", conn);
             m.put("ssh_command", "ssh -J " + who.username() + "@" + config.sshProxyHost() + ":" + config.sshProxyPort()
-                    + " -p " + r.connection().port() + " " + who.username() + "@" + r.connection().host());
+                    + " -p " + r.connection().port() + " " + login + "@" + r.connection().host());
         } else {
             m.put("connection", null);
             m.put("ssh_command", null);

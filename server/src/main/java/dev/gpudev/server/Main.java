@@ -14,8 +14,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 /** `gpu-dev server`: the whole platform on this machine, on embedded defaults. */
-@Command(name = "gpu-dev server", mixinStandardHelpOptions = true, subcommands = {Doctor.class, AdminToken.class},
-        description = "Runs the API, the job processor, the SSH proxy and (unless --database-url) an embedded PostgreSQL.")
+@Command(name = "gpu-dev server", mixinStandardHelpOptions = true, subcommands = {Doctor.class, AdminToken.class, Render.class},
+        description = "Runs the API, the job processor, the SSH proxy and (unless --database-url) an embedded PostgreSQL; "
+                + "or one of them (--role).")
 public final class Main implements Callable<Integer> {
 
     @Option(names = "--port", description = "API port (default ${DEFAULT-VALUE})", defaultValue = "8080")
@@ -37,6 +38,47 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--backend", description = "local or kubernetes (default ${DEFAULT-VALUE})", defaultValue = "local")
     String backend;
+
+    @Option(names = "--role", description = "all, api, processor or proxy: the whole platform or one part of it, on a shared "
+            + "--database-url (default ${DEFAULT-VALUE})", defaultValue = "all")
+    String role;
+
+    @Option(names = "--proxy-host", description = "where users reach the SSH proxy (default: --host)")
+    String proxyHost;
+
+    @Option(names = "--proxy-port", description = "the proxy's port as users reach it, e.g. its load balancer's (default: --ssh-port)")
+    int proxyPort = -1;
+
+    @Option(names = "--ssh-host-key", description = "the SSH proxy's host key file, shared by its replicas (default: in --data-dir)")
+    Path sshHostKey;
+
+    @Option(names = "--kubeconfig", description = "a kubeconfig file (else the in-cluster service account, $KUBECONFIG or ~/.kube/config)")
+    Path kubeconfig;
+
+    @Option(names = "--context", description = "the kubeconfig context to use")
+    String context;
+
+    @Option(names = "--namespace", description = "where environments run (default ${DEFAULT-VALUE})", defaultValue = "gpu-dev")
+    String namespace;
+
+    @Option(names = "--gpu-type-label", description = "the node label naming its GPU type (default ${DEFAULT-VALUE})", defaultValue = "GpuType")
+    String gpuTypeLabel;
+
+    @Option(names = "--default-image", description = "the development image when a reservation names none (default "
+            + dev.gpudev.backend.kubernetes.KubernetesSettings.DEFAULT_IMAGE + ")")
+    String defaultImage;
+
+    @Option(names = "--storage-class", description = "storage class of disks and homes (default: the cluster's)")
+    String storageClass;
+
+    @Option(names = "--disk-size", description = "size of a new disk or home (default ${DEFAULT-VALUE})", defaultValue = "100Gi")
+    String diskSize;
+
+    @Option(names = "--snapshot-class", description = "a VolumeSnapshotClass: disks are snapshotted when a reservation releases them")
+    String snapshotClass;
+
+    @Option(names = "--dcgm-url", description = "a DCGM exporter's metrics URL, for GPU utilisation in idle detection")
+    String dcgmUrl;
 
     @Option(names = "--simulated-gpus", description = "declared GPUs for machines without them: TYPE:COUNT[xNODES][,...], e.g. h100:8x2,a100:4")
     String simulatedGpus;
@@ -83,25 +125,22 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!"local".equals(backend)) {
-            throw new ValidationException("--backend " + backend + " is not available in this build: use --backend local");
-        }
-        if (port < 0 || port > 65535 || sshPort < 0 || sshPort > 65535) {
-            throw new ValidationException("ports must be 0-65535");
-        }
         ServerConfig cfg = config();
         Platform platform = new Platform(cfg);
         Runtime.getRuntime().addShutdownHook(new Thread(platform::close, "gpudev-stop"));
-        URI api = Platform.apiUrl(host, platform.apiPort());
         System.out.println();
-        System.out.println("gpudev is running");
-        System.out.println("  API:        " + api + "   (GPU_DEV_API_URL)");
-        System.out.println("  SSH proxy:  " + host + ":" + platform.sshPort());
+        System.out.println("gpudev is running" + (cfg.role() == ServerConfig.Role.all ? "" : " (" + cfg.role() + ")"));
+        if (platform.apiPort() > 0) {
+            System.out.println("  API:        " + Platform.apiUrl(host, platform.apiPort()) + "   (GPU_DEV_API_URL)");
+        }
+        if (platform.sshPort() > 0) {
+            System.out.println("  SSH proxy:  " + host + ":" + platform.sshPort());
+        }
         System.out.println("  data dir:   " + cfg.dataDir());
-        if (platform.adminToken() != null) {
+        if (platform.apiPort() > 0 && platform.adminToken() != null) {
             System.out.println("  log in as the admin (the token works once, for 7 days):");
-            System.out.println("    ./gpu-dev login --api-url " + api + " --token-file " + platform.adminToken());
-        } else {
+            System.out.println("    ./gpu-dev login --api-url " + Platform.apiUrl(host, platform.apiPort()) + " --token-file " + platform.adminToken());
+        } else if (platform.apiPort() > 0) {
             System.out.println("  an admin exists; a new one-time admin token: ./gpu-dev server admin-token --data-dir " + cfg.dataDir());
         }
         System.out.println();
@@ -111,6 +150,32 @@ public final class Main implements Callable<Integer> {
     }
 
     ServerConfig config() {
+        if (!"local".equals(backend) && !"kubernetes".equals(backend)) {
+            throw new ValidationException("--backend must be local or kubernetes, not '" + backend + "'");
+        }
+        if (port < 0 || port > 65535 || sshPort < 0 || sshPort > 65535 || proxyPort > 65535) {
+            throw new ValidationException("ports must be 0-65535");
+        }
+        ServerConfig.Role r;
+        try {
+            r = ServerConfig.Role.valueOf(role);
+        } catch (IllegalArgumentException e) {
+            throw new ValidationException("--role must be all, api, processor or proxy, not '" + role + "'");
+        }
+        if (r != ServerConfig.Role.all && databaseUrl == null && env.get("POSTGRES_HOST") == null) {
+            throw new ValidationException("--role " + r + " runs one part of the platform: give the database its parts share "
+                    + "(--database-url, or POSTGRES_HOST...)");
+        }
+        if ("kubernetes".equals(backend) && simulatedGpus != null) {
+            throw new ValidationException("--simulated-gpus is for the local backend: on Kubernetes the cluster's nodes say what GPUs there are");
+        }
+        if (kubeconfig != null && !java.nio.file.Files.isReadable(kubeconfig)) {
+            throw new ValidationException("cannot read --kubeconfig " + kubeconfig);
+        }
+        var k8s = dev.gpudev.backend.kubernetes.KubernetesSettings.defaults().withNamespace(namespace).withGpuTypeLabel(gpuTypeLabel)
+                .withImages(defaultImage != null ? defaultImage : dev.gpudev.backend.kubernetes.KubernetesSettings.DEFAULT_IMAGE,
+                        dev.gpudev.backend.kubernetes.KubernetesSettings.UTILITY_IMAGE)
+                .withStorage(storageClass, diskSize, snapshotClass).withDcgmUrl(dcgmUrl);
         Path dir = dataDir != null ? dataDir : ServerConfig.defaultDataDir();
         String url = null;
         String user = null;
@@ -143,6 +208,7 @@ public final class Main implements Callable<Integer> {
         // Checked before anything starts: a bad setting is a message, not a half-started server.
         var ttl = dev.gpudev.api.ApiConfig.ttlFromEnvironment(env);
         return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue, processor,
-                ttl, insecureSingleUser);
+                ttl, insecureSingleUser, r, proxyHost != null ? proxyHost : host, proxyPort, sshHostKey,
+                new ServerConfig.Kubernetes(kubeconfig, context, k8s));
     }
 }

@@ -5,6 +5,11 @@ import dev.gpudev.api.ApiServer;
 import dev.gpudev.backend.local.GpuInventory;
 import dev.gpudev.backend.local.LocalBackend;
 import dev.gpudev.backend.local.Sandbox;
+import dev.gpudev.backend.kubernetes.KubernetesBackend;
+import dev.gpudev.backend.spi.Backend;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import dev.gpudev.store.ProxySessions;
 import dev.gpudev.core.Capacity;
 import dev.gpudev.core.GpuCatalog;
 import dev.gpudev.processor.Parts;
@@ -35,7 +40,12 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The whole platform on one machine, wired by hand: database, processor, SSH proxy, API. */
+/**
+ * The platform, or one part of it (its role), wired by hand: database, processor and backend, SSH
+ * proxy, API. All of it on one machine by default; as separate processes on one shared database in a
+ * cluster, where the API never calls the backend (it reads the capacity the processor publishes) and
+ * the proxy finds routes in the database.
+ */
 public final class Platform implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Platform.class);
 
@@ -43,7 +53,7 @@ public final class Platform implements AutoCloseable {
     private final ApiServer api;
     private final SshProxy proxy;
     private final Path adminToken;
-    private final LocalBackend backend;
+    private final Backend backend;
     private EmbeddedPostgres embedded;
 
     public Platform(ServerConfig cfg) throws IOException {
@@ -59,42 +69,72 @@ public final class Platform implements AutoCloseable {
         Reservations reservations = new Reservations();
         SshKeys sshKeys = new SshKeys();
         Clock clock = Clock.systemUTC();
-        adminToken = Bootstrap.ensureAdminToken(db, users, cfg.dataDir());
-
-        Capacity capacity = capacity(cfg, catalog);
-        backend = new LocalBackend(cfg.dataDir(), capacity, Sandbox.detect());
-        closeables.addFirst(backend);
+        adminToken = cfg.role().runsApi() ? Bootstrap.ensureAdminToken(db, users, cfg.dataDir()) : null;
         ReservationUsers reservationUsers = new ReservationUsers();
         Disks disks = new Disks();
         CapacityTable capacityTable = new CapacityTable();
-        Processor processor = new Processor(new Parts(db, pgmq, commands, reservations, reservationUsers, sshKeys, users, disks,
-                new SchedulerState(), capacityTable, new dev.gpudev.store.ProxySessions(), backend, clock), cfg.processor());
-        processor.start(); // publishes the capacity first: the API reads it from the database
-        closeables.addFirst(processor);
-        Notifications.Coalescer wakeUps = new Notifications.Coalescer(db);
-        closeables.addFirst(wakeUps);
+
+        if (cfg.role().runsProcessor()) {
+            backend = backend(cfg, catalog, clock);
+            closeables.addFirst(backend);
+            Processor processor = new Processor(new Parts(db, pgmq, commands, reservations, reservationUsers, sshKeys, users, disks,
+                    new SchedulerState(), capacityTable, new ProxySessions(), backend, clock), cfg.processor());
+            processor.start(); // publishes the capacity first: the API reads it from the database
+            closeables.addFirst(processor);
+        } else {
+            backend = null;
+        }
 
         // Reachable only from this machine unless the operator names another address for users.
         String bind = "127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0";
-        proxy = new SshProxy(db, sshKeys, reservations, cfg.dataDir().resolve("ssh_proxy_host_key"), bind, cfg.sshPort());
-        closeables.addFirst(proxy);
-        String adminOnly = null;
-        if (!backend.isolates() && !cfg.insecureSingleUser()) {
-            adminOnly = "this server cannot isolate environments (bubblewrap is not installed), so only its admin may reserve:"
-                    + " install bubblewrap, or start the server with --insecure-single-user if you are its only user";
-            log.warn("environments are NOT isolated here (no bubblewrap): only the admin may reserve (--insecure-single-user lets everyone)");
-        } else if (!backend.isolates()) {
-            log.warn("environments are NOT isolated here (no bubblewrap), and --insecure-single-user lets everyone reserve");
+        if (cfg.role().runsProxy()) {
+            Path hostKey = cfg.sshHostKey() != null ? cfg.sshHostKey() : cfg.dataDir().resolve("ssh_proxy_host_key");
+            proxy = new SshProxy(db, sshKeys, reservations, hostKey, bind, cfg.sshPort());
+            closeables.addFirst(proxy);
+        } else {
+            proxy = null;
         }
-        ApiConfig apiConfig = ApiConfig.fromEnvironment(cfg.apiKeyTtl(), cfg.advertisedHost(), proxy.port(), cfg.processor().limits(),
-                cfg.processor().grace(), adminOnly);
-        api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), sshKeys, reservations, reservationUsers, disks, pgmq, commands,
-                capacityTable, catalog, clock, apiConfig, new AuditLog(), wakeUps)).start(bind, cfg.port());
-        closeables.addFirst(api);
+
+        if (cfg.role().runsApi()) {
+            Notifications.Coalescer wakeUps = new Notifications.Coalescer(db);
+            closeables.addFirst(wakeUps);
+            boolean kubernetes = "kubernetes".equals(cfg.backend());
+            boolean isolates = kubernetes || (backend instanceof LocalBackend local ? local.isolates() : Sandbox.detect() instanceof Sandbox.Bubblewrap);
+            String adminOnly = null;
+            if (!isolates && !cfg.insecureSingleUser()) {
+                adminOnly = "this server cannot isolate environments (bubblewrap is not installed), so only its admin may reserve:"
+                        + " install bubblewrap, or start the server with --insecure-single-user if you are its only user";
+                log.warn("environments are NOT isolated here (no bubblewrap): only the admin may reserve (--insecure-single-user lets everyone)");
+            } else if (!isolates) {
+                log.warn("environments are NOT isolated here (no bubblewrap), and --insecure-single-user lets everyone reserve");
+            }
+            int proxyPort = cfg.proxyPort() > 0 ? cfg.proxyPort() : proxy != null ? proxy.port() : cfg.sshPort();
+            ApiConfig apiConfig = ApiConfig.fromEnvironment(cfg.apiKeyTtl(), cfg.proxyHost(), proxyPort, cfg.processor().limits(),
+                    cfg.processor().grace(), adminOnly);
+            if (kubernetes) {
+                apiConfig = apiConfig.withEnvironmentUser(cfg.kubernetes().settings().loginUser());
+            }
+            api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), sshKeys, reservations, reservationUsers, disks, pgmq, commands,
+                    capacityTable, catalog, clock, apiConfig, new AuditLog(), wakeUps)).start(bind, cfg.port());
+            closeables.addFirst(api);
+        } else {
+            api = null;
+        }
         if (embedded != null) {
             embedded.closedByOwner(); // from here on close() stops it, after the rest
         }
-        log.info("backend: {}; capacity: {}", backend.describe(), describe(capacity));
+        log.info("role: {}{}", cfg.role(), backend == null ? "" : "; backend: " + backend.describe() + "; capacity: " + describe(backend.capacity()));
+    }
+
+    private static Backend backend(ServerConfig cfg, GpuCatalog catalog, Clock clock) throws IOException {
+        if ("kubernetes".equals(cfg.backend())) {
+            var k = cfg.kubernetes();
+            Config config = k.kubeconfig() != null
+                    ? Config.fromKubeconfig(k.context(), Files.readString(k.kubeconfig()), k.kubeconfig().toString())
+                    : Config.autoConfigure(k.context());
+            return new KubernetesBackend(new KubernetesClientBuilder().withConfig(config).build(), k.settings(), clock);
+        }
+        return new LocalBackend(cfg.dataDir(), capacity(cfg, catalog), Sandbox.detect());
     }
 
     private Database connect(ServerConfig cfg) {
@@ -136,12 +176,14 @@ public final class Platform implements AutoCloseable {
         return sb.toString();
     }
 
+    /** The API's port; -1 when this process does not run it. */
     public int apiPort() {
-        return api.port();
+        return api == null ? -1 : api.port();
     }
 
+    /** The SSH proxy's port; -1 when this process does not run it. */
     public int sshPort() {
-        return proxy.port();
+        return proxy == null ? -1 : proxy.port();
     }
 
     public Path adminToken() {
