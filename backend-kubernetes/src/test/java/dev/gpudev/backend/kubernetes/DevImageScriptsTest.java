@@ -1,0 +1,116 @@
+package dev.gpudev.backend.kubernetes;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The development image's own scripts (deploy/images/dev), run here with bash against directories that
+ * stand for its mounts: the entrypoint's sshd settings, and the agent that turns the platform's notices
+ * into files and starts or stops Jupyter.
+ */
+class DevImageScriptsTest {
+    static final Path IMAGE = Path.of("..", "deploy", "images", "dev").toAbsolutePath().normalize();
+
+    @TempDir
+    Path dir;
+    Path config;
+    Path keys;
+    Path run;
+    Path home;
+    Path bin;
+
+    @BeforeEach
+    void mounts() throws Exception {
+        config = Files.createDirectories(dir.resolve("config"));
+        keys = Files.createDirectories(dir.resolve("keys"));
+        run = dir.resolve("run");
+        home = Files.createDirectories(dir.resolve("home"));
+        bin = Files.createDirectories(dir.resolve("bin"));
+        // A stand-in for Jupyter: it says how it was started and waits to be stopped.
+        Path jupyter = bin.resolve("jupyter");
+        Files.writeString(jupyter, "#!/bin/sh\necho \"$* token=$JUPYTER_TOKEN\" >> \"" + dir.resolve("jupyter.calls") + "\"\nexec sleep 60\n");
+        jupyter.toFile().setExecutable(true);
+    }
+
+    String run(String script, Map<String, String> extra) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("bash", IMAGE.resolve(script).toString());
+        pb.environment().putAll(Map.of("GPUDEV_CONFIG", config.toString(), "GPUDEV_KEYS", keys.toString(), "GPUDEV_RUN_DIR", run.toString(),
+                "HOME", home.toString(), "GPUDEV_AGENT_ONCE", "1", "PATH", bin + ":" + System.getenv("PATH")));
+        pb.environment().putAll(extra);
+        Process p = pb.redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        return out;
+    }
+
+    @Test
+    void noticesBecomeFilesInTheHomeAndGoWhenThePlatformTakesThemBack() throws Exception {
+        Files.writeString(config.resolve("notice.WARN_EXPIRES_IN_5MIN.txt"), "gpudev: this environment expires in 5 minutes");
+        Files.writeString(home.resolve("train.py"), "print('mine')");
+        run("gpudev-agent", Map.of());
+        assertEquals("gpudev: this environment expires in 5 minutes", Files.readString(home.resolve("WARN_EXPIRES_IN_5MIN.txt")));
+        Files.delete(config.resolve("notice.WARN_EXPIRES_IN_5MIN.txt")); // extended: the warning is taken back
+        run("gpudev-agent", Map.of());
+        assertFalse(Files.exists(home.resolve("WARN_EXPIRES_IN_5MIN.txt")));
+        assertTrue(Files.exists(home.resolve("train.py")), "the user's own files are theirs");
+    }
+
+    @Test
+    void jupyterRunsWhileTheSecretHoldsATokenOnThePortTheRootSays() throws Exception {
+        Files.writeString(keys.resolve("jupyter-token"), "tok123");
+        Files.writeString(config.resolve("jupyter-port"), "8890");
+        run("gpudev-agent", Map.of());
+        run("gpudev-agent", Map.of()); // already running: not started twice
+        Path calls = dir.resolve("jupyter.calls");
+        for (int i = 0; i < 100 && !Files.exists(calls); i++) {
+            Thread.sleep(50);
+        }
+        List<String> started = Files.readAllLines(calls);
+        assertEquals(1, started.size(), started.toString());
+        assertTrue(started.getFirst().contains("lab --no-browser --ip=0.0.0.0 --port=8890") && started.getFirst().endsWith("token=tok123"),
+                started.getFirst());
+        long pid = Long.parseLong(Files.readString(run.resolve("jupyter.pid")).trim());
+        assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+        Files.delete(keys.resolve("jupyter-token")); // switched off
+        run("gpudev-agent", Map.of());
+        for (int i = 0; i < 100 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false); i++) {
+            Thread.sleep(50);
+        }
+        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "stopped");
+    }
+
+    @Test
+    void theEntrypointRunsSshdAsItsUserWithTheReservationsKeysAndVariables() throws Exception {
+        Path sshd = bin.resolve("fake-sshd");
+        Files.writeString(sshd, "#!/bin/sh\necho \"sshd $*\"\ncat \"$4\"\n");
+        sshd.toFile().setExecutable(true);
+        Path agent = bin.resolve("fake-agent");
+        Files.writeString(agent, "#!/bin/sh\nexit 0\n");
+        agent.toFile().setExecutable(true);
+        Map<String, String> env = Map.of("GPUDEV_SSHD", sshd.toString(), "GPUDEV_AGENT", agent.toString(), "MASTER_ADDR",
+                "gpudev-x.gpudev-x-peers.gpu-dev.svc.cluster.local", "NODE_RANK", "1", "GPUDEV_ENVIRONMENT", "gpudev-x-n1");
+        String out = run("gpudev-entrypoint", env);
+        assertTrue(out.contains("sshd -D -e -f " + run.resolve("sshd_config")), out);
+        assertTrue(out.contains("Port 2222") && out.contains("AuthorizedKeysFile " + keys + "/authorized_keys"), out);
+        assertTrue(out.contains("PasswordAuthentication no") && out.contains("AllowUsers " + System.getProperty("user.name")), out);
+        assertTrue(out.contains("SetEnv MASTER_ADDR=\"gpudev-x.gpudev-x-peers.gpu-dev.svc.cluster.local\"") && out.contains("SetEnv NODE_RANK=\"1\""),
+                out);
+        assertTrue(out.contains("AllowTcpForwarding local") && out.contains("GatewayPorts no") && out.contains("PermitTunnel no"), out);
+        Path hostKey = home.resolve(".gpudev/ssh_host_ed25519_key");
+        String key = Files.readString(hostKey);
+        run("gpudev-entrypoint", env);
+        assertEquals(key, Files.readString(hostKey), "a pod made again keeps its host key (it lives in the home)");
+    }
+}
