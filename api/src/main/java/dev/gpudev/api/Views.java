@@ -50,6 +50,7 @@ final class Views {
             conn.put("port", r.connection().port());
             String login = config.environmentUser(who.username());
             conn.put("user", login);
+            conn.put("proxy_user", who.username());
             conn.put("proxy_host", config.sshProxyHost());
             conn.put("proxy_port", config.sshProxyPort());
             conn.put("host_key_alias", r.environmentName());

@@ -53,6 +53,8 @@ final class SshConfig {
                 continue;
             }
             String user = safe(c.get("user").asText());
+            // The proxy knows you by your platform name; the environment may let in a user of its own (Kubernetes' "dev").
+            String proxyUser = safe(c.hasNonNull("proxy_user") ? c.get("proxy_user").asText() : c.get("user").asText());
             String proxyHost = safe(c.get("proxy_host").asText());
             int proxyPort = c.get("proxy_port").asInt();
             String proxyAlias = "gpudev-proxy-" + proxyHost + "-" + proxyPort;
@@ -60,7 +62,7 @@ final class SshConfig {
                 sb.append("Host ").append(proxyAlias).append('\n')
                         .append("  HostName ").append(proxyHost).append('\n')
                         .append("  Port ").append(proxyPort).append('\n')
-                        .append("  User ").append(user).append('\n')
+                        .append("  User ").append(proxyUser).append('\n')
                         .append("  HostKeyAlias ").append(proxyAlias).append('\n');
             }
             int nodes = job.hasNonNull("nodes") ? job.get("nodes").size() : 1;

@@ -151,4 +151,16 @@ class CliBehaviourTest {
         String cfg = Files.readString(file);
         assertTrue(cfg.contains("Host gpudev-e52236440123456789ab gpudev-train\n"), cfg);
     }
+
+    @Test
+    void theProxyKnowsYouByYourNameAndTheEnvironmentMayLetInAUserOfItsOwn() throws Exception {
+        JsonNode job = Json.parse("""
+                {"job_id":"e5223644-aaaa-bbbb-cccc-0123456789ab","name":"train","connection":{"host":"10.96.0.12","port":22,
+                 "user":"dev","proxy_user":"ann","proxy_host":"gpus.example.com","proxy_port":2222,"host_key_alias":"gpudev-e52236440123456789ab"},
+                 "nodes":[{"rank":0,"ssh_host":"10.96.0.12","ssh_port":22,"host_key_alias":"gpudev-e52236440123456789ab"}]}""");
+        var settings = new Settings(Map.of("HOME", home.toString()));
+        String cfg = Files.readString(SshConfig.write(settings, Json.object(), List.of(job)));
+        assertTrue(cfg.contains("Host gpudev-proxy-gpus.example.com-2222\n  HostName gpus.example.com\n  Port 2222\n  User ann\n"), cfg);
+        assertTrue(cfg.contains("  HostName 10.96.0.12\n  Port 22\n  User dev\n  ProxyJump gpudev-proxy-gpus.example.com-2222\n"), cfg);
+    }
 }

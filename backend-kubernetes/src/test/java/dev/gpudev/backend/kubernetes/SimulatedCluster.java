@@ -124,6 +124,13 @@ public final class SimulatedCluster implements AutoCloseable {
         routes.put(service, host + ":" + port);
     }
 
+    /** Every environment's Service to this endpoint (one environment at a time). */
+    public void routeAll(String host, int port) {
+        routeAll = host + ":" + port;
+    }
+
+    private volatile String routeAll;
+
     private void tickSafely() {
         try {
             tick();
@@ -134,7 +141,9 @@ public final class SimulatedCluster implements AutoCloseable {
 
     private synchronized void tick() {
         for (Service s : client.services().inAnyNamespace().list().getItems()) {
-            String route = routes.get(s.getMetadata().getName());
+            boolean environment = s.getMetadata().getLabels() != null
+                    && "environment".equals(s.getMetadata().getLabels().get(EnvironmentObjects.COMPONENT));
+            String route = routes.getOrDefault(s.getMetadata().getName(), environment ? routeAll : null);
             boolean headless = "None".equals(s.getSpec().getClusterIP());
             if (!headless && (s.getSpec().getClusterIP() == null || route != null && !route.startsWith(s.getSpec().getClusterIP() + ":"))) {
                 String ip = route != null ? route.substring(0, route.lastIndexOf(':')) : "10.96.0." + (nextIp++ % 250);
