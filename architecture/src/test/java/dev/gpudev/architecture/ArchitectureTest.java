@@ -67,8 +67,17 @@ class ArchitectureTest {
     @Test
     void theProcessorNeverReachesTheApi() {
         noClasses().that().resideInAPackage("dev.gpudev.processor..")
-                .should().dependOnClassesThat().resideInAnyPackage("dev.gpudev.api..", "dev.gpudev.backend.local..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.gpudev.api..", "dev.gpudev.backend.local..",
+                        "dev.gpudev.backend.kubernetes..")
                 .check(all);
+    }
+
+    @Test
+    void backendsKnowNothingOfEachOther() {
+        noClasses().that().resideInAPackage("dev.gpudev.backend.local..")
+                .should().dependOnClassesThat().resideInAPackage("dev.gpudev.backend.kubernetes..").check(all);
+        noClasses().that().resideInAPackage("dev.gpudev.backend.kubernetes..")
+                .should().dependOnClassesThat().resideInAPackage("dev.gpudev.backend.local..").check(all);
     }
 
     @Test

@@ -79,7 +79,9 @@ class RolesAndRenderTest {
         assertTrue(((Service) one.get(3)).getSpec().getPorts().stream().anyMatch(p -> p.getPort() == 8888), "Jupyter's port");
         List<HasMetadata> big = render("render", "--gpu-type", "h100", "--gpus", "16", "--distributed", "--user", "alice");
         assertEquals(2, big.stream().filter(o -> o instanceof Pod).count(), "two whole nodes");
-        assertEquals(1, big.stream().filter(o -> o.getMetadata().getName().endsWith("-peers")).count(), "one rendezvous service");
+        assertEquals(1, big.stream().filter(o -> o instanceof Service && o.getMetadata().getName().endsWith("-peers")).count(),
+                "one rendezvous service");
+        assertEquals(1, big.stream().filter(o -> o.getKind().equals("NetworkPolicy")).count(), "and its nodes' own network rule");
         Pod node1 = (Pod) big.stream().filter(o -> o instanceof Pod && o.getMetadata().getName().endsWith("-n1")).findFirst().orElseThrow();
         assertTrue(node1.getSpec().getContainers().getFirst().getEnv().stream().anyMatch(e -> e.getName().equals("NODE_RANK")
                 && e.getValue().equals("1")));

@@ -264,6 +264,49 @@ public final class EnvironmentObjects {
         return podSpec.endSpec().build();
     }
 
+    /** The platform's SSH proxy pods: the only ones that may open a connection to an environment. */
+    public static final Map<String, String> PROXY_PODS = Map.of("app.kubernetes.io/name", "gpudev", COMPONENT, "proxy");
+
+    /**
+     * The namespace's rule for every environment (tenants are not trusted): in, only the SSH proxy to
+     * sshd; out, DNS and the internet, never the cluster's or the VPC's private addresses nor the cloud's
+     * metadata endpoint (the node's credentials). Enforced by the cluster's network plugin.
+     */
+    public static io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy environmentsPolicy(String namespace) {
+        return new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder()
+                .withNewMetadata().withName("gpudev-environments").withNamespace(namespace).addToLabels(MANAGED_BY, OURS).endMetadata()
+                .withNewSpec()
+                .withNewPodSelector().addToMatchLabels(MANAGED_BY, OURS).addToMatchLabels(COMPONENT, "environment").endPodSelector()
+                .withPolicyTypes("Ingress", "Egress")
+                .addNewIngress()
+                .addNewFrom().withNewPodSelector().withMatchLabels(PROXY_PODS).endPodSelector().withNewNamespaceSelector().endNamespaceSelector().endFrom()
+                .addNewPort().withProtocol("TCP").withPort(new IntOrString(KubernetesSettings.SSHD_PORT)).endPort()
+                .endIngress()
+                .addNewEgress()
+                .addNewPort().withProtocol("UDP").withPort(new IntOrString(53)).endPort()
+                .addNewPort().withProtocol("TCP").withPort(new IntOrString(53)).endPort()
+                .endEgress()
+                .addNewEgress()
+                .addNewTo().withNewIpBlock().withCidr("0.0.0.0/0")
+                .withExcept("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16").endIpBlock().endTo()
+                .endEgress()
+                .endSpec().build();
+    }
+
+    /** The nodes of a distributed reservation talk to each other freely (NCCL, the rendezvous); to no one else's. */
+    public static io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy peersPolicy(EnvironmentSpec spec, String namespace,
+                                                                                         OwnerReference owner) {
+        Map<String, String> reservation = Map.of(RESERVATION, spec.reservationId().toString());
+        return new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder()
+                .withMetadata(meta(peers(spec.reservationId()), namespace, labels(spec, "peers"), owner))
+                .withNewSpec()
+                .withNewPodSelector().withMatchLabels(reservation).endPodSelector()
+                .withPolicyTypes("Ingress", "Egress")
+                .addNewIngress().addNewFrom().withNewPodSelector().withMatchLabels(reservation).endPodSelector().endFrom().endIngress()
+                .addNewEgress().addNewTo().withNewPodSelector().withMatchLabels(reservation).endPodSelector().endTo().endEgress()
+                .endSpec().build();
+    }
+
     /** Everything ensure would create for this spec, in creation order (for render). */
     public static List<HasMetadata> all(EnvironmentSpec spec, KubernetesSettings settings, NodeSize node) {
         List<HasMetadata> out = new ArrayList<>();
@@ -279,6 +322,7 @@ public final class EnvironmentObjects {
         out.add(service(spec, settings.namespace(), owner));
         if (spec.rank() == 0 && spec.env().containsKey("MASTER_ADDR")) {
             out.add(peersService(spec, settings.namespace(), owner));
+            out.add(peersPolicy(spec, settings.namespace(), owner));
         }
         out.add(pod(spec, settings, node, owner));
         return out;

@@ -122,6 +122,7 @@ public final class KubernetesBackend implements Backend {
         this.ns = settings.namespace();
         this.dcgm = settings.dcgmUrl() == null ? null : new Dcgm(settings.dcgmUrl());
         ensureNamespace();
+        ensurePolicy();
         pods = watch("pods", () -> client.pods().inNamespace(ns).withLabel(EnvironmentObjects.MANAGED_BY, EnvironmentObjects.OURS).inform());
         services = watch("services", () -> client.services().inNamespace(ns)
                 .withLabel(EnvironmentObjects.MANAGED_BY, EnvironmentObjects.OURS).inform());
@@ -154,6 +155,17 @@ public final class KubernetesBackend implements Backend {
         }
     }
 
+    /** The namespace's network rule for environments; an operator who manages policies may deny us that (then theirs applies). */
+    private void ensurePolicy() {
+        var policy = EnvironmentObjects.environmentsPolicy(ns);
+        try {
+            client.network().v1().networkPolicies().inNamespace(ns).resource(policy).createOr(r -> r.update());
+        } catch (KubernetesClientException e) {
+            log.warn("could not set the environments' network policy in {} ({}): make sure one keeps tenants off the platform", ns,
+                    e.getMessage());
+        }
+    }
+
     private String key(String name) {
         return ns + "/" + name;
     }
@@ -180,6 +192,10 @@ public final class KubernetesBackend implements Backend {
             ensureService(EnvironmentObjects.service(spec, ns, owner));
             if (spec.rank() == 0 && spec.env().containsKey("MASTER_ADDR")) {
                 ensureService(EnvironmentObjects.peersService(spec, ns, owner));
+                var peers = EnvironmentObjects.peersPolicy(spec, ns, owner);
+                if (client.network().v1().networkPolicies().inNamespace(ns).withName(peers.getMetadata().getName()).get() == null) {
+                    createTolerant(peers);
+                }
             }
             Pod pod = pods.get(key(spec.name()));
             if (pod == null) {
@@ -381,6 +397,7 @@ public final class KubernetesBackend implements Backend {
             client.secrets().inNamespace(ns).withName(EnvironmentObjects.keysSecret(name)).delete();
             if (any != null && rank(any) == 0) {
                 client.services().inNamespace(ns).withName(EnvironmentObjects.peers(reservation(any))).delete();
+                client.network().v1().networkPolicies().inNamespace(ns).withName(EnvironmentObjects.peers(reservation(any))).delete();
             }
             recentPods.remove(name);
             recentRoots.remove(name);

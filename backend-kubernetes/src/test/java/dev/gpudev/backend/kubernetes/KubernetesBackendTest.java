@@ -196,6 +196,25 @@ class KubernetesBackendTest {
     }
 
     @Test
+    void environmentsAreReachedOnlyFromTheProxyAndReachNeitherTheClusterNorTheCloudsMetadata() {
+        var policy = cluster.client.network().v1().networkPolicies().inNamespace(NS).withName("gpudev-environments").get();
+        assertEquals(Map.of(EnvironmentObjects.MANAGED_BY, "gpudev", EnvironmentObjects.COMPONENT, "environment"),
+                policy.getSpec().getPodSelector().getMatchLabels());
+        assertEquals(List.of("Ingress", "Egress"), policy.getSpec().getPolicyTypes());
+        var in = policy.getSpec().getIngress();
+        assertEquals(1, in.size());
+        assertEquals(EnvironmentObjects.PROXY_PODS, in.getFirst().getFrom().getFirst().getPodSelector().getMatchLabels(), "only the proxy");
+        assertEquals(KubernetesSettings.SSHD_PORT, in.getFirst().getPorts().getFirst().getPort().getIntVal(), "and only to sshd");
+        var out = policy.getSpec().getEgress();
+        var internet = out.stream().flatMap(e -> e.getTo().stream()).filter(t -> t.getIpBlock() != null).findFirst().orElseThrow().getIpBlock();
+        assertEquals("0.0.0.0/0", internet.getCidr());
+        assertTrue(internet.getExcept().containsAll(List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")),
+                "no private addresses (the database, the API, other pods), no metadata endpoint: " + internet.getExcept());
+        assertTrue(out.stream().anyMatch(e -> e.getPorts() != null && e.getPorts().stream().anyMatch(p -> p.getPort().getIntVal() == 53)),
+                "names still resolve");
+    }
+
+    @Test
     void aRetriedEnsureMakesNothingTwiceAndScratchAndDiskHomesAreWhatTheySay() throws Exception {
         var scratch = spec("gpudev-scratch", 1, new EnvironmentSpec.Home.Scratch(), null);
         backend.ensure(scratch);
@@ -347,6 +366,11 @@ class KubernetesBackendTest {
         assertEquals(Map.of(EnvironmentObjects.RESERVATION, id.toString()), peers.getSpec().getSelector());
         Pod p = pod("gpudev-dist");
         assertEquals("gpudev-dist", p.getSpec().getHostname());
+        var peersPolicy = cluster.client.network().v1().networkPolicies().inNamespace(NS).withName(EnvironmentObjects.peers(id)).get();
+        assertEquals(Map.of(EnvironmentObjects.RESERVATION, id.toString()), peersPolicy.getSpec().getPodSelector().getMatchLabels());
+        assertEquals(Map.of(EnvironmentObjects.RESERVATION, id.toString()),
+                peersPolicy.getSpec().getIngress().getFirst().getFrom().getFirst().getPodSelector().getMatchLabels(),
+                "its nodes talk to each other, to no one else's");
         assertEquals(peers.getMetadata().getName(), p.getSpec().getSubdomain());
         assertEquals("gpudev-dist." + peers.getMetadata().getName() + ".gpu-dev.svc.cluster.local", rdv.masterAddress(),
                 "node 0's DNS name: hostname.subdomain.namespace");
@@ -355,6 +379,7 @@ class KubernetesBackendTest {
                 && e.getValue().equals(rdv.masterAddress())));
         backend.destroy("gpudev-dist");
         assertNull(cluster.client.services().inNamespace(NS).withName(EnvironmentObjects.peers(id)).get(), "it goes with node 0");
+        assertNull(cluster.client.network().v1().networkPolicies().inNamespace(NS).withName(EnvironmentObjects.peers(id)).get());
     }
 
     @Test

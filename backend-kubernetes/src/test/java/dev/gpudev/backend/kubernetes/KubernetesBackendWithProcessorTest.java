@@ -147,7 +147,7 @@ class KubernetesBackendWithProcessorTest {
         var root = cluster.client.configMaps().inNamespace(NS).withName(name).get();
         assertTrue(root.getData().keySet().stream().anyMatch(k -> k.startsWith("notice.WARN_EXPIRES_IN_30MIN")), root.getData().toString());
         // The end, the grace minute, and it is gone.
-        clock.advance(Duration.ofMinutes(30));
+        clock.advance(Duration.ofMinutes(31));
         p.cycle();
         assertEquals(ReservationStatus.EXPIRED, get(id).status());
         assertNull(cluster.client.pods().inNamespace(NS).withName(name).get());

@@ -34,7 +34,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A Kubernetes cluster for tests: fabric8's mock API server in CRUD mode, plus a small simulated
- * kubelet (and scheduler, and kube-proxy) that does to pods what a cluster would, a few times a second:
+ * kubelet (and scheduler, and kube-proxy) that does to the platform's pods what a cluster would, a few
+ * times a second (other pods are left as the test makes them):
  * binds them to the node they select, runs them (Ready), or fails them as a cluster would for an image
  * that cannot be pulled ({@code no-such-image}), a container that keeps crashing ({@code crashing}) or
  * one killed for memory ({@code oom}), or leaves them unschedulable when no node fits; it runs disk
@@ -157,7 +158,8 @@ public final class SimulatedCluster implements AutoCloseable {
                 });
             }
         }
-        for (Pod p : client.pods().inAnyNamespace().list().getItems()) {
+        for (Pod p : client.pods().inAnyNamespace().withLabel(EnvironmentObjects.MANAGED_BY, EnvironmentObjects.OURS).list().getItems()) {
+            // The platform's pods only: others' are the test's to set as it likes.
             if (p.getMetadata().getDeletionTimestamp() != null) {
                 continue;
             }
