@@ -80,6 +80,9 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--dcgm-url", description = "a DCGM exporter's metrics URL, for GPU utilisation in idle detection")
     String dcgmUrl;
 
+    @Option(names = "--no-network-policy", description = "do not set the environments' NetworkPolicy (the operator's chart owns it)")
+    boolean noNetworkPolicy;
+
     @Option(names = "--simulated-gpus", description = "declared GPUs for machines without them: TYPE:COUNT[xNODES][,...], e.g. h100:8x2,a100:4")
     String simulatedGpus;
 
@@ -175,7 +178,7 @@ public final class Main implements Callable<Integer> {
         var k8s = dev.gpudev.backend.kubernetes.KubernetesSettings.defaults().withNamespace(namespace).withGpuTypeLabel(gpuTypeLabel)
                 .withImages(defaultImage != null ? defaultImage : dev.gpudev.backend.kubernetes.KubernetesSettings.DEFAULT_IMAGE,
                         dev.gpudev.backend.kubernetes.KubernetesSettings.UTILITY_IMAGE)
-                .withStorage(storageClass, diskSize, snapshotClass).withDcgmUrl(dcgmUrl);
+                .withStorage(storageClass, diskSize, snapshotClass).withDcgmUrl(dcgmUrl).withNetworkPolicy(!noNetworkPolicy);
         Path dir = dataDir != null ? dataDir : ServerConfig.defaultDataDir();
         String url = null;
         String user = null;

@@ -122,7 +122,9 @@ public final class KubernetesBackend implements Backend {
         this.ns = settings.namespace();
         this.dcgm = settings.dcgmUrl() == null ? null : new Dcgm(settings.dcgmUrl());
         ensureNamespace();
-        ensurePolicy();
+        if (settings.networkPolicy()) {
+            ensurePolicy();
+        }
         pods = watch("pods", () -> client.pods().inNamespace(ns).withLabel(EnvironmentObjects.MANAGED_BY, EnvironmentObjects.OURS).inform());
         services = watch("services", () -> client.services().inNamespace(ns)
                 .withLabel(EnvironmentObjects.MANAGED_BY, EnvironmentObjects.OURS).inform());

@@ -15,9 +15,11 @@ import java.time.Duration;
  * @param snapshotClass      a VolumeSnapshotClass: a disk is snapshotted when a reservation releases it (null: no snapshots)
  * @param dcgmUrl            a DCGM exporter's metrics URL for GPU utilisation (null: idle detection by SSH sessions only)
  * @param loginUser          the user environments' sshd lets in (the image's non-root user)
+ * @param networkPolicy      whether the backend sets the environments' NetworkPolicy (off when the operator's chart owns it)
  */
 public record KubernetesSettings(String namespace, String gpuTypeLabel, String defaultImage, String utilityImage, String storageClass,
-                                 String diskSize, Duration unschedulableAfter, String snapshotClass, String dcgmUrl, String loginUser) {
+                                 String diskSize, Duration unschedulableAfter, String snapshotClass, String dcgmUrl, String loginUser,
+                                 boolean networkPolicy) {
     public static final String DEFAULT_IMAGE = "ghcr.io/gpudev/dev:cuda12.8";
     public static final String UTILITY_IMAGE = "busybox:1.37";
     /** The port sshd listens on inside a pod (non-root: above 1024); its Service answers on 22. */
@@ -27,36 +29,41 @@ public record KubernetesSettings(String namespace, String gpuTypeLabel, String d
 
     public static KubernetesSettings defaults() {
         return new KubernetesSettings("gpu-dev", "GpuType", DEFAULT_IMAGE, UTILITY_IMAGE, null, "100Gi", Duration.ofMinutes(10), null, null,
-                "dev");
+                "dev", true);
     }
 
     public KubernetesSettings withNamespace(String ns) {
         return new KubernetesSettings(ns, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter, snapshotClass,
-                dcgmUrl, loginUser);
+                dcgmUrl, loginUser, networkPolicy);
     }
 
     public KubernetesSettings withGpuTypeLabel(String label) {
         return new KubernetesSettings(namespace, label, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter, snapshotClass,
-                dcgmUrl, loginUser);
+                dcgmUrl, loginUser, networkPolicy);
     }
 
     public KubernetesSettings withImages(String image, String utility) {
         return new KubernetesSettings(namespace, gpuTypeLabel, image, utility, storageClass, diskSize, unschedulableAfter, snapshotClass,
-                dcgmUrl, loginUser);
+                dcgmUrl, loginUser, networkPolicy);
     }
 
     public KubernetesSettings withStorage(String cls, String size, String snapshots) {
         return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, cls, size, unschedulableAfter, snapshots, dcgmUrl,
-                loginUser);
+                loginUser, networkPolicy);
     }
 
     public KubernetesSettings withUnschedulableAfter(Duration d) {
         return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, d, snapshotClass, dcgmUrl,
-                loginUser);
+                loginUser, networkPolicy);
+    }
+
+    public KubernetesSettings withNetworkPolicy(boolean manage) {
+        return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter,
+                snapshotClass, dcgmUrl, loginUser, manage);
     }
 
     public KubernetesSettings withDcgmUrl(String url) {
         return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter,
-                snapshotClass, url, loginUser);
+                snapshotClass, url, loginUser, networkPolicy);
     }
 }
