@@ -118,6 +118,36 @@ class SshProxyTest {
     }
 
     @Test
+    void aHostKeyMadeOnceForEveryReplicaIsTheOneUsed() throws Exception {
+        // As the Helm chart makes it (genPrivateKey "ecdsa": a PEM EC key), read-only for the proxy.
+        Path pem = dir.resolve("ssh_host_key");
+        Process openssl = new ProcessBuilder("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", pem.toString())
+                .redirectErrorStream(true).start();
+        assertEquals(0, openssl.waitFor());
+        pem.toFile().setWritable(false);
+        String before = java.nio.file.Files.readString(pem);
+        try (SshProxy replica = new SshProxy(db, new SshKeys(), new Reservations(), pem, "127.0.0.1", 0)) {
+            java.security.PublicKey[] seen = new java.security.PublicKey[1];
+            SshClient c = SshClient.setUpDefaultClient();
+            c.setServerKeyVerifier((s, a, k) -> {
+                seen[0] = k;
+                return true;
+            });
+            c.start();
+            try (ClientSession s = c.connect("alice", "127.0.0.1", replica.port()).verify(Duration.ofSeconds(5)).getSession()) {
+                s.addPublicKeyIdentity(alice);
+                s.auth().verify(Duration.ofSeconds(5));
+            } finally {
+                c.stop();
+            }
+            var expected = org.apache.sshd.common.util.security.SecurityUtils.loadKeyPairIdentities(null, null,
+                    java.nio.file.Files.newInputStream(pem), null).iterator().next().getPublic();
+            assertEquals(expected, seen[0], "the key of the file, not one made up");
+        }
+        assertEquals(before, java.nio.file.Files.readString(pem), "and the file is left as it was");
+    }
+
+    @Test
     void aKeyOfNobodyOrOfAnotherUserGetsNoSession() throws Exception {
         assertThrows(Exception.class, () -> login("mallory", alice), "alice's key is not mallory's");
         KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");

@@ -1,0 +1,48 @@
+{{/* The platform's name, and its parts' labels: app.kubernetes.io/name=gpudev plus the component. */}}
+{{- define "gpudev.labels" -}}
+app.kubernetes.io/name: gpudev
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "gpudev.selector" -}}
+app.kubernetes.io/name: gpudev
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "gpudev.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+
+{{/* The database URL every part reads, as an env var: from the chart's own PostgreSQL, or the operator's Secret. */}}
+{{- define "gpudev.databaseEnv" -}}
+{{- if .Values.database.internal.enabled }}
+- name: POSTGRES_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ .Release.Name }}-postgres, key: password}
+- name: DATABASE_URL
+  value: postgresql://gpudev:$(POSTGRES_PASSWORD)@{{ .Release.Name }}-postgres:5432/gpudev
+{{- else }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef: {name: {{ required "database.external.existingSecret is required when database.internal.enabled is false" .Values.database.external.existingSecret }}, key: {{ .Values.database.external.key }}}
+{{- end }}
+{{- end -}}
+
+{{/* No root, no privileges, no writable image. */}}
+{{- define "gpudev.podSecurity" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile: {type: RuntimeDefault}
+{{- end -}}
+
+{{- define "gpudev.containerSecurity" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities: {drop: [ALL]}
+{{- end -}}

@@ -1,0 +1,207 @@
+package dev.gpudev.deploy;
+
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import dev.gpudev.server.ServerConfig;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.apps.DaemonSet;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Helm chart (deploy/helm/gpudev) without a cluster or a helm binary: it lints, it renders with
+ * its defaults and with an operator's "external database" values, every object is a kind fabric8
+ * knows, the Deployments start the roles the server has with the settings it understands, the
+ * security the platform promises is in what it renders, and the objects apply to a Kubernetes API.
+ */
+class HelmChartTest {
+    static final Path CHART = Path.of("helm", "gpudev").toAbsolutePath();
+
+    static List<HasMetadata> render(String... settings) {
+        var template = new Helm(CHART).template().withName("gpudev").withNamespace("gpu-controlplane");
+        Optional<Path> values = Optional.empty();
+        for (String s : settings) {
+            if (s.endsWith(".yaml")) {
+                values = Optional.of(CHART.resolve(s));
+            } else {
+                template.set(s.substring(0, s.indexOf('=')), s.substring(s.indexOf('=') + 1));
+            }
+        }
+        values.ifPresent(template::withValuesFile);
+        String yaml = template.call();
+        List<HasMetadata> out = new ArrayList<>();
+        for (String doc : yaml.split("(?m)^---\\s*$")) {
+            if (doc.lines().anyMatch(l -> l.startsWith("kind:"))) {
+                HasMetadata o = Serialization.unmarshal(doc);
+                assertFalse(o instanceof GenericKubernetesResource, "a kind fabric8 knows: " + doc);
+                out.add(o);
+            }
+        }
+        return out;
+    }
+
+    static <T extends HasMetadata> T one(List<HasMetadata> all, Class<T> kind, String name) {
+        return all.stream().filter(kind::isInstance).map(kind::cast).filter(o -> o.getMetadata().getName().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + kind.getSimpleName() + " " + name));
+    }
+
+    static Map<String, String> flags(Container c) {
+        Map<String, String> f = new HashMap<>();
+        for (String a : c.getArgs()) {
+            int eq = a.indexOf('=');
+            f.put(eq < 0 ? a : a.substring(0, eq), eq < 0 ? "" : a.substring(eq + 1));
+        }
+        return f;
+    }
+
+    @Test
+    void theChartLints() {
+        LintResult lint = new Helm(CHART).lint().strict().call();
+        assertFalse(lint.isFailed(), String.join("\n", lint.getMessages()));
+    }
+
+    @Test
+    void theDefaultsRenderThePlatformAsThreeRolesOnItsOwnDatabase() throws Exception {
+        List<HasMetadata> all = render("publicHost=gpus.example.com", "proxy.publicHost=ssh.gpus.example.com");
+        var roles = Arrays.stream(ServerConfig.Role.values()).map(Enum::name).toList();
+        for (String part : List.of("api", "processor", "proxy")) {
+            Deployment d = one(all, Deployment.class, "gpudev-" + part);
+            Container c = d.getSpec().getTemplate().getSpec().getContainers().getFirst();
+            Map<String, String> f = flags(c);
+            assertEquals(part, f.get("--role"));
+            assertTrue(roles.contains(f.get("--role")), "a role the server has");
+            assertEquals("$(DATABASE_URL)", f.get("--database-url"));
+            assertTrue(c.getEnv().stream().anyMatch(e -> e.getName().equals("DATABASE_URL")), "the URL is in the container's environment");
+            PodSpec pod = d.getSpec().getTemplate().getSpec();
+            assertEquals(Boolean.TRUE, pod.getSecurityContext().getRunAsNonRoot());
+            assertEquals(Boolean.FALSE, c.getSecurityContext().getAllowPrivilegeEscalation());
+            assertEquals(Boolean.TRUE, c.getSecurityContext().getReadOnlyRootFilesystem());
+            // Every flag is one the server understands: parsing them must not fail.
+            var main = new dev.gpudev.server.Main();
+            new picocli.CommandLine(main).parseArgs(c.getArgs().stream().map(a -> a.replace("$(DATABASE_URL)", "postgresql://u:p@db/gpudev"))
+                    .toArray(String[]::new));
+        }
+        Deployment api = one(all, Deployment.class, "gpudev-api");
+        Container apiContainer = api.getSpec().getTemplate().getSpec().getContainers().getFirst();
+        assertEquals("/health", apiContainer.getReadinessProbe().getHttpGet().getPath());
+        assertEquals("ssh.gpus.example.com", flags(apiContainer).get("--proxy-host"));
+        assertEquals(Boolean.FALSE, api.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken(), "the API needs no cluster");
+        assertNotNull(one(all, io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget.class, "gpudev-api"));
+        Deployment processor = one(all, Deployment.class, "gpudev-processor");
+        assertEquals("gpudev-processor", processor.getSpec().getTemplate().getSpec().getServiceAccountName());
+        assertTrue(flags(processor.getSpec().getTemplate().getSpec().getContainers().getFirst()).containsKey("--no-network-policy"),
+                "the chart owns the environments' network policy");
+        Deployment proxy = one(all, Deployment.class, "gpudev-proxy");
+        assertEquals("proxy", proxy.getSpec().getTemplate().getMetadata().getLabels().get("app.kubernetes.io/component"));
+        assertEquals("gpudev", proxy.getSpec().getTemplate().getMetadata().getLabels().get("app.kubernetes.io/name"),
+                "labelled as the environments' policy expects of the proxy");
+        // The proxy's host key and the database's password are made once, at install (hooks, not rendered again by upgrades).
+        assertEquals("gpudev-proxy-host-key", proxy.getSpec().getTemplate().getSpec().getVolumes().stream()
+                .filter(v -> v.getSecret() != null).findFirst().orElseThrow().getSecret().getSecretName());
+        for (String file : List.of("proxy.yaml", "postgres.yaml")) {
+            String text = java.nio.file.Files.readString(CHART.resolve("templates").resolve(file));
+            assertTrue(text.contains("helm.sh/hook: pre-install") && text.contains("helm.sh/resource-policy: keep"), file);
+        }
+        StatefulSet pg = one(all, StatefulSet.class, "gpudev-postgres");
+        assertTrue(pg.getSpec().getTemplate().getSpec().getContainers().getFirst().getImage().contains("pgmq"));
+        assertEquals(1, pg.getSpec().getVolumeClaimTemplates().size());
+        assertEquals("gpu-dev", all.stream().filter(o -> o.getKind().equals("Namespace")).findFirst().orElseThrow().getMetadata().getName());
+        // Caches for GHCR and Docker Hub, and the containerd setting that sends nodes to them.
+        assertNotNull(one(all, Deployment.class, "gpudev-cache-ghcr"));
+        assertNotNull(one(all, Deployment.class, "gpudev-cache-dockerhub"));
+        var mirrors = one(all, io.fabric8.kubernetes.api.model.ConfigMap.class, "gpudev-containerd-mirrors");
+        assertTrue(mirrors.getData().get("ghcr.io.toml").contains("[host.\"http://127.0.0.1:30500\"]"), mirrors.getData().toString());
+        assertNotNull(one(all, DaemonSet.class, "gpudev-containerd-mirrors"));
+    }
+
+    @Test
+    void theProcessorMayTouchOnlyTheEnvironmentsNamespaceAndOnlyReadTheRest() {
+        List<HasMetadata> all = render("publicHost=gpus.example.com");
+        Role role = one(all, Role.class, "gpudev-processor");
+        assertEquals("gpu-dev", role.getMetadata().getNamespace());
+        var resources = role.getRules().stream().flatMap(r -> r.getResources().stream()).toList();
+        assertTrue(resources.containsAll(List.of("pods", "services", "secrets", "persistentvolumeclaims", "volumesnapshots")), resources.toString());
+        ClusterRole cluster = one(all, ClusterRole.class, "gpudev-processor-capacity");
+        cluster.getRules().forEach(r -> assertTrue(List.of("get", "list", "watch").containsAll(r.getVerbs()),
+                "cluster-wide it only reads: " + r.getVerbs()));
+    }
+
+    @Test
+    void environmentsReachNothingOfTheControlPlaneAndOnlyTheProxyReachesThem() {
+        List<HasMetadata> all = render("publicHost=gpus.example.com");
+        NetworkPolicy env = one(all, NetworkPolicy.class, "gpudev-environments");
+        assertEquals("gpu-dev", env.getMetadata().getNamespace());
+        var from = env.getSpec().getIngress().getFirst().getFrom().getFirst();
+        assertEquals(Map.of("app.kubernetes.io/name", "gpudev", "app.kubernetes.io/component", "proxy"), from.getPodSelector().getMatchLabels());
+        assertEquals(Map.of("kubernetes.io/metadata.name", "gpu-controlplane"), from.getNamespaceSelector().getMatchLabels());
+        var internet = env.getSpec().getEgress().stream().flatMap(e -> e.getTo() == null ? java.util.stream.Stream.empty() : e.getTo().stream())
+                .filter(t -> t.getIpBlock() != null).findFirst().orElseThrow().getIpBlock();
+        assertTrue(internet.getExcept().containsAll(List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")));
+        NetworkPolicy db = one(all, NetworkPolicy.class, "gpudev-database");
+        assertEquals(List.of("api", "processor", "proxy"), db.getSpec().getIngress().getFirst().getFrom().getFirst().getPodSelector()
+                .getMatchExpressions().getFirst().getValues(), "the database only from the platform's parts");
+    }
+
+    @Test
+    void anExternalDatabaseComesFromTheOperatorsSecretAndNoPostgresIsMade() {
+        List<HasMetadata> all = render("ci/external-database-values.yaml");
+        assertTrue(all.stream().noneMatch(o -> o instanceof StatefulSet), "no PostgreSQL of the chart's");
+        Deployment api = one(all, Deployment.class, "gpudev-api");
+        var url = api.getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv().stream()
+                .filter(e -> e.getName().equals("DATABASE_URL")).findFirst().orElseThrow();
+        assertEquals("gpudev-database", url.getValueFrom().getSecretKeyRef().getName());
+        Deployment processor = one(all, Deployment.class, "gpudev-processor");
+        Map<String, String> f = flags(processor.getSpec().getTemplate().getSpec().getContainers().getFirst());
+        assertEquals("gp3", f.get("--storage-class"));
+        assertEquals("ebs-snapshots", f.get("--snapshot-class"));
+        assertTrue(all.stream().noneMatch(o -> o.getMetadata().getName().contains("cache")), "caches off");
+    }
+
+    @Test
+    void whatItRendersAppliesToAKubernetesApi() {
+        Map<io.fabric8.mockwebserver.ServerRequest, java.util.Queue<io.fabric8.mockwebserver.ServerResponse>> responses = new HashMap<>();
+        var server = new KubernetesMockServer(new Context(Serialization.jsonMapper()), new MockWebServer(), responses,
+                new KubernetesMixedDispatcher(responses), false);
+        server.init(InetAddress.getLoopbackAddress(), 0);
+        try (KubernetesClient client = server.createClient()) {
+            List<HasMetadata> all = render("publicHost=gpus.example.com");
+            for (HasMetadata o : all) {
+                String ns = o.getMetadata().getNamespace() != null ? o.getMetadata().getNamespace() : "gpu-controlplane";
+                HasMetadata created = o.getKind().equals("Namespace") || o.getKind().startsWith("Cluster")
+                        ? client.resource(o).create() : client.resource(o).inNamespace(ns).create();
+                assertNotNull(created.getMetadata().getName());
+            }
+            assertEquals(3, client.apps().deployments().inNamespace("gpu-controlplane").withLabel("app.kubernetes.io/name", "gpudev").list()
+                    .getItems().stream().filter(d -> !d.getMetadata().getName().contains("cache")).count());
+        } finally {
+            server.destroy();
+        }
+    }
+}
