@@ -143,7 +143,7 @@ class HelmChartTest {
 
     @Test
     void theProcessorMayTouchOnlyTheEnvironmentsNamespaceAndOnlyReadTheRest() {
-        List<HasMetadata> all = render("publicHost=gpus.example.com");
+        List<HasMetadata> all = render("proxy.publicHost=ssh.gpus.example.com");
         Role role = one(all, Role.class, "gpudev-processor");
         assertEquals("gpu-dev", role.getMetadata().getNamespace());
         var resources = role.getRules().stream().flatMap(r -> r.getResources().stream()).toList();
@@ -155,7 +155,7 @@ class HelmChartTest {
 
     @Test
     void environmentsReachNothingOfTheControlPlaneAndOnlyTheProxyReachesThem() {
-        List<HasMetadata> all = render("publicHost=gpus.example.com");
+        List<HasMetadata> all = render("proxy.publicHost=ssh.gpus.example.com");
         NetworkPolicy env = one(all, NetworkPolicy.class, "gpudev-environments");
         assertEquals("gpu-dev", env.getMetadata().getNamespace());
         var from = env.getSpec().getIngress().getFirst().getFrom().getFirst();
@@ -191,7 +191,7 @@ class HelmChartTest {
                 new KubernetesMixedDispatcher(responses), false);
         server.init(InetAddress.getLoopbackAddress(), 0);
         try (KubernetesClient client = server.createClient()) {
-            List<HasMetadata> all = render("publicHost=gpus.example.com");
+            List<HasMetadata> all = render("proxy.publicHost=ssh.gpus.example.com");
             for (HasMetadata o : all) {
                 String ns = o.getMetadata().getNamespace() != null ? o.getMetadata().getNamespace() : "gpu-controlplane";
                 HasMetadata created = o.getKind().equals("Namespace") || o.getKind().startsWith("Cluster")

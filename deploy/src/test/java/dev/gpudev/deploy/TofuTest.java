@@ -1,0 +1,125 @@
+package dev.gpudev.deploy;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** deploy/tofu without a cloud: it parses, its references resolve, and tofu.sh runs OpenTofu and nothing else. */
+class TofuTest {
+    static final Path TOFU = Path.of("tofu").toAbsolutePath();
+
+    @Test
+    void everyFileParsesAndEveryReferenceResolvesAcrossTheModules() throws Exception {
+        var modules = TofuCheck.modules(TofuCheck.parse(TOFU, TOFU));
+        assertTrue(modules.keySet().stream().map(p -> p.getFileName().toString()).toList()
+                .containsAll(List.of("tofu", "network", "eks", "platform", "edge")), modules.keySet().toString());
+        List<String> dangling = TofuCheck.dangling(modules);
+        assertTrue(dangling.isEmpty(), String.join("\n", dangling));
+        var root = modules.get(TOFU.normalize());
+        assertTrue(root.outputs.containsAll(List.of("api_service_url", "api_service_loadbalancer_url", "ssh_proxy_address",
+                "kubeconfig_command")), root.outputs.toString());
+        var eks = modules.get(TOFU.resolve("modules/eks").normalize());
+        assertTrue(eks.resources.containsAll(List.of("aws_eks_node_group.gpu", "aws_eks_addon.vpc_cni", "aws_eks_addon.ebs_csi",
+                "helm_release.device_plugin")), eks.resources.toString());
+        assertTrue(modules.get(TOFU.resolve("modules/edge").normalize()).resources.contains("aws_cloudfront_distribution.api"));
+        assertTrue(modules.get(TOFU.resolve("modules/platform").normalize()).resources.contains("helm_release.gpudev"));
+    }
+
+    @Test
+    void theCheckerFindsWhatDoesNotResolve(@TempDir Path dir) throws Exception {
+        Files.createDirectories(dir.resolve("modules/a"));
+        Files.writeString(dir.resolve("main.tf"), """
+                variable "region" {
+                  type = string
+                }
+                module "a" {
+                  source = "./modules/a"
+                  nme    = var.region
+                }
+                resource "aws_s3_bucket" "logs" {
+                  bucket = "${var.regoin}-logs"
+                }
+                output "x" {
+                  value = "${module.a.missing} ${aws_s3_bucket.log.id} ${local.nothing} ${data.aws_caller_identity.me.id}"
+                }
+                """);
+        Files.writeString(dir.resolve("modules/a/main.tf"), """
+                variable "name" {
+                  type = string
+                }
+                output "id" {
+                  value = var.name
+                }
+                """);
+        List<String> found = TofuCheck.dangling(TofuCheck.modules(TofuCheck.parse(TOFU, dir)));
+        String all = String.join("\n", found);
+        for (String expected : List.of("var.regoin is not declared", "module.a.missing is not an output", "aws_s3_bucket.log is not declared",
+                "local.nothing is not defined", "data.aws_caller_identity.me is not declared", "passes nme, which ./modules/a does not declare",
+                "does not pass name, which ./modules/a requires")) {
+            assertTrue(all.contains(expected), expected + " in:\n" + all);
+        }
+    }
+
+    record Run(int exit, String out) {
+    }
+
+    static Run tofuSh(Path script, Path bin, Path workdir) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "plan", "-var", "region=eu-west-1").redirectErrorStream(true);
+        pb.environment().put("PATH", bin + ":/usr/bin:/bin");
+        if (workdir != null) {
+            pb.directory(workdir.toFile());
+        }
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor(30, TimeUnit.SECONDS);
+        return new Run(p.exitValue(), out);
+    }
+
+    @Test
+    void tofuShRunsOpenTofuOnlyNewEnoughAndWarnsOfAForeignState(@TempDir Path dir) throws Exception {
+        Path here = Files.createDirectories(dir.resolve("tofu"));
+        Path script = here.resolve("tofu.sh");
+        Files.copy(TOFU.resolve("tofu.sh"), script);
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Run none = tofuSh(script, bin, null);
+        assertEquals(2, none.exit());
+        assertTrue(none.out().contains("OpenTofu is not installed"), none.out());
+
+        Path fake = bin.resolve("tofu");
+        Files.writeString(fake, "#!/bin/sh\nif [ \"$1\" = version ]; then echo \"OpenTofu v1.7.3\"; exit 0; fi\necho \"ran tofu $*\"\n");
+        fake.toFile().setExecutable(true);
+        Run old = tofuSh(script, bin, null);
+        assertEquals(2, old.exit());
+        assertTrue(old.out().contains("1.7 is too old"), old.out());
+
+        Files.writeString(fake, "#!/bin/sh\nif [ \"$1\" = version ]; then echo \"OpenTofu v1.9.1\"; exit 0; fi\necho \"ran tofu $* in $(pwd)\"\n");
+        Run ok = tofuSh(script, bin, dir);
+        assertEquals(0, ok.exit(), ok.out());
+        assertTrue(ok.out().contains("ran tofu plan -var region=eu-west-1 in " + here), "every argument passed on, in deploy/tofu: " + ok.out());
+
+        // An impostor on the PATH under tofu's name: refused.
+        Files.writeString(fake, "#!/bin/sh\nif [ \"$1\" = version ]; then echo \"Terraform v1.9.1\"; exit 0; fi\necho ran\n"); // refused
+        Run impostor = tofuSh(script, bin, null);
+        assertEquals(2, impostor.exit());
+        assertTrue(impostor.out().contains("is not OpenTofu"), impostor.out());
+
+        Files.writeString(fake, "#!/bin/sh\nif [ \"$1\" = version ]; then echo \"OpenTofu v1.9.1\"; exit 0; fi\necho ran\n");
+        Files.writeString(here.resolve(".terraform.lock.hcl"), "provider \"registry.terraform.io/hashicorp/aws\" {\n  version = \"5.80.0\"\n}\n");
+        Run warned = tofuSh(script, bin, null);
+        assertEquals(0, warned.exit());
+        assertTrue(warned.out().contains("WARNING") && warned.out().contains("not OpenTofu"), warned.out());
+
+        Path other = here.resolve("terraform"); // tofu.sh under the other tool's name: refused
+        Files.createSymbolicLink(other, script);
+        Run renamed = tofuSh(other, bin, null);
+        assertEquals(2, renamed.exit());
+        assertTrue(renamed.out().contains("refusing to run"), renamed.out());
+    }
+}

@@ -1,0 +1,74 @@
+# From an empty AWS account to a running platform: a network, an EKS cluster with GPU node groups, the
+# platform's Helm chart, and CloudFront for HTTPS in front of the API. See deploy/README.md.
+
+provider "aws" {
+  region = var.region
+  default_tags {
+    tags = var.tags
+  }
+}
+
+provider "kubernetes" {
+  host                   = module.eks.endpoint
+  cluster_ca_certificate = base64decode(module.eks.certificate_authority)
+  exec {
+    api_version = "client.authentication.k8s.io/v1beta1"
+    command     = "aws"
+    args        = ["eks", "get-token", "--cluster-name", module.eks.cluster_name, "--region", var.region]
+  }
+}
+
+provider "helm" {
+  kubernetes {
+    host                   = module.eks.endpoint
+    cluster_ca_certificate = base64decode(module.eks.certificate_authority)
+    exec {
+      api_version = "client.authentication.k8s.io/v1beta1"
+      command     = "aws"
+      args        = ["eks", "get-token", "--cluster-name", module.eks.cluster_name, "--region", var.region]
+    }
+  }
+}
+
+locals {
+  multinode_types = [for type, g in var.gpu_node_groups : type if g.multinode]
+}
+
+module "network" {
+  source          = "./modules/network"
+  name            = var.cluster_name
+  cidr            = var.vpc_cidr
+  placement_types = local.multinode_types
+}
+
+module "eks" {
+  source                      = "./modules/eks"
+  cluster_name                = var.cluster_name
+  kubernetes_version          = var.kubernetes_version
+  private_subnet_ids          = module.network.private_subnet_ids
+  public_subnet_ids           = module.network.public_subnet_ids
+  gpu_node_groups             = var.gpu_node_groups
+  placement_groups            = module.network.placement_groups
+  control_plane_instance_type = var.control_plane_instance_type
+  control_plane_nodes         = var.control_plane_nodes
+}
+
+module "platform" {
+  source                   = "./modules/platform"
+  chart_path               = "${path.module}/../helm/gpudev"
+  image_repository         = var.image_repository
+  image_tag                = var.image_tag
+  dev_image                = var.dev_image
+  gpu_types                = keys(var.gpu_node_groups)
+  allowed_aws_accounts     = var.allowed_aws_accounts
+  allowed_aws_role         = var.allowed_aws_role
+  region                   = var.region
+  external_database_secret = var.external_database_secret
+  storage_ready            = module.eks.storage_class
+}
+
+module "edge" {
+  source         = "./modules/edge"
+  name           = var.cluster_name
+  api_origin_dns = module.platform.api_loadbalancer_hostname
+}

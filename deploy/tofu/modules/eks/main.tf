@@ -1,0 +1,232 @@
+# The EKS cluster: its control plane, a CPU node group for the platform, one node group per GPU type
+# (labelled GpuType=<type>, tainted nvidia.com/gpu so that only GPU work lands there), the VPC CNI with
+# network policies enforced, the EBS CSI driver (disks), and NVIDIA's device plugin.
+
+data "aws_partition" "current" {}
+
+resource "aws_iam_role" "cluster" {
+  name = "${var.cluster_name}-cluster"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "eks.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "cluster" {
+  role       = aws_iam_role.cluster.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonEKSClusterPolicy"
+}
+
+resource "aws_eks_cluster" "this" {
+  name     = var.cluster_name
+  version  = var.kubernetes_version
+  role_arn = aws_iam_role.cluster.arn
+  vpc_config {
+    subnet_ids              = concat(var.private_subnet_ids, var.public_subnet_ids)
+    endpoint_private_access = true
+    endpoint_public_access  = true
+  }
+  access_config {
+    authentication_mode                         = "API_AND_CONFIG_MAP"
+    bootstrap_cluster_creator_admin_permissions = true
+  }
+  depends_on = [aws_iam_role_policy_attachment.cluster]
+}
+
+data "tls_certificate" "oidc" {
+  url = aws_eks_cluster.this.identity[0].oidc[0].issuer
+}
+
+# Service accounts assume AWS roles through the cluster's OIDC issuer (the EBS CSI driver's).
+resource "aws_iam_openid_connect_provider" "this" {
+  url             = aws_eks_cluster.this.identity[0].oidc[0].issuer
+  client_id_list  = ["sts.amazonaws.com"]
+  thumbprint_list = [data.tls_certificate.oidc.certificates[0].sha1_fingerprint]
+}
+
+resource "aws_iam_role" "nodes" {
+  name = "${var.cluster_name}-nodes"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "ec2.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "nodes" {
+  for_each = toset(["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"])
+  role       = aws_iam_role.nodes.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/${each.key}"
+}
+
+# Pods must not borrow the node's role: IMDSv2 only, one network hop (a pod is a hop further).
+resource "aws_launch_template" "control_plane" {
+  name_prefix = "${var.cluster_name}-control-plane-"
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+}
+
+resource "aws_eks_node_group" "control_plane" {
+  cluster_name    = aws_eks_cluster.this.name
+  node_group_name = "control-plane"
+  node_role_arn   = aws_iam_role.nodes.arn
+  subnet_ids      = var.private_subnet_ids
+  instance_types  = [var.control_plane_instance_type]
+  scaling_config {
+    desired_size = var.control_plane_nodes
+    min_size     = var.control_plane_nodes
+    max_size     = var.control_plane_nodes + 1
+  }
+  launch_template {
+    id      = aws_launch_template.control_plane.id
+    version = aws_launch_template.control_plane.latest_version
+  }
+  labels     = { "gpudev.dev/role" = "control-plane" }
+  depends_on = [aws_iam_role_policy_attachment.nodes]
+}
+
+resource "aws_launch_template" "gpu" {
+  for_each    = var.gpu_node_groups
+  name_prefix = "${var.cluster_name}-${each.key}-"
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+  block_device_mappings {
+    device_name = "/dev/xvda"
+    ebs {
+      volume_size = each.value.disk_size_gb
+      volume_type = "gp3"
+    }
+  }
+  dynamic "placement" {
+    for_each = contains(keys(var.placement_groups), each.key) ? [var.placement_groups[each.key]] : []
+    content {
+      group_name = placement.value
+    }
+  }
+  dynamic "capacity_reservation_specification" {
+    for_each = each.value.capacity_reservation_id == null ? [] : [each.value.capacity_reservation_id]
+    content {
+      capacity_reservation_target {
+        capacity_reservation_id = capacity_reservation_specification.value
+      }
+    }
+  }
+}
+
+resource "aws_eks_node_group" "gpu" {
+  for_each        = var.gpu_node_groups
+  cluster_name    = aws_eks_cluster.this.name
+  node_group_name = "gpu-${each.key}"
+  node_role_arn   = aws_iam_role.nodes.arn
+  # A placement group lives in one availability zone: multi-node types keep to the first subnet.
+  subnet_ids     = contains(keys(var.placement_groups), each.key) ? [var.private_subnet_ids[0]] : var.private_subnet_ids
+  instance_types = [each.value.instance_type]
+  ami_type       = "AL2023_x86_64_NVIDIA"
+  scaling_config {
+    desired_size = each.value.count
+    min_size     = each.value.count
+    max_size     = each.value.count
+  }
+  launch_template {
+    id      = aws_launch_template.gpu[each.key].id
+    version = aws_launch_template.gpu[each.key].latest_version
+  }
+  labels = {
+    GpuType               = each.key
+    "gpudev.dev/gpus"     = tostring(each.value.gpus_per_node)
+    "gpudev.dev/instance" = each.value.instance_type
+  }
+  taint {
+    key    = "nvidia.com/gpu"
+    value  = "present"
+    effect = "NO_SCHEDULE"
+  }
+  depends_on = [aws_iam_role_policy_attachment.nodes]
+}
+
+resource "aws_eks_addon" "vpc_cni" {
+  cluster_name = aws_eks_cluster.this.name
+  addon_name   = "vpc-cni"
+  # The environments' NetworkPolicies are enforced by the CNI's network policy agent.
+  configuration_values = jsonencode({ enableNetworkPolicy = "true" })
+}
+
+resource "aws_eks_addon" "coredns" {
+  cluster_name = aws_eks_cluster.this.name
+  addon_name   = "coredns"
+  depends_on   = [aws_eks_node_group.control_plane]
+}
+
+resource "aws_eks_addon" "kube_proxy" {
+  cluster_name = aws_eks_cluster.this.name
+  addon_name   = "kube-proxy"
+}
+
+resource "aws_iam_role" "ebs_csi" {
+  name = "${var.cluster_name}-ebs-csi"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = aws_iam_openid_connect_provider.this.arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "${replace(aws_iam_openid_connect_provider.this.url, "https://", "")}:sub" = "system:serviceaccount:kube-system:ebs-csi-controller-sa"
+        }
+      }
+    }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "ebs_csi" {
+  role       = aws_iam_role.ebs_csi.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+}
+
+resource "aws_eks_addon" "ebs_csi" {
+  cluster_name             = aws_eks_cluster.this.name
+  addon_name               = "aws-ebs-csi-driver"
+  service_account_role_arn = aws_iam_role.ebs_csi.arn
+  depends_on               = [aws_eks_node_group.control_plane]
+}
+
+# gp3 disks for homes and the platform's own volumes; snapshots through the CSI driver.
+resource "kubernetes_storage_class_v1" "gp3" {
+  metadata {
+    name        = "gp3"
+    annotations = { "storageclass.kubernetes.io/is-default-class" = "true" }
+  }
+  storage_provisioner    = "ebs.csi.aws.com"
+  volume_binding_mode    = "WaitForFirstConsumer"
+  allow_volume_expansion = true
+  reclaim_policy         = "Retain"
+  parameters             = { type = "gp3", encrypted = "true" }
+  depends_on             = [aws_eks_addon.ebs_csi]
+}
+
+resource "helm_release" "device_plugin" {
+  name             = "nvidia-device-plugin"
+  repository       = "https://nvidia.github.io/k8s-device-plugin"
+  chart            = "nvidia-device-plugin"
+  version          = var.device_plugin_version
+  namespace        = "nvidia-device-plugin"
+  create_namespace = true
+  values = [yamlencode({
+    nodeSelector = {}
+    affinity = {
+      nodeAffinity = {
+        requiredDuringSchedulingIgnoredDuringExecution = {
+          nodeSelectorTerms = [{ matchExpressions = [{ key = "GpuType", operator = "Exists" }] }]
+        }
+      }
+    }
+    tolerations = [{ key = "nvidia.com/gpu", operator = "Exists", effect = "NoSchedule" }]
+  })]
+  depends_on = [aws_eks_node_group.gpu]
+}

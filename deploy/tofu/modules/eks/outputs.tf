@@ -1,0 +1,20 @@
+output "cluster_name" {
+  value = aws_eks_cluster.this.name
+}
+
+output "endpoint" {
+  value = aws_eks_cluster.this.endpoint
+}
+
+output "certificate_authority" {
+  value = aws_eks_cluster.this.certificate_authority[0].data
+}
+
+output "oidc_provider_arn" {
+  value = aws_iam_openid_connect_provider.this.arn
+}
+
+output "storage_class" {
+  description = "The default storage class (gp3), once it exists."
+  value       = kubernetes_storage_class_v1.gp3.metadata[0].name
+}

@@ -1,0 +1,75 @@
+# The platform on the cluster: its Helm chart, with the SSH proxy's load balancer made here first, so
+# that the API can tell users the proxy's address.
+
+resource "kubernetes_namespace_v1" "control_plane" {
+  metadata {
+    name   = var.namespace
+    labels = { "app.kubernetes.io/part-of" = "gpudev" }
+  }
+}
+
+# A Network Load Balancer in front of the proxy's pods (the chart's own Service is off: its name would
+# only be known after the chart, and the chart needs it).
+resource "kubernetes_service_v1" "ssh_proxy" {
+  metadata {
+    name      = "gpudev-proxy"
+    namespace = kubernetes_namespace_v1.control_plane.metadata[0].name
+    annotations = {
+      "service.beta.kubernetes.io/aws-load-balancer-type"   = "nlb"
+      "service.beta.kubernetes.io/aws-load-balancer-scheme" = "internet-facing"
+    }
+  }
+  spec {
+    type = "LoadBalancer"
+    selector = {
+      "app.kubernetes.io/name"      = "gpudev"
+      "app.kubernetes.io/instance"  = "gpudev"
+      "app.kubernetes.io/component" = "proxy"
+    }
+    port {
+      name        = "ssh"
+      port        = 22
+      target_port = "ssh"
+      protocol    = "TCP"
+    }
+  }
+  wait_for_load_balancer = true
+}
+
+locals {
+  proxy_hostname = kubernetes_service_v1.ssh_proxy.status[0].load_balancer[0].ingress[0].hostname
+}
+
+resource "helm_release" "gpudev" {
+  name      = "gpudev"
+  chart     = var.chart_path
+  namespace = kubernetes_namespace_v1.control_plane.metadata[0].name
+  wait      = true
+  timeout   = 900
+  values = [yamlencode({
+    image = { repository = var.image_repository, tag = var.image_tag }
+    aws   = { allowedAccounts = var.allowed_aws_accounts, allowedRole = var.allowed_aws_role, region = var.region }
+    proxy = {
+      publicHost = local.proxy_hostname
+      service    = { create = false, port = 22 }
+    }
+    environments = {
+      gpuTypes     = var.gpu_types
+      defaultImage = var.dev_image
+      storageClass = var.storage_ready
+    }
+    database = {
+      internal = { enabled = var.external_database_secret == "", storageClass = var.storage_ready }
+      external = { existingSecret = var.external_database_secret, key = "url" }
+    }
+    registryCache = { storageClass = var.storage_ready }
+  })]
+}
+
+data "kubernetes_service_v1" "api" {
+  metadata {
+    name      = "gpudev-api"
+    namespace = kubernetes_namespace_v1.control_plane.metadata[0].name
+  }
+  depends_on = [helm_release.gpudev]
+}

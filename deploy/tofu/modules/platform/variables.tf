@@ -1,0 +1,52 @@
+variable "chart_path" {
+  description = "The platform's Helm chart (deploy/helm/gpudev)."
+  type        = string
+}
+
+variable "namespace" {
+  description = "The control plane's namespace."
+  type        = string
+  default     = "gpu-controlplane"
+}
+
+variable "image_repository" {
+  type = string
+}
+
+variable "image_tag" {
+  type = string
+}
+
+variable "dev_image" {
+  type = string
+}
+
+variable "gpu_types" {
+  description = "The GPU types the cluster has (its node groups' GpuType labels)."
+  type        = list(string)
+}
+
+variable "allowed_aws_accounts" {
+  type    = string
+  default = ""
+}
+
+variable "allowed_aws_role" {
+  type    = string
+  default = "SSOCloudDevGpuReservation"
+}
+
+variable "region" {
+  type = string
+}
+
+variable "external_database_secret" {
+  description = "A Secret in the namespace with the database URL (key 'url'); empty: PostgreSQL in the chart."
+  type        = string
+  default     = ""
+}
+
+variable "storage_ready" {
+  description = "The storage class the chart's volumes use (and proof that it exists)."
+  type        = string
+}

@@ -1,0 +1,24 @@
+output "api_service_url" {
+  description = "The API over HTTPS (CloudFront): what users log in to (gpu-dev login --api-url ...)."
+  value       = "https://${module.edge.domain_name}"
+}
+
+output "api_service_loadbalancer_url" {
+  description = "The API's load balancer, behind CloudFront (plain HTTP; for operators)."
+  value       = "http://${module.platform.api_loadbalancer_hostname}"
+}
+
+output "ssh_proxy_address" {
+  description = "Where users' ssh reaches the SSH proxy (the CLI is told by the API)."
+  value       = "${module.platform.ssh_proxy_hostname}:22"
+}
+
+output "kubeconfig_command" {
+  description = "Point kubectl at the cluster."
+  value       = "aws eks update-kubeconfig --region ${var.region} --name ${module.eks.cluster_name}"
+}
+
+output "first_admin_token_command" {
+  description = "The first admin's one-time login token."
+  value       = "kubectl -n ${module.platform.namespace} exec deploy/gpudev-api -- cat /data/admin-token"
+}
