@@ -63,9 +63,9 @@ final class Submission {
         if (p.config().adminOnly() != null && !who.admin()) {
             throw ApiError.forbidden(p.config().adminOnly());
         }
-        ReservationRequest request = req.request().validate(p.catalog());
-        Reservation.Options options = req.options().withDistributed(request.distributed()).validate();
         Capacity cap = capacity.current();
+        ReservationRequest request = req.request().validate(p.catalog().including(cap));
+        Reservation.Options options = req.options().withDistributed(request.distributed()).validate();
         if (Feasibility.of(request.gpuType(), request.gpuCount(), request.distributed(), options.nodeLabels(), cap, limits())
                 instanceof Feasibility.Verdict.Never never) {
             throw new ApiError(422, "unschedulable", never.message());

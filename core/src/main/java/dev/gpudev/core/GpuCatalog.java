@@ -22,6 +22,20 @@ public final class GpuCatalog {
                 new GpuType("cpu-arm", 0), new GpuType("cpu-x86", 0)));
     }
 
+    /**
+     * This catalog and every type the cluster has that it does not know (a node group of a new type,
+     * labelled with its name), with the GPUs of its largest node: adding a GPU type is adding nodes.
+     */
+    public GpuCatalog including(Capacity capacity) {
+        List<GpuType> all = new java.util.ArrayList<>(types.values());
+        for (Capacity.Node n : capacity.nodes()) {
+            if (!types.containsKey(n.gpuType()) && all.stream().noneMatch(t -> t.name().equals(n.gpuType()))) {
+                all.add(new GpuType(n.gpuType(), capacity.maxPerNode(n.gpuType())));
+            }
+        }
+        return all.size() == types.size() ? this : new GpuCatalog(all);
+    }
+
     public Optional<GpuType> find(String name) {
         return Optional.ofNullable(name == null ? null : types.get(name));
     }

@@ -17,6 +17,16 @@ class ReservationRequestTest {
         return new ReservationRequest(type, gpus, hours == null ? null : new BigDecimal(hours), name);
     }
 
+    @Test
+    void aGpuTypeTheClusterHasIsKnownThoughTheCatalogNeverHeardOfIt() {
+        assertThrows(ValidationException.class, () -> req("l40s", 4, "1", null).validate(CATALOG));
+        var cluster = new Capacity(java.util.List.of(new Capacity.Node("n1", "l40s", java.util.List.of(0, 1, 2, 3), false)));
+        GpuCatalog withIt = CATALOG.including(cluster);
+        assertDoesNotThrow(() -> req("l40s", 4, "1", null).validate(withIt));
+        assertTrue(withIt.find("l40s").orElseThrow().gpusPerNode() == 4, "the GPUs of its largest node");
+        assertTrue(CATALOG.including(new Capacity(java.util.List.of())) == CATALOG, "nothing new, nothing made");
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 4, 8})
     void powersOfTwoUpToANodeAreAccepted(int gpus) {
