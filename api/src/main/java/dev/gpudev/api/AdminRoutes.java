@@ -13,7 +13,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** For admins: inviting users, and the audit log. */
+/** For admins: users, their keys and invitations, and the audit log. */
 final class AdminRoutes {
     private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
 
@@ -26,6 +26,62 @@ final class AdminRoutes {
     void register(Router r) {
         r.post("/v1/admin/invites", Access.ADMIN, this::createInvite);
         r.get("/v1/audit", Access.ADMIN, this::audit);
+        r.get("/v1/admin/users", Access.ADMIN, this::users);
+        r.get("/v1/admin/keys", Access.ADMIN, this::keys);
+        r.get("/v1/admin/invites", Access.ADMIN, this::invites);
+    }
+
+    /** Every user: admin or not, active or not, how they log in, live keys, last use. */
+    private void users(Context ctx) {
+        var users = p.db().query(c -> p.users().all(c, p.clock().instant()));
+        ctx.json(Map.of("users", users.stream().map(u -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("user_id", u.userId());
+            m.put("username", u.username());
+            m.put("is_admin", u.admin());
+            m.put("is_active", u.active());
+            m.put("login", u.loginMethod());
+            m.put("aws_principal", u.awsPrincipal());
+            m.put("created_at", u.createdAt());
+            m.put("live_keys", u.liveKeys());
+            m.put("last_used_at", u.lastUsedAt());
+            return m;
+        }).toList()));
+    }
+
+    /** Every live API key (its prefix, never the key): revoke one with DELETE /v1/keys/{id}. */
+    private void keys(Context ctx) {
+        int limit = Params.boundedInt(ctx.queryParam("limit"), 500, 1, 5000, "limit");
+        var keys = p.db().query(c -> p.apiKeys().live(c, p.clock().instant(), limit));
+        ctx.json(Map.of("keys", keys.stream().map(k -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("key_id", k.keyId());
+            m.put("username", k.username());
+            m.put("key_prefix", k.keyPrefix());
+            m.put("created_at", k.createdAt());
+            m.put("expires_at", k.expiresAt());
+            m.put("last_used_at", k.lastUsedAt());
+            return m;
+        }).toList()));
+    }
+
+    /** Invitations, newest first: for whom, by whom, until when, used or not (never the token). */
+    private void invites(Context ctx) {
+        int limit = Params.boundedInt(ctx.queryParam("limit"), 100, 1, 1000, "limit");
+        Instant now = p.clock().instant();
+        var invites = p.db().query(c -> p.users().invitations(c, limit));
+        ctx.json(Map.of("invites", invites.stream().map(i -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("invite_id", i.inviteId());
+            m.put("username", i.username());
+            m.put("is_admin", i.admin());
+            m.put("created_by", i.createdBy());
+            m.put("created_at", i.createdAt());
+            m.put("expires_at", i.expiresAt());
+            m.put("used_at", i.usedAt());
+            m.put("state", i.usedAt() != null ? "used" : i.expiresAt() != null && !i.expiresAt().isAfter(now) ? "expired" : "open");
+            return m;
+        }).toList()));
     }
 
     private void createInvite(Context ctx) {

@@ -16,6 +16,8 @@ import dev.gpudev.store.ReservationUsers;
 import dev.gpudev.store.Reservations;
 import dev.gpudev.store.SshKeys;
 import dev.gpudev.store.StoreException;
+import dev.gpudev.store.UiSessions;
+import dev.gpudev.store.UsageSamples;
 import dev.gpudev.store.Users;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -45,7 +47,8 @@ public final class ApiServer implements AutoCloseable {
     /** The API's collaborators, grouped so the constructor stays short; wired in {@code server}. */
     public record Parts(Database db, Users users, ApiKeys apiKeys, SshKeys sshKeys, Reservations reservations,
                         ReservationUsers reservationUsers, Disks disks, Pgmq pgmq, CommandQueue commands, CapacityTable capacity,
-                        GpuCatalog catalog, Clock clock, ApiConfig config, AuditLog audit, Notifications.Coalescer wakeUps) {
+                        GpuCatalog catalog, Clock clock, ApiConfig config, AuditLog audit, Notifications.Coalescer wakeUps,
+                        UiSessions uiSessions, UsageSamples usageSamples) {
     }
 
     private final Parts p;
@@ -77,6 +80,12 @@ public final class ApiServer implements AutoCloseable {
                 sf.directory = "/META-INF/resources/webjars/swagger-ui/" + SWAGGER_UI_VERSION;
                 sf.location = io.javalin.http.staticfiles.Location.CLASSPATH;
             });
+            cfg.staticFiles.add(sf -> {
+                sf.hostedPath = "/ui/assets";
+                sf.directory = "/dev/gpudev/api/ui/assets";
+                sf.location = io.javalin.http.staticfiles.Location.CLASSPATH;
+                sf.headers = DashboardRoutes.HEADERS;
+            });
         });
         app.before(this::before);
         app.beforeMatched(callers::check);
@@ -91,6 +100,7 @@ public final class ApiServer implements AutoCloseable {
         new DiskRoutes(parts).register(router);
         new JobRoutes(parts, new Submission(parts, capacity), views).register(router);
         new ClusterRoutes(parts, capacity).register(router);
+        new DashboardRoutes(parts).register(router);
         errors();
     }
 

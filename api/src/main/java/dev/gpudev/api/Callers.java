@@ -2,13 +2,20 @@ package dev.gpudev.api;
 
 import dev.gpudev.core.Tokens;
 import dev.gpudev.store.ApiKeys;
+import dev.gpudev.store.UiSessions;
 import io.javalin.http.Context;
 
 import java.time.Instant;
 
-/** Who is asking: the API key of a request checked (one query), rate limited, and remembered on the request. */
+/**
+ * Who is asking: the API key of a request checked (one query), rate limited, and remembered on the
+ * request; or, from a browser, the dashboard's session cookie, whose changes must also carry the
+ * session's CSRF token and must not come from another site.
+ */
 final class Callers {
     static final String ATTRIBUTE = "gpudev.caller";
+    /** The dashboard session a request came with (null for API keys). */
+    static final String SESSION = "gpudev.ui-session";
 
     private final ApiServer.Parts p;
     private final RateLimiter perKey;
@@ -44,6 +51,14 @@ final class Callers {
         } else if (ctx.header("X-API-Key") != null) {
             key = ctx.header("X-API-Key").trim();
         }
+        if (key == null && header == null) {
+            String cookie = ctx.cookie(DashboardRoutes.COOKIE);
+            if (cookie != null && !cookie.isBlank()) {
+                Caller c = fromSession(ctx, cookie.trim());
+                ctx.attribute(ATTRIBUTE, c);
+                return c;
+            }
+        }
         if (key == null || key.isEmpty()) {
             throw ApiError.unauthorized("no API key: run `gpu-dev login` first (send it as Authorization: Bearer KEY)");
         }
@@ -78,11 +93,52 @@ final class Callers {
         return c;
     }
 
+    private Caller fromSession(Context ctx, String cookie) {
+        if (cookie.length() > 128) {
+            throw ApiError.unauthorized("unknown dashboard session: run `gpu-dev dashboard`");
+        }
+        String hash = Tokens.sha256Hex(cookie);
+        long wait = perKey.acquire("session:" + hash);
+        if (wait > 0) {
+            ctx.header("Retry-After", Long.toString(wait));
+            throw new ApiError(429, "rate_limited", "too many requests from this dashboard; retry in " + wait + " s");
+        }
+        Instant now = p.clock().instant();
+        UiSessions.Session s = p.db().query(conn -> {
+            UiSessions.Session found = p.uiSessions().find(conn, hash, now)
+                    .orElseThrow(() -> ApiError.unauthorized("your dashboard session ended: run `gpu-dev dashboard` to log in again"));
+            if (found.lastSeenAt().isBefore(now.minus(DashboardRoutes.IDLE))) {
+                p.uiSessions().end(conn, hash);
+                throw ApiError.unauthorized("your dashboard session ended after " + DashboardRoutes.IDLE.toHours()
+                        + " hours unused: run `gpu-dev dashboard` to log in again");
+            }
+            if (!found.userActive()) {
+                throw ApiError.forbidden("this account is disabled: ask an admin");
+            }
+            if (found.lastSeenAt().isBefore(now.minusSeconds(60))) {
+                p.uiSessions().touch(conn, hash, now);
+            }
+            return found;
+        });
+        String method = ctx.method().name();
+        if (!method.equals("GET") && !method.equals("HEAD") && !method.equals("OPTIONS")) {
+            DashboardRoutes.refuseCrossSite(ctx);
+            String sent = ctx.header(DashboardRoutes.CSRF_HEADER);
+            if (sent == null || !java.security.MessageDigest.isEqual(sent.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    s.csrfToken().getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+                throw ApiError.forbidden("this change needs the dashboard's " + DashboardRoutes.CSRF_HEADER + " header: reload the page");
+            }
+        }
+        ctx.attribute(SESSION, s);
+        return new Caller(s.userId(), s.username(), s.admin(), 0);
+    }
+
     /** Checks a request against its route's access, before the handler. */
     void check(Context ctx) {
         var roles = ctx.routeRoles();
-        if (roles.contains(Access.ANYONE) || (roles.isEmpty() && ctx.path().startsWith("/docs/assets/"))) {
-            return; // Swagger UI's files are served without a route
+        if (roles.contains(Access.ANYONE) || (roles.isEmpty()
+                && (ctx.path().startsWith("/docs/assets/") || ctx.path().startsWith("/ui/assets/")))) {
+            return; // Swagger UI's and the dashboard's files are served without a route
         }
         // A route without a role is not open: it takes a logged-in user, at least.
         if (roles.contains(Access.LOCAL_OR_ADMIN)) {

@@ -2,14 +2,19 @@ package dev.gpudev.api;
 
 import dev.gpudev.core.Capacity;
 import dev.gpudev.core.GpuType;
+import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.Usage;
+import dev.gpudev.store.Reservations;
 import io.javalin.http.Context;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
 
 /** The cluster at a glance: GPUs per type (availability) and reservations by state (status), from one usage query. */
 final class ClusterRoutes {
@@ -24,6 +29,148 @@ final class ClusterRoutes {
     void register(Router r) {
         r.get("/v1/cluster/status", Access.USER, this::status);
         r.get("/v1/gpu/availability", Access.USER, this::availability);
+        r.get("/v1/cluster/occupancy", Access.USER, this::occupancy);
+        r.get("/v1/cluster/history", Access.USER, this::history);
+    }
+
+    /** Waiting reservations shown per type: the head of the queue (the counts cover the rest). */
+    static final int QUEUE_SHOWN = 100;
+
+    /**
+     * Who holds each GPU, until when, and who waits for each type in queue order: what the dashboard's
+     * cluster page and `gpu-dev queue` show. Everyone sees who holds and waits (user and reservation
+     * name, as on a shared machine's process list); ids, SSH details and actions only for their own.
+     */
+    private void occupancy(Context ctx) {
+        Caller who = Callers.of(ctx);
+        Capacity cap = capacity.current();
+        Set<String> types = new LinkedHashSet<>();
+        cap.nodes().forEach(n -> types.add(n.gpuType()));
+        record Read(Usage usage, Reservations.Occupancy occupancy, Set<UUID> shared) {
+        }
+        Read read = p.db().query(c -> {
+            Usage usage = p.reservations().usage(c);
+            types.addAll(usage.byType().keySet());
+            return new Read(usage, p.reservations().occupancy(c, types, QUEUE_SHOWN), p.reservationUsers().liveSharedWith(c, who.userId()));
+        });
+        Map<String, List<Reservation>> holdersByNode = new LinkedHashMap<>();
+        for (Reservation r : read.occupancy().holding()) {
+            if (r.placement() != null) {
+                for (var slice : r.placement().slices()) {
+                    holdersByNode.computeIfAbsent(slice.node(), n -> new ArrayList<>()).add(r);
+                }
+            }
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (String type : types) {
+            Usage.OfType u = read.usage().of(type);
+            int total = cap.totalGpus(type);
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("gpu_type", type);
+            t.put("total", total);
+            t.put("in_use", u.gpusInUse());
+            t.put("available", Math.max(0, total - u.gpusInUse()));
+            t.put("queued", u.queued());
+            t.put("queued_gpus", u.queuedGpus());
+            t.put("max_per_node", cap.maxPerNode(type));
+            List<Map<String, Object>> nodes = new ArrayList<>();
+            for (Capacity.Node n : cap.nodes()) {
+                if (n.gpuType().equals(type)) {
+                    nodes.add(node(n, holdersByNode.getOrDefault(n.name(), List.of()), who, read.shared()));
+                }
+            }
+            t.put("nodes", nodes);
+            List<Map<String, Object>> queue = new ArrayList<>();
+            for (Reservation r : read.occupancy().waiting()) {
+                if (r.gpuType().equals(type)) {
+                    Map<String, Object> q = holder(r, who, read.shared());
+                    q.put("position", r.queuePosition());
+                    q.put("gpu_count", r.gpuCount());
+                    q.put("duration_hours", r.durationHours());
+                    q.put("created_at", r.createdAt());
+                    q.put("estimated_start_at", r.estimatedStart());
+                    q.put("pending_reason", r.pendingReason());
+                    queue.add(q);
+                }
+            }
+            t.put("queue", queue);
+            out.add(t);
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("generated_at", p.clock().instant());
+        body.put("gpu_types", out);
+        ctx.json(body);
+    }
+
+    /** A node's GPUs, each free or held; a backend that names no devices (Kubernetes) fills the node's GPUs in order. */
+    private static Map<String, Object> node(Capacity.Node n, List<Reservation> holders, Caller who, Set<UUID> shared) {
+        Map<Integer, Map<String, Object>> cells = new java.util.TreeMap<>();
+        for (int g : n.gpus()) {
+            cells.put(g, null);
+        }
+        List<Reservation> unnamed = new ArrayList<>();
+        for (Reservation r : holders) {
+            for (var slice : r.placement().slices()) {
+                if (!slice.node().equals(n.name())) {
+                    continue;
+                }
+                if (slice.devices() == null || slice.devices().isEmpty()) {
+                    for (int i = 0; i < slice.gpuCount(); i++) {
+                        unnamed.add(r);
+                    }
+                } else {
+                    slice.devices().forEach(d -> cells.put(d, holder(r, who, shared)));
+                }
+            }
+        }
+        for (Reservation r : unnamed) {
+            cells.entrySet().stream().filter(e -> e.getValue() == null).findFirst()
+                    .ifPresent(e -> e.setValue(holder(r, who, shared)));
+        }
+        List<Map<String, Object>> gpus = new ArrayList<>();
+        cells.forEach((index, holder) -> {
+            Map<String, Object> g = new LinkedHashMap<>();
+            g.put("index", index);
+            g.put("holder", holder);
+            gpus.add(g);
+        });
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", n.name());
+        m.put("simulated", n.simulated());
+        m.put("gpus", gpus);
+        return m;
+    }
+
+    private static Map<String, Object> holder(Reservation r, Caller who, Set<UUID> shared) {
+        boolean mine = r.userId() == who.userId() || shared.contains(r.id());
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("job_id", mine || who.admin() ? r.id() : null);
+        h.put("user", r.username());
+        h.put("name", r.name());
+        h.put("status", r.status().wire());
+        h.put("expires_at", r.expiresAt());
+        h.put("mine", mine);
+        return h;
+    }
+
+    /** GPUs in use and asked for per type, a sample a minute, over the last hours (24 unless asked). */
+    private void history(Context ctx) {
+        int hours = Params.boundedInt(ctx.queryParam("hours"), 24, 1, 24 * 7, "hours");
+        java.time.Instant since = p.clock().instant().minus(java.time.Duration.ofHours(hours));
+        var samples = p.db().query(c -> p.usageSamples().since(c, since));
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("since", since);
+        body.put("samples", samples.stream().map(s -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("at", s.at());
+            m.put("gpu_type", s.gpuType());
+            m.put("total", s.totalGpus());
+            m.put("in_use", s.inUse());
+            m.put("queued", s.queued());
+            m.put("queued_gpus", s.queuedGpus());
+            return m;
+        }).toList());
+        ctx.json(body);
     }
 
     private void status(Context ctx) {

@@ -69,7 +69,8 @@ final class ApiFixture implements AutoCloseable {
             return null;
         });
         return new ApiServer.Parts(db, new Users(), new ApiKeys(), new SshKeys(), new Reservations(), new ReservationUsers(), new Disks(),
-                pgmq, commands, new CapacityTable(), GpuCatalog.standard(), clock, config, new AuditLog(), new Notifications.Coalescer(db));
+                pgmq, commands, new CapacityTable(), GpuCatalog.standard(), clock, config, new AuditLog(), new Notifications.Coalescer(db),
+                new dev.gpudev.store.UiSessions(), new dev.gpudev.store.UsageSamples());
     }
 
     Res call(String method, String path, String key, String body) throws Exception {
@@ -116,8 +117,12 @@ final class ApiFixture implements AutoCloseable {
     }
 
     UUID activeReservation(String ownerKey, String name, int gpus) throws Exception {
-        UUID id = UUID.fromString(call("POST", "/v1/jobs/submit", ownerKey, "{\"gpu_type\":\"h100\",\"gpu_count\":" + gpus
-                + ",\"duration_hours\":1,\"name\":\"" + name + "\"}").body().get("job_id").asText());
+        Res submitted = call("POST", "/v1/jobs/submit", ownerKey, "{\"gpu_type\":\"h100\",\"gpu_count\":" + gpus
+                + ",\"duration_hours\":1,\"name\":\"" + name + "\"}");
+        if (submitted.status() != 201) {
+            throw new IllegalStateException("submit refused: " + submitted.raw());
+        }
+        UUID id = UUID.fromString(submitted.body().get("job_id").asText());
         db.inTransaction(c -> {
             var rs = new Reservations();
             var r = rs.apply(c, rs.lock(c, id).orElseThrow(), Transition.admit(Reservation.Placement.of("n0", gpus)), clock.instant());

@@ -29,16 +29,18 @@ class AuthorizationMatrixTest {
     static long ownerApiKey;
     static long ownerDiskOperation;
 
-    enum Expect { PUBLIC, OK, DENIED_401, DENIED_403, HIDDEN_404, BAD_LOGIN_TOKEN, BAD_REQUEST }
+    enum Expect { PUBLIC, OK, DENIED_401, DENIED_403, HIDDEN_404, BAD_LOGIN_TOKEN, BAD_LOGIN_LINK, BAD_REQUEST }
 
     static final List<String> ROLES = List.of("anonymous", "owner", "other", "added", "admin", "expired", "revoked");
     static final Set<String> PUBLIC = Set.of("GET /", "GET /health", "GET /openapi.json", "GET /docs", "GET /metrics",
-            "POST /v1/auth/token-login", "POST /v1/auth/aws-login");
+            "POST /v1/auth/token-login", "POST /v1/auth/aws-login",
+            "GET /ui", "GET /ui/mine", "GET /ui/admin", "GET /ui/login", "POST /v1/ui/logout");
     /** Routes about one reservation: the owner and admins act, added users only read (told so), others see nothing. */
     static final Set<String> RESERVATION_READ = Set.of("GET /v1/jobs/{id}");
     static final Set<String> RESERVATION_WRITE = Set.of("POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/extend",
             "POST /v1/jobs/{id}/users", "POST /v1/jobs/{id}/jupyter/enable", "POST /v1/jobs/{id}/jupyter/disable");
-    static final Set<String> ADMIN_ONLY = Set.of("POST /v1/admin/invites", "GET /v1/audit");
+    static final Set<String> ADMIN_ONLY = Set.of("POST /v1/admin/invites", "GET /v1/audit", "GET /v1/admin/users", "GET /v1/admin/keys",
+            "GET /v1/admin/invites");
     /** Routes about something the owner has (an SSH key, an API key): others get 404, admins may revoke keys. */
     static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}", "DELETE /v1/disks/{name}",
             "POST /v1/disks/{name}/rename", "POST /v1/disks/{name}/list-content", "GET /v1/disk-operations/{id}");
@@ -81,6 +83,9 @@ class AuthorizationMatrixTest {
         if (route.equals("POST /v1/auth/token-login")) {
             return Expect.BAD_LOGIN_TOKEN; // whoever asks, a wrong token is refused the same way
         }
+        if (route.equals("POST /v1/ui/session")) {
+            return Expect.BAD_LOGIN_LINK; // whoever asks, a wrong login link is refused the same way
+        }
         if (route.equals("POST /v1/auth/aws-login")) {
             return Expect.BAD_REQUEST; // whoever asks, a login without credentials is refused the same way
         }
@@ -104,7 +109,7 @@ class AuthorizationMatrixTest {
 
     static String body(String route) {
         return switch (route) {
-            case "POST /v1/auth/token-login" -> "{\"token\":\"nope\"}";
+            case "POST /v1/auth/token-login", "POST /v1/ui/session" -> "{\"token\":\"nope\"}";
             case "POST /v1/admin/invites" -> "{\"username\":\"someone\"}";
             case "POST /v1/ssh-keys" -> "{\"public_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ x\"}";
             case "POST /v1/jobs/submit" -> "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}";
@@ -189,6 +194,7 @@ class AuthorizationMatrixTest {
             case DENIED_403 -> assertEquals(403, r.status(), r.raw());
             case HIDDEN_404 -> assertEquals(404, r.status(), r.raw());
             case BAD_LOGIN_TOKEN -> assertTrue(r.status() == 401 && r.raw().contains("login token"), r.raw());
+            case BAD_LOGIN_LINK -> assertTrue(r.status() == 401 && r.raw().contains("login link"), r.raw());
             case BAD_REQUEST -> assertEquals(400, r.status(), r.raw());
             case OK -> assertTrue(r.status() < 400 || r.status() == 409, route + " as " + role + " -> " + r.status() + " " + r.raw());
         }

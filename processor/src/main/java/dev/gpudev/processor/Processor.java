@@ -31,6 +31,7 @@ public final class Processor implements Runnable, AutoCloseable {
     private final Sweeper sweeper;
     private final SchedulingPass scheduling;
     private final Reconciler reconciler;
+    private final UsageSampler usage;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Notifications.Listener listener;
     private Capacity published;
@@ -43,6 +44,7 @@ public final class Processor implements Runnable, AutoCloseable {
         this.sweeper = new Sweeper(parts, settings);
         this.scheduling = new SchedulingPass(parts, settings);
         this.reconciler = new Reconciler(parts);
+        this.usage = new UsageSampler(parts);
         this.listener = new Notifications.Listener(parts.db());
     }
 
@@ -108,6 +110,11 @@ public final class Processor implements Runnable, AutoCloseable {
         long t3 = System.nanoTime();
         if (observed != null) {
             reconciler.run(live, observed);
+        }
+        try {
+            usage.sample(live, capacity);
+        } catch (RuntimeException e) {
+            log.warn("could not record this minute's usage sample: {}", e.toString());
         }
         long t4 = System.nanoTime();
         if (t4 - t0 > SLOW_CYCLE_NANOS) {

@@ -28,6 +28,8 @@ import dev.gpudev.store.EmbeddedPostgres;
 import dev.gpudev.store.Pgmq;
 import dev.gpudev.store.Reservations;
 import dev.gpudev.store.SshKeys;
+import dev.gpudev.store.UiSessions;
+import dev.gpudev.store.UsageSamples;
 import dev.gpudev.store.Users;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,7 +80,7 @@ public final class Platform implements AutoCloseable {
             backend = backend(cfg, catalog, clock);
             closeables.addFirst(backend);
             Processor processor = new Processor(new Parts(db, pgmq, commands, reservations, reservationUsers, sshKeys, users, disks,
-                    new SchedulerState(), capacityTable, new ProxySessions(), backend, clock), cfg.processor());
+                    new SchedulerState(), capacityTable, new ProxySessions(), new UsageSamples(), backend, clock), cfg.processor());
             processor.start(); // publishes the capacity first: the API reads it from the database
             closeables.addFirst(processor);
         } else {
@@ -115,7 +117,7 @@ public final class Platform implements AutoCloseable {
                 apiConfig = apiConfig.withEnvironmentUser(cfg.kubernetes().settings().loginUser());
             }
             api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), sshKeys, reservations, reservationUsers, disks, pgmq, commands,
-                    capacityTable, catalog, clock, apiConfig, new AuditLog(), wakeUps)).start(bind, cfg.port());
+                    capacityTable, catalog, clock, apiConfig, new AuditLog(), wakeUps, new UiSessions(), new UsageSamples())).start(bind, cfg.port());
             closeables.addFirst(api);
         } else {
             api = null;

@@ -106,4 +106,25 @@ public final class ApiKeys {
             ps.executeUpdate();
         }
     }
+
+    /** Every user's live keys (active, not expired), newest first: what admins may revoke. */
+    public List<Key> live(Connection c, Instant now, int limit) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select k.key_id, k.user_id, k.key_prefix, k.created_at, k.expires_at, k.last_used_at,
+                       coalesce(k.is_active, false), coalesce(u.is_active, false), u.username,
+                       exists(select 1 from user_roles r where r.user_id = u.user_id and r.role = 'admin')
+                from api_keys k join api_users u on u.user_id = k.user_id
+                where k.is_active and (k.expires_at is null or k.expires_at > ?) order by k.key_id desc limit ?""")) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.setInt(2, limit);
+            List<Key> out = new java.util.ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Key(rs.getLong(1), rs.getLong(2), rs.getString(3), Pgmq.instant(rs, 4),
+                            Pgmq.instant(rs, 5), Pgmq.instant(rs, 6), rs.getBoolean(7), rs.getBoolean(8), rs.getString(9), rs.getBoolean(10)));
+                }
+            }
+            return out;
+        }
+    }
 }

@@ -35,4 +35,20 @@ public final class ReservationUsers {
         }
         return out;
     }
+
+    /** The live reservations this user was added to. */
+    public java.util.Set<UUID> liveSharedWith(Connection c, long userId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select ru.reservation_id from reservation_users ru join reservations r on r.reservation_id = ru.reservation_id
+                where ru.user_id = ? and r.status in ('queued', 'preparing', 'active')""")) {
+            ps.setLong(1, userId);
+            java.util.Set<UUID> out = new java.util.HashSet<>();
+            try (var rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getObject(1, UUID.class));
+                }
+            }
+            return out;
+        }
+    }
 }

@@ -130,6 +130,28 @@ public final class Reservations {
         }
     }
 
+    /** Who holds GPUs (preparing and active, oldest first) and the first {@code perType} waiting of each type, in queue order. */
+    public record Occupancy(List<Reservation> holding, List<Reservation> waiting) {
+    }
+
+    public Occupancy occupancy(Connection c, Collection<String> types, int perType) throws SQLException {
+        List<Reservation> holding;
+        try (PreparedStatement ps = c.prepareStatement(SELECT_NO_HISTORY
+                + " where r.status in ('preparing', 'active') order by r.created_at, r.reservation_id")) {
+            holding = ReservationRows.rows(ps);
+        }
+        // Per type, the head of its queue by the index: a deep queue costs no more than a short one.
+        try (PreparedStatement ps = c.prepareStatement(SELECT_NO_HISTORY + " " + """
+                 where r.reservation_id in (select q.reservation_id from unnest(?::text[]) t(gpu_type)
+                       cross join lateral (select reservation_id from reservations x where x.status = 'queued' and x.gpu_type = t.gpu_type
+                                           order by x.queue_position nulls last, x.created_at limit ?) q)
+                 order by r.gpu_type, r.queue_position nulls last, r.created_at""")) {
+            ps.setArray(1, c.createArrayOf("text", types.toArray()));
+            ps.setInt(2, perType);
+            return new Occupancy(holding, ReservationRows.rows(ps));
+        }
+    }
+
     /** Reservations in these states, oldest first, with their histories. */
     public List<Reservation> withStatus(Connection c, ReservationStatus... statuses) throws SQLException {
         return withStatus(c, true, statuses);

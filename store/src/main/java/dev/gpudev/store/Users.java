@@ -153,4 +153,55 @@ public final class Users {
                     rs.getBoolean(5), rs.getBoolean(6)));
         }
     }
+
+    /** A user as admins see them: how they log in and their live keys. */
+    public record Listed(long userId, String username, boolean admin, boolean active, Instant createdAt, String awsPrincipal,
+                         int liveKeys, Instant lastUsedAt) {
+        /** How this user logs in: with their AWS identity, or with tokens an admin gives them. */
+        public String loginMethod() {
+            return awsPrincipal != null ? "aws" : "token";
+        }
+    }
+
+    /** Every user, by name, with their live keys counted and the last time one was used. */
+    public java.util.List<Listed> all(Connection c, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select u.user_id, u.username, exists(select 1 from user_roles r where r.user_id = u.user_id and r.role = 'admin'),
+                       coalesce(u.is_active, false), u.created_at, u.aws_principal,
+                       count(k.key_id) filter (where k.is_active and (k.expires_at is null or k.expires_at > ?)), max(k.last_used_at)
+                from api_users u left join api_keys k on k.user_id = u.user_id
+                group by u.user_id order by u.username limit 5000""")) {
+            ps.setTimestamp(1, java.sql.Timestamp.from(now));
+            java.util.List<Listed> out = new java.util.ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Listed(rs.getLong(1), rs.getString(2), rs.getBoolean(3), rs.getBoolean(4), Pgmq.instant(rs, 5),
+                            rs.getString(6), rs.getInt(7), Pgmq.instant(rs, 8)));
+                }
+            }
+            return out;
+        }
+    }
+
+    /** An invitation as admins see it (never its token: only its hash is stored). */
+    public record Invitation(long inviteId, String username, boolean admin, String createdBy, Instant createdAt, Instant expiresAt,
+                             Instant usedAt) {
+    }
+
+    /** Invitations, newest first. */
+    public java.util.List<Invitation> invitations(Connection c, int limit) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select i.invite_id, i.username, i.is_admin, b.username, i.created_at, i.expires_at, i.used_at
+                from invites i left join api_users b on b.user_id = i.created_by order by i.invite_id desc limit ?""")) {
+            ps.setInt(1, limit);
+            java.util.List<Invitation> out = new java.util.ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Invitation(rs.getLong(1), rs.getString(2), rs.getBoolean(3), rs.getString(4), Pgmq.instant(rs, 5),
+                            Pgmq.instant(rs, 6), Pgmq.instant(rs, 7)));
+                }
+            }
+            return out;
+        }
+    }
 }

@@ -1,0 +1,509 @@
+// The gpudev dashboard: three pages (cluster, mine, admin) drawn from the same /v1 routes the CLI uses,
+// with the session cookie the login link set. No build step, no library, nothing from elsewhere: the
+// page polls every 2 seconds and redraws only what changed. Text is always set as text, never as HTML.
+"use strict";
+(function () {
+  var POLL_MS = 2000;
+  var HISTORY_MS = 60000;
+  var me = null;
+  var csrf = null;
+  var page = pageOf(location.pathname);
+  var drawn = {};
+  var history24 = null;
+  var historyAt = 0;
+  var timer = null;
+
+  function pageOf(path) {
+    if (path.indexOf("/ui/mine") === 0) return "mine";
+    if (path.indexOf("/ui/admin") === 0) return "admin";
+    return "cluster";
+  }
+
+  // --- DOM helpers -------------------------------------------------------------------------------
+  function el(tag, attrs) {
+    var e = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v === null || v === undefined || v === false) return;
+        if (k === "text") e.textContent = v;
+        else if (k === "class") e.className = v;
+        else if (k.indexOf("on") === 0) e.addEventListener(k.substring(2), v);
+        else e.setAttribute(k, v === true ? "" : v);
+      });
+    }
+    for (var i = 2; i < arguments.length; i++) {
+      var c = arguments[i];
+      if (c === null || c === undefined || c === false) continue;
+      if (Array.isArray(c)) c.forEach(function (x) { if (x) e.appendChild(typeof x === "string" ? document.createTextNode(x) : x); });
+      else e.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    }
+    return e;
+  }
+
+  function table(caption, head, rows, empty) {
+    if (!rows.length) return el("p", {class: "empty"}, empty || "Nothing here.");
+    return el("div", {class: "scroll", tabindex: "0", role: "region", "aria-label": caption},
+      el("table", null, el("caption", {text: caption}),
+        el("thead", null, el("tr", null, head.map(function (h) { return el("th", {scope: "col", text: h}); }))),
+        el("tbody", null, rows.map(function (r) {
+          return el("tr", null, r.map(function (c) { return el("td", null, c === null || c === undefined ? "—" : c); }));
+        }))));
+  }
+
+  // Redraws a region only when its data changed, and gives focus back to what had it (keyboard users).
+  function region(id, data, draw) {
+    var key = JSON.stringify(data);
+    var node = document.getElementById(id);
+    if (!node || drawn[id] === key) return;
+    drawn[id] = key;
+    var focused = document.activeElement && document.activeElement.getAttribute("data-key");
+    var values = {};
+    node.querySelectorAll("select[data-key], input[data-key]").forEach(function (f) { values[f.getAttribute("data-key")] = f.value; });
+    var fresh = draw(data);
+    fresh.id = id;
+    fresh.querySelectorAll("select[data-key], input[data-key]").forEach(function (f) {
+      var v = values[f.getAttribute("data-key")];
+      if (v !== undefined) f.value = v;
+    });
+    node.replaceWith(fresh);
+    if (focused) {
+      var again = fresh.querySelector("[data-key='" + focused.replace(/'/g, "") + "']");
+      if (again) again.focus();
+    }
+  }
+
+  function say(message, kind) {
+    var a = document.getElementById("alert");
+    a.textContent = message || "";
+    a.className = message ? (kind || "error") : "";
+  }
+
+  // --- time and numbers --------------------------------------------------------------------------
+  function time(iso) {
+    if (!iso) return null;
+    var d = new Date(iso);
+    var now = new Date();
+    var hm = d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+    if (d.toDateString() === now.toDateString()) return hm;
+    return d.toLocaleDateString([], {month: "short", day: "numeric"}) + " " + hm;
+  }
+
+  function left(iso) {
+    if (!iso) return null;
+    var m = Math.round((new Date(iso).getTime() - Date.now()) / 60000);
+    if (m <= 0) return "ending";
+    if (m < 60) return m + (m === 1 ? " minute" : " minutes");
+    var h = Math.floor(m / 60);
+    return h + " h " + (m % 60) + " min";
+  }
+
+  function plural(n, one, many) {
+    return n + " " + (n === 1 ? one : many);
+  }
+
+  // --- the API -----------------------------------------------------------------------------------
+  function api(method, path, body) {
+    var headers = {"Accept": "application/json"};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
+    return fetch(path, {method: method, credentials: "same-origin", headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body)}).then(function (r) {
+      if (r.status === 204) return null;
+      return r.json().catch(function () { return {}; }).then(function (b) {
+        if (!r.ok) {
+          var e = new Error(b && b.message ? b.message : "the server answered " + r.status);
+          e.status = r.status;
+          throw e;
+        }
+        return b;
+      });
+    });
+  }
+
+  function loggedOut(message) {
+    stop();
+    document.getElementById("view").replaceChildren(el("section", {class: "login"},
+      el("h1", {text: "Not logged in"}),
+      el("p", null, message || "Your dashboard session ended."),
+      el("p", null, "Run ", el("code", {text: "gpu-dev dashboard"}), " and open the link it prints.")));
+  }
+
+  function failed(e) {
+    if (e.status === 401) loggedOut(e.message);
+    else if (e.status === 403 && page === "admin") refused(e.message);
+    else say(e.message);
+  }
+
+  // The server refuses the admin routes to others; the page says so instead of drawing empty tables.
+  function refused(message) {
+    stop();
+    document.getElementById("view").replaceChildren(el("section", {class: "refused"},
+      el("h1", {text: "Admin"}), el("p", {text: "Refused: " + message})));
+  }
+
+  var pollFailed = false;
+
+  function pollError(e) {
+    failed(e);
+    pollFailed = e.status !== 401;
+  }
+
+  // --- cluster page ------------------------------------------------------------------------------
+  function cluster() {
+    var view = document.getElementById("view");
+    if (!document.getElementById("types")) {
+      view.replaceChildren(
+        el("h1", {text: "Cluster"}),
+        el("p", {class: "legend"}, el("span", {class: "gpu free sample", "aria-hidden": "true"}, "free"), " free  ",
+          el("span", {class: "gpu held sample", "aria-hidden": "true"}, "user"), " held  ",
+          el("span", {class: "gpu held mine sample", "aria-hidden": "true"}, "you"), " yours (marked ★)"),
+        el("div", {id: "types"}),
+        el("section", {"aria-labelledby": "chart-title"}, el("h2", {id: "chart-title", text: "GPUs in use and waiting, last 24 hours"}),
+          el("div", {id: "chart"})));
+    }
+    var occupancy = api("GET", "/v1/cluster/occupancy").then(function (o) {
+      region("types", o.gpu_types, drawTypes);
+    });
+    var hist = Promise.resolve();
+    if (Date.now() - historyAt > HISTORY_MS) {
+      hist = api("GET", "/v1/cluster/history?hours=24").then(function (h) {
+        history24 = h;
+        historyAt = Date.now();
+        region("chart", h.samples, function (s) { return chart(s, h.since); });
+      });
+    }
+    return Promise.all([occupancy, hist]);
+  }
+
+  function drawTypes(types) {
+    if (!types.length) return el("div", null, el("p", {class: "empty", text: "No GPUs yet: the processor has not published any nodes."}));
+    return el("div", null, types.map(function (t) {
+      var title = t.gpu_type.toUpperCase();
+      return el("section", {class: "type", "aria-labelledby": "type-" + t.gpu_type},
+        el("h2", {id: "type-" + t.gpu_type}, title),
+        el("p", {class: "figures"},
+          el("strong", {text: t.in_use + " of " + t.total}), " GPUs in use · ",
+          el("strong", {text: String(t.available)}), " available · ",
+          el("strong", {text: String(t.queued)}), " waiting (" + plural(t.queued_gpus, "GPU", "GPUs") + ") · at most "
+          + t.max_per_node + " per node"),
+        el("div", {class: "nodes"}, t.nodes.map(node)),
+        el("h3", {text: "Queue"}),
+        queue(t));
+    }));
+  }
+
+  function node(n) {
+    var free = n.gpus.filter(function (g) { return !g.holder; }).length;
+    return el("figure", {class: "node"},
+      el("figcaption", null, el("span", {class: "node-name", text: n.name}), " " + free + " of " + n.gpus.length + " free"),
+      el("ol", {class: "gpus"}, n.gpus.map(function (g) {
+        var h = g.holder;
+        if (!h) return el("li", {class: "gpu free", "data-gpu": n.name + "/" + g.index},
+          el("span", {class: "idx", text: "GPU " + g.index}), el("span", {class: "who", text: "free"}));
+        var label = h.user + (h.name ? " · " + h.name : "");
+        var until = h.status === "preparing" ? "starting" : h.expires_at ? "until " + time(h.expires_at) : "";
+        return el("li", {class: "gpu held" + (h.mine ? " mine" : ""), "data-gpu": n.name + "/" + g.index,
+            title: label + (until ? " (" + until + ")" : "")},
+          el("span", {class: "idx", text: "GPU " + g.index}),
+          el("span", {class: "who", text: (h.mine ? "★ " : "") + label}),
+          el("span", {class: "until", text: until}));
+      })));
+  }
+
+  function queue(t) {
+    var rows = t.queue.map(function (q) {
+      return [String(q.position === null ? "—" : q.position), (q.mine ? "★ " : "") + q.user, q.name, String(q.gpu_count),
+        time(q.created_at), q.estimated_start_at ? time(q.estimated_start_at) : "unknown", q.pending_reason];
+    });
+    var table1 = table("Waiting for " + t.gpu_type.toUpperCase(), ["#", "User", "Name", "GPUs", "Since", "Estimated start", "Why waiting"],
+      rows, "Nobody is waiting.");
+    var more = t.queued - t.queue.length;
+    return el("div", {class: "queue"}, table1, more > 0 ? el("p", {class: "more", text: "… and " + more + " more waiting."}) : null);
+  }
+
+  // A line per series, in an inline SVG: GPUs in use (solid) and GPUs asked for by waiting reservations (dashed).
+  function chart(samples, since) {
+    var byMinute = {};
+    samples.forEach(function (s) {
+      var m = byMinute[s.at] || (byMinute[s.at] = {used: 0, queued: 0, total: 0});
+      m.used += s.in_use; m.queued += s.queued_gpus; m.total += s.total;
+    });
+    var keys = Object.keys(byMinute).sort();
+    var W = 720, H = 180, L = 40, B = 24;
+    var start = new Date(since).getTime(), end = Date.now();
+    var max = 1;
+    keys.forEach(function (k) { max = Math.max(max, byMinute[k].used, byMinute[k].queued, byMinute[k].total); });
+    function x(t) { return L + (W - L - 8) * (t - start) / Math.max(1, end - start); }
+    function y(v) { return 8 + (H - B - 8) * (1 - v / max); }
+    function path(f) {
+      return keys.map(function (k, i) { return (i ? "L" : "M") + x(new Date(k).getTime()).toFixed(1) + " " + y(f(byMinute[k])).toFixed(1); }).join(" ");
+    }
+    var ns = "http://www.w3.org/2000/svg";
+    function s(tag, attrs, text) {
+      var e = document.createElementNS(ns, tag);
+      Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+      if (text !== undefined) e.textContent = text;
+      return e;
+    }
+    var last = keys.length ? byMinute[keys[keys.length - 1]] : null;
+    var summary = last ? "Now " + last.used + " of " + last.total + " GPUs in use and " + last.queued + " asked for by waiting reservations; "
+      + "peak in use over the day " + Math.max.apply(null, keys.map(function (k) { return byMinute[k].used; })) + "."
+      : "No samples yet: the processor records one a minute.";
+    var svg = s("svg", {viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": summary, class: "chart"});
+    [0, 0.5, 1].forEach(function (f) {
+      var v = Math.round(max * f);
+      svg.appendChild(s("line", {x1: L, x2: W - 8, y1: y(v), y2: y(v), class: "grid"}));
+      svg.appendChild(s("text", {x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "axis"}, String(v)));
+    });
+    for (var h = 0; h <= 24; h += 6) {
+      var t = start + h * 3600000;
+      svg.appendChild(s("text", {x: x(t), y: H - 6, "text-anchor": "middle", class: "axis"},
+        h === 24 ? "now" : new Date(t).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"})));
+    }
+    if (keys.length) {
+      svg.appendChild(s("path", {d: path(function (m) { return m.total; }), class: "total"}));
+      svg.appendChild(s("path", {d: path(function (m) { return m.used; }), class: "used"}));
+      svg.appendChild(s("path", {d: path(function (m) { return m.queued; }), class: "queued"}));
+    }
+    return el("figure", {class: "chart-box"}, svg,
+      el("figcaption", null, el("span", {class: "key used-key", text: "— in use"}), " ",
+        el("span", {class: "key queued-key", text: "- - waiting (GPUs asked for)"}), " ",
+        el("span", {class: "key total-key", text: "··· total"}), el("br"), summary));
+  }
+
+  // --- my reservations ---------------------------------------------------------------------------
+  function mine() {
+    var view = document.getElementById("view");
+    if (!document.getElementById("live")) {
+      view.replaceChildren(el("h1", {text: "My reservations"}), el("div", {id: "live"}),
+        el("h2", {text: "History"}), el("div", {id: "past"}),
+        el("h2", {text: "My disks"}), el("div", {id: "disks"}));
+    }
+    return Promise.all([
+      api("GET", "/v1/jobs?limit=100").then(function (j) {
+        var live = j.jobs.filter(function (x) { return ["queued", "preparing", "active"].indexOf(x.status) >= 0; });
+        var past = j.jobs.filter(function (x) { return live.indexOf(x) < 0; }).slice(0, 50);
+        region("live", live, drawLive);
+        region("past", past, drawPast);
+      }),
+      api("GET", "/v1/disks").then(function (d) { region("disks", d.disks, drawDisks); })
+    ]);
+  }
+
+  function drawLive(jobs) {
+    if (!jobs.length) return el("div", null, el("p", {class: "empty"}, "Nothing running or waiting. Reserve with ",
+      el("code", {text: "gpu-dev reserve"}), "."));
+    return el("div", {class: "cards"}, jobs.map(card));
+  }
+
+  function card(j) {
+    var owner = me && (j.user === me.username || me.is_admin);
+    var id = j.job_id.substring(0, 8);
+    var facts = [
+      ["Status", j.status + (j.current_detailed_status && j.status !== "active" ? ": " + j.current_detailed_status : "")],
+      ["GPUs", j.gpu_count + " × " + j.gpu_type.toUpperCase() + (j.distributed ? " (distributed)" : "")]
+    ];
+    if (j.user !== (me && me.username)) facts.push(["Owner", j.user + " (shared with you)"]);
+    if (j.node) facts.push(["Node", (j.nodes || []).map(function (n) { return n.node; }).join(", ") || j.node]);
+    if (j.status === "queued") {
+      facts.push(["Queue position", j.queue_position === null ? "being placed" : String(j.queue_position)]);
+      facts.push(["Estimated start", j.estimated_start_at ? time(j.estimated_start_at) : "unknown"]);
+      if (j.pending_reason) facts.push(["Why waiting", j.pending_reason]);
+    }
+    if (j.status === "active") {
+      facts.push(["Time left", left(j.expires_at) + " (until " + time(j.expires_at) + ")"]);
+    }
+    facts.push(["Duration", j.duration_hours + " h"]);
+    var actions = null;
+    if (owner) {
+      var hours = el("select", {"aria-label": "Hours to add to " + (j.name || id), "data-key": "extend-hours-" + j.job_id},
+        ["1", "2", "4", "8", "24"].map(function (h) { return el("option", {value: h, text: "+" + h + " h"}); }));
+      actions = el("div", {class: "actions"},
+        j.status === "active" ? hours : null,
+        j.status === "active" ? el("button", {type: "button", "data-key": "extend-" + j.job_id, "data-action": "extend",
+          onclick: function () { act(j, "extend", {extension_hours: Number(hours.value)}); }}, "Extend") : null,
+        el("button", {type: "button", class: "danger", "data-key": "cancel-" + j.job_id, "data-action": "cancel",
+          onclick: function () {
+            if (confirm("Cancel " + (j.name || id) + "? Its environment ends now.")) act(j, "cancel");
+          }}, "Cancel"));
+    }
+    return el("article", {class: "card status-" + j.status, "data-job": j.job_id, "aria-labelledby": "job-" + j.job_id},
+      el("h3", {id: "job-" + j.job_id}, (j.name || "(no name)") + " ", el("span", {class: "id", text: id})),
+      el("dl", null, facts.map(function (f) { return [el("dt", {text: f[0]}), el("dd", {text: f[1]})]; })),
+      j.ssh_command ? el("div", {class: "ssh"}, el("code", {class: "ssh-command", text: j.ssh_command}),
+        el("button", {type: "button", "data-key": "copy-" + j.job_id, onclick: function (e) { copy(j.ssh_command, e.target); }}, "Copy")) : null,
+      actions);
+  }
+
+  function act(j, what, body) {
+    say("");
+    api("POST", "/v1/jobs/" + j.job_id + "/" + what, body === undefined ? {} : body).then(function (r) {
+      say(r && r.message ? (j.name || j.job_id.substring(0, 8)) + ": " + r.message : "", "ok");
+      drawn = {};
+      tick();
+    }).catch(failed);
+  }
+
+  function copy(text, button) {
+    var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy"; }, 1500); };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, function () { select(button); });
+    else select(button);
+  }
+
+  function select(button) {
+    var code = button.parentNode.querySelector("code");
+    var range = document.createRange();
+    range.selectNodeContents(code);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+    button.textContent = "Selected: press Ctrl+C";
+  }
+
+  function drawPast(jobs) {
+    return table("Ended reservations", ["Name", "Id", "Status", "GPUs", "Created", "Ended because"], jobs.map(function (j) {
+      var last = j.status_history && j.status_history.length ? j.status_history[j.status_history.length - 1] : null;
+      return [j.name, j.job_id.substring(0, 8), j.status, j.gpu_count + " × " + j.gpu_type.toUpperCase(), time(j.created_at),
+        j.failure_reason || (last && last.reason) || null];
+    }), "No ended reservations yet.");
+  }
+
+  function drawDisks(disks) {
+    return table("Disks", ["Name", "Created", "Last used", "In use by"], disks.map(function (d) {
+      return [d.name, time(d.created_at), time(d.last_used_at), d.in_use_by ? String(d.in_use_by).substring(0, 8) : "free"];
+    }), "No disks yet: a reservation makes your default one.");
+  }
+
+  // --- admin -------------------------------------------------------------------------------------
+  function admin() {
+    var view = document.getElementById("view");
+    if (!document.getElementById("users")) {
+      var auditUser = el("input", {id: "audit-user", name: "username", autocomplete: "off"});
+      var auditAction = el("input", {id: "audit-action", name: "action", autocomplete: "off", placeholder: "e.g. POST /v1/jobs/submit"});
+      var auditSince = el("input", {id: "audit-since", name: "since", type: "datetime-local"});
+      var inviteName = el("input", {id: "invite-user", name: "username", required: true, autocomplete: "off"});
+      view.replaceChildren(el("h1", {text: "Admin"}),
+        el("h2", {text: "Users"}), el("div", {id: "users"}),
+        el("h2", {text: "Live API keys"}), el("div", {id: "keys"}),
+        el("h2", {text: "Invitations"}),
+        el("form", {class: "inline", onsubmit: function (e) {
+          e.preventDefault();
+          api("POST", "/v1/admin/invites", {username: inviteName.value.trim()}).then(function (r) {
+            say("Invitation for " + r.username + " (give them this once; it is shown only now): gpu-dev login --token " + r.token, "ok");
+            inviteName.value = "";
+            tick();
+          }).catch(failed);
+        }}, el("label", {for: "invite-user", text: "Invite user"}), inviteName, el("button", {type: "submit", text: "Invite"})),
+        el("div", {id: "invites"}),
+        el("h2", {text: "Audit log"}),
+        el("form", {class: "inline", onsubmit: function (e) { e.preventDefault(); drawn.audit = null; tick(); }},
+          el("label", {for: "audit-user", text: "User"}), auditUser,
+          el("label", {for: "audit-action", text: "Action"}), auditAction,
+          el("label", {for: "audit-since", text: "Since"}), auditSince,
+          el("button", {type: "submit", text: "Filter"})),
+        el("div", {id: "audit"}));
+    }
+    var q = [];
+    var u = document.getElementById("audit-user").value.trim();
+    var a = document.getElementById("audit-action").value.trim();
+    var s = document.getElementById("audit-since").value;
+    if (u) q.push("username=" + encodeURIComponent(u));
+    if (a) q.push("action=" + encodeURIComponent(a));
+    if (s) q.push("since=" + encodeURIComponent(new Date(s).toISOString()));
+    q.push("limit=200");
+    return Promise.all([
+      api("GET", "/v1/admin/users").then(function (r) { region("users", r.users, drawUsers); }),
+      api("GET", "/v1/admin/keys").then(function (r) { region("keys", r.keys, drawKeys); }),
+      api("GET", "/v1/admin/invites").then(function (r) { region("invites", r.invites, drawInvites); }),
+      api("GET", "/v1/audit?" + q.join("&")).then(function (r) { region("audit", r.entries, drawAudit); })
+    ]);
+  }
+
+  function drawUsers(users) {
+    return table("Users", ["User", "Role", "Logs in with", "Live keys", "Last used", "Since"], users.map(function (u) {
+      return [u.username + (u.is_active ? "" : " (disabled)"), u.is_admin ? "admin" : "user",
+        u.login === "aws" ? "AWS (" + u.aws_principal + ")" : "token from an admin", String(u.live_keys), time(u.last_used_at),
+        time(u.created_at)];
+    }));
+  }
+
+  function drawKeys(keys) {
+    return table("Live API keys", ["User", "Key", "Made", "Expires", "Last used", ""], keys.map(function (k) {
+      return [k.username, k.key_prefix + "…", time(k.created_at), time(k.expires_at), time(k.last_used_at),
+        el("button", {type: "button", class: "danger", "data-key": "revoke-" + k.key_id, onclick: function () {
+          if (!confirm("Revoke " + k.username + "'s key " + k.key_prefix + "…? Their CLI must log in again.")) return;
+          api("DELETE", "/v1/keys/" + k.key_id).then(function () { say("Key " + k.key_prefix + "… revoked.", "ok"); tick(); }).catch(failed);
+        }}, "Revoke")];
+    }), "No live keys.");
+  }
+
+  function drawInvites(invites) {
+    return table("Invitations", ["For", "Admin", "By", "Made", "Expires", "State"], invites.map(function (i) {
+      return [i.username, i.is_admin ? "yes" : "no", i.created_by, time(i.created_at), time(i.expires_at), i.state];
+    }), "No invitations.");
+  }
+
+  function drawAudit(entries) {
+    return table("Audit log", ["When", "User", "Action", "Target", "From", "Outcome"], entries.map(function (e) {
+      return [time(e.at), e.username, e.action, e.target, e.client_address, String(e.outcome)];
+    }), "No entries match.");
+  }
+
+  // --- the loop ----------------------------------------------------------------------------------
+  function tick() {
+    if (halted) return Promise.resolve();
+    var draw = page === "mine" ? mine : page === "admin" ? admin : cluster;
+    return draw().then(function () {
+      if (pollFailed) {
+        say("");
+        pollFailed = false;
+      }
+      document.getElementById("updated").textContent = "Updated " + new Date().toLocaleTimeString();
+    }).catch(pollError);
+  }
+
+  var halted = false;
+
+  function schedule() {
+    if (halted) return;
+    timer = setTimeout(function () { tick().then(schedule); }, POLL_MS);
+  }
+
+  // After a logout, an ended session or a refusal nothing polls any more.
+  function stop() {
+    halted = true;
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  }
+
+  function start() {
+    document.querySelectorAll("nav a").forEach(function (a) {
+      if (a.getAttribute("data-page") === page) a.setAttribute("aria-current", "page");
+      if (a.getAttribute("data-page") === "admin" && !me.is_admin) a.hidden = true;
+    });
+    document.getElementById("who").textContent = me.username + (me.is_admin ? " (admin)" : "");
+    var out = document.getElementById("logout");
+    out.hidden = false;
+    out.addEventListener("click", function () {
+      api("POST", "/v1/ui/logout").then(function () { loggedOut("You logged out."); }).catch(failed);
+    });
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && !halted && timer !== null) {
+        clearTimeout(timer);
+        timer = null;
+        tick().then(schedule);
+      }
+    });
+    tick().then(schedule);
+  }
+
+  api("GET", "/v1/ui/session").then(function (s) {
+    me = s;
+    csrf = s.csrf_token;
+    start();
+  }).catch(function (e) {
+    if (e.status === 401 || e.status === 403) loggedOut(e.message);
+    else say(e.message);
+  });
+})();

@@ -1,0 +1,132 @@
+package dev.gpudev.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * The dashboard's logins: one-time login links (made with an API key, used once by a browser) and the
+ * browser sessions they open. Only SHA-256 hashes of links and session cookies are stored.
+ */
+public final class UiSessions {
+
+    /** A live session and who it is for (the same facts an API key lookup gives). */
+    public record Session(long userId, String username, boolean admin, boolean userActive, String csrfToken, Instant createdAt,
+                          Instant expiresAt, Instant lastSeenAt) {
+    }
+
+    public void createLink(Connection c, String tokenHash, long userId, Instant now, Instant expiresAt) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into ui_login_links (token_hash, user_id, created_at, expires_at) values (?, ?, ?, ?)""")) {
+            ps.setString(1, tokenHash);
+            ps.setLong(2, userId);
+            ps.setTimestamp(3, Timestamp.from(now));
+            ps.setTimestamp(4, Timestamp.from(expiresAt));
+            ps.executeUpdate();
+        }
+        // Links live minutes: whoever makes one sweeps those long over.
+        try (PreparedStatement ps = c.prepareStatement("delete from ui_login_links where expires_at < ?")) {
+            ps.setTimestamp(1, Timestamp.from(now.minusSeconds(3600)));
+            ps.executeUpdate();
+        }
+    }
+
+    /** How using a link went. */
+    public sealed interface Redeemed {
+        record Ok(long userId) implements Redeemed {
+        }
+
+        record Unknown() implements Redeemed {
+        }
+
+        record Used() implements Redeemed {
+        }
+
+        record Expired() implements Redeemed {
+        }
+    }
+
+    /** Uses a link once: the row is locked, so two browsers racing with one link cannot both get a session. */
+    public Redeemed redeem(Connection c, String tokenHash, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "select user_id, expires_at, used_at from ui_login_links where token_hash = ? for update")) {
+            ps.setString(1, tokenHash);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return new Redeemed.Unknown();
+                }
+                if (rs.getObject(3) != null) {
+                    return new Redeemed.Used();
+                }
+                if (!Pgmq.instant(rs, 2).isAfter(now)) {
+                    return new Redeemed.Expired();
+                }
+                long userId = rs.getLong(1);
+                try (PreparedStatement up = c.prepareStatement("update ui_login_links set used_at = ? where token_hash = ?")) {
+                    up.setTimestamp(1, Timestamp.from(now));
+                    up.setString(2, tokenHash);
+                    up.executeUpdate();
+                }
+                return new Redeemed.Ok(userId);
+            }
+        }
+    }
+
+    public void createSession(Connection c, String sessionHash, long userId, String csrfToken, Instant now, Instant expiresAt)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into ui_sessions (session_hash, user_id, csrf_token, created_at, expires_at, last_seen_at)
+                values (?, ?, ?, ?, ?, ?)""")) {
+            ps.setString(1, sessionHash);
+            ps.setLong(2, userId);
+            ps.setString(3, csrfToken);
+            ps.setTimestamp(4, Timestamp.from(now));
+            ps.setTimestamp(5, Timestamp.from(expiresAt));
+            ps.setTimestamp(6, Timestamp.from(now));
+            ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement("delete from ui_sessions where expires_at < ?")) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.executeUpdate();
+        }
+    }
+
+    /** The session of a cookie, with its user, in one query; expired ones are not found. */
+    public Optional<Session> find(Connection c, String sessionHash, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select s.user_id, u.username, exists(select 1 from user_roles r where r.user_id = u.user_id and r.role = 'admin'),
+                       coalesce(u.is_active, false), s.csrf_token, s.created_at, s.expires_at, s.last_seen_at
+                from ui_sessions s join api_users u on u.user_id = s.user_id where s.session_hash = ? and s.expires_at > ?""")) {
+            ps.setString(1, sessionHash);
+            ps.setTimestamp(2, Timestamp.from(now));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new Session(rs.getLong(1), rs.getString(2), rs.getBoolean(3), rs.getBoolean(4), rs.getString(5),
+                        Pgmq.instant(rs, 6), Pgmq.instant(rs, 7), Pgmq.instant(rs, 8)));
+            }
+        }
+    }
+
+    /** A session used again: an idle session ends {@code idle} after this, never later than it was made to. */
+    public void touch(Connection c, String sessionHash, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update ui_sessions set last_seen_at = ? where session_hash = ?")) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.setString(2, sessionHash);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Ends a session (logging out); true if there was one. */
+    public boolean end(Connection c, String sessionHash) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("delete from ui_sessions where session_hash = ?")) {
+            ps.setString(1, sessionHash);
+            return ps.executeUpdate() > 0;
+        }
+    }
+}
