@@ -69,4 +69,98 @@ final class ClusterCommands {
             return 0;
         }
     }
+
+    /** Who holds the GPUs until when, and who waits, for every user: the dashboard's cluster page as text. */
+    static final class Queue extends Base {
+        static Cli.Command command() {
+            return OutputFormat.option(Cli.Command.of("queue", "Who holds the GPUs, until when, and who waits, per GPU type.")
+                    .text("--gpu-type", "TYPE", "only this type").action(new Queue()));
+        }
+
+        @Override
+        int call() {
+            OutputFormat format = OutputFormat.of(args);
+            String only = args.text("--gpu-type");
+            JsonNode o = api().get("/v1/cluster/occupancy");
+            if (format.json()) {
+                printJson(o);
+                return 0;
+            }
+            boolean first = true;
+            for (JsonNode t : o.get("gpu_types")) {
+                String type = t.get("gpu_type").asText();
+                if (only != null && !only.equalsIgnoreCase(type)) {
+                    continue;
+                }
+                if (!first) {
+                    out().println();
+                }
+                first = false;
+                out().println(type.toUpperCase(java.util.Locale.ROOT) + ": " + t.get("in_use").asInt() + " of " + t.get("total").asInt()
+                        + " GPUs in use, " + t.get("available").asInt() + " available, " + t.get("queued").asInt() + " waiting");
+                List<List<String>> held = new ArrayList<>();
+                held.add(List.of("NODE", "GPUS", "USER", "NAME", "UNTIL"));
+                for (JsonNode n : t.get("nodes")) {
+                    // Consecutive GPUs of one reservation read as one row: "0-3".
+                    JsonNode last = null;
+                    int from = -1;
+                    int to = -1;
+                    for (JsonNode g : n.get("gpus")) {
+                        JsonNode h = g.get("holder");
+                        boolean same = last != null && !h.isNull() && !last.isNull() && h.equals(last);
+                        if (!same && last != null && !last.isNull()) {
+                            held.add(holderRow(n.get("name").asText(), from, to, last));
+                        }
+                        if (!same) {
+                            from = g.get("index").asInt();
+                        }
+                        to = g.get("index").asInt();
+                        last = h;
+                    }
+                    if (last != null && !last.isNull()) {
+                        held.add(holderRow(n.get("name").asText(), from, to, last));
+                    }
+                }
+                if (held.size() > 1) {
+                    table(held);
+                }
+                if (t.get("queue").isEmpty()) {
+                    out().println("Nobody is waiting.");
+                    continue;
+                }
+                List<List<String>> queue = new ArrayList<>();
+                queue.add(List.of("#", "USER", "NAME", "GPUS", "ESTIMATED START", "WHY WAITING"));
+                for (JsonNode q : t.get("queue")) {
+                    queue.add(List.of(q.path("position").asText("-"), q.get("user").asText() + (q.get("mine").asBoolean() ? " (you)" : ""),
+                            q.path("name").asText("-"), q.get("gpu_count").asText(),
+                            q.hasNonNull("estimated_start_at") ? Output.time(q.get("estimated_start_at").asText()) : "unknown",
+                            reason(q.path("pending_reason").asText("-"))));
+                }
+                table(queue);
+                int more = t.get("queued").asInt() - t.get("queue").size();
+                if (more > 0) {
+                    out().println("... and " + more + " more waiting.");
+                }
+            }
+            return 0;
+        }
+
+        /** The scheduler's reason codes in words. */
+        static String reason(String code) {
+            return switch (code) {
+                case "WAITING_FOR_CAPACITY" -> "waiting for GPUs to free up";
+                case "USER_GPU_LIMIT" -> "its owner holds their GPU limit";
+                case "WAITING_FOR_DISK" -> "its disk is in use by another of its owner's reservations";
+                case "NO_CAPACITY_OF_TYPE" -> "no node of this type can hold it";
+                default -> code;
+            };
+        }
+
+        private static List<String> holderRow(String node, int from, int to, JsonNode h) {
+            String until = "preparing".equals(h.path("status").asText()) ? "starting"
+                    : h.hasNonNull("expires_at") ? Output.time(h.get("expires_at").asText()) : "-";
+            return List.of(node, from == to ? Integer.toString(from) : from + "-" + to,
+                    h.get("user").asText() + (h.get("mine").asBoolean() ? " (you)" : ""), h.path("name").asText("-"), until);
+        }
+    }
 }

@@ -112,7 +112,7 @@ public final class Processor implements Runnable, AutoCloseable {
             reconciler.run(live, observed);
         }
         try {
-            usage.sample(live, capacity);
+            usage.sample(capacity);
         } catch (RuntimeException e) {
             log.warn("could not record this minute's usage sample: {}", e.toString());
         }

@@ -1,8 +1,7 @@
 package dev.gpudev.processor;
 
 import dev.gpudev.core.Capacity;
-import dev.gpudev.core.Reservation;
-import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.Usage;
 import dev.gpudev.store.UsageSamples;
 
 import java.time.Duration;
@@ -10,12 +9,12 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * Once a minute, GPUs in use and asked for per type, from the cycle's live set (no query of its own):
- * the dashboard draws the last day of them. Replicas write the same minute once.
+ * Once a minute, GPUs in use and asked for per type (the usage query `avail` uses, once a minute): the
+ * dashboard draws the last day of them. Replicas write the same minute once.
  */
 final class UsageSampler {
     static final Duration KEEP = Duration.ofDays(8);
@@ -27,38 +26,30 @@ final class UsageSampler {
         this.p = parts;
     }
 
-    void sample(LiveSet live, Capacity capacity) {
+    void sample(Capacity capacity) {
         Instant minute = p.clock().instant().truncatedTo(ChronoUnit.MINUTES);
         if (minute.equals(lastMinute)) {
             return;
         }
-        List<UsageSamples.Sample> samples = samples(minute, live.all(), capacity);
         p.db().inTransaction(c -> {
-            p.usageSamples().record(c, samples, minute.minus(KEEP));
+            p.usageSamples().record(c, samples(minute, p.reservations().usage(c), capacity), minute.minus(KEEP));
             return null;
         });
         lastMinute = minute;
     }
 
-    /** One sample per type that has GPUs or reservations: [total, in use, queued, queued GPUs]. */
-    static List<UsageSamples.Sample> samples(Instant at, List<Reservation> live, Capacity capacity) {
-        Map<String, int[]> byType = new TreeMap<>();
+    /** One sample per type that has GPUs or reservations. */
+    static List<UsageSamples.Sample> samples(Instant at, Usage usage, Capacity capacity) {
+        Set<String> types = new TreeSet<>(usage.byType().keySet());
         if (capacity != null) {
-            for (Capacity.Node n : capacity.nodes()) {
-                byType.computeIfAbsent(n.gpuType(), t -> new int[4])[0] += n.gpus().size();
-            }
-        }
-        for (Reservation r : live) {
-            int[] t = byType.computeIfAbsent(r.gpuType(), x -> new int[4]);
-            if (r.status() == ReservationStatus.QUEUED) {
-                t[2]++;
-                t[3] += r.gpuCount();
-            } else if (r.status() == ReservationStatus.PREPARING || r.status() == ReservationStatus.ACTIVE) {
-                t[1] += r.gpuCount();
-            }
+            capacity.nodes().forEach(n -> types.add(n.gpuType()));
         }
         List<UsageSamples.Sample> out = new ArrayList<>();
-        byType.forEach((type, t) -> out.add(new UsageSamples.Sample(at, type, t[0], t[1], t[2], t[3])));
+        for (String type : types) {
+            Usage.OfType u = usage.of(type);
+            out.add(new UsageSamples.Sample(at, type, capacity == null ? 0 : capacity.totalGpus(type), u.gpusInUse(), u.queued(),
+                    u.queuedGpus()));
+        }
         return out;
     }
 }

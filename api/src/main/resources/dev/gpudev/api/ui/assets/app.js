@@ -32,13 +32,15 @@
         else e.setAttribute(k, v === true ? "" : v);
       });
     }
-    for (var i = 2; i < arguments.length; i++) {
-      var c = arguments[i];
-      if (c === null || c === undefined || c === false) continue;
-      if (Array.isArray(c)) c.forEach(function (x) { if (x) e.appendChild(typeof x === "string" ? document.createTextNode(x) : x); });
-      else e.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
-    }
+    for (var i = 2; i < arguments.length; i++) add(e, arguments[i]);
     return e;
+  }
+
+  // Children: nodes, text, and lists of them (nested lists too); nothing for null, undefined or false.
+  function add(parent, c) {
+    if (c === null || c === undefined || c === false) return;
+    if (Array.isArray(c)) c.forEach(function (x) { add(parent, x); });
+    else parent.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
   }
 
   function table(caption, head, rows, empty) {
@@ -56,7 +58,6 @@
     var key = JSON.stringify(data);
     var node = document.getElementById(id);
     if (!node || drawn[id] === key) return;
-    drawn[id] = key;
     var focused = document.activeElement && document.activeElement.getAttribute("data-key");
     var values = {};
     node.querySelectorAll("select[data-key], input[data-key]").forEach(function (f) { values[f.getAttribute("data-key")] = f.value; });
@@ -67,6 +68,7 @@
       if (v !== undefined) f.value = v;
     });
     node.replaceWith(fresh);
+    drawn[id] = key; // only once drawn: a drawing that failed is tried again, and its error stays shown
     if (focused) {
       var again = fresh.querySelector("[data-key='" + focused.replace(/'/g, "") + "']");
       if (again) again.focus();
@@ -96,6 +98,18 @@
     if (m < 60) return m + (m === 1 ? " minute" : " minutes");
     var h = Math.floor(m / 60);
     return h + " h " + (m % 60) + " min";
+  }
+
+  // The scheduler's reasons (codes on the wire, as the original API had them) in words.
+  var REASONS = {
+    WAITING_FOR_CAPACITY: "waiting for GPUs to free up",
+    USER_GPU_LIMIT: "its owner holds their GPU limit",
+    WAITING_FOR_DISK: "its disk is in use by another of its owner's reservations",
+    NO_CAPACITY_OF_TYPE: "no node of this type can hold it"
+  };
+
+  function reason(code) {
+    return code ? (REASONS[code] || code) : null;
   }
 
   function plural(n, one, many) {
@@ -145,6 +159,7 @@
   var pollFailed = false;
 
   function pollError(e) {
+    if (!e.status && window.console) console.error(e);
     failed(e);
     pollFailed = e.status !== 401;
   }
@@ -188,6 +203,7 @@
           el("strong", {text: String(t.queued)}), " waiting (" + plural(t.queued_gpus, "GPU", "GPUs") + ") · at most "
           + t.max_per_node + " per node"),
         el("div", {class: "nodes"}, t.nodes.map(node)),
+        yours(t),
         el("h3", {text: "Queue"}),
         queue(t));
     }));
@@ -211,10 +227,46 @@
       })));
   }
 
+  // The caller's own reservations of this type (held or waiting), with the same actions as on "Mine".
+  function yours(t) {
+    var seen = {};
+    var own = [];
+    t.nodes.forEach(function (n) {
+      n.gpus.forEach(function (g) {
+        var h = g.holder;
+        if (h && h.job_id && h.mine && !seen[h.job_id]) {
+          seen[h.job_id] = true;
+          own.push({h: h, node: n.name, gpus: n.gpus.filter(function (x) { return x.holder && x.holder.job_id === h.job_id; }).length});
+        }
+      });
+    });
+    t.queue.forEach(function (q) {
+      if (q.job_id && q.mine && !seen[q.job_id]) {
+        seen[q.job_id] = true;
+        own.push({h: q, node: null, gpus: q.gpu_count});
+      }
+    });
+    if (!own.length) return null;
+    return el("div", {class: "yours"}, el("h3", {text: "Yours"}), el("ul", null, own.map(function (o) {
+      var h = o.h;
+      var j = {job_id: h.job_id, name: h.name, user: h.user};
+      var where = o.node ? o.gpus + " GPU" + (o.gpus === 1 ? "" : "s") + " on " + o.node
+        + (h.status === "active" && h.expires_at ? ", until " + time(h.expires_at) + " (" + left(h.expires_at) + " left)" : ", starting")
+        : "waiting, position " + (h.position === null ? "—" : h.position);
+      return el("li", {"data-job": h.job_id}, el("strong", {text: h.name || h.job_id.substring(0, 8)}), " " + where + " ",
+        h.status === "active" ? el("button", {type: "button", "data-key": "extend1-" + h.job_id, "data-action": "extend",
+          onclick: function () { act(j, "extend", {extension_hours: 1}); }}, "Extend 1 h") : null, " ",
+        el("button", {type: "button", class: "danger", "data-key": "cancel-" + h.job_id, "data-action": "cancel",
+          onclick: function () {
+            if (confirm("Cancel " + (h.name || h.job_id.substring(0, 8)) + "? Its environment ends now.")) act(j, "cancel");
+          }}, "Cancel"));
+    })));
+  }
+
   function queue(t) {
     var rows = t.queue.map(function (q) {
       return [String(q.position === null ? "—" : q.position), (q.mine ? "★ " : "") + q.user, q.name, String(q.gpu_count),
-        time(q.created_at), q.estimated_start_at ? time(q.estimated_start_at) : "unknown", q.pending_reason];
+        time(q.created_at), q.estimated_start_at ? time(q.estimated_start_at) : "unknown", reason(q.pending_reason)];
     });
     var table1 = table("Waiting for " + t.gpu_type.toUpperCase(), ["#", "User", "Name", "GPUs", "Since", "Estimated start", "Why waiting"],
       rows, "Nobody is waiting.");
@@ -265,6 +317,10 @@
       svg.appendChild(s("path", {d: path(function (m) { return m.total; }), class: "total"}));
       svg.appendChild(s("path", {d: path(function (m) { return m.used; }), class: "used"}));
       svg.appendChild(s("path", {d: path(function (m) { return m.queued; }), class: "queued"}));
+      var k = keys[keys.length - 1];
+      var at = x(new Date(k).getTime());
+      svg.appendChild(s("circle", {cx: at, cy: y(byMinute[k].used), r: 4, class: "used-dot"}));
+      svg.appendChild(s("rect", {x: at - 4, y: y(byMinute[k].queued) - 4, width: 8, height: 8, class: "queued-dot"}));
     }
     return el("figure", {class: "chart-box"}, svg,
       el("figcaption", null, el("span", {class: "key used-key", text: "— in use"}), " ",
@@ -309,7 +365,7 @@
     if (j.status === "queued") {
       facts.push(["Queue position", j.queue_position === null ? "being placed" : String(j.queue_position)]);
       facts.push(["Estimated start", j.estimated_start_at ? time(j.estimated_start_at) : "unknown"]);
-      if (j.pending_reason) facts.push(["Why waiting", j.pending_reason]);
+      if (j.pending_reason) facts.push(["Why waiting", reason(j.pending_reason)]);
     }
     if (j.status === "active") {
       facts.push(["Time left", left(j.expires_at) + " (until " + time(j.expires_at) + ")"]);
