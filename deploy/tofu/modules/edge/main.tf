@@ -5,8 +5,11 @@ data "aws_cloudfront_cache_policy" "disabled" {
   name = "Managed-CachingDisabled"
 }
 
+# Every header, cookie and query string (the dashboard's session cookie and CSRF header included), and
+# CloudFront's own headers: CloudFront-Forwarded-Proto tells the API the browser came over HTTPS, so the
+# dashboard's cookie is marked Secure although CloudFront reaches the load balancer over HTTP.
 data "aws_cloudfront_origin_request_policy" "all_viewer" {
-  name = "Managed-AllViewerExceptHostHeader"
+  name = "Managed-AllViewerAndCloudFrontHeaders-2022-06"
 }
 
 resource "aws_cloudfront_distribution" "api" {
