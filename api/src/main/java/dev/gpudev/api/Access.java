@@ -8,6 +8,11 @@ enum Access implements RouteRole {
     ANYONE,
     /** Any logged-in user; what they may see or change within it is the handler's (ownership). */
     USER,
+    /**
+     * A logged-in user with their API key, not the dashboard's session: what makes new credentials (keys,
+     * login links, SSH keys). A stolen browser session must not outlive its own 12 hours or its user's keys.
+     */
+    USER_WITH_KEY,
     /** Admins only. */
     ADMIN,
     /** Scrapes from this machine, or an admin's key (metrics). */

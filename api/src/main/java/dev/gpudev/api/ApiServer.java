@@ -57,11 +57,13 @@ public final class ApiServer implements AutoCloseable {
     private final Metrics metrics = new Metrics();
     private final RateLimiter perAddress;
     private final Callers callers;
+    private final VerifiedKeys verifiedKeys;
     private final AuditWriter auditWriter;
 
     public ApiServer(Parts parts) {
         this.p = parts;
-        this.callers = new Callers(parts);
+        this.verifiedKeys = new VerifiedKeys(parts.db());
+        this.callers = new Callers(parts, verifiedKeys);
         this.auditWriter = new AuditWriter(parts.db(), parts.audit());
         this.perAddress = new RateLimiter(parts.config().rateLimitPerAddress(), parts.config().rateLimitPerAddress() * 2, parts.clock());
         this.app = Javalin.create(cfg -> {
@@ -70,6 +72,9 @@ public final class ApiServer implements AutoCloseable {
             cfg.http.maxRequestSize = MAX_BODY_BYTES;
             cfg.jsonMapper(new JavalinJackson(Json.MAPPER, true));
             cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrors()));
+            // Before anything, static files included: a path with . or .. segments is a JSON 400, never a 500.
+            cfg.jetty.modifyServletContextHandler(handler -> handler.addFilter(DotSegments.class, "/*",
+                    java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST)));
             // Request line and headers: generous for real clients, bounded for the rest (431 and 414, as JSON).
             cfg.jetty.modifyHttpConfiguration(http -> {
                 http.setRequestHeaderSize(16 * 1024);
@@ -94,7 +99,7 @@ public final class ApiServer implements AutoCloseable {
         CapacityView capacity = new CapacityView(parts.db(), parts.capacity());
         Views views = new Views(parts.config());
         new SystemRoutes(parts, metrics, capacity).register(router);
-        new AuthRoutes(parts).register(router);
+        new AuthRoutes(parts, verifiedKeys).register(router);
         new AdminRoutes(parts).register(router);
         new SshKeyRoutes(parts).register(router);
         new DiskRoutes(parts).register(router);
@@ -113,6 +118,9 @@ public final class ApiServer implements AutoCloseable {
         ctx.attribute(STARTED, System.nanoTime());
         if (ctx.path().indexOf('\0') >= 0 || ctx.queryString() != null && ctx.queryString().contains("%00")) {
             throw ApiError.badRequest("the path and query must not contain NUL characters");
+        }
+        if (ctx.path().startsWith("/v1/")) {
+            ctx.header("Cache-Control", "no-store"); // keys, tokens and everyone's reservations: never kept by a cache
         }
         String id = ctx.header("X-Request-Id");
         if (id == null || !id.matches("[A-Za-z0-9._-]{1,64}")) {
@@ -211,6 +219,7 @@ public final class ApiServer implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        verifiedKeys.close();
         auditWriter.close();
     }
 }

@@ -21,16 +21,18 @@ final class AuthRoutes {
 
     private final ApiServer.Parts p;
     private final AwsLogin awsLogin;
+    private final VerifiedKeys verified;
 
-    AuthRoutes(ApiServer.Parts parts) {
+    AuthRoutes(ApiServer.Parts parts, VerifiedKeys verified) {
         this.p = parts;
+        this.verified = verified;
         this.awsLogin = new AwsLogin(parts.config().aws());
     }
 
     void register(Router r) {
         r.post("/v1/auth/token-login", Access.ANYONE, this::tokenLogin);
         r.post("/v1/auth/aws-login", Access.ANYONE, this::awsLogin);
-        r.post("/v1/keys/rotate", Access.USER, this::rotateKey);
+        r.post("/v1/keys/rotate", Access.USER_WITH_KEY, this::rotateKey);
         r.get("/v1/keys", Access.USER, this::listKeys);
         r.delete("/v1/keys/{id}", Access.USER, this::revokeKey);
     }
@@ -56,6 +58,7 @@ final class AuthRoutes {
             p.users().markInviteUsed(c, invite.inviteId(), now); // every token works once, the bootstrap token too
             return issueKey(c, user, now, "token login");
         });
+        verified.forgetAll(); // a sixth key ends the oldest: this replica forgets before it answers
         ctx.attribute(ApiServer.AUDIT_USER, (String) out.get("username"));
         log.info("login: user '{}' via token", out.get("username"));
         ctx.json(out);
@@ -105,6 +108,7 @@ final class AuthRoutes {
             issued.put("aws_arn", id.arn());
             return issued;
         });
+        verified.forgetAll();
         ctx.attribute(ApiServer.AUDIT_USER, id.username());
         log.info("login: user '{}' via AWS ({})", id.username(), id.arn());
         ctx.json(out);
@@ -142,6 +146,7 @@ final class AuthRoutes {
             }
             return issued;
         });
+        verified.forgetAll();
         out.put("old_key_revoked", revokeOld);
         ctx.json(out);
     }
@@ -165,7 +170,19 @@ final class AuthRoutes {
     private void revokeKey(Context ctx) {
         Caller who = Callers.of(ctx);
         long id = Params.id(ctx.pathParam("id"), "key");
-        if (!p.db().query(c -> p.apiKeys().revoke(c, id, who.admin() ? null : who.userId()))) {
+        boolean revoked = p.db().inTransaction(c -> {
+            if (!p.apiKeys().revoke(c, id, who.admin() ? null : who.userId())) {
+                return false;
+            }
+            // An admin taking away someone's key takes away their dashboard sessions too.
+            int ended = p.uiSessions().endForKeyOwnerOtherThan(c, id, who.userId());
+            if (ended > 0) {
+                log.info("admin '{}' revoked key {}: {} dashboard session(s) of its user ended", who.username(), id, ended);
+            }
+            return true;
+        });
+        verified.forgetAll();
+        if (!revoked) {
             throw ApiError.notFound("no active key " + id + " of yours");
         }
         ctx.status(204);

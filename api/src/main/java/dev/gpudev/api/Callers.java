@@ -19,9 +19,11 @@ final class Callers {
 
     private final ApiServer.Parts p;
     private final RateLimiter perKey;
+    private final VerifiedKeys verified;
 
-    Callers(ApiServer.Parts parts) {
+    Callers(ApiServer.Parts parts, VerifiedKeys verified) {
         this.p = parts;
+        this.verified = verified;
         this.perKey = new RateLimiter(parts.config().rateLimitPerKey(), parts.config().rateLimitPerKey() * 2, parts.clock());
     }
 
@@ -72,25 +74,52 @@ final class Callers {
             throw new ApiError(429, "rate_limited", "too many requests with this API key; retry in " + wait + " s");
         }
         Instant now = p.clock().instant();
-        Caller c = p.db().query(conn -> {
-            ApiKeys.Key k = p.apiKeys().findByHash(conn, hash)
-                    .orElseThrow(() -> ApiError.unauthorized("unknown API key: run `gpu-dev login`"));
-            if (!k.active()) {
-                throw ApiError.forbidden("this API key was revoked: run `gpu-dev login`");
+        ApiKeys.Key believed = verified.get(hash, now);
+        Caller c;
+        if (believed != null && valid(believed, now)) {
+            // Checked a moment ago and not revoked since: no round trip, but the expiry is checked every time.
+            if (believed.lastUsedAt() == null || believed.lastUsedAt().isBefore(now.minusSeconds(60))) {
+                p.db().query(conn -> {
+                    p.apiKeys().touch(conn, believed.keyId(), now);
+                    return null;
+                });
+                verified.touched(hash, believed, now);
             }
-            if (!k.userActive()) {
-                throw ApiError.forbidden("this account is disabled: ask an admin");
+            c = new Caller(believed.userId(), believed.username(), believed.admin(), believed.keyId());
+        } else {
+            long generation = verified.generation();
+            ApiKeys.Key k = p.db().query(conn -> {
+                ApiKeys.Key found = p.apiKeys().findByHash(conn, hash)
+                        .orElseThrow(() -> ApiError.unauthorized("unknown API key: run `gpu-dev login`"));
+                if (valid(found, now) && (found.lastUsedAt() == null || found.lastUsedAt().isBefore(now.minusSeconds(60)))) {
+                    p.apiKeys().touch(conn, found.keyId(), now);
+                    found = new ApiKeys.Key(found.keyId(), found.userId(), found.keyPrefix(), found.createdAt(), found.expiresAt(), now,
+                            found.active(), found.userActive(), found.username(), found.admin());
+                }
+                return found;
+            });
+            if (!valid(k, now)) {
+                throw refusal(k, now);
             }
-            if (k.expiresAt() != null && !k.expiresAt().isAfter(now)) {
-                throw ApiError.forbidden("this API key expired at " + k.expiresAt() + ": run `gpu-dev login` again");
-            }
-            if (k.lastUsedAt() == null || k.lastUsedAt().isBefore(now.minusSeconds(60))) {
-                p.apiKeys().touch(conn, k.keyId(), now);
-            }
-            return new Caller(k.userId(), k.username(), k.admin(), k.keyId());
-        });
+            verified.put(hash, k, now, generation);
+            c = new Caller(k.userId(), k.username(), k.admin(), k.keyId());
+        }
         ctx.attribute(ATTRIBUTE, c);
         return c;
+    }
+
+    private static boolean valid(ApiKeys.Key k, Instant now) {
+        return k.active() && k.userActive() && (k.expiresAt() == null || k.expiresAt().isAfter(now));
+    }
+
+    private static ApiError refusal(ApiKeys.Key k, Instant now) {
+        if (!k.active()) {
+            return ApiError.forbidden("this API key was revoked: run `gpu-dev login`");
+        }
+        if (!k.userActive()) {
+            return ApiError.forbidden("this account is disabled: ask an admin");
+        }
+        return ApiError.forbidden("this API key expired at " + k.expiresAt() + ": run `gpu-dev login` again");
     }
 
     private Caller fromSession(Context ctx, String cookie) {
@@ -120,6 +149,7 @@ final class Callers {
             }
             return found;
         });
+        ctx.attribute(ApiServer.AUDIT_USER, s.username()); // a refused change is still audited under its user
         String method = ctx.method().name();
         if (!method.equals("GET") && !method.equals("HEAD") && !method.equals("OPTIONS")) {
             DashboardRoutes.refuseCrossSite(ctx);
@@ -150,6 +180,9 @@ final class Callers {
             return;
         }
         Caller who = authenticate(ctx);
+        if (roles.contains(Access.USER_WITH_KEY) && ctx.attribute(SESSION) != null) {
+            throw ApiError.forbidden("the dashboard cannot make keys, login links or SSH keys: use the CLI (gpu-dev)");
+        }
         if (roles.contains(Access.ADMIN) && !who.admin()) {
             throw ApiError.forbidden("this is for admins: " + ctx.method() + " " + ctx.endpointHandlerPath());
         }

@@ -142,14 +142,16 @@ final class ClusterRoutes {
     }
 
     private static Map<String, Object> holder(Reservation r, Caller who, Set<UUID> shared) {
-        boolean mine = r.userId() == who.userId() || shared.contains(r.id());
+        boolean mine = r.userId() == who.userId();
+        boolean sharedWithMe = shared.contains(r.id());
         Map<String, Object> h = new LinkedHashMap<>();
-        h.put("job_id", mine || who.admin() ? r.id() : null);
+        h.put("job_id", mine || sharedWithMe || who.admin() ? r.id() : null);
         h.put("user", r.username());
         h.put("name", r.name());
         h.put("status", r.status().wire());
         h.put("expires_at", r.expiresAt());
         h.put("mine", mine);
+        h.put("shared", sharedWithMe);
         return h;
     }
 

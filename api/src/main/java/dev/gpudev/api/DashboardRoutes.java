@@ -54,7 +54,7 @@ final class DashboardRoutes {
         r.get("/ui/mine", Access.ANYONE, ctx -> page(ctx, page));
         r.get("/ui/admin", Access.ANYONE, ctx -> page(ctx, page));
         r.get("/ui/login", Access.ANYONE, ctx -> page(ctx, loginPage));
-        r.post("/v1/ui/login-links", Access.USER, this::createLink);
+        r.post("/v1/ui/login-links", Access.USER_WITH_KEY, this::createLink);
         r.post("/v1/ui/session", Access.ANYONE, this::openSession);
         r.get("/v1/ui/session", Access.USER, this::session);
         r.post("/v1/ui/logout", Access.ANYONE, this::logout);
@@ -105,6 +105,11 @@ final class DashboardRoutes {
                 throw ApiError.forbidden("this account is disabled: ask an admin");
             }
             p.uiSessions().createSession(c, Tokens.sha256Hex(secret), userId, csrf, now, expires);
+            // The browser's previous session, if any, ends here rather than lingering on the server.
+            String previous = ctx.cookie(COOKIE);
+            if (previous != null && !previous.isBlank() && previous.length() <= 128) {
+                p.uiSessions().end(c, Tokens.sha256Hex(previous.trim()));
+            }
             return u;
         });
         ctx.attribute(ApiServer.AUDIT_USER, user.username());
@@ -136,9 +141,10 @@ final class DashboardRoutes {
         refuseCrossSite(ctx);
         String cookie = ctx.cookie(COOKIE);
         if (cookie != null && !cookie.isBlank() && cookie.length() <= 128) {
-            boolean ended = p.db().inTransaction(c -> p.uiSessions().end(c, Tokens.sha256Hex(cookie.trim())));
-            if (ended) {
-                log.info("dashboard session ended by logout");
+            String ended = p.db().inTransaction(c -> p.uiSessions().endNamed(c, Tokens.sha256Hex(cookie.trim())));
+            if (ended != null) {
+                ctx.attribute(ApiServer.AUDIT_USER, ended);
+                log.info("dashboard session of '{}' ended by logout", ended);
             }
         }
         ctx.header("Set-Cookie", cookie(ctx, "", 0));

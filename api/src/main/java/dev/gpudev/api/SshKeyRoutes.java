@@ -16,9 +16,9 @@ final class SshKeyRoutes {
     }
 
     void register(Router r) {
-        r.post("/v1/ssh-keys", Access.USER, this::add);
+        r.post("/v1/ssh-keys", Access.USER_WITH_KEY, this::add);
         r.get("/v1/ssh-keys", Access.USER, this::list);
-        r.delete("/v1/ssh-keys/{id}", Access.USER, this::delete);
+        r.delete("/v1/ssh-keys/{id}", Access.USER_WITH_KEY, this::delete);
     }
 
     private void add(Context ctx) {

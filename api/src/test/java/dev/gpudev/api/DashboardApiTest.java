@@ -171,6 +171,66 @@ class DashboardApiTest {
     }
 
     @Test
+    void aSessionCannotMakeNewCredentialsSoItNeverOutlivesItsUsersKeys() throws Exception {
+        Browser b = login(owner, Map.of());
+        for (String[] route : new String[][]{{"POST", "/v1/keys/rotate", "{}"}, {"POST", "/v1/ui/login-links", "{}"},
+                {"POST", "/v1/ssh-keys", "{\"public_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ m\"}"}}) {
+            Res r = send(route[0], route[1], b.changes(), route[2]);
+            assertEquals(403, r.status(), route[1] + ": " + r.body());
+            assertTrue(r.json().get("message").asText().contains("use the CLI"), r.body());
+        }
+        assertEquals(403, send("DELETE", "/v1/ssh-keys/1", b.changes(), null).status());
+    }
+
+    @Test
+    void anAdminRevokingAUsersKeyEndsTheirDashboardSessions() throws Exception {
+        String victim = f.newUser("dash-revoked");
+        Browser b = login(victim, Map.of());
+        assertEquals(200, send("GET", "/v1/jobs", b.reads(), null).status());
+        long keyId = f.call("GET", "/v1/keys", victim, null).body().get("keys").get(0).get("key_id").asLong();
+        assertEquals(204, f.call("DELETE", "/v1/keys/" + keyId, f.admin(), null).status());
+        assertEquals(401, send("GET", "/v1/jobs", b.reads(), null).status(), "the stolen session dies with the key");
+        Browser admins = login(f.admin(), Map.of());
+        String spare = f.newUser("dash-spare");
+        long spareKey = f.call("GET", "/v1/keys", spare, null).body().get("keys").get(0).get("key_id").asLong();
+        assertEquals(204, send("DELETE", "/v1/keys/" + spareKey, admins.changes(), null).status(), "the admin page revokes");
+        assertEquals(200, send("GET", "/v1/ui/session", admins.reads(), null).status(), "the admin's own session goes on");
+    }
+
+    @Test
+    void aNewLoginInTheSameBrowserEndsItsPreviousSession() throws Exception {
+        Browser first = login(owner, Map.of());
+        Res s = send("POST", "/v1/ui/session", Map.of("Content-Type", "application/json", "Cookie", first.cookie()),
+                "{\"token\":\"" + linkToken(other) + "\"}");
+        assertEquals(201, s.status(), s.body());
+        assertEquals(401, send("GET", "/v1/jobs", first.reads(), null).status(), "the replaced session does not linger");
+    }
+
+    @Test
+    void dotSegmentsInAPathAreABadRequestNeverAServerError() throws Exception {
+        for (String path : List.of("/ui/assets/..", "/ui/assets/%2e%2e", "/ui/assets/.%2e/index.html", "/ui/assets/../index.html",
+                "/docs/assets/%2E%2E/x", "/v1/jobs/./x")) {
+            try (var socket = new java.net.Socket("127.0.0.1", Integer.parseInt(f.base.substring(f.base.lastIndexOf(':') + 1)))) {
+                socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                String response = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                String statusLine = response.lines().findFirst().orElse("");
+                assertTrue(statusLine.contains(" 400 "), path + " -> " + statusLine);
+                assertTrue(response.contains("{\"error\""), path + ": " + response);
+            }
+        }
+    }
+
+    @Test
+    void apiAnswersAreNeverKeptByACache() throws Exception {
+        for (String path : List.of("/v1/jobs", "/v1/ui/session", "/v1/cluster/occupancy")) {
+            var r = http.send(HttpRequest.newBuilder(URI.create(f.base + path)).header("Authorization", "Bearer " + owner).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals("no-store", r.headers().firstValue("Cache-Control").orElse(""), path);
+        }
+    }
+
+    @Test
     void loggingOutEndsTheSessionOnTheServerNotOnlyInTheBrowser() throws Exception {
         Browser b = login(owner, Map.of());
         Res out = send("POST", "/v1/ui/logout", Map.of("Cookie", b.cookie()), null);
@@ -271,6 +331,21 @@ class DashboardApiTest {
             assertEquals("waiting for 8 GPUs on one node", q.get("pending_reason").asText());
             assertEquals(waiting.toString(), q.get("job_id").asText(), "their own");
             assertTrue(q.get("mine").asBoolean());
+
+            // Someone the owner added sees its id (as `list` shows it to them), marked shared, not theirs.
+            String added = f.newUser("dash-added");
+            f.db.inTransaction(c -> new dev.gpudev.store.ReservationUsers().add(c, held,
+                    new dev.gpudev.store.Users().findByName(c, "dash-added").orElseThrow().userId(), 1L));
+            boolean sharedSeen = false;
+            for (JsonNode g : f.call("GET", "/v1/cluster/occupancy", added, null).body().get("gpu_types").get(0).get("nodes").get(0).get("gpus")) {
+                if (!g.get("holder").isNull() && "holder".equals(g.get("holder").get("name").asText())) {
+                    sharedSeen = true;
+                    assertEquals(held.toString(), g.get("holder").get("job_id").asText());
+                    assertTrue(g.get("holder").get("shared").asBoolean());
+                    assertFalse(g.get("holder").get("mine").asBoolean(), "shared is not theirs: no actions");
+                }
+            }
+            assertTrue(sharedSeen);
 
             JsonNode asOwner = f.call("GET", "/v1/cluster/occupancy", owner, null).body().get("gpu_types").get(0);
             boolean ownSeen = false;

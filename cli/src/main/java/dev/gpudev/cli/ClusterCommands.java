@@ -131,7 +131,8 @@ final class ClusterCommands {
                 List<List<String>> queue = new ArrayList<>();
                 queue.add(List.of("#", "USER", "NAME", "GPUS", "ESTIMATED START", "WHY WAITING"));
                 for (JsonNode q : t.get("queue")) {
-                    queue.add(List.of(q.path("position").asText("-"), q.get("user").asText() + (q.get("mine").asBoolean() ? " (you)" : ""),
+                    queue.add(List.of(q.path("position").asText("-"), q.get("user").asText() + (q.get("mine").asBoolean() ? " (you)"
+                            : q.path("shared").asBoolean() ? " (shared)" : ""),
                             q.path("name").asText("-"), q.get("gpu_count").asText(),
                             q.hasNonNull("estimated_start_at") ? Output.time(q.get("estimated_start_at").asText()) : "unknown",
                             reason(q.path("pending_reason").asText("-"))));
@@ -160,7 +161,8 @@ final class ClusterCommands {
             String until = "preparing".equals(h.path("status").asText()) ? "starting"
                     : h.hasNonNull("expires_at") ? Output.time(h.get("expires_at").asText()) : "-";
             return List.of(node, from == to ? Integer.toString(from) : from + "-" + to,
-                    h.get("user").asText() + (h.get("mine").asBoolean() ? " (you)" : ""), h.path("name").asText("-"), until);
+                    h.get("user").asText() + (h.get("mine").asBoolean() ? " (you)" : h.path("shared").asBoolean() ? " (shared)" : ""),
+                    h.path("name").asText("-"), until);
         }
     }
 }

@@ -32,17 +32,23 @@ final class DashboardCommand extends Base {
         return 0;
     }
 
-    /** Opens the link where a desktop is (a display on Linux, or macOS); false where none is. */
+    /**
+     * Opens the link where a desktop is (a display on Linux, or macOS); false where none is. The browser
+     * is handed a private file (0600) that forwards to the link, never the link itself: a command line
+     * is visible to every user of the machine ({@code ps}), and the link's token would be theirs to use first.
+     */
     private boolean open(String url) {
         Map<String, String> env = settings.env();
-        List<String> command;
-        if (System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("mac")) {
-            command = List.of("open", url);
-        } else if (env.get("DISPLAY") != null || env.get("WAYLAND_DISPLAY") != null) {
-            command = List.of("xdg-open", url);
-        } else {
+        boolean mac = System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).contains("mac");
+        if (!mac && env.get("DISPLAY") == null && env.get("WAYLAND_DISPLAY") == null) {
             return false;
         }
+        java.nio.file.Path page = settings.stateDir().resolve("dashboard-login.html");
+        String attr = url.replace("&", "&amp;").replace("\"", "&quot;").replace("<", "&lt;");
+        Settings.writePrivate(page, "<!doctype html><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\">"
+                + "<meta http-equiv=\"refresh\" content=\"0;url=" + attr + "\"><title>gpudev</title>"
+                + "<p>Opening the <a href=\"" + attr + "\">gpudev dashboard</a>…</p>\n");
+        List<String> command = List.of(mac ? "open" : "xdg-open", page.toUri().toString());
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();

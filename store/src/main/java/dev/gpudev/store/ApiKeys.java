@@ -9,8 +9,20 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
-/** api_keys: only SHA-256 hashes and an 8-character prefix are ever stored. */
+/**
+ * api_keys: only SHA-256 hashes and an 8-character prefix are ever stored. Every revocation is
+ * announced on {@link #CHANNEL} in its transaction, so that API replicas caching checked keys drop them
+ * when it commits.
+ */
 public final class ApiKeys {
+    /** NOTIFY channel: some key stopped being valid. */
+    public static final String CHANNEL = "gpudev_keys";
+
+    static void announce(Connection c) throws SQLException {
+        try (var st = c.createStatement()) {
+            st.execute("select pg_notify('" + CHANNEL + "', '')");
+        }
+    }
 
     public record Key(long keyId, long userId, String keyPrefix, Instant createdAt, Instant expiresAt,
                       Instant lastUsedAt, boolean active, boolean userActive, String username, boolean admin) {
@@ -75,8 +87,12 @@ public final class ApiKeys {
             ps.setLong(1, keyId);
             ps.setObject(2, userId);
             ps.setObject(3, userId);
-            return ps.executeUpdate() > 0;
+            if (ps.executeUpdate() == 0) {
+                return false;
+            }
         }
+        announce(c);
+        return true;
     }
 
     /** Revokes a user's live keys but the newest {@code keep} (each new key past it ends the oldest). */
@@ -91,7 +107,11 @@ public final class ApiKeys {
             ps.setLong(3, userId);
             ps.setTimestamp(4, Timestamp.from(now));
             ps.setInt(5, keep);
-            return ps.executeUpdate();
+            int revoked = ps.executeUpdate();
+            if (revoked > 0) {
+                announce(c);
+            }
+            return revoked;
         }
     }
 

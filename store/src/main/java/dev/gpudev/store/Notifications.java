@@ -99,25 +99,48 @@ public final class Notifications {
         }
     }
 
-    /** A dedicated session listening on the channel. */
+    /** A dedicated session listening on a channel (the processor's, unless named). */
     public static final class Listener implements AutoCloseable {
         private final Database db;
-        private Connection connection;
+        private final String channel;
+        private volatile Connection connection;
+        private volatile long sessions;
 
         public Listener(Database db) {
+            this(db, CHANNEL);
+        }
+
+        public Listener(Database db, String channel) {
+            if (!channel.matches("[a-z_]+")) {
+                throw new IllegalArgumentException("bad channel name " + channel);
+            }
             this.db = db;
+            this.channel = channel;
+        }
+
+        /** Whether a session listens now (what was announced while none did was missed). */
+        public boolean listening() {
+            return connection != null;
+        }
+
+        /** How many sessions have listened so far: a new one means notifications may have been missed in between. */
+        public long sessions() {
+            return sessions;
         }
 
         /** Waits up to timeoutMs; true when woken by a notification, false on timeout or a lost session. */
         public boolean await(int timeoutMs) {
             try {
-                if (connection == null || connection.isClosed()) {
-                    connection = db.openDedicated();
-                    try (Statement st = connection.createStatement()) {
-                        st.execute("LISTEN " + CHANNEL);
+                Connection conn = connection;
+                if (conn == null || conn.isClosed()) {
+                    conn = db.openDedicated();
+                    try (Statement st = conn.createStatement()) {
+                        st.execute("LISTEN " + channel);
                     }
+                    sessions++;
+                    connection = conn;
                 }
-                var notes = connection.unwrap(PGConnection.class).getNotifications(timeoutMs);
+                var notes = conn.unwrap(PGConnection.class).getNotifications(timeoutMs);
                 return notes != null && notes.length > 0;
             } catch (SQLException e) {
                 close();
@@ -133,8 +156,9 @@ public final class Notifications {
         @Override
         public void close() {
             try {
-                if (connection != null) {
-                    connection.close();
+                Connection conn = connection;
+                if (conn != null) {
+                    conn.close();
                 }
             } catch (SQLException ignored) {
                 // closing a broken session: nothing to do

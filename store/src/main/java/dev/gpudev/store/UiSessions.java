@@ -122,6 +122,27 @@ public final class UiSessions {
         }
     }
 
+    /** Ends a session (logging out): the name of its user, or null if there was none. */
+    public String endNamed(Connection c, String sessionHash) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                delete from ui_sessions s using api_users u where s.session_hash = ? and u.user_id = s.user_id returning u.username""")) {
+            ps.setString(1, sessionHash);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    /** Ends every session of the user whose key this is, unless that user is {@code exceptUserId}; how many ended. */
+    public int endForKeyOwnerOtherThan(Connection c, long keyId, long exceptUserId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                delete from ui_sessions where user_id = (select user_id from api_keys where key_id = ?) and user_id <> ?""")) {
+            ps.setLong(1, keyId);
+            ps.setLong(2, exceptUserId);
+            return ps.executeUpdate();
+        }
+    }
+
     /** Ends a session (logging out); true if there was one. */
     public boolean end(Connection c, String sessionHash) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("delete from ui_sessions where session_hash = ?")) {

@@ -171,7 +171,7 @@
         el("h1", {text: "Cluster"}),
         el("p", {class: "legend"}, el("span", {class: "gpu free sample", "aria-hidden": "true"}, "free"), " free  ",
           el("span", {class: "gpu held sample", "aria-hidden": "true"}, "user"), " held  ",
-          el("span", {class: "gpu held mine sample", "aria-hidden": "true"}, "you"), " yours (marked ★)"),
+          el("span", {class: "gpu held mine sample", "aria-hidden": "true"}, "you"), " yours (marked ★; shared with you ☆)"),
         el("div", {id: "types"}),
         el("section", {"aria-labelledby": "chart-title"}, el("h2", {id: "chart-title", text: "GPUs in use and waiting, last 24 hours"}),
           el("div", {id: "chart"})));
@@ -217,10 +217,10 @@
           el("span", {class: "idx", text: "GPU " + g.index}), el("span", {class: "who", text: "free"}));
         var label = h.user + (h.name ? " · " + h.name : "");
         var until = h.status === "preparing" ? "starting" : h.expires_at ? "until " + time(h.expires_at) : "";
-        return el("li", {class: "gpu held" + (h.mine ? " mine" : ""), "data-gpu": n.name + "/" + g.index,
+        return el("li", {class: "gpu held" + (h.mine ? " mine" : h.shared ? " shared" : ""), "data-gpu": n.name + "/" + g.index,
             title: label + (until ? " (" + until + ")" : "")},
           el("span", {class: "idx", text: "GPU " + g.index}),
-          el("span", {class: "who", text: (h.mine ? "★ " : "") + label}),
+          el("span", {class: "who", text: (h.mine ? "★ " : h.shared ? "☆ " : "") + label}),
           el("span", {class: "until", text: until}));
       })));
   }
@@ -263,7 +263,7 @@
 
   function queue(t) {
     var rows = t.queue.map(function (q) {
-      return [String(q.position === null ? "—" : q.position), (q.mine ? "★ " : "") + q.user, q.name, String(q.gpu_count),
+      return [String(q.position === null ? "—" : q.position), (q.mine ? "★ " : q.shared ? "☆ " : "") + q.user, q.name, String(q.gpu_count),
         time(q.created_at), q.estimated_start_at ? time(q.estimated_start_at) : "unknown", reason(q.pending_reason)];
     });
     var table1 = table("Waiting for " + t.gpu_type.toUpperCase(), ["#", "User", "Name", "GPUs", "Since", "Estimated start", "Why waiting"],
