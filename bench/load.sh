@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
 # The submit load benchmark: the API under load against pgbench running the same transaction straight
-# into the same database (the machine's ceiling), then latency at half the API's peak.
-#   bench/load.sh [SECONDS=20] [WORKERS=32]
-# Starts its own server (simulated GPUs, a temporary data dir) on 127.0.0.1 and stops it at the end.
+# into the same database (the machine's ceiling), then latency at half the API's peak beside pgbench's
+# own latency at that rate, and at a fixed rate (the original Python API's half peak, 730/s here).
+#   bench/load.sh [SECONDS=20] [WORKERS=32] [--replicas N] [--fixed-rate R]
+# Starts its own server (simulated GPUs, a temporary data dir) on 127.0.0.1 and stops it at the end;
+# --replicas 2 adds a second processor (--role processor) on the same database. The processor runs, as
+# in production, and the queue grows through the run. Ends with one SUMMARY line with every figure.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/java-env.sh"
-SECONDS_RUN=${1:-20}
-WORKERS=${2:-32}
+POSITIONAL=()
+REPLICAS=1
+FIXED_RATE=730
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --replicas) REPLICAS="$2"; shift 2 ;;
+    --fixed-rate) FIXED_RATE="$2"; shift 2 ;;
+    *) POSITIONAL+=("$1"); shift ;;
+  esac
+done
+SECONDS_RUN=${POSITIONAL[0]:-20}
+WORKERS=${POSITIONAL[1]:-32}
 command -v pgbench >/dev/null || { echo "bench/load.sh needs pgbench (apt-get install postgresql-client)" >&2; exit 2; }
 (cd "$ROOT" && mvn -B -q -DskipTests package -pl server,bench -am)
 DATA=$(mktemp -d /tmp/gpudev-load.XXXXXX)
@@ -18,33 +31,64 @@ RATE_LIMIT_PER_KEY=100000 RATE_LIMIT_PER_ADDRESS=100000 \
   "$JAVA_HOME/bin/java" ${GPUDEV_JAVA_OPTS:-} -jar "$ROOT/server/target/gpudev-server.jar" --port "$PORT" --ssh-port "$SSH_PORT" \
   --data-dir "$DATA" --simulated-gpus h100:8 > "$DATA/server.log" 2>&1 &
 SERVER=$!
+PIDS="$SERVER"
 # The server's log is kept for a look at what happened during the run.
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; cp "$DATA/server.log" /tmp/gpudev-load-server.log 2>/dev/null || true; rm -rf "$DATA"' EXIT
+trap 'kill $PIDS 2>/dev/null || true; wait $PIDS 2>/dev/null || true; cp "$DATA/server.log" /tmp/gpudev-load-server.log 2>/dev/null || true; cp "$DATA/processor2.log" /tmp/gpudev-load-processor2.log 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 600); do grep -q "gpudev is running" "$DATA/server.log" && break; sleep 0.1; done
 # The embedded PostgreSQL listens only on its private socket, with a password (the operator's view).
 PG_HOST="$DATA/pg-run"
 PG_PORT=5432
 export PGPASSWORD="$(cat "$DATA/pg-secrets/superuser")"
 API="http://127.0.0.1:$PORT"
+if [ "$REPLICAS" -gt 1 ]; then
+  URL="jdbc:postgresql://localhost/gpudev?socketFactory=org.newsclub.net.unix.AFUNIXSocketFactory\$FactoryArg&socketFactoryArg=$PG_HOST/.s.PGSQL.$PG_PORT&user=gpudev_app&password=$(cat "$DATA/pg-secrets/app")"
+  for i in $(seq 2 "$REPLICAS"); do
+    "$JAVA_HOME/bin/java" ${GPUDEV_JAVA_OPTS:-} -jar "$ROOT/server/target/gpudev-server.jar" --role processor --database-url "$URL" \
+      --data-dir "$DATA/processor$i" --simulated-gpus h100:8 > "$DATA/processor$i.log" 2>&1 &
+    PIDS="$PIDS $!"
+  done
+  sleep 5
+  echo "== $REPLICAS processors on one database"
+fi
 
 echo "== API: POST /v1/jobs/submit, $WORKERS workers, ${SECONDS_RUN}s"
-API_OUT=$("$JAVA_HOME/bin/java" -cp "$ROOT/bench/target/gpudev-bench.jar" dev.gpudev.bench.SubmitLoad "$API" "$DATA/admin-token" "$SECONDS_RUN" "$WORKERS")
+START_LINES=$(wc -l < "$DATA/server.log")
+API_OUT=$(FIXED_RATE="$FIXED_RATE" "$JAVA_HOME/bin/java" -cp "$ROOT/bench/target/gpudev-bench.jar" dev.gpudev.bench.SubmitLoad \
+  "$API" "$DATA/admin-token" "$SECONDS_RUN" "$WORKERS")
 echo "$API_OUT"
+SLOW=$(tail -n +"$START_LINES" "$DATA/server.log" | grep -c "slow processor cycle" || true)
+MAX_CYCLE=$(tail -n +"$START_LINES" "$DATA/server.log" | sed -n 's/.*slow processor cycle: \([0-9]*\) ms.*/\1/p' | sort -n | tail -1)
 USERS=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select max(user_id) from api_users")
+WAITING=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select count(*) from reservations where status = 'queued'")
 
 echo "== pgbench: the same transaction straight into the database, $WORKERS clients, ${SECONDS_RUN}s"
 PGB=$(pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -n -c "$WORKERS" -j 2 -T "$SECONDS_RUN" -D users="$USERS" -f "$ROOT/bench/submit.sql" gpudev 2>&1)
 echo "$PGB" | grep -E "tps|latency average"
 API_RATE=$(echo "$API_OUT" | sed -n 's/.*api_peak_per_s=\([0-9.]*\).*/\1/p')
 DB_RATE=$(echo "$PGB" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
-python3 -c "print(f'ratio API/pgbench = {float(\"$API_RATE\")/float(\"$DB_RATE\"):.2f} (goal: at least 0.5)')"
 
 # The database's own latency at the rate the API was measured at: the floor under the API's p99.
 HALF=$(python3 -c "print(int(float('$API_RATE')/2))")
 echo "== pgbench at $HALF tps (the API's open-loop rate), ${SECONDS_RUN}s: per-transaction latency"
 (cd "$DATA" && pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -n -c "$WORKERS" -j 2 -R "$HALF" -T "$SECONDS_RUN" \
    -D users="$USERS" -f "$ROOT/bench/submit.sql" -l --log-prefix=pgb gpudev > /dev/null 2>&1)
-cat "$DATA"/pgb.* | python3 -c "
+DB_LAT=$(cat "$DATA"/pgb.* | python3 -c "
 import sys
 lat = sorted(int(l.split()[2]) / 1000.0 for l in sys.stdin if l.strip())
-print(f'pgbench at half rate: p50 {lat[len(lat)//2]:.1f} ms, p99 {lat[int(len(lat)*0.99)]:.1f} ms ({len(lat)} transactions)')"
+print(f'{lat[len(lat)//2]:.1f} {lat[int(len(lat)*0.99)]:.1f} {len(lat)}')")
+read -r DB_P50 DB_P99 DB_N <<< "$DB_LAT"
+echo "pgbench at half rate: p50 $DB_P50 ms, p99 $DB_P99 ms ($DB_N transactions)"
+RESULT=$(echo "$API_OUT" | grep '^RESULT' | sed 's/^RESULT //')
+python3 - "$RESULT" "$DB_RATE" "$DB_P50" "$DB_P99" "$SLOW" "${MAX_CYCLE:-0}" "$WAITING" "$REPLICAS" <<'PY'
+import datetime, os, sys
+r = dict(kv.split('=') for kv in sys.argv[1].split())
+db_rate, db_p50, db_p99 = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+peak, p99 = float(r['api_peak_per_s']), float(r['p99_ms'])
+line = (f"SUMMARY date={datetime.date.today()} cores={os.cpu_count()} replicas={sys.argv[8]} peak={peak:.0f}/s pgbench={db_rate:.0f}tps "
+        f"ratio={peak / db_rate:.2f} half_rate={peak / 2:.0f}/s api_p50={r['p50_ms']}ms api_p99={p99}ms db_p50={db_p50}ms "
+        f"db_p99={db_p99}ms p99_ratio={p99 / db_p99:.1f}")
+if 'fixed_rate' in r:
+    line += f" at_{r['fixed_rate']}/s_p50={r['fixed_p50_ms']}ms at_{r['fixed_rate']}/s_p99={r['fixed_p99_ms']}ms"
+line += f" slow_cycles={sys.argv[5]} max_cycle={sys.argv[6]}ms waiting_after={sys.argv[7]}"
+print(line)
+PY

@@ -18,8 +18,8 @@ import java.nio.charset.StandardCharsets;
  */
 public final class DotSegments implements Filter {
     static boolean has(String rawPath) {
-        if (rawPath == null) {
-            return false;
+        if (rawPath == null || rawPath.indexOf('.') < 0 && rawPath.indexOf('%') < 0 && rawPath.indexOf('\\') < 0) {
+            return false; // nearly every request: no dot, no escape, nothing to look at
         }
         String p = rawPath.replaceAll("(?i)%2e", ".");
         for (String segment : p.split("[/\\\\]|(?i)%2f|(?i)%5c", -1)) {

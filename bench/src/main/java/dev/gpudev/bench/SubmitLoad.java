@@ -67,7 +67,21 @@ public final class SubmitLoad {
         Collections.sort(sorted);
         System.out.printf("open loop at %.0f submits/s (half the peak), %d s: %d ok, %d errors: p50 %.1f ms, p99 %.1f ms%n",
                 rate, seconds, sorted.size(), errors.get(), pct(sorted, 0.50), pct(sorted, 0.99));
-        System.out.printf("RESULT api_peak_per_s=%.0f p50_ms=%.1f p99_ms=%.1f%n", peakRate, pct(sorted, 0.50), pct(sorted, 0.99));
+        String fixed = "";
+        // FIXED_RATE=R: one more open loop at that rate (e.g. the original Python API's half peak).
+        String fixedRate = System.getenv("FIXED_RATE");
+        if (fixedRate != null && !fixedRate.isBlank()) {
+            double r = Double.parseDouble(fixedRate);
+            List<Long> at = Collections.synchronizedList(new ArrayList<>());
+            AtomicInteger fixedErrors = new AtomicInteger();
+            openLoop(lean, requests, r, seconds, at, null, fixedErrors);
+            List<Long> s2 = new ArrayList<>(at);
+            Collections.sort(s2);
+            System.out.printf("open loop at %.0f submits/s, %d s: %d ok, %d errors: p50 %.1f ms, p99 %.1f ms%n",
+                    r, seconds, s2.size(), fixedErrors.get(), pct(s2, 0.50), pct(s2, 0.99));
+            fixed = String.format(" fixed_rate=%.0f fixed_p50_ms=%.1f fixed_p99_ms=%.1f", r, pct(s2, 0.50), pct(s2, 0.99));
+        }
+        System.out.printf("RESULT api_peak_per_s=%.0f p50_ms=%.1f p99_ms=%.1f%s%n", peakRate, pct(sorted, 0.50), pct(sorted, 0.99), fixed);
     }
 
     /**

@@ -49,6 +49,9 @@ final class Cycle {
         }
     }
 
+    /** First come, first served: by creation, ties by id. */
+    static final Comparator<Reservation> FIFO = Comparator.comparing(Reservation::createdAt).thenComparing(Reservation::id);
+
     long firstWaitingStart() {
         return firstWaitingStart;
     }
@@ -64,10 +67,14 @@ final class Cycle {
     }
 
     Scheduler.Plan run(List<Reservation> queued) {
+        return run(queued, false);
+    }
+
+    /** Oldest first; or, with {@code inGivenOrder}, in the order given (the order a processor first planned them in). */
+    Scheduler.Plan run(List<Reservation> queued, boolean inGivenOrder) {
         List<Scheduler.Admission> admissions = new ArrayList<>();
         List<Scheduler.Waiting> waiting = new ArrayList<>();
-        List<Reservation> fifo = queued.stream()
-                .sorted(Comparator.comparing(Reservation::createdAt).thenComparing(Reservation::id)).toList();
+        List<Reservation> fifo = inGivenOrder ? queued : queued.stream().sorted(FIFO).toList();
         for (Reservation r : fifo) {
             long hold = Scheduler.millis(r.durationHours()) + grace;
             switch (verdict(r)) {

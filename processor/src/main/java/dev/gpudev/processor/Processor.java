@@ -104,6 +104,7 @@ public final class Processor implements Runnable, AutoCloseable {
         }
         long t2 = System.nanoTime();
         long full = scheduling.fullPlans;
+        long memory = scheduling.memoryPlans;
         if (capacity != null) {
             scheduling.run(live, capacity);
         }
@@ -119,7 +120,8 @@ public final class Processor implements Runnable, AutoCloseable {
         long t4 = System.nanoTime();
         if (t4 - t0 > SLOW_CYCLE_NANOS) {
             log.info("slow processor cycle: {} ms (commands {} ms, sweep {} ms, {} {} ms [{}], reconcile {} ms)", (t4 - t0) / 1_000_000,
-                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, scheduling.fullPlans > full ? "full plan" : "scheduling",
+                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, scheduling.fullPlans > full ? "full plan"
+                            : scheduling.memoryPlans > memory ? "plan from memory" : "scheduling",
                     (t3 - t2) / 1_000_000, scheduling.lastPass, (t4 - t3) / 1_000_000);
         }
     }
@@ -140,7 +142,7 @@ public final class Processor implements Runnable, AutoCloseable {
 
     /** Passes that planned the whole queue, and passes that planned only new arrivals (for tests and logs). */
     public long[] planCounts() {
-        return new long[]{scheduling.fullPlans, scheduling.incrementalPlans};
+        return new long[]{scheduling.fullPlans, scheduling.incrementalPlans, scheduling.memoryPlans};
     }
 
     @Override

@@ -323,8 +323,46 @@ class ProcessorTest extends ProcessorFixture {
 
         Processor fresh = processor();
         fresh.cycle();
-        assertEquals(List.of(1L, 0L), Arrays.stream(fresh.planCounts()).boxed().toList());
+        assertEquals(List.of(1L, 0L, 0L), Arrays.stream(fresh.planCounts()).boxed().toList());
         assertEquals(incremental, queue(), "positions, reasons and start estimates as a full plan of all of them gives");
+    }
+
+    @Test
+    void planningAgainAsTimePassesReadsOnlyArrivalsAndMovesNoOneWhoseCommandCameLate() {
+        Processor p = processor();
+        submit(8, "1");
+        p.cycle();
+        for (int i = 0; i < 5; i++) {
+            submit(8, "1");
+        }
+        p.cycle();
+        // One made a moment before the last of those, whose command the processor sees only now (commits race).
+        clock.advance(Duration.ofMillis(-3));
+        UUID late = submit(8, "1");
+        clock.advance(Duration.ofMillis(3));
+        p.cycle();
+        assertEquals(6, get(late).queuePosition(), "planned where it arrived: last");
+        var before = queue();
+        long[] counts = p.planCounts();
+        clock.advance(SchedulingPass.FULL_PLAN_EVERY.plusSeconds(1));
+        UUID next = submit(8, "1");
+        p.cycle();
+        long[] after = p.planCounts();
+        assertEquals(counts[0], after[0], "nothing but time and an arrival: the queue is not read again");
+        assertEquals(counts[2] + 1, after[2], "everything planned again from memory");
+        var now = queue();
+        now.remove(next);
+        assertEquals(before, now, "planning again moves no one: the late one keeps its place, every estimate stands");
+        assertEquals(7, get(next).queuePosition());
+        // After SchedulingPass.FULL_READ_EVERY the queue is read again, in the same order.
+        clock.advance(SchedulingPass.FULL_READ_EVERY);
+        p.cycle();
+        assertEquals(after[0] + 1, p.planCounts()[0]);
+        assertEquals(6, get(late).queuePosition(), "a re-read keeps the order it was planned in");
+        Processor successor = processor(); // a restart, or another replica taking over
+        successor.cycle();
+        assertEquals(6, get(late).queuePosition(), "and so does a processor that did not plan it: the stored places say");
+        assertEquals(7, get(next).queuePosition());
     }
 
     @Test
