@@ -23,12 +23,14 @@ SECONDS_RUN=${POSITIONAL[0]:-20}
 WORKERS=${POSITIONAL[1]:-32}
 command -v pgbench >/dev/null || { echo "bench/load.sh needs pgbench (apt-get install postgresql-client)" >&2; exit 2; }
 (cd "$ROOT" && mvn -B -q -DskipTests package -pl server,bench -am)
+# GPUDEV_SERVER_JAR=path: measure another build of the server (a baseline) with this harness.
+SERVER_JAR="${GPUDEV_SERVER_JAR:-$ROOT/server/target/gpudev-server.jar}"
 DATA=$(mktemp -d /tmp/gpudev-load.XXXXXX)
 PORT=$((20000 + RANDOM % 20000))
 SSH_PORT=$((PORT + 1))
 # The processor also runs, as in production; rate limits are lifted for the measurement.
 RATE_LIMIT_PER_KEY=100000 RATE_LIMIT_PER_ADDRESS=100000 \
-  "$JAVA_HOME/bin/java" ${GPUDEV_JAVA_OPTS:-} -jar "$ROOT/server/target/gpudev-server.jar" --port "$PORT" --ssh-port "$SSH_PORT" \
+  "$JAVA_HOME/bin/java" ${GPUDEV_JAVA_OPTS:-} -jar "$SERVER_JAR" --port "$PORT" --ssh-port "$SSH_PORT" \
   --data-dir "$DATA" --simulated-gpus h100:8 > "$DATA/server.log" 2>&1 &
 SERVER=$!
 PIDS="$SERVER"
@@ -43,7 +45,7 @@ API="http://127.0.0.1:$PORT"
 if [ "$REPLICAS" -gt 1 ]; then
   URL="jdbc:postgresql://localhost/gpudev?socketFactory=org.newsclub.net.unix.AFUNIXSocketFactory\$FactoryArg&socketFactoryArg=$PG_HOST/.s.PGSQL.$PG_PORT&user=gpudev_app&password=$(cat "$DATA/pg-secrets/app")"
   for i in $(seq 2 "$REPLICAS"); do
-    "$JAVA_HOME/bin/java" ${GPUDEV_JAVA_OPTS:-} -jar "$ROOT/server/target/gpudev-server.jar" --role processor --database-url "$URL" \
+    "$JAVA_HOME/bin/java" ${GPUDEV_JAVA_OPTS:-} -jar "$SERVER_JAR" --role processor --database-url "$URL" \
       --data-dir "$DATA/processor$i" --simulated-gpus h100:8 > "$DATA/processor$i.log" 2>&1 &
     PIDS="$PIDS $!"
   done
@@ -60,6 +62,12 @@ SLOW=$(tail -n +"$START_LINES" "$DATA/server.log" | grep -c "slow processor cycl
 MAX_CYCLE=$(tail -n +"$START_LINES" "$DATA/server.log" | sed -n 's/.*slow processor cycle: \([0-9]*\) ms.*/\1/p' | sort -n | tail -1)
 USERS=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select max(user_id) from api_users")
 WAITING=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select count(*) from reservations where status = 'queued'")
+# The server's memory with that queue: its live heap (after a full GC) and its resident set.
+"$JAVA_HOME/bin/jcmd" "$SERVER" GC.run > /dev/null 2>&1 || true
+HEAP_MB=$("$JAVA_HOME/bin/jcmd" "$SERVER" GC.heap_info 2>/dev/null | sed -n 's/.* used \([0-9]*\)K.*/\1/p' | head -1)
+HEAP_MB=$(( ${HEAP_MB:-0} / 1024 ))
+RSS_MB=$(awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$SERVER/status" 2>/dev/null || echo 0)
+echo "server with $WAITING waiting: live heap ${HEAP_MB} MB, resident ${RSS_MB} MB (the JVM; PostgreSQL is its own processes)"
 
 echo "== pgbench: the same transaction straight into the database, $WORKERS clients, ${SECONDS_RUN}s"
 PGB=$(pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -n -c "$WORKERS" -j 2 -T "$SECONDS_RUN" -D users="$USERS" -f "$ROOT/bench/submit.sql" gpudev 2>&1)
@@ -79,7 +87,7 @@ print(f'{lat[len(lat)//2]:.1f} {lat[int(len(lat)*0.99)]:.1f} {len(lat)}')")
 read -r DB_P50 DB_P99 DB_N <<< "$DB_LAT"
 echo "pgbench at half rate: p50 $DB_P50 ms, p99 $DB_P99 ms ($DB_N transactions)"
 RESULT=$(echo "$API_OUT" | grep '^RESULT' | sed 's/^RESULT //')
-python3 - "$RESULT" "$DB_RATE" "$DB_P50" "$DB_P99" "$SLOW" "${MAX_CYCLE:-0}" "$WAITING" "$REPLICAS" <<'PY'
+python3 - "$RESULT" "$DB_RATE" "$DB_P50" "$DB_P99" "$SLOW" "${MAX_CYCLE:-0}" "$WAITING" "$REPLICAS" "$HEAP_MB" "$RSS_MB" <<'PY'
 import datetime, os, sys
 r = dict(kv.split('=') for kv in sys.argv[1].split())
 db_rate, db_p50, db_p99 = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
@@ -89,6 +97,6 @@ line = (f"SUMMARY date={datetime.date.today()} cores={os.cpu_count()} replicas={
         f"db_p99={db_p99}ms p99_ratio={p99 / db_p99:.1f}")
 if 'fixed_rate' in r:
     line += f" at_{r['fixed_rate']}/s_p50={r['fixed_p50_ms']}ms at_{r['fixed_rate']}/s_p99={r['fixed_p99_ms']}ms"
-line += f" slow_cycles={sys.argv[5]} max_cycle={sys.argv[6]}ms waiting_after={sys.argv[7]}"
+line += f" slow_cycles={sys.argv[5]} max_cycle={sys.argv[6]}ms waiting_after={sys.argv[7]} heap={sys.argv[9]}MB rss={sys.argv[10]}MB"
 print(line)
 PY

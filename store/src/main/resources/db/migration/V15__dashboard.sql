@@ -31,6 +31,3 @@ CREATE TABLE usage_samples (
     queued_gpus INTEGER NOT NULL,
     PRIMARY KEY (sampled_at, gpu_type)
 );
-
--- The head of each type's queue, read by the dashboard every few seconds however deep the queue is.
-CREATE INDEX idx_reservations_queue_head ON reservations (gpu_type, queue_position, created_at) WHERE status = 'queued';

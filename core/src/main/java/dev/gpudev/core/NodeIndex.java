@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -13,7 +14,9 @@ import java.util.TreeSet;
  * cheap. Per GPU type and count k, nodes are kept ordered by the first time k of their GPUs are free
  * (a lower bound of any start there) and by the time k stay free for good (an upper bound): a search
  * visits nodes in that order and stops as soon as the bound passes the best start found, usually
- * after a handful of nodes, not all of them.
+ * after a handful of nodes, not all of them. Nodes with gaps before their open stretch are kept apart
+ * by the length of their longest gap (powers of two), so a search for a duration looks only at nodes
+ * whose gaps could hold it: on a busy cluster nearly every node has a gap, most of them too short.
  */
 final class NodeIndex {
     /** A start on a node; the node is null when there is none. */
@@ -22,7 +25,8 @@ final class NodeIndex {
 
     private final Map<String, List<Capacity.Node>> nodesByType = new HashMap<>();
     private final Map<String, Timeline> timelines = new HashMap<>();
-    private final Map<String, Map<Integer, TreeSet<Entry>>> byBound = new HashMap<>();
+    /** Per type and k: per class of longest gap ({@link #gapClass}), the nodes by their lower bound. */
+    private final Map<String, Map<Integer, TreeMap<Integer, TreeSet<Entry>>>> byBound = new HashMap<>();
     private final Map<String, Map<Integer, TreeSet<Entry>>> byOpen = new HashMap<>();
     private final Map<String, Entry> entries = new HashMap<>();
 
@@ -55,6 +59,8 @@ final class NodeIndex {
         /** openFrom[k]: from then on k GPUs stay free; gap[k]: the longest stretch of k free GPUs before that. */
         final long[] openFrom;
         final long[] gap;
+        /** The class of gap[k] it is filed under (valid while gap[k] > 0). */
+        final int[] filed;
 
         Entry(Capacity.Node node, Timeline timeline, int index) {
             this.node = node;
@@ -63,13 +69,19 @@ final class NodeIndex {
             this.bounds = new long[node.gpus().size() + 1];
             this.openFrom = new long[node.gpus().size() + 1];
             this.gap = new long[node.gpus().size() + 1];
+            this.filed = new int[node.gpus().size() + 1];
             Arrays.fill(bounds, -1);
         }
     }
 
-    private TreeSet<Entry> ordered(String type, int k) {
+    /** Powers of two: a gap of class c is at least 2^(c-1) and less than 2^c milliseconds long. */
+    static int gapClass(long millis) {
+        return 64 - Long.numberOfLeadingZeros(millis);
+    }
+
+    private TreeMap<Integer, TreeSet<Entry>> ordered(String type, int k) {
         return byBound.computeIfAbsent(type, t -> new HashMap<>()).computeIfAbsent(k, kk -> {
-            TreeSet<Entry> set = new TreeSet<>(Comparator.<Entry>comparingLong(e -> e.bounds[kk]).thenComparingInt(e -> e.index));
+            TreeMap<Integer, TreeSet<Entry>> classes = new TreeMap<>();
             for (Capacity.Node node : nodes(type)) {
                 if (node.gpus().size() < kk) {
                     continue;
@@ -79,12 +91,25 @@ final class NodeIndex {
                 e.openFrom[kk] = e.timeline.openFrom(kk);
                 e.gap[kk] = e.timeline.longestGap(kk);
                 if (e.gap[kk] > 0) {
-                    set.add(e); // without a gap, a node's first free moment is its open stretch: byOpen has it
+                    file(classes, e, kk); // without a gap, a node's first free moment is its open stretch: byOpen has it
                 }
                 open(type, kk).add(e);
             }
-            return set;
+            return classes;
         });
+    }
+
+    private static void file(TreeMap<Integer, TreeSet<Entry>> classes, Entry e, int k) {
+        e.filed[k] = gapClass(e.gap[k]);
+        classes.computeIfAbsent(e.filed[k], c -> new TreeSet<>(Comparator.<Entry>comparingLong(x -> x.bounds[k]).thenComparingInt(x -> x.index)))
+                .add(e);
+    }
+
+    private static void unfile(TreeMap<Integer, TreeSet<Entry>> classes, Entry e, int k) {
+        TreeSet<Entry> set = classes.get(e.filed[k]);
+        if (set != null) {
+            set.remove(e);
+        }
     }
 
     private Entry entry(Capacity.Node node) {
@@ -99,11 +124,11 @@ final class NodeIndex {
     /** Reserves k GPUs of a node from start until end and moves it to its new place in every ordering of its type. */
     void reserve(Capacity.Node node, long start, long end, int k) {
         Entry e = entries.get(node.name());
-        Map<Integer, TreeSet<Entry>> sets = byBound.getOrDefault(node.gpuType(), Map.of());
+        Map<Integer, TreeMap<Integer, TreeSet<Entry>>> sets = byBound.getOrDefault(node.gpuType(), Map.of());
         for (var set : sets.entrySet()) {
             if (e != null && e.bounds[set.getKey()] >= 0) {
                 if (e.gap[set.getKey()] > 0) {
-                    set.getValue().remove(e);
+                    unfile(set.getValue(), e, set.getKey());
                 }
                 open(node.gpuType(), set.getKey()).remove(e);
             }
@@ -119,7 +144,7 @@ final class NodeIndex {
                 // Placed in the open stretch: the gaps before it stand, only what follows is new.
                 e.gap[kk] = start >= oldOpen ? Math.max(e.gap[kk], e.timeline.longestGap(kk, oldOpen)) : e.timeline.longestGap(kk);
                 if (e.gap[kk] > 0) {
-                    set.getValue().add(e);
+                    file(set.getValue(), e, kk);
                 }
                 open(node.gpuType(), kk).add(e);
             }
@@ -131,7 +156,7 @@ final class NodeIndex {
         Capacity.Node best = null;
         long bestStart = Long.MAX_VALUE;
         int bestFree = Integer.MAX_VALUE;
-        TreeSet<Entry> candidates = ordered(type, k);
+        TreeMap<Integer, TreeSet<Entry>> classes = ordered(type, k);
         // Start from sure answers: where k GPUs are free for good soonest. Among those free then, the best fit,
         // whether that is now or later: a plan must choose the node its admission will choose when the time
         // comes, or the estimates of everyone planned after it are wrong.
@@ -150,26 +175,30 @@ final class NodeIndex {
                 break; // a perfect fit: no tie can fit better
             }
         }
-        // Then gaps before those: only nodes whose earliest free moment is sooner, and whose gaps are long enough.
-        for (Entry e : candidates) {
-            long bound = Math.max(e.bounds[k], notBefore);
-            if (bound > bestStart) {
-                break; // every node from here on starts later: the orderings are by lower bound
-            }
-            if (e.gap[k] < duration) {
-                continue; // no gap fits: its answer is its open stretch, already weighed above
-            }
-            long s = e.timeline.earliest(k, duration, bound, bestStart == Long.MAX_VALUE ? Long.MAX_VALUE : bestStart + 1);
-            if (s == Long.MAX_VALUE) {
-                continue;
-            }
-            int freeThen = e.timeline.freeAt(s);
-            if (s < bestStart || (s == bestStart && freeThen < bestFree)) {
-                best = e.node;
-                bestStart = s;
-                bestFree = freeThen;
-                if (s == notBefore && freeThen == k) {
-                    break; // a perfect fit at the earliest possible time: nothing can be better
+        // Then gaps before those: only nodes whose gaps could hold the duration (classes from its own up), and of
+        // those only the ones whose earliest free moment is sooner.
+        search:
+        for (TreeSet<Entry> candidates : classes.tailMap(gapClass(Math.max(1, duration)), true).values()) {
+            for (Entry e : candidates) {
+                long bound = Math.max(e.bounds[k], notBefore);
+                if (bound > bestStart) {
+                    break; // every node from here on in this class starts later: each class is ordered by lower bound
+                }
+                if (e.gap[k] < duration) {
+                    continue; // no gap fits (only in the duration's own class): its answer is its open stretch
+                }
+                long s = e.timeline.earliest(k, duration, bound, bestStart == Long.MAX_VALUE ? Long.MAX_VALUE : bestStart + 1);
+                if (s == Long.MAX_VALUE) {
+                    continue;
+                }
+                int freeThen = e.timeline.freeAt(s);
+                if (s < bestStart || (s == bestStart && freeThen < bestFree)) {
+                    best = e.node;
+                    bestStart = s;
+                    bestFree = freeThen;
+                    if (s == notBefore && freeThen == k) {
+                        break search; // a perfect fit at the earliest possible time: nothing can be better
+                    }
                 }
             }
         }

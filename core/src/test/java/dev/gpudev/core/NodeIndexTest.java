@@ -1,0 +1,57 @@
+package dev.gpudev.core;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * The index's search gives what a plain scan of every node gives (the earliest start, and among nodes
+ * starting then the best fit), on random clusters as reservations are placed one after another:
+ * skipping nodes by their bounds and by their gaps' classes never skips the answer.
+ */
+class NodeIndexTest {
+    @Test
+    void theIndexedSearchAgreesWithAScanOfEveryNode() {
+        Random rnd = new Random(42);
+        int[] sizes = {1, 2, 4, 8};
+        long hour = 3_600_000;
+        for (int round = 0; round < 30; round++) {
+            long now = 1_000_000_000L;
+            List<Capacity.Node> nodes = new ArrayList<>();
+            int count = 5 + rnd.nextInt(60);
+            for (int n = 0; n < count; n++) {
+                nodes.add(new Capacity.Node("n" + n, "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), false));
+            }
+            NodeIndex index = new NodeIndex(new Capacity(nodes), now);
+            // What is held now: each node a few reservations of random size and end.
+            for (Capacity.Node node : nodes) {
+                int used = 0;
+                while (rnd.nextInt(3) > 0) {
+                    int k = sizes[rnd.nextInt(3)];
+                    if (used + k > 8) {
+                        break;
+                    }
+                    used += k;
+                    index.timeline(node.name()).reserve(now, now + (1 + rnd.nextInt(48)) * hour / 2, k);
+                }
+            }
+            for (int q = 0; q < 400; q++) {
+                int k = sizes[rnd.nextInt(sizes.length)];
+                long duration = (1 + rnd.nextInt(16)) * hour / 2 + rnd.nextInt(60_000);
+                long notBefore = now + (rnd.nextInt(4) == 0 ? rnd.nextInt(24) * hour : 0);
+                NodeIndex.Slot fast = index.earliest("h100", k, duration, notBefore);
+                NodeIndex.Slot scan = index.earliestAmong(nodes, k, duration, notBefore);
+                assertEquals(scan.start(), fast.start(), "round " + round + " query " + q + ": the earliest start");
+                if (scan.node() != null) {
+                    assertEquals(index.timeline(scan.node().name()).freeAt(scan.start()), index.timeline(fast.node().name()).freeAt(fast.start()),
+                            "round " + round + " query " + q + ": as good a fit");
+                    index.reserve(fast.node(), fast.start(), fast.start() + duration, k);
+                }
+            }
+        }
+    }
+}
