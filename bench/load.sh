@@ -4,7 +4,9 @@
 # own latency at that rate, and at a fixed rate (the original Python API's half peak, 730/s here).
 #   bench/load.sh [SECONDS=20] [WORKERS=32] [--replicas N] [--fixed-rate R]
 # Starts its own server (simulated GPUs, a temporary data dir) on 127.0.0.1 and stops it at the end;
-# --replicas 2 adds a second processor (--role processor) on the same database. The processor runs, as
+# --replicas 2 adds a second processor (--role processor) on the same database: commands and scheduling are
+# shared through it, but each local backend keeps its own sandboxes, so the replicas' reconcilers make
+# each other's environments again ("moved to"); on Kubernetes they share the cluster. The processor runs, as
 # in production, and the queue grows through the run. Ends with one SUMMARY line with every figure.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
