@@ -11,22 +11,25 @@ import java.util.TreeSet;
 
 /**
  * The nodes of a cycle, each with its timeline of free GPUs, and the orderings that make a search
- * cheap. Per GPU type and count k, nodes are kept ordered by the first time k of their GPUs are free
- * (a lower bound of any start there) and by the time k stay free for good (an upper bound): a search
- * visits nodes in that order and stops as soon as the bound passes the best start found, usually
- * after a handful of nodes, not all of them. Nodes with gaps before their open stretch are kept apart
- * by the length of their longest gap (powers of two), so a search for a duration looks only at nodes
- * whose gaps could hold it: on a busy cluster nearly every node has a gap, most of them too short.
+ * cheap. Per GPU type and count k, nodes are kept ordered by the time k of their GPUs stay free for
+ * good (their open stretch: a sure answer), and, per class of length (powers of two), by the start of
+ * their earliest stretch of that class before it. A search for a duration takes, from each class longer
+ * than it, the node whose stretch starts first (every stretch there holds it), and walks only the
+ * duration's own class, where a stretch may be too short: a few nodes, not all of them, however many
+ * nodes and however deep the queue.
  */
 final class NodeIndex {
     /** A start on a node; the node is null when there is none. */
     record Slot(Capacity.Node node, long start) {
     }
 
+    /** Classes of length: class c holds lengths from 2^(c-1) to 2^c - 1 milliseconds. */
+    static final int CLASSES = 64;
+
     private final Map<String, List<Capacity.Node>> nodesByType = new HashMap<>();
     private final Map<String, Timeline> timelines = new HashMap<>();
-    /** Per type and k: per class of longest gap ({@link #gapClass}), the nodes by their lower bound. */
-    private final Map<String, Map<Integer, TreeMap<Integer, TreeSet<Entry>>>> byBound = new HashMap<>();
+    /** Per type and k: per class, the nodes with a stretch of that class, by its earliest start. */
+    private final Map<String, Map<Integer, TreeSet<Entry>[]>> byClass = new HashMap<>();
     private final Map<String, Map<Integer, TreeSet<Entry>>> byOpen = new HashMap<>();
     private final Map<String, Entry> entries = new HashMap<>();
 
@@ -49,66 +52,79 @@ final class NodeIndex {
         return nodesByType.getOrDefault(type, List.of());
     }
 
-    /** A node with its bounds, one per GPU count asked for in this cycle. */
+    /** Powers of two: a length of class c is at least 2^(c-1) and less than 2^c milliseconds. */
+    static int gapClass(long millis) {
+        return 64 - Long.numberOfLeadingZeros(millis);
+    }
+
+    /** A node with its keys, for each GPU count asked for in this cycle. */
     private static final class Entry {
         final Capacity.Node node;
         final Timeline timeline;
         final int index;
-        /** bounds[k]: first time k GPUs are free; -1 while k is not in use this cycle. */
-        final long[] bounds;
-        /** openFrom[k]: from then on k GPUs stay free; gap[k]: the longest stretch of k free GPUs before that. */
+        /** openFrom[k]: from then on k GPUs stay free; valid where tracked[k]. */
         final long[] openFrom;
-        final long[] gap;
-        /** The class of gap[k] it is filed under (valid while gap[k] > 0). */
-        final int[] filed;
+        final boolean[] tracked;
+        /** starts[k][c]: the start of the earliest stretch of k free GPUs of class c, or MAX_VALUE. */
+        final long[][] starts;
+        /** longest[k][c]: the longest stretch of class c; classes[k]: the classes present, a bit each. */
+        final long[][] longest;
+        final long[] classes;
 
         Entry(Capacity.Node node, Timeline timeline, int index) {
             this.node = node;
             this.timeline = timeline;
             this.index = index;
-            this.bounds = new long[node.gpus().size() + 1];
             this.openFrom = new long[node.gpus().size() + 1];
-            this.gap = new long[node.gpus().size() + 1];
-            this.filed = new int[node.gpus().size() + 1];
-            Arrays.fill(bounds, -1);
+            this.tracked = new boolean[node.gpus().size() + 1];
+            this.starts = new long[node.gpus().size() + 1][];
+            this.longest = new long[node.gpus().size() + 1][];
+            this.classes = new long[node.gpus().size() + 1];
+        }
+
+        /** Forgets the stretches for k, to find them all again. */
+        void clear(int k) {
+            Arrays.fill(starts[k], Long.MAX_VALUE);
+            Arrays.fill(longest[k], 0);
+            classes[k] = 0;
         }
     }
 
-    /** Powers of two: a gap of class c is at least 2^(c-1) and less than 2^c milliseconds long. */
-    static int gapClass(long millis) {
-        return 64 - Long.numberOfLeadingZeros(millis);
-    }
-
-    private TreeMap<Integer, TreeSet<Entry>> ordered(String type, int k) {
-        return byBound.computeIfAbsent(type, t -> new HashMap<>()).computeIfAbsent(k, kk -> {
-            TreeMap<Integer, TreeSet<Entry>> classes = new TreeMap<>();
+    @SuppressWarnings("unchecked")
+    private TreeSet<Entry>[] classes(String type, int k) {
+        return byClass.computeIfAbsent(type, t -> new HashMap<>()).computeIfAbsent(k, kk -> {
+            TreeSet<Entry>[] sets = new TreeSet[CLASSES];
+            for (int c = 0; c < CLASSES; c++) {
+                int cc = c;
+                sets[c] = new TreeSet<>(Comparator.<Entry>comparingLong(x -> x.starts[kk][cc]).thenComparingInt(x -> x.index));
+            }
             for (Capacity.Node node : nodes(type)) {
                 if (node.gpus().size() < kk) {
                     continue;
                 }
                 Entry e = entry(node);
-                e.bounds[kk] = e.timeline.firstAtLeast(kk);
+                e.tracked[kk] = true;
                 e.openFrom[kk] = e.timeline.openFrom(kk);
-                e.gap[kk] = e.timeline.longestGap(kk);
-                if (e.gap[kk] > 0) {
-                    file(classes, e, kk); // without a gap, a node's first free moment is its open stretch: byOpen has it
-                }
+                e.starts[kk] = new long[CLASSES];
+                e.longest[kk] = new long[CLASSES];
+                e.clear(kk);
+                e.classes[kk] = e.timeline.stretchStarts(kk, Long.MIN_VALUE, e.starts[kk], e.longest[kk]);
+                file(sets, e, kk);
                 open(type, kk).add(e);
             }
-            return classes;
+            return sets;
         });
     }
 
-    private static void file(TreeMap<Integer, TreeSet<Entry>> classes, Entry e, int k) {
-        e.filed[k] = gapClass(e.gap[k]);
-        classes.computeIfAbsent(e.filed[k], c -> new TreeSet<>(Comparator.<Entry>comparingLong(x -> x.bounds[k]).thenComparingInt(x -> x.index)))
-                .add(e);
+    private static void file(TreeSet<Entry>[] sets, Entry e, int k) {
+        for (long bits = e.classes[k]; bits != 0; bits &= bits - 1) {
+            sets[Long.numberOfTrailingZeros(bits)].add(e);
+        }
     }
 
-    private static void unfile(TreeMap<Integer, TreeSet<Entry>> classes, Entry e, int k) {
-        TreeSet<Entry> set = classes.get(e.filed[k]);
-        if (set != null) {
-            set.remove(e);
+    private static void unfile(TreeSet<Entry>[] sets, Entry e, int k) {
+        for (long bits = e.classes[k]; bits != 0; bits &= bits - 1) {
+            sets[Long.numberOfTrailingZeros(bits)].remove(e);
         }
     }
 
@@ -124,28 +140,27 @@ final class NodeIndex {
     /** Reserves k GPUs of a node from start until end and moves it to its new place in every ordering of its type. */
     void reserve(Capacity.Node node, long start, long end, int k) {
         Entry e = entries.get(node.name());
-        Map<Integer, TreeMap<Integer, TreeSet<Entry>>> sets = byBound.getOrDefault(node.gpuType(), Map.of());
+        Map<Integer, TreeSet<Entry>[]> sets = byClass.getOrDefault(node.gpuType(), Map.of());
         for (var set : sets.entrySet()) {
-            if (e != null && e.bounds[set.getKey()] >= 0) {
-                if (e.gap[set.getKey()] > 0) {
-                    unfile(set.getValue(), e, set.getKey());
-                }
+            if (e != null && e.tracked[set.getKey()]) {
+                unfile(set.getValue(), e, set.getKey());
                 open(node.gpuType(), set.getKey()).remove(e);
             }
         }
         timelines.get(node.name()).reserve(start, end, k);
         for (var set : sets.entrySet()) {
             int kk = set.getKey();
-            if (e != null && e.bounds[kk] >= 0) {
-                long oldBound = e.bounds[kk];
+            if (e != null && e.tracked[kk]) {
                 long oldOpen = e.openFrom[kk];
-                e.bounds[kk] = oldBound == Long.MAX_VALUE ? oldBound : e.timeline.firstAtLeast(kk, oldBound);
                 e.openFrom[kk] = e.timeline.openFrom(kk);
-                // Placed in the open stretch: the gaps before it stand, only what follows is new.
-                e.gap[kk] = start >= oldOpen ? Math.max(e.gap[kk], e.timeline.longestGap(kk, oldOpen)) : e.timeline.longestGap(kk);
-                if (e.gap[kk] > 0) {
-                    file(set.getValue(), e, kk);
+                if (start >= oldOpen) {
+                    // Placed in the open stretch: the stretches before it stand (and are earlier), only what follows is new.
+                    e.classes[kk] |= e.timeline.stretchStarts(kk, oldOpen, e.starts[kk], e.longest[kk]);
+                } else {
+                    e.clear(kk);
+                    e.classes[kk] = e.timeline.stretchStarts(kk, Long.MIN_VALUE, e.starts[kk], e.longest[kk]);
                 }
+                file(set.getValue(), e, kk);
                 open(node.gpuType(), kk).add(e);
             }
         }
@@ -156,7 +171,7 @@ final class NodeIndex {
         Capacity.Node best = null;
         long bestStart = Long.MAX_VALUE;
         int bestFree = Integer.MAX_VALUE;
-        TreeMap<Integer, TreeSet<Entry>> classes = ordered(type, k);
+        TreeSet<Entry>[] sets = classes(type, k);
         // Start from sure answers: where k GPUs are free for good soonest. Among those free then, the best fit,
         // whether that is now or later: a plan must choose the node its admission will choose when the time
         // comes, or the estimates of everyone planned after it are wrong.
@@ -175,21 +190,35 @@ final class NodeIndex {
                 break; // a perfect fit: no tie can fit better
             }
         }
-        // Then gaps before those: only nodes whose gaps could hold the duration (classes from its own up), and of
-        // those only the ones whose earliest free moment is sooner.
-        search:
-        for (TreeSet<Entry> candidates : classes.tailMap(gapClass(Math.max(1, duration)), true).values()) {
-            for (Entry e : candidates) {
-                long bound = Math.max(e.bounds[k], notBefore);
-                if (bound > bestStart) {
-                    break; // every node from here on in this class starts later: each class is ordered by lower bound
+        // Then stretches before those: from the longest classes down to the duration's own. In a longer class
+        // every stretch holds the duration, so its earliest start there is the node's answer in that class; in
+        // the duration's own class a stretch may be too short, and the node's timeline says.
+        if (bestStart == notBefore && bestFree == k) {
+            return new Slot(best, bestStart); // a perfect fit at the earliest possible time: nothing is better
+        }
+        int own = gapClass(Math.max(1, duration));
+        for (int c = CLASSES - 1; c >= own; c--) {
+            TreeSet<Entry> set = sets[c];
+            if (set.isEmpty()) {
+                continue;
+            }
+            for (Entry e : set) {
+                long key = e.starts[k][c];
+                long from = Math.max(key, notBefore);
+                if (from > bestStart) {
+                    break; // every node from here on in this class starts later: ordered by start
                 }
-                if (e.gap[k] < duration) {
-                    continue; // no gap fits (only in the duration's own class): its answer is its open stretch
+                if (c == own && e.longest[k][c] < duration) {
+                    continue; // none of its stretches of this class holds the duration
                 }
-                long s = e.timeline.earliest(k, duration, bound, bestStart == Long.MAX_VALUE ? Long.MAX_VALUE : bestStart + 1);
-                if (s == Long.MAX_VALUE) {
-                    continue;
+                long s;
+                if (c > own && key >= notBefore) {
+                    s = key; // the whole stretch holds the duration
+                } else {
+                    s = e.timeline.earliest(k, duration, from, bestStart == Long.MAX_VALUE ? Long.MAX_VALUE : bestStart + 1);
+                    if (s == Long.MAX_VALUE) {
+                        continue;
+                    }
                 }
                 int freeThen = e.timeline.freeAt(s);
                 if (s < bestStart || (s == bestStart && freeThen < bestFree)) {
@@ -197,7 +226,7 @@ final class NodeIndex {
                     bestStart = s;
                     bestFree = freeThen;
                     if (s == notBefore && freeThen == k) {
-                        break search; // a perfect fit at the earliest possible time: nothing can be better
+                        return new Slot(best, bestStart); // a perfect fit at the earliest possible time: nothing is better
                     }
                 }
             }

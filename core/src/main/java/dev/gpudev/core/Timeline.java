@@ -116,6 +116,42 @@ final class Timeline {
         return best;
     }
 
+    /**
+     * For each class of length (see {@link NodeIndex#gapClass}), the start of the earliest finite stretch
+     * with at least {@code units} free (before {@link #openFrom}) of that class, written into {@code starts}
+     * where it holds {@link Long#MAX_VALUE}: the stretches from the step containing {@code from} on (all of
+     * them with {@link Long#MIN_VALUE}); stretches already recorded, being earlier, stay. {@code longest}
+     * keeps the longest stretch of each class. Returns the classes present, one bit each.
+     */
+    long stretchStarts(int units, long from, long[] starts, long[] longest) {
+        long present = 0;
+        long open = openFrom(units);
+        long runStart = -1;
+        for (int i = from == Long.MIN_VALUE ? 0 : indexOf(from); i < size && times[i] < open; i++) {
+            if (free[i] >= units) {
+                if (runStart < 0) {
+                    runStart = times[i];
+                }
+            } else if (runStart >= 0) {
+                present |= record(times[i] - runStart, runStart, starts, longest);
+                runStart = -1;
+            }
+        }
+        if (runStart >= 0 && open > runStart) {
+            present |= record(open - runStart, runStart, starts, longest); // cannot happen (it would be the open stretch); be safe
+        }
+        return present;
+    }
+
+    private static long record(long length, long start, long[] starts, long[] longest) {
+        int c = NodeIndex.gapClass(length);
+        if (starts[c] == Long.MAX_VALUE) {
+            starts[c] = start;
+        }
+        longest[c] = Math.max(longest[c], length);
+        return 1L << c;
+    }
+
     /** The first time (from the start of the timeline) at which at least {@code units} are free. */
     long firstAtLeast(int units) {
         return firstAtLeast(units, Long.MIN_VALUE);

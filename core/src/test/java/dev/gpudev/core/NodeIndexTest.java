@@ -19,7 +19,7 @@ class NodeIndexTest {
         Random rnd = new Random(42);
         int[] sizes = {1, 2, 4, 8};
         long hour = 3_600_000;
-        for (int round = 0; round < 30; round++) {
+        for (int round = 0; round < 80; round++) {
             long now = 1_000_000_000L;
             List<Capacity.Node> nodes = new ArrayList<>();
             int count = 5 + rnd.nextInt(60);
@@ -42,7 +42,7 @@ class NodeIndexTest {
             for (int q = 0; q < 400; q++) {
                 int k = sizes[rnd.nextInt(sizes.length)];
                 long duration = (1 + rnd.nextInt(16)) * hour / 2 + rnd.nextInt(60_000);
-                long notBefore = now + (rnd.nextInt(4) == 0 ? rnd.nextInt(24) * hour : 0);
+                long notBefore = now + (rnd.nextInt(3) == 0 ? rnd.nextInt(48) * hour / 2 + rnd.nextInt(60_000) : 0);
                 NodeIndex.Slot fast = index.earliest("h100", k, duration, notBefore);
                 NodeIndex.Slot scan = index.earliestAmong(nodes, k, duration, notBefore);
                 assertEquals(scan.start(), fast.start(), "round " + round + " query " + q + ": the earliest start");
