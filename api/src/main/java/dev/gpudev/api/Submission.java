@@ -114,7 +114,7 @@ final class Submission {
                     : "you already have a live reservation named '" + request.name() + "': pick another name or cancel that one");
         }
         p.wakeUps().request();
-        // At debug: the audit log keeps every submit already, and a line per submit was a tenth of the API's time at its peak.
+        // At debug: the audit log keeps every submit already; a line per submit is a formatted write per request at the peak.
         log.debug("user '{}' submitted reservation {} ({} x{})", who.username(), r.id(), r.gpuType(), r.gpuCount());
         return new Outcome.Created(r);
     }
