@@ -82,12 +82,6 @@ final class NodeIndex {
             this.classes = new long[node.gpus().size() + 1];
         }
 
-        /** Forgets the stretches for k, to find them all again. */
-        void clear(int k) {
-            Arrays.fill(starts[k], Long.MAX_VALUE);
-            Arrays.fill(longest[k], 0);
-            classes[k] = 0;
-        }
     }
 
     @SuppressWarnings("unchecked")
@@ -106,8 +100,8 @@ final class NodeIndex {
                 e.tracked[kk] = true;
                 e.openFrom[kk] = e.timeline.openFrom(kk);
                 e.starts[kk] = new long[CLASSES];
+                Arrays.fill(e.starts[kk], Long.MAX_VALUE);
                 e.longest[kk] = new long[CLASSES];
-                e.clear(kk);
                 e.classes[kk] = e.timeline.stretchStarts(kk, Long.MIN_VALUE, e.starts[kk], e.longest[kk]);
                 file(sets, e, kk);
                 open(type, kk).add(e);
@@ -151,15 +145,8 @@ final class NodeIndex {
         for (var set : sets.entrySet()) {
             int kk = set.getKey();
             if (e != null && e.tracked[kk]) {
-                long oldOpen = e.openFrom[kk];
+                e.classes[kk] = e.timeline.restretch(kk, start, e.openFrom[kk], e.starts[kk], e.longest[kk], e.classes[kk]);
                 e.openFrom[kk] = e.timeline.openFrom(kk);
-                if (start >= oldOpen) {
-                    // Placed in the open stretch: the stretches before it stand (and are earlier), only what follows is new.
-                    e.classes[kk] |= e.timeline.stretchStarts(kk, oldOpen, e.starts[kk], e.longest[kk]);
-                } else {
-                    e.clear(kk);
-                    e.classes[kk] = e.timeline.stretchStarts(kk, Long.MIN_VALUE, e.starts[kk], e.longest[kk]);
-                }
                 file(set.getValue(), e, kk);
                 open(node.gpuType(), kk).add(e);
             }

@@ -70,11 +70,6 @@ final class Timeline {
         return Long.MAX_VALUE;
     }
 
-    /** From this time on nothing is reserved: every unit is free for ever after. */
-    long tail() {
-        return times[size - 1];
-    }
-
     /** The start of the last stretch with at least {@code units} free: from then on they stay free for ever. */
     long openFrom(int units) {
         int i = size - 1;
@@ -82,38 +77,6 @@ final class Timeline {
             i--;
         }
         return times[i];
-    }
-
-    /** The longest finite stretch (before {@link #openFrom}) with at least {@code units} free; 0 if none. */
-    long longestGap(int units) {
-        return longestGap(units, Long.MIN_VALUE);
-    }
-
-    /**
-     * The longest finite stretch with at least {@code units} free among those that start at or after
-     * {@code from}. Used after a reservation at or beyond the old open stretch: the gaps before it are as
-     * they were, so only the new part needs a look (a deep queue appends at the tail, and a full scan per
-     * placement made planning quadratic in the depth of the queue).
-     */
-    long longestGap(int units, long from) {
-        long open = openFrom(units);
-        long best = 0;
-        long runStart = -1;
-        for (int i = from == Long.MIN_VALUE ? 0 : indexOf(from); i < size && times[i] < open; i++) {
-            if (free[i] >= units) {
-                if (runStart < 0) {
-                    runStart = times[i];
-                }
-            } else if (runStart >= 0) {
-                best = Math.max(best, times[i] - runStart);
-                runStart = -1;
-            }
-        }
-        if (runStart >= 0) {
-            // a run that reaches openFrom is part of the open stretch; it cannot happen, but be safe
-            best = Math.max(best, open - runStart);
-        }
-        return best;
     }
 
     /**
@@ -143,6 +106,22 @@ final class Timeline {
         return present;
     }
 
+    /**
+     * Keeps the records of {@link #stretchStarts} true after a reservation placed at {@code placedAt}, where
+     * the stretches of {@code units} were open from {@code oldOpen} before it: one placed in the open stretch
+     * leaves those before it as they were (and earlier), so only what follows is read (a deep queue
+     * appends at the tail, and a full scan per placement made planning quadratic in its depth); one placed
+     * before it reads them all again. Returns the classes present.
+     */
+    long restretch(int units, long placedAt, long oldOpen, long[] starts, long[] longest, long present) {
+        if (placedAt >= oldOpen) {
+            return present | stretchStarts(units, oldOpen, starts, longest);
+        }
+        Arrays.fill(starts, Long.MAX_VALUE);
+        Arrays.fill(longest, 0);
+        return stretchStarts(units, Long.MIN_VALUE, starts, longest);
+    }
+
     private static long record(long length, long start, long[] starts, long[] longest) {
         int c = NodeIndex.gapClass(length);
         if (starts[c] == Long.MAX_VALUE) {
@@ -150,25 +129,6 @@ final class Timeline {
         }
         longest[c] = Math.max(longest[c], length);
         return 1L << c;
-    }
-
-    /** The first time (from the start of the timeline) at which at least {@code units} are free. */
-    long firstAtLeast(int units) {
-        return firstAtLeast(units, Long.MIN_VALUE);
-    }
-
-    /**
-     * The first time at or after the step containing {@code from} at which at least {@code units} are
-     * free. Reservations only ever take capacity, so the first free moment never moves earlier: a caller
-     * that knew it may start looking there.
-     */
-    long firstAtLeast(int units, long from) {
-        for (int i = from == Long.MIN_VALUE ? 0 : indexOf(from); i < size; i++) {
-            if (free[i] >= units) {
-                return times[i];
-            }
-        }
-        return Long.MAX_VALUE;
     }
 
     /** Index of the step that contains t (t before the start counts as the first step). */
