@@ -39,7 +39,7 @@ public final class Main {
         try {
             Cli.Parsed parsed = Cli.parse(commands(), args);
             if (parsed.help) {
-                out.print(Cli.usage(parsed.command));
+                out.print(Usage.of(parsed.command));
                 return 0;
             }
             if (parsed.version) {

@@ -113,14 +113,14 @@ class CliTest {
 
     @Test
     void usageListsOptionsArgumentsAndCommandsWithinEightyColumns() {
-        String run = Cli.usage(parse("run", "--help").command);
+        String run = Usage.of(parse("run", "--help").command);
         assertTrue(run.startsWith("Usage: gpu-dev run [OPTIONS] ID [CMD...]\nRuns a thing.\n"), run);
         assertTrue(run.contains("--[no-]wait"), run);
         assertTrue(run.contains("-o, --output FORMAT"), run);
         assertTrue(run.contains("--gpus N") && run.contains("(default 1)"), run);
         assertTrue(run.contains("--api-url URL"), "global options too: " + run);
         assertFalse(run.contains("--secret"), "hidden options stay hidden");
-        String top = Cli.usage(parse("--help").command);
+        String top = Usage.of(parse("--help").command);
         assertTrue(top.contains("Commands:\n") && top.contains("  disk") && top.contains("-V, --version"), top);
     }
 
@@ -130,7 +130,7 @@ class CliTest {
         collect(Main.commands(), all);
         assertTrue(all.size() > 20, "all commands: " + all.size());
         for (Cli.Command c : all) {
-            String usage = Cli.usage(c);
+            String usage = Usage.of(c);
             usage.lines().forEach(l -> assertTrue(l.length() <= 80, c.qualifiedName() + ": " + l.length() + ": " + l));
             assertTrue(usage.contains(c.description.substring(0, Math.min(20, c.description.length()))), usage);
         }
