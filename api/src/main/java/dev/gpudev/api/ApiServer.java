@@ -152,8 +152,7 @@ public final class ApiServer implements AutoCloseable {
         if (started != null) {
             metrics.observe(ctx.method().name(), route, ctx.statusCode(), (System.nanoTime() - started) / 1e9);
         }
-        String method = ctx.method().name();
-        if (method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS")) {
+        if (Callers.reads(ctx)) {
             return;
         }
         Caller who = Callers.ifAny(ctx);
@@ -163,7 +162,7 @@ public final class ApiServer implements AutoCloseable {
             target = ctx.pathParamMap().getOrDefault("id", ctx.pathParamMap().get("name"));
         }
         auditWriter.write(new AuditLog.Entry(0, p.clock().instant(), who == null ? null : who.userId(), username,
-                method + " " + route, target, ctx.ip(), ctx.statusCode(), ctx.attribute(REQUEST_ID)));
+                ctx.method().name() + " " + route, target, ctx.ip(), ctx.statusCode(), ctx.attribute(REQUEST_ID)));
     }
 
     private static String routeOf(Context ctx) {

@@ -68,17 +68,13 @@ final class Callers {
             throw ApiError.unauthorized("unknown API key: run `gpu-dev login`");
         }
         String hash = Tokens.sha256Hex(key);
-        long wait = perKey.acquire("key:" + hash);
-        if (wait > 0) {
-            ctx.header("Retry-After", Long.toString(wait));
-            throw new ApiError(429, "rate_limited", "too many requests with this API key; retry in " + wait + " s");
-        }
+        limit(ctx, "key:" + hash, "with this API key");
         Instant now = p.clock().instant();
         ApiKeys.Key believed = verified.get(hash, now);
         Caller c;
         if (believed != null && valid(believed, now)) {
             // Checked a moment ago and not revoked since: no round trip, but the expiry is checked every time.
-            if (believed.lastUsedAt() == null || believed.lastUsedAt().isBefore(now.minusSeconds(60))) {
+            if (stale(believed.lastUsedAt(), now)) {
                 p.db().query(conn -> {
                     p.apiKeys().touch(conn, believed.keyId(), now);
                     return null;
@@ -91,10 +87,9 @@ final class Callers {
             ApiKeys.Key k = p.db().query(conn -> {
                 ApiKeys.Key found = p.apiKeys().findByHash(conn, hash)
                         .orElseThrow(() -> ApiError.unauthorized("unknown API key: run `gpu-dev login`"));
-                if (valid(found, now) && (found.lastUsedAt() == null || found.lastUsedAt().isBefore(now.minusSeconds(60)))) {
+                if (valid(found, now) && stale(found.lastUsedAt(), now)) {
                     p.apiKeys().touch(conn, found.keyId(), now);
-                    found = new ApiKeys.Key(found.keyId(), found.userId(), found.keyPrefix(), found.createdAt(), found.expiresAt(), now,
-                            found.active(), found.userActive(), found.username(), found.admin());
+                    found = found.usedAt(now);
                 }
                 return found;
             });
@@ -106,6 +101,26 @@ final class Callers {
         }
         ctx.attribute(ATTRIBUTE, c);
         return c;
+    }
+
+    /** Over the key's (or session's) rate, a 429 with Retry-After. */
+    private void limit(Context ctx, String bucket, String whose) {
+        long wait = perKey.acquire(bucket);
+        if (wait > 0) {
+            ctx.header("Retry-After", Long.toString(wait));
+            throw new ApiError(429, "rate_limited", "too many requests " + whose + "; retry in " + wait + " s");
+        }
+    }
+
+    /** Whether a last use is worth recording: at most once a minute, so checking is not a write per request. */
+    private static boolean stale(Instant lastUsed, Instant now) {
+        return lastUsed == null || lastUsed.isBefore(now.minusSeconds(60));
+    }
+
+    /** Whether a request only reads (the dashboard's changes need its CSRF token; reads are not audited). */
+    static boolean reads(Context ctx) {
+        String method = ctx.method().name();
+        return method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS");
     }
 
     private static boolean valid(ApiKeys.Key k, Instant now) {
@@ -127,11 +142,7 @@ final class Callers {
             throw ApiError.unauthorized("unknown dashboard session: run `gpu-dev dashboard`");
         }
         String hash = Tokens.sha256Hex(cookie);
-        long wait = perKey.acquire("session:" + hash);
-        if (wait > 0) {
-            ctx.header("Retry-After", Long.toString(wait));
-            throw new ApiError(429, "rate_limited", "too many requests from this dashboard; retry in " + wait + " s");
-        }
+        limit(ctx, "session:" + hash, "from this dashboard");
         Instant now = p.clock().instant();
         UiSessions.Session s = p.db().query(conn -> {
             UiSessions.Session found = p.uiSessions().find(conn, hash, now)
@@ -144,14 +155,13 @@ final class Callers {
             if (!found.userActive()) {
                 throw ApiError.forbidden("this account is disabled: ask an admin");
             }
-            if (found.lastSeenAt().isBefore(now.minusSeconds(60))) {
+            if (stale(found.lastSeenAt(), now)) {
                 p.uiSessions().touch(conn, hash, now);
             }
             return found;
         });
         ctx.attribute(ApiServer.AUDIT_USER, s.username()); // a refused change is still audited under its user
-        String method = ctx.method().name();
-        if (!method.equals("GET") && !method.equals("HEAD") && !method.equals("OPTIONS")) {
+        if (!reads(ctx)) {
             DashboardRoutes.refuseCrossSite(ctx);
             String sent = ctx.header(DashboardRoutes.CSRF_HEADER);
             if (sent == null || !java.security.MessageDigest.isEqual(sent.getBytes(java.nio.charset.StandardCharsets.UTF_8),

@@ -78,8 +78,7 @@ final class VerifiedKeys implements AutoCloseable {
 
     /** A key's last use was recorded now (the cache keeps that, so it is written once a minute, not per request). */
     void touched(String hash, ApiKeys.Key key, Instant now) {
-        byHash.computeIfPresent(hash, (h, e) -> new Entry(new ApiKeys.Key(key.keyId(), key.userId(), key.keyPrefix(), key.createdAt(),
-                key.expiresAt(), now, key.active(), key.userActive(), key.username(), key.admin()), e.checkedAt()));
+        byHash.computeIfPresent(hash, (h, e) -> new Entry(key.usedAt(now), e.checkedAt()));
     }
 
     /** Some key stopped being valid: check every key again. */

@@ -26,6 +26,10 @@ public final class ApiKeys {
 
     public record Key(long keyId, long userId, String keyPrefix, Instant createdAt, Instant expiresAt,
                       Instant lastUsedAt, boolean active, boolean userActive, String username, boolean admin) {
+        /** The same key, last used then. */
+        public Key usedAt(Instant when) {
+            return new Key(keyId, userId, keyPrefix, createdAt, expiresAt, when, active, userActive, username, admin);
+        }
     }
 
     public long insert(Connection c, long userId, String keyHash, String prefix, Instant expiresAt, String description)
@@ -45,38 +49,36 @@ public final class ApiKeys {
         }
     }
 
-    public Optional<Key> findByHash(Connection c, String keyHash) throws SQLException {
-        // One round trip per request: the key, its user and whether that user is an admin.
-        try (PreparedStatement ps = c.prepareStatement("""
-                select k.key_id, k.user_id, k.key_prefix, k.created_at, k.expires_at, k.last_used_at,
-                       coalesce(k.is_active, false), coalesce(u.is_active, false), u.username,
-                       exists(select 1 from user_roles r where r.user_id = u.user_id and r.role = 'admin')
-                from api_keys k join api_users u on u.user_id = k.user_id where k.key_hash = ?""")) {
-            ps.setString(1, keyHash);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return Optional.empty();
-                }
-                return Optional.of(new Key(rs.getLong(1), rs.getLong(2), rs.getString(3), Pgmq.instant(rs, 4),
+    /** A key with its user and whether that user is an admin: what every listing of keys reads. */
+    private static final String SELECT = """
+            select k.key_id, k.user_id, k.key_prefix, k.created_at, k.expires_at, k.last_used_at,
+                   coalesce(k.is_active, false), coalesce(u.is_active, false), u.username,
+                   exists(select 1 from user_roles r where r.user_id = u.user_id and r.role = 'admin')
+            from api_keys k join api_users u on u.user_id = k.user_id""";
+
+    private static List<Key> keys(PreparedStatement ps) throws SQLException {
+        List<Key> out = new java.util.ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new Key(rs.getLong(1), rs.getLong(2), rs.getString(3), Pgmq.instant(rs, 4),
                         Pgmq.instant(rs, 5), Pgmq.instant(rs, 6), rs.getBoolean(7), rs.getBoolean(8), rs.getString(9), rs.getBoolean(10)));
             }
+        }
+        return out;
+    }
+
+    public Optional<Key> findByHash(Connection c, String keyHash) throws SQLException {
+        // One round trip per request: the key, its user and whether that user is an admin.
+        try (PreparedStatement ps = c.prepareStatement(SELECT + " where k.key_hash = ?")) {
+            ps.setString(1, keyHash);
+            return keys(ps).stream().findFirst();
         }
     }
 
     public List<Key> forUser(Connection c, long userId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("""
-                select k.key_id, k.user_id, k.key_prefix, k.created_at, k.expires_at, k.last_used_at,
-                       coalesce(k.is_active, false), coalesce(u.is_active, false), u.username, false
-                from api_keys k join api_users u on u.user_id = k.user_id where k.user_id = ? order by k.key_id desc limit 200""")) {
+        try (PreparedStatement ps = c.prepareStatement(SELECT + " where k.user_id = ? order by k.key_id desc limit 200")) {
             ps.setLong(1, userId);
-            List<Key> out = new java.util.ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new Key(rs.getLong(1), rs.getLong(2), rs.getString(3), Pgmq.instant(rs, 4),
-                            Pgmq.instant(rs, 5), Pgmq.instant(rs, 6), rs.getBoolean(7), rs.getBoolean(8), rs.getString(9), rs.getBoolean(10)));
-                }
-            }
-            return out;
+            return keys(ps);
         }
     }
 
@@ -129,22 +131,11 @@ public final class ApiKeys {
 
     /** Every user's live keys (active, not expired), newest first: what admins may revoke. */
     public List<Key> live(Connection c, Instant now, int limit) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("""
-                select k.key_id, k.user_id, k.key_prefix, k.created_at, k.expires_at, k.last_used_at,
-                       coalesce(k.is_active, false), coalesce(u.is_active, false), u.username,
-                       exists(select 1 from user_roles r where r.user_id = u.user_id and r.role = 'admin')
-                from api_keys k join api_users u on u.user_id = k.user_id
-                where k.is_active and (k.expires_at is null or k.expires_at > ?) order by k.key_id desc limit ?""")) {
+        try (PreparedStatement ps = c.prepareStatement(SELECT
+                + " where k.is_active and (k.expires_at is null or k.expires_at > ?) order by k.key_id desc limit ?")) {
             ps.setTimestamp(1, Timestamp.from(now));
             ps.setInt(2, limit);
-            List<Key> out = new java.util.ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new Key(rs.getLong(1), rs.getLong(2), rs.getString(3), Pgmq.instant(rs, 4),
-                            Pgmq.instant(rs, 5), Pgmq.instant(rs, 6), rs.getBoolean(7), rs.getBoolean(8), rs.getString(9), rs.getBoolean(10)));
-                }
-            }
-            return out;
+            return keys(ps);
         }
     }
 }
