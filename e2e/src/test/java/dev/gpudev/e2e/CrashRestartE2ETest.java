@@ -43,19 +43,13 @@ class CrashRestartE2ETest {
 
     void start(Path dataDir, int apiPort, int sshPort) throws Exception {
         log = dataDir.resolveSibling("server-" + System.nanoTime() + ".log");
-        ProcessBuilder pb = new ProcessBuilder(Proc.java(), "-jar", WalkingSkeletonE2ETest.jar("server", "gpudev-server.jar"),
+        ProcessBuilder pb = new ProcessBuilder(Proc.java(), "-jar", Proc.jar("server", "gpudev-server.jar"),
                 "--port", Integer.toString(apiPort), "--ssh-port", Integer.toString(sshPort),
                 "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:8x2")
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("LOG_FORMAT", "json");
         server = pb.start();
-        Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
-        while (!Files.readString(log).contains("gpudev is running")) {
-            if (!server.isAlive() || Instant.now().isAfter(deadline)) {
-                fail("server did not start:\n" + Files.readString(log));
-            }
-            Thread.sleep(50);
-        }
+        Proc.awaitRunning(server, log, "server");
     }
 
     JsonNode call(String base, String method, String path, String key, String body) throws Exception {

@@ -57,16 +57,10 @@ class DashboardE2ETest {
         int apiPort = Proc.freePort();
         apiUrl = "http://127.0.0.1:" + apiPort;
         // Two nodes of four GPUs: with one full and one partly held, a reservation of four waits.
-        server = new ProcessBuilder(Proc.java(), "-jar", jar("server", "gpudev-server.jar"), "--port", Integer.toString(apiPort),
+        server = new ProcessBuilder(Proc.java(), "-jar", Proc.jar("server", "gpudev-server.jar"), "--port", Integer.toString(apiPort),
                 "--ssh-port", Integer.toString(Proc.freePort()), "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:4x2")
                 .redirectErrorStream(true).redirectOutput(serverLog.toFile()).start();
-        Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
-        while (!Files.readString(serverLog).contains("gpudev is running")) {
-            if (!server.isAlive() || Instant.now().isAfter(deadline)) {
-                fail("server did not start:\n" + Files.readString(serverLog));
-            }
-            Thread.sleep(100);
-        }
+        Proc.awaitRunning(server, serverLog, "server");
         admin = Proc.newHome(root, "admin");
         assertEquals(0, cli(admin, "login", "--token-file", dataDir.resolve("admin-token").toString()).exit());
         browser = browser();
@@ -102,14 +96,8 @@ class DashboardE2ETest {
         }
     }
 
-    static String jar(String module, String name) {
-        Path p = Path.of("..", module, "target", name).toAbsolutePath().normalize();
-        assertTrue(Files.exists(p), p + " is missing: run the build (mvn verify) from the repository root");
-        return p.toString();
-    }
-
     static Proc cli(Path home, String... args) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of(Proc.java(), "-jar", jar("cli", "gpudev-cli.jar")));
+        List<String> cmd = new java.util.ArrayList<>(List.of(Proc.java(), "-jar", Proc.jar("cli", "gpudev-cli.jar")));
         cmd.addAll(List.of(args));
         return Proc.run(Map.of("HOME", home.toString(), "GPU_DEV_API_URL", apiUrl), cmd);
     }

@@ -37,7 +37,7 @@ class DashboardLoadBench {
         Path log = root.resolve("server.log");
         int port = Proc.freePort();
         String api = "http://127.0.0.1:" + port;
-        ProcessBuilder pb = new ProcessBuilder(Proc.java(), "-jar", jar("server", "gpudev-server.jar"), "--port", Integer.toString(port),
+        ProcessBuilder pb = new ProcessBuilder(Proc.java(), "-jar", Proc.jar("server", "gpudev-server.jar"), "--port", Integer.toString(port),
                 "--ssh-port", Integer.toString(Proc.freePort()), "--data-dir", root.resolve("data").toString(),
                 "--simulated-gpus", "h100:8x16").redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("RATE_LIMIT_PER_KEY", "100000");
@@ -45,13 +45,7 @@ class DashboardLoadBench {
         Process server = pb.start();
         WebDriver[] held = new WebDriver[1];
         try {
-            Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
-            while (!Files.readString(log).contains("gpudev is running")) {
-                if (!server.isAlive() || Instant.now().isAfter(deadline)) {
-                    throw new IllegalStateException("server did not start:\n" + Files.readString(log));
-                }
-                Thread.sleep(100);
-            }
+            Proc.awaitRunning(server, log, "server");
             Path admin = Proc.newHome(root, "admin");
             run(admin, api, "login", "--token-file", root.resolve("data/admin-token").toString());
             List<String> keys = new ArrayList<>();
@@ -122,12 +116,8 @@ class DashboardLoadBench {
         }
     }
 
-    static String jar(String module, String name) {
-        return DashboardE2ETest.jar(module, name);
-    }
-
     static String run(Path home, String api, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Proc.java(), "-jar", jar("cli", "gpudev-cli.jar")));
+        List<String> cmd = new ArrayList<>(List.of(Proc.java(), "-jar", Proc.jar("cli", "gpudev-cli.jar")));
         cmd.addAll(List.of(args));
         Proc p = Proc.run(Map.of("HOME", home.toString(), "GPU_DEV_API_URL", api), cmd);
         if (p.exit() != 0) {

@@ -18,7 +18,6 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -28,7 +27,6 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The platform as it runs on Kubernetes: the API, the processor and the SSH proxy as three processes of
@@ -75,20 +73,14 @@ class KubernetesRolesE2ETest {
 
     static void start(String role, List<String> args) throws Exception {
         Path log = root.resolve(role + ".log");
-        List<String> cmd = new ArrayList<>(List.of(Proc.java(), "-jar", WalkingSkeletonE2ETest.jar("server", "gpudev-server.jar")));
+        List<String> cmd = new ArrayList<>(List.of(Proc.java(), "-jar", Proc.jar("server", "gpudev-server.jar")));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().remove("KUBECONFIG");
         pb.environment().put("HOME", root.resolve(role + "-home").toString()); // no ~/.kube/config to fall back on
         Process p = pb.start();
         parts.add(p);
-        Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
-        while (!Files.readString(log).contains("gpudev is running")) {
-            if (!p.isAlive() || Instant.now().isAfter(deadline)) {
-                fail(role + " did not start:\n" + Files.readString(log));
-            }
-            Thread.sleep(100);
-        }
+        Proc.awaitRunning(p, log, role);
     }
 
     /** The pod's sshd, as the test has it: lets in user dev with a key of the reservation's Secret, and runs commands. */
@@ -136,7 +128,7 @@ class KubernetesRolesE2ETest {
     }
 
     static Proc cli(Path home, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Proc.java(), "-jar", WalkingSkeletonE2ETest.jar("cli", "gpudev-cli.jar")));
+        List<String> cmd = new ArrayList<>(List.of(Proc.java(), "-jar", Proc.jar("cli", "gpudev-cli.jar")));
         cmd.addAll(List.of(args));
         return Proc.run(Map.of("HOME", home.toString(), "GPU_DEV_API_URL", apiUrl), cmd);
     }

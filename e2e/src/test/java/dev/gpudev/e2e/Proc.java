@@ -46,6 +46,26 @@ record Proc(int exit, String out) {
         }
     }
 
+    /** A jar the build made (the suite runs after it). */
+    static String jar(String module, String name) {
+        Path p = Path.of("..", module, "target", name).toAbsolutePath().normalize();
+        if (!Files.exists(p)) {
+            throw new AssertionError(p + " is missing: run the build (mvn verify) from the repository root");
+        }
+        return p.toString();
+    }
+
+    /** Waits until a server just started says it is running (two minutes at most); else fails with its log. */
+    static void awaitRunning(Process server, Path log, String what) throws IOException, InterruptedException {
+        java.time.Instant deadline = java.time.Instant.now().plusSeconds(120);
+        while (!Files.readString(log).contains("gpudev is running")) {
+            if (!server.isAlive() || java.time.Instant.now().isAfter(deadline)) {
+                throw new AssertionError(what + " did not start:\n" + Files.readString(log));
+            }
+            Thread.sleep(50);
+        }
+    }
+
     static String java() {
         return ProcessHandle.current().info().command().orElse("java");
     }

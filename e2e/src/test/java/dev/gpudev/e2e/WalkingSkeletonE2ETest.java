@@ -56,7 +56,7 @@ class WalkingSkeletonE2ETest {
         proxyPort = Proc.freePort();
         apiUrl = "http://127.0.0.1:" + apiPort;
         sts = new StandInSts();
-        ProcessBuilder pb = new ProcessBuilder(Proc.java(), "-jar", jar("server", "gpudev-server.jar"),
+        ProcessBuilder pb = new ProcessBuilder(Proc.java(), "-jar", Proc.jar("server", "gpudev-server.jar"),
                 "--port", Integer.toString(apiPort), "--ssh-port", Integer.toString(proxyPort),
                 "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:8x2")
                 .redirectErrorStream(true).redirectOutput(serverLog.toFile());
@@ -64,13 +64,7 @@ class WalkingSkeletonE2ETest {
         pb.environment().put("AWS_REGION", "us-east-1");
         pb.environment().put("ALLOWED_AWS_ACCOUNTS", "123456789012");
         server = pb.start();
-        Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
-        while (!Files.readString(serverLog).contains("gpudev is running")) {
-            if (!server.isAlive() || Instant.now().isAfter(deadline)) {
-                fail("server did not start:\n" + Files.readString(serverLog));
-            }
-            Thread.sleep(100);
-        }
+        Proc.awaitRunning(server, serverLog, "server");
         admin = Proc.newHome(root, "admin");
         Path token = dataDir.resolve("admin-token");
         assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(token)));
@@ -105,14 +99,8 @@ class WalkingSkeletonE2ETest {
         }
     }
 
-    static String jar(String module, String name) {
-        Path p = Path.of("..", module, "target", name).toAbsolutePath().normalize();
-        assertTrue(Files.exists(p), p + " is missing: run the build (mvn verify) from the repository root");
-        return p.toString();
-    }
-
     static Proc cli(Path home, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Proc.java(), "-jar", jar("cli", "gpudev-cli.jar")));
+        List<String> cmd = new ArrayList<>(List.of(Proc.java(), "-jar", Proc.jar("cli", "gpudev-cli.jar")));
         cmd.addAll(List.of(args));
         return Proc.run(Map.of("HOME", home.toString(), "GPU_DEV_API_URL", apiUrl), cmd);
     }
@@ -481,7 +469,7 @@ class WalkingSkeletonE2ETest {
 
     @Test
     void doctorChecksTheMachineAndRunsAThrowawayEnvironment() throws Exception {
-        Proc doctor = Proc.run(Map.of("HOME", root.toString()), List.of(Proc.java(), "-jar", jar("server", "gpudev-server.jar"),
+        Proc doctor = Proc.run(Map.of("HOME", root.toString()), List.of(Proc.java(), "-jar", Proc.jar("server", "gpudev-server.jar"),
                 "doctor", "--simulated-gpus", "h100:1"));
         assertEquals(0, doctor.exit(), doctor.out());
         assertTrue(doctor.out().contains("CUDA_VISIBLE_DEVICES=0"), doctor.out());
@@ -494,7 +482,7 @@ class WalkingSkeletonE2ETest {
         Path carol = Proc.newHome(root, "carol");
         Map<String, String> env = Map.of("HOME", carol.toString(), "GPU_DEV_API_URL", apiUrl, "AWS_ACCESS_KEY_ID", "AKIDCAROL",
                 "AWS_SECRET_ACCESS_KEY", "not-sent-anywhere", "AWS_REGION", "us-east-1", "AWS_ENDPOINT_URL_STS", sts.url());
-        List<String> cli = List.of(Proc.java(), "-jar", jar("cli", "gpudev-cli.jar"));
+        List<String> cli = List.of(Proc.java(), "-jar", Proc.jar("cli", "gpudev-cli.jar"));
         Proc login = Proc.run(env, concat(cli, "login"));
         assertEquals(0, login.exit(), login.out());
         assertTrue(login.out().contains("as carol_example.com (AWS arn:aws:sts::123456789012:assumed-role/SSOCloudDevGpuReservation/"),
