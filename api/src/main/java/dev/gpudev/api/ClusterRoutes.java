@@ -63,16 +63,7 @@ final class ClusterRoutes {
         }
         List<Map<String, Object>> out = new ArrayList<>();
         for (String type : types) {
-            Usage.OfType u = read.usage().of(type);
-            int total = cap.totalGpus(type);
-            Map<String, Object> t = new LinkedHashMap<>();
-            t.put("gpu_type", type);
-            t.put("total", total);
-            t.put("in_use", u.gpusInUse());
-            t.put("available", Math.max(0, total - u.gpusInUse()));
-            t.put("queued", u.queued());
-            t.put("queued_gpus", u.queuedGpus());
-            t.put("max_per_node", cap.maxPerNode(type));
+            Map<String, Object> t = figures(type, cap, read.usage().of(type));
             List<Map<String, Object>> nodes = new ArrayList<>();
             for (Capacity.Node n : cap.nodes()) {
                 if (n.gpuType().equals(type)) {
@@ -100,6 +91,20 @@ final class ClusterRoutes {
         body.put("generated_at", p.clock().instant());
         body.put("gpu_types", out);
         ctx.json(body);
+    }
+
+    /** A type's GPUs in figures, as `avail` shows them and the cluster page heads each type with them. */
+    private static Map<String, Object> figures(String type, Capacity cap, Usage.OfType u) {
+        int total = cap.totalGpus(type);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("gpu_type", type);
+        m.put("total", total);
+        m.put("in_use", u.gpusInUse());
+        m.put("queued", u.queued());
+        m.put("queued_gpus", u.queuedGpus());
+        m.put("available", Math.max(0, total - u.gpusInUse()));
+        m.put("max_per_node", cap.maxPerNode(type));
+        return m;
     }
 
     /** A node's GPUs, each free or held; a backend that names no devices (Kubernetes) fills the node's GPUs in order. */
@@ -211,14 +216,7 @@ final class ClusterRoutes {
             if (total == 0 && u.gpusInUse() == 0 && u.queued() == 0) {
                 continue;
             }
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("gpu_type", t.name());
-            m.put("total", total);
-            m.put("in_use", u.gpusInUse());
-            m.put("queued", u.queued());
-            m.put("queued_gpus", u.queuedGpus());
-            m.put("available", Math.max(0, total - u.gpusInUse()));
-            m.put("max_per_node", cap.maxPerNode(t.name()));
+            Map<String, Object> m = figures(t.name(), cap, u);
             m.put("simulated", cap.nodes().stream().anyMatch(n -> n.gpuType().equals(t.name()) && n.simulated()));
             types.add(m);
         }
