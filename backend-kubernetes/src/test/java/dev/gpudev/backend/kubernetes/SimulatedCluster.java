@@ -300,7 +300,19 @@ public final class SimulatedCluster implements AutoCloseable {
     @Override
     public void close() {
         kubelet.shutdownNow();
+        try {
+            kubelet.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         client.close();
-        server.destroy();
+        try {
+            server.destroy();
+        } catch (IllegalStateException e) {
+            // The mock's own HTTP server (Vert.x) waits at most 10 s for its close to be confirmed, and on a
+            // loaded 2-core machine it sometimes is not (seen once in CI: "Unable to close MockWebServer"). The
+            // server is closing, listens on 127.0.0.1 only and dies with the test JVM; no test checks its teardown.
+            System.err.println("simulated cluster: " + e.getMessage() + " (the mock server's teardown, ignored)");
+        }
     }
 }
