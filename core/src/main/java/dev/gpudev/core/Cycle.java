@@ -117,13 +117,16 @@ final class Cycle {
 
     /** One node: the earliest slot where the GPUs, the owner's allowance and the disk are all free. */
     private void single(Reservation r, int k, long hold, List<Scheduler.Admission> admissions, List<Scheduler.Waiting> waiting) {
-        long capacityStart = earliest(r, k, hold, now).start();
         long diskFree = diskFree(r);
         long start = diskFree;
         NodeIndex.Slot slot;
+        long capacityStart = -1; // when the GPUs alone would allow it: only for the pending reason
         while (true) {
             start = Math.max(start, quota.earliest(r, k, hold, start));
             slot = earliest(r, k, hold, start);
+            if (start == now && capacityStart < 0) {
+                capacityStart = slot.start();
+            }
             long userOk = quota.earliest(r, k, hold, slot.start());
             if (userOk == slot.start()) {
                 break;
@@ -135,6 +138,9 @@ final class Cycle {
             return;
         }
         slot = keptWhereItWas(r, k, hold, slot);
+        if (slot.start() != now && capacityStart < 0) {
+            capacityStart = earliest(r, k, hold, now).start(); // before this placement changes the answer
+        }
         nodes.reserve(slot.node(), slot.start(), slot.start() + hold, k);
         quota.use(r, slot.start(), slot.start() + hold);
         takeDisk(r, slot.start() + hold);

@@ -79,56 +79,37 @@ final class Timeline {
         return times[i];
     }
 
+    /** Receives a stretch: {@code [start, end)}, {@code end = Long.MAX_VALUE} for the one that lasts for ever. */
+    interface StretchSink {
+        void stretch(long start, long end);
+    }
+
     /**
-     * For each class of length (see {@link NodeIndex#gapClass}), the start of the earliest finite stretch
-     * with at least {@code units} free (before {@link #openFrom}) of that class, written into {@code starts}
-     * where it holds {@link Long#MAX_VALUE}: the stretches from the step containing {@code from} on (all of
-     * them with {@link Long#MIN_VALUE}); stretches already recorded, being earlier, stay. {@code longest}
-     * keeps the longest stretch of each class. Returns the classes present, one bit each.
+     * Every maximal stretch with at least {@code units} free that touches {@code [lo, hi]} (starts at or
+     * before hi and ends at or after lo). A reservation of {@code [lo, hi)} changes only those: the
+     * stretches it touched before, and those it touches after, are all a search index must replace;
+     * the rest of a deep timeline is not read.
      */
-    long stretchStarts(int units, long from, long[] starts, long[] longest) {
-        long present = 0;
-        long open = openFrom(units);
-        long runStart = -1;
-        for (int i = from == Long.MIN_VALUE ? 0 : indexOf(from); i < size && times[i] < open; i++) {
-            if (free[i] >= units) {
-                if (runStart < 0) {
-                    runStart = times[i];
-                }
-            } else if (runStart >= 0) {
-                present |= record(times[i] - runStart, runStart, starts, longest);
-                runStart = -1;
+    void stretchesTouching(int units, long lo, long hi, StretchSink sink) {
+        int i = indexOf(lo);
+        if (free[i] < units && i > 0 && times[i] == lo && free[i - 1] >= units) {
+            i--; // a stretch that ends exactly at lo touches it
+        }
+        while (i > 0 && free[i] >= units && free[i - 1] >= units) {
+            i--; // back to the start of the stretch holding lo
+        }
+        while (i < size && times[i] <= hi) {
+            if (free[i] < units) {
+                i++;
+                continue;
             }
+            int j = i;
+            while (j < size && free[j] >= units) {
+                j++;
+            }
+            sink.stretch(times[i], j == size ? Long.MAX_VALUE : times[j]);
+            i = j;
         }
-        if (runStart >= 0 && open > runStart) {
-            present |= record(open - runStart, runStart, starts, longest); // cannot happen (it would be the open stretch); be safe
-        }
-        return present;
-    }
-
-    /**
-     * Keeps the records of {@link #stretchStarts} true after a reservation placed at {@code placedAt}, where
-     * the stretches of {@code units} were open from {@code oldOpen} before it: one placed in the open stretch
-     * leaves those before it as they were (and earlier), so only what follows is read (a deep queue
-     * appends at the tail, and a full scan per placement made planning quadratic in its depth); one placed
-     * before it reads them all again. Returns the classes present.
-     */
-    long restretch(int units, long placedAt, long oldOpen, long[] starts, long[] longest, long present) {
-        if (placedAt >= oldOpen) {
-            return present | stretchStarts(units, oldOpen, starts, longest);
-        }
-        Arrays.fill(starts, Long.MAX_VALUE);
-        Arrays.fill(longest, 0);
-        return stretchStarts(units, Long.MIN_VALUE, starts, longest);
-    }
-
-    private static long record(long length, long start, long[] starts, long[] longest) {
-        int c = NodeIndex.gapClass(length);
-        if (starts[c] == Long.MAX_VALUE) {
-            starts[c] = start;
-        }
-        longest[c] = Math.max(longest[c], length);
-        return 1L << c;
     }
 
     /** Index of the step that contains t (t before the start counts as the first step). */

@@ -10,19 +10,29 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The index's search gives what a plain scan of every node gives (the earliest start, and among nodes
- * starting then the best fit), on random clusters as reservations are placed one after another:
- * skipping nodes by their bounds and by their gaps' classes never skips the answer.
+ * starting then the best fit), on random clusters as reservations are placed one after another: asking
+ * the tree of stretches never misses the answer, and replacing only what a placement touches keeps the
+ * tree true.
  */
 class NodeIndexTest {
     @Test
     void theIndexedSearchAgreesWithAScanOfEveryNode() {
-        Random rnd = new Random(42);
+        agreesWithAScan(new Random(42), 5, NodeIndex.FIT_CANDIDATES - 5, true);
+    }
+
+    /** Past {@link NodeIndex#FIT_CANDIDATES} nodes that can start then, the fit is the best among that many; the start is still the earliest. */
+    @Test
+    void onLargeClustersTheStartIsStillTheEarliestAndTheNodeHoldsIt() {
+        agreesWithAScan(new Random(7), 100, 300, false);
+    }
+
+    private static void agreesWithAScan(Random rnd, int minNodes, int moreNodes, boolean bestFit) {
         int[] sizes = {1, 2, 4, 8};
         long hour = 3_600_000;
-        for (int round = 0; round < 80; round++) {
+        for (int round = 0; round < (bestFit ? 80 : 10); round++) {
             long now = 1_000_000_000L;
             List<Capacity.Node> nodes = new ArrayList<>();
-            int count = 5 + rnd.nextInt(60);
+            int count = minNodes + rnd.nextInt(moreNodes);
             for (int n = 0; n < count; n++) {
                 nodes.add(new Capacity.Node("n" + n, "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), false));
             }
@@ -47,8 +57,14 @@ class NodeIndexTest {
                 NodeIndex.Slot scan = index.earliestAmong(nodes, k, duration, notBefore);
                 assertEquals(scan.start(), fast.start(), "round " + round + " query " + q + ": the earliest start");
                 if (scan.node() != null) {
+                    assertEquals(fast.start(), index.timeline(fast.node().name()).earliest(k, duration, fast.start(), fast.start() + 1),
+                            "round " + round + " query " + q + ": the node chosen can start it then");
+                }
+                if (scan.node() != null && bestFit) {
                     assertEquals(index.timeline(scan.node().name()).freeAt(scan.start()), index.timeline(fast.node().name()).freeAt(fast.start()),
                             "round " + round + " query " + q + ": as good a fit");
+                }
+                if (scan.node() != null) {
                     index.reserve(fast.node(), fast.start(), fast.start() + duration, k);
                 }
             }

@@ -2,11 +2,11 @@ package dev.gpudev.core;
 
 import org.junit.jupiter.api.Test;
 
-import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 class TimelineTest {
 
@@ -29,62 +29,59 @@ class TimelineTest {
         assertEquals(30, t.earliest(6, 1, 12, Long.MAX_VALUE), "from 12, six are free first at 30");
     }
 
-    /** The longest finite stretch with at least k free, from the records the scheduler keeps. */
+    /** The longest finite stretch with at least k free, from a scan of the whole timeline. */
     static long longestStretch(Timeline t, int k) {
-        long[] starts = new long[NodeIndex.CLASSES];
-        Arrays.fill(starts, Long.MAX_VALUE);
-        long[] longest = new long[NodeIndex.CLASSES];
-        t.stretchStarts(k, Long.MIN_VALUE, starts, longest);
-        return Arrays.stream(longest).max().orElse(0);
+        long[] longest = {0};
+        t.stretchesTouching(k, Long.MIN_VALUE, Long.MAX_VALUE, (from, until) -> {
+            if (until != Long.MAX_VALUE) {
+                longest[0] = Math.max(longest[0], until - from);
+            }
+        });
+        return longest[0];
+    }
+
+    static java.util.TreeMap<Long, Long> allStretches(Timeline t, int k) {
+        java.util.TreeMap<Long, Long> all = new java.util.TreeMap<>();
+        t.stretchesTouching(k, Long.MIN_VALUE, Long.MAX_VALUE, all::put);
+        return all;
     }
 
     /**
-     * The scheduler keeps, per node and GPU count, the earliest stretch of each class of length and the
-     * longest, and after a placement looks only where they can have changed ({@link Timeline#restretch}).
-     * Random placements, mostly at the tail as in a deep queue: the kept records always equal a scan of
-     * the whole timeline.
+     * The scheduler's index replaces, on each placement, only the stretches the placement touches
+     * ({@link Timeline#stretchesTouching} before and after it). Random placements, mostly at the tail as in
+     * a deep queue: what is kept that way always equals a scan of the whole timeline.
      */
     @Test
-    void keptStretchesEqualFullScansAfterEveryPlacement() {
+    void stretchesKeptFromWhatEachPlacementTouchesEqualFullScans() {
         Random random = new Random(42);
         for (int round = 0; round < 200; round++) {
             int capacity = 1 + random.nextInt(8);
             Timeline t = new Timeline(0, capacity);
-            long[] open = new long[capacity + 1];
-            long[][] starts = new long[capacity + 1][NodeIndex.CLASSES];
-            long[][] longest = new long[capacity + 1][NodeIndex.CLASSES];
-            long[] present = new long[capacity + 1];
+            List<java.util.TreeMap<Long, Long>> kept = new java.util.ArrayList<>();
+            kept.add(null);
             for (int k = 1; k <= capacity; k++) {
-                open[k] = t.openFrom(k);
-                Arrays.fill(starts[k], Long.MAX_VALUE);
-                present[k] = t.stretchStarts(k, Long.MIN_VALUE, starts[k], longest[k]);
+                kept.add(allStretches(t, k));
             }
             for (int step = 0; step < 60; step++) {
                 int units = 1 + random.nextInt(capacity);
                 long duration = 1 + random.nextInt(50);
                 long start = random.nextInt(4) == 0 ? random.nextInt(400) : t.earliest(units, duration, random.nextInt(400), Long.MAX_VALUE);
-                if (t.freeAt(start) < units) {
-                    continue;
-                }
-                long s = start;
                 boolean fits = true;
-                for (long x = s; x < s + duration; x++) {
+                for (long x = start; x < start + duration; x++) {
                     fits &= t.freeAt(x) >= units;
                 }
                 if (!fits) {
                     continue;
                 }
+                for (int k = 1; k <= capacity; k++) {
+                    var mine = kept.get(k);
+                    t.stretchesTouching(k, start, start + duration, (from, until) -> assertEquals(until, mine.remove(from)));
+                }
                 t.reserve(start, start + duration, units);
                 for (int k = 1; k <= capacity; k++) {
-                    present[k] = t.restretch(k, start, open[k], starts[k], longest[k], present[k]);
-                    open[k] = t.openFrom(k);
-                    long[] fullStarts = new long[NodeIndex.CLASSES];
-                    Arrays.fill(fullStarts, Long.MAX_VALUE);
-                    long[] fullLongest = new long[NodeIndex.CLASSES];
-                    long fullPresent = t.stretchStarts(k, Long.MIN_VALUE, fullStarts, fullLongest);
-                    assertEquals(fullPresent, present[k], "classes of " + k);
-                    assertArrayEquals(fullStarts, starts[k], "earliest stretch per class of " + k);
-                    assertArrayEquals(fullLongest, longest[k], "longest stretch per class of " + k);
+                    var mine = kept.get(k);
+                    t.stretchesTouching(k, start, start + duration, (from, until) -> assertNull(mine.put(from, until)));
+                    assertEquals(allStretches(t, k), mine, "round " + round + " step " + step + ": stretches of " + k);
                 }
             }
         }
