@@ -55,11 +55,13 @@ if [ "$REPLICAS" -gt 1 ]; then
   echo "== $REPLICAS processors on one database"
 fi
 
+CKPT_START=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select num_timed + num_requested from pg_stat_checkpointer")
 echo "== API: POST /v1/jobs/submit, $WORKERS workers, ${SECONDS_RUN}s"
 START_LINES=$(wc -l < "$DATA/server.log")
 API_OUT=$(FIXED_RATE="$FIXED_RATE" "$JAVA_HOME/bin/java" -cp "$ROOT/bench/target/gpudev-bench.jar" dev.gpudev.bench.SubmitLoad \
   "$API" "$DATA/admin-token" "$SECONDS_RUN" "$WORKERS")
 echo "$API_OUT"
+CKPT_API=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select num_timed + num_requested from pg_stat_checkpointer")
 SLOW=$(tail -n +"$START_LINES" "$DATA/server.log" | grep -c "slow processor cycle" || true)
 MAX_CYCLE=$(tail -n +"$START_LINES" "$DATA/server.log" | sed -n 's/.*slow processor cycle: \([0-9]*\) ms.*/\1/p' | sort -n | tail -1)
 USERS=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select max(user_id) from api_users")
@@ -77,19 +79,28 @@ echo "$PGB" | grep -E "tps|latency average"
 API_RATE=$(echo "$API_OUT" | sed -n 's/.*api_peak_per_s=\([0-9.]*\).*/\1/p')
 DB_RATE=$(echo "$PGB" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
 
-# The database's own latency at the rate the API was measured at: the floor under the API's p99.
-HALF=$(python3 -c "print(int(float('$API_RATE')/2))")
-echo "== pgbench at $HALF tps (the API's open-loop rate), ${SECONDS_RUN}s: per-transaction latency"
-(cd "$DATA" && pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -n -c "$WORKERS" -j 2 -R "$HALF" -T "$SECONDS_RUN" \
-   -D users="$USERS" -f "$ROOT/bench/submit.sql" -l --log-prefix=pgb gpudev > /dev/null 2>&1)
-DB_LAT=$(cat "$DATA"/pgb.* | python3 -c "
+# The database's own latency at a rate: pgbench on a fixed schedule, every transaction logged.
+db_latency() {
+  rm -f "$DATA"/pgb.*
+  (cd "$DATA" && pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -n -c "$WORKERS" -j 2 -R "$1" -T "$SECONDS_RUN" \
+     -D users="$USERS" -f "$ROOT/bench/submit.sql" -l --log-prefix=pgb gpudev > /dev/null 2>&1)
+  cat "$DATA"/pgb.* | python3 -c "
 import sys
 lat = sorted(int(l.split()[2]) / 1000.0 for l in sys.stdin if l.strip())
-print(f'{lat[len(lat)//2]:.1f} {lat[int(len(lat)*0.99)]:.1f} {len(lat)}')")
-read -r DB_P50 DB_P99 DB_N <<< "$DB_LAT"
+print(f'{lat[len(lat)//2]:.1f} {lat[int(len(lat)*0.99)]:.1f} {len(lat)}')"
+}
+# The database's own latency at the rates the API was measured at: the floor under the API's p99.
+HALF=$(python3 -c "print(int(float('$API_RATE')/2))")
+echo "== pgbench at $HALF tps (the API's open-loop rate), ${SECONDS_RUN}s: per-transaction latency"
+read -r DB_P50 DB_P99 DB_N <<< "$(db_latency "$HALF")"
 echo "pgbench at half rate: p50 $DB_P50 ms, p99 $DB_P99 ms ($DB_N transactions)"
+echo "== pgbench at $FIXED_RATE tps (the fixed rate), ${SECONDS_RUN}s"
+read -r FIX_P50 FIX_P99 FIX_N <<< "$(db_latency "$FIXED_RATE")"
+echo "pgbench at $FIXED_RATE tps: p50 $FIX_P50 ms, p99 $FIX_P99 ms ($FIX_N transactions)"
+CKPT_AFTER=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select num_timed + num_requested from pg_stat_checkpointer")
 RESULT=$(echo "$API_OUT" | grep '^RESULT' | sed 's/^RESULT //')
-python3 - "$RESULT" "$DB_RATE" "$DB_P50" "$DB_P99" "$SLOW" "${MAX_CYCLE:-0}" "$WAITING" "$REPLICAS" "$HEAP_MB" "$RSS_MB" <<'PY'
+python3 - "$RESULT" "$DB_RATE" "$DB_P50" "$DB_P99" "$SLOW" "${MAX_CYCLE:-0}" "$WAITING" "$REPLICAS" "$HEAP_MB" "$RSS_MB" \
+  "$FIX_P50" "$FIX_P99" "$((CKPT_API - CKPT_START))" "$((CKPT_AFTER - CKPT_START))" <<'PY'
 import datetime, os, sys
 r = dict(kv.split('=') for kv in sys.argv[1].split())
 db_rate, db_p50, db_p99 = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
@@ -98,7 +109,8 @@ line = (f"SUMMARY date={datetime.date.today()} cores={os.cpu_count()} replicas={
         f"ratio={peak / db_rate:.2f} half_rate={peak / 2:.0f}/s api_p50={r['p50_ms']}ms api_p99={p99}ms db_p50={db_p50}ms "
         f"db_p99={db_p99}ms p99_ratio={p99 / db_p99:.1f}")
 if 'fixed_rate' in r:
-    line += f" at_{r['fixed_rate']}/s_p50={r['fixed_p50_ms']}ms at_{r['fixed_rate']}/s_p99={r['fixed_p99_ms']}ms"
-line += f" slow_cycles={sys.argv[5]} max_cycle={sys.argv[6]}ms waiting_after={sys.argv[7]} heap={sys.argv[9]}MB rss={sys.argv[10]}MB"
+    line += (f" at_{r['fixed_rate']}/s_p50={r['fixed_p50_ms']}ms at_{r['fixed_rate']}/s_p99={r['fixed_p99_ms']}ms"
+             f" db_at_{r['fixed_rate']}/s_p50={sys.argv[11]}ms db_at_{r['fixed_rate']}/s_p99={sys.argv[12]}ms")
+line += f" checkpoints_api={sys.argv[13]} checkpoints_all={sys.argv[14]} slow_cycles={sys.argv[5]} max_cycle={sys.argv[6]}ms waiting_after={sys.argv[7]} heap={sys.argv[9]}MB rss={sys.argv[10]}MB"
 print(line)
 PY

@@ -54,15 +54,12 @@ public final class SubmitLoad {
         openLoop(lean, requests, rate, 3, null, null, new AtomicInteger());
 
         List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
-        // LOAD_TRACE=file: every open-loop request's send time (ms from the start) and latency (µs), to see when the slow ones happen.
+        // LOAD_TRACE=file: every measured open-loop request's phase (half, fixed), send time (epoch ms, to set beside the
+        // server's log) and latency (µs), to see when the slow ones happen.
         String tracePath = System.getenv("LOAD_TRACE");
         List<String> trace = tracePath == null ? null : Collections.synchronizedList(new ArrayList<>());
         AtomicInteger errors = new AtomicInteger();
-        long start = openLoop(lean, requests, rate, seconds, latencies, trace, errors);
-        if (trace != null) {
-            System.out.println("open loop starts at " + java.time.Instant.now().minusNanos(System.nanoTime() - start));
-            Files.write(Path.of(tracePath), trace);
-        }
+        openLoop(lean, requests, rate, seconds, latencies, trace == null ? null : line -> trace.add("half " + line), errors);
         List<Long> sorted = new ArrayList<>(latencies);
         Collections.sort(sorted);
         System.out.printf("open loop at %.0f submits/s (half the peak), %d s: %d ok, %d errors: p50 %.1f ms, p99 %.1f ms%n",
@@ -74,24 +71,28 @@ public final class SubmitLoad {
             double r = Double.parseDouble(fixedRate);
             List<Long> at = Collections.synchronizedList(new ArrayList<>());
             AtomicInteger fixedErrors = new AtomicInteger();
-            openLoop(lean, requests, r, seconds, at, null, fixedErrors);
+            openLoop(lean, requests, r, seconds, at, trace == null ? null : line -> trace.add("fixed " + line), fixedErrors);
             List<Long> s2 = new ArrayList<>(at);
             Collections.sort(s2);
             System.out.printf("open loop at %.0f submits/s, %d s: %d ok, %d errors: p50 %.1f ms, p99 %.1f ms%n",
                     r, seconds, s2.size(), fixedErrors.get(), pct(s2, 0.50), pct(s2, 0.99));
             fixed = String.format(" fixed_rate=%.0f fixed_p50_ms=%.1f fixed_p99_ms=%.1f", r, pct(s2, 0.50), pct(s2, 0.99));
         }
+        if (trace != null) {
+            Files.write(Path.of(tracePath), trace);
+        }
         System.out.printf("RESULT api_peak_per_s=%.0f p50_ms=%.1f p99_ms=%.1f%s%n", peakRate, pct(sorted, 0.50), pct(sorted, 0.99), fixed);
     }
 
     /**
      * Submits at a fixed rate for the given seconds, latency measured from each request's due time;
-     * returns the start (System.nanoTime). Latencies and trace may be null (a warm-up).
+     * returns the start (System.nanoTime). Latencies and trace may be null (a warm-up); trace gets "epoch-ms µs".
      */
     static long openLoop(LeanHttp http, List<byte[]> requests, double rate, int seconds, List<Long> latencies,
-                         List<String> trace, AtomicInteger errors) throws Exception {
+                         java.util.function.Consumer<String> trace, AtomicInteger errors) throws Exception {
         long intervalNanos = (long) (1e9 / rate);
         long start = System.nanoTime();
+        long epochAtStart = System.currentTimeMillis();
         long total = (long) (rate * seconds);
         try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (long i = 0; i < total; i++) {
@@ -109,7 +110,7 @@ public final class SubmitLoad {
                                 latencies.add(took);
                             }
                             if (trace != null) {
-                                trace.add((due - start) / 1_000_000 + " " + took / 1000);
+                                trace.accept((epochAtStart + (due - start) / 1_000_000) + " " + took / 1000);
                             }
                         } else {
                             errors.incrementAndGet();
