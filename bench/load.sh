@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The submit load benchmark: the API under load against pgbench running the same transaction straight
 # into the same database (the machine's ceiling), then latency at half the API's peak beside pgbench's
-# own latency at that rate, and at a fixed rate (the original Python API's half peak, 730/s here).
+# own latency at that rate, and at a fixed rate (the original Python API's half peak, 730/s here), where
+# pgbench is measured twice more: beside the running server (its processor applies pgbench's commands too)
+# and with gpudev's processes frozen (SIGSTOP): PostgreSQL alone on this machine, the floor under any p99.
 #   bench/load.sh [SECONDS=20] [WORKERS=32] [--replicas N] [--fixed-rate R]
 # Starts its own server (simulated GPUs, a temporary data dir) on 127.0.0.1 and stops it at the end;
 # --replicas 2 adds a second processor (--role processor) on the same database: commands and scheduling are
@@ -37,7 +39,7 @@ RATE_LIMIT_PER_KEY=100000 RATE_LIMIT_PER_ADDRESS=100000 \
 SERVER=$!
 PIDS="$SERVER"
 # The server's log is kept for a look at what happened during the run.
-trap 'kill $PIDS 2>/dev/null || true; wait $PIDS 2>/dev/null || true; cp "$DATA/server.log" /tmp/gpudev-load-server.log 2>/dev/null || true; cp "$DATA/processor2.log" /tmp/gpudev-load-processor2.log 2>/dev/null || true; rm -rf "$DATA"' EXIT
+trap 'kill -CONT $PIDS 2>/dev/null || true; kill $PIDS 2>/dev/null || true; wait $PIDS 2>/dev/null || true; cp "$DATA/server.log" /tmp/gpudev-load-server.log 2>/dev/null || true; cp "$DATA/processor2.log" /tmp/gpudev-load-processor2.log 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 600); do grep -q "gpudev is running" "$DATA/server.log" && break; sleep 0.1; done
 # The embedded PostgreSQL listens only on its private socket, with a password (the operator's view).
 PG_HOST="$DATA/pg-run"
@@ -97,10 +99,15 @@ echo "pgbench at half rate: p50 $DB_P50 ms, p99 $DB_P99 ms ($DB_N transactions)"
 echo "== pgbench at $FIXED_RATE tps (the fixed rate), ${SECONDS_RUN}s"
 read -r FIX_P50 FIX_P99 FIX_N <<< "$(db_latency "$FIXED_RATE")"
 echo "pgbench at $FIXED_RATE tps: p50 $FIX_P50 ms, p99 $FIX_P99 ms ($FIX_N transactions)"
+# The machine's floor: the same, with gpudev's processes frozen (SIGSTOP), PostgreSQL alone serving pgbench.
+kill -STOP $PIDS
+read -r FLOOR_P50 FLOOR_P99 FLOOR_N <<< "$(db_latency "$FIXED_RATE")"
+kill -CONT $PIDS
+echo "pgbench at $FIXED_RATE tps, gpudev frozen: p50 $FLOOR_P50 ms, p99 $FLOOR_P99 ms ($FLOOR_N transactions)"
 CKPT_AFTER=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select num_timed + num_requested from pg_stat_checkpointer")
 RESULT=$(echo "$API_OUT" | grep '^RESULT' | sed 's/^RESULT //')
 python3 - "$RESULT" "$DB_RATE" "$DB_P50" "$DB_P99" "$SLOW" "${MAX_CYCLE:-0}" "$WAITING" "$REPLICAS" "$HEAP_MB" "$RSS_MB" \
-  "$FIX_P50" "$FIX_P99" "$((CKPT_API - CKPT_START))" "$((CKPT_AFTER - CKPT_START))" <<'PY'
+  "$FIX_P50" "$FIX_P99" "$((CKPT_API - CKPT_START))" "$((CKPT_AFTER - CKPT_START))" "$FLOOR_P99" <<'PY'
 import datetime, os, sys
 r = dict(kv.split('=') for kv in sys.argv[1].split())
 db_rate, db_p50, db_p99 = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
@@ -110,7 +117,8 @@ line = (f"SUMMARY date={datetime.date.today()} cores={os.cpu_count()} replicas={
         f"db_p99={db_p99}ms p99_ratio={p99 / db_p99:.1f}")
 if 'fixed_rate' in r:
     line += (f" at_{r['fixed_rate']}/s_p50={r['fixed_p50_ms']}ms at_{r['fixed_rate']}/s_p99={r['fixed_p99_ms']}ms"
-             f" db_at_{r['fixed_rate']}/s_p50={sys.argv[11]}ms db_at_{r['fixed_rate']}/s_p99={sys.argv[12]}ms")
+             f" db_at_{r['fixed_rate']}/s_p50={sys.argv[11]}ms db_at_{r['fixed_rate']}/s_p99={sys.argv[12]}ms"
+             f" db_alone_at_{r['fixed_rate']}/s_p99={sys.argv[15]}ms")
 line += f" checkpoints_api={sys.argv[13]} checkpoints_all={sys.argv[14]} slow_cycles={sys.argv[5]} max_cycle={sys.argv[6]}ms waiting_after={sys.argv[7]} heap={sys.argv[9]}MB rss={sys.argv[10]}MB"
 print(line)
 PY
