@@ -148,30 +148,18 @@ public final class ApiServer implements AutoCloseable {
 
     private void measureAndAudit(Context ctx) {
         Long started = ctx.attribute(STARTED);
-        String route = routeOf(ctx);
+        String route = Audit.route(ctx);
         if (started != null) {
             metrics.observe(ctx.method().name(), route, ctx.statusCode(), (System.nanoTime() - started) / 1e9);
         }
-        if (Callers.reads(ctx)) {
+        if (Callers.reads(ctx) || Boolean.TRUE.equals(ctx.attribute(Audit.WRITTEN))) {
             return;
         }
-        Caller who = Callers.ifAny(ctx);
-        String username = who != null ? who.username() : ctx.attribute(AUDIT_USER);
         String target = ctx.attribute(Audit.TARGET);
         if (target == null) {
             target = ctx.pathParamMap().getOrDefault("id", ctx.pathParamMap().get("name"));
         }
-        auditWriter.write(new AuditLog.Entry(0, p.clock().instant(), who == null ? null : who.userId(), username,
-                ctx.method().name() + " " + route, target, ctx.ip(), ctx.statusCode(), ctx.attribute(REQUEST_ID)));
-    }
-
-    private static String routeOf(Context ctx) {
-        try {
-            String path = ctx.endpointHandlerPath();
-            return path == null || path.isEmpty() ? "unmatched" : path;
-        } catch (RuntimeException e) {
-            return "unmatched";
-        }
+        auditWriter.write(Audit.entry(ctx, Callers.ifAny(ctx), ctx.attribute(AUDIT_USER), target, ctx.statusCode(), p.clock().instant()));
     }
 
     private void errors() {

@@ -60,14 +60,15 @@ final class JobRoutes {
                 new Reservation.Options(Bodies.string(body, "disk_name", false, 63), Bodies.bool(body, "no_persist"),
                         Bodies.string(body, "image", false, 255), Bodies.labels(body, "node_labels")),
                 Bodies.bool(body, "jupyter"), Bodies.bool(body, "keep_when_idle"), idempotencyKey, Bodies.bool(body, "dry_run"));
-        switch (submission.submit(who, request)) {
+        // A new reservation's audit entry is written with it (one commit); other outcomes are audited after the response.
+        switch (submission.submit(who, request, id -> Audit.entry(ctx, who, null, id.toString(), 201, p.clock().instant()))) {
             case Submission.Outcome.Estimate e -> ctx.json(e.estimate());
             case Submission.Outcome.Repeated r -> {
                 Audit.target(ctx, r.reservation().id());
                 ctx.status(200).json(views.job(r.reservation(), who));
             }
             case Submission.Outcome.Created c -> {
-                Audit.target(ctx, c.reservation().id());
+                ctx.attribute(Audit.WRITTEN, true);
                 ctx.status(201).json(views.job(c.reservation(), who));
             }
         }

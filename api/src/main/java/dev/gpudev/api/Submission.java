@@ -59,7 +59,11 @@ final class Submission {
         return p.config().limits();
     }
 
-    Outcome submit(Caller who, Request req) {
+    /**
+     * @param audit the request's audit entry for the new reservation's id, written with it (one commit);
+     *              null when the caller audits otherwise
+     */
+    Outcome submit(Caller who, Request req, java.util.function.Function<UUID, dev.gpudev.store.AuditLog.Entry> audit) {
         if (p.config().adminOnly() != null && !who.admin()) {
             throw ApiError.forbidden(p.config().adminOnly());
         }
@@ -87,18 +91,19 @@ final class Submission {
                 null, "queued: waiting for the scheduler", null,
                 new Reservation.Lifecycle(List.of(), null, null, req.keepWhenIdle(), null, req.jupyter(), options, jupyter),
                 List.of(new StatusChange(ReservationStatus.QUEUED, now, "submitted by " + who.username())));
-        // The row and its command are one statement: one round trip in the common case, and a transaction
-        // only when a named disk is recorded with it. The wake-up follows the commit.
+        // The row, its command and the audit entry are one statement: one round trip and one commit in the
+        // common case, and a transaction only when a named disk is recorded with it. The wake-up follows the commit.
         Reservation toWrite = r;
+        var entry = audit == null ? null : audit.apply(r.id());
         boolean written;
         if (options.disk() == null) {
-            written = p.db().query(c -> p.commands().submit(c, p.reservations(), toWrite, key));
+            written = p.db().query(c -> p.commands().submit(c, p.reservations(), toWrite, key, entry));
         } else {
             Reservation[] withDisk = new Reservation[1];
             written = p.db().inTransaction(c -> {
                 long diskId = p.disks().use(c, who.userId(), options.disk());
                 withDisk[0] = withOptions(toWrite, options.withDiskId(diskId));
-                return p.commands().submit(c, p.reservations(), withDisk[0], key);
+                return p.commands().submit(c, p.reservations(), withDisk[0], key, entry);
             });
             r = withDisk[0];
         }

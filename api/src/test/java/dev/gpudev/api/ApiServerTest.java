@@ -492,6 +492,18 @@ class ApiServerTest {
         assertEquals(400, entries.get(0).get("outcome").asInt(), "newest first, with the outcome");
         assertEquals(201, entries.get(1).get("outcome").asInt());
         assertEquals(made, entries.get(1).get("target").asText(), "a submit's entry names the reservation it made");
+        String[] sameCommit = db.query(c -> {
+            try (var ps = c.prepareStatement("select (select xmin::text from reservations where reservation_id = ?::uuid),"
+                    + " (select xmin::text from audit_log where target = ?)")) {
+                ps.setString(1, made);
+                ps.setString(2, made);
+                try (var rs = ps.executeQuery()) {
+                    rs.next();
+                    return new String[] {rs.getString(1), rs.getString(2)};
+                }
+            }
+        });
+        assertEquals(sameCommit[0], sameCommit[1], "a new reservation and its audit entry are written by one transaction (one commit per submit)");
         assertEquals("127.0.0.1", entries.get(0).get("client_address").asText());
         JsonNode logins = get("/v1/audit?username=rae&action=POST%20/v1/auth/token-login", admin).body().get("entries");
         assertEquals(1, logins.size());

@@ -54,11 +54,26 @@ public final class CommandQueue {
      * (a live reservation of that name, or that Idempotency-Key).
      */
     public boolean submit(Connection c, Reservations reservations, Reservation r, String idempotencyKey) throws SQLException {
+        return submit(c, reservations, r, idempotencyKey, null);
+    }
+
+    /**
+     * The row, its command and, when given, the request's audit entry in one statement: one round trip and
+     * one commit for a submit (the entry is written only with the row).
+     */
+    public boolean submit(Connection c, Reservations reservations, Reservation r, String idempotencyKey, AuditLog.Entry audit) throws SQLException {
         Sql insert = reservations.insertOf(r, idempotencyKey);
         List<Object> values = new ArrayList<>(insert.values());
+        String audited = "";
+        if (audit != null) {
+            audited = ", aud as (insert into audit_log (at, user_id, username, action, target, client_address, outcome, request_id)"
+                    + " select ?::timestamptz, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::int, ?::text from ins)";
+            values.addAll(java.util.Arrays.asList(audit.at(), audit.userId(), audit.username(), audit.action(), audit.target(),
+                    audit.clientAddress(), audit.outcome(), audit.requestId()));
+        }
         values.add(queue);
         values.add(write(new Command.Create(r.id(), r.username())));
-        String sql = "with ins as (" + insert.text() + " on conflict do nothing returning reservation_id)"
+        String sql = "with ins as (" + insert.text() + " on conflict do nothing returning reservation_id)" + audited
                 + " select pgmq.send(?, ?::jsonb, 0) from ins";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             Sql.bind(c, ps, values);
