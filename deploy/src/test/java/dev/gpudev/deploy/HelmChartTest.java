@@ -201,7 +201,13 @@ class HelmChartTest {
             assertEquals(3, client.apps().deployments().inNamespace("gpu-controlplane").withLabel("app.kubernetes.io/name", "gpudev").list()
                     .getItems().stream().filter(d -> !d.getMetadata().getName().contains("cache")).count());
         } finally {
-            server.destroy();
+            try {
+                server.destroy();
+            } catch (IllegalStateException e) {
+                // The mock server's own teardown: it waits at most 10 s for Vert.x to confirm the close, which a
+                // loaded 2-core CI machine sometimes misses (seen in another module's test). Not what this test checks.
+                System.err.println("mock API server: " + e.getMessage() + " (its teardown, ignored)");
+            }
         }
     }
 }
