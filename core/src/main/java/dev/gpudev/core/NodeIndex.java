@@ -162,6 +162,9 @@ final class NodeIndex {
      * admission will choose when the time comes, or the estimates of everyone planned after it are wrong.
      */
     Slot earliest(String type, int k, long duration, long notBefore) {
+        if (notBefore > Long.MAX_VALUE - duration) {
+            return new Slot(null, Long.MAX_VALUE); // never: no start that late has an end
+        }
         StretchIndex index = stretches(type, k);
         Fit fit = new Fit(k);
         fit.at = notBefore;
