@@ -33,6 +33,9 @@ final class NodeIndex {
 
     NodeIndex(Capacity capacity, long now) {
         for (Capacity.Node node : capacity.nodes()) {
+            if (timelines.containsKey(node.name())) {
+                continue; // a node is its name: one timeline, one set of stretches
+            }
             nodesByType.computeIfAbsent(node.gpuType(), t -> new ArrayList<>()).add(node);
             Timeline t = new Timeline(now, node.gpus().size());
             timelines.put(node.name(), t);
@@ -161,7 +164,8 @@ final class NodeIndex {
      * those free then, the best fit, whether that is now or later: a plan must choose the node its
      * admission will choose when the time comes, or the estimates of everyone planned after it are wrong.
      */
-    Slot earliest(String type, int k, long duration, long notBefore) {
+    Slot earliest(String type, int k, long asked, long notBefore) {
+        long duration = Math.max(1, asked); // a stretch must hold at least the start itself
         if (notBefore > Long.MAX_VALUE - duration) {
             return new Slot(null, Long.MAX_VALUE); // never: no start that late has an end
         }

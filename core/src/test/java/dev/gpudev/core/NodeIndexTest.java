@@ -70,4 +70,21 @@ class NodeIndexTest {
             }
         }
     }
+
+    /** Edge cases a review found: a zero duration still needs the GPUs free at its start; a node named twice is one node. */
+    @Test
+    void aZeroDurationNeedsTheStartFreeAndANodeNamedTwiceIsOneNode() {
+        long now = 0;
+        NodeIndex one = new NodeIndex(new Capacity(List.of(new Capacity.Node("n0", "h", List.of(0), false))), now);
+        one.earliest("h", 1, 1, 0); // the index for one GPU exists before the placement
+        one.reserve(one.nodes("h").getFirst(), 5, 10, 1);
+        assertEquals(10, one.earliest("h", 1, 0, 5).start(), "busy from 5 until 10");
+
+        var x = new Capacity.Node("x", "h", List.of(0), false);
+        NodeIndex twice = new NodeIndex(new Capacity(List.of(x, x)), now);
+        assertEquals(1, twice.nodes("h").size());
+        twice.earliest("h", 1, 1, 0);
+        twice.reserve(x, 0, 100, 1);
+        assertEquals(100, twice.earliest("h", 1, 10, 0).start(), "the one node is busy until 100");
+    }
 }
