@@ -20,20 +20,21 @@ public final class AuditLog {
     public record Query(String username, String action, Instant since, int limit) {
     }
 
+    private static final String COLUMNS = "at, user_id, username, action, target, client_address, outcome, request_id";
+    private static final String VALUES = "?::timestamptz, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::int, ?::text";
+
+    private static List<Object> values(Entry e) {
+        return java.util.Arrays.asList(e.at(), e.userId(), e.username(), e.action(), e.target(), e.clientAddress(), e.outcome(),
+                e.requestId());
+    }
+
     public void record(Connection c, Entry e) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("""
-                insert into audit_log (at, user_id, username, action, target, client_address, outcome, request_id)
-                values (?, ?, ?, ?, ?, ?, ?, ?)""")) {
-            ps.setTimestamp(1, Timestamp.from(e.at()));
-            ps.setObject(2, e.userId());
-            ps.setString(3, e.username());
-            ps.setString(4, e.action());
-            ps.setString(5, e.target());
-            ps.setString(6, e.clientAddress());
-            ps.setInt(7, e.outcome());
-            ps.setString(8, e.requestId());
-            ps.executeUpdate();
-        }
+        new Sql("insert into audit_log (" + COLUMNS + ") values (" + VALUES + ")", values(e)).execute(c);
+    }
+
+    /** The entry written once for each row of {@code source} (a CTE of the statement it joins). */
+    static Sql recordFor(String source, Entry e) {
+        return new Sql("insert into audit_log (" + COLUMNS + ") select " + VALUES + " from " + source, values(e));
     }
 
     public List<Entry> find(Connection c, Query q) throws SQLException {

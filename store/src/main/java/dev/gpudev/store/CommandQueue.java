@@ -66,10 +66,9 @@ public final class CommandQueue {
         List<Object> values = new ArrayList<>(insert.values());
         String audited = "";
         if (audit != null) {
-            audited = ", aud as (insert into audit_log (at, user_id, username, action, target, client_address, outcome, request_id)"
-                    + " select ?::timestamptz, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::int, ?::text from ins)";
-            values.addAll(java.util.Arrays.asList(audit.at(), audit.userId(), audit.username(), audit.action(), audit.target(),
-                    audit.clientAddress(), audit.outcome(), audit.requestId()));
+            Sql entry = AuditLog.recordFor("ins", audit);
+            audited = ", aud as (" + entry.text() + ")";
+            values.addAll(entry.values());
         }
         values.add(queue);
         values.add(write(new Command.Create(r.id(), r.username())));
