@@ -94,9 +94,11 @@ public final class Scheduler {
     public final class Planner {
         private final Cycle cycle;
         private final Plan first;
+        private final boolean inGivenOrder;
 
         private Planner(Snapshot snapshot, List<Reservation> queued, Instant now, boolean inGivenOrder) {
             this.cycle = new Cycle(snapshot, now.toEpochMilli(), limits, grace.toMillis());
+            this.inGivenOrder = inGivenOrder;
             this.first = cycle.run(queued, inGivenOrder);
         }
 
@@ -105,9 +107,9 @@ public final class Scheduler {
             return first;
         }
 
-        /** Plans reservations newer than all planned so far. */
+        /** Plans reservations newer than all planned so far (in the order given, for a planner started so). */
         public Plan append(List<Reservation> newer) {
-            return cycle.run(newer);
+            return cycle.run(newer, inGivenOrder);
         }
 
         /** Until when the plans hold: the first planned start of a waiting reservation (then it is due). */
