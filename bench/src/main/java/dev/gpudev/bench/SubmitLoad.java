@@ -53,35 +53,49 @@ public final class SubmitLoad {
         // The open loop's own warm-up (its code paths compile in this JVM and the server's), not measured.
         openLoop(lean, requests, rate, 3, null, null, new AtomicInteger());
 
-        List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
         // LOAD_TRACE=file: every measured open-loop request's phase (half, fixed), send time (epoch ms, to set beside the
         // server's log) and latency (µs), to see when the slow ones happen.
         String tracePath = System.getenv("LOAD_TRACE");
         List<String> trace = tracePath == null ? null : Collections.synchronizedList(new ArrayList<>());
-        AtomicInteger errors = new AtomicInteger();
-        openLoop(lean, requests, rate, seconds, latencies, trace == null ? null : line -> trace.add("half " + line), errors);
-        List<Long> sorted = new ArrayList<>(latencies);
-        Collections.sort(sorted);
+        Measured half = measured(lean, requests, rate, seconds, trace, "half");
         System.out.printf("open loop at %.0f submits/s (half the peak), %d s: %d ok, %d errors: p50 %.1f ms, p99 %.1f ms%n",
-                rate, seconds, sorted.size(), errors.get(), pct(sorted, 0.50), pct(sorted, 0.99));
+                rate, seconds, half.sorted().size(), half.errors(), half.p50(), half.p99());
         String fixed = "";
         // FIXED_RATE=R: one more open loop at that rate (e.g. the original Python API's half peak).
         String fixedRate = System.getenv("FIXED_RATE");
         if (fixedRate != null && !fixedRate.isBlank()) {
             double r = Double.parseDouble(fixedRate);
-            List<Long> at = Collections.synchronizedList(new ArrayList<>());
-            AtomicInteger fixedErrors = new AtomicInteger();
-            openLoop(lean, requests, r, seconds, at, trace == null ? null : line -> trace.add("fixed " + line), fixedErrors);
-            List<Long> s2 = new ArrayList<>(at);
-            Collections.sort(s2);
+            Measured at = measured(lean, requests, r, seconds, trace, "fixed");
             System.out.printf("open loop at %.0f submits/s, %d s: %d ok, %d errors: p50 %.1f ms, p99 %.1f ms%n",
-                    r, seconds, s2.size(), fixedErrors.get(), pct(s2, 0.50), pct(s2, 0.99));
-            fixed = String.format(" fixed_rate=%.0f fixed_p50_ms=%.1f fixed_p99_ms=%.1f", r, pct(s2, 0.50), pct(s2, 0.99));
+                    r, seconds, at.sorted().size(), at.errors(), at.p50(), at.p99());
+            fixed = String.format(" fixed_rate=%.0f fixed_p50_ms=%.1f fixed_p99_ms=%.1f", r, at.p50(), at.p99());
         }
         if (trace != null) {
             Files.write(Path.of(tracePath), trace);
         }
-        System.out.printf("RESULT api_peak_per_s=%.0f p50_ms=%.1f p99_ms=%.1f%s%n", peakRate, pct(sorted, 0.50), pct(sorted, 0.99), fixed);
+        System.out.printf("RESULT api_peak_per_s=%.0f p50_ms=%.1f p99_ms=%.1f%s%n", peakRate, half.p50(), half.p99(), fixed);
+    }
+
+    /** An open loop's latencies (ns, sorted) and errors. */
+    record Measured(List<Long> sorted, int errors) {
+        double p50() {
+            return pct(sorted, 0.50);
+        }
+
+        double p99() {
+            return pct(sorted, 0.99);
+        }
+    }
+
+    /** One measured open loop at this rate, its requests traced under the phase's name when tracing. */
+    static Measured measured(LeanHttp http, List<byte[]> requests, double rate, int seconds, List<String> trace, String phase)
+            throws Exception {
+        List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger errors = new AtomicInteger();
+        openLoop(http, requests, rate, seconds, latencies, trace == null ? null : line -> trace.add(phase + " " + line), errors);
+        List<Long> sorted = new ArrayList<>(latencies);
+        Collections.sort(sorted);
+        return new Measured(sorted, errors.get());
     }
 
     /**
