@@ -140,7 +140,10 @@ public final class Processor implements Runnable, AutoCloseable {
         return now;
     }
 
-    /** Passes that planned the whole queue, and passes that planned only new arrivals (for tests and logs). */
+    /**
+     * Passes that read and planned the whole queue, passes that planned only new arrivals, and passes that
+     * planned the whole queue again from memory (for tests and logs).
+     */
     public long[] planCounts() {
         return new long[]{scheduling.fullPlans, scheduling.incrementalPlans, scheduling.memoryPlans};
     }
