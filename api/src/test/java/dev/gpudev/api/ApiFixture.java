@@ -125,10 +125,11 @@ final class ApiFixture implements AutoCloseable {
         UUID id = UUID.fromString(submitted.body().get("job_id").asText());
         db.inTransaction(c -> {
             var rs = new Reservations();
-            var r = rs.apply(c, rs.lock(c, id).orElseThrow(), Transition.admit(Reservation.Placement.of("n0", gpus)), clock.instant());
+            var r = rs.transition(c, id, ReservationStatus.QUEUED, Transition.admit(Reservation.Placement.of("n0", gpus)), clock.instant())
+                    .orElseThrow();
             var running = r.placement().withRunning(List.of(new Reservation.Placement.Slice("n0", gpus, List.of(), "127.0.0.1",
                     40000 + gpus)));
-            rs.apply(c, r, Transition.activate(r, clock.instant(), running, "running"), clock.instant());
+            rs.transition(c, id, ReservationStatus.PREPARING, Transition.activate(r, clock.instant(), running, "running"), clock.instant());
             return null;
         });
         return id;

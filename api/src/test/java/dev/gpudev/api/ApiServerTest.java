@@ -405,10 +405,12 @@ class ApiServerTest {
         assertEquals(409, queued.status(), "a queued reservation is not extended: " + queued.body());
         db.inTransaction(c -> {
             var rs = new Reservations();
-            var r = rs.lock(c, java.util.UUID.fromString(id)).orElseThrow();
-            r = rs.apply(c, r, dev.gpudev.core.Transition.admit(dev.gpudev.core.Reservation.Placement.of("n0", 1)), clock.instant());
+            var uuid = java.util.UUID.fromString(id);
+            var r = rs.transition(c, uuid, dev.gpudev.core.ReservationStatus.QUEUED,
+                    dev.gpudev.core.Transition.admit(dev.gpudev.core.Reservation.Placement.of("n0", 1)), clock.instant()).orElseThrow();
             var running = r.placement().withRunning(List.of(new dev.gpudev.core.Reservation.Placement.Slice("n0", 1, List.of(0), "127.0.0.1", 40001)));
-            rs.apply(c, r, dev.gpudev.core.Transition.activate(r, clock.instant(), running, "running"), clock.instant());
+            rs.transition(c, uuid, dev.gpudev.core.ReservationStatus.PREPARING,
+                    dev.gpudev.core.Transition.activate(r, clock.instant(), running, "running"), clock.instant());
             return null;
         });
         long before = queueLength();

@@ -44,7 +44,7 @@ public final class CycleReads {
             CommandQueue commands = new CommandQueue(pgmq, "reads_q" + ProcessHandle.current().pid() + "_" + waiting);
             commands.ensureQueue(db);
             InMemoryBackend backend = new InMemoryBackend(new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true))));
-            Processor processor = new Processor(Parts.of(db, pgmq, commands, backend, clock), ProcessorSettings.defaults());
+            Processor processor = new Processor(Parts.of(db, pgmq, commands, backend, clock), ProcessorSettings.defaults().withWorkers(ProcessorSettings.Workers.inline()));
             long user = db.inTransaction(c -> new Users().ensure(c, "bench", false).userId());
             Reservations reservations = new Reservations();
             submit(db, commands, reservations, clock, user, 8, "24");

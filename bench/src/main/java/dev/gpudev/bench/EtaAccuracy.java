@@ -146,7 +146,7 @@ public final class EtaAccuracy {
             nodes.add(new Capacity.Node("n" + n, "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true));
         }
         InMemoryBackend backend = new InMemoryBackend(new Capacity(nodes));
-        Processor processor = new Processor(Parts.of(db, pgmq, commands, backend, clock), ProcessorSettings.defaults());
+        Processor processor = new Processor(Parts.of(db, pgmq, commands, backend, clock), ProcessorSettings.defaults().withWorkers(ProcessorSettings.Workers.inline()));
         Reservations reservations = new Reservations();
         Map<String, Long> users = new HashMap<>();
         for (Plan p : trace) {

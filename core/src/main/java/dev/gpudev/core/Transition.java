@@ -17,7 +17,10 @@ public record Transition(ReservationStatus to, String reason, ReservationUpdate 
                 .placement(placement).queue(null).detail("creating environment"));
     }
 
-    /** Every node runs: the clock starts now, the endpoints are what the backend reported. */
+    /**
+     * Every node runs: the clock starts now (it ends the row's duration later, as the row holds it when this
+     * is written), the endpoints are what the backend reported.
+     */
     public static Transition activate(Reservation current, Instant now, Reservation.Placement running, String detail) {
         Reservation.Placement.Slice first = running.slices().getFirst();
         return new Transition(ReservationStatus.ACTIVE, running.multinode() ? "environments ready on " + running.slices().size() + " nodes"
@@ -25,7 +28,7 @@ public record Transition(ReservationStatus to, String reason, ReservationUpdate 
                 .placement(running)
                 .endpoint(new Reservation.Connection(first.sshHost(), first.sshPort()))
                 .launchedAt(now)
-                .expiresAt(now.plus(Extension.toDuration(current.durationHours())))
+                .expiresAfterDurationFrom(now)
                 .lastActiveAt(now)
                 .detail(detail));
     }

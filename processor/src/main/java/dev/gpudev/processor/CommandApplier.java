@@ -15,7 +15,9 @@ import java.util.UUID;
  * Reads the queue's commands in batches and applies each in its own transaction, deleting the message
  * only with its effect. A command that fails three times goes to the archive (dead letter) and its
  * reservation fails with the reason. Creates are only wake-ups: removed in bulk, their ids handed to
- * scheduling as the cycle's arrivals.
+ * scheduling as the cycle's arrivals. What a command asks of the backend is asked after its commit, off
+ * the loop ({@link BackendCalls}); a disk's deletion is the one command acknowledged only when its call
+ * succeeded (until then its message stays leased, and comes back if the call failed).
  */
 final class CommandApplier {
     private static final Logger log = LoggerFactory.getLogger(CommandApplier.class);
@@ -28,17 +30,20 @@ final class CommandApplier {
 
     private final Parts p;
     private final ProcessorSettings settings;
+    private final BackendCalls calls;
     private final ReservationCommands reservationCommands;
     private final DiskOperations diskOperations;
 
-    CommandApplier(Parts parts, ProcessorSettings settings) {
+    CommandApplier(Parts parts, ProcessorSettings settings, BackendCalls calls, DiskOperations diskOperations) {
         this.p = parts;
         this.settings = settings;
+        this.calls = calls;
         this.reservationCommands = new ReservationCommands(parts);
-        this.diskOperations = new DiskOperations(parts);
+        this.diskOperations = diskOperations;
     }
 
     Outcome applyAll() {
+        acknowledgeDeletions();
         List<UUID> arrivals = new ArrayList<>();
         boolean changed = false;
         for (int round = 0; round < 20; round++) {
@@ -52,6 +57,8 @@ final class CommandApplier {
                 if (cmd instanceof Command.Create create) {
                     creates.add(m.msgId());
                     arrivals.add(create.reservationId());
+                } else if (cmd instanceof Command.DeleteDisk d && m.readCt() <= MAX_DELIVERIES) {
+                    deleteDisk(m, d);
                 } else {
                     changed = true;
                     apply(m, cmd);
@@ -77,15 +84,18 @@ final class CommandApplier {
     }
 
     private void apply(Pgmq.Message m, Command parsed) {
+        List<BackendCalls.Request> after = new ArrayList<>();
         try {
             p.db().inTransaction(c -> {
+                after.clear(); // a retried transaction starts again
                 Command cmd = parsed != null ? parsed : CommandQueue.parse(m.message());
                 switch (cmd) {
                     case Command.Create ignored -> {
                         // removed in bulk by applyAll
                     }
-                    case Command.OfReservation r -> reservationCommands.apply(c, r);
-                    case Command.DeleteDisk d -> diskOperations.delete(d);
+                    case Command.OfReservation r -> reservationCommands.apply(c, r, after);
+                    case Command.DeleteDisk d -> throw new IllegalStateException("could not delete the files of disk " + d.diskId()
+                            + " in " + m.readCt() + " tries");
                     case Command.DiskOperation o -> diskOperations.carryOut(c, o);
                 }
                 p.pgmq().delete(c, p.commands().queue(), m.msgId());
@@ -97,6 +107,30 @@ final class CommandApplier {
             } else {
                 log.warn("command {} failed (delivery {}), will retry: {}", m.msgId(), m.readCt(), e.getMessage());
             }
+            return;
+        }
+        after.forEach(calls::submit);
+    }
+
+    /** A disk's files go off the loop; its command stays leased meanwhile, and is acknowledged when they are gone. */
+    private void deleteDisk(Pgmq.Message m, Command.DeleteDisk d) {
+        var request = diskOperations.delete(d, m.msgId());
+        if (calls.pending(request)) {
+            // still at it (a slow or hung disk): the command stays hidden from other replicas meanwhile
+            p.db().query(c -> p.pgmq().setVt(c, p.commands().queue(), m.msgId(), (int) settings.lease().toSeconds()));
+            return;
+        }
+        calls.submit(request);
+    }
+
+    private void acknowledgeDeletions() {
+        for (var o : calls.drain(BackendCalls.DeleteDisk.class)) {
+            var req = (BackendCalls.DeleteDisk) o.request();
+            if (o.ok()) {
+                p.db().query(c -> p.pgmq().delete(c, p.commands().queue(), req.messageId()));
+            } else {
+                log.warn("could not delete the files of disk {} (tried again after the lease): {}", req.disk().id(), o.problem());
+            }
         }
     }
 
@@ -106,9 +140,9 @@ final class CommandApplier {
             p.pgmq().archive(c, p.commands().queue(), m.msgId());
             // Read leniently: the command may be poison precisely because it does not parse.
             var id = CommandQueue.reservationIdOf(m.message());
-            var r = id.isEmpty() ? java.util.Optional.<dev.gpudev.core.Reservation>empty() : p.reservations().lock(c, id.get());
+            var r = id.isEmpty() ? java.util.Optional.<dev.gpudev.core.Reservation>empty() : p.reservations().find(c, id.get());
             if (r.isPresent() && !r.get().status().isTerminal()) {
-                p.reservations().apply(c, r.get(), Transition.fail("internal error applying a command ("
+                p.reservations().transition(c, r.get().id(), r.get().status(), Transition.fail("internal error applying a command ("
                         + m.readCt() + " tries): " + e.getMessage()), p.clock().instant());
             }
             return null;

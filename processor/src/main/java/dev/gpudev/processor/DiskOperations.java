@@ -10,22 +10,34 @@ import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * What needs a disk's files: deleting them, listing them; and renames, which need only the database
- * (files are found by the disk's stable id) but must not race an admission of that disk.
+ * What is asked of a disk. A rename needs only the database (files are found by the disk's stable id)
+ * but must not race an admission of that disk: it is done at once, under the scheduler's lock. A
+ * listing and a deletion need the files: they are backend calls, made off the loop by
+ * {@link BackendCalls}, and their outcome is recorded when it comes. Pending operations are the desired
+ * state (level-triggered): a command only says "look now"; the processor also looks when it starts and
+ * once a minute, so a listing cut short by a crash is taken up again.
  */
 final class DiskOperations {
     private static final Logger log = LoggerFactory.getLogger(DiskOperations.class);
     /** Entries of a disk listing at most (the total size counts every file). */
     static final int LISTING_LIMIT = 1000;
+    static final Duration LOOK_AGAIN_EVERY = Duration.ofMinutes(1);
 
     private final Parts p;
+    private final BackendCalls calls;
+    private Instant lastLook;
+    private boolean lookNow = true;
 
-    DiskOperations(Parts parts) {
+    DiskOperations(Parts parts, BackendCalls calls) {
         this.p = parts;
+        this.calls = calls;
     }
 
     /** A refusal of a disk operation: recorded as its outcome, not retried. */
@@ -35,39 +47,68 @@ final class DiskOperations {
         }
     }
 
-    /** The row is gone already (the API removed it with the command); the files go here. */
-    void delete(Command.DeleteDisk cmd) {
-        try {
-            p.backend().deleteDisk(new DiskRef(cmd.diskId(), 0, cmd.owner(), cmd.name()));
-        } catch (Exception e) {
-            throw new IllegalStateException("could not delete the files of disk " + cmd.diskId() + ": " + e.getMessage(), e);
-        }
+    /** The row is gone already (the API removed it with the command); the files go off the loop, and the command is acknowledged then. */
+    BackendCalls.Request delete(Command.DeleteDisk cmd, long messageId) {
+        return new BackendCalls.DeleteDisk(messageId, new DiskRef(cmd.diskId(), 0, cmd.owner(), cmd.name()));
     }
 
-    /**
-     * A rename or a listing, its outcome written to the operation's row. Database failures roll back and
-     * the command comes again (every step is idempotent); refusals and file errors are the outcome.
-     */
+    /** A rename is carried out in the command's transaction; a listing is looked for on this cycle's {@link #run}. */
     void carryOut(Connection c, Command.DiskOperation cmd) throws SQLException {
         var op = p.disks().operation(c, null, cmd.operationId()).orElse(null);
         if (op == null || !op.status().equals("pending")) {
             return; // unknown, or done already (a redelivered command)
         }
-        String result;
-        try {
-            result = switch (op.operation()) {
-                case "list_content" -> listing(p.backend().listDisk(new DiskRef(op.diskId(), op.userId(), op.username(), op.disk()), LISTING_LIMIT));
-                case "rename" -> rename(c, op);
-                default -> throw new Refused("unknown disk operation " + op.operation());
-            };
-        } catch (SQLException e) {
-            throw e;
-        } catch (Exception e) {
-            log.info("disk operation {} ({} of {}) refused or failed: {}", op.id(), op.operation(), op.disk(), e.getMessage());
-            p.disks().finish(c, op.id(), false, null, e.getMessage());
+        if (op.operation().equals("rename")) {
+            try {
+                p.disks().finish(c, op.id(), true, rename(c, op), null);
+            } catch (Refused e) {
+                log.info("disk operation {} (rename of {}) refused: {}", op.id(), op.disk(), e.getMessage());
+                p.disks().finish(c, op.id(), false, null, e.getMessage());
+            }
+        } else {
+            lookNow = true;
+        }
+    }
+
+    /** Records what came of earlier calls, and asks for the listings still pending. */
+    void run() {
+        record();
+        Instant now = p.clock().instant();
+        if (!lookNow && lastLook != null && now.isBefore(lastLook.plus(LOOK_AGAIN_EVERY))) {
             return;
         }
-        p.disks().finish(c, op.id(), true, result, null);
+        lookNow = false;
+        lastLook = now;
+        List<Disks.Operation> pending = p.db().query(c -> p.disks().pendingOperations(c, 100));
+        for (var op : pending) {
+            if (op.operation().equals("list_content")) {
+                calls.submit(new BackendCalls.ListDisk(op.id(), new DiskRef(op.diskId(), op.userId(), op.username(), op.disk()), LISTING_LIMIT));
+            } else if (op.operation().equals("rename")) {
+                // its command was lost or dead-lettered: carried out now
+                p.db().inTransaction(c -> {
+                    carryOut(c, new Command.DiskOperation(op.id(), op.username()));
+                    return null;
+                });
+            }
+        }
+        record(); // calls made at once (no workers) have their outcome already
+    }
+
+    /** The outcomes of listings, written to their operations. */
+    private void record() {
+        for (var o : calls.drain(BackendCalls.ListDisk.class)) {
+            var req = (BackendCalls.ListDisk) o.request();
+            boolean ok = o.ok();
+            String result = ok ? listing((DiskListing) o.result()) : null;
+            String problem = ok ? null : o.problem();
+            if (!ok) {
+                log.info("disk operation {} (listing of {}) failed: {}", req.operationId(), req.disk().name(), problem);
+            }
+            p.db().inTransaction(c -> {
+                p.disks().finish(c, req.operationId(), ok, result, problem);
+                return null;
+            });
+        }
     }
 
     private static String listing(DiskListing listing) {
@@ -79,7 +120,7 @@ final class DiskOperations {
         return Json.write(out);
     }
 
-    private String rename(Connection c, Disks.Operation op) throws Exception {
+    private String rename(Connection c, Disks.Operation op) throws SQLException, Refused {
         // Never while a scheduling pass runs: it could admit a reservation of this disk meanwhile.
         p.schedulerState().lock(c);
         String to = op.argument();
@@ -91,9 +132,6 @@ final class DiskOperations {
         if (p.disks().lock(c, op.userId(), to).isPresent()) {
             throw new Refused("you have a disk named " + to + " already");
         }
-        // A disk's first look finds files a backend kept under its name before disks had ids (and moves
-        // them to the id): done before the name changes, or they would stay under the old one.
-        p.backend().listDisk(new DiskRef(disk.id(), op.userId(), op.username(), disk.name()), 1);
         p.disks().rename(c, disk.id(), to);
         log.info("disk {} of {} renamed to {}", disk.name(), op.username(), to);
         return Json.write(Map.of("name", to, "previous_name", disk.name()));

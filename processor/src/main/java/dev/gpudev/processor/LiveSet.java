@@ -12,7 +12,7 @@ import java.util.UUID;
 /**
  * The reservations that hold GPUs (preparing and active), read once per cycle and handed from step to
  * step: what the sweeper ends leaves the set, what the scheduler admits joins it, so no step reads
- * them again. Each change is made under the row's lock and the new row replaces the old one here.
+ * them again. Each change is a compare-and-set on the row's state, and the new row replaces the old one here.
  */
 final class LiveSet {
     private final Map<UUID, Reservation> byId = new LinkedHashMap<>();
@@ -28,6 +28,11 @@ final class LiveSet {
         } else {
             byId.remove(r.id());
         }
+    }
+
+    /** A reservation found no longer live (its compare-and-set found it moved on). */
+    void remove(UUID id) {
+        byId.remove(id);
     }
 
     /** The rows as they are now (read under the scheduler's lock after another replica scheduled). */

@@ -4,8 +4,6 @@ package dev.gpudev.processor;
 final class Notices {
     static final String EXPIRY_PREFIX = "WARN_EXPIRES_IN_";
     static final String IDLE = "IDLE_WARNING.txt";
-    /** Every notice the platform writes: all are removed when a reservation ends, so a kept disk never greets the next one with them. */
-    static final java.util.List<String> ALL_PREFIXES = java.util.List.of(EXPIRY_PREFIX, "IDLE_WARNING");
 
     private Notices() {
     }

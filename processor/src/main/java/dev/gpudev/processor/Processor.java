@@ -32,20 +32,24 @@ public final class Processor implements Runnable, AutoCloseable {
     private final SchedulingPass scheduling;
     private final Reconciler reconciler;
     private final UsageSampler usage;
+    private final DiskOperations disks;
+    private final BackendCalls calls;
     private final AtomicBoolean running = new AtomicBoolean(true);
-    private final Notifications.Listener listener;
+    private final Waiter waiter;
     private Capacity published;
     private Thread thread;
 
     public Processor(Parts parts, ProcessorSettings settings) {
         this.p = parts;
         this.settings = settings;
-        this.commands = new CommandApplier(parts, settings);
-        this.sweeper = new Sweeper(parts, settings);
+        this.waiter = new Waiter(new Notifications.Listener(parts.db()));
+        this.calls = new BackendCalls(parts.backend(), settings.workers(), waiter::wake);
+        this.disks = new DiskOperations(parts, calls);
+        this.commands = new CommandApplier(parts, settings, calls, disks);
+        this.sweeper = new Sweeper(parts, settings, calls);
         this.scheduling = new SchedulingPass(parts, settings);
-        this.reconciler = new Reconciler(parts);
+        this.reconciler = new Reconciler(parts, calls);
         this.usage = new UsageSampler(parts);
-        this.listener = new Notifications.Listener(parts.db());
     }
 
     public synchronized void start() {
@@ -73,15 +77,20 @@ public final class Processor implements Runnable, AutoCloseable {
                         break;
                     }
                 }
-                listener.await((int) settings.pollInterval().toMillis());
+                waiter.await((int) settings.pollInterval().toMillis(), calls.inFlight() > 0);
             }
         }
-        listener.close();
+        waiter.close();
     }
 
     /** One full pass; public so tests can drive the processor step by step. */
     public void cycle() {
         long t0 = System.nanoTime();
+        for (var o : calls.drain(BackendCalls.Notify.class, BackendCalls.ClearNotices.class)) {
+            if (!o.ok()) {
+                log.warn("{} failed: {}", o.request().describe(), o.problem());
+            }
+        }
         var outcome = commands.applyAll();
         scheduling.arrived(outcome.arrivals());
         if (outcome.changed()) {
@@ -111,6 +120,11 @@ public final class Processor implements Runnable, AutoCloseable {
         long t3 = System.nanoTime();
         if (observed != null) {
             reconciler.run(live, observed);
+        }
+        try {
+            disks.run();
+        } catch (RuntimeException e) {
+            log.warn("disk operations not looked at this cycle: {}", e.toString());
         }
         try {
             usage.sample(capacity);
@@ -148,6 +162,28 @@ public final class Processor implements Runnable, AutoCloseable {
         return new long[]{scheduling.fullPlans, scheduling.incrementalPlans, scheduling.memoryPlans};
     }
 
+    /** Backend calls waiting or running now, and abandoned at their deadline so far (for tests and metrics). */
+    public long[] backendCalls() {
+        return new long[]{calls.inFlight(), calls.abandoned()};
+    }
+
+    /** Waits until no backend call is waiting or running (tests that step the loop with workers), at most the timeout. */
+    public boolean awaitBackendCalls(java.time.Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (calls.inFlight() > 0) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
     @Override
     public void close() {
         running.set(false);
@@ -159,5 +195,6 @@ public final class Processor implements Runnable, AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        calls.close();
     }
 }

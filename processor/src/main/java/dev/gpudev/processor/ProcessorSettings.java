@@ -16,9 +16,25 @@ import java.util.List;
  * @param preparingTimeout a reservation preparing longer than this fails
  * @param queuedMaxAge     a reservation waiting longer than this is cancelled
  * @param idle             idle detection
+ * @param workers          backend calls off the loop: how many at once, and how long each kind may take
  */
 public record ProcessorSettings(Duration pollInterval, Duration lease, Scheduler.Limits limits, List<Integer> warnMinutes,
-                                Duration grace, Duration preparingTimeout, Duration queuedMaxAge, Idle idle) {
+                                Duration grace, Duration preparingTimeout, Duration queuedMaxAge, Idle idle, Workers workers) {
+
+    /**
+     * Backend calls run on up to {@code threads} workers, each abandoned past its deadline; zero threads
+     * runs them on the loop's own thread, at once (tests that drive the loop cycle by cycle).
+     */
+    public record Workers(int threads, Duration ensure, Duration destroy, Duration notice, Duration disk) {
+        public static Workers defaults() {
+            return new Workers(8, Duration.ofMinutes(2), Duration.ofMinutes(2), Duration.ofSeconds(15), Duration.ofMinutes(5));
+        }
+
+        /** On the caller's thread, at once: for tests that step the loop. */
+        public static Workers inline() {
+            return new Workers(0, Duration.ofMinutes(2), Duration.ofMinutes(2), Duration.ofSeconds(15), Duration.ofMinutes(5));
+        }
+    }
 
     /**
      * No SSH session and GPU utilization under the threshold for {@code after} gives a warning; after
@@ -31,22 +47,26 @@ public record ProcessorSettings(Duration pollInterval, Duration lease, Scheduler
     public static ProcessorSettings defaults() {
         return new ProcessorSettings(Duration.ofSeconds(1), Duration.ofSeconds(60), Scheduler.Limits.none(),
                 List.of(30, 15, 5), Duration.ofMinutes(1), Duration.ofMinutes(15), Duration.ofHours(48),
-                new Idle(Duration.ofHours(2), Duration.ofMinutes(15), 5, Idle.Action.none));
+                new Idle(Duration.ofHours(2), Duration.ofMinutes(15), 5, Idle.Action.none), Workers.defaults());
     }
 
     public ProcessorSettings withPollInterval(Duration d) {
-        return new ProcessorSettings(d, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle);
+        return new ProcessorSettings(d, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers);
     }
 
     public ProcessorSettings withLease(Duration d) {
-        return new ProcessorSettings(pollInterval, d, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle);
+        return new ProcessorSettings(pollInterval, d, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers);
     }
 
     public ProcessorSettings withLimits(Scheduler.Limits l) {
-        return new ProcessorSettings(pollInterval, lease, l, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle);
+        return new ProcessorSettings(pollInterval, lease, l, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers);
+    }
+
+    public ProcessorSettings withWorkers(Workers w) {
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, w);
     }
 
     public ProcessorSettings withIdle(Idle i) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, i);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, i, workers);
     }
 }

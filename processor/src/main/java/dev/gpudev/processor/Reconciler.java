@@ -36,6 +36,11 @@ final class Reconciler {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
 
     private final Parts p;
+    private final BackendCalls calls;
+    /** Permanent refusals of an ensure, by reservation: the reservation fails with the backend's words. */
+    private final Map<UUID, String> refused = new HashMap<>();
+    /** An ensure abandoned at its deadline, by reservation: said in the status while it is made again. */
+    private final Map<UUID, String> stalled = new HashMap<>();
     /**
      * What each environment was last ensured as, and when: ensuring again is for a change, a missing
      * environment, or once a minute (level-triggered: what drifted, a dead service, is put right).
@@ -46,8 +51,9 @@ final class Reconciler {
     private record Ensured(EnvironmentSpec spec, Instant at) {
     }
 
-    Reconciler(Parts parts) {
+    Reconciler(Parts parts, BackendCalls calls) {
         this.p = parts;
+        this.calls = calls;
     }
 
     /**
@@ -69,50 +75,87 @@ final class Reconciler {
         } finally {
             for (String name : observedBefore.keySet()) {
                 if (!wanted.contains(name)) {
-                    removeOrphan(name);
+                    destroy(name, "no live reservation owns it");
                 }
             }
         }
     }
 
-    private void converge(List<Reservation> rows, LiveSet live, Map<String, Observed> observedBefore) {
-        Map<UUID, List<String>> keys = rows.isEmpty() ? Map.of()
-                : p.db().query(c -> p.sshKeys().forReservations(c, live.ids()));
-        boolean changedBackend = false;
-        Map<UUID, String> refused = new LinkedHashMap<>();
-        Instant now = Instant.now();
-        for (Reservation r : rows) {
-            try {
-                boolean anyMissing = false;
-                for (int rank = 0; rank < r.nodeCount(); rank++) {
-                    anyMissing |= !observedBefore.containsKey(r.environmentName(rank));
-                }
-                if (anyMissing && p.db().query(c -> p.reservations().find(c, r.id())).map(x -> x.status().isTerminal()).orElse(true)) {
-                    continue; // ended meanwhile (another replica applied a cancel): never make its environment again
-                }
-                for (EnvironmentSpec spec : specs(r, keys.getOrDefault(r.id(), List.of()))) {
-                    Ensured last = ensured.get(spec.name());
-                    boolean due = last == null || !spec.equals(last.spec()) || now.isAfter(last.at().plus(ENSURE_AGAIN_EVERY));
-                    if (!observedBefore.containsKey(spec.name()) || due) {
-                        p.backend().ensure(spec);
-                        ensured.put(spec.name(), new Ensured(spec, now));
-                        changedBackend = true;
+    /** What came of the ensures and removals asked for before: recorded, so that the next steps act on it. */
+    private boolean takeOutcomes() {
+        boolean ensuredSome = false;
+        for (var o : calls.drain(BackendCalls.Ensure.class, BackendCalls.Destroy.class)) {
+            switch (o.request()) {
+                case BackendCalls.Ensure e -> {
+                    var spec = e.spec();
+                    if (o.ok()) {
+                        ensuredSome = true;
+                        stalled.remove(spec.reservationId());
+                    } else {
+                        ensured.remove(spec.name()); // asked again on the next pass
+                        if (o.timedOut()) {
+                            stalled.put(spec.reservationId(), o.problem() + "; trying again");
+                        } else if (o.error() instanceof BackendException be && !be.isTransient()) {
+                            refused.put(spec.reservationId(), be.getMessage());
+                        } else {
+                            log.warn("environment {} not made yet (will retry): {}", spec.name(), o.problem());
+                        }
                     }
                 }
-            } catch (BackendException e) {
-                if (e.isTransient()) {
-                    log.warn("environment of {} not made yet (will retry): {}", r.id(), e.getMessage());
-                } else {
-                    refused.put(r.id(), e.getMessage());
+                case BackendCalls.Destroy d -> {
+                    if (o.ok()) {
+                        log.info("removed environment {}", d.name());
+                    } else {
+                        log.warn("could not remove environment {} (tried again while it is there): {}", d.name(), o.problem());
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        return ensuredSome;
+    }
+
+    private void converge(List<Reservation> rows, LiveSet live, Map<String, Observed> observedBefore) {
+        takeOutcomes();
+        Map<UUID, List<String>> keys = rows.isEmpty() ? Map.of()
+                : p.db().query(c -> p.sshKeys().forReservations(c, live.ids()));
+        boolean asked = false;
+        Instant now = p.clock().instant();
+        for (Reservation r : rows) {
+            if (refused.containsKey(r.id())) {
+                continue;
+            }
+            try {
+                List<EnvironmentSpec> due = new ArrayList<>();
+                for (EnvironmentSpec spec : specs(r, keys.getOrDefault(r.id(), List.of()))) {
+                    Ensured last = ensured.get(spec.name());
+                    boolean stale = last == null || !spec.equals(last.spec()) || now.isAfter(last.at().plus(ENSURE_AGAIN_EVERY));
+                    if ((!observedBefore.containsKey(spec.name()) || stale) && !calls.pending(new BackendCalls.Ensure(spec))) {
+                        due.add(spec);
+                    }
+                }
+                if (due.isEmpty()) {
+                    continue;
+                }
+                if (due.stream().anyMatch(s -> !observedBefore.containsKey(s.name()))
+                        && p.db().query(c -> p.reservations().find(c, r.id())).map(x -> x.status().isTerminal()).orElse(true)) {
+                    continue; // ended meanwhile (another replica applied a cancel): never make its environment again
+                }
+                for (EnvironmentSpec spec : due) {
+                    ensured.put(spec.name(), new Ensured(spec, now));
+                    asked |= calls.submit(new BackendCalls.Ensure(spec));
                 }
             } catch (RuntimeException e) {
                 log.error("environment of {} could not be ensured (will retry): {}", r.id(), e.toString());
             }
         }
-        Map<String, Observed> observed = changedBackend ? p.backend().observe() : observedBefore;
+        // Calls made at once (no workers) have their outcome already; with workers it comes on a later pass.
+        boolean ensuredNow = asked && takeOutcomes();
+        Map<String, Observed> observed = ensuredNow ? p.backend().observe() : observedBefore;
         for (Reservation r : rows) {
             try {
-                String refusal = refused.get(r.id());
+                String refusal = refused.remove(r.id());
                 if (refusal != null) {
                     fail(r, "the environment could not be created: " + refusal, live);
                 } else {
@@ -122,6 +165,8 @@ final class Reconciler {
                 log.error("reservation {} could not be followed (will retry): {}", r.id(), e.toString());
             }
         }
+        refused.keySet().retainAll(live.ids());
+        stalled.keySet().retainAll(live.ids());
     }
 
     /** The environments a reservation should have: one per node of its placement. */
@@ -186,6 +231,9 @@ final class Reconciler {
             }
         }
         if (ready.size() < r.nodeCount()) {
+            if (stalled.containsKey(r.id())) {
+                starting = stalled.get(r.id());
+            }
             if (r.status() == ReservationStatus.PREPARING && starting != null && !starting.equals(r.detailedStatus())) {
                 update(r, ReservationUpdate.of().detail(starting));
             }
@@ -196,17 +244,9 @@ final class Reconciler {
         Reservation.Placement running = r.placement().withRunning(reported);
         String detail = ready.getFirst().detail();
         if (r.status() == ReservationStatus.PREPARING) {
-            Reservation after = p.db().inTransaction(c -> {
-                var current = p.reservations().lock(c, r.id()).orElseThrow();
-                if (current.status() != ReservationStatus.PREPARING) {
-                    return null;
-                }
-                return p.reservations().apply(c, current, Transition.activate(current, p.clock().instant(), running, detail),
-                        p.clock().instant());
-            });
-            if (after != null) {
-                live.put(after);
-            }
+            Instant at = p.clock().instant();
+            p.db().inTransaction(c -> p.reservations().transition(c, r.id(), ReservationStatus.PREPARING,
+                    Transition.activate(r, at, running, detail), at)).ifPresentOrElse(live::put, () -> live.remove(r.id()));
             return;
         }
         ReservationUpdate changes = ReservationUpdate.of();
@@ -235,33 +275,23 @@ final class Reconciler {
 
     private void fail(Reservation r, String reason, LiveSet live) {
         log.error("reservation {} failed: {}", r.id(), reason);
-        Reservation after = p.db().inTransaction(c -> {
-            var current = p.reservations().lock(c, r.id()).orElseThrow();
-            return current.status().isTerminal() ? current
-                    : p.reservations().apply(c, current, Transition.fail(reason), p.clock().instant());
-        });
-        live.put(after);
-    }
-
-    private void destroy(String name, String why) {
-        try {
-            p.backend().destroy(name);
-            ensured.remove(name);
-            log.info("removed environment {}: {}", name, why);
-        } catch (Exception e) {
-            log.warn("could not remove environment {}: {}", name, e.getMessage());
-        }
-    }
-
-    /** An environment no reservation wants: notices it left on a kept disk go first, so the next one is not greeted by them. */
-    private void removeOrphan(String name) {
-        for (String prefix : Notices.ALL_PREFIXES) {
-            try {
-                p.backend().clearNotices(name, prefix);
-            } catch (Exception e) {
-                log.debug("could not clear notices of {}: {}", name, e.getMessage());
+        Reservation after = p.db().inTransaction(c -> p.reservations().transition(c, r.id(), r.status(), Transition.fail(reason),
+                p.clock().instant()).orElse(null));
+        if (after != null) {
+            live.put(after);
+            for (int rank = 0; rank < r.nodeCount(); rank++) {
+                destroy(r.environmentName(rank), "its reservation failed");
             }
+        } else {
+            live.remove(r.id());
         }
-        destroy(name, "no live reservation owns it");
+    }
+
+    /** Asks for an environment's removal (notices it left on a kept disk go with it: the backend's destroy owns them). */
+    private void destroy(String name, String why) {
+        if (calls.submit(new BackendCalls.Destroy(name))) {
+            ensured.remove(name);
+            log.info("removing environment {}: {}", name, why);
+        }
     }
 }

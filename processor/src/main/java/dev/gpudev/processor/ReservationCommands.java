@@ -4,11 +4,10 @@ import dev.gpudev.core.Command;
 import dev.gpudev.core.Extension;
 import dev.gpudev.core.IllegalTransitionException;
 import dev.gpudev.core.Reservation;
+import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.ReservationUpdate;
 import dev.gpudev.core.Transition;
 import dev.gpudev.core.ValidationException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -16,17 +15,20 @@ import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 
-/** The commands about one reservation: cancel, extend, add a user, Jupyter on or off. Each under the row's lock. */
+/**
+ * The commands about one reservation: cancel, extend, add a user, Jupyter on or off. A command is a
+ * read-modify-write of the row (an extension adds to the duration it reads), so each runs under the
+ * row's lock, the one place the processor takes it; what it asks of the backend (removing a cancelled
+ * environment, clearing warnings an extension made stale) is handed back, to be asked after the commit.
+ */
 final class ReservationCommands {
-    private static final Logger log = LoggerFactory.getLogger(ReservationCommands.class);
-
     private final Parts p;
 
     ReservationCommands(Parts parts) {
         this.p = parts;
     }
 
-    void apply(Connection c, Command.OfReservation cmd) throws SQLException {
+    void apply(Connection c, Command.OfReservation cmd, List<BackendCalls.Request> after) throws SQLException {
         var current = p.reservations().lock(c, cmd.reservationId());
         if (current.isEmpty() || current.get().status().isTerminal()) {
             return; // gone or ended already: a second cancel, a late extension
@@ -34,9 +36,16 @@ final class ReservationCommands {
         Reservation r = current.get();
         Instant now = p.clock().instant();
         switch (cmd) {
-            case Command.Cancel cancel -> p.reservations().apply(c, r,
-                    Transition.cancel("cancelled by " + (cancel.requestedBy() == null ? "owner" : cancel.requestedBy())), now);
-            case Command.Extend extend -> extend(c, r, extend, now);
+            case Command.Cancel cancel -> {
+                p.reservations().transition(c, r.id(), r.status(),
+                        Transition.cancel("cancelled by " + (cancel.requestedBy() == null ? "owner" : cancel.requestedBy())), now);
+                if (r.status().holdsGpus()) {
+                    for (int rank = 0; rank < r.nodeCount(); rank++) {
+                        after.add(new BackendCalls.Destroy(r.environmentName(rank)));
+                    }
+                }
+            }
+            case Command.Extend extend -> extend(c, r, extend, now, after);
             case Command.AddUser add -> addUser(c, r, add, now);
             case Command.Jupyter j -> jupyter(c, r, j, now);
             case Command.Create ignored -> {
@@ -46,7 +55,7 @@ final class ReservationCommands {
     }
 
     /** Extends in place; a refusal (too long, already over) is recorded in the history, not retried. */
-    private void extend(Connection c, Reservation r, Command.Extend cmd, Instant now) throws SQLException {
+    private void extend(Connection c, Reservation r, Command.Extend cmd, Instant now, List<BackendCalls.Request> after) throws SQLException {
         try {
             var total = Extension.newDuration(r, cmd.hours(), now);
             ReservationUpdate set = ReservationUpdate.of().durationHours(total).warningsSent(List.of());
@@ -56,23 +65,27 @@ final class ReservationCommands {
                 set.expiresAt(end);
                 until = " (now until " + DateTimeFormatter.ISO_INSTANT.format(end) + ")";
             }
-            p.reservations().note(c, r, "extended by " + cmd.hours().stripTrailingZeros().toPlainString()
+            p.reservations().note(c, r.id(), r.status(), "extended by " + cmd.hours().stripTrailingZeros().toPlainString()
                     + " h by " + cmd.requestedBy() + until, now, set);
-            clearWarnings(r);
+            if (r.status() == ReservationStatus.ACTIVE) {
+                for (int rank = 0; rank < r.nodeCount(); rank++) {
+                    after.add(new BackendCalls.ClearNotices(r.environmentName(rank), Notices.EXPIRY_PREFIX));
+                }
+            }
         } catch (ValidationException | IllegalTransitionException refused) {
-            p.reservations().note(c, r, "extension refused: " + refused.getMessage(), now, ReservationUpdate.of());
+            p.reservations().note(c, r.id(), r.status(), "extension refused: " + refused.getMessage(), now, ReservationUpdate.of());
         }
     }
 
     private void addUser(Connection c, Reservation r, Command.AddUser cmd, Instant now) throws SQLException {
         var user = p.users().findByName(c, cmd.username());
         if (user.isEmpty()) {
-            p.reservations().note(c, r, "adding user refused: no user '" + cmd.username() + "'", now, ReservationUpdate.of());
+            p.reservations().note(c, r.id(), r.status(), "adding user refused: no user '" + cmd.username() + "'", now, ReservationUpdate.of());
             return;
         }
         var by = p.users().findByName(c, cmd.requestedBy());
         if (p.reservationUsers().add(c, r.id(), user.get().userId(), by.map(u -> u.userId()).orElse(r.userId()))) {
-            p.reservations().note(c, r, "user " + cmd.username() + " added by " + cmd.requestedBy(), now, ReservationUpdate.of());
+            p.reservations().note(c, r.id(), r.status(), "user " + cmd.username() + " added by " + cmd.requestedBy(), now, ReservationUpdate.of());
         }
     }
 
@@ -84,18 +97,7 @@ final class ReservationCommands {
         if (cmd.enable() && r.lifecycle().jupyterAccess() == null) {
             set.jupyterAccess(Reservation.JupyterAccess.fresh());
         }
-        p.reservations().note(c, r, "jupyter " + (cmd.enable() ? "enabled" : "disabled") + " by " + cmd.requestedBy(), now, set);
+        p.reservations().note(c, r.id(), r.status(), "jupyter " + (cmd.enable() ? "enabled" : "disabled") + " by " + cmd.requestedBy(), now, set);
     }
 
-    private void clearWarnings(Reservation r) {
-        if (r.status() == dev.gpudev.core.ReservationStatus.ACTIVE) {
-            for (int rank = 0; rank < r.nodeCount(); rank++) {
-                try {
-                    p.backend().clearNotices(r.environmentName(rank), Notices.EXPIRY_PREFIX);
-                } catch (Exception e) {
-                    log.warn("could not clear expiry warnings of {}: {}", r.environmentName(rank), e.getMessage());
-                }
-            }
-        }
-    }
 }

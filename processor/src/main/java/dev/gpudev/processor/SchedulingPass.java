@@ -228,10 +228,11 @@ final class SchedulingPass {
     private List<Reservation> write(Connection c, Scheduler.Plan plan, List<Reservation> queued, Instant now) throws SQLException {
         List<Reservation> admitted = new ArrayList<>();
         for (var admission : plan.admissions()) {
-            var r = p.reservations().lock(c, admission.reservationId()).orElseThrow();
-            admitted.add(p.reservations().apply(c, r, Transition.admit(admission.placement()), now));
-            order.remove(r.id());
-            stored.remove(r.id());
+            // A cancel applied by another replica since the queue was read wins: the admission is dropped.
+            p.reservations().transition(c, admission.reservationId(), ReservationStatus.QUEUED, Transition.admit(admission.placement()), now)
+                    .ifPresent(admitted::add);
+            order.remove(admission.reservationId());
+            stored.remove(admission.reservationId());
         }
         Map<UUID, Reservation> byId = new HashMap<>();
         queued.forEach(q -> byId.put(q.id(), q));

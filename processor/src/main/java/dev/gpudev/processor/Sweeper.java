@@ -26,10 +26,12 @@ final class Sweeper {
 
     private final Parts p;
     private final ProcessorSettings settings;
+    private final BackendCalls calls;
 
-    Sweeper(Parts parts, ProcessorSettings settings) {
+    Sweeper(Parts parts, ProcessorSettings settings, BackendCalls calls) {
         this.p = parts;
         this.settings = settings;
+        this.calls = calls;
     }
 
     /** One pass over the cycle's live set; true when it ended a reservation (the scheduler then plans everything again). */
@@ -102,25 +104,16 @@ final class Sweeper {
         String message = "gpudev: this environment expires in " + Notices.minutes(leftMinutes) + ", at "
                 + DateTimeFormatter.ISO_INSTANT.format(r.expiresAt()) + ". Save your work, or extend it: gpu-dev edit "
                 + (r.name() != null ? r.name() : r.id().toString()) + " --extend HOURS";
-        boolean decided = p.db().inTransaction(c -> {
-            var current = p.reservations().lock(c, r.id()).orElseThrow();
-            if (current.status() != ReservationStatus.ACTIVE || current.lifecycle().warningsSent().contains(minutes)) {
-                return false;
-            }
-            p.reservations().update(c, r.id(), ReservationUpdate.of().warningsSent(sent));
-            return true;
-        });
+        // Decided once, with the row as it was read: a concurrent extension (which clears the warnings) wins.
+        boolean decided = p.db().inTransaction(c -> p.reservations().updateIfWarnings(c, r.id(), ReservationStatus.ACTIVE,
+                r.lifecycle().warningsSent(), ReservationUpdate.of().warningsSent(sent)));
         if (!decided) {
             return;
         }
         for (int rank = 0; rank < r.nodeCount(); rank++) {
-            try {
-                p.backend().notify(r.environmentName(rank), Notices.expiry(minutes), message);
-            } catch (Exception e) {
-                log.warn("could not warn {}: {}", r.environmentName(rank), e.getMessage());
-            }
+            calls.submit(new BackendCalls.Notify(r.environmentName(rank), Notices.expiry(minutes), message));
         }
-        log.info("warned {}: expires in {} minutes", r.environmentName(), minutes);
+        log.info("warning {}: expires in {} minutes", r.environmentName(), minutes);
     }
 
     /** Tunnels from a proxy that has not been heard from for this long are not counted (it went away). */
@@ -156,10 +149,8 @@ final class Sweeper {
         if (busy) {
             // Written at most once a minute: activity is checked every cycle.
             if (lastActive == null || Duration.between(lastActive, now).toSeconds() >= 60 || r.lifecycle().idleWarnedAt() != null) {
-                p.db().inTransaction(c -> {
-                    p.reservations().update(c, r.id(), ReservationUpdate.of().lastActiveAt(now).idleWarnedAt(null));
-                    return null;
-                });
+                p.db().inTransaction(c -> p.reservations().updateIf(c, r.id(), ReservationStatus.ACTIVE,
+                        ReservationUpdate.of().lastActiveAt(now).idleWarnedAt(null)));
                 if (r.lifecycle().idleWarnedAt() != null) {
                     clear(r, Notices.IDLE);
                 }
@@ -177,16 +168,11 @@ final class Sweeper {
             String what = idle.action() == ProcessorSettings.Idle.Action.release
                     ? "it will be released in " + Notices.minutes(idle.warning().toMinutes()) + " unless you use it"
                     : "please cancel it if you are done, so others can use the GPUs";
-            p.db().inTransaction(c -> {
-                p.reservations().note(c, p.reservations().lock(c, r.id()).orElseThrow(),
-                        "idle for " + Notices.minutes(idleFor.toMinutes()) + ": warned", now, ReservationUpdate.of().idleWarnedAt(now));
-                return null;
-            });
-            try {
-                p.backend().notify(r.environmentName(), Notices.IDLE, "gpudev: this environment has been idle (no SSH session, "
-                        + "GPUs under " + idle.gpuUtilizationThreshold() + "% busy) for " + Notices.minutes(idleFor.toMinutes()) + "; " + what);
-            } catch (Exception e) {
-                log.warn("could not warn {} of idleness: {}", r.environmentName(), e.getMessage());
+            boolean noted = p.db().inTransaction(c -> p.reservations().note(c, r.id(), ReservationStatus.ACTIVE,
+                    "idle for " + Notices.minutes(idleFor.toMinutes()) + ": warned", now, ReservationUpdate.of().idleWarnedAt(now)).isPresent());
+            if (noted) {
+                calls.submit(new BackendCalls.Notify(r.environmentName(), Notices.IDLE, "gpudev: this environment has been idle (no SSH session, "
+                        + "GPUs under " + idle.gpuUtilizationThreshold() + "% busy) for " + Notices.minutes(idleFor.toMinutes()) + "; " + what));
             }
         } else if (idle.action() == ProcessorSettings.Idle.Action.release
                 && Duration.between(r.lifecycle().idleWarnedAt(), now).compareTo(idle.warning()) >= 0) {
@@ -196,27 +182,25 @@ final class Sweeper {
     }
 
     private void clear(Reservation r, String prefix) {
-        try {
-            p.backend().clearNotices(r.environmentName(), prefix);
-        } catch (Exception e) {
-            log.warn("could not clear notices of {}: {}", r.environmentName(), e.getMessage());
-        }
+        calls.submit(new BackendCalls.ClearNotices(r.environmentName(), prefix));
     }
 
-    /** Ends a reservation if it is still as it was read; the new row replaces it in the live set. */
+    /**
+     * Ends a reservation if it is still as it was read (compare-and-set on its state); the new row replaces
+     * it in the live set, and its environments are removed (off the loop).
+     */
     private boolean end(Reservation r, Transition t, Instant now, LiveSet live) {
-        Reservation after = p.db().inTransaction(c -> {
-            var current = p.reservations().lock(c, r.id()).orElseThrow();
-            if (current.status() != r.status()) {
-                return null;
-            }
-            log.info("{} {}: {}", t.to().wire(), r.id(), t.reason());
-            return p.reservations().apply(c, current, t, now);
-        });
-        if (after == null) {
+        var after = p.db().inTransaction(c -> p.reservations().transition(c, r.id(), r.status(), t, now));
+        if (after.isEmpty()) {
             return false;
         }
-        live.put(after);
+        log.info("{} {}: {}", t.to().wire(), r.id(), t.reason());
+        live.put(after.get());
+        if (r.status().holdsGpus()) {
+            for (int rank = 0; rank < r.nodeCount(); rank++) {
+                calls.submit(new BackendCalls.Destroy(r.environmentName(rank)));
+            }
+        }
         return true;
     }
 }

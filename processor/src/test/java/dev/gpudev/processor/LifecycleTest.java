@@ -345,8 +345,8 @@ class LifecycleTest extends ProcessorFixture {
     @Test
     void transitionsWriteWhatTheStateMachineSaysInOneStatement() {
         UUID id = submit(1, "1");
-        Reservation failed = db.inTransaction(c -> reservations.apply(c, reservations.lock(c, id).orElseThrow(),
-                Transition.fail("the node is gone"), clock.instant()));
+        Reservation failed = db.inTransaction(c -> reservations.transition(c, id, ReservationStatus.QUEUED,
+                Transition.fail("the node is gone"), clock.instant())).orElseThrow();
         assertEquals(ReservationStatus.FAILED, failed.status());
         assertEquals("the node is gone", failed.failureReason());
         assertEquals("alice", failed.username());
@@ -356,5 +356,38 @@ class LifecycleTest extends ProcessorFixture {
             return null;
         });
         assertEquals("looked at", get(id).detailedStatus());
+    }
+
+    @Test
+    void aTransitionIsACompareAndSetOnTheState() {
+        UUID id = submit(1, "1");
+        assertTrue(db.inTransaction(c -> reservations.transition(c, id, ReservationStatus.QUEUED, Transition.cancel("by alice"),
+                clock.instant())).isPresent());
+        // Another step read it while queued and decides to admit it: the cancel committed first wins, nothing is written.
+        var late = db.inTransaction(c -> reservations.transition(c, id, ReservationStatus.QUEUED,
+                Transition.admit(Reservation.Placement.of("n0", 1)), clock.instant()));
+        assertTrue(late.isEmpty());
+        Reservation r = get(id);
+        assertEquals(ReservationStatus.CANCELLED, r.status());
+        assertEquals(2, r.history().size(), "the late admission left no entry: " + r.history());
+        assertFalse(db.inTransaction(c -> reservations.note(c, id, ReservationStatus.QUEUED, "late note", clock.instant(),
+                ReservationUpdate.of().detail("late"))).isPresent());
+    }
+
+    @Test
+    void activationEndsTheDurationTheRowHoldsWhenItIsWritten() {
+        UUID id = submit(1, "1");
+        Instant now = clock.instant();
+        Reservation admitted = db.inTransaction(c -> reservations.transition(c, id, ReservationStatus.QUEUED,
+                Transition.admit(Reservation.Placement.of("n0", 1)), now)).orElseThrow();
+        // An extension committed (by another replica) after this processor read the row as 1 hour long.
+        db.inTransaction(c -> {
+            reservations.update(c, id, ReservationUpdate.of().durationHours(new java.math.BigDecimal("3")));
+            return null;
+        });
+        var running = new Reservation.Placement(List.of(new Reservation.Placement.Slice("n0", 1, List.of(0), "127.0.0.1", 2200)));
+        Reservation active = db.inTransaction(c -> reservations.transition(c, id, ReservationStatus.PREPARING,
+                Transition.activate(admitted, now, running, "running"), now)).orElseThrow();
+        assertEquals(now.plus(Duration.ofHours(3)), active.expiresAt(), "the extension is not lost");
     }
 }

@@ -62,8 +62,9 @@ abstract class ProcessorFixture {
         return Parts.of(db, pgmq, commands, backend, clock);
     }
 
+    /** Backend calls are made at once on the loop's thread here: tests step the loop cycle by cycle. */
     Processor processor(ProcessorSettings settings) {
-        return new Processor(parts(), settings);
+        return new Processor(parts(), settings.withWorkers(ProcessorSettings.Workers.inline()));
     }
 
     Processor processor() {

@@ -79,6 +79,9 @@ public final class Platform implements AutoCloseable {
         if (cfg.role().runsProcessor()) {
             backend = backend(cfg, catalog, clock);
             closeables.addFirst(backend);
+            if (backend instanceof LocalBackend local) {
+                migrateLegacyDisks(db, disks, local);
+            }
             Processor processor = new Processor(new Parts(db, pgmq, commands, reservations, reservationUsers, sshKeys, users, disks,
                     new SchedulerState(), capacityTable, new ProxySessions(), new UsageSamples(), backend, clock), cfg.processor());
             processor.start(); // publishes the capacity first: the API reads it from the database
@@ -126,6 +129,20 @@ public final class Platform implements AutoCloseable {
             embedded.closedByOwner(); // from here on close() stops it, after the rest
         }
         log.info("role: {}{}", cfg.role(), backend == null ? "" : "; backend: " + backend.describe() + "; capacity: " + describe(backend.capacity()));
+    }
+
+    /** Once, under the scheduler's lock (nothing is admitted meanwhile): disks kept under owners' names move to their ids. */
+    private static void migrateLegacyDisks(Database db, Disks disks, LocalBackend local) {
+        db.inTransaction(c -> {
+            new SchedulerState().lock(c);
+            try {
+                local.migrateLegacyDisks(disks.all(c).stream()
+                        .map(d -> new dev.gpudev.backend.spi.DiskRef(d.id(), d.userId(), d.username(), d.name())).toList());
+            } catch (IOException e) {
+                log.warn("disks kept under their owners' names were not all moved to their ids: {}", e.getMessage());
+            }
+            return null;
+        });
     }
 
     private static Backend backend(ServerConfig cfg, GpuCatalog catalog, Clock clock) throws IOException {

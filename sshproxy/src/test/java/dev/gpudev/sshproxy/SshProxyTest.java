@@ -63,10 +63,11 @@ class SshProxyTest {
             var r = new Reservation(UUID.randomUUID(), id, "alice", ReservationStatus.QUEUED, "h100", 1, BigDecimal.ONE, null, now, null, null,
                     null, null, null, "queued", null, null, List.of(new StatusChange(ReservationStatus.QUEUED, now, "submitted")));
             reservations.insert(c, r);
-            var admitted = reservations.apply(c, r, Transition.admit(Reservation.Placement.of("n0", 1)), now);
+            var admitted = reservations.transition(c, r.id(), ReservationStatus.QUEUED, Transition.admit(Reservation.Placement.of("n0", 1)), now)
+                    .orElseThrow();
             var running = new Reservation.Placement(List.of(new Reservation.Placement.Slice("n0", 1, List.of(), "127.0.0.1",
                     environment.getLocalPort())));
-            reservations.apply(c, admitted, Transition.activate(admitted, now, running, "running"), now);
+            reservations.transition(c, r.id(), ReservationStatus.PREPARING, Transition.activate(admitted, now, running, "running"), now);
             new Users().ensure(c, "mallory", false);
             return null;
         });

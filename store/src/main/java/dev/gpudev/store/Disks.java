@@ -75,6 +75,23 @@ public final class Disks {
         return out;
     }
 
+    /** A disk with its owner's name (for a backend that once kept disks under it). */
+    public record Owned(long id, long userId, String username, String name) {
+    }
+
+    /** Every disk, with its owner's name. */
+    public List<Owned> all(Connection c) throws SQLException {
+        List<Owned> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                select d.disk_id, d.user_id, u.username, d.name from disks d join api_users u on u.user_id = d.user_id order by d.disk_id""");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new Owned(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4)));
+            }
+        }
+        return out;
+    }
+
     /** A rename or a listing of a disk's files, carried out by the processor. */
     public record Operation(long id, long userId, String username, long diskId, String disk, String operation, String argument,
                             String status, String resultJson, String error, Instant createdAt, Instant finishedAt) {
@@ -108,23 +125,39 @@ public final class Disks {
         }
     }
 
+    /** Operations still to be carried out, oldest first (at most {@code limit}): what a processor that starts, or looks again, takes up. */
+    public List<Operation> pendingOperations(Connection c, int limit) throws SQLException {
+        List<Operation> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(OPERATION_SELECT + " where o.status = 'pending' order by o.operation_id limit ?")) {
+            ps.setInt(1, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(operation(rs));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static final String OPERATION_SELECT = """
+            select o.operation_id, o.user_id, u.username, coalesce(o.disk_id, 0), o.disk_name, o.operation, o.argument, o.status,
+                   o.result::text, o.error, o.created_at, o.finished_at
+            from disk_operations o join api_users u on u.user_id = o.user_id""";
+
+    private static Operation operation(ResultSet rs) throws SQLException {
+        return new Operation(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getLong(4), rs.getString(5),
+                rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10), Pgmq.instant(rs, 11),
+                Pgmq.instant(rs, 12));
+    }
+
     /** An operation; userId null finds anyone's (admins), otherwise only that user's. */
     public Optional<Operation> operation(Connection c, Long userId, long id) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("""
-                select o.operation_id, o.user_id, u.username, coalesce(o.disk_id, 0), o.disk_name, o.operation, o.argument, o.status,
-                       o.result::text, o.error, o.created_at, o.finished_at
-                from disk_operations o join api_users u on u.user_id = o.user_id
-                where o.operation_id = ? and (?::int is null or o.user_id = ?::int)""")) {
+        try (PreparedStatement ps = c.prepareStatement(OPERATION_SELECT + " where o.operation_id = ? and (?::int is null or o.user_id = ?::int)")) {
             ps.setLong(1, id);
             ps.setObject(2, userId);
             ps.setObject(3, userId);
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return Optional.empty();
-                }
-                return Optional.of(new Operation(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getLong(4), rs.getString(5),
-                        rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10), Pgmq.instant(rs, 11),
-                        Pgmq.instant(rs, 12)));
+                return rs.next() ? Optional.of(operation(rs)) : Optional.empty();
             }
         }
     }

@@ -210,20 +210,29 @@ public final class Reservations {
     }
 
     /**
-     * Moves a locked reservation to a new state if the state machine allows it, appending the change to
-     * its history and writing what the transition sets, in one statement; returns the new row.
+     * Moves a reservation to a new state if it is still in {@code from} (compare-and-set: one statement,
+     * no lock held before it), appending the change to its history and writing what the transition sets;
+     * the new row, or empty when it had moved on meanwhile (another replica, a command) or is gone.
      */
-    public Reservation apply(Connection c, Reservation current, Transition t, Instant at) throws SQLException {
-        if (!current.status().canTransitionTo(t.to())) {
-            throw new IllegalTransitionException("reservation " + current.id() + " is " + current.status().wire()
-                    + " and cannot become " + t.to().wire());
+    public Optional<Reservation> transition(Connection c, UUID id, ReservationStatus from, Transition t, Instant at) throws SQLException {
+        if (!from.canTransitionTo(t.to())) {
+            throw new IllegalTransitionException("reservation " + id + " is " + from.wire() + " and cannot become " + t.to().wire());
         }
         List<String> sets = new ArrayList<>(List.of("status = ?", "status_changed_at = ?"));
         List<Object> values = new ArrayList<>(List.of(t.to().wire(), at));
-        return write(c, current.id(), sets, values, new StatusChange(t.to(), at, t.reason()), t.update());
+        return write(c, id, from, sets, values, new StatusChange(t.to(), at, t.reason()), t.update());
     }
 
-    /** Sets fields without a change of state (warnings sent, activity, endpoints). */
+    /**
+     * Appends a history entry without changing state (an extension, a refusal, a warning) and writes the
+     * update, if the reservation is still in {@code in}; the new row, or empty when it moved on.
+     */
+    public Optional<Reservation> note(Connection c, UUID id, ReservationStatus in, String reason, Instant at, ReservationUpdate update)
+            throws SQLException {
+        return write(c, id, in, new ArrayList<>(), new ArrayList<>(), new StatusChange(in, at, reason), update);
+    }
+
+    /** Sets fields without a change of state, whatever the state (tests, and fields no state depends on). */
     public void update(Connection c, UUID id, ReservationUpdate update) throws SQLException {
         if (update.isEmpty()) {
             return;
@@ -249,73 +258,95 @@ public final class Reservations {
                 + " where reservation_id = ? and status = ?", values).execute(c) > 0;
     }
 
-    /** Appends a history entry without changing state (an extension, a refusal, a warning) and writes the update; returns the new row. */
-    public Reservation note(Connection c, Reservation current, String reason, Instant at, ReservationUpdate update) throws SQLException {
-        return write(c, current.id(), new ArrayList<>(), new ArrayList<>(), new StatusChange(current.status(), at, reason), update);
+    /**
+     * Sets fields only while the row is in the given state and its expiry warnings sent are still these:
+     * a warning is decided once, and an extension (which clears them) committed meanwhile wins.
+     */
+    public boolean updateIfWarnings(Connection c, UUID id, ReservationStatus expected, List<Integer> warningsSent, ReservationUpdate update)
+            throws SQLException {
+        List<String> sets = new ArrayList<>();
+        List<Object> values = new ArrayList<>();
+        columns(update, sets, values);
+        values.add(id);
+        values.add(expected.wire());
+        values.add(new Sql.IntArray(warningsSent));
+        return new Sql("update reservations set updated_at = now(), " + String.join(", ", sets)
+                + " where reservation_id = ? and status = ? and coalesce(warnings_sent, '{}') = ?", values).execute(c) > 0;
     }
 
-    private Reservation write(Connection c, UUID id, List<String> sets, List<Object> values, StatusChange entry,
-                              ReservationUpdate update) throws SQLException {
+    private Optional<Reservation> write(Connection c, UUID id, ReservationStatus expected, List<String> sets, List<Object> values,
+                                        StatusChange entry, ReservationUpdate update) throws SQLException {
         sets.add("status_history = status_history || ?::jsonb");
         values.add(Json.write(List.of(ReservationRows.entry(entry))));
         columns(update, sets, values);
         values.add(id);
+        values.add(expected.wire());
         try (PreparedStatement ps = c.prepareStatement("update reservations set updated_at = now(), " + String.join(", ", sets)
-                + " where reservation_id = ?" + ReservationRows.RETURNING)) {
+                + " where reservation_id = ? and status = ?" + ReservationRows.RETURNING)) {
             Sql.bind(c, ps, values);
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    throw new IllegalStateException("reservation " + id + " is gone");
-                }
-                return ReservationRows.map(rs);
+                return rs.next() ? Optional.of(ReservationRows.map(rs)) : Optional.empty();
             }
         }
     }
 
     /** The columns behind each field of an update. */
-    private static void columns(ReservationUpdate update, List<String> sets, List<Object> values) {
-        for (var e : update.values().entrySet()) {
-            Object v = e.getValue();
-            switch (e.getKey()) {
-                case DURATION_HOURS -> set(sets, values, "duration_hours", v);
-                case LAUNCHED_AT -> set(sets, values, "launched_at", v);
-                case EXPIRES_AT -> set(sets, values, "expires_at", v);
-                case DETAIL -> set(sets, values, "current_detailed_status", v);
-                case FAILURE_REASON -> set(sets, values, "failure_reason", v);
-                case LAST_ACTIVE_AT -> set(sets, values, "last_active_at", v);
-                case IDLE_WARNED_AT -> set(sets, values, "idle_warned_at", v);
-                case JUPYTER -> set(sets, values, "jupyter_enabled", v);
-                case WARNINGS_SENT -> set(sets, values, "warnings_sent", new Sql.IntArray(cast(v)));
-                case PLACEMENT -> {
-                    var p = (Reservation.Placement) v;
-                    set(sets, values, "placement", p == null ? null : new Sql.Jsonb(ReservationRows.placementJson(p)));
-                    set(sets, values, "node_name", p == null ? null : p.node());
-                    set(sets, values, "gpu_indices", p == null ? null : new Sql.IntArray(p.gpus()));
-                }
-                case ENDPOINT -> {
-                    var ep = (Reservation.Connection) v;
-                    set(sets, values, "ssh_host", ep == null ? null : ep.host());
-                    set(sets, values, "ssh_port", ep == null ? null : ep.port());
-                }
-                case QUEUE -> {
-                    var q = (Reservation.Queue) v;
-                    set(sets, values, "queue_position", q == null ? null : q.position());
-                    set(sets, values, "pending_reason", q == null ? null : q.pendingReason());
-                    set(sets, values, "estimated_start_at", q == null ? null : q.estimatedStart());
-                    set(sets, values, "planned_nodes", q == null || q.plannedNodes().isEmpty() ? null : String.join(",", q.plannedNodes()));
-                }
-                case JUPYTER_ACCESS -> {
-                    var j = (Reservation.JupyterAccess) v;
-                    set(sets, values, "jupyter_port", j == null ? null : j.port());
-                    set(sets, values, "jupyter_token", j == null ? null : j.token());
-                }
-            }
+    private static void columns(ReservationUpdate u, List<String> sets, List<Object> values) {
+        if (u.has(ReservationUpdate.Field.DURATION_HOURS)) {
+            set(sets, values, "duration_hours", u.durationHours());
         }
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<Integer> cast(Object v) {
-        return (List<Integer>) v;
+        if (u.has(ReservationUpdate.Field.LAUNCHED_AT)) {
+            set(sets, values, "launched_at", u.launchedAt());
+        }
+        if (u.has(ReservationUpdate.Field.EXPIRES_AT)) {
+            set(sets, values, "expires_at", u.expiresAt());
+        }
+        if (u.has(ReservationUpdate.Field.EXPIRES_AFTER_DURATION)) {
+            // the duration as the row holds it now: an extension committed meanwhile counts
+            sets.add("expires_at = ?::timestamptz + duration_hours * interval '1 hour'");
+            values.add(u.expiresAfterDurationFrom());
+        }
+        if (u.has(ReservationUpdate.Field.DETAIL)) {
+            set(sets, values, "current_detailed_status", u.detail());
+        }
+        if (u.has(ReservationUpdate.Field.FAILURE_REASON)) {
+            set(sets, values, "failure_reason", u.failureReason());
+        }
+        if (u.has(ReservationUpdate.Field.LAST_ACTIVE_AT)) {
+            set(sets, values, "last_active_at", u.lastActiveAt());
+        }
+        if (u.has(ReservationUpdate.Field.IDLE_WARNED_AT)) {
+            set(sets, values, "idle_warned_at", u.idleWarnedAt());
+        }
+        if (u.has(ReservationUpdate.Field.JUPYTER)) {
+            set(sets, values, "jupyter_enabled", u.jupyter());
+        }
+        if (u.has(ReservationUpdate.Field.WARNINGS_SENT)) {
+            set(sets, values, "warnings_sent", new Sql.IntArray(u.warningsSent()));
+        }
+        if (u.has(ReservationUpdate.Field.PLACEMENT)) {
+            var p = u.placement();
+            set(sets, values, "placement", p == null ? null : new Sql.Jsonb(ReservationRows.placementJson(p)));
+            set(sets, values, "node_name", p == null ? null : p.node());
+            set(sets, values, "gpu_indices", p == null ? null : new Sql.IntArray(p.gpus()));
+        }
+        if (u.has(ReservationUpdate.Field.ENDPOINT)) {
+            var ep = u.endpoint();
+            set(sets, values, "ssh_host", ep == null ? null : ep.host());
+            set(sets, values, "ssh_port", ep == null ? null : ep.port());
+        }
+        if (u.has(ReservationUpdate.Field.QUEUE)) {
+            var q = u.queue();
+            set(sets, values, "queue_position", q == null ? null : q.position());
+            set(sets, values, "pending_reason", q == null ? null : q.pendingReason());
+            set(sets, values, "estimated_start_at", q == null ? null : q.estimatedStart());
+            set(sets, values, "planned_nodes", q == null || q.plannedNodes().isEmpty() ? null : String.join(",", q.plannedNodes()));
+        }
+        if (u.has(ReservationUpdate.Field.JUPYTER_ACCESS)) {
+            var j = u.jupyterAccess();
+            set(sets, values, "jupyter_port", j == null ? null : j.port());
+            set(sets, values, "jupyter_token", j == null ? null : j.token());
+        }
     }
 
     private static void set(List<String> sets, List<Object> values, String column, Object value) {

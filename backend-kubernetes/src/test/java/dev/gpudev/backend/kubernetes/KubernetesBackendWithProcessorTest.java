@@ -84,7 +84,7 @@ class KubernetesBackendWithProcessorTest {
     }
 
     Processor processor() {
-        return new Processor(Parts.of(db, pgmq, commands, backend, clock), ProcessorSettings.defaults());
+        return new Processor(Parts.of(db, pgmq, commands, backend, clock), ProcessorSettings.defaults().withWorkers(ProcessorSettings.Workers.inline()));
     }
 
     UUID submit(int gpus, String hours, Reservation.Options options, String image) {

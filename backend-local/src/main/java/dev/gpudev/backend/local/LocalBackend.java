@@ -70,7 +70,26 @@ public final class LocalBackend implements Backend {
         this.root = dataDir.resolve("environments");
         this.capacity = capacity;
         this.sandbox = sandbox;
-        this.disks = new DiskFiles(dataDir.resolve("disks"));
+        this.disks = new DiskFiles(dataDir.resolve("disks"), uidBase(), TENANT_JOB_DEADLINE);
+    }
+
+    /** How long a listing or a removal of a tenant's files may take. */
+    private static final java.time.Duration TENANT_JOB_DEADLINE = java.time.Duration.ofMinutes(2);
+    /** How long a notice (file and terminals) may take: a terminal that does not take it at once is skipped. */
+    private static final java.time.Duration NOTICE_DEADLINE = java.time.Duration.ofSeconds(10);
+
+    /** Environments of user N run as uid base + N; -1 when they run as the server's own uid. */
+    private int uidBase() {
+        return sandbox instanceof Sandbox.Bubblewrap b ? b.uidBase() : -1;
+    }
+
+    /**
+     * Once, before any environment starts (under the scheduler's lock, so nothing is admitted meanwhile):
+     * disks kept under their owners' names before disks had ids move to their ids. Anything that is not
+     * exactly such a disk is left alone and said.
+     */
+    public void migrateLegacyDisks(List<DiskRef> all) throws IOException {
+        disks.migrateLegacy(all, userId -> sandbox instanceof Sandbox.Bubblewrap b ? Accounts.uid(b.uidBase(), userId) : Accounts.serverUid());
     }
 
     /** Whether environments here are isolated from each other and from the server. */
@@ -228,21 +247,27 @@ public final class LocalBackend implements Backend {
     }
 
     @Override
-    public synchronized void destroy(String name) {
+    public synchronized void destroy(String name) throws BackendException {
         Running r = running.remove(name);
         if (r == null) {
             return;
+        }
+        try {
+            // The home outlives the environment (unless scratch): the platform's notices do not.
+            TenantJobs.clear(r.box(), name, NOTICE_PREFIXES, NOTICE_DEADLINE);
+        } catch (BackendException e) {
+            log.warn("could not clear the notices of {}: {}", name, e.getMessage());
         }
         r.stop();
         Path dir = root.resolve(name);
         try {
             Files.deleteIfExists(dir.resolve("devices"));
-            // A home stays (it is the user's) unless the reservation asked for a scratch one.
-            if (r.spec().home() instanceof EnvironmentSpec.Home.Scratch) {
-                DiskFiles.deleteTree(r.home());
-            }
         } catch (IOException e) {
             log.warn("could not clean up after {}: {}", name, e.getMessage());
+        }
+        // A home stays (it is the user's) unless the reservation asked for a scratch one.
+        if (r.spec().home() instanceof EnvironmentSpec.Home.Scratch && Files.exists(r.home(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            DiskFiles.remove(r.home(), uidBase(), TENANT_JOB_DEADLINE);
         }
     }
 
@@ -284,34 +309,34 @@ public final class LocalBackend implements Backend {
     @Override
     public void notify(String name, String fileName, String message) throws BackendException {
         Running r = running.get(name);
-        if (r == null || !Files.isDirectory(r.home())) {
+        if (r == null) {
             return;
         }
-        try {
-            Path file = r.home().resolve(fileName);
-            Files.writeString(file, message + "\n");
-            if (Accounts.serverIsRoot()) {
-                Files.setAttribute(file, "unix:uid", uid(r.spec()), java.nio.file.LinkOption.NOFOLLOW_LINKS);
-            }
-        } catch (IOException e) {
-            throw new BackendException("could not write " + fileName + " for " + name + ": " + e.getMessage(), true, e);
-        }
-        Terminals.broadcast(name, message);
+        TenantJobs.notice(r.box(), name, fileName, message, NOTICE_DEADLINE);
     }
 
     @Override
     public void clearNotices(String name, String prefix) throws BackendException {
         Running r = running.get(name);
-        if (r == null || !Files.isDirectory(r.home())) {
+        if (r == null) {
             return;
         }
-        try (var files = Files.list(r.home())) {
-            for (Path f : files.filter(f -> f.getFileName().toString().startsWith(prefix)).toList()) {
-                Files.deleteIfExists(f);
-            }
-        } catch (IOException e) {
-            throw new BackendException("could not clear notices of " + name + ": " + e.getMessage(), true, e);
+        TenantJobs.clear(r.box(), name, List.of(prefix), NOTICE_DEADLINE);
+    }
+
+    /** The command line that runs cmd in a running environment's box, as its owner (tests play the tenant with it). */
+    List<String> commandIn(String name, List<String> cmd) {
+        Running r = running.get(name);
+        if (r == null) {
+            throw new IllegalStateException(name + " does not run");
         }
+        return r.box().command(cmd, Map.of());
+    }
+
+    /** Where a running environment's home is on this machine (tests). */
+    Path homeOf(String name) {
+        Running r = running.get(name);
+        return r == null ? null : r.home();
     }
 
     /** Whether an environment lets this key in now (for the contract test). */
@@ -328,7 +353,7 @@ public final class LocalBackend implements Backend {
             return out;
         }
         try (var files = Files.list(r.home())) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) {
+            for (Path f : files.filter(f -> Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList()) {
                 String n = f.getFileName().toString();
                 if (n.startsWith("WARN_") || n.startsWith("IDLE_")) {
                     out.put(n, Files.readString(f));

@@ -26,9 +26,21 @@ class LocalBackendInBubblewrapContractTest extends BackendContract {
 
     @Override
     protected void putOnDisk(DiskRef disk, String path, String content) throws Exception {
-        Path file = dataDir.resolve("disks").resolve(Long.toString(disk.id())).resolve(path);
+        Path dir = dataDir.resolve("disks").resolve(Long.toString(disk.id()));
+        Path file = dir.resolve(path);
         Files.createDirectories(file.getParent());
         Files.writeString(file, content);
+        // as the disk's owner wrote it from an environment: its files are theirs
+        var sandbox = (Sandbox.Bubblewrap) Sandbox.detect();
+        if (sandbox.uidBase() >= 0) {
+            int uid = Accounts.uid(sandbox.uidBase(), disk.ownerId());
+            try (var all = Files.walk(dir)) {
+                for (Path p : all.toList()) {
+                    Files.setAttribute(p, "unix:uid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    Files.setAttribute(p, "unix:gid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                }
+            }
+        }
     }
 
     @Override

@@ -44,81 +44,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (SSH endpoints that listen, homes and disks on disk, GPUs and ports given back after a restart).
  * Processor behaviour itself is tested in the processor module, on the in-memory backend.
  */
-class LocalBackendWithProcessorTest {
-    private static final AtomicInteger QUEUES = new AtomicInteger();
-    static final String KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ t@t";
-
-    @TempDir
-    Path dataDir;
-    Database db;
-    final Pgmq pgmq = new Pgmq();
-    CommandQueue commands;
-    final Reservations reservations = new Reservations();
-    final MutableClock clock = new MutableClock(Instant.parse("2026-03-01T09:00:00Z"));
-    LocalBackend backend;
-    long alice;
-
-    @BeforeEach
-    void start() {
-        db = TestDatabase.fresh();
-        commands = new CommandQueue(pgmq, "local_q" + QUEUES.incrementAndGet());
-        commands.ensureQueue(db);
-        backend = newBackend();
-        alice = db.inTransaction(c -> {
-            long id = new Users().ensure(c, "alice", false).userId();
-            new SshKeys().add(c, id, "ssh-ed25519", KEY, dev.gpudev.core.SshPublicKey.parse(KEY).fingerprint(), "t@t");
-            return id;
-        });
-    }
-
-    @AfterEach
-    void stop() {
-        backend.close();
-        db.close();
-    }
-
-    LocalBackend newBackend() {
-        return new LocalBackend(dataDir, new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true))),
-                new Sandbox.Plain());
-    }
-
-    Processor processor() {
-        return new Processor(Parts.of(db, pgmq, commands, backend, clock), ProcessorSettings.defaults());
-    }
-
-    UUID submit(int gpus, String hours, Reservation.Options options) {
-        UUID id = UUID.randomUUID();
-        Instant at = clock.instant();
-        clock.advance(Duration.ofMillis(1));
-        db.query(c -> {
-            Reservation.Options o = options.disk() == null ? options : options.withDiskId(new Disks().use(c, alice, options.disk()));
-            var r = new Reservation(id, alice, "alice", ReservationStatus.QUEUED, "h100", gpus, new BigDecimal(hours), null, at, null, null,
-                    null, null, null, "queued", null, new Reservation.Lifecycle(List.of(), null, null, false, null, false, o),
-                    List.of(new StatusChange(ReservationStatus.QUEUED, at, "submitted")));
-            return commands.submit(c, reservations, r, null);
-        });
-        return id;
-    }
-
-    void cancel(UUID id) {
-        db.inTransaction(c -> commands.send(c, new Command.Cancel(id, "alice")));
-    }
-
-    Reservation get(UUID id) {
-        return db.query(c -> reservations.find(c, id)).orElseThrow();
-    }
-
-    static boolean listening(int port) {
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    Path home(UUID id) {
-        return dataDir.resolve("environments").resolve(Reservation.environmentName(id)).resolve("home");
-    }
+class LocalBackendWithProcessorTest extends LocalProcessorFixture {
 
     @Test
     void anActiveReservationListensAndCancelStopsItButKeepsItsHome() {
@@ -186,15 +112,35 @@ class LocalBackendWithProcessorTest {
     }
 
     @Test
-    void aDiskKeptUnderItsOwnersNameBeforeDisksHadIdsIsFoundAndMoved() throws Exception {
+    void aDiskKeptUnderItsOwnersNameBeforeDisksHadIdsIsMovedToItsIdOnce() throws Exception {
         Path legacy = dataDir.resolve("disks").resolve("alice").resolve("old");
         Files.createDirectories(legacy);
         Files.writeString(legacy.resolve("notes.txt"), "from before");
+        long diskId = db.inTransaction(c -> new Disks().use(c, alice, "old"));
+        backend.migrateLegacyDisks(List.of(new dev.gpudev.backend.spi.DiskRef(diskId, alice, "alice", "old")));
+        assertFalse(Files.exists(legacy));
+        assertTrue(Files.exists(dataDir.resolve("disks").resolve(DiskFiles.LAYOUT_MARKER)), "done once");
         UUID id = submit(1, "1", new Reservation.Options("old", false, null, Map.of()));
         processor().cycle();
-        long diskId = get(id).options().diskId();
+        assertEquals(diskId, get(id).options().diskId());
         assertEquals("from before", Files.readString(dataDir.resolve("disks").resolve(Long.toString(diskId)).resolve("notes.txt")));
-        assertFalse(Files.exists(legacy));
+    }
+
+    @Test
+    void aUserNamedWithDigitsNeverTakesTheDiskWithThatId() throws Exception {
+        // alice's disk holds a folder named like a disk another user would have kept under the old layout
+        long data = db.inTransaction(c -> new Disks().use(c, alice, "data"));
+        Path aliceDisk = dataDir.resolve("disks").resolve(Long.toString(data));
+        Files.createDirectories(aliceDisk.resolve("loot"));
+        Files.writeString(aliceDisk.resolve("loot").resolve("secret.txt"), "alice's");
+        long digits = user(Long.toString(data));
+        long loot = db.inTransaction(c -> new Disks().use(c, digits, "loot"));
+        backend.migrateLegacyDisks(List.of(new dev.gpudev.backend.spi.DiskRef(data, alice, "alice", "data"),
+                new dev.gpudev.backend.spi.DiskRef(loot, digits, Long.toString(data), "loot")));
+        assertEquals("alice's", Files.readString(aliceDisk.resolve("loot").resolve("secret.txt")), "alice's files stay hers");
+        assertTrue(backend.listDisk(new dev.gpudev.backend.spi.DiskRef(loot, digits, Long.toString(data), "loot"), 10).entries().isEmpty(),
+                "the other user's disk is their own, empty");
+        assertEquals("alice's", Files.readString(aliceDisk.resolve("loot").resolve("secret.txt")));
     }
 
     @Test
@@ -244,8 +190,10 @@ class LocalBackendWithProcessorTest {
         p.cycle();
         assertFalse(Files.exists(dir));
         Files.createDirectories(dataDir.resolve("pgdata"));
-        backend.deleteDisk(new dev.gpudev.backend.spi.DiskRef(-1, 0, "..", "pgdata"));
-        backend.deleteDisk(new dev.gpudev.backend.spi.DiskRef(77, 0, "..", ".."));
+        var refused = org.junit.jupiter.api.Assertions.assertThrows(dev.gpudev.backend.spi.BackendException.class,
+                () -> backend.deleteDisk(new dev.gpudev.backend.spi.DiskRef(-1, 0, "..", "pgdata")));
+        assertFalse(refused.isTransient());
+        backend.deleteDisk(new dev.gpudev.backend.spi.DiskRef(77, 0, "..", "..")); // none: nothing to do
         assertTrue(Files.isDirectory(dataDir.resolve("pgdata")), "names never lead out of the disks directory");
     }
 
@@ -280,16 +228,5 @@ class LocalBackendWithProcessorTest {
             assertTrue(detail.contains("token=" + get(id).lifecycle().jupyterAccess().token()), detail);
             assertTrue(detail.contains("gpu-dev connect"), "one command to reach it: " + detail);
         }
-    }
-
-    @Test
-    void terminalsOfTheEnvironmentReceiveTheMessage() throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("/usr/bin/script", "-qfec", "sleep 3", "/dev/null");
-        pb.environment().put("GPU_DEV_ENVIRONMENT", "gpudev-term-test");
-        Process shell = pb.redirectErrorStream(true).start();
-        Thread.sleep(500);
-        Terminals.broadcast("gpudev-term-test", "expires in 5 minutes");
-        String out = new String(shell.getInputStream().readAllBytes());
-        assertTrue(out.contains("*** expires in 5 minutes ***"), out);
     }
 }

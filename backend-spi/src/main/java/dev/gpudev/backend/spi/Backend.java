@@ -16,6 +16,12 @@ import java.util.UUID;
  */
 public interface Backend extends AutoCloseable {
 
+    /**
+     * The names the platform's notices start with: {@link #destroy} removes them from the home (a kept disk
+     * never greets the next reservation with an old warning).
+     */
+    java.util.List<String> NOTICE_PREFIXES = java.util.List.of("WARN_EXPIRES_IN_", "IDLE_WARNING");
+
     /** The nodes and GPUs this backend offers now; the processor publishes them for the API. */
     Capacity capacity();
 
@@ -31,7 +37,10 @@ public interface Backend extends AutoCloseable {
     /** Every environment this backend has, by name, each with its phase: one call for all of them. */
     Map<String, Observed> observe();
 
-    /** Removes the environment and everything it runs (its home disk stays); nothing happens if it is gone already. */
+    /**
+     * Removes the environment and everything it runs, and the platform's notices from its home (the home
+     * itself stays); nothing happens if it is gone already.
+     */
     void destroy(String name) throws BackendException;
 
     /** Signs of use of every environment it has (for idle detection), in one call. */
@@ -45,7 +54,9 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Tells the environment's users something: a file in its home directory and a message on its open
-     * terminals. A file of the same name replaces the earlier one.
+     * terminals. A file of the same name replaces the earlier one. Written as the environment's user, never
+     * with the platform's privileges: a link, a FIFO or a directory the user put at that name is left alone,
+     * and a terminal that does not take the message at once does not get it.
      */
     void notify(String name, String fileName, String message) throws BackendException;
 
