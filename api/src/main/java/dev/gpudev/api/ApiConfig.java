@@ -1,5 +1,6 @@
 package dev.gpudev.api;
 
+import dev.gpudev.core.QueueLimits;
 import dev.gpudev.core.Scheduler;
 
 import java.time.Duration;
@@ -18,10 +19,11 @@ import java.util.regex.Pattern;
  * @param grace               the processor's grace period after a reservation's end: estimates count it
  * @param adminOnly           why only admins may reserve (environments cannot be isolated here); null when anyone may
  * @param environmentUser     the user environments let in (a Kubernetes pod's non-root user); null: each user's own name
+ * @param queueLimits         what one user may have waiting (checked at submit)
  */
 public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
                         double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace, String adminOnly,
-                        String environmentUser) {
+                        String environmentUser, QueueLimits queueLimits) {
 
     public static final Duration DEFAULT_GRACE = Duration.ofMinutes(1);
     private static final Duration MIN_TTL = Duration.ofMinutes(5);
@@ -35,7 +37,8 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
 
     public ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
                      double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace, String adminOnly) {
-        this(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, adminOnly, null);
+        this(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, adminOnly, null,
+                QueueLimits.none());
     }
 
     public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
@@ -46,18 +49,24 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
 
     /** Rate limits and AWS settings from the environment (RATE_LIMIT_PER_KEY, RATE_LIMIT_PER_ADDRESS, AWS_*, ALLOWED_AWS_*). */
     public static ApiConfig fromEnvironment(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
-                                            Duration grace, String adminOnly) {
+                                            QueueLimits queueLimits, Duration grace, String adminOnly) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rate("RATE_LIMIT_PER_KEY", 20),
-                rate("RATE_LIMIT_PER_ADDRESS", 50), AwsLogin.Settings.fromEnvironment(), grace, adminOnly);
+                rate("RATE_LIMIT_PER_ADDRESS", 50), AwsLogin.Settings.fromEnvironment(), grace, adminOnly, null, queueLimits);
     }
 
     public ApiConfig withAdminOnly(String reason) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, reason,
-                environmentUser);
+                environmentUser, queueLimits);
     }
 
     public ApiConfig withEnvironmentUser(String user) {
-        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, adminOnly, user);
+        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, adminOnly, user,
+                queueLimits);
+    }
+
+    public ApiConfig withQueueLimits(QueueLimits q) {
+        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, adminOnly,
+                environmentUser, q);
     }
 
     /** Who logs in to an environment: the platform's user of that name, unless environments have one user of their own. */

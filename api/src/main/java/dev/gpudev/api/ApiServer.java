@@ -55,7 +55,6 @@ public final class ApiServer implements AutoCloseable {
     private final Javalin app;
     private final Router router;
     private final Metrics metrics = new Metrics();
-    private final RateLimiter perAddress;
     private final Callers callers;
     private final VerifiedKeys verifiedKeys;
     private final AuditWriter auditWriter;
@@ -65,7 +64,6 @@ public final class ApiServer implements AutoCloseable {
         this.verifiedKeys = new VerifiedKeys(parts.db());
         this.callers = new Callers(parts, verifiedKeys);
         this.auditWriter = new AuditWriter(parts.db(), parts.audit());
-        this.perAddress = new RateLimiter(parts.config().rateLimitPerAddress(), parts.config().rateLimitPerAddress() * 2, parts.clock());
         this.app = Javalin.create(cfg -> {
             cfg.useVirtualThreads = true;
             cfg.showJavalinBanner = false;
@@ -131,10 +129,10 @@ public final class ApiServer implements AutoCloseable {
         ctx.attribute(REQUEST_ID, id);
         ctx.header("X-Request-Id", id);
         org.slf4j.MDC.put("request_id", id);
-        long wait = perAddress.acquire("addr:" + ctx.ip());
-        if (wait > 0) {
-            ctx.header("Retry-After", Long.toString(wait));
-            throw new ApiError(429, "rate_limited", "too many requests from " + ctx.ip() + "; retry in " + wait + " s");
+        if (!Callers.carriesCredentials(ctx)) {
+            // Only requests without a key or session share their address's bucket: on a one-machine server every
+            // user comes from 127.0.0.1, and an anonymous flood must never throttle them (a key has its own bucket).
+            callers.limitAddress(ctx);
         }
     }
 

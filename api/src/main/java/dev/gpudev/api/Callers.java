@@ -19,12 +19,29 @@ final class Callers {
 
     private final ApiServer.Parts p;
     private final RateLimiter perKey;
+    private final RateLimiter perAddress;
     private final VerifiedKeys verified;
 
     Callers(ApiServer.Parts parts, VerifiedKeys verified) {
         this.p = parts;
         this.verified = verified;
         this.perKey = new RateLimiter(parts.config().rateLimitPerKey(), parts.config().rateLimitPerKey() * 2, parts.clock());
+        this.perAddress = new RateLimiter(parts.config().rateLimitPerAddress(), parts.config().rateLimitPerAddress() * 2, parts.clock());
+    }
+
+    /** Whether a request comes with a key or a dashboard session (it is then limited by those, not by its address). */
+    static boolean carriesCredentials(Context ctx) {
+        return ctx.header("Authorization") != null || ctx.header("X-API-Key") != null
+                || (ctx.cookie(DashboardRoutes.COOKIE) != null && !ctx.cookie(DashboardRoutes.COOKIE).isBlank());
+    }
+
+    /** Over the address's rate (requests without credentials, and credentials that turn out wrong), a 429. */
+    void limitAddress(Context ctx) {
+        long wait = perAddress.acquire("addr:" + ctx.ip());
+        if (wait > 0) {
+            ctx.header("Retry-After", Long.toString(wait));
+            throw new ApiError(429, "rate_limited", "too many requests from " + ctx.ip() + "; retry in " + wait + " s");
+        }
     }
 
     /** The caller of a route that needs one (set before the handler by the route's access). */
@@ -62,9 +79,11 @@ final class Callers {
             }
         }
         if (key == null || key.isEmpty()) {
+            limitAddress(ctx); // credentials that are none: the address pays, as for anonymous requests
             throw ApiError.unauthorized("no API key: run `gpu-dev login` first (send it as Authorization: Bearer KEY)");
         }
         if (key.length() > 512) {
+            limitAddress(ctx);
             throw ApiError.unauthorized("unknown API key: run `gpu-dev login`");
         }
         String hash = Tokens.sha256Hex(key);
@@ -85,14 +104,18 @@ final class Callers {
         } else {
             long generation = verified.generation();
             ApiKeys.Key k = p.db().query(conn -> {
-                ApiKeys.Key found = p.apiKeys().findByHash(conn, hash)
-                        .orElseThrow(() -> ApiError.unauthorized("unknown API key: run `gpu-dev login`"));
-                if (valid(found, now) && stale(found.lastUsedAt(), now)) {
+                ApiKeys.Key found = p.apiKeys().findByHash(conn, hash).orElse(null);
+                if (found != null && valid(found, now) && stale(found.lastUsedAt(), now)) {
                     p.apiKeys().touch(conn, found.keyId(), now);
                     found = found.usedAt(now);
                 }
                 return found;
             });
+            if (k == null) {
+                // made-up keys cost a lookup each: they share the address's bucket, never a real key's
+                limitAddress(ctx);
+                throw ApiError.unauthorized("unknown API key: run `gpu-dev login`");
+            }
             if (!valid(k, now)) {
                 throw refusal(k, now);
             }

@@ -2,11 +2,13 @@ package dev.gpudev.api;
 
 import dev.gpudev.core.Capacity;
 import dev.gpudev.core.Feasibility;
+import dev.gpudev.core.QueueLimits;
 import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationRequest;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.Scheduler;
 import dev.gpudev.core.StatusChange;
+import dev.gpudev.store.CommandQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,19 +97,25 @@ final class Submission {
         // common case, and a transaction only when a named disk is recorded with it. The wake-up follows the commit.
         Reservation toWrite = r;
         var entry = audit == null ? null : audit.apply(r.id());
+        QueueLimits queueLimits = p.config().queueLimits();
+        var guard = new CommandQueue.WaitingGuard(queueLimits.maxWaiting(), queueLimits.gpuHoursFor(cap));
         boolean written;
         if (options.disk() == null) {
-            written = p.db().query(c -> p.commands().submit(c, p.reservations(), toWrite, key, entry));
+            written = p.db().query(c -> p.commands().submit(c, p.reservations(), toWrite, key, entry, guard));
         } else {
             Reservation[] withDisk = new Reservation[1];
             written = p.db().inTransaction(c -> {
                 long diskId = p.disks().use(c, who.userId(), options.disk());
                 withDisk[0] = withOptions(toWrite, options.withDiskId(diskId));
-                return p.commands().submit(c, p.reservations(), withDisk[0], key, entry);
+                return p.commands().submit(c, p.reservations(), withDisk[0], key, entry, guard);
             });
             r = withDisk[0];
         }
         if (!written) {
+            String over = overLimits(who, request, cap);
+            if (over != null) {
+                throw new ApiError(429, "too_many_waiting", over);
+            }
             // A unique index refused it: a submit with this Idempotency-Key got there first (return that one),
             // or a live reservation has the name.
             Optional<Reservation> first = key == null ? Optional.empty()
@@ -122,6 +130,12 @@ final class Submission {
         // At debug: the audit log keeps every submit already; a line per submit is a formatted write per request at the peak.
         log.debug("user '{}' submitted reservation {} ({} x{})", who.username(), r.id(), r.gpuType(), r.gpuCount());
         return new Outcome.Created(r);
+    }
+
+    /** Why this user may not add a waiting reservation now (the guard refused the row), or null when something else did. */
+    private String overLimits(Caller who, ReservationRequest request, Capacity cap) {
+        var waiting = p.db().query(c -> p.reservations().waitingOf(c, who.userId()));
+        return p.config().queueLimits().refusal(waiting.count(), waiting.gpuHours(), request.gpuCount(), request.durationHours(), cap);
     }
 
     private static Reservation withOptions(Reservation r, Reservation.Options options) {

@@ -50,4 +50,68 @@ class RateLimitTest {
             }
         }
     }
+
+    @Test
+    void anAnonymousFloodNeverThrottlesALoggedInUserNorDoMadeUpKeys() throws Exception {
+        try (Database db = TestDatabase.fresh()) {
+            Pgmq pgmq = new Pgmq();
+            CommandQueue q = new CommandQueue(pgmq, "rl_q2");
+            q.ensureQueue(db);
+            String token = dev.gpudev.core.Tokens.newSecret();
+            db.inTransaction(c -> {
+                new Users().createInvite(c, dev.gpudev.core.Tokens.sha256Hex(token), "root", true, false, null, null);
+                return null;
+            });
+            var api = new ApiServer(ApiFixture.parts(db, pgmq, q, new Capacity(List.of()), Clock.systemUTC(),
+                    new ApiConfig(2, "127.0.0.1", 2222, 0, 50, 2, ApiFixture.LOCAL_STS))).start("127.0.0.1", 0);
+            String base = "http://127.0.0.1:" + api.port();
+            HttpClient http = HttpClient.newHttpClient();
+            try {
+                String key = dev.gpudev.store.Json.MAPPER.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/auth/token-login"))
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"token\":\"" + token + "\"}"))
+                        .build(), HttpResponse.BodyHandlers.ofString()).body()).get("api_key").asText();
+                // 8 threads of anonymous requests, and of made-up keys, from the same address as the user
+                var stop = new java.util.concurrent.atomic.AtomicBoolean();
+                var flooded = new java.util.concurrent.atomic.AtomicInteger();
+                List<Thread> flood = new java.util.ArrayList<>();
+                for (int t = 0; t < 8; t++) {
+                    int n = t;
+                    flood.add(Thread.ofPlatform().start(() -> {
+                        while (!stop.get()) {
+                            var b = HttpRequest.newBuilder(URI.create(base + "/v1/jobs"));
+                            if (n % 2 == 1) {
+                                b.header("Authorization", "Bearer made-up-" + System.nanoTime());
+                            }
+                            try {
+                                if (http.send(b.build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 429) {
+                                    flooded.incrementAndGet();
+                                }
+                            } catch (Exception e) {
+                                return;
+                            }
+                        }
+                    }));
+                }
+                try {
+                    long deadline = System.nanoTime() + 3_000_000_000L;
+                    while (flooded.get() < 50 && System.nanoTime() < deadline) {
+                        Thread.sleep(10);
+                    }
+                    assertTrue(flooded.get() >= 50, "the flood is being throttled: " + flooded.get());
+                    for (int i = 0; i < 20; i++) {
+                        var r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).header("Authorization", "Bearer " + key).build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        assertEquals(200, r.statusCode(), "request " + i + " of the logged-in user: " + r.body());
+                    }
+                } finally {
+                    stop.set(true);
+                    for (Thread t : flood) {
+                        t.join();
+                    }
+                }
+            } finally {
+                api.close();
+            }
+        }
+    }
 }

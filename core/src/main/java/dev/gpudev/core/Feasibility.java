@@ -25,7 +25,8 @@ public final class Feasibility {
     public enum Reason { NO_CAPACITY_OF_TYPE, USER_GPU_LIMIT }
 
     public static Verdict of(String type, int count, boolean distributed, Map<String, String> labels, Capacity capacity,
-                             Scheduler.Limits limits) {
+                             Scheduler.Limits given) {
+        Scheduler.Limits limits = given.resolvedFor(capacity);
         List<Capacity.Node> ofType = capacity.nodes().stream().filter(n -> n.gpuType().equals(type)).toList();
         if (ofType.isEmpty()) {
             return new Verdict.Never(Reason.NO_CAPACITY_OF_TYPE, "there are no " + type + " GPUs on this platform:"

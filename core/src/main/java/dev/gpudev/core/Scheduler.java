@@ -24,12 +24,44 @@ public final class Scheduler {
 
     /** Concurrent GPUs a user may hold; 0 means no limit. */
     public record Limits(int maxGpusPerUser, Map<String, Integer> maxGpusPerUserPerType) {
+        /** {@code maxGpusPerUser} chosen from the capacity: see {@link #resolvedFor}. */
+        public static final int AUTO = -1;
+
         public Limits {
             maxGpusPerUserPerType = Map.copyOf(maxGpusPerUserPerType);
         }
 
         public static Limits none() {
             return new Limits(0, Map.of());
+        }
+
+        /** The default: see {@link #resolvedFor}. */
+        public static Limits auto() {
+            return new Limits(AUTO, Map.of());
+        }
+
+        /**
+         * These limits for this capacity. "auto" becomes, per GPU type: every GPU of it when it has one or
+         * two nodes (below that, a job across the machines could never run; the waiting limits keep the
+         * queue fair), else half of its GPUs and always at least one whole node. Types the admin set keep
+         * their value.
+         */
+        public Limits resolvedFor(Capacity capacity) {
+            if (maxGpusPerUser != AUTO) {
+                return this;
+            }
+            Map<String, Integer> total = new java.util.HashMap<>();
+            Map<String, Integer> largest = new java.util.HashMap<>();
+            Map<String, Integer> nodes = new java.util.HashMap<>();
+            for (Capacity.Node n : capacity.nodes()) {
+                total.merge(n.gpuType(), n.gpus().size(), Integer::sum);
+                largest.merge(n.gpuType(), n.gpus().size(), Math::max);
+                nodes.merge(n.gpuType(), 1, Integer::sum);
+            }
+            Map<String, Integer> perType = new java.util.HashMap<>();
+            total.forEach((type, t) -> perType.put(type, nodes.get(type) <= 2 ? t : Math.max(largest.get(type), t / 2)));
+            perType.putAll(maxGpusPerUserPerType);
+            return new Limits(0, perType);
         }
     }
 
@@ -83,7 +115,7 @@ public final class Scheduler {
     }
 
     public Plan plan(Snapshot snapshot, List<Reservation> queued, Instant now) {
-        return new Cycle(snapshot, now.toEpochMilli(), limits, grace.toMillis()).run(queued);
+        return new Cycle(snapshot, now.toEpochMilli(), limits.resolvedFor(snapshot.capacity()), grace.toMillis()).run(queued);
     }
 
     /**
@@ -97,7 +129,7 @@ public final class Scheduler {
         private final boolean inGivenOrder;
 
         private Planner(Snapshot snapshot, List<Reservation> queued, Instant now, boolean inGivenOrder) {
-            this.cycle = new Cycle(snapshot, now.toEpochMilli(), limits, grace.toMillis());
+            this.cycle = new Cycle(snapshot, now.toEpochMilli(), limits.resolvedFor(snapshot.capacity()), grace.toMillis());
             this.inGivenOrder = inGivenOrder;
             this.first = cycle.run(queued, inGivenOrder);
         }

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -62,5 +63,34 @@ class FeasibilityTest {
         assertEquals(Feasibility.Reason.USER_GPU_LIMIT, assertInstanceOf(Feasibility.Verdict.Never.class, v).reason());
         var perType = Feasibility.of("h100", 4, false, Map.of(), CLUSTER, new Scheduler.Limits(0, Map.of("h100", 2)));
         assertTrue(never(perType).contains("at most 2 h100"));
+    }
+
+    @Test
+    void theAutomaticLimitIsHalfOfATypeAndAlwaysAWholeNodeButAllOfItOnOneOrTwoNodes() {
+        // h100: three nodes of 8 (24): half is 12; a100: one node of 4: all of it
+        var auto = Scheduler.Limits.auto().resolvedFor(CLUSTER);
+        assertEquals(Map.of("h100", 12, "a100", 4), auto.maxGpusPerUserPerType());
+        assertTrue(never(Feasibility.of("h100", 16, true, Map.of(), CLUSTER, Scheduler.Limits.auto())).contains("at most 12 h100"));
+        assertInstanceOf(Feasibility.Verdict.Fits.class, Feasibility.of("a100", 4, false, Map.of(), CLUSTER, Scheduler.Limits.auto()));
+        var two = new Capacity(List.of(node("h0", "h100", 8), node("h1", "h100", 8)));
+        assertInstanceOf(Feasibility.Verdict.Fits.class, Feasibility.of("h100", 16, true, Map.of(), two, Scheduler.Limits.auto()),
+                "on two machines a job across both can run");
+        var many = new Capacity(List.of(node("h0", "h100", 8), node("h1", "h100", 8), node("h2", "h100", 8), node("h3", "h100", 2)));
+        assertEquals(13, Scheduler.Limits.auto().resolvedFor(many).maxGpusPerUserPerType().get("h100"));
+        var small = new Capacity(List.of(node("h0", "h100", 8), node("h1", "h100", 1), node("h2", "h100", 1)));
+        assertEquals(8, Scheduler.Limits.auto().resolvedFor(small).maxGpusPerUserPerType().get("h100"), "always one whole node");
+        var set = new Scheduler.Limits(Scheduler.Limits.AUTO, Map.of("h100", 2)).resolvedFor(CLUSTER);
+        assertEquals(2, set.maxGpusPerUserPerType().get("h100"), "what the admin set stays");
+    }
+
+    @Test
+    void waitingLimitsCountReservationsAndGpuHours() {
+        var limits = QueueLimits.defaults();
+        assertEquals(28 * 24, limits.gpuHoursFor(CLUSTER), "a day of every GPU");
+        assertNull(limits.refusal(9, java.math.BigDecimal.TEN, 1, java.math.BigDecimal.ONE, CLUSTER));
+        assertTrue(limits.refusal(10, java.math.BigDecimal.TEN, 1, java.math.BigDecimal.ONE, CLUSTER).contains("10 reservations waiting"));
+        assertTrue(limits.refusal(1, new java.math.BigDecimal("665"), 8, java.math.BigDecimal.ONE, CLUSTER).contains("at most 672"));
+        assertNull(limits.refusal(1, new java.math.BigDecimal("664"), 8, java.math.BigDecimal.ONE, CLUSTER), "exactly at the limit is fine");
+        assertNull(QueueLimits.none().refusal(1000, new java.math.BigDecimal("1e9"), 8, java.math.BigDecimal.TEN, CLUSTER));
     }
 }

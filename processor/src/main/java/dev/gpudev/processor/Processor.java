@@ -13,7 +13,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The job processor's loop: a cycle applies queued commands, ends what is over, schedules, and
  * converges the backend to the rows; then it waits for a NOTIFY (milliseconds) or the poll interval.
  * Each step is a class of its own; this one only orders them and hands the cycle's live set along.
- * Several replicas may run: commands are leased (SKIP LOCKED), scheduling takes an advisory lock.
+ * Several replicas may run: commands are leased (SKIP LOCKED), scheduling takes an advisory lock. A
+ * backend only one processor may drive per database ({@link dev.gpudev.backend.spi.Backend#exclusiveLease})
+ * is driven by the one that holds its lease; the others stand by, doing nothing, and one takes over when
+ * the lease lapses (its holder died). A holder that finds it lost the lease stops and removes what it ran.
  */
 public final class Processor implements Runnable, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Processor.class);
@@ -38,6 +41,11 @@ public final class Processor implements Runnable, AutoCloseable {
     private final Waiter waiter;
     private Capacity published;
     private Thread thread;
+    /** Who this processor is, for the lease. */
+    private final String holder = java.util.UUID.randomUUID() + "@" + hostName();
+    /** Whether this processor drives the backend now (always, for a backend every replica may drive). */
+    private volatile boolean leading;
+    private long leaseCheckedAt;
 
     public Processor(Parts parts, ProcessorSettings settings) {
         this.p = parts;
@@ -53,14 +61,76 @@ public final class Processor implements Runnable, AutoCloseable {
     }
 
     public synchronized void start() {
-        publishCapacity(); // before the API answers a submit: it reads capacity from the database
+        if (lead()) {
+            publishCapacity(); // before the API answers a submit: it reads capacity from the database
+        }
         thread = Thread.ofPlatform().name("processor").daemon().start(this);
+    }
+
+    /**
+     * Whether this processor may drive the backend now: always for a backend every replica may drive; for
+     * an exclusive one, while it holds the lease (renewed every third of its length). A holder that lost it
+     * (it was paused past the lease, and another took over) removes what it ran here.
+     */
+    private boolean lead() {
+        String name = p.backend().exclusiveLease();
+        if (name == null) {
+            leading = true;
+            return true;
+        }
+        long now = System.nanoTime();
+        if (leaseCheckedAt != 0 && now - leaseCheckedAt < settings.leadership().toNanos() / 3) {
+            return leading;
+        }
+        boolean held;
+        try {
+            held = p.db().query(c -> p.leases().acquire(c, name, holder, settings.leadership()));
+        } catch (RuntimeException e) {
+            log.warn("could not renew the lease {} ({}); standing by", name, e.toString());
+            held = false;
+        }
+        leaseCheckedAt = now;
+        if (held && !leading) {
+            log.info("this processor drives the backend now (lease {} held by {})", name, holder);
+            published = null; // published again: the capacity of this machine
+        } else if (!held && leading) {
+            log.warn("lease {} lost: another processor drives the backend now; this one removes what it ran and stands by", name);
+            try {
+                p.backend().observe().keySet().forEach(env -> calls.submit(new BackendCalls.Destroy(env)));
+            } catch (RuntimeException e) {
+                log.warn("could not list what this processor ran: {}", e.toString());
+            }
+        } else if (!held && !saidStandingBy) {
+            log.info("another processor drives the backend (lease {}); this one stands by", name);
+        }
+        saidStandingBy = !held;
+        leading = held;
+        return held;
+    }
+
+    private boolean saidStandingBy;
+
+    /** Whether this processor drives the backend now (tests, logs). */
+    public boolean leading() {
+        return leading;
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return "unknown-host";
+        }
     }
 
     @Override
     public void run() {
         while (running.get()) {
             long started = System.nanoTime();
+            if (!lead()) {
+                waiter.await((int) Math.max(50, settings.leadership().toMillis() / 3), false);
+                continue;
+            }
             try {
                 cycle();
             } catch (RuntimeException e) {
@@ -186,6 +256,22 @@ public final class Processor implements Runnable, AutoCloseable {
 
     @Override
     public void close() {
+        stop();
+        String name = p.backend().exclusiveLease();
+        if (name != null && leading) {
+            try {
+                p.db().query(c -> {
+                    p.leases().release(c, name, holder);
+                    return null;
+                });
+            } catch (RuntimeException e) {
+                log.warn("could not give the lease {} up ({}): another processor takes over when it lapses", name, e.toString());
+            }
+        }
+    }
+
+    /** Stops the loop without giving anything up, as a crash would (tests of what the others do then). */
+    void stop() {
         running.set(false);
         if (thread != null) {
             thread.interrupt();

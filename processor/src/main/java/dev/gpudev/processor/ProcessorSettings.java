@@ -17,9 +17,12 @@ import java.util.List;
  * @param queuedMaxAge     a reservation waiting longer than this is cancelled
  * @param idle             idle detection
  * @param workers          backend calls off the loop: how many at once, and how long each kind may take
+ * @param leadership       for a backend only one processor may drive: how long its lease lasts unrenewed (a
+ *                         standby takes over that long after the holder died); standbys look every third of it
  */
 public record ProcessorSettings(Duration pollInterval, Duration lease, Scheduler.Limits limits, List<Integer> warnMinutes,
-                                Duration grace, Duration preparingTimeout, Duration queuedMaxAge, Idle idle, Workers workers) {
+                                Duration grace, Duration preparingTimeout, Duration queuedMaxAge, Idle idle, Workers workers,
+                                Duration leadership) {
 
     /**
      * Backend calls run on up to {@code threads} workers, each abandoned past its deadline; zero threads
@@ -47,26 +50,30 @@ public record ProcessorSettings(Duration pollInterval, Duration lease, Scheduler
     public static ProcessorSettings defaults() {
         return new ProcessorSettings(Duration.ofSeconds(1), Duration.ofSeconds(60), Scheduler.Limits.none(),
                 List.of(30, 15, 5), Duration.ofMinutes(1), Duration.ofMinutes(15), Duration.ofHours(48),
-                new Idle(Duration.ofHours(2), Duration.ofMinutes(15), 5, Idle.Action.none), Workers.defaults());
+                new Idle(Duration.ofHours(2), Duration.ofMinutes(15), 5, Idle.Action.none), Workers.defaults(), Duration.ofSeconds(15));
     }
 
     public ProcessorSettings withPollInterval(Duration d) {
-        return new ProcessorSettings(d, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers);
+        return new ProcessorSettings(d, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership);
     }
 
     public ProcessorSettings withLease(Duration d) {
-        return new ProcessorSettings(pollInterval, d, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers);
+        return new ProcessorSettings(pollInterval, d, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership);
     }
 
     public ProcessorSettings withLimits(Scheduler.Limits l) {
-        return new ProcessorSettings(pollInterval, lease, l, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers);
+        return new ProcessorSettings(pollInterval, lease, l, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership);
+    }
+
+    public ProcessorSettings withLeadership(Duration d) {
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, d);
     }
 
     public ProcessorSettings withWorkers(Workers w) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, w);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, w, leadership);
     }
 
     public ProcessorSettings withIdle(Idle i) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, i, workers);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, i, workers, leadership);
     }
 }

@@ -1,5 +1,6 @@
 package dev.gpudev.server;
 
+import dev.gpudev.core.QueueLimits;
 import dev.gpudev.core.Scheduler;
 import dev.gpudev.core.ValidationException;
 import dev.gpudev.processor.ProcessorSettings;
@@ -86,9 +87,17 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--simulated-gpus", description = "declared GPUs for machines without them: TYPE:COUNT[xNODES][,...], e.g. h100:8x2,a100:4")
     String simulatedGpus;
 
-    @Option(names = "--max-gpus-per-user", description = "GPUs one user may hold at once, 0 for no limit (default ${DEFAULT-VALUE})",
-            defaultValue = "0")
-    int maxGpusPerUser;
+    @Option(names = "--max-gpus-per-user", description = "GPUs one user may hold at once: N, 0 for no limit, or auto (half of each"
+            + " GPU type, and always one whole node of it) (default ${DEFAULT-VALUE})", defaultValue = "auto")
+    String maxGpusPerUser;
+
+    @Option(names = "--max-waiting-per-user", description = "reservations one user may have waiting, 0 for no limit (default ${DEFAULT-VALUE})",
+            defaultValue = "10")
+    int maxWaitingPerUser;
+
+    @Option(names = "--max-waiting-gpu-hours-per-user", description = "GPU-hours one user may have waiting: N, 0 for no limit, or auto"
+            + " (a day of every GPU there is) (default ${DEFAULT-VALUE})", defaultValue = "auto")
+    String maxWaitingGpuHours;
 
     @Option(names = "--idle-after-minutes", description = "warn after this long without SSH session or GPU use, 0 to switch off "
             + "(default ${DEFAULT-VALUE})", defaultValue = "120")
@@ -196,8 +205,10 @@ public final class Main implements Callable<Integer> {
             password = env.getOrDefault("POSTGRES_PASSWORD", "");
         }
         String queue = System.getenv().getOrDefault("QUEUE_NAME", CommandQueue.DEFAULT_QUEUE);
-        if (maxGpusPerUser < 0 || idleAfterMinutes < 0) {
-            throw new ValidationException("--max-gpus-per-user and --idle-after-minutes must be 0 or more");
+        int heldLimit = countOrAuto("--max-gpus-per-user", maxGpusPerUser, Scheduler.Limits.AUTO);
+        int waitingHours = countOrAuto("--max-waiting-gpu-hours-per-user", maxWaitingGpuHours, QueueLimits.AUTO);
+        if (maxWaitingPerUser < 0 || idleAfterMinutes < 0) {
+            throw new ValidationException("--max-waiting-per-user and --idle-after-minutes must be 0 or more");
         }
         ProcessorSettings.Idle.Action action;
         try {
@@ -206,12 +217,28 @@ public final class Main implements Callable<Integer> {
             throw new ValidationException("--idle-action must be release or none");
         }
         ProcessorSettings processor = ProcessorSettings.defaults()
-                .withLimits(new Scheduler.Limits(maxGpusPerUser, java.util.Map.of()))
+                .withLimits(new Scheduler.Limits(heldLimit, java.util.Map.of()))
                 .withIdle(new ProcessorSettings.Idle(java.time.Duration.ofMinutes(idleAfterMinutes), java.time.Duration.ofMinutes(15), 5, action));
         // Checked before anything starts: a bad setting is a message, not a half-started server.
         var ttl = dev.gpudev.api.ApiConfig.ttlFromEnvironment(env);
         return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue, processor,
-                ttl, insecureSingleUser, r, proxyHost != null ? proxyHost : host, proxyPort, sshHostKey,
-                new ServerConfig.Kubernetes(kubeconfig, context, k8s));
+                new QueueLimits(maxWaitingPerUser, waitingHours), ttl, insecureSingleUser, r, proxyHost != null ? proxyHost : host, proxyPort,
+                sshHostKey, new ServerConfig.Kubernetes(kubeconfig, context, k8s));
+    }
+
+    /** A count given as a number (0: no limit) or "auto". */
+    private static int countOrAuto(String flag, String value, int auto) {
+        if ("auto".equalsIgnoreCase(value.trim())) {
+            return auto;
+        }
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new ValidationException(flag + " must be a number (0 for no limit) or auto, not '" + dev.gpudev.core.Names.shown(value) + "'");
     }
 }

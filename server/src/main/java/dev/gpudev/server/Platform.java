@@ -83,7 +83,8 @@ public final class Platform implements AutoCloseable {
                 migrateLegacyDisks(db, disks, local);
             }
             Processor processor = new Processor(new Parts(db, pgmq, commands, reservations, reservationUsers, sshKeys, users, disks,
-                    new SchedulerState(), capacityTable, new ProxySessions(), new UsageSamples(), backend, clock), cfg.processor());
+                    new SchedulerState(), capacityTable, new ProxySessions(), new UsageSamples(), new dev.gpudev.store.Leases(), backend, clock),
+                    cfg.processor());
             processor.start(); // publishes the capacity first: the API reads it from the database
             closeables.addFirst(processor);
         } else {
@@ -114,7 +115,7 @@ public final class Platform implements AutoCloseable {
                 log.warn("environments are NOT isolated here (no bubblewrap), and --insecure-single-user lets everyone reserve");
             }
             int proxyPort = cfg.proxyPort() > 0 ? cfg.proxyPort() : proxy != null ? proxy.port() : cfg.sshPort();
-            ApiConfig apiConfig = ApiConfig.fromEnvironment(cfg.apiKeyTtl(), cfg.proxyHost(), proxyPort, cfg.processor().limits(),
+            ApiConfig apiConfig = ApiConfig.fromEnvironment(cfg.apiKeyTtl(), cfg.proxyHost(), proxyPort, cfg.processor().limits(), cfg.queueLimits(),
                     cfg.processor().grace(), adminOnly);
             if (kubernetes) {
                 apiConfig = apiConfig.withEnvironmentUser(cfg.kubernetes().settings().loginUser());

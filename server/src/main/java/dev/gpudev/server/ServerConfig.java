@@ -15,7 +15,8 @@ import java.nio.file.Path;
  */
 public record ServerConfig(int port, int sshPort, String advertisedHost, Path dataDir, String databaseUrl,
                            String databaseUser, String databasePassword, String backend, String simulatedGpus,
-                           String queueName, dev.gpudev.processor.ProcessorSettings processor, java.time.Duration apiKeyTtl,
+                           String queueName, dev.gpudev.processor.ProcessorSettings processor,
+                           dev.gpudev.core.QueueLimits queueLimits, java.time.Duration apiKeyTtl,
                            boolean insecureSingleUser, Role role, String proxyHost, int proxyPort, Path sshHostKey, Kubernetes kubernetes) {
 
     /** The parts of the platform one process can run. */
@@ -43,7 +44,7 @@ public record ServerConfig(int port, int sshPort, String advertisedHost, Path da
                         String databasePassword, String backend, String simulatedGpus, String queueName,
                         dev.gpudev.processor.ProcessorSettings processor, java.time.Duration apiKeyTtl, boolean insecureSingleUser) {
         this(port, sshPort, advertisedHost, dataDir, databaseUrl, databaseUser, databasePassword, backend, simulatedGpus, queueName, processor,
-                apiKeyTtl, insecureSingleUser, Role.all, advertisedHost, -1, null, new Kubernetes(null, null, KubernetesSettings.defaults()));
+                dev.gpudev.core.QueueLimits.none(), apiKeyTtl, insecureSingleUser, Role.all, advertisedHost, -1, null, new Kubernetes(null, null, KubernetesSettings.defaults()));
     }
 
     /** Data dir: the flag, else $GPUDEV_HOME, else ~/.gpudev/server. */

@@ -62,8 +62,31 @@ public final class CommandQueue {
      * one commit for a submit (the entry is written only with the row).
      */
     public boolean submit(Connection c, Reservations reservations, Reservation r, String idempotencyKey, AuditLog.Entry audit) throws SQLException {
+        return submit(c, reservations, r, idempotencyKey, audit, null);
+    }
+
+    /**
+     * What one user may have waiting, checked in the submit's own statement: a row is written only while
+     * the user's waiting reservations are fewer than {@code maxWaiting} and their GPU-hours with this one's
+     * stay within {@code maxGpuHours} (0: no limit). Submits of one user racing in the same instant may
+     * pass it together: a bound on a burst, not an exact count.
+     */
+    public record WaitingGuard(int maxWaiting, int maxGpuHours) {
+    }
+
+    /** As {@link #submit(Connection, Reservations, Reservation, String, AuditLog.Entry)}, refused (false) past the guard too. */
+    public boolean submit(Connection c, Reservations reservations, Reservation r, String idempotencyKey, AuditLog.Entry audit,
+                          WaitingGuard guard) throws SQLException {
         Sql insert = reservations.insertOf(r, idempotencyKey);
         List<Object> values = new ArrayList<>(insert.values());
+        if (guard != null && (guard.maxWaiting() > 0 || guard.maxGpuHours() > 0)) {
+            String text = insert.text();
+            int at = text.lastIndexOf("values (");
+            insert = new Sql(text.substring(0, at) + "select " + text.substring(at + "values (".length(), text.length() - 1)
+                    + " where " + Reservations.WAITING_GUARD, values);
+            values.addAll(List.of(guard.maxWaiting(), r.userId(), guard.maxWaiting(), guard.maxGpuHours(), r.userId(),
+                    r.durationHours().multiply(java.math.BigDecimal.valueOf(r.gpuCount())), guard.maxGpuHours()));
+        }
         String audited = "";
         if (audit != null) {
             Sql entry = AuditLog.recordFor("ins", audit);

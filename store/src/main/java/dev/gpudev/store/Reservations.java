@@ -59,6 +59,16 @@ public final class Reservations {
         return new Sql(INSERT, values);
     }
 
+    /**
+     * The condition under which a submit may add a waiting reservation for its user (see
+     * {@link CommandQueue.WaitingGuard}). Parameters: max waiting, user, max waiting; max GPU-hours, user,
+     * this one's GPU-hours, max GPU-hours.
+     */
+    static final String WAITING_GUARD = """
+            (?::int = 0 or (select count(*) from reservations w where w.user_id = ?::int and w.status = 'queued') < ?::int)
+            and (?::int = 0 or (select coalesce(sum(w.gpu_count * w.duration_hours), 0) from reservations w
+                 where w.user_id = ?::int and w.status = 'queued') + ?::numeric <= ?::int)""";
+
     /** Rows of reservations this process has read so far, by any query (benchmarks: reads per processor cycle). */
     public static long rowsRead() {
         return ReservationRows.READ.sum();
@@ -418,6 +428,21 @@ public final class Reservations {
             }
         }
         return b.build();
+    }
+
+    /** What a user has waiting: how many reservations, and their GPU-hours. */
+    public record UserWaiting(int count, java.math.BigDecimal gpuHours) {
+    }
+
+    public UserWaiting waitingOf(Connection c, long userId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select count(*), coalesce(sum(gpu_count * duration_hours), 0) from reservations where user_id = ? and status = 'queued'""")) {
+            ps.setLong(1, userId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new UserWaiting(rs.getInt(1), rs.getBigDecimal(2));
+            }
+        }
     }
 
     /** Whether a live or waiting reservation wants this disk as its home. */

@@ -377,6 +377,12 @@ public final class LocalBackend implements Backend {
         return disks.list(disk, limit);
     }
 
+    /** This machine's sandboxes: one processor per database drives them, the others stand by. */
+    @Override
+    public String exclusiveLease() {
+        return "local-backend";
+    }
+
     @Override
     public String describe() {
         return "local (sandbox: " + sandbox.describe() + ")";

@@ -69,6 +69,15 @@ public interface Backend extends AutoCloseable {
     /** What is on a disk: at most {@code limit} entries, shallowest first; empty when it was never used. */
     DiskListing listDisk(DiskRef disk, int limit) throws BackendException;
 
+    /**
+     * The lease processors must hold to drive this backend, when only one may per database (its
+     * environments live where that processor runs: this machine's sandboxes); null when every replica
+     * may drive it at once (a cluster they all share).
+     */
+    default String exclusiveLease() {
+        return null;
+    }
+
     /** A line for humans: which backend and which isolation. */
     String describe();
 

@@ -43,6 +43,8 @@ public final class InMemoryBackend implements Backend {
     private final List<String> destroyed = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** How many observations a new environment stays Starting. */
     public volatile int startingFor;
+    /** When set, processors must hold this lease to drive it (as for a backend of one machine). */
+    public volatile String exclusiveLease;
     /** When set, ensure fails with this (transient or not) until cleared. */
     public volatile BackendException ensureFails;
 
@@ -53,6 +55,11 @@ public final class InMemoryBackend implements Backend {
     @Override
     public Capacity capacity() {
         return capacity;
+    }
+
+    @Override
+    public String exclusiveLease() {
+        return exclusiveLease;
     }
 
     @Override

@@ -1,0 +1,108 @@
+package dev.gpudev.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gpudev.core.Capacity;
+import dev.gpudev.core.QueueLimits;
+import dev.gpudev.core.Tokens;
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Database;
+import dev.gpudev.store.Json;
+import dev.gpudev.store.Pgmq;
+import dev.gpudev.store.TestDatabase;
+import dev.gpudev.store.Users;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The waiting limits on by default: one user's burst cannot put everyone else's reservations months out. */
+class QueueLimitsTest {
+    private Database db;
+    private ApiServer api;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeEach
+    void start() {
+        db = TestDatabase.fresh();
+        Pgmq pgmq = new Pgmq();
+        CommandQueue q = new CommandQueue(pgmq, "ql_q");
+        q.ensureQueue(db);
+        // one machine of 8 GPUs: a day of it is 192 GPU-hours
+        Capacity cap = new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true)));
+        api = new ApiServer(ApiFixture.parts(db, pgmq, q, cap, Clock.systemUTC(),
+                new ApiConfig(2, "127.0.0.1", 2222, 0, 100_000, 100_000, ApiFixture.LOCAL_STS).withQueueLimits(QueueLimits.defaults())))
+                .start("127.0.0.1", 0);
+    }
+
+    @AfterEach
+    void stop() {
+        api.close();
+        db.close();
+    }
+
+    private String keyOf(String name) throws Exception {
+        String token = Tokens.newSecret();
+        db.inTransaction(c -> {
+            new Users().createInvite(c, Tokens.sha256Hex(token), name, false, false, null, null);
+            return null;
+        });
+        return post("/v1/auth/token-login", null, "{\"token\":\"" + token + "\"}").get("api_key").asText();
+    }
+
+    private int status;
+
+    private JsonNode post(String path, String key, String body) throws Exception {
+        var b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body));
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        var r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        status = r.statusCode();
+        return Json.MAPPER.readTree(r.body());
+    }
+
+    @Test
+    void oneUsersBurstOfWholeMachineDaysIsCappedAndAnotherUserStillGetsIn() throws Exception {
+        String mallory = keyOf("mallory");
+        String bob = keyOf("bob");
+        int accepted = 0;
+        JsonNode refusal = null;
+        for (int i = 0; i < 300; i++) {
+            JsonNode r = post("/v1/jobs/submit", mallory, "{\"gpu_type\":\"h100\",\"gpu_count\":8,\"duration_hours\":24}");
+            if (status == 201) {
+                accepted++;
+            } else {
+                assertEquals(429, status, r.toString());
+                refusal = r;
+                break;
+            }
+        }
+        assertEquals(1, accepted, "a day of the whole machine waits at most (192 GPU-hours)");
+        assertEquals("too_many_waiting", refusal.get("error").asText());
+        assertTrue(refusal.get("message").asText().contains("at most 192"), refusal.toString());
+        // Small ones: 10 reservations at most.
+        String carol = keyOf("carol");
+        for (int i = 0; i < 10; i++) {
+            post("/v1/jobs/submit", carol, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}");
+            assertEquals(201, status);
+        }
+        JsonNode eleventh = post("/v1/jobs/submit", carol, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}");
+        assertEquals(429, status);
+        assertTrue(eleventh.get("message").asText().contains("10 reservations waiting"), eleventh.toString());
+        post("/v1/jobs/submit", bob, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}");
+        assertEquals(201, status, "another user is not held by them");
+        int queuedOfMallory = db.query(c -> new dev.gpudev.store.Reservations().waitingOf(c,
+                new Users().findByName(c, "mallory").orElseThrow().userId())).count();
+        assertEquals(1, queuedOfMallory, "nothing past the limit was stored");
+    }
+}
