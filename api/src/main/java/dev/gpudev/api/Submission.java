@@ -99,23 +99,22 @@ final class Submission {
         var entry = audit == null ? null : audit.apply(r.id());
         QueueLimits queueLimits = p.config().queueLimits();
         var guard = new CommandQueue.WaitingGuard(queueLimits.maxWaiting(), queueLimits.gpuHoursFor(cap));
-        boolean written;
+        CommandQueue.Submitted outcome;
         if (options.disk() == null) {
-            written = p.db().query(c -> p.commands().submit(c, p.reservations(), toWrite, key, entry, guard));
+            outcome = p.db().query(c -> p.commands().submitted(c, p.reservations(), toWrite, key, entry, guard));
         } else {
             Reservation[] withDisk = new Reservation[1];
-            written = p.db().inTransaction(c -> {
+            outcome = p.db().inTransaction(c -> {
                 long diskId = p.disks().use(c, who.userId(), options.disk());
                 withDisk[0] = withOptions(toWrite, options.withDiskId(diskId));
-                return p.commands().submit(c, p.reservations(), withDisk[0], key, entry, guard);
+                return p.commands().submitted(c, p.reservations(), withDisk[0], key, entry, guard);
             });
             r = withDisk[0];
         }
-        if (!written) {
-            String over = overLimits(who, request, cap);
-            if (over != null) {
-                throw new ApiError(429, "too_many_waiting", over);
-            }
+        if (outcome == CommandQueue.Submitted.OVER_WAITING_LIMITS) {
+            throw new ApiError(429, "too_many_waiting", overLimits(who, request, cap));
+        }
+        if (outcome != CommandQueue.Submitted.WRITTEN) {
             // A unique index refused it: a submit with this Idempotency-Key got there first (return that one),
             // or a live reservation has the name.
             Optional<Reservation> first = key == null ? Optional.empty()
@@ -132,10 +131,12 @@ final class Submission {
         return new Outcome.Created(r);
     }
 
-    /** Why this user may not add a waiting reservation now (the guard refused the row), or null when something else did. */
+    /** Why this user may not add a waiting reservation now (the guard refused the row), in words. */
     private String overLimits(Caller who, ReservationRequest request, Capacity cap) {
         var waiting = p.db().query(c -> p.reservations().waitingOf(c, who.userId()));
-        return p.config().queueLimits().refusal(waiting.count(), waiting.gpuHours(), request.gpuCount(), request.durationHours(), cap);
+        String why = p.config().queueLimits().refusal(waiting.count(), waiting.gpuHours(), request.gpuCount(), request.durationHours(), cap);
+        // (one started meanwhile: the limits were reached a moment ago)
+        return why != null ? why : "you had as many reservations or GPU-hours waiting as one user may: try again, or cancel one (gpu-dev list)";
     }
 
     private static Reservation withOptions(Reservation r, Reservation.Options options) {

@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,12 +33,13 @@ class CrashRestartE2ETest {
     final HttpClient http = HttpClient.newHttpClient();
     Process server;
     Path log;
+    Path dataDir;
 
     @AfterEach
     void stop() throws Exception {
-        if (server != null && server.isAlive()) {
-            server.destroy();
-            server.waitFor();
+        Proc.stopServer(server, dataDir);
+        if (dataDir != null) {
+            assertEquals(0, Proc.processesOf(dataDir, "slirp4netns"), "no network helper left behind");
         }
     }
 
@@ -66,7 +68,7 @@ class CrashRestartE2ETest {
     @Test
     void killingTheServerDuringProvisioningNeverLosesOrDuplicatesAReservation() throws Exception {
         Path root = Files.createTempDirectory("gpudev-crash");
-        Path dataDir = root.resolve("data");
+        dataDir = root.resolve("data");
         int apiPort = Proc.freePort();
         int sshPort = Proc.freePort();
         String base = "http://127.0.0.1:" + apiPort;
@@ -121,6 +123,27 @@ class CrashRestartE2ETest {
         try (var envs = Files.list(dataDir.resolve("environments"))) {
             assertEquals(ids.size(), envs.count(), "one environment directory per reservation");
         }
+        // Environments outlive the server (where it may give them control groups): killed once more, the
+        // next server takes the same boxes over, and no network helper is left over or doubled.
+        Map<String, String> boxes = boxInits(dataDir);
+        if (!boxes.isEmpty()) {
+            assertEquals(ids.size(), boxes.size(), "every environment's box is recorded");
+            server.destroyForcibly().waitFor();
+            assertTrue(boxes.values().stream().allMatch(pid -> ProcessHandle.of(Long.parseLong(pid)).map(ProcessHandle::isAlive).orElse(false)),
+                    "the boxes run on while no server does");
+            start(dataDir, apiPort, sshPort);
+            for (int port : ports) {
+                Instant until = Instant.now().plus(Duration.ofSeconds(30));
+                while (!Proc.listening(port) && Instant.now().isBefore(until)) {
+                    Thread.sleep(100);
+                }
+                assertTrue(Proc.listening(port), "endpoint " + port + " listens again on the same port");
+            }
+            assertEquals(boxes, boxInits(dataDir), "the same boxes, taken over");
+            if (dev.gpudev.backend.local.Sandbox.which("slirp4netns") != null) {
+                assertEquals(ids.size(), Proc.processesOf(dataDir, "slirp4netns"), "one network helper per environment");
+            }
+        }
         // LOG_FORMAT=json: every log line is a JSON object, and API log lines carry the request id.
         call(base, "POST", "/v1/jobs/" + ids.getFirst() + "/cancel", key, null);
         Thread.sleep(300);
@@ -136,4 +159,21 @@ class CrashRestartE2ETest {
         assertTrue(withRequestId > 0, "API log lines name their request");
     }
 
+    /** Each environment's box, by its first process (as recorded for a restarted server to take it over). */
+    static Map<String, String> boxInits(Path dataDir) throws Exception {
+        Map<String, String> out = new java.util.TreeMap<>();
+        try (var envs = Files.list(dataDir.resolve("environments"))) {
+            for (Path env : envs.toList()) {
+                Path state = env.resolve("box.state");
+                if (Files.exists(state)) {
+                    var p = new java.util.Properties();
+                    try (var in = Files.newInputStream(state)) {
+                        p.load(in);
+                    }
+                    out.put(env.getFileName().toString(), p.getProperty("init"));
+                }
+            }
+        }
+        return out;
+    }
 }

@@ -90,10 +90,7 @@ class DashboardE2ETest {
         if (browser != null) {
             browser.quit();
         }
-        if (server != null) {
-            server.destroy();
-            server.waitFor();
-        }
+        Proc.stopServer(server, dataDir);
     }
 
     static Proc cli(Path home, String... args) throws Exception {

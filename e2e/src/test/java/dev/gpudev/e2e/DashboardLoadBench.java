@@ -39,7 +39,8 @@ class DashboardLoadBench {
         String api = "http://127.0.0.1:" + port;
         ProcessBuilder pb = new ProcessBuilder(Proc.java(), "-jar", Proc.jar("server", "gpudev-server.jar"), "--port", Integer.toString(port),
                 "--ssh-port", Integer.toString(Proc.freePort()), "--data-dir", root.resolve("data").toString(),
-                "--simulated-gpus", "h100:8x16", "--max-waiting-per-user", "0", "--max-waiting-gpu-hours-per-user", "0").redirectErrorStream(true).redirectOutput(log.toFile());
+                "--simulated-gpus", "h100:8x16", "--max-waiting-per-user", "0", "--max-waiting-gpu-hours-per-user", "0")
+                .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("RATE_LIMIT_PER_KEY", "100000");
         pb.environment().put("RATE_LIMIT_PER_ADDRESS", "100000");
         Process server = pb.start();
@@ -111,8 +112,7 @@ class DashboardLoadBench {
             if (held[0] != null) {
                 held[0].quit();
             }
-            server.destroy();
-            server.waitFor();
+            Proc.stopServer(server, root.resolve("data"));
         }
     }
 

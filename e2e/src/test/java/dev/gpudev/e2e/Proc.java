@@ -32,6 +32,28 @@ record Proc(int exit, String out) {
         }
     }
 
+    /**
+     * Stops a server (TERM, then KILL), and ends the environments it leaves running: local environments
+     * outlive their server on purpose, a test's must not outlive the test.
+     */
+    static void stopServer(Process server, Path dataDir) throws InterruptedException {
+        if (server != null && server.isAlive()) {
+            server.destroy();
+            if (!server.waitFor(30, TimeUnit.SECONDS)) {
+                server.destroyForcibly().waitFor();
+            }
+        }
+        if (dataDir != null) {
+            dev.gpudev.backend.local.LocalBackend.stopEnvironments(dataDir);
+        }
+    }
+
+    /** Processes on this machine whose command line names this data dir and ends with this program (left behind?). */
+    static long processesOf(Path dataDir, String program) {
+        return ProcessHandle.allProcesses().filter(h -> h.info().commandLine().orElse("").contains(dataDir.toString())
+                && h.info().command().orElse("").endsWith("/" + program)).count();
+    }
+
     static boolean listening(int port) {
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
             return true;

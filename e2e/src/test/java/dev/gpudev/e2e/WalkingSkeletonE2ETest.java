@@ -76,10 +76,7 @@ class WalkingSkeletonE2ETest {
 
     @AfterAll
     static void stopServer() throws Exception {
-        if (server != null) {
-            server.destroy();
-            server.waitFor();
-        }
+        Proc.stopServer(server, dataDir);
         if (sts != null) {
             sts.close();
         }

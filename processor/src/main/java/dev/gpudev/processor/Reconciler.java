@@ -4,7 +4,7 @@ import dev.gpudev.backend.spi.BackendException;
 import dev.gpudev.backend.spi.DiskRef;
 import dev.gpudev.backend.spi.EnvironmentSpec;
 import dev.gpudev.backend.spi.Observed;
-import dev.gpudev.backend.spi.Rendezvous;
+import dev.gpudev.backend.spi.Gang;
 import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.ReservationUpdate;
@@ -173,19 +173,14 @@ final class Reconciler {
     private List<EnvironmentSpec> specs(Reservation r, List<String> keys) {
         List<Reservation.Placement.Slice> slices = r.placement() == null ? List.of() : r.placement().slices();
         List<EnvironmentSpec> out = new ArrayList<>();
-        Rendezvous rendezvous = r.options().distributed() ? p.backend().rendezvous(r.id(), r.environmentName(0)) : null;
+        List<String> members = new ArrayList<>();
+        for (int rank = 0; rank < slices.size(); rank++) {
+            members.add(r.environmentName(rank));
+        }
+        // A distributed reservation is a gang, even on one node (it gets the rendezvous variables all the same).
+        Gang gang = r.options().distributed() && !members.isEmpty() ? new Gang(members) : null;
         for (int rank = 0; rank < slices.size(); rank++) {
             var slice = slices.get(rank);
-            Map<String, String> env = new LinkedHashMap<>();
-            if (rendezvous != null) {
-                // torch.distributed: every node knows where node 0 listens.
-                env.put("MASTER_ADDR", rendezvous.masterAddress());
-                env.put("MASTER_PORT", Integer.toString(rendezvous.masterPort()));
-                env.put("WORLD_SIZE", Integer.toString(slices.size()));
-                env.put("NODE_RANK", Integer.toString(rank));
-                env.put("NNODES", Integer.toString(slices.size()));
-                env.put("GPUS_PER_NODE", Integer.toString(slice.gpuCount()));
-            }
             EnvironmentSpec.Home home = new EnvironmentSpec.Home.Own();
             if (rank == 0 && r.options().scratch()) {
                 home = new EnvironmentSpec.Home.Scratch();
@@ -196,7 +191,7 @@ final class Reconciler {
             EnvironmentSpec.Jupyter jupyter = rank == 0 && r.lifecycle().jupyter() && access != null
                     ? new EnvironmentSpec.Jupyter(access.port(), access.token()) : null;
             out.add(new EnvironmentSpec(r.id(), r.environmentName(rank), rank, new EnvironmentSpec.Owner(r.userId(), r.username()),
-                    slice.node(), slice.gpuCount(), keys, jupyter, home, r.options().image(), env));
+                    slice.node(), slice.gpuCount(), keys, jupyter, home, r.options().image(), gang));
         }
         return out;
     }

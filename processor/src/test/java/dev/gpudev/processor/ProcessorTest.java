@@ -244,7 +244,7 @@ class ProcessorTest extends ProcessorFixture {
     @Test
     void orphanEnvironmentsAreRemoved() throws Exception {
         backend.ensure(new EnvironmentSpec(UUID.randomUUID(), "gpudev-orphan", 0, new EnvironmentSpec.Owner(9, "nobody"), "n0", 1,
-                List.of(), null, new EnvironmentSpec.Home.Own(), null, Map.of()));
+                List.of(), null, new EnvironmentSpec.Home.Own(), null, null));
         processor().cycle();
         assertTrue(backend.observe().isEmpty());
     }
@@ -276,7 +276,7 @@ class ProcessorTest extends ProcessorFixture {
     void aDistributedReservationOfOneWholeNodeGetsTheRendezvousVariables() {
         UUID id = submit(alice, 8, "1", Reservation.Options.NONE.withDistributed(true));
         processor().cycle();
-        var env = backend.env(get(id).environmentName()).spec.env();
+        var env = dev.gpudev.backend.spi.InMemoryBackend.variables(backend.env(get(id).environmentName()).spec);
         assertEquals("0", env.get("NODE_RANK"));
         assertEquals("1", env.get("WORLD_SIZE"));
         assertEquals("8", env.get("GPUS_PER_NODE"));
@@ -285,7 +285,7 @@ class ProcessorTest extends ProcessorFixture {
         send(new Command.Cancel(id, "alice"));
         processor().cycle();
         processor().cycle();
-        assertNull(backend.env(get(plain).environmentName()).spec.env().get("MASTER_ADDR"), "not distributed: no rendezvous");
+        assertNull(backend.env(get(plain).environmentName()).spec.gang(), "not distributed: no gang");
     }
 
     /** Every waiting reservation's queue entry, by id. */

@@ -7,7 +7,6 @@ import dev.gpudev.backend.spi.DiskListing;
 import dev.gpudev.backend.spi.DiskRef;
 import dev.gpudev.backend.spi.EnvironmentSpec;
 import dev.gpudev.backend.spi.Observed;
-import dev.gpudev.backend.spi.Rendezvous;
 import dev.gpudev.core.Capacity;
 import dev.gpudev.core.Command;
 import dev.gpudev.core.Reservation;
@@ -79,10 +78,6 @@ class SlowBackendTest extends ProcessorFixture {
 
         public Map<String, Activity> activity() {
             return backend.activity();
-        }
-
-        public Rendezvous rendezvous(UUID reservationId, String node0Environment) {
-            return backend.rendezvous(reservationId, node0Environment);
         }
 
         public void notify(String name, String fileName, String message) {

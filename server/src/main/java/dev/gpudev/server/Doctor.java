@@ -66,7 +66,7 @@ final class Doctor implements Callable<Integer> {
             var node = capacity.nodes().getFirst();
             backend.ensure(new EnvironmentSpec(UUID.randomUUID(), "gpudev-doctor", 0, new EnvironmentSpec.Owner(0, "doctor"),
                     node.name(), Math.min(1, node.gpus().size()), List.of(pub), null, new EnvironmentSpec.Home.Scratch(), null,
-                    java.util.Map.of()));
+                    null));
             Observed.Phase.Ready env = null;
             for (int i = 0; i < 200 && env == null; i++) { // ensure does not wait: the environment is ready when observed so
                 if (backend.observe().get("gpudev-doctor").phase() instanceof Observed.Phase.Ready ready) {

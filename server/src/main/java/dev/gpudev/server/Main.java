@@ -15,7 +15,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 /** `gpu-dev server`: the whole platform on this machine, on embedded defaults. */
-@Command(name = "gpu-dev server", mixinStandardHelpOptions = true, subcommands = {Doctor.class, AdminToken.class, Render.class},
+@Command(name = "gpu-dev server", mixinStandardHelpOptions = true, subcommands = {Doctor.class, AdminToken.class, Render.class, StopEnvironments.class},
         description = "Runs the API, the job processor, the SSH proxy and (unless --database-url) an embedded PostgreSQL; "
                 + "or one of them (--role).")
 public final class Main implements Callable<Integer> {
@@ -98,6 +98,18 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--max-waiting-gpu-hours-per-user", description = "GPU-hours one user may have waiting: N, 0 for no limit, or auto"
             + " (a day of every GPU there is) (default ${DEFAULT-VALUE})", defaultValue = "auto")
     String maxWaitingGpuHours;
+
+    @Option(names = "--environment-memory-per-gpu", description = "memory a local environment gets per GPU it asks for, e.g. 16g;"
+            + " auto: the machine's memory (less a tenth, at least 2 GiB) shared by its GPUs (default ${DEFAULT-VALUE})", defaultValue = "auto")
+    String memoryPerGpu;
+
+    @Option(names = "--environment-processes-per-gpu", description = "processes a local environment may run per GPU it asks for"
+            + " (default ${DEFAULT-VALUE})", defaultValue = "1024")
+    int processesPerGpu;
+
+    @Option(names = "--stop-environments-on-exit", description = "end local environments when the server stops (by default they"
+            + " keep running, and the server takes them over when it starts again)")
+    boolean stopEnvironmentsOnExit;
 
     @Option(names = "--idle-after-minutes", description = "warn after this long without SSH session or GPU use, 0 to switch off "
             + "(default ${DEFAULT-VALUE})", defaultValue = "120")
@@ -221,9 +233,38 @@ public final class Main implements Callable<Integer> {
                 .withIdle(new ProcessorSettings.Idle(java.time.Duration.ofMinutes(idleAfterMinutes), java.time.Duration.ofMinutes(15), 5, action));
         // Checked before anything starts: a bad setting is a message, not a half-started server.
         var ttl = dev.gpudev.api.ApiConfig.ttlFromEnvironment(env);
+        if (processesPerGpu < 64) {
+            throw new ValidationException("--environment-processes-per-gpu must be 64 or more");
+        }
+        var local = new dev.gpudev.backend.local.LocalBackend.Settings(bytesOrAuto("--environment-memory-per-gpu", memoryPerGpu),
+                processesPerGpu, !stopEnvironmentsOnExit);
         return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue, processor,
                 new QueueLimits(maxWaitingPerUser, waitingHours), ttl, insecureSingleUser, r, proxyHost != null ? proxyHost : host, proxyPort,
-                sshHostKey, new ServerConfig.Kubernetes(kubeconfig, context, k8s));
+                sshHostKey, new ServerConfig.Kubernetes(kubeconfig, context, k8s), local);
+    }
+
+    /** A size like 16g, 512m or a number of bytes; "auto" is 0. */
+    private static long bytesOrAuto(String flag, String value) {
+        String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+        if (v.equals("auto")) {
+            return 0;
+        }
+        var m = java.util.regex.Pattern.compile("(\\d{1,9})([kmgt]?)i?b?").matcher(v);
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            int shift = switch (m.group(2)) {
+                case "k" -> 10;
+                case "m" -> 20;
+                case "g" -> 30;
+                case "t" -> 40;
+                default -> 0;
+            };
+            long bytes = n << shift;
+            if (bytes >= (256L << 20)) {
+                return bytes;
+            }
+        }
+        throw new ValidationException(flag + " must be auto or a size of 256m or more (like 16g), not '" + dev.gpudev.core.Names.shown(value) + "'");
     }
 
     /** A count given as a number (0: no limit) or "auto". */

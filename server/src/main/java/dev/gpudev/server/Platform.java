@@ -154,7 +154,7 @@ public final class Platform implements AutoCloseable {
                     : Config.autoConfigure(k.context());
             return new KubernetesBackend(new KubernetesClientBuilder().withConfig(config).build(), k.settings(), clock);
         }
-        return new LocalBackend(cfg.dataDir(), capacity(cfg, catalog), Sandbox.detect());
+        return new LocalBackend(cfg.dataDir(), capacity(cfg, catalog), Sandbox.detect(), cfg.local());
     }
 
     private Database connect(ServerConfig cfg) {

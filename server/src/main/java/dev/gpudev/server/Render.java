@@ -92,22 +92,18 @@ final class Render implements Callable<Integer> {
         String node0 = Reservation.environmentName(id);
         KubernetesSettings settings = KubernetesSettings.defaults().withNamespace(namespace);
         List<HasMetadata> all = new ArrayList<>();
+        List<String> members = new ArrayList<>();
+        for (int rank = 0; rank < nodes; rank++) {
+            members.add(rank == 0 ? node0 : node0 + "-n" + rank);
+        }
+        dev.gpudev.backend.spi.Gang gang = distributed ? new dev.gpudev.backend.spi.Gang(members) : null;
         for (int rank = 0; rank < nodes; rank++) {
             String env = rank == 0 ? node0 : node0 + "-n" + rank;
-            Map<String, String> vars = new LinkedHashMap<>();
-            if (distributed) {
-                vars.put("MASTER_ADDR", EnvironmentObjects.masterAddress(node0, id, namespace));
-                vars.put("MASTER_PORT", Integer.toString(KubernetesSettings.RENDEZVOUS_PORT));
-                vars.put("WORLD_SIZE", Integer.toString(nodes));
-                vars.put("NNODES", Integer.toString(nodes));
-                vars.put("NODE_RANK", Integer.toString(rank));
-                vars.put("GPUS_PER_NODE", Integer.toString(perNode));
-            }
             EnvironmentSpec.Home home = rank > 0 || noPersist ? new EnvironmentSpec.Home.Scratch()
                     : disk != null ? new EnvironmentSpec.Home.Disk(new DiskRef(0, 0, user, disk)) : new EnvironmentSpec.Home.Own();
             var spec = new EnvironmentSpec(id, env, rank, new EnvironmentSpec.Owner(0, user), "NODE-" + rank, distributed ? perNode : gpus,
                     List.of("(" + user + "'s registered SSH keys, and those of users added to the reservation)"),
-                    jupyter && rank == 0 ? new EnvironmentSpec.Jupyter(8888, "(generated at submit)") : null, home, image, vars);
+                    jupyter && rank == 0 ? new EnvironmentSpec.Jupyter(8888, "(generated at submit)") : null, home, image, gang);
             all.addAll(EnvironmentObjects.all(spec, settings, new EnvironmentObjects.NodeSize(perNode, new Quantity(nodeCpu),
                     new Quantity(nodeMemory))));
         }

@@ -17,7 +17,8 @@ public record ServerConfig(int port, int sshPort, String advertisedHost, Path da
                            String databaseUser, String databasePassword, String backend, String simulatedGpus,
                            String queueName, dev.gpudev.processor.ProcessorSettings processor,
                            dev.gpudev.core.QueueLimits queueLimits, java.time.Duration apiKeyTtl,
-                           boolean insecureSingleUser, Role role, String proxyHost, int proxyPort, Path sshHostKey, Kubernetes kubernetes) {
+                           boolean insecureSingleUser, Role role, String proxyHost, int proxyPort, Path sshHostKey, Kubernetes kubernetes,
+                           dev.gpudev.backend.local.LocalBackend.Settings local) {
 
     /** The parts of the platform one process can run. */
     public enum Role {
@@ -44,7 +45,8 @@ public record ServerConfig(int port, int sshPort, String advertisedHost, Path da
                         String databasePassword, String backend, String simulatedGpus, String queueName,
                         dev.gpudev.processor.ProcessorSettings processor, java.time.Duration apiKeyTtl, boolean insecureSingleUser) {
         this(port, sshPort, advertisedHost, dataDir, databaseUrl, databaseUser, databasePassword, backend, simulatedGpus, queueName, processor,
-                dev.gpudev.core.QueueLimits.none(), apiKeyTtl, insecureSingleUser, Role.all, advertisedHost, -1, null, new Kubernetes(null, null, KubernetesSettings.defaults()));
+                dev.gpudev.core.QueueLimits.none(), apiKeyTtl, insecureSingleUser, Role.all, advertisedHost, -1, null,
+                new Kubernetes(null, null, KubernetesSettings.defaults()), dev.gpudev.backend.local.LocalBackend.Settings.defaults());
     }
 
     /** Data dir: the flag, else $GPUDEV_HOME, else ~/.gpudev/server. */

@@ -43,7 +43,8 @@ class DatabaseFaultTest {
     void killingTheDatabaseUnderLoadIs503sThenRecoveryAndNothingAcknowledgedIsLost(@TempDir Path dataDir) throws Exception {
         var main = new Main();
         new picocli.CommandLine(main).parseArgs("--port", "0", "--ssh-port", "0", "--data-dir", dataDir.toString(),
-                "--simulated-gpus", "h100:8", "--insecure-single-user");
+                "--simulated-gpus", "h100:8", "--insecure-single-user", "--stop-environments-on-exit", "--max-waiting-per-user", "0",
+                "--max-waiting-gpu-hours-per-user", "0");
         try (Platform platform = new Platform(main.config())) {
             String base = "http://127.0.0.1:" + platform.apiPort();
             String token = Files.readString(platform.adminToken()).trim();

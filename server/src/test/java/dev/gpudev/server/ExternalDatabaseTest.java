@@ -38,7 +38,7 @@ class ExternalDatabaseTest {
         assertEquals(0, exit);
         var main = new Main();
         new picocli.CommandLine(main).parseArgs("--port", "0", "--ssh-port", "0", "--data-dir", dataDir.toString(),
-                "--database-url", url, "--simulated-gpus", "h100:1");
+                "--database-url", url, "--simulated-gpus", "h100:1", "--stop-environments-on-exit");
         try (Platform platform = new Platform(main.config())) {
             var res = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + platform.apiPort() + "/health"))
                     .build(), HttpResponse.BodyHandlers.ofString());

@@ -74,19 +74,32 @@ public final class CommandQueue {
     public record WaitingGuard(int maxWaiting, int maxGpuHours) {
     }
 
+    /** What came of a submit: written, refused by the waiting guard, or refused by a unique index (a name, an Idempotency-Key). */
+    public enum Submitted { WRITTEN, OVER_WAITING_LIMITS, CONFLICT }
+
     /** As {@link #submit(Connection, Reservations, Reservation, String, AuditLog.Entry)}, refused (false) past the guard too. */
     public boolean submit(Connection c, Reservations reservations, Reservation r, String idempotencyKey, AuditLog.Entry audit,
                           WaitingGuard guard) throws SQLException {
+        return submitted(c, reservations, r, idempotencyKey, audit, guard) == Submitted.WRITTEN;
+    }
+
+    /** The row, its command and its audit entry in one statement, under the waiting guard; and what came of it. */
+    public Submitted submitted(Connection c, Reservations reservations, Reservation r, String idempotencyKey, AuditLog.Entry audit,
+                               WaitingGuard guard) throws SQLException {
         Sql insert = reservations.insertOf(r, idempotencyKey);
-        List<Object> values = new ArrayList<>(insert.values());
-        if (guard != null && (guard.maxWaiting() > 0 || guard.maxGpuHours() > 0)) {
-            String text = insert.text();
-            int at = text.lastIndexOf("values (");
-            insert = new Sql(text.substring(0, at) + "select " + text.substring(at + "values (".length(), text.length() - 1)
-                    + " where " + Reservations.WAITING_GUARD, values);
+        List<Object> values = new ArrayList<>();
+        String guarded = "";
+        String insertText = insert.text();
+        boolean guarding = guard != null && (guard.maxWaiting() > 0 || guard.maxGpuHours() > 0);
+        if (guarding) {
+            guarded = "ok as (select " + Reservations.WAITING_GUARD + " as allowed), ";
             values.addAll(List.of(guard.maxWaiting(), r.userId(), guard.maxWaiting(), guard.maxGpuHours(), r.userId(),
                     r.durationHours().multiply(java.math.BigDecimal.valueOf(r.gpuCount())), guard.maxGpuHours()));
+            int at = insertText.lastIndexOf("values (");
+            insertText = insertText.substring(0, at) + "select " + insertText.substring(at + "values (".length(), insertText.length() - 1)
+                    + " where (select allowed from ok)";
         }
+        values.addAll(insert.values());
         String audited = "";
         if (audit != null) {
             Sql entry = AuditLog.recordFor("ins", audit);
@@ -95,12 +108,20 @@ public final class CommandQueue {
         }
         values.add(queue);
         values.add(write(new Command.Create(r.id(), r.username())));
-        String sql = "with ins as (" + insert.text() + " on conflict do nothing returning reservation_id)" + audited
-                + " select pgmq.send(?, ?::jsonb, 0) from ins";
+        String sql = "with " + guarded + "ins as (" + insertText + " on conflict do nothing returning reservation_id)" + audited
+                + (guarding ? " select (select allowed from ok), (select pgmq.send(?, ?::jsonb, 0) from ins)"
+                : " select true, pgmq.send(?, ?::jsonb, 0) from ins");
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             Sql.bind(c, ps, values);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
+                if (!rs.next()) {
+                    return Submitted.CONFLICT;
+                }
+                if (!rs.getBoolean(1)) {
+                    return Submitted.OVER_WAITING_LIMITS;
+                }
+                rs.getLong(2);
+                return rs.wasNull() ? Submitted.CONFLICT : Submitted.WRITTEN;
             }
         }
     }

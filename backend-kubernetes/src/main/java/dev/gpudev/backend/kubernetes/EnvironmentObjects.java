@@ -194,13 +194,18 @@ public final class EnvironmentObjects {
 
     public static Pod pod(EnvironmentSpec spec, KubernetesSettings settings, NodeSize node, OwnerReference owner) {
         String image = spec.image() != null && !spec.image().isBlank() ? spec.image() : settings.defaultImage();
-        boolean distributed = spec.env().containsKey("MASTER_ADDR");
+        boolean distributed = spec.distributed();
         List<EnvVar> env = new ArrayList<>();
         env.add(new EnvVar("GPUDEV_RESERVATION", spec.reservationId().toString(), null));
         env.add(new EnvVar("GPUDEV_ENVIRONMENT", spec.name(), null));
         env.add(new EnvVar("GPUDEV_OWNER", spec.owner().username(), null));
         env.add(new EnvVar("GPUDEV_RANK", Integer.toString(spec.rank()), null));
-        spec.env().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> env.add(new EnvVar(e.getKey(), e.getValue(), null)));
+        if (distributed) {
+            // node 0 is reached at its stable DNS name (the headless peers Service), on the rendezvous port
+            spec.gang().variables(spec.rank(), masterAddress(spec.gang().node0(), spec.reservationId(), settings.namespace()),
+                            KubernetesSettings.RENDEZVOUS_PORT, spec.gpuCount()).entrySet().stream().sorted(Map.Entry.comparingByKey())
+                    .forEach(e -> env.add(new EnvVar(e.getKey(), e.getValue(), null)));
+        }
 
         Map<String, Quantity> limits = new LinkedHashMap<>();
         Map<String, Quantity> requests = new LinkedHashMap<>();
@@ -320,7 +325,7 @@ public final class EnvironmentObjects {
         }
         out.add(keys(spec, settings.namespace(), owner));
         out.add(service(spec, settings.namespace(), owner));
-        if (spec.rank() == 0 && spec.env().containsKey("MASTER_ADDR")) {
+        if (spec.rank() == 0 && spec.distributed()) {
             out.add(peersService(spec, settings.namespace(), owner));
             out.add(peersPolicy(spec, settings.namespace(), owner));
         }

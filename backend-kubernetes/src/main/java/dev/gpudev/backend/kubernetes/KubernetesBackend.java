@@ -7,7 +7,6 @@ import dev.gpudev.backend.spi.DiskListing;
 import dev.gpudev.backend.spi.DiskRef;
 import dev.gpudev.backend.spi.EnvironmentSpec;
 import dev.gpudev.backend.spi.Observed;
-import dev.gpudev.backend.spi.Rendezvous;
 import dev.gpudev.core.Capacity;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -147,7 +146,7 @@ public final class KubernetesBackend implements Backend {
                 createTolerant(home);
             }
             ensureService(EnvironmentObjects.service(spec, ns, owner));
-            if (spec.rank() == 0 && spec.env().containsKey("MASTER_ADDR")) {
+            if (spec.rank() == 0 && spec.distributed()) {
                 ensureService(EnvironmentObjects.peersService(spec, ns, owner));
                 var peers = EnvironmentObjects.peersPolicy(spec, ns, owner);
                 if (client.network().v1().networkPolicies().inNamespace(ns).withName(peers.getMetadata().getName()).get() == null) {
@@ -404,11 +403,6 @@ public final class KubernetesBackend implements Backend {
             }
         }
         return out;
-    }
-
-    @Override
-    public Rendezvous rendezvous(UUID reservationId, String node0Environment) {
-        return new Rendezvous(EnvironmentObjects.masterAddress(node0Environment, reservationId, ns), KubernetesSettings.RENDEZVOUS_PORT);
     }
 
     /** Notices live in the root ConfigMap; the environment's agent writes them into the home and onto terminals. */

@@ -68,7 +68,7 @@ class KubernetesBackendTest {
 
     static EnvironmentSpec spec(String name, int gpus, EnvironmentSpec.Home home, String image) {
         return new EnvironmentSpec(UUID.nameUUIDFromBytes(name.getBytes()), name, 0, new EnvironmentSpec.Owner(7, "alice"), "gpu-1", gpus,
-                List.of(KEY), null, home, image, Map.of());
+                List.of(KEY), null, home, image, null);
     }
 
     Observed.Phase until(String name, Predicate<Observed.Phase> done) throws InterruptedException {
@@ -266,7 +266,7 @@ class KubernetesBackendTest {
     @Test
     void aNodeTheClusterDoesNotHaveIsRefusedForGoodAndApiErrorsAreTriedAgain() throws Exception {
         var s = spec("gpudev-where", 1, new EnvironmentSpec.Home.Scratch(), null);
-        var nowhere = new EnvironmentSpec(s.reservationId(), s.name(), 0, s.owner(), "gpu-gone", 1, s.authorizedKeys(), null, s.home(), null, Map.of());
+        var nowhere = new EnvironmentSpec(s.reservationId(), s.name(), 0, s.owner(), "gpu-gone", 1, s.authorizedKeys(), null, s.home(), null, null);
         assertFalse(assertThrows(BackendException.class, () -> backend.ensure(nowhere)).isTransient());
         // The client itself tries a server error again a few times; here it gives up at once.
         backend.close();
@@ -327,7 +327,7 @@ class KubernetesBackendTest {
     void jupyterOpensItsPortOnTheServiceAndItsTokenLivesInTheSecret() throws Exception {
         var plain = spec("gpudev-jup", 1, new EnvironmentSpec.Home.Scratch(), null);
         var with = new EnvironmentSpec(plain.reservationId(), plain.name(), 0, plain.owner(), plain.node(), 1, plain.authorizedKeys(),
-                new EnvironmentSpec.Jupyter(8888, "tok123"), plain.home(), null, Map.of());
+                new EnvironmentSpec.Jupyter(8888, "tok123"), plain.home(), null, null);
         backend.ensure(with);
         Service svc = cluster.client.services().inNamespace(NS).withName(plain.name()).get();
         assertTrue(svc.getSpec().getPorts().stream().anyMatch(p -> p.getName().equals("jupyter") && p.getPort() == 8888));
@@ -355,11 +355,9 @@ class KubernetesBackendTest {
     @Test
     void theNodesOfADistributedReservationMeetAtNode0sStableName() throws Exception {
         UUID id = UUID.randomUUID();
-        var rdv = backend.rendezvous(id, "gpudev-dist");
-        Map<String, String> env = Map.of("MASTER_ADDR", rdv.masterAddress(), "MASTER_PORT", Integer.toString(rdv.masterPort()),
-                "NODE_RANK", "0", "WORLD_SIZE", "2");
+        var gang = new dev.gpudev.backend.spi.Gang(List.of("gpudev-dist", "gpudev-dist-n1"));
         var node0 = new EnvironmentSpec(id, "gpudev-dist", 0, new EnvironmentSpec.Owner(7, "alice"), "gpu-1", 8, List.of(KEY), null,
-                new EnvironmentSpec.Home.Scratch(), null, env);
+                new EnvironmentSpec.Home.Scratch(), null, gang);
         backend.ensure(node0);
         Service peers = cluster.client.services().inNamespace(NS).withName(EnvironmentObjects.peers(id)).get();
         assertEquals("None", peers.getSpec().getClusterIP());
@@ -372,11 +370,12 @@ class KubernetesBackendTest {
                 peersPolicy.getSpec().getIngress().getFirst().getFrom().getFirst().getPodSelector().getMatchLabels(),
                 "its nodes talk to each other, to no one else's");
         assertEquals(peers.getMetadata().getName(), p.getSpec().getSubdomain());
-        assertEquals("gpudev-dist." + peers.getMetadata().getName() + ".gpu-dev.svc.cluster.local", rdv.masterAddress(),
-                "node 0's DNS name: hostname.subdomain.namespace");
-        assertEquals(29500, rdv.masterPort());
-        assertTrue(p.getSpec().getContainers().getFirst().getEnv().stream().anyMatch(e -> e.getName().equals("MASTER_ADDR")
-                && e.getValue().equals(rdv.masterAddress())));
+        String master = "gpudev-dist." + peers.getMetadata().getName() + ".gpu-dev.svc.cluster.local";
+        var env = p.getSpec().getContainers().getFirst().getEnv();
+        assertTrue(env.stream().anyMatch(e -> e.getName().equals("MASTER_ADDR") && e.getValue().equals(master)),
+                "node 0's DNS name: hostname.subdomain.namespace: " + env);
+        assertTrue(env.stream().anyMatch(e -> e.getName().equals("MASTER_PORT") && e.getValue().equals("29500")));
+        assertTrue(env.stream().anyMatch(e -> e.getName().equals("WORLD_SIZE") && e.getValue().equals("2")));
         backend.destroy("gpudev-dist");
         assertNull(cluster.client.services().inNamespace(NS).withName(EnvironmentObjects.peers(id)).get(), "it goes with node 0");
         assertNull(cluster.client.network().v1().networkPolicies().inNamespace(NS).withName(EnvironmentObjects.peers(id)).get());

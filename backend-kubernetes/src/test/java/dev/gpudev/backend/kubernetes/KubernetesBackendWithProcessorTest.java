@@ -187,7 +187,7 @@ class KubernetesBackendWithProcessorTest {
         // Left behind by a reservation the database no longer has live (a crash between two writes, an old install).
         var orphan = new dev.gpudev.backend.spi.EnvironmentSpec(UUID.randomUUID(), "gpudev-orphan", 0,
                 new dev.gpudev.backend.spi.EnvironmentSpec.Owner(alice, "alice"), "gpu-1", 1, List.of(KEY), null,
-                new dev.gpudev.backend.spi.EnvironmentSpec.Home.Scratch(), null, Map.of());
+                new dev.gpudev.backend.spi.EnvironmentSpec.Home.Scratch(), null, null);
         backend.ensure(orphan);
         cluster.client.pods().inNamespace(NS).withName("gpudev-orphan").delete(); // and even its pod is gone: only the root says it was there
         Processor p = processor();

@@ -16,18 +16,63 @@ interface Box extends AutoCloseable {
      * @param uid           the owner's uid in this sandbox (files of the home are theirs)
      * @param devices       GPU indices: their device nodes are visible, no others
      * @param env           the environment every process starts with
+     * @param limits        its memory, processes and temporary space
+     * @param network       whose network it joins (a gang's node 0), or null for one of its own
      */
     record Spec(String name, Path home, Path envDir, Path hiddenDataDir, int uid, String username, List<Integer> devices,
-                Map<String, String> env) {
+                Map<String, String> env, Limits limits, Box network) {
         public Spec {
             devices = List.copyOf(devices);
             env = Map.copyOf(env);
+        }
+
+        Spec(String name, Path home, Path envDir, Path hiddenDataDir, int uid, String username, List<Integer> devices,
+             Map<String, String> env) {
+            this(name, home, envDir, hiddenDataDir, uid, username, devices, env, Limits.NONE, null);
         }
 
         /** Where the home is seen inside a box with its own mounts. */
         public String boxHome() {
             return "/home/" + username;
         }
+    }
+
+    /**
+     * What an environment may use of the machine: memory (its /tmp and /dev/shm count in it), processes,
+     * and the size of each of /tmp and /dev/shm. Zero: no limit.
+     */
+    record Limits(long memoryBytes, int processes, long tmpBytes) {
+        static final Limits NONE = new Limits(0, 0, 0);
+
+        boolean any() {
+            return memoryBytes > 0 || processes > 0;
+        }
+
+        /** "16 GiB memory, 2048 processes, /tmp and /dev/shm 8 GiB each". */
+        String describe() {
+            if (!any()) {
+                return "no memory or process limit (control groups are not available here)";
+            }
+            return gib(memoryBytes) + " memory, " + processes + " processes, /tmp and /dev/shm " + gib(tmpBytes) + " each";
+        }
+
+        static String gib(long bytes) {
+            double g = bytes / (1024.0 * 1024 * 1024);
+            if (g < 1) {
+                return (bytes >> 20) + " MiB";
+            }
+            return g >= 10 ? Math.round(g) + " GiB" : String.format(java.util.Locale.ROOT, "%.1f GiB", g);
+        }
+    }
+
+    /** How an environment's own network is reached from outside it, for a gang's other nodes to join it (null: none). */
+    default Long networkHolder() {
+        return null;
+    }
+
+    /** What it may use of the machine. */
+    default Limits limits() {
+        return Limits.NONE;
     }
 
     /** The home as the box's processes see it. */
@@ -41,6 +86,15 @@ interface Box extends AutoCloseable {
      * (it shares the host's network: its ports cannot be told from the host's).
      */
     int forward(int boxPort) throws IOException;
+
+    /** A tunnel to this port ended: when it was the last, the port is no longer forwarded. */
+    default void unforward(int boxPort) {
+    }
+
+    /** Whether a tunnel uses this port of the box now. */
+    default boolean forwarding(int boxPort) {
+        return false;
+    }
 
     /** Whether the box has its own network: 127.0.0.1 in it is its own, and the host's services are out of reach. */
     boolean ownNetwork();

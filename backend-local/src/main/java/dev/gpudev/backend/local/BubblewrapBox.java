@@ -12,38 +12,67 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Optional;
+import java.util.Properties;
 
 /**
- * An environment's box under bubblewrap. The box is one process tree: a keeper (bwrap, with
- * {@code /bin/sleep infinity} as its command) holds the namespaces, and every session enters them with
- * nsenter as the owner's uid, with no capabilities and no new privileges. What a session leaves
- * running is reparented to the box's init, so it outlives the SSH connection; closing the box kills
- * the keeper, its init dies with it (die-with-parent), and the kernel ends every process of the PID
- * namespace. The keeper dies with the server too: nothing of an environment outlives it.
+ * An environment's box under bubblewrap: its own user, PID, IPC, UTS (its hostname is the environment's
+ * name), mount and network namespaces, no capabilities and no new privileges, no user namespaces inside, only
+ * the system's /usr, /etc (without its secrets) and /opt of the host, a home, sized /tmp and /dev/shm.
+ * A keeper (bwrap running {@code sleep infinity}) holds the namespaces; sessions enter them with nsenter
+ * as the owner's uid, with no capabilities and no new privileges.
+ *
+ * <p>Where the server may make control groups (root), the box lives in its environment's group, with
+ * its memory and process limits, and every session, Jupyter and its network helper join that group:
+ * the group is the box. It is started in a session of its own and does not die with the server; a
+ * restarted server adopts it ({@link #adopt}, from {@code box.state}); ending it ends every process of
+ * the group. Without control groups the box dies with the server (bwrap's die-with-parent), as nothing
+ * else could end what it left.
  */
 final class BubblewrapBox implements Box {
     private static final Logger log = LoggerFactory.getLogger(BubblewrapBox.class);
     private static final List<String> NVIDIA_CONTROL = List.of("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools",
             "/dev/nvidia-modeset");
+    /** What of /etc the box never sees. */
+    private static final List<String> SECRETS = List.of("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-",
+            "/etc/sudoers", "/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_ed25519_key");
+    static final String STATE = "box.state";
+    /** Tunnels into one box's own network at once, at most. */
+    static final int MAX_FORWARDS = 16;
 
     private final Sandbox.Bubblewrap sandbox;
     private final Spec spec;
-    private final Process keeper;
+    /** The first process of the box's PID namespace: the box lives while it does. */
+    private final ProcessHandle init;
+    private final Instant initStart;
+    /** The box's command (sleep), inside every namespace: where sessions enter. */
     private final long inside;
     private final Slirp slirp;
-    private final Map<Integer, Integer> forwarded = new ConcurrentHashMap<>();
+    private final Cgroups.Group group;
+    /** bwrap, when this server started the box without control groups (the box dies with it). */
+    private final Process keeper;
+    private final Map<Integer, Slirp.Forward> forwarded = new HashMap<>();
 
-    private BubblewrapBox(Sandbox.Bubblewrap sandbox, Spec spec, Process keeper, long inside, Slirp slirp) {
+    private BubblewrapBox(Sandbox.Bubblewrap sandbox, Spec spec, ProcessHandle init, Instant initStart, long inside, Slirp slirp,
+                          Cgroups.Group group, Process keeper) {
         this.sandbox = sandbox;
         this.spec = spec;
-        this.keeper = keeper;
+        this.init = init;
+        this.initStart = initStart;
         this.inside = inside;
         this.slirp = slirp;
+        this.group = group;
+        this.keeper = keeper;
     }
 
-    static Box start(Sandbox.Bubblewrap sandbox, Spec spec) throws IOException {
+    static Box start(Sandbox.Bubblewrap sandbox, Spec spec, Optional<Cgroups> cgroups) throws IOException {
         boolean root = sandbox.uidBase() >= 0;
+        Cgroups.Group group = null;
+        if (cgroups.isPresent()) {
+            var old = cgroups.get().group(spec.name());
+            Cgroups.kill(old); // whatever was left of an earlier box of this name
+            group = cgroups.get().create(spec.name(), spec.limits().memoryBytes(), spec.limits().processes());
+        }
         List<String> cmd = new ArrayList<>();
         String homeSource;
         if (root) {
@@ -62,18 +91,33 @@ final class BubblewrapBox implements Box {
                     spec.envDir().resolve("passwd").toString(), spec.envDir().resolve("group").toString()));
             homeSource = spec.home().toString();
         }
-        boolean ownNet = sandbox.slirp4netns() != null;
-        if (ownNet) {
+        boolean ownNet = sandbox.slirp4netns() != null && spec.network() == null;
+        if (spec.network() != null && spec.network().networkHolder() != null) {
+            // A gang's node joins node 0's network: MASTER_ADDR 127.0.0.1 is node 0's, and nothing else's.
+            long holder = spec.network().networkHolder();
+            cmd.addAll(List.of("/usr/bin/nsenter", "--preserve-credentials", "--user=/proc/" + holder + "/ns/user",
+                    "--net=/proc/" + holder + "/ns/net", "--"));
+        } else if (ownNet) {
             // The network namespace comes from unshare, not from bwrap's nested ones: slirp4netns can join it.
             cmd.addAll(List.of("/usr/bin/unshare", "--user", "--map-current-user", "--net", "--"));
         }
         cmd.addAll(List.of(sandbox.executable(), "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                "--unshare-cgroup-try", "--share-net", "--die-with-parent",
-                "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm",
-                // Other people's homes on this machine are not the box's business; its own is /home/<owner>.
-                "--tmpfs", "/home", "--bind", homeSource, spec.boxHome(), "--tmpfs", "/run",
+                "--unshare-cgroup-try", "--share-net", "--disable-userns", "--hostname", spec.name()));
+        if (group == null) {
+            cmd.add("--die-with-parent");
+        }
+        system(cmd);
+        cmd.addAll(List.of("--dev", "/dev", "--proc", "/proc"));
+        long tmp = spec.limits().tmpBytes();
+        if (tmp > 0) {
+            cmd.addAll(List.of("--size", Long.toString(tmp), "--tmpfs", "/tmp", "--size", Long.toString(tmp), "--tmpfs", "/dev/shm"));
+        } else {
+            cmd.addAll(List.of("--tmpfs", "/tmp", "--tmpfs", "/dev/shm"));
+        }
+        // Other people's homes on this machine are not the box's business; its own is /home/<owner>.
+        cmd.addAll(List.of("--tmpfs", "/home", "--bind", homeSource, spec.boxHome(), "--tmpfs", "/run",
                 "--ro-bind-data", "4", "/etc/passwd", "--ro-bind-data", "5", "/etc/group"));
-        if (Accounts.traversable(spec.hiddenDataDir(), spec.uid())) {
+        if (Accounts.traversable(spec.hiddenDataDir(), spec.uid()) && within(spec.hiddenDataDir(), List.of("/usr", "/etc", "/opt"))) {
             // Where the owner could find the server's data dir, it finds an empty one.
             cmd.addAll(List.of("--tmpfs", spec.hiddenDataDir().toString()));
         }
@@ -84,22 +128,127 @@ final class BubblewrapBox implements Box {
             NVIDIA_CONTROL.forEach(dev -> bindDevice(cmd, dev));
         }
         cmd.addAll(List.of("--chdir", spec.boxHome(), "--clearenv", "--", "/bin/sleep", "infinity"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(spec.envDir().resolve("box.log").toFile()));
+        List<String> full = new ArrayList<>();
+        if (group != null) {
+            // A session of its own (a signal to the server's terminal is not the box's), in its group from the start.
+            full.add("/usr/bin/setsid");
+            full.addAll(Cgroups.joining(group, cmd));
+        } else {
+            full.addAll(cmd);
+        }
+        ProcessBuilder pb = new ProcessBuilder(full).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(spec.envDir().resolve("box.log").toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.environment().clear();
         pb.environment().put("PATH", "/usr/bin:/bin");
         Process keeper = pb.start();
-        long inside = awaitInside(keeper, spec);
+        ProcessHandle sleeper;
+        try {
+            sleeper = awaitInside(keeper, spec);
+        } catch (IOException e) {
+            if (group != null) {
+                Cgroups.kill(group);
+            }
+            throw e;
+        }
+        ProcessHandle init = sleeper.parent().orElse(sleeper);
         Slirp slirp = null;
         if (ownNet) {
             try {
-                slirp = Slirp.start(sandbox.slirp4netns(), keeper.pid(), spec.envDir(), root ? -1 : spec.uid());
+                slirp = Slirp.start(sandbox.slirp4netns(), keeper.pid(), spec.envDir(), root ? -1 : spec.uid(),
+                        group == null ? List.of() : Cgroups.joining(group, List.of()));
             } catch (IOException e) {
+                if (group != null) {
+                    Cgroups.kill(group);
+                }
                 keeper.destroyForcibly();
                 throw e;
             }
         }
-        return new BubblewrapBox(sandbox, spec, keeper, inside, slirp);
+        Instant initStart = init.info().startInstant().orElse(Instant.EPOCH);
+        var box = new BubblewrapBox(sandbox, spec, init, initStart, sleeper.pid(), slirp, group, group == null ? keeper : null);
+        box.saveState();
+        return box;
+    }
+
+    /**
+     * The box a server before this one started, if it still runs (its init is the process it recorded, by
+     * pid and start time): taken over as it is, with everything running in it.
+     */
+    static Optional<Box> adopt(Sandbox.Bubblewrap sandbox, Spec spec, Optional<Cgroups> cgroups) {
+        Path file = spec.envDir().resolve(STATE);
+        if (cgroups.isEmpty() || !Files.exists(file)) {
+            return Optional.empty();
+        }
+        Properties state = new Properties();
+        try (var in = Files.newInputStream(file)) {
+            state.load(in);
+            long initPid = Long.parseLong(state.getProperty("init"));
+            Instant initStart = Instant.parse(state.getProperty("init_start"));
+            long inside = Long.parseLong(state.getProperty("inside"));
+            var init = ProcessHandle.of(initPid).filter(h -> h.isAlive() && h.info().startInstant().map(initStart::equals).orElse(false));
+            var sleeper = ProcessHandle.of(inside).filter(h -> h.parent().map(p -> p.pid() == initPid).orElse(false));
+            if (init.isEmpty() || sleeper.isEmpty()) {
+                return Optional.empty();
+            }
+            Cgroups.Group group = cgroups.get().group(spec.name());
+            Slirp slirp = null;
+            if (state.getProperty("slirp_pid") != null) {
+                slirp = Slirp.adopt(Long.parseLong(state.getProperty("slirp_pid")), Path.of(state.getProperty("slirp_api")));
+            }
+            var box = new BubblewrapBox(sandbox, spec, init.get(), initStart, inside, slirp, group, null);
+            log.info("environment {}: its box, still running, is taken over", spec.name());
+            return Optional.of(box);
+        } catch (IOException | RuntimeException e) {
+            log.warn("environment {}: its box's state cannot be read ({}); it is made again", spec.name(), e.toString());
+            return Optional.empty();
+        }
+    }
+
+    private void saveState() throws IOException {
+        Properties state = new Properties();
+        state.setProperty("init", Long.toString(init.pid()));
+        state.setProperty("init_start", initStart.toString());
+        state.setProperty("inside", Long.toString(inside));
+        if (slirp != null) {
+            state.setProperty("slirp_pid", Long.toString(slirp.pid()));
+            state.setProperty("slirp_api", slirp.apiSocket().toString());
+        }
+        Path tmp = spec.envDir().resolve(STATE + ".new");
+        try (var out = Files.newOutputStream(tmp)) {
+            state.store(out, "the box of " + spec.name() + ": a restarted server takes it over");
+        }
+        Files.move(tmp, spec.envDir().resolve(STATE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** Only the system the box needs of the host: /usr and its links, /etc without secrets, /opt. */
+    private static void system(List<String> cmd) {
+        cmd.addAll(List.of("--ro-bind", "/usr", "/usr"));
+        for (String top : List.of("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")) {
+            Path p = Path.of(top);
+            if (Files.isSymbolicLink(p)) {
+                try {
+                    cmd.addAll(List.of("--symlink", Files.readSymbolicLink(p).toString(), top));
+                } catch (IOException e) {
+                    // not there after all
+                }
+            } else if (Files.isDirectory(p)) {
+                cmd.addAll(List.of("--ro-bind", top, top));
+            }
+        }
+        cmd.addAll(List.of("--ro-bind", "/etc", "/etc", "--ro-bind-try", "/opt", "/opt"));
+        for (String secret : SECRETS) {
+            if (Files.exists(Path.of(secret))) {
+                cmd.addAll(List.of("--ro-bind", "/dev/null", secret));
+            }
+        }
+        cmd.addAll(List.of("--dir", "/var", "--tmpfs", "/var/tmp", "--symlink", "../run", "/var/run"));
+    }
+
+    private static boolean within(Path p, List<String> roots) {
+        Path a = p.toAbsolutePath();
+        return roots.stream().anyMatch(r -> a.startsWith(r));
     }
 
     private static void bindDevice(List<String> cmd, String dev) {
@@ -109,16 +258,16 @@ final class BubblewrapBox implements Box {
     }
 
     /** The box's first process inside all its namespaces (the sleep): where sessions enter. */
-    private static long awaitInside(Process keeper, Spec spec) throws IOException {
+    private static ProcessHandle awaitInside(Process keeper, Spec spec) throws IOException {
         Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
         while (Instant.now().isBefore(deadline)) {
+            var sleeper = keeper.descendants().filter(h -> h.info().command().orElse("").endsWith("/sleep")).findFirst();
+            if (sleeper.isPresent()) {
+                return sleeper.get();
+            }
             if (!keeper.isAlive()) {
                 String why = Files.exists(spec.envDir().resolve("box.log")) ? Files.readString(spec.envDir().resolve("box.log")) : "";
                 throw new IOException("the sandbox of " + spec.name() + " did not start: " + why.strip());
-            }
-            var sleeper = keeper.descendants().filter(h -> h.info().command().orElse("").endsWith("/sleep")).findFirst();
-            if (sleeper.isPresent()) {
-                return sleeper.get().pid();
             }
             try {
                 Thread.sleep(10);
@@ -145,7 +294,8 @@ final class BubblewrapBox implements Box {
         env.putAll(extraEnv);
         env.forEach((k, v) -> c.add(k + "=" + v));
         c.addAll(cmd);
-        return c;
+        // Every session, and whatever it leaves running, counts in the environment's limits and ends with it.
+        return group == null ? c : Cgroups.joining(group, c);
     }
 
     @Override
@@ -154,41 +304,88 @@ final class BubblewrapBox implements Box {
     }
 
     @Override
-    public int forward(int boxPort) throws IOException {
+    public synchronized int forward(int boxPort) throws IOException {
         if (slirp == null) {
             return -1;
         }
-        Integer port = forwarded.get(boxPort);
-        if (port == null) {
-            port = slirp.forward(boxPort);
-            forwarded.put(boxPort, port);
+        Slirp.Forward f = forwarded.get(boxPort);
+        if (f == null) {
+            if (forwarded.size() >= MAX_FORWARDS) {
+                throw new IOException("at most " + MAX_FORWARDS + " ports of an environment are tunnelled at once");
+            }
+            f = slirp.forward(boxPort);
+            forwarded.put(boxPort, f);
         }
-        return port;
+        f.users++;
+        return f.hostPort();
+    }
+
+    @Override
+    public synchronized void unforward(int boxPort) {
+        Slirp.Forward f = forwarded.get(boxPort);
+        if (f != null && --f.users <= 0) {
+            forwarded.remove(boxPort);
+            try {
+                slirp.remove(f);
+            } catch (IOException e) {
+                log.debug("forward of port {} of {} not removed: {}", boxPort, spec.name(), e.getMessage());
+            }
+        }
+    }
+
+    @Override
+    public synchronized boolean forwarding(int boxPort) {
+        return forwarded.containsKey(boxPort);
     }
 
     @Override
     public boolean ownNetwork() {
-        return slirp != null;
+        return slirp != null || spec.network() != null && spec.network().ownNetwork();
+    }
+
+    @Override
+    public Long networkHolder() {
+        // the process whose user and network namespaces a gang's other nodes enter: the keeper's chain below bwrap
+        return ownNetwork() ? init.parent().map(ProcessHandle::pid).orElse(null) : null;
+    }
+
+    @Override
+    public Limits limits() {
+        return group == null ? Limits.NONE : spec.limits();
     }
 
     @Override
     public boolean alive() {
-        return keeper.isAlive();
+        return init.isAlive();
     }
 
     @Override
     public void close() {
-        keeper.destroy();
-        try {
-            if (!keeper.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) {
-                keeper.destroyForcibly();
+        if (group != null) {
+            if (!Cgroups.kill(group)) {
+                log.warn("environment {}: some of its processes did not end", spec.name());
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            keeper.destroyForcibly();
+        } else {
+            if (keeper != null) {
+                keeper.destroy();
+                try {
+                    if (!keeper.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) {
+                        keeper.destroyForcibly();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    keeper.destroyForcibly();
+                }
+            }
+            init.destroyForcibly();
         }
         if (slirp != null) {
             slirp.close();
+        }
+        try {
+            Files.deleteIfExists(spec.envDir().resolve(STATE));
+        } catch (IOException e) {
+            log.debug("{} of {} stays: {}", STATE, spec.name(), e.getMessage());
         }
         log.debug("box of {} closed", spec.name());
     }

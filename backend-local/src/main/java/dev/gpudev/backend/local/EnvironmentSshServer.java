@@ -156,6 +156,15 @@ final class EnvironmentSshServer implements AutoCloseable {
                     }
                     if (target > 0 && box.ownNetwork()) {
                         reachable.add(target);
+                        // the forward lives as long as a tunnel uses it, not as long as the environment
+                        int boxPort = port;
+                        int hostPort = target;
+                        addCloseFutureListener(f -> {
+                            box.unforward(boxPort);
+                            if (!box.forwarding(boxPort)) {
+                                reachable.remove(hostPort);
+                            }
+                        });
                     }
                     Buffer mapped = new ByteArrayBuffer();
                     mapped.putString(target > 0 ? "127.0.0.1" : "0.0.0.0");

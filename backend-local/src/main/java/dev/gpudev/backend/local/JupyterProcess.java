@@ -56,6 +56,7 @@ final class JupyterProcess {
                 "--IdentityProvider.token=" + spec.jupyter().token(), "--ServerApp.root_dir=" + box.home()), java.util.Map.of()))
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         Files.setPosixFilePermissions(log, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Files.writeString(dir.resolve(PID_FILE), p.pid() + " " + p.toHandle().info().startInstant().map(Object::toString).orElse(""));
         if (!box.ownNetwork()) {
             ssh.allow(port);
         }
@@ -77,6 +78,31 @@ final class JupyterProcess {
         }
         Files.writeString(file, Integer.toString(port));
         return port;
+    }
+
+    static final String PID_FILE = "jupyter.pid";
+
+    /**
+     * A Lab a server before this one started (in a box now taken over) is ended: the new server starts its
+     * own when the reservation still wants one (it holds the port).
+     */
+    static void endLeftover(Path dir) {
+        Path file = dir.resolve(PID_FILE);
+        try {
+            if (!Files.exists(file)) {
+                return;
+            }
+            String[] f = Files.readString(file).trim().split(" ");
+            long pid = Long.parseLong(f[0]);
+            ProcessHandle.of(pid).filter(h -> f.length < 2 || h.info().startInstant().map(i -> i.toString().equals(f[1])).orElse(false))
+                    .ifPresent(h -> {
+                        h.descendants().forEach(ProcessHandle::destroyForcibly);
+                        h.destroyForcibly();
+                    });
+            Files.deleteIfExists(file);
+        } catch (IOException | RuntimeException e) {
+            // nothing to end
+        }
     }
 
     boolean alive() {

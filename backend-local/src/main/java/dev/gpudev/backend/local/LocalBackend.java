@@ -7,23 +7,20 @@ import dev.gpudev.backend.spi.DiskListing;
 import dev.gpudev.backend.spi.DiskRef;
 import dev.gpudev.backend.spi.EnvironmentSpec;
 import dev.gpudev.backend.spi.Observed;
-import dev.gpudev.backend.spi.Rendezvous;
 import dev.gpudev.core.Capacity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.UUID;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 
@@ -31,46 +28,111 @@ import java.util.stream.Collectors;
  * Environments on this machine: a home directory under the data dir that outlives the environment
  * (a named disk's home lives under disks/ID), a sandbox for every process, and an SSH endpoint on
  * 127.0.0.1. Which GPUs of a node an environment gets, and which port its endpoint has, are decided
- * here and kept in the environment's directory, so a restarted server gives them back.
+ * here and kept in the environment's directory, so a restarted server gives them back. Where the
+ * server may make control groups, environments are bounded by their share of the machine and outlive
+ * the server: a new one takes the running boxes over when it starts.
  */
 public final class LocalBackend implements Backend {
     private static final Logger log = LoggerFactory.getLogger(LocalBackend.class);
 
-    private final Capacity capacity;
-    private final Path root;
-    private final Path dataDir;
-    private final Sandbox sandbox;
-    private final DiskFiles disks;
-    private final Map<String, Running> running = new ConcurrentHashMap<>();
-
-    /** A running environment: what it was made from, its box, its endpoint, its GPUs, its home, its Jupyter. */
-    private record Running(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh, List<Integer> devices, Path home, JupyterProcess jupyter) {
-        Running with(EnvironmentSpec s, JupyterProcess j) {
-            return new Running(s, box, ssh, devices, home, j);
+    /**
+     * How environments are bounded and what happens to them when the server stops.
+     *
+     * @param memoryPerGpuBytes       memory an environment gets per GPU it asked for; 0: the machine's memory
+     *                                (less a tenth, at least 2 GiB) shared by its GPUs
+     * @param processesPerGpu         processes per GPU asked for (at least 256 in all)
+     * @param keepEnvironmentsOnClose whether environments keep running when the server stops (a restarted
+     *                                server takes them over); false ends them with the server
+     */
+    public record Settings(long memoryPerGpuBytes, int processesPerGpu, boolean keepEnvironmentsOnClose) {
+        public static Settings defaults() {
+            return new Settings(0, 1024, false);
         }
 
-        void stop() {
-            if (jupyter != null) {
-                jupyter.stop();
-            }
-            ssh.close();
-            box.close();
+        public Settings keepingEnvironments(boolean keep) {
+            return new Settings(memoryPerGpuBytes, processesPerGpu, keep);
         }
     }
 
+    private final Capacity capacity;
+    private final Path root;
+    private final Sandbox sandbox;
+    private final DiskFiles disks;
+    private final LocalEnvironment.Context context;
+    private final Map<String, LocalEnvironment> running = new ConcurrentHashMap<>();
+
     private volatile Map<Integer, Integer> utilization = Map.of();
     private volatile long utilizationReadAt;
+
+    public LocalBackend(Path dataDir, Capacity capacity, Sandbox sandbox) {
+        this(dataDir, capacity, sandbox, Settings.defaults());
+    }
 
     /**
      * @param dataDir the server's data dir: hidden from sandboxes
      * @param capacity real GPUs found by nvidia-smi or declared simulated ones
      */
-    public LocalBackend(Path dataDir, Capacity capacity, Sandbox sandbox) {
-        this.dataDir = dataDir;
+    public LocalBackend(Path dataDir, Capacity capacity, Sandbox sandbox, Settings settings) {
         this.root = dataDir.resolve("environments");
         this.capacity = capacity;
         this.sandbox = sandbox;
         this.disks = new DiskFiles(dataDir.resolve("disks"), uidBase(), TENANT_JOB_DEADLINE);
+        Optional<Cgroups> cgroups = sandbox instanceof Sandbox.Bubblewrap ? Cgroups.forScope(scope(dataDir)) : Optional.empty();
+        this.context = new LocalEnvironment.Context(dataDir, sandbox, cgroups, settings, capacity);
+        adoptAll();
+    }
+
+    /** The control groups' scope of a data dir: two servers on one machine never touch each other's. */
+    static String scope(Path dataDir) {
+        return dev.gpudev.core.Tokens.sha256Hex(dataDir.toAbsolutePath().normalize().toString()).substring(0, 16);
+    }
+
+    /**
+     * Ends every environment a server of this data dir left running (its control groups), whether or not a
+     * server runs: for an admin who wants them gone, and for tests that leave nothing behind.
+     */
+    public static int stopEnvironments(Path dataDir) {
+        var cgroups = Cgroups.forScope(scope(dataDir));
+        if (cgroups.isEmpty()) {
+            return 0;
+        }
+        int n = 0;
+        for (String name : cgroups.get().names()) {
+            Cgroups.kill(cgroups.get().group(name));
+            try {
+                Files.deleteIfExists(dataDir.resolve("environments").resolve(name).resolve(BubblewrapBox.STATE));
+            } catch (IOException e) {
+                // the state of a box that is gone is not read again
+            }
+            n++;
+        }
+        return n;
+    }
+
+    /** The boxes a server before this one left running are taken over; what is left of the others ends. */
+    private void adoptAll() {
+        if (context.cgroups().isEmpty() || !Files.isDirectory(root)) {
+            return;
+        }
+        List<Path> dirs;
+        try (var list = Files.list(root)) {
+            // node 0 of a gang before its other nodes: they join its network
+            dirs = list.filter(d -> Files.exists(d.resolve(BubblewrapBox.STATE))).sorted().toList();
+        } catch (IOException e) {
+            return;
+        }
+        for (Path dir : dirs) {
+            LocalEnvironment.adopt(context, dir, running).ifPresent(env -> running.put(env.spec().name(), env));
+        }
+        // groups of environments that are no more (their box died with the machine, or their state is lost)
+        for (String name : context.cgroups().get().names()) {
+            if (!running.containsKey(name)) {
+                Cgroups.kill(context.cgroups().get().group(name));
+            }
+        }
+        if (!running.isEmpty()) {
+            log.info("took over {} running environment(s): {}", running.size(), running.keySet());
+        }
     }
 
     /** How long a listing or a removal of a tenant's files may take. */
@@ -114,7 +176,7 @@ public final class LocalBackend implements Backend {
     public synchronized void ensure(EnvironmentSpec spec) throws BackendException {
         Capacity.Node node = capacity.nodes().stream().filter(n -> n.name().equals(spec.node())).findFirst()
                 .orElseThrow(() -> new BackendException("node " + spec.node() + " is not one of this machine's", false));
-        Running r = running.get(spec.name());
+        LocalEnvironment r = running.get(spec.name());
         try {
             if (r != null && (!r.box().alive() || !r.ssh().running())) {
                 log.warn("environment {} had stopped (its box or its SSH endpoint); it is made again", spec.name());
@@ -123,69 +185,40 @@ public final class LocalBackend implements Backend {
                 r = null;
             }
             if (r == null) {
-                r = start(spec, node);
+                Box network = null;
+                if (spec.gang() != null && spec.rank() > 0) {
+                    LocalEnvironment node0 = running.get(spec.gang().node0());
+                    if (node0 == null) {
+                        throw new BackendException("waiting for node 0 of its gang to start (the nodes share its network)", true);
+                    }
+                    network = node0.box();
+                }
+                r = LocalEnvironment.start(context, spec, home(spec), devices(spec, node, root.resolve(spec.name())), network);
                 running.put(spec.name(), r);
             }
             r.ssh().authorize(spec.authorizedKeys());
             JupyterProcess jupyter = JupyterProcess.reconcile(r.jupyter(), spec, r.box(), root.resolve(spec.name()), r.ssh());
             if (jupyter != r.jupyter() || r.spec() != spec) {
+                if (!spec.authorizedKeys().equals(r.spec().authorizedKeys())) {
+                    SpecFile.write(root.resolve(spec.name()), spec);
+                }
                 r = r.with(spec, jupyter);
                 running.put(spec.name(), r);
             }
-        } catch (IOException e) {
+        } catch (IOException | java.io.UncheckedIOException e) {
             throw new BackendException("could not start environment " + spec.name() + ": " + e.getMessage(), true, e);
         }
-    }
-
-    private Running start(EnvironmentSpec spec, Capacity.Node node) throws IOException, BackendException {
-        Path dir = root.resolve(spec.name());
-        Path home = home(spec);
-        Files.createDirectories(dir);
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-        Files.createDirectories(home);
-        int uid = uid(spec);
-        Accounts.own(home, uid);
-        List<Integer> devices = devices(spec, node, dir);
-        String username = spec.owner().username().replaceAll("[^a-z0-9._-]", "_");
-        String boxHome = sandbox.isolates() ? "/home/" + username : home.toString();
-        Accounts.writeIdentity(dir, username, uid, boxHome);
-        Box box = sandbox.start(new Box.Spec(spec.name(), home, dir, dataDir, uid, username, devices,
-                environment(spec, boxHome, devices)));
-        int port = remembered(dir.resolve("port"));
-        EnvironmentSshServer ssh;
-        try {
-            try {
-                ssh = new EnvironmentSshServer(spec.name(), dir.resolve("ssh_host_key"), box, Math.max(port, 0));
-            } catch (BindException e) {
-                // After a restart the old port may be taken; a new one is fine, the row records it.
-                log.warn("port {} is taken; {} gets a new one", port, spec.name());
-                ssh = new EnvironmentSshServer(spec.name(), dir.resolve("ssh_host_key"), box, 0);
-            }
-        } catch (IOException e) {
-            box.close();
-            throw e;
-        }
-        Files.writeString(dir.resolve("port"), Integer.toString(ssh.port()));
-        return new Running(spec, box, ssh, devices, home, null);
-    }
-
-    /** The uid the owner's processes run as here. */
-    private int uid(EnvironmentSpec spec) {
-        return sandbox instanceof Sandbox.Bubblewrap b ? Accounts.uid(b.uidBase(), spec.owner().userId()) : Accounts.serverUid();
     }
 
     /** The node's GPUs this environment gets: those it had before (a restart), else the lowest free ones. */
     private List<Integer> devices(EnvironmentSpec spec, Capacity.Node node, Path dir) throws IOException, BackendException {
         Set<Integer> taken = new TreeSet<>();
         running.values().stream().filter(o -> o.spec().node().equals(node.name())).forEach(o -> taken.addAll(o.devices()));
+        Files.createDirectories(dir);
         Path file = dir.resolve("devices");
-        if (Files.exists(file)) {
-            String text = Files.readString(file).trim();
-            List<Integer> before = text.isEmpty() ? List.of()
-                    : java.util.Arrays.stream(text.split(",")).map(String::trim).map(Integer::valueOf).toList();
-            if (before.size() == spec.gpuCount() && node.gpus().containsAll(before) && before.stream().noneMatch(taken::contains)) {
-                return before;
-            }
+        List<Integer> before = LocalEnvironment.readDevices(file);
+        if (before.size() == spec.gpuCount() && node.gpus().containsAll(before) && before.stream().noneMatch(taken::contains)) {
+            return before;
         }
         List<Integer> free = node.gpus().stream().filter(g -> !taken.contains(g)).limit(spec.gpuCount()).toList();
         if (free.size() < spec.gpuCount()) {
@@ -193,32 +226,6 @@ public final class LocalBackend implements Backend {
         }
         Files.writeString(file, free.stream().map(String::valueOf).collect(Collectors.joining(",")));
         return free;
-    }
-
-    private static int remembered(Path file) {
-        try {
-            return Files.exists(file) ? Integer.parseInt(Files.readString(file).trim()) : 0;
-        } catch (IOException | NumberFormatException e) {
-            return 0;
-        }
-    }
-
-    static Map<String, String> environment(EnvironmentSpec spec, String home, List<Integer> devices) {
-        String gpus = devices.stream().map(String::valueOf).collect(Collectors.joining(","));
-        Map<String, String> env = new LinkedHashMap<>();
-        env.put("HOME", home);
-        env.put("USER", spec.owner().username());
-        env.put("LOGNAME", spec.owner().username());
-        env.put("SHELL", "/bin/bash");
-        env.put("TERM", "xterm-256color");
-        env.put("LANG", "C.UTF-8");
-        env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        env.put("CUDA_VISIBLE_DEVICES", gpus);
-        env.put("NVIDIA_VISIBLE_DEVICES", gpus.isEmpty() ? "void" : gpus);
-        env.put("GPU_DEV_RESERVATION_ID", spec.reservationId().toString());
-        env.put("GPU_DEV_ENVIRONMENT", spec.name());
-        env.putAll(spec.env());
-        return env;
     }
 
     @Override
@@ -235,20 +242,21 @@ public final class LocalBackend implements Backend {
         return out;
     }
 
-    private String detail(Running r) {
+    private String detail(LocalEnvironment r) {
         var spec = r.spec();
         String home = spec.home() instanceof EnvironmentSpec.Home.Disk d ? "; home: disk " + d.disk().name()
                 : spec.home() instanceof EnvironmentSpec.Home.Scratch ? "; home: scratch, deleted at the end" : "";
         String image = spec.image() == null ? ""
                 : "; image " + spec.image() + " is for the Kubernetes backend, this one runs on the host system";
         String jupyter = r.jupyter() == null ? "" : "; " + r.jupyter().describe().replace("NAME", spec.name());
-        return "running (isolation: " + sandbox.describe() + (r.box().ownNetwork() ? "" : "")
-                + (capacity.nodes().stream().anyMatch(Capacity.Node::simulated) ? "; GPUs simulated" : "") + ")" + home + image + jupyter;
+        return "running (isolation: " + sandbox.describe()
+                + (capacity.nodes().stream().anyMatch(Capacity.Node::simulated) ? "; GPUs simulated" : "") + "; limits: "
+                + r.box().limits().describe() + ")" + home + image + jupyter;
     }
 
     @Override
     public synchronized void destroy(String name) throws BackendException {
-        Running r = running.remove(name);
+        LocalEnvironment r = running.remove(name);
         if (r == null) {
             return;
         }
@@ -300,15 +308,9 @@ public final class LocalBackend implements Backend {
         return utilization;
     }
 
-    /** All nodes are this machine: node 0 listens on loopback, on a port of its own per reservation. */
-    @Override
-    public Rendezvous rendezvous(UUID reservationId, String node0Environment) {
-        return new Rendezvous("127.0.0.1", 29500 + Math.floorMod(reservationId.hashCode(), 2000));
-    }
-
     @Override
     public void notify(String name, String fileName, String message) throws BackendException {
-        Running r = running.get(name);
+        LocalEnvironment r = running.get(name);
         if (r == null) {
             return;
         }
@@ -317,7 +319,7 @@ public final class LocalBackend implements Backend {
 
     @Override
     public void clearNotices(String name, String prefix) throws BackendException {
-        Running r = running.get(name);
+        LocalEnvironment r = running.get(name);
         if (r == null) {
             return;
         }
@@ -326,7 +328,7 @@ public final class LocalBackend implements Backend {
 
     /** The command line that runs cmd in a running environment's box, as its owner (tests play the tenant with it). */
     List<String> commandIn(String name, List<String> cmd) {
-        Running r = running.get(name);
+        LocalEnvironment r = running.get(name);
         if (r == null) {
             throw new IllegalStateException(name + " does not run");
         }
@@ -335,19 +337,19 @@ public final class LocalBackend implements Backend {
 
     /** Where a running environment's home is on this machine (tests). */
     Path homeOf(String name) {
-        Running r = running.get(name);
+        LocalEnvironment r = running.get(name);
         return r == null ? null : r.home();
     }
 
     /** Whether an environment lets this key in now (for the contract test). */
     boolean accepts(String name, String publicKey) {
-        Running r = running.get(name);
+        LocalEnvironment r = running.get(name);
         return r != null && r.ssh().accepts(publicKey);
     }
 
     /** The notices in an environment's home (for the contract test): the platform's files, by name. */
     Map<String, String> notices(String name) throws IOException {
-        Running r = running.get(name);
+        LocalEnvironment r = running.get(name);
         Map<String, String> out = new java.util.HashMap<>();
         if (r == null || !Files.isDirectory(r.home())) {
             return out;
@@ -390,7 +392,7 @@ public final class LocalBackend implements Backend {
 
     /** Open SSH sessions of an environment (0 when it does not run). */
     public int openSessions(String name) {
-        Running r = running.get(name);
+        LocalEnvironment r = running.get(name);
         return r == null ? 0 : r.ssh().openSessions();
     }
 
@@ -399,9 +401,17 @@ public final class LocalBackend implements Backend {
         return new ArrayList<>(running.keySet());
     }
 
+    /**
+     * The server stops: its environments keep running (a restarted server takes them over) when its settings
+     * say so and control groups hold them; else they end with it.
+     */
     @Override
     public synchronized void close() {
-        running.values().forEach(Running::stop);
+        boolean keep = context.settings().keepEnvironmentsOnClose() && context.cgroups().isPresent();
+        running.values().forEach(keep ? LocalEnvironment::detach : LocalEnvironment::stop);
+        if (keep && !running.isEmpty()) {
+            log.info("{} environment(s) keep running; a server started on this data dir takes them over", running.size());
+        }
         running.clear();
     }
 }

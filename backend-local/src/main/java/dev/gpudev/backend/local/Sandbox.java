@@ -23,8 +23,18 @@ public sealed interface Sandbox {
     /** Whether environments are isolated from each other and from the server. */
     boolean isolates();
 
-    /** Starts an environment's box. */
-    Box start(Box.Spec spec) throws IOException;
+    /** Starts an environment's box, in its control groups where there are some. */
+    Box start(Box.Spec spec, java.util.Optional<Cgroups> cgroups) throws IOException;
+
+    /** Starts an environment's box without control groups (it dies with the server). */
+    default Box start(Box.Spec spec) throws IOException {
+        return start(spec, java.util.Optional.empty());
+    }
+
+    /** The box a server before this one left running for this environment, taken over; empty when there is none. */
+    default java.util.Optional<Box> adopt(Box.Spec spec, java.util.Optional<Cgroups> cgroups) {
+        return java.util.Optional.empty();
+    }
 
     /** The best isolation this machine offers. */
     static Sandbox detect() {
@@ -73,8 +83,13 @@ public sealed interface Sandbox {
         }
 
         @Override
-        public Box start(Box.Spec spec) throws IOException {
-            return BubblewrapBox.start(this, spec);
+        public Box start(Box.Spec spec, java.util.Optional<Cgroups> cgroups) throws IOException {
+            return BubblewrapBox.start(this, spec, cgroups);
+        }
+
+        @Override
+        public java.util.Optional<Box> adopt(Box.Spec spec, java.util.Optional<Cgroups> cgroups) {
+            return BubblewrapBox.adopt(this, spec, cgroups);
         }
     }
 
@@ -90,7 +105,7 @@ public sealed interface Sandbox {
         }
 
         @Override
-        public Box start(Box.Spec spec) {
+        public Box start(Box.Spec spec, java.util.Optional<Cgroups> cgroups) {
             return new PlainBox(spec);
         }
     }

@@ -3,7 +3,6 @@ package dev.gpudev.backend.spi;
 import dev.gpudev.core.Capacity;
 
 import java.util.Map;
-import java.util.UUID;
 
 /**
  * Where environments run: a Kubernetes cluster, or this machine. Level-triggered, as Kubernetes
@@ -45,12 +44,6 @@ public interface Backend extends AutoCloseable {
 
     /** Signs of use of every environment it has (for idle detection), in one call. */
     Map<String, Activity> activity();
-
-    /**
-     * Where node 0 of a distributed reservation can be reached by the others (torch.distributed's
-     * MASTER_ADDR and MASTER_PORT): the backend knows its network.
-     */
-    Rendezvous rendezvous(UUID reservationId, String node0Environment);
 
     /**
      * Tells the environment's users something: a file in its home directory and a message on its open

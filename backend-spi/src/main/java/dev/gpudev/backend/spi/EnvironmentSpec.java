@@ -1,7 +1,6 @@
 package dev.gpudev.backend.spi;
 
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -16,13 +15,17 @@ import java.util.UUID;
  * @param jupyter        Jupyter Lab wanted, with the port and token it keeps for the reservation's life
  * @param home           where the home directory lives
  * @param image          the container image (backends without containers ignore it and say so)
- * @param env            extra environment variables (torch.distributed's rendezvous)
+ * @param gang           the nodes of a distributed reservation (this one is {@code rank}); null when not distributed
  */
 public record EnvironmentSpec(UUID reservationId, String name, int rank, Owner owner, String node, int gpuCount,
-                              List<String> authorizedKeys, Jupyter jupyter, Home home, String image, Map<String, String> env) {
+                              List<String> authorizedKeys, Jupyter jupyter, Home home, String image, Gang gang) {
     public EnvironmentSpec {
         authorizedKeys = List.copyOf(authorizedKeys);
-        env = Map.copyOf(env);
+    }
+
+    /** Whether it is a node of a distributed reservation. */
+    public boolean distributed() {
+        return gang != null;
     }
 
     /** A platform user: the id is stable (uids and paths are made from it), the name is for people. */

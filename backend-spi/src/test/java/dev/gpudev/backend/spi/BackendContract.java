@@ -72,7 +72,7 @@ public abstract class BackendContract {
     protected EnvironmentSpec spec(String name, int rank, List<String> keys, EnvironmentSpec.Home home) {
         var node = backend.capacity().nodes().stream().filter(n -> n.gpus().size() >= 2).findFirst().orElseThrow();
         return new EnvironmentSpec(UUID.nameUUIDFromBytes(name.getBytes()), name, rank, new EnvironmentSpec.Owner(7, "alice"),
-                node.name(), 1, keys, null, home, null, Map.of());
+                node.name(), 1, keys, null, home, null, null);
     }
 
     protected EnvironmentSpec spec(String name) {
@@ -158,10 +158,21 @@ public abstract class BackendContract {
     }
 
     @Test
-    void rendezvousNamesAnAddressAndAPort() {
-        Rendezvous r = backend.rendezvous(UUID.randomUUID(), "gpudev-contract-r");
-        assertFalse(r.masterAddress().isBlank());
-        assertTrue(r.masterPort() > 0 && r.masterPort() < 65536);
+    void theNodesOfAGangAreMadeAndEachKnowsItsPlace() throws Exception {
+        var node = backend.capacity().nodes().stream().filter(n -> n.gpus().size() >= 2).findFirst().orElseThrow();
+        UUID id = UUID.nameUUIDFromBytes("gpudev-contract-gang".getBytes());
+        var gang = new Gang(List.of("gpudev-contract-gang", "gpudev-contract-gang-n1"));
+        for (int rank = 0; rank < 2; rank++) {
+            backend.ensure(new EnvironmentSpec(id, gang.members().get(rank), rank, new EnvironmentSpec.Owner(7, "alice"), node.name(), 1,
+                    List.of(KEY_A), null, new EnvironmentSpec.Home.Scratch(), null, gang));
+        }
+        awaitReady("gpudev-contract-gang");
+        awaitReady("gpudev-contract-gang-n1");
+        var seen = backend.observe();
+        assertEquals(0, seen.get("gpudev-contract-gang").rank());
+        assertEquals(1, seen.get("gpudev-contract-gang-n1").rank());
+        backend.destroy("gpudev-contract-gang-n1");
+        backend.destroy("gpudev-contract-gang");
     }
 
     @Test
@@ -207,7 +218,7 @@ public abstract class BackendContract {
     void anEnvironmentOnANodeTheBackendDoesNotHaveFailsForGood() {
         var s = spec("gpudev-contract-nowhere");
         var bad = new EnvironmentSpec(s.reservationId(), s.name(), 0, s.owner(), "no-such-node", 1, s.authorizedKeys(), null,
-                s.home(), null, Map.of());
+                s.home(), null, null);
         try {
             backend.ensure(bad);
         } catch (BackendException e) {

@@ -119,9 +119,9 @@ public final class InMemoryBackend implements Backend {
         return out;
     }
 
-    @Override
-    public Rendezvous rendezvous(UUID reservationId, String node0Environment) {
-        return new Rendezvous(node0Environment + ".in-memory", 29500);
+    /** torch.distributed's variables an environment of a gang gets here: node 0 is reached by its name. */
+    public static Map<String, String> variables(EnvironmentSpec spec) {
+        return spec.gang() == null ? Map.of() : spec.gang().variables(spec.rank(), spec.gang().node0() + ".in-memory", 29500, spec.gpuCount());
     }
 
     @Override

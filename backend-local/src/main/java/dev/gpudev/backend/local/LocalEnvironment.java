@@ -1,0 +1,223 @@
+package dev.gpudev.backend.local;
+
+import dev.gpudev.backend.spi.EnvironmentSpec;
+import dev.gpudev.core.Capacity;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+/**
+ * One running environment of this machine: what it was made from, its box, its SSH endpoint, its GPUs,
+ * its home, its Jupyter. Made anew ({@link #start}) or taken over from a server before this one
+ * ({@link #adopt}): the box and everything in it kept running, the endpoint listens again on its port.
+ */
+record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh, List<Integer> devices, Path home, JupyterProcess jupyter) {
+    private static final Logger log = LoggerFactory.getLogger(LocalEnvironment.class);
+
+    /** What every environment of a backend is made with. */
+    record Context(Path dataDir, Sandbox sandbox, Optional<Cgroups> cgroups, LocalBackend.Settings settings, Capacity capacity) {
+        Path root() {
+            return dataDir.resolve("environments");
+        }
+
+        Path dir(String name) {
+            return root().resolve(name);
+        }
+
+        /** The uid the owner's processes run as here. */
+        int uid(EnvironmentSpec spec) {
+            return sandbox instanceof Sandbox.Bubblewrap b ? Accounts.uid(b.uidBase(), spec.owner().userId()) : Accounts.serverUid();
+        }
+    }
+
+    LocalEnvironment with(EnvironmentSpec s, JupyterProcess j) {
+        return new LocalEnvironment(s, box, ssh, devices, home, j);
+    }
+
+    /** Ends it: Jupyter, the endpoint, the box and everything that runs in it. */
+    void stop() {
+        if (jupyter != null) {
+            jupyter.stop();
+        }
+        ssh.close();
+        box.close();
+    }
+
+    /** The server stops, the environment stays: only the endpoint (in the server) goes; a restarted server takes the box over. */
+    void detach() {
+        ssh.close();
+    }
+
+    /**
+     * Makes an environment: its directory, its home handed to its owner, its box with the limits of its share
+     * of the machine, its SSH endpoint (on the port it had before, when it can).
+     *
+     * @param network the box whose network it joins (a gang's node 0), or null
+     */
+    static LocalEnvironment start(Context ctx, EnvironmentSpec spec, Path home, List<Integer> devices, Box network) throws IOException {
+        Path dir = ctx.dir(spec.name());
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.createDirectories(home);
+        int uid = ctx.uid(spec);
+        Accounts.own(home, uid);
+        Box box = ctx.sandbox().start(boxSpec(ctx, spec, home, devices, network), ctx.cgroups());
+        EnvironmentSshServer ssh;
+        try {
+            ssh = endpoint(spec.name(), dir, box);
+            SpecFile.write(dir, spec);
+        } catch (IOException e) {
+            box.close();
+            throw e;
+        }
+        return new LocalEnvironment(spec, box, ssh, devices, home, null);
+    }
+
+    /**
+     * The environment a server before this one left running in this directory, taken over with everything
+     * in it; empty (and whatever was left of it ended) when its box is gone.
+     */
+    static Optional<LocalEnvironment> adopt(Context ctx, Path dir, Map<String, LocalEnvironment> others) {
+        EnvironmentSpec spec;
+        List<Integer> devices;
+        try {
+            spec = SpecFile.read(dir);
+            devices = readDevices(dir.resolve("devices"));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+        Path home = homeOf(ctx, spec);
+        Box network = spec.gang() != null && spec.rank() > 0 && others.get(spec.gang().node0()) != null
+                ? others.get(spec.gang().node0()).box() : null;
+        var box = ctx.sandbox().adopt(boxSpec(ctx, spec, home, devices, network), ctx.cgroups());
+        if (box.isEmpty()) {
+            ctx.cgroups().ifPresent(c -> Cgroups.kill(c.group(spec.name())));
+            return Optional.empty();
+        }
+        JupyterProcess.endLeftover(dir);
+        try {
+            EnvironmentSshServer ssh = endpoint(spec.name(), dir, box.get());
+            ssh.authorize(spec.authorizedKeys());
+            return Optional.of(new LocalEnvironment(spec, box.get(), ssh, devices, home, null));
+        } catch (IOException e) {
+            log.warn("environment {}: its box runs but its endpoint cannot listen ({}); it is made again", spec.name(), e.getMessage());
+            box.get().close();
+            return Optional.empty();
+        }
+    }
+
+    static Path homeOf(Context ctx, EnvironmentSpec spec) {
+        if (spec.home() instanceof EnvironmentSpec.Home.Disk d) {
+            return ctx.dataDir().resolve("disks").resolve(Long.toString(d.disk().id()));
+        }
+        return ctx.dir(spec.name()).resolve("home");
+    }
+
+    private static Box.Spec boxSpec(Context ctx, EnvironmentSpec spec, Path home, List<Integer> devices, Box network) {
+        Path dir = ctx.dir(spec.name());
+        int uid = ctx.uid(spec);
+        String username = spec.owner().username().replaceAll("[^a-z0-9._-]", "_");
+        String boxHome = ctx.sandbox().isolates() ? "/home/" + username : home.toString();
+        try {
+            Accounts.writeIdentity(dir, username, uid, boxHome);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return new Box.Spec(spec.name(), home, dir, ctx.dataDir(), uid, username, devices, environment(spec, boxHome, devices),
+                limits(ctx, spec), network);
+    }
+
+    /** Its share of the machine: memory and processes by GPUs asked, /tmp and /dev/shm half its memory each. */
+    static Box.Limits limits(Context ctx, EnvironmentSpec spec) {
+        int machineGpus = Math.max(1, ctx.capacity().nodes().stream().mapToInt(n -> n.gpus().size()).sum());
+        long perGpu = ctx.settings().memoryPerGpuBytes() > 0 ? ctx.settings().memoryPerGpuBytes() : autoMemoryPerGpu(machineGpus);
+        long memory = Math.max(512L << 20, perGpu * Math.max(1, spec.gpuCount()));
+        int processes = Math.max(256, ctx.settings().processesPerGpu() * Math.max(1, spec.gpuCount()));
+        return new Box.Limits(memory, processes, memory / 2);
+    }
+
+    /** The machine's memory, less what the server, its database and the system keep (a tenth, at least 2 GiB), per GPU. */
+    private static long autoMemoryPerGpu(int machineGpus) {
+        long total = memTotal();
+        long reserve = Math.max(2L << 30, total / 10);
+        return Math.max(512L << 20, (total - reserve) / machineGpus);
+    }
+
+    private static long memTotal() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // below
+        }
+        return 16L << 30;
+    }
+
+    private static EnvironmentSshServer endpoint(String name, Path dir, Box box) throws IOException {
+        int port = remembered(dir.resolve("port"));
+        EnvironmentSshServer ssh;
+        try {
+            ssh = new EnvironmentSshServer(name, dir.resolve("ssh_host_key"), box, Math.max(port, 0));
+        } catch (BindException e) {
+            // After a restart the old port may be taken; a new one is fine, the row records it.
+            log.warn("port {} is taken; {} gets a new one", port, name);
+            ssh = new EnvironmentSshServer(name, dir.resolve("ssh_host_key"), box, 0);
+        }
+        Files.writeString(dir.resolve("port"), Integer.toString(ssh.port()));
+        return ssh;
+    }
+
+    static List<Integer> readDevices(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            return List.of();
+        }
+        String text = Files.readString(file).trim();
+        return text.isEmpty() ? List.of() : java.util.Arrays.stream(text.split(",")).map(String::trim).map(Integer::valueOf).toList();
+    }
+
+    private static int remembered(Path file) {
+        try {
+            return Files.exists(file) ? Integer.parseInt(Files.readString(file).trim()) : 0;
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** Where node 0 of a gang listens here: all its nodes share node 0's network, on a port of its own per reservation. */
+    static int rendezvousPort(UUID reservationId) {
+        return 29500 + Math.floorMod(reservationId.hashCode(), 2000);
+    }
+
+    static Map<String, String> environment(EnvironmentSpec spec, String home, List<Integer> devices) {
+        String gpus = devices.stream().map(String::valueOf).collect(Collectors.joining(","));
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("HOME", home);
+        env.put("USER", spec.owner().username());
+        env.put("LOGNAME", spec.owner().username());
+        env.put("SHELL", "/bin/bash");
+        env.put("TERM", "xterm-256color");
+        env.put("LANG", "C.UTF-8");
+        env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        env.put("CUDA_VISIBLE_DEVICES", gpus);
+        env.put("NVIDIA_VISIBLE_DEVICES", gpus.isEmpty() ? "void" : gpus);
+        env.put("GPU_DEV_RESERVATION_ID", spec.reservationId().toString());
+        env.put("GPU_DEV_ENVIRONMENT", spec.name());
+        if (spec.gang() != null) {
+            env.putAll(spec.gang().variables(spec.rank(), "127.0.0.1", rendezvousPort(spec.reservationId()), spec.gpuCount()));
+        }
+        return env;
+    }
+}
