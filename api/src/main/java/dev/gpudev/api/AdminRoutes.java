@@ -18,9 +18,11 @@ final class AdminRoutes {
     private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
 
     private final ApiServer.Parts p;
+    private final VerifiedKeys verifiedKeys;
 
-    AdminRoutes(ApiServer.Parts parts) {
+    AdminRoutes(ApiServer.Parts parts, VerifiedKeys verifiedKeys) {
         this.p = parts;
+        this.verifiedKeys = verifiedKeys;
     }
 
     void register(Router r) {
@@ -29,6 +31,43 @@ final class AdminRoutes {
         r.get("/v1/admin/users", Access.ADMIN, this::users);
         r.get("/v1/admin/keys", Access.ADMIN, this::keys);
         r.get("/v1/admin/invites", Access.ADMIN, this::invites);
+        r.post("/v1/admin/users/{name}/disable", Access.ADMIN, ctx -> setActive(ctx, false));
+        r.post("/v1/admin/users/{name}/enable", Access.ADMIN, ctx -> setActive(ctx, true));
+    }
+
+    /**
+     * Disables a user (their keys, dashboard sessions and SSH stop at once, their reservations end), or
+     * enables them again (their keys work again; what was ended does not come back).
+     */
+    private void setActive(Context ctx, boolean active) {
+        Caller who = Callers.of(ctx);
+        String name = Names.check("username", ctx.pathParam("name"));
+        Bodies.only(Bodies.json(ctx));
+        if (!active && name.equals(who.username())) {
+            throw ApiError.badRequest("an admin cannot disable themselves: ask another admin");
+        }
+        int[] cancelled = {0};
+        p.db().inTransaction(c -> {
+            long userId = p.users().setActive(c, name, active).orElseThrow(() -> ApiError.notFound("no user '" + name + "'"));
+            if (!active) {
+                p.uiSessions().endAll(c, userId);
+                for (var id : p.reservations().liveOf(c, userId)) {
+                    p.commands().send(c, new dev.gpudev.core.Command.Cancel(id, who.username() + " (the account was disabled)"));
+                    cancelled[0]++;
+                }
+            }
+            return null;
+        });
+        verifiedKeys.forgetAll(); // this replica forgets before it answers; the others when the change commits
+        p.wakeUps().request();
+        ctx.attribute(Audit.TARGET, name);
+        log.info("admin '{}' {} user '{}'{}", who.username(), active ? "enabled" : "disabled", name,
+                active ? "" : ": " + cancelled[0] + " reservation(s) cancelled");
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("username", name);
+        out.put("is_active", active);
+        out.put("reservations_cancelled", cancelled[0]);
+        ctx.json(out);
     }
 
     /** Every user: admin or not, active or not, how they log in, live keys, last use. */

@@ -98,7 +98,7 @@ public final class ApiServer implements AutoCloseable {
         Views views = new Views(parts.config());
         new SystemRoutes(parts, metrics, capacity).register(router);
         new AuthRoutes(parts, verifiedKeys).register(router);
-        new AdminRoutes(parts).register(router);
+        new AdminRoutes(parts, verifiedKeys).register(router);
         new SshKeyRoutes(parts).register(router);
         new DiskRoutes(parts).register(router);
         new JobRoutes(parts, new Submission(parts, capacity), views).register(router);

@@ -73,7 +73,7 @@ final class DashboardRoutes {
         Instant now = p.clock().instant();
         Instant expires = now.plus(LINK_TTL);
         p.db().inTransaction(c -> {
-            p.uiSessions().createLink(c, Tokens.sha256Hex(token), who.userId(), now, expires);
+            p.uiSessions().createLink(c, Tokens.sha256Hex(token), who.userId(), who.keyId(), now, expires);
             return null;
         });
         log.info("user '{}' asked for a dashboard login link", who.username());
@@ -93,7 +93,8 @@ final class DashboardRoutes {
         String csrf = Tokens.newSecret();
         Instant expires = now.plus(SESSION_TTL);
         var user = p.db().inTransaction(c -> {
-            long userId = switch (p.uiSessions().redeem(c, Tokens.sha256Hex(token), now)) {
+            var redeemed = p.uiSessions().redeem(c, Tokens.sha256Hex(token), now);
+            long userId = switch (redeemed) {
                 case UiSessions.Redeemed.Ok ok -> ok.userId();
                 case UiSessions.Redeemed.Unknown u -> throw ApiError.unauthorized("unknown login link: run `gpu-dev dashboard` for a new one");
                 case UiSessions.Redeemed.Used u -> throw ApiError.unauthorized("this login link was already used: run `gpu-dev dashboard` again");
@@ -104,7 +105,8 @@ final class DashboardRoutes {
             if (!u.active()) {
                 throw ApiError.forbidden("this account is disabled: ask an admin");
             }
-            p.uiSessions().createSession(c, Tokens.sha256Hex(secret), userId, csrf, now, expires);
+            long keyId = redeemed instanceof UiSessions.Redeemed.Ok ok ? ok.keyId() : 0;
+            p.uiSessions().createSession(c, Tokens.sha256Hex(secret), userId, keyId, csrf, now, expires);
             // The browser's previous session, if any, ends here rather than lingering on the server.
             String previous = ctx.cookie(COOKIE);
             if (previous != null && !previous.isBlank() && previous.length() <= 128) {
@@ -136,12 +138,25 @@ final class DashboardRoutes {
         ctx.json(out);
     }
 
-    /** Ends the browser's session on the server and clears its cookie; without one, nothing to end. */
+    /**
+     * Ends the browser's session on the server and clears its cookie; without one, nothing to end. A live
+     * session ends only with its CSRF token (no other site's page logs a user out).
+     */
     private void logout(Context ctx) {
         refuseCrossSite(ctx);
         String cookie = ctx.cookie(COOKIE);
         if (cookie != null && !cookie.isBlank() && cookie.length() <= 128) {
-            String ended = p.db().inTransaction(c -> p.uiSessions().endNamed(c, Tokens.sha256Hex(cookie.trim())));
+            String hash = Tokens.sha256Hex(cookie.trim());
+            var live = p.db().query(c -> p.uiSessions().find(c, hash, p.clock().instant()));
+            if (live.isPresent()) {
+                String sent = ctx.header(CSRF_HEADER);
+                if (sent == null || !java.security.MessageDigest.isEqual(sent.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        live.get().csrfToken().getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+                    ctx.attribute(ApiServer.AUDIT_USER, live.get().username());
+                    throw ApiError.forbidden("logging out needs the dashboard's " + CSRF_HEADER + " header: reload the page");
+                }
+            }
+            String ended = p.db().inTransaction(c -> p.uiSessions().endNamed(c, hash));
             if (ended != null) {
                 ctx.attribute(ApiServer.AUDIT_USER, ended);
                 log.info("dashboard session of '{}' ended by logout", ended);

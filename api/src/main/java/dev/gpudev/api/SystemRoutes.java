@@ -29,20 +29,32 @@ final class SystemRoutes {
         r.get("/metrics", Access.LOCAL_OR_ADMIN, this::metrics);
     }
 
+    /** 200 when every part answers; else 503 naming the part that does not (never a 500). */
     private void health(Context ctx) {
         boolean dbOk = p.db().isHealthy();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("status", dbOk ? "ok" : "degraded");
         out.put("database", dbOk ? "ok" : "unreachable");
+        boolean queueOk = false;
         if (dbOk) {
-            var m = p.db().query(c -> p.pgmq().metrics(c, p.commands().queue()));
-            out.put("queue", Map.of("name", m.queueName(), "length", m.queueLength(),
-                    "oldest_msg_age_sec", m.oldestMsgAgeSec() == null ? 0 : m.oldestMsgAgeSec()));
+            try {
+                var m = p.db().query(c -> p.pgmq().metrics(c, p.commands().queue()));
+                out.put("queue", Map.of("name", m.queueName(), "length", m.queueLength(),
+                        "oldest_msg_age_sec", m.oldestMsgAgeSec() == null ? 0 : m.oldestMsgAgeSec()));
+                queueOk = true;
+            } catch (RuntimeException e) {
+                out.put("status", "degraded");
+                out.put("queue", Map.of("name", p.commands().queue(), "problem",
+                        "the command queue cannot be read (missing? it is made again when a server starts)"));
+            }
         } else {
             out.put("queue", "unknown");
+        }
+        boolean ok = dbOk && queueOk;
+        if (!ok) {
             ctx.header("Retry-After", "2");
         }
-        ctx.status(dbOk ? 200 : 503).json(out);
+        ctx.status(ok ? 200 : 503).json(out);
     }
 
     /** Prometheus text: request metrics, the queue, reservations by state, GPUs in use and free by type. */

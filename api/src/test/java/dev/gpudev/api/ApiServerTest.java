@@ -548,4 +548,26 @@ class ApiServerTest {
         assertNotEquals(500, call("PUT", "/v1/jobs/submit", null, "{}", "application/json").status());
         assertFalse(get("/", null).body().isEmpty());
     }
+
+    @Test
+    void anAdminDisablesAUserAndEverythingOfTheirsStopsAtOnceThenEnablesThemAgain() throws Exception {
+        String admin = admin();
+        String key = newUser(admin, "to-disable");
+        assertEquals(200, get("/v1/jobs", key).status());
+        assertEquals(201, post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}").status());
+        assertEquals(201, post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":2,\"duration_hours\":1}").status());
+        long before = queueLength();
+        Res off = post("/v1/admin/users/to-disable/disable", admin, null);
+        assertEquals(200, off.status(), String.valueOf(off.body()));
+        assertEquals(2, off.body().get("reservations_cancelled").asInt());
+        assertEquals(before + 2, queueLength(), "a cancel for each of their reservations");
+        Res refused = get("/v1/jobs", key);
+        assertEquals(403, refused.status(), "at once, though the key was checked a moment ago");
+        assertTrue(refused.body().get("message").asText().contains("disabled"), String.valueOf(refused.body()));
+        assertEquals(400, post("/v1/admin/users/root/disable", admin, null).status(), "not oneself");
+        assertEquals(404, post("/v1/admin/users/nobody-here/disable", admin, null).status());
+        assertEquals(403, post("/v1/admin/users/root/disable", key, null).status());
+        assertEquals(200, post("/v1/admin/users/to-disable/enable", admin, null).status());
+        assertEquals(200, get("/v1/jobs", key).status(), "enabled again: their key works");
+    }
 }

@@ -40,7 +40,7 @@ class AuthorizationMatrixTest {
     static final Set<String> RESERVATION_WRITE = Set.of("POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/extend",
             "POST /v1/jobs/{id}/users", "POST /v1/jobs/{id}/jupyter/enable", "POST /v1/jobs/{id}/jupyter/disable");
     static final Set<String> ADMIN_ONLY = Set.of("POST /v1/admin/invites", "GET /v1/audit", "GET /v1/admin/users", "GET /v1/admin/keys",
-            "GET /v1/admin/invites");
+            "GET /v1/admin/invites", "POST /v1/admin/users/{name}/disable", "POST /v1/admin/users/{name}/enable");
     /** Routes about something the owner has (an SSH key, an API key): others get 404, admins may revoke keys. */
     static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}", "DELETE /v1/disks/{name}",
             "POST /v1/disks/{name}/rename", "POST /v1/disks/{name}/list-content", "GET /v1/disk-operations/{id}");
@@ -54,6 +54,7 @@ class AuthorizationMatrixTest {
         String admin = f.admin();
         String expired = f.newUser("expired");
         String revoked = f.newUser("revoked");
+        f.newUser("bystander"); // whom admins disable and enable again
         f.call("POST", "/v1/keys/rotate", revoked, "{\"revoke_old\":true}");
         job = f.activeReservation(owner, "shared");
         f.db.inTransaction(c -> new ReservationUsers().add(c, job, new Users().findByName(c, "added").orElseThrow().userId(), 0L + 1));
@@ -129,6 +130,12 @@ class AuthorizationMatrixTest {
         }
         if (route.startsWith("DELETE /v1/keys")) {
             return path.replace("{id}", Long.toString(ownerApiKey));
+        }
+        if (route.startsWith("POST /v1/admin/users/{name}/")) {
+            return path.replace("{name}", "bystander");
+        }
+        if (route.startsWith("POST /v1/admin/users/{name}/")) {
+            return path.replace("{name}", "bystander");
         }
         if (route.startsWith("DELETE /v1/disks")) {
             return path.replace("{name}", "ownerdisk");

@@ -198,6 +198,18 @@ class DashboardApiTest {
     }
 
     @Test
+    void revokingTheKeyThatMadeASessionEndsItWhateverElseTheUserHolds() throws Exception {
+        String first = f.newUser("dash-own-revoke");
+        long firstId = f.call("GET", "/v1/keys", first, null).body().get("keys").get(0).get("key_id").asLong();
+        Browser b = login(first, Map.of());
+        String second = f.call("POST", "/v1/keys/rotate", first, "{\"revoke_old\": false}").body().get("api_key").asText();
+        assertEquals(200, send("GET", "/v1/jobs", b.reads(), null).status());
+        assertEquals(204, f.call("DELETE", "/v1/keys/" + firstId, second, null).status(), "the user revokes the first key");
+        assertEquals(401, send("GET", "/v1/jobs", b.reads(), null).status(), "the session ends with the key that made it");
+        assertEquals(200, f.call("GET", "/v1/jobs", second, null).status(), "the user's other key goes on");
+    }
+
+    @Test
     void aNewLoginInTheSameBrowserEndsItsPreviousSession() throws Exception {
         Browser first = login(owner, Map.of());
         Res s = send("POST", "/v1/ui/session", Map.of("Content-Type", "application/json", "Cookie", first.cookie()),
@@ -233,7 +245,10 @@ class DashboardApiTest {
     @Test
     void loggingOutEndsTheSessionOnTheServerNotOnlyInTheBrowser() throws Exception {
         Browser b = login(owner, Map.of());
-        Res out = send("POST", "/v1/ui/logout", Map.of("Cookie", b.cookie()), null);
+        Res forged = send("POST", "/v1/ui/logout", Map.of("Cookie", b.cookie()), null);
+        assertEquals(403, forged.status(), "no logout without the session's CSRF token: " + forged.body());
+        assertEquals(200, send("GET", "/v1/jobs", b.reads(), null).status(), "the session goes on");
+        Res out = send("POST", "/v1/ui/logout", Map.of("Cookie", b.cookie(), "X-CSRF-Token", b.csrf()), null);
         assertEquals(204, out.status());
         assertTrue(out.raw().headers().firstValue("Set-Cookie").orElseThrow().contains("Max-Age=0"));
         // The old cookie, replayed (as a thief would), no longer works.

@@ -114,4 +114,32 @@ class RateLimitTest {
             }
         }
     }
+
+    @Test
+    void healthSaysWhichPartIsMissingWithA503NeverA500() throws Exception {
+        try (Database db = TestDatabase.fresh()) {
+            Pgmq pgmq = new Pgmq();
+            CommandQueue q = new CommandQueue(pgmq, "health_q");
+            q.ensureQueue(db);
+            var api = new ApiServer(ApiFixture.parts(db, pgmq, q, new Capacity(List.of()), Clock.systemUTC(),
+                    new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000, ApiFixture.LOCAL_STS))).start("127.0.0.1", 0);
+            try {
+                HttpClient http = HttpClient.newHttpClient();
+                var health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + "/health")).build();
+                assertEquals(200, http.send(health, HttpResponse.BodyHandlers.ofString()).statusCode());
+                db.query(c -> {
+                    try (var st = c.createStatement()) {
+                        st.execute("select pgmq.drop_queue('health_q')");
+                    }
+                    return null;
+                });
+                var r = http.send(health, HttpResponse.BodyHandlers.ofString());
+                assertEquals(503, r.statusCode(), r.body());
+                assertTrue(r.body().contains("the command queue cannot be read"), r.body());
+                assertTrue(r.body().contains("\"database\":\"ok\""), r.body());
+            } finally {
+                api.close();
+            }
+        }
+    }
 }

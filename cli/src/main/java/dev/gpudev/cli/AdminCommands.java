@@ -10,7 +10,33 @@ final class AdminCommands {
 
     static Cli.Command command() {
         return Cli.Command.of("admin", "Administration.")
-                .sub(Cli.Command.of("invite", "Make a one-time login token for a new user.").param("USERNAME", null).action(new Invite()));
+                .sub(Cli.Command.of("invite", "Make a one-time login token for a new user.").param("USERNAME", null).action(new Invite()))
+                .sub(Cli.Command.of("disable", "Disable a user: their keys, dashboard sessions and SSH stop at once, their reservations end.")
+                        .param("USERNAME", null).action(new SetActive(false)))
+                .sub(Cli.Command.of("enable", "Enable a disabled user again (their keys work again).")
+                        .param("USERNAME", null).action(new SetActive(true)));
+    }
+
+    static final class SetActive extends Base {
+        private final boolean active;
+
+        SetActive(boolean active) {
+            this.active = active;
+        }
+
+        @Override
+        int call() {
+            String username = args.param(0);
+            JsonNode res = api().post("/v1/admin/users/" + username + (active ? "/enable" : "/disable"), Map.of());
+            if (active) {
+                out().println(username + " is enabled again");
+            } else {
+                int n = res.get("reservations_cancelled").asInt();
+                out().println(username + " is disabled: keys and sessions stopped, " + n + " reservation" + (n == 1 ? "" : "s")
+                        + " cancelled");
+            }
+            return 0;
+        }
     }
 
     static final class Invite extends Base {

@@ -430,6 +430,21 @@ public final class Reservations {
         return b.build();
     }
 
+    /** The ids of a user's reservations that wait or hold GPUs. */
+    public List<UUID> liveOf(Connection c, long userId) throws SQLException {
+        List<UUID> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "select reservation_id from reservations where user_id = ? and status in ('queued', 'preparing', 'active')")) {
+            ps.setLong(1, userId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getObject(1, UUID.class));
+                }
+            }
+        }
+        return out;
+    }
+
     /** What a user has waiting: how many reservations, and their GPU-hours. */
     public record UserWaiting(int count, java.math.BigDecimal gpuHours) {
     }

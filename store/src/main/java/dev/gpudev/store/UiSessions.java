@@ -19,13 +19,15 @@ public final class UiSessions {
                           Instant expiresAt, Instant lastSeenAt) {
     }
 
-    public void createLink(Connection c, String tokenHash, long userId, Instant now, Instant expiresAt) throws SQLException {
+    /** A login link asked for with an API key (keyId): the session it makes lives no longer than that key. */
+    public void createLink(Connection c, String tokenHash, long userId, long keyId, Instant now, Instant expiresAt) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
-                insert into ui_login_links (token_hash, user_id, created_at, expires_at) values (?, ?, ?, ?)""")) {
+                insert into ui_login_links (token_hash, user_id, created_at, expires_at, key_id) values (?, ?, ?, ?, ?)""")) {
             ps.setString(1, tokenHash);
             ps.setLong(2, userId);
             ps.setTimestamp(3, Timestamp.from(now));
             ps.setTimestamp(4, Timestamp.from(expiresAt));
+            ps.setObject(5, keyId > 0 ? keyId : null);
             ps.executeUpdate();
         }
         // Links live minutes: whoever makes one sweeps those long over.
@@ -37,7 +39,8 @@ public final class UiSessions {
 
     /** How using a link went. */
     public sealed interface Redeemed {
-        record Ok(long userId) implements Redeemed {
+        /** @param keyId the key that asked for the link (0: none) */
+        record Ok(long userId, long keyId) implements Redeemed {
         }
 
         record Unknown() implements Redeemed {
@@ -53,7 +56,7 @@ public final class UiSessions {
     /** Uses a link once: the row is locked, so two browsers racing with one link cannot both get a session. */
     public Redeemed redeem(Connection c, String tokenHash, Instant now) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
-                "select user_id, expires_at, used_at from ui_login_links where token_hash = ? for update")) {
+                "select user_id, expires_at, used_at, coalesce(key_id, 0) from ui_login_links where token_hash = ? for update")) {
             ps.setString(1, tokenHash);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
@@ -66,27 +69,30 @@ public final class UiSessions {
                     return new Redeemed.Expired();
                 }
                 long userId = rs.getLong(1);
+                long keyId = rs.getLong(4);
                 try (PreparedStatement up = c.prepareStatement("update ui_login_links set used_at = ? where token_hash = ?")) {
                     up.setTimestamp(1, Timestamp.from(now));
                     up.setString(2, tokenHash);
                     up.executeUpdate();
                 }
-                return new Redeemed.Ok(userId);
+                return new Redeemed.Ok(userId, keyId);
             }
         }
     }
 
-    public void createSession(Connection c, String sessionHash, long userId, String csrfToken, Instant now, Instant expiresAt)
+    /** A session for a user, made from a link the key keyId asked for (0: none): it ends when that key is revoked. */
+    public void createSession(Connection c, String sessionHash, long userId, long keyId, String csrfToken, Instant now, Instant expiresAt)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
-                insert into ui_sessions (session_hash, user_id, csrf_token, created_at, expires_at, last_seen_at)
-                values (?, ?, ?, ?, ?, ?)""")) {
+                insert into ui_sessions (session_hash, user_id, csrf_token, created_at, expires_at, last_seen_at, key_id)
+                values (?, ?, ?, ?, ?, ?, ?)""")) {
             ps.setString(1, sessionHash);
             ps.setLong(2, userId);
             ps.setString(3, csrfToken);
             ps.setTimestamp(4, Timestamp.from(now));
             ps.setTimestamp(5, Timestamp.from(expiresAt));
             ps.setTimestamp(6, Timestamp.from(now));
+            ps.setObject(7, keyId > 0 ? keyId : null);
             ps.executeUpdate();
         }
         try (PreparedStatement ps = c.prepareStatement("delete from ui_sessions where expires_at < ?")) {
@@ -95,12 +101,13 @@ public final class UiSessions {
         }
     }
 
-    /** The session of a cookie, with its user, in one query; expired ones are not found. */
+    /** The session of a cookie, with its user, in one query; expired ones, and those whose key was revoked, are not found. */
     public Optional<Session> find(Connection c, String sessionHash, Instant now) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 select s.user_id, u.username, exists(select 1 from user_roles r where r.user_id = u.user_id and r.role = 'admin'),
                        coalesce(u.is_active, false), s.csrf_token, s.created_at, s.expires_at, s.last_seen_at
-                from ui_sessions s join api_users u on u.user_id = s.user_id where s.session_hash = ? and s.expires_at > ?""")) {
+                from ui_sessions s join api_users u on u.user_id = s.user_id where s.session_hash = ? and s.expires_at > ?
+                  and (s.key_id is null or exists (select 1 from api_keys k where k.key_id = s.key_id and k.is_active))""")) {
             ps.setString(1, sessionHash);
             ps.setTimestamp(2, Timestamp.from(now));
             try (ResultSet rs = ps.executeQuery()) {
@@ -130,6 +137,14 @@ public final class UiSessions {
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getString(1) : null;
             }
+        }
+    }
+
+    /** Ends every session of a user (the account was disabled); how many ended. */
+    public int endAll(Connection c, long userId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("delete from ui_sessions where user_id = ?")) {
+            ps.setLong(1, userId);
+            return ps.executeUpdate();
         }
     }
 

@@ -17,6 +17,25 @@ public final class Users {
     public record Invite(long inviteId, String username, boolean admin, boolean reusable, Instant expiresAt, Instant usedAt) {
     }
 
+    /**
+     * Disables or enables a user; their keys stop (or work again) at once: API replicas caching checked keys
+     * are told to forget them when this commits. The user's id, or empty when there is no such user.
+     */
+    public Optional<Long> setActive(Connection c, String username, boolean active) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update api_users set is_active = ? where username = ? returning user_id")) {
+            ps.setBoolean(1, active);
+            ps.setString(2, username);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                long id = rs.getLong(1);
+                ApiKeys.announce(c);
+                return Optional.of(id);
+            }
+        }
+    }
+
     public Optional<User> findByName(Connection c, String username) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(SELECT + " where u.username = ?")) {
             ps.setString(1, username);
