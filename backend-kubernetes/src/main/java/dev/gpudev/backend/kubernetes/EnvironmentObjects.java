@@ -209,6 +209,7 @@ public final class EnvironmentObjects {
 
         Map<String, Quantity> limits = new LinkedHashMap<>();
         Map<String, Quantity> requests = new LinkedHashMap<>();
+        long shmBytes = 0;
         limits.put("nvidia.com/gpu", new Quantity(Integer.toString(spec.gpuCount())));
         requests.put("nvidia.com/gpu", new Quantity(Integer.toString(spec.gpuCount())));
         if (node != null && node.gpus() > 0) {
@@ -217,19 +218,29 @@ public final class EnvironmentObjects {
             long bytes = Quantity.getAmountInBytes(node.memory()).multiply(share).longValue();
             limits.put("cpu", new Quantity(milliCpu + "m"));
             limits.put("memory", new Quantity(Long.toString(bytes / (1024 * 1024)) + "Mi"));
+            shmBytes = bytes / 2;
             // Requests a little under the limits: the node's own daemons need room too.
             requests.put("cpu", new Quantity((milliCpu * 9 / 10) + "m"));
             requests.put("memory", new Quantity(Long.toString(bytes * 9 / 10 / (1024 * 1024)) + "Mi"));
         }
 
+        // Local disk the pod may fill: its workspace, a scratch home, and its own writable layer and logs; bounded,
+        // so that one tenant cannot fill the node (the kubelet evicts a pod past its ephemeral-storage limit).
         List<Volume> volumes = new ArrayList<>();
         PersistentVolumeClaim home = homeClaim(spec, settings);
+        Quantity scratchHome = new Quantity(settings.diskSize());
         volumes.add(home == null
-                ? new VolumeBuilder().withName("home").withNewEmptyDir().endEmptyDir().build()
+                ? new VolumeBuilder().withName("home").withNewEmptyDir().withSizeLimit(scratchHome).endEmptyDir().build()
                 : new VolumeBuilder().withName("home").withNewPersistentVolumeClaim().withClaimName(home.getMetadata().getName())
                 .endPersistentVolumeClaim().build());
-        volumes.add(new VolumeBuilder().withName("shm").withNewEmptyDir().withMedium("Memory").endEmptyDir().build());
-        volumes.add(new VolumeBuilder().withName("workspace").withNewEmptyDir().endEmptyDir().build());
+        // memory-backed: it counts in the memory limit, and takes at most half of it
+        volumes.add(new VolumeBuilder().withName("shm").withNewEmptyDir().withMedium("Memory")
+                .withSizeLimit(shmBytes > 0 ? new Quantity((shmBytes >> 20) + "Mi") : null).endEmptyDir().build());
+        volumes.add(new VolumeBuilder().withName("workspace").withNewEmptyDir().withSizeLimit(new Quantity(WORKSPACE)).endEmptyDir().build());
+        long ephemeral = Quantity.getAmountInBytes(new Quantity(WORKSPACE)).longValue() + Quantity.getAmountInBytes(new Quantity(WRITABLE)).longValue()
+                + (home == null ? Quantity.getAmountInBytes(scratchHome).longValue() : 0);
+        limits.put("ephemeral-storage", new Quantity((ephemeral >> 30) + "Gi"));
+        requests.put("ephemeral-storage", new Quantity("1Gi"));
         volumes.add(new VolumeBuilder().withName("keys").withNewSecret().withSecretName(keysSecret(spec.name())).withDefaultMode(0444)
                 .endSecret().build());
         volumes.add(new VolumeBuilder().withName("gpudev").withNewConfigMap().withName(spec.name()).endConfigMap().build());
@@ -269,13 +280,20 @@ public final class EnvironmentObjects {
         return podSpec.endSpec().build();
     }
 
+    /** An environment's /workspace (local, deleted with the pod) at most. */
+    static final String WORKSPACE = "50Gi";
+    /** What its container may write outside its volumes (its writable layer, its logs) at most. */
+    static final String WRITABLE = "20Gi";
+    /** The cluster's DNS: the only place environments may send port 53 (no tunnelling data out through any resolver). */
+    static final Map<String, String> CLUSTER_DNS = Map.of("k8s-app", "kube-dns");
+
     /** The platform's SSH proxy pods: the only ones that may open a connection to an environment. */
     public static final Map<String, String> PROXY_PODS = Map.of("app.kubernetes.io/name", "gpudev", COMPONENT, "proxy");
 
     /**
      * The namespace's rule for every environment (tenants are not trusted): in, only the SSH proxy to
-     * sshd; out, DNS and the internet, never the cluster's or the VPC's private addresses nor the cloud's
-     * metadata endpoint (the node's credentials). Enforced by the cluster's network plugin.
+     * sshd; out, the cluster's DNS and the internet, never the cluster's or the VPC's private addresses nor the
+     * cloud's metadata endpoint (the node's credentials). Enforced by the cluster's network plugin.
      */
     public static io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy environmentsPolicy(String namespace) {
         return new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder()
@@ -288,6 +306,8 @@ public final class EnvironmentObjects {
                 .addNewPort().withProtocol("TCP").withPort(new IntOrString(KubernetesSettings.SSHD_PORT)).endPort()
                 .endIngress()
                 .addNewEgress()
+                .addNewTo().withNewNamespaceSelector().addToMatchLabels("kubernetes.io/metadata.name", "kube-system").endNamespaceSelector()
+                .withNewPodSelector().withMatchLabels(CLUSTER_DNS).endPodSelector().endTo()
                 .addNewPort().withProtocol("UDP").withPort(new IntOrString(53)).endPort()
                 .addNewPort().withProtocol("TCP").withPort(new IntOrString(53)).endPort()
                 .endEgress()

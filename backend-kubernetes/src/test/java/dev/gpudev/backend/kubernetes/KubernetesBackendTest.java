@@ -168,6 +168,10 @@ class KubernetesBackendTest {
         assertEquals(Boolean.FALSE, p.getSpec().getEnableServiceLinks());
         Map<String, Volume> volumes = new java.util.HashMap<>();
         p.getSpec().getVolumes().forEach(v -> volumes.put(v.getName(), v));
+        // Local disk and memory-backed space are bounded: one tenant cannot fill the node.
+        assertSame("50Gi", volumes.get("workspace").getEmptyDir().getSizeLimit());
+        assertSame("128Gi", volumes.get("shm").getEmptyDir().getSizeLimit()); // half the memory limit, which it counts in
+        assertSame("70Gi", c.getResources().getLimits().get("ephemeral-storage")); // its workspace and its writable layer
         assertEquals(s.name() + "-home", volumes.get("home").getPersistentVolumeClaim().getClaimName());
         assertEquals("Memory", volumes.get("shm").getEmptyDir().getMedium());
         assertNotNull(volumes.get("workspace").getEmptyDir());
@@ -210,8 +214,11 @@ class KubernetesBackendTest {
         assertEquals("0.0.0.0/0", internet.getCidr());
         assertTrue(internet.getExcept().containsAll(List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")),
                 "no private addresses (the database, the API, other pods), no metadata endpoint: " + internet.getExcept());
-        assertTrue(out.stream().anyMatch(e -> e.getPorts() != null && e.getPorts().stream().anyMatch(p -> p.getPort().getIntVal() == 53)),
-                "names still resolve");
+        var dns = out.stream().filter(e -> e.getPorts() != null && e.getPorts().stream().anyMatch(p -> p.getPort().getIntVal() == 53))
+                .findFirst().orElseThrow(() -> new AssertionError("names still resolve"));
+        assertEquals(Map.of("k8s-app", "kube-dns"), dns.getTo().getFirst().getPodSelector().getMatchLabels(),
+                "port 53 only to the cluster's DNS (no tunnelling out through any resolver)");
+        assertEquals(Map.of("kubernetes.io/metadata.name", "kube-system"), dns.getTo().getFirst().getNamespaceSelector().getMatchLabels());
     }
 
     @Test
