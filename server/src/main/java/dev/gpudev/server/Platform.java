@@ -95,7 +95,7 @@ public final class Platform implements AutoCloseable {
         String bind = "127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0";
         if (cfg.role().runsProxy()) {
             Path hostKey = cfg.sshHostKey() != null ? cfg.sshHostKey() : cfg.dataDir().resolve("ssh_proxy_host_key");
-            proxy = new SshProxy(db, sshKeys, reservations, hostKey, bind, cfg.sshPort());
+            proxy = new SshProxy(db, sshKeys, reservations, hostKey, bind, cfg.sshPort(), clock);
             closeables.addFirst(proxy);
         } else {
             proxy = null;

@@ -23,7 +23,9 @@ import java.security.PublicKey;
 /**
  * The jump host. Users log in with a key registered to their account and may open a tunnel
  * (direct-tcpip, what `ssh -J` uses) only to the SSH endpoint of an environment they own. No shell,
- * no commands, no remote listening: everything else is refused and logged.
+ * no commands, no remote listening: everything else is refused and logged. A connection that has not
+ * logged in is given {@link #AUTH_TIMEOUT} to do so, and only so many wait at once (in all and per
+ * address): a flood of half-open connections cannot hold the proxy's sockets.
  */
 public final class SshProxy implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SshProxy.class);
@@ -40,9 +42,35 @@ public final class SshProxy implements AutoCloseable {
     private static final org.apache.sshd.common.AttributeRepository.AttributeKey<java.util.List<String>> OPEN =
             new org.apache.sshd.common.AttributeRepository.AttributeKey<>();
 
+    /**
+     * How long a connection may take to log in, and how many may wait to at once: in all, and from one
+     * address (not counted for loopback: on a one-machine server every user comes from there).
+     */
+    record Waiting(java.time.Duration authTimeout, int max, int maxPerAddress) {
+        static final Waiting DEFAULTS = new Waiting(java.time.Duration.ofSeconds(20), 200, 20);
+    }
+
+    private final java.util.concurrent.atomic.AtomicInteger unauthenticated = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> unauthenticatedByAddress = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final org.apache.sshd.common.AttributeRepository.AttributeKey<String> WAITING =
+            new org.apache.sshd.common.AttributeRepository.AttributeKey<>();
+    private final java.time.Clock clock;
+
     public SshProxy(Database db, SshKeys sshKeys, Reservations reservations, Path hostKey, String bindHost, int port)
             throws IOException {
+        this(db, sshKeys, reservations, hostKey, bindHost, port, java.time.Clock.systemUTC());
+    }
+
+    public SshProxy(Database db, SshKeys sshKeys, Reservations reservations, Path hostKey, String bindHost, int port,
+                    java.time.Clock clock) throws IOException {
+        this(db, sshKeys, reservations, hostKey, bindHost, port, clock, Waiting.DEFAULTS);
+    }
+
+    SshProxy(Database db, SshKeys sshKeys, Reservations reservations, Path hostKey, String bindHost, int port,
+             java.time.Clock clock, Waiting waiting) throws IOException {
+        this.clock = clock;
         server = SshServer.setUpDefaultServer();
+        org.apache.sshd.core.CoreModuleProperties.AUTH_TIMEOUT.set(server, waiting.authTimeout());
         server.setHost(bindHost);
         server.setPort(port);
         var keys = new SimpleGeneratorHostKeyProvider(hostKey);
@@ -85,7 +113,29 @@ public final class SshProxy implements AutoCloseable {
         server.setCommandFactory(null);
         server.addSessionListener(new org.apache.sshd.common.session.SessionListener() {
             @Override
+            public void sessionCreated(Session session) {
+                String address = address(session);
+                int all = unauthenticated.incrementAndGet();
+                int mine = unauthenticatedByAddress.merge(address, 1, Integer::sum);
+                session.setAttribute(WAITING, address);
+                boolean loopback = address.equals("127.0.0.1") || address.equals("0:0:0:0:0:0:0:1") || address.equals("::1");
+                if (all > waiting.max() || (!loopback && mine > waiting.maxPerAddress())) {
+                    log.warn("proxy: refused a connection from {}: {} waiting to log in from it, {} in all", address, mine, all);
+                    session.close(true);
+                }
+            }
+
+            @Override
+            public void sessionEvent(Session session, Event event) {
+                if (event == Event.Authenticated) {
+                    loggedIn(session);
+                }
+            }
+
+            @Override
             public void sessionClosed(Session session) {
+                loggedIn(session); // or gone before it did
+
                 java.util.List<String> open = session.getAttribute(OPEN);
                 if (open != null && !open.isEmpty()) {
                     try {
@@ -105,7 +155,7 @@ public final class SshProxy implements AutoCloseable {
         // Open tunnels are use of an environment (idle detection): said again every 30 s while they last.
         heartbeat.scheduleWithFixedDelay(() -> {
             try {
-                java.time.Instant now = java.time.Instant.now();
+                java.time.Instant now = clock.instant();
                 db.inTransaction(c -> {
                     proxySessions.heartbeat(c, proxyId, now, now.minus(java.time.Duration.ofMinutes(5)));
                     return null;
@@ -116,12 +166,31 @@ public final class SshProxy implements AutoCloseable {
         }, 30, 30, java.util.concurrent.TimeUnit.SECONDS);
     }
 
+    /** A connection no longer waits to log in (it did, or it is gone). */
+    private void loggedIn(Session session) {
+        String address = session.removeAttribute(WAITING);
+        if (address != null) {
+            unauthenticated.decrementAndGet();
+            unauthenticatedByAddress.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1);
+        }
+    }
+
+    private static String address(Session session) {
+        var a = session.getIoSession().getRemoteAddress();
+        return a instanceof java.net.InetSocketAddress i ? i.getAddress().getHostAddress() : String.valueOf(a);
+    }
+
+    /** Connections waiting to log in now (tests). */
+    int waitingToLogIn() {
+        return unauthenticated.get();
+    }
+
     /** A tunnel opened: the processor counts it as use of the environment it leads to. */
     private void record(Database db, Session session, String user, SshdSocketAddress target) {
         String id = proxyId + "/" + tunnelIds.incrementAndGet();
         try {
             db.inTransaction(c -> {
-                proxySessions.opened(c, id, proxyId, user, new ProxySessions.Endpoint(target.getHostName(), target.getPort()), java.time.Instant.now());
+                proxySessions.opened(c, id, proxyId, user, new ProxySessions.Endpoint(target.getHostName(), target.getPort()), clock.instant());
                 return null;
             });
             session.computeAttributeIfAbsent(OPEN, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(id);
@@ -132,7 +201,7 @@ public final class SshProxy implements AutoCloseable {
 
     /** For tests: the heartbeat now rather than in 30 s. */
     void heartbeatNow(Database db) {
-        java.time.Instant now = java.time.Instant.now();
+        java.time.Instant now = clock.instant();
         db.inTransaction(c -> {
             proxySessions.heartbeat(c, proxyId, now, now.minus(java.time.Duration.ofMinutes(5)));
             return null;

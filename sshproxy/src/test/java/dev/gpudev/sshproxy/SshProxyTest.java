@@ -155,4 +155,41 @@ class SshProxyTest {
         gen.initialize(256);
         assertThrows(Exception.class, () -> login("alice", gen.generateKeyPair()), "an unregistered key");
     }
+
+    @Test
+    void connectionsThatNeverLogInAreFewAndShortLived() throws Exception {
+        var waiting = new SshProxy.Waiting(Duration.ofSeconds(1), 5, 2);
+        try (SshProxy small = new SshProxy(db, new SshKeys(), new Reservations(), dir.resolve("host_key2"), "127.0.0.1", 0,
+                java.time.Clock.systemUTC(), waiting)) {
+            java.util.List<java.net.Socket> idle = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 12; i++) {
+                    idle.add(new java.net.Socket("127.0.0.1", small.port())); // connect, and never say anything
+                }
+                long deadline = System.nanoTime() + 5_000_000_000L;
+                while (small.waitingToLogIn() > 0 && System.nanoTime() < deadline) {
+                    assertTrue(small.waitingToLogIn() <= 5, "at most 5 wait to log in: " + small.waitingToLogIn());
+                    Thread.sleep(20);
+                }
+                assertEquals(0, small.waitingToLogIn(), "each is closed after the login timeout");
+                for (java.net.Socket s : idle) {
+                    s.setSoTimeout(3000);
+                    var in = s.getInputStream();
+                    int read;
+                    do {
+                        read = in.read();
+                    } while (read >= 0); // the server's version line, then the close
+                }
+            } finally {
+                for (java.net.Socket s : idle) {
+                    s.close();
+                }
+            }
+            // a real user still logs in (the proxy is not left full)
+            ClientSession s = client.connect("alice", "127.0.0.1", small.port()).verify(Duration.ofSeconds(5)).getSession();
+            s.addPublicKeyIdentity(alice);
+            s.auth().verify(Duration.ofSeconds(5));
+            s.close();
+        }
+    }
 }
