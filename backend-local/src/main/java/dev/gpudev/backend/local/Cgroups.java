@@ -86,8 +86,6 @@ final class Cgroups {
         Files.createDirectories(g.memory());
         Files.createDirectories(g.pids());
         if (v2) {
-            Files.createDirectories(g.memory());
-            enableV2Child(g.memory());
             write(g.memory().resolve("memory.max"), Long.toString(memoryBytes));
             writeIfExists(g.memory().resolve("memory.swap.max"), "0");
             write(g.pids().resolve("pids.max"), Integer.toString(processes));
@@ -98,10 +96,6 @@ final class Cgroups {
             write(g.pids().resolve("pids.max"), Integer.toString(processes));
         }
         return g;
-    }
-
-    private static void enableV2Child(Path dir) {
-        // the environment's own group holds processes: no controllers are enabled below it
     }
 
     Group group(String name) {
@@ -173,6 +167,9 @@ final class Cgroups {
         for (Path dir : g.v2() ? List.of(g.memory()) : List.of(g.memory(), g.pids())) {
             try {
                 Files.deleteIfExists(dir);
+                if (!g.v2()) {
+                    Files.deleteIfExists(dir.getParent()); // the scope, once its last environment is gone (v2 keeps it: its controllers are set)
+                }
             } catch (IOException e) {
                 log.debug("group {} not removed yet: {}", dir, e.getMessage());
             }
