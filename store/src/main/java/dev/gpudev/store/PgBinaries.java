@@ -32,6 +32,8 @@ final class PgBinaries {
         Path target = cache.resolve("pg-" + version);
         Path done = target.resolve(".complete");
         if (Files.exists(done)) {
+            // readable by PostgreSQL's own uid (the unpack's temporary directory was the server's alone)
+            Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
             return target;
         }
         Files.createDirectories(cache);
@@ -67,6 +69,7 @@ final class PgBinaries {
             }
         }
         Files.createFile(tmp.resolve(".complete"));
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException raced) {

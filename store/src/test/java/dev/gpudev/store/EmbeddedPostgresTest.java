@@ -44,6 +44,26 @@ class EmbeddedPostgresTest {
     }
 
     @Test
+    void asRootItRunsAsAnUnprivilegedUidOfItsOwnThatCannotReadRootsFiles() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("0".equals(String.valueOf(Files.getAttribute(Path.of("/proc/self"), "unix:uid"))),
+                "the server runs as root here");
+        EmbeddedPostgres pg = TestDatabase.server();
+        String status = Files.readString(Path.of("/proc/" + pg.pid() + "/status"));
+        String uids = status.lines().filter(l -> l.startsWith("Uid:")).findFirst().orElseThrow();
+        assertTrue(uids.matches("Uid:\\s+" + EmbeddedPostgres.PG_UID + "\\s+" + EmbeddedPostgres.PG_UID + ".*"), "its own uid: " + uids);
+        assertTrue(status.contains("CapEff:\t0000000000000000") && status.contains("CapBnd:\t0000000000000000"), "no capabilities");
+        assertEquals(EmbeddedPostgres.PG_UID, Files.getAttribute(pg.socketDir().resolveSibling("pgdata"), "unix:uid"), "its files are its own");
+        try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"), EmbeddedPostgres.SUPERUSER, pg.superuserPassword());
+             var st = c.createStatement()) {
+            // even its superuser reads files only as that uid: root's are out of reach
+            var e = assertThrows(SQLException.class, () -> st.executeQuery("select pg_read_file('/etc/shadow')"));
+            assertTrue(e.getMessage().contains("ermission denied"), e.getMessage());
+            var w = assertThrows(SQLException.class, () -> st.execute("copy (select 'x') to '/root/gpudev-pg-was-here'"));
+            assertTrue(w.getMessage().contains("ermission denied") || w.getMessage().contains("No such file"), w.getMessage());
+        }
+    }
+
+    @Test
     void nothingListensOnTcpAndTheSocketAndSecretsArePrivate() throws Exception {
         EmbeddedPostgres pg = TestDatabase.server();
         try (Connection c = DriverManager.getConnection(pg.jdbcUrl("postgres"), EmbeddedPostgres.SUPERUSER, pg.superuserPassword());
