@@ -17,7 +17,8 @@ final class CapacityView {
     private final Database db;
     private final CapacityTable table;
     private volatile Capacity cached;
-    private volatile Instant readAt = Instant.MIN;
+    /** When it was read, on the monotonic clock: how fresh a cache is, not a time of the domain. */
+    private volatile long readAtNanos;
 
     CapacityView(Database db, CapacityTable table) {
         this.db = db;
@@ -25,10 +26,10 @@ final class CapacityView {
     }
 
     Capacity current() {
-        Instant now = Instant.now();
-        if (cached == null || now.isAfter(readAt.plus(FRESH)) || now.isBefore(readAt)) {
+        long now = System.nanoTime();
+        if (cached == null || now - readAtNanos > FRESH.toNanos()) {
             cached = db.query(table::read);
-            readAt = now;
+            readAtNanos = now;
         }
         return cached;
     }

@@ -81,6 +81,31 @@ class ArchitectureTest {
     }
 
     @Test
+    void noBackendPackageDependsOnASiblingBackendPackage() {
+        com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices().matching("dev.gpudev.backend.(*)..")
+                .should().notDependOnEachOther()
+                .ignoreDependency(DescribedPredicate.alwaysTrue(),
+                        com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage("dev.gpudev.backend.spi.."))
+                .check(all);
+    }
+
+    /** Nothing slow on the processor's loop: the backend calls that can block are made by its workers only. */
+    @Test
+    void onlyTheProcessorsWorkersMakeBackendCallsThatCanBlock() {
+        noClasses().that().resideInAPackage("dev.gpudev.processor..").and().doNotHaveSimpleName("BackendCalls")
+                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCalls$Ensure")
+                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCalls$Destroy")
+                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCalls$Notify")
+                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCalls$ClearNotices")
+                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCalls$ListDisk")
+                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCalls$DeleteDisk")
+                .should().callMethodWhere(DescribedPredicate.describe("a Backend call that can block",
+                        (JavaMethodCall call) -> call.getTargetOwner().isAssignableTo("dev.gpudev.backend.spi.Backend")
+                                && List.of("ensure", "destroy", "notify", "clearNotices", "listDisk", "deleteDisk").contains(call.getName())))
+                .check(all);
+    }
+
+    @Test
     void theStoreServesAndReachesNoOtherModule() {
         noClasses().that().resideInAPackage("dev.gpudev.store..")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.gpudev.api..", "dev.gpudev.processor..", "dev.gpudev.backend..",
