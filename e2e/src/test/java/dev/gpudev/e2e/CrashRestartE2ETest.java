@@ -146,15 +146,20 @@ class CrashRestartE2ETest {
         }
         // LOG_FORMAT=json: every log line is a JSON object, and API log lines carry the request id.
         call(base, "POST", "/v1/jobs/" + ids.getFirst() + "/cancel", key, null);
-        Thread.sleep(300);
         long withRequestId = 0;
-        for (String line : Files.readAllLines(log)) {
-            if (line.isBlank() || !line.startsWith("{")) {
-                continue; // the start-up banner on stdout is for people
+        Instant until = Instant.now().plus(Duration.ofSeconds(10));
+        while (withRequestId == 0 && Instant.now().isBefore(until)) {
+            for (String line : Files.readAllLines(log)) {
+                if (line.isBlank() || !line.startsWith("{")) {
+                    continue; // the start-up banner on stdout is for people
+                }
+                JsonNode entry = JSON.readTree(line);
+                assertTrue(entry.has("level") && entry.has("message"), line);
+                withRequestId += entry.path("mdc").has("request_id") ? 1 : 0;
             }
-            JsonNode entry = JSON.readTree(line);
-            assertTrue(entry.has("level") && entry.has("message"), line);
-            withRequestId += entry.path("mdc").has("request_id") ? 1 : 0;
+            if (withRequestId == 0) {
+                Thread.sleep(100);
+            }
         }
         assertTrue(withRequestId > 0, "API log lines name their request");
     }

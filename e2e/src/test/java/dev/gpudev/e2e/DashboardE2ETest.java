@@ -240,7 +240,11 @@ class DashboardE2ETest {
         // From a phone's width to a wide screen, nothing runs off the side (wide tables scroll in their own box).
         for (int width : new int[]{360, 1920}) {
             browser.manage().window().setSize(new Dimension(width, 900));
-            Thread.sleep(300);
+            long resized = System.nanoTime() + 5_000_000_000L; // the window takes its size, then the page lays out again
+            while (!Long.valueOf(width).equals(js.executeScript("return window.outerWidth;")) && System.nanoTime() < resized) {
+                Thread.sleep(20);
+            }
+            js.executeScript("return document.body.getBoundingClientRect().width;");
             long overflow = (Long) js.executeScript("return document.documentElement.scrollWidth - window.innerWidth;");
             Object inner = js.executeScript("return window.innerWidth;");
             System.out.println("dashboard at a " + inner + " px wide window: " + (overflow <= 0 ? "fits" : overflow + " px too wide"));

@@ -126,7 +126,10 @@ class BoundedBoxTest {
         awaitReady("gpudev-lives");
         int port = ((Observed.Phase.Ready) backend.observe().get("gpudev-lives").phase()).sshPort();
         inBox("gpudev-lives", "nohup sleep 317 > /dev/null 2>&1 &");
-        Thread.sleep(200);
+        long started = System.nanoTime() + 10_000_000_000L;
+        while (sleepers() < 1 && System.nanoTime() < started) {
+            Thread.sleep(20);
+        }
         assertEquals(1, sleepers());
         backend.close(); // the server stops (or dies): the environment stays
         assertEquals(1, sleepers(), "the job runs on without the server");

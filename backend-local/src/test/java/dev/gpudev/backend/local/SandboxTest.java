@@ -107,7 +107,10 @@ class SandboxTest {
         try {
             run(box.command(List.of("/bin/bash", "-c", "nohup sleep 300 > /dev/null 2>&1 & setsid sleep 301 > /dev/null 2>&1 < /dev/null &"),
                     Map.of()));
-            Thread.sleep(300);
+            Instant started = Instant.now().plus(Duration.ofSeconds(10));
+            while (sleepers() < 2 && Instant.now().isBefore(started)) {
+                Thread.sleep(20);
+            }
             assertEquals(2, sleepers(), "both jobs run after the session ended");
         } finally {
             box.close();
