@@ -93,12 +93,12 @@ class ArchitectureTest {
     @Test
     void onlyTheProcessorsWorkersMakeBackendCallsThatCanBlock() {
         noClasses().that().resideInAPackage("dev.gpudev.processor..").and().doNotHaveSimpleName("BackendCalls")
-                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCalls$Ensure")
-                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCalls$Destroy")
-                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCalls$Notify")
-                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCalls$ClearNotices")
-                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCalls$ListDisk")
-                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCalls$DeleteDisk")
+                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCall$Ensure")
+                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCall$Destroy")
+                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCall$Notify")
+                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCall$ClearNotices")
+                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCall$ListDisk")
+                .and().doNotHaveFullyQualifiedName("dev.gpudev.processor.BackendCall$DeleteDisk")
                 .should().callMethodWhere(DescribedPredicate.describe("a Backend call that can block",
                         (JavaMethodCall call) -> call.getTargetOwner().isAssignableTo("dev.gpudev.backend.spi.Backend")
                                 && List.of("ensure", "destroy", "notify", "clearNotices", "listDisk", "deleteDisk").contains(call.getName())))

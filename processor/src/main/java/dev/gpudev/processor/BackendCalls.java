@@ -1,9 +1,6 @@
 package dev.gpudev.processor;
 
 import dev.gpudev.backend.spi.Backend;
-import dev.gpudev.backend.spi.DiskListing;
-import dev.gpudev.backend.spi.DiskRef;
-import dev.gpudev.backend.spi.EnvironmentSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,139 +37,10 @@ import java.util.concurrent.atomic.AtomicLong;
 final class BackendCalls implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BackendCalls.class);
 
-    /** A call the loop wants made. Equal requests are the same call. */
-    sealed interface Request {
-        /** Calls of one lane run one after the other. */
-        String lane();
-
-        /** How long it may take. */
-        Duration deadline(ProcessorSettings.Workers d);
-
-        /** Words for logs and status lines: "making environment x". */
-        String describe();
-
-        Object run(Backend backend) throws Exception;
-    }
-
-    record Ensure(EnvironmentSpec spec) implements Request {
-        public String lane() {
-            return "env:" + spec.name();
-        }
-
-        public Duration deadline(ProcessorSettings.Workers d) {
-            return d.ensure();
-        }
-
-        public String describe() {
-            return "making environment " + spec.name();
-        }
-
-        public Object run(Backend b) throws Exception {
-            b.ensure(spec);
-            return null;
-        }
-    }
-
-    record Destroy(String name) implements Request {
-        public String lane() {
-            return "env:" + name;
-        }
-
-        public Duration deadline(ProcessorSettings.Workers d) {
-            return d.destroy();
-        }
-
-        public String describe() {
-            return "removing environment " + name;
-        }
-
-        public Object run(Backend b) throws Exception {
-            b.destroy(name);
-            return null;
-        }
-    }
-
-    record Notify(String name, String fileName, String message) implements Request {
-        public String lane() {
-            return "notice:" + name;
-        }
-
-        public Duration deadline(ProcessorSettings.Workers d) {
-            return d.notice();
-        }
-
-        public String describe() {
-            return "telling the users of " + name + " (" + fileName + ")";
-        }
-
-        public Object run(Backend b) throws Exception {
-            b.notify(name, fileName, message);
-            return null;
-        }
-    }
-
-    record ClearNotices(String name, String prefix) implements Request {
-        public String lane() {
-            return "notice:" + name;
-        }
-
-        public Duration deadline(ProcessorSettings.Workers d) {
-            return d.notice();
-        }
-
-        public String describe() {
-            return "clearing notices " + prefix + "* of " + name;
-        }
-
-        public Object run(Backend b) throws Exception {
-            b.clearNotices(name, prefix);
-            return null;
-        }
-    }
-
-    /** A listing for a disk operation (its id): the result is a {@link DiskListing}. */
-    record ListDisk(long operationId, DiskRef disk, int limit) implements Request {
-        public String lane() {
-            return "disk:" + disk.id();
-        }
-
-        public Duration deadline(ProcessorSettings.Workers d) {
-            return d.disk();
-        }
-
-        public String describe() {
-            return "listing disk " + disk.name() + " of " + disk.owner();
-        }
-
-        public Object run(Backend b) throws Exception {
-            return b.listDisk(disk, limit);
-        }
-    }
-
-    /** A disk's files removed; the command that asked for it ({@code messageId}) is acknowledged when it is done. */
-    record DeleteDisk(long messageId, DiskRef disk) implements Request {
-        public String lane() {
-            return "disk:" + disk.id();
-        }
-
-        public Duration deadline(ProcessorSettings.Workers d) {
-            return d.disk();
-        }
-
-        public String describe() {
-            return "deleting the files of disk " + disk.id();
-        }
-
-        public Object run(Backend b) throws Exception {
-            b.deleteDisk(disk);
-            return null;
-        }
-    }
-
     /**
      * What came of a call: its result, or the exception it threw, or that it was abandoned at its deadline.
      */
-    record Outcome(Request request, Object result, Exception error, boolean timedOut, Duration took) {
+    record Outcome(BackendCall request, Object result, Exception error, boolean timedOut, Duration took) {
         boolean ok() {
             return error == null && !timedOut;
         }
@@ -194,7 +62,7 @@ final class BackendCalls implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final Queue<Outcome> done = new ConcurrentLinkedQueue<>();
     /** Per lane: the calls waiting, the head running once started. Guarded by this. */
-    private final Map<String, ArrayDeque<Request>> lanes = new HashMap<>();
+    private final Map<String, ArrayDeque<BackendCall>> lanes = new HashMap<>();
     private final Map<String, Running> running = new HashMap<>();
     /** Lanes whose head may start when a worker is free, in the order they became ready. */
     private final ArrayDeque<String> ready = new ArrayDeque<>();
@@ -203,12 +71,12 @@ final class BackendCalls implements AutoCloseable {
     private boolean closed;
 
     private static final class Running {
-        final Request request;
+        final BackendCall request;
         final long startedNanos;
         Future<?> future;
         boolean finished;
 
-        Running(Request request) {
+        Running(BackendCall request) {
             this.request = request;
             this.startedNanos = System.nanoTime();
         }
@@ -233,7 +101,7 @@ final class BackendCalls implements AutoCloseable {
     }
 
     /** Asks for a call; false when the same call is already waiting or running (it is not asked twice). */
-    boolean submit(Request request) {
+    boolean submit(BackendCall request) {
         if (workers == 0) {
             runInline(request);
             return true;
@@ -242,7 +110,7 @@ final class BackendCalls implements AutoCloseable {
             if (closed) {
                 return false;
             }
-            ArrayDeque<Request> lane = lanes.computeIfAbsent(request.lane(), k -> new ArrayDeque<>());
+            ArrayDeque<BackendCall> lane = lanes.computeIfAbsent(request.lane(), k -> new ArrayDeque<>());
             if (lane.contains(request)) {
                 return false;
             }
@@ -257,13 +125,13 @@ final class BackendCalls implements AutoCloseable {
 
     /** Whether a call of this lane waits or runs now. */
     synchronized boolean busy(String lane) {
-        ArrayDeque<Request> q = lanes.get(lane);
+        ArrayDeque<BackendCall> q = lanes.get(lane);
         return q != null && !q.isEmpty();
     }
 
     /** Whether this very call waits or runs now. */
-    synchronized boolean pending(Request request) {
-        ArrayDeque<Request> q = lanes.get(request.lane());
+    synchronized boolean pending(BackendCall request) {
+        ArrayDeque<BackendCall> q = lanes.get(request.lane());
         return q != null && q.contains(request);
     }
 
@@ -278,7 +146,7 @@ final class BackendCalls implements AutoCloseable {
 
     /** The outcomes of these kinds of call that came since they were last drained; others stay for their own step. */
     @SafeVarargs
-    final List<Outcome> drain(Class<? extends Request>... kinds) {
+    final List<Outcome> drain(Class<? extends BackendCall>... kinds) {
         List<Outcome> out = new ArrayList<>();
         for (var it = done.iterator(); it.hasNext(); ) {
             Outcome o = it.next();
@@ -308,7 +176,7 @@ final class BackendCalls implements AutoCloseable {
         return lanes.values().stream().mapToInt(ArrayDeque::size).sum();
     }
 
-    private void runInline(Request request) {
+    private void runInline(BackendCall request) {
         long t0 = System.nanoTime();
         Object result = null;
         Exception error = null;
@@ -325,11 +193,11 @@ final class BackendCalls implements AutoCloseable {
     private void dispatch() {
         while (running.size() < workers && !ready.isEmpty()) {
             String laneName = ready.poll();
-            ArrayDeque<Request> lane = lanes.get(laneName);
+            ArrayDeque<BackendCall> lane = lanes.get(laneName);
             if (lane == null || lane.isEmpty() || running.containsKey(laneName)) {
                 continue;
             }
-            Request request = lane.peek();
+            BackendCall request = lane.peek();
             Running r = new Running(request);
             running.put(laneName, r);
             r.future = threads.submit(() -> execute(laneName, r));
@@ -383,7 +251,7 @@ final class BackendCalls implements AutoCloseable {
     /** The lane's head is done: the next of the lane becomes ready. Holds this. */
     private void finish(String laneName, Running r) {
         running.remove(laneName);
-        ArrayDeque<Request> lane = lanes.get(laneName);
+        ArrayDeque<BackendCall> lane = lanes.get(laneName);
         if (lane != null) {
             lane.remove(r.request);
             if (lane.isEmpty()) {

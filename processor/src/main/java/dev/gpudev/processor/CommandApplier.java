@@ -84,7 +84,7 @@ final class CommandApplier {
     }
 
     private void apply(Pgmq.Message m, Command parsed) {
-        List<BackendCalls.Request> after = new ArrayList<>();
+        List<BackendCall> after = new ArrayList<>();
         try {
             p.db().inTransaction(c -> {
                 after.clear(); // a retried transaction starts again
@@ -124,8 +124,8 @@ final class CommandApplier {
     }
 
     private void acknowledgeDeletions() {
-        for (var o : calls.drain(BackendCalls.DeleteDisk.class)) {
-            var req = (BackendCalls.DeleteDisk) o.request();
+        for (var o : calls.drain(BackendCall.DeleteDisk.class)) {
+            var req = (BackendCall.DeleteDisk) o.request();
             if (o.ok()) {
                 p.db().query(c -> p.pgmq().delete(c, p.commands().queue(), req.messageId()));
             } else {

@@ -48,8 +48,8 @@ final class DiskOperations {
     }
 
     /** The row is gone already (the API removed it with the command); the files go off the loop, and the command is acknowledged then. */
-    BackendCalls.Request delete(Command.DeleteDisk cmd, long messageId) {
-        return new BackendCalls.DeleteDisk(messageId, new DiskRef(cmd.diskId(), 0, cmd.owner(), cmd.name()));
+    BackendCall delete(Command.DeleteDisk cmd, long messageId) {
+        return new BackendCall.DeleteDisk(messageId, new DiskRef(cmd.diskId(), 0, cmd.owner(), cmd.name()));
     }
 
     /** A rename is carried out in the command's transaction; a listing is looked for on this cycle's {@link #run}. */
@@ -82,7 +82,7 @@ final class DiskOperations {
         List<Disks.Operation> pending = p.db().query(c -> p.disks().pendingOperations(c, 100));
         for (var op : pending) {
             if (op.operation().equals("list_content")) {
-                calls.submit(new BackendCalls.ListDisk(op.id(), new DiskRef(op.diskId(), op.userId(), op.username(), op.disk()), LISTING_LIMIT));
+                calls.submit(new BackendCall.ListDisk(op.id(), new DiskRef(op.diskId(), op.userId(), op.username(), op.disk()), LISTING_LIMIT));
             } else if (op.operation().equals("rename")) {
                 // its command was lost or dead-lettered: carried out now
                 p.db().inTransaction(c -> {
@@ -96,8 +96,8 @@ final class DiskOperations {
 
     /** The outcomes of listings, written to their operations. */
     private void record() {
-        for (var o : calls.drain(BackendCalls.ListDisk.class)) {
-            var req = (BackendCalls.ListDisk) o.request();
+        for (var o : calls.drain(BackendCall.ListDisk.class)) {
+            var req = (BackendCall.ListDisk) o.request();
             boolean ok = o.ok();
             String result = ok ? listing((DiskListing) o.result()) : null;
             String problem = ok ? null : o.problem();

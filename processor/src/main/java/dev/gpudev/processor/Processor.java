@@ -96,7 +96,7 @@ public final class Processor implements Runnable, AutoCloseable {
         } else if (!held && leading) {
             log.warn("lease {} lost: another processor drives the backend now; this one removes what it ran and stands by", name);
             try {
-                p.backend().observe().keySet().forEach(env -> calls.submit(new BackendCalls.Destroy(env)));
+                p.backend().observe().keySet().forEach(env -> calls.submit(new BackendCall.Destroy(env)));
             } catch (RuntimeException e) {
                 log.warn("could not list what this processor ran: {}", e.toString());
             }
@@ -156,7 +156,7 @@ public final class Processor implements Runnable, AutoCloseable {
     /** One full pass; public so tests can drive the processor step by step. */
     public void cycle() {
         long t0 = System.nanoTime();
-        for (var o : calls.drain(BackendCalls.Notify.class, BackendCalls.ClearNotices.class)) {
+        for (var o : calls.drain(BackendCall.Notify.class, BackendCall.ClearNotices.class)) {
             if (!o.ok()) {
                 log.warn("{} failed: {}", o.request().describe(), o.problem());
             }

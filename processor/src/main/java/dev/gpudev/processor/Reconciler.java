@@ -84,9 +84,9 @@ final class Reconciler {
     /** What came of the ensures and removals asked for before: recorded, so that the next steps act on it. */
     private boolean takeOutcomes() {
         boolean ensuredSome = false;
-        for (var o : calls.drain(BackendCalls.Ensure.class, BackendCalls.Destroy.class)) {
+        for (var o : calls.drain(BackendCall.Ensure.class, BackendCall.Destroy.class)) {
             switch (o.request()) {
-                case BackendCalls.Ensure e -> {
+                case BackendCall.Ensure e -> {
                     var spec = e.spec();
                     if (o.ok()) {
                         ensuredSome = true;
@@ -102,7 +102,7 @@ final class Reconciler {
                         }
                     }
                 }
-                case BackendCalls.Destroy d -> {
+                case BackendCall.Destroy d -> {
                     if (o.ok()) {
                         log.info("removed environment {}", d.name());
                     } else {
@@ -131,7 +131,7 @@ final class Reconciler {
                 for (EnvironmentSpec spec : specs(r, keys.getOrDefault(r.id(), List.of()))) {
                     Ensured last = ensured.get(spec.name());
                     boolean stale = last == null || !spec.equals(last.spec()) || now.isAfter(last.at().plus(ENSURE_AGAIN_EVERY));
-                    if ((!observedBefore.containsKey(spec.name()) || stale) && !calls.pending(new BackendCalls.Ensure(spec))) {
+                    if ((!observedBefore.containsKey(spec.name()) || stale) && !calls.pending(new BackendCall.Ensure(spec))) {
                         due.add(spec);
                     }
                 }
@@ -144,7 +144,7 @@ final class Reconciler {
                 }
                 for (EnvironmentSpec spec : due) {
                     ensured.put(spec.name(), new Ensured(spec, now));
-                    asked |= calls.submit(new BackendCalls.Ensure(spec));
+                    asked |= calls.submit(new BackendCall.Ensure(spec));
                 }
             } catch (RuntimeException e) {
                 log.error("environment of {} could not be ensured (will retry): {}", r.id(), e.toString());
@@ -284,7 +284,7 @@ final class Reconciler {
 
     /** Asks for an environment's removal (notices it left on a kept disk go with it: the backend's destroy owns them). */
     private void destroy(String name, String why) {
-        if (calls.submit(new BackendCalls.Destroy(name))) {
+        if (calls.submit(new BackendCall.Destroy(name))) {
             ensured.remove(name);
             log.info("removing environment {}: {}", name, why);
         }

@@ -28,7 +28,7 @@ final class ReservationCommands {
         this.p = parts;
     }
 
-    void apply(Connection c, Command.OfReservation cmd, List<BackendCalls.Request> after) throws SQLException {
+    void apply(Connection c, Command.OfReservation cmd, List<BackendCall> after) throws SQLException {
         var current = p.reservations().lock(c, cmd.reservationId());
         if (current.isEmpty() || current.get().status().isTerminal()) {
             return; // gone or ended already: a second cancel, a late extension
@@ -41,7 +41,7 @@ final class ReservationCommands {
                         Transition.cancel("cancelled by " + (cancel.requestedBy() == null ? "owner" : cancel.requestedBy())), now);
                 if (r.status().holdsGpus()) {
                     for (int rank = 0; rank < r.nodeCount(); rank++) {
-                        after.add(new BackendCalls.Destroy(r.environmentName(rank)));
+                        after.add(new BackendCall.Destroy(r.environmentName(rank)));
                     }
                 }
             }
@@ -55,7 +55,7 @@ final class ReservationCommands {
     }
 
     /** Extends in place; a refusal (too long, already over) is recorded in the history, not retried. */
-    private void extend(Connection c, Reservation r, Command.Extend cmd, Instant now, List<BackendCalls.Request> after) throws SQLException {
+    private void extend(Connection c, Reservation r, Command.Extend cmd, Instant now, List<BackendCall> after) throws SQLException {
         try {
             var total = Extension.newDuration(r, cmd.hours(), now);
             ReservationUpdate set = ReservationUpdate.of().durationHours(total).warningsSent(List.of());
@@ -69,7 +69,7 @@ final class ReservationCommands {
                     + " h by " + cmd.requestedBy() + until, now, set);
             if (r.status() == ReservationStatus.ACTIVE) {
                 for (int rank = 0; rank < r.nodeCount(); rank++) {
-                    after.add(new BackendCalls.ClearNotices(r.environmentName(rank), Notices.EXPIRY_PREFIX));
+                    after.add(new BackendCall.ClearNotices(r.environmentName(rank), Notices.EXPIRY_PREFIX));
                 }
             }
         } catch (ValidationException | IllegalTransitionException refused) {

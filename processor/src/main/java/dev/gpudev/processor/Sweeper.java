@@ -111,7 +111,7 @@ final class Sweeper {
             return;
         }
         for (int rank = 0; rank < r.nodeCount(); rank++) {
-            calls.submit(new BackendCalls.Notify(r.environmentName(rank), Notices.expiry(minutes), message));
+            calls.submit(new BackendCall.Notify(r.environmentName(rank), Notices.expiry(minutes), message));
         }
         log.info("warning {}: expires in {} minutes", r.environmentName(), minutes);
     }
@@ -171,7 +171,7 @@ final class Sweeper {
             boolean noted = p.db().inTransaction(c -> p.reservations().note(c, r.id(), ReservationStatus.ACTIVE,
                     "idle for " + Notices.minutes(idleFor.toMinutes()) + ": warned", now, ReservationUpdate.of().idleWarnedAt(now)).isPresent());
             if (noted) {
-                calls.submit(new BackendCalls.Notify(r.environmentName(), Notices.IDLE, "gpudev: this environment has been idle (no SSH session, "
+                calls.submit(new BackendCall.Notify(r.environmentName(), Notices.IDLE, "gpudev: this environment has been idle (no SSH session, "
                         + "GPUs under " + idle.gpuUtilizationThreshold() + "% busy) for " + Notices.minutes(idleFor.toMinutes()) + "; " + what));
             }
         } else if (idle.action() == ProcessorSettings.Idle.Action.release
@@ -182,7 +182,7 @@ final class Sweeper {
     }
 
     private void clear(Reservation r, String prefix) {
-        calls.submit(new BackendCalls.ClearNotices(r.environmentName(), prefix));
+        calls.submit(new BackendCall.ClearNotices(r.environmentName(), prefix));
     }
 
     /**
@@ -198,7 +198,7 @@ final class Sweeper {
         live.put(after.get());
         if (r.status().holdsGpus()) {
             for (int rank = 0; rank < r.nodeCount(); rank++) {
-                calls.submit(new BackendCalls.Destroy(r.environmentName(rank)));
+                calls.submit(new BackendCall.Destroy(r.environmentName(rank)));
             }
         }
         return true;

@@ -1,0 +1,140 @@
+package dev.gpudev.processor;
+
+import dev.gpudev.backend.spi.Backend;
+import dev.gpudev.backend.spi.DiskRef;
+import dev.gpudev.backend.spi.EnvironmentSpec;
+
+import java.time.Duration;
+
+/**
+ * A backend call the loop wants made by {@link BackendCalls}' workers: what it is about (its lane), how
+ * long it may take, and how to make it. Equal calls are the same call (it is never asked twice while it
+ * waits or runs).
+ */
+sealed interface BackendCall {
+    /** Calls of one lane run one after the other. */
+    String lane();
+
+    /** How long it may take. */
+    Duration deadline(ProcessorSettings.Workers d);
+
+    /** Words for logs and status lines: "making environment x". */
+    String describe();
+
+    Object run(Backend backend) throws Exception;
+
+    record Ensure(EnvironmentSpec spec) implements BackendCall {
+        public String lane() {
+            return "env:" + spec.name();
+        }
+
+        public Duration deadline(ProcessorSettings.Workers d) {
+            return d.ensure();
+        }
+
+        public String describe() {
+            return "making environment " + spec.name();
+        }
+
+        public Object run(Backend b) throws Exception {
+            b.ensure(spec);
+            return null;
+        }
+    }
+
+    record Destroy(String name) implements BackendCall {
+        public String lane() {
+            return "env:" + name;
+        }
+
+        public Duration deadline(ProcessorSettings.Workers d) {
+            return d.destroy();
+        }
+
+        public String describe() {
+            return "removing environment " + name;
+        }
+
+        public Object run(Backend b) throws Exception {
+            b.destroy(name);
+            return null;
+        }
+    }
+
+    record Notify(String name, String fileName, String message) implements BackendCall {
+        public String lane() {
+            return "notice:" + name;
+        }
+
+        public Duration deadline(ProcessorSettings.Workers d) {
+            return d.notice();
+        }
+
+        public String describe() {
+            return "telling the users of " + name + " (" + fileName + ")";
+        }
+
+        public Object run(Backend b) throws Exception {
+            b.notify(name, fileName, message);
+            return null;
+        }
+    }
+
+    record ClearNotices(String name, String prefix) implements BackendCall {
+        public String lane() {
+            return "notice:" + name;
+        }
+
+        public Duration deadline(ProcessorSettings.Workers d) {
+            return d.notice();
+        }
+
+        public String describe() {
+            return "clearing notices " + prefix + "* of " + name;
+        }
+
+        public Object run(Backend b) throws Exception {
+            b.clearNotices(name, prefix);
+            return null;
+        }
+    }
+
+    /** A listing for a disk operation (its id): the result is a {@link DiskListing}. */
+    record ListDisk(long operationId, DiskRef disk, int limit) implements BackendCall {
+        public String lane() {
+            return "disk:" + disk.id();
+        }
+
+        public Duration deadline(ProcessorSettings.Workers d) {
+            return d.disk();
+        }
+
+        public String describe() {
+            return "listing disk " + disk.name() + " of " + disk.owner();
+        }
+
+        public Object run(Backend b) throws Exception {
+            return b.listDisk(disk, limit);
+        }
+    }
+
+    /** A disk's files removed; the command that asked for it ({@code messageId}) is acknowledged when it is done. */
+    record DeleteDisk(long messageId, DiskRef disk) implements BackendCall {
+        public String lane() {
+            return "disk:" + disk.id();
+        }
+
+        public Duration deadline(ProcessorSettings.Workers d) {
+            return d.disk();
+        }
+
+        public String describe() {
+            return "deleting the files of disk " + disk.id();
+        }
+
+        public Object run(Backend b) throws Exception {
+            b.deleteDisk(disk);
+            return null;
+        }
+    }
+}
