@@ -5,7 +5,6 @@ import dev.gpudev.core.GpuType;
 import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.Usage;
-import dev.gpudev.store.Reservations;
 import io.javalin.http.Context;
 
 import java.util.ArrayList;
@@ -46,12 +45,12 @@ final class ClusterRoutes {
         Capacity cap = capacity.current();
         Set<String> types = new LinkedHashSet<>();
         cap.nodes().forEach(n -> types.add(n.gpuType()));
-        record Read(Usage usage, Reservations.Occupancy occupancy, Set<UUID> shared) {
+        record Read(Usage usage, dev.gpudev.store.ReservationQueue.Occupancy occupancy, Set<UUID> shared) {
         }
         Read read = p.db().query(c -> {
             Usage usage = p.reservations().usage(c);
             types.addAll(usage.byType().keySet());
-            return new Read(usage, p.reservations().occupancy(c, types, QUEUE_SHOWN), p.reservationUsers().liveSharedWith(c, who.userId()));
+            return new Read(usage, p.reservations().queue().occupancy(c, types, QUEUE_SHOWN), p.reservationUsers().liveSharedWith(c, who.userId()));
         });
         Map<String, List<Reservation>> holdersByNode = new LinkedHashMap<>();
         for (Reservation r : read.occupancy().holding()) {

@@ -133,7 +133,7 @@ final class Submission {
 
     /** Why this user may not add a waiting reservation now (the guard refused the row), in words. */
     private String overLimits(Caller who, ReservationRequest request, Capacity cap) {
-        var waiting = p.db().query(c -> p.reservations().waitingOf(c, who.userId()));
+        var waiting = p.db().query(c -> p.reservations().queue().waitingOf(c, who.userId()));
         String why = p.config().queueLimits().refusal(waiting.count(), waiting.gpuHours(), request.gpuCount(), request.durationHours(), cap);
         // (one started meanwhile: the limits were reached a moment ago)
         return why != null ? why : "you had as many reservations or GPU-hours waiting as one user may: try again, or cancel one (gpu-dev list)";

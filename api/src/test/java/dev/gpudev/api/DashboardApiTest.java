@@ -310,7 +310,7 @@ class DashboardApiTest {
         UUID waiting = UUID.fromString(submitted.body().get("job_id").asText());
         Instant eta = f.clock.instant().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
         f.db.inTransaction(c -> {
-            new Reservations().setWaiting(c, List.of(new Reservations.Waiting(waiting,
+            new Reservations().queue().setWaiting(c, List.of(new dev.gpudev.store.ReservationQueue.Waiting(waiting,
                     new Reservation.Queue(1, "waiting for 8 GPUs on one node", eta), "queued")));
             return null;
         });

@@ -101,7 +101,7 @@ class QueueLimitsTest {
         assertTrue(eleventh.get("message").asText().contains("10 reservations waiting"), eleventh.toString());
         post("/v1/jobs/submit", bob, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}");
         assertEquals(201, status, "another user is not held by them");
-        int queuedOfMallory = db.query(c -> new dev.gpudev.store.Reservations().waitingOf(c,
+        int queuedOfMallory = db.query(c -> new dev.gpudev.store.Reservations().queue().waitingOf(c,
                 new Users().findByName(c, "mallory").orElseThrow().userId())).count();
         assertEquals(1, queuedOfMallory, "nothing past the limit was stored");
     }

@@ -5,7 +5,7 @@ import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.Scheduler;
 import dev.gpudev.core.Transition;
-import dev.gpudev.store.Reservations;
+import dev.gpudev.store.ReservationQueue;
 
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -236,7 +236,7 @@ final class SchedulingPass {
         }
         Map<UUID, Reservation> byId = new HashMap<>();
         queued.forEach(q -> byId.put(q.id(), q));
-        List<Reservations.Waiting> changed = new ArrayList<>();
+        List<ReservationQueue.Waiting> changed = new ArrayList<>();
         for (var w : plan.waiting()) {
             Reservation before = byId.get(w.reservationId());
             var queue = new Reservation.Queue(w.position(), w.reason().name(), w.estimatedStart(), w.nodes());
@@ -246,9 +246,9 @@ final class SchedulingPass {
                 continue; // unchanged: in a deep queue most are
             }
             stored.put(w.reservationId(), queue);
-            changed.add(new Reservations.Waiting(w.reservationId(), queue, detail(w, before)));
+            changed.add(new ReservationQueue.Waiting(w.reservationId(), queue, detail(w, before)));
         }
-        p.reservations().setWaiting(c, changed);
+        p.reservations().queue().setWaiting(c, changed);
         lastWritten = changed.size() + admitted.size();
         return admitted;
     }

@@ -92,7 +92,7 @@ public final class CommandQueue {
         String insertText = insert.text();
         boolean guarding = guard != null && (guard.maxWaiting() > 0 || guard.maxGpuHours() > 0);
         if (guarding) {
-            guarded = "ok as (select " + Reservations.WAITING_GUARD + " as allowed), ";
+            guarded = "ok as (select " + ReservationQueue.WAITING_GUARD + " as allowed), ";
             values.addAll(List.of(guard.maxWaiting(), r.userId(), guard.maxWaiting(), guard.maxGpuHours(), r.userId(),
                     r.durationHours().multiply(java.math.BigDecimal.valueOf(r.gpuCount())), guard.maxGpuHours()));
             int at = insertText.lastIndexOf("values (");

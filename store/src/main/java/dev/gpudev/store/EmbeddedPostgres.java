@@ -35,7 +35,9 @@ import java.util.concurrent.TimeUnit;
  * capabilities, no new privileges, its files its own), in a mount namespace of its own where its
  * binaries, data and socket directories are bound under {@code /run/gpudev-pg} (it has no way through
  * the data dir's path) and {@code /etc/passwd} names its uid. A cluster made before, owned by root, is
- * handed to that uid at start.
+ * handed to that uid at start ({@link PgAsItsOwnUser}).
+ *
+ * <p>One lifecycle (unpack, init, upgrade, launch, supervise, stop) kept in one class: a little over 400 lines.
  */
 public final class EmbeddedPostgres implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EmbeddedPostgres.class);
@@ -44,9 +46,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
     /** Only names the socket file (.s.PGSQL.5432): nothing listens on a TCP port. */
     private static final int SOCKET_PORT = 5432;
     /** The host uid (and gid) PostgreSQL runs as when the server is root: below every tenant's (2,000,000 + id). */
-    public static final int PG_UID = 1_999_999;
-    /** Where its directories are, as it sees them, when it runs as {@link #PG_UID}. */
-    private static final String INSIDE = "/run/gpudev-pg";
+    public static final int PG_UID = PgAsItsOwnUser.UID;
 
     private final Path stateDir;
     private final Path dataDir;
@@ -79,7 +79,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
             Path secrets = privateDir(stateDir.resolve("pg-secrets"));
             privateDir(stateDir.resolve("pg-run"));
             boolean legacy = Files.exists(stateDir.resolve("pgdata/PG_VERSION")) && !Files.exists(secrets.resolve("superuser"));
-            EmbeddedPostgres pg = new EmbeddedPostgres(stateDir, bin, rootWrapper(stateDir, bin), secret(secrets.resolve("superuser")),
+            EmbeddedPostgres pg = new EmbeddedPostgres(stateDir, bin, PgAsItsOwnUser.wrapper(stateDir, bin), secret(secrets.resolve("superuser")),
                     secret(secrets.resolve("app")));
             if (pg.socketDir.resolve(".s.PGSQL." + SOCKET_PORT).toString().length() > 100) {
                 throw new IllegalStateException("the data dir's path is too long for PostgreSQL's socket (" + pg.socketDir
@@ -122,13 +122,15 @@ public final class EmbeddedPostgres implements AutoCloseable {
         if (!Files.exists(dataDir.resolve("PG_VERSION"))) {
             PgBinaries.deleteRecursively(dataDir);
             privateDir(dataDir);
-            handOverFiles();
+            PgAsItsOwnUser.handOver(wrapper, dataDir, socketDir);
             // initdb reads the password from a file it can open: a copy in its own socket directory, gone after
             Path pwfile = socketDir.resolve(".pwfile");
             Files.deleteIfExists(pwfile);
             Files.createFile(pwfile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             Files.writeString(pwfile, superuserPassword + "\n");
-            own(pwfile);
+            if (!wrapper.isEmpty()) {
+                PgAsItsOwnUser.own(pwfile);
+            }
             try {
                 run(command("initdb", "-A", "scram-sha-256", "-U", SUPERUSER, "--pwfile=" + inside(socketDir).resolve(".pwfile"),
                         "-D", inside(dataDir).toString(), "-E", "UTF-8", "--locale=C", "--no-sync"), Duration.ofMinutes(2));
@@ -136,7 +138,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
                 Files.deleteIfExists(pwfile);
             }
         } else if (legacy) {
-            handOverFiles();
+            PgAsItsOwnUser.handOver(wrapper, dataDir, socketDir);
             // Trusted once, over the private socket only, to give the superuser its password.
             writeHba("local all all trust\n");
             stopStale();
@@ -160,7 +162,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
 
     private void launch() throws IOException {
         stopStale();
-        handOverFiles();
+        PgAsItsOwnUser.handOver(wrapper, dataDir, socketDir);
         launchProcess();
         awaitReady(Duration.ofSeconds(60), superuserPassword);
     }
@@ -384,49 +386,10 @@ public final class EmbeddedPostgres implements AutoCloseable {
         });
     }
 
-    private static boolean root() {
-        try {
-            return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
-        } catch (IOException | UnsupportedOperationException e) {
-            return false;
-        }
-    }
-
-    /**
-     * As root: a private mount namespace with the binaries (read-only), data and socket directories under
-     * {@link #INSIDE} and an identity for {@link #PG_UID}, then that uid, no groups, no capabilities (none
-     * to gain either), no new privileges.
-     */
-    private static List<String> rootWrapper(Path stateDir, Path bin) throws IOException {
-        if (!root()) {
-            return List.of();
-        }
-        Path identity = privateDir(stateDir.resolve("pg-identity"));
-        String passwd = Files.exists(Path.of("/etc/passwd")) ? Files.readString(Path.of("/etc/passwd")) : "";
-        String group = Files.exists(Path.of("/etc/group")) ? Files.readString(Path.of("/etc/group")) : "";
-        Files.writeString(identity.resolve("passwd"), passwd.lines().filter(l -> !l.startsWith("gpudev-pg:"))
-                .collect(java.util.stream.Collectors.joining("\n", "", "\n"))
-                + "gpudev-pg:x:" + PG_UID + ":" + PG_UID + ":gpudev's PostgreSQL:/nonexistent:/usr/sbin/nologin\n");
-        Files.writeString(identity.resolve("group"), group.lines().filter(l -> !l.startsWith("gpudev-pg:"))
-                .collect(java.util.stream.Collectors.joining("\n", "", "\n")) + "gpudev-pg:x:" + PG_UID + ":\n");
-        for (String f : List.of("passwd", "group")) {
-            Files.setPosixFilePermissions(identity.resolve(f), PosixFilePermissions.fromString("rw-r--r--"));
-        }
-        return List.of("/usr/bin/unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-                "mount -t tmpfs -o mode=0755 gpudev-pg /run && mkdir -p " + INSIDE + "/bin " + INSIDE + "/data " + INSIDE + "/run"
-                        + " && mount --bind \"$1\" " + INSIDE + "/bin && mount -o remount,bind,ro " + INSIDE + "/bin"
-                        + " && mount --bind \"$2\" " + INSIDE + "/data && mount --bind \"$3\" " + INSIDE + "/run"
-                        + " && mount --bind \"$4\" /etc/passwd && mount --bind \"$5\" /etc/group && shift 5 && exec \"$@\"",
-                "gpudev-pg", bin.toString(), stateDir.resolve("pgdata").toString(), stateDir.resolve("pg-run").toString(),
-                identity.resolve("passwd").toString(), identity.resolve("group").toString(),
-                "/usr/bin/setpriv", "--reuid=" + PG_UID, "--regid=" + PG_UID, "--clear-groups", "--no-new-privs", "--inh-caps=-all",
-                "--bounding-set=-all", "--");
-    }
-
     /** A PostgreSQL program with its arguments: from the binaries, or (as root) from where its namespace sees them. */
     private List<String> command(String program, String... args) {
         List<String> cmd = new ArrayList<>(wrapper);
-        cmd.add(wrapper.isEmpty() ? bin.resolve("bin/" + program).toString() : INSIDE + "/bin/bin/" + program);
+        cmd.add(wrapper.isEmpty() ? bin.resolve("bin/" + program).toString() : PgAsItsOwnUser.INSIDE + "/bin/bin/" + program);
         cmd.addAll(List.of(args));
         return cmd;
     }
@@ -436,45 +399,9 @@ public final class EmbeddedPostgres implements AutoCloseable {
         if (wrapper.isEmpty()) {
             return dir;
         }
-        return Path.of(INSIDE, dir.equals(dataDir) ? "data" : "run");
+        return Path.of(PgAsItsOwnUser.INSIDE, dir.equals(dataDir) ? "data" : "run");
     }
 
-    /** As root: the data and socket directories are PostgreSQL's uid's (a cluster made before, owned by root, is handed over). */
-    private void handOverFiles() throws IOException {
-        if (wrapper.isEmpty()) {
-            return;
-        }
-        for (Path dir : List.of(dataDir, socketDir)) {
-            if (!Files.exists(dir)) {
-                privateDir(dir);
-            }
-            if (!Integer.valueOf(PG_UID).equals(Files.getAttribute(dir, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS))
-                    || dir.equals(dataDir) && !ownedThroughout(dir)) {
-                try (var all = Files.walk(dir)) {
-                    for (Path p : all.toList()) {
-                        own(p);
-                    }
-                }
-            }
-        }
-    }
-
-    /** Whether the data dir's top entries are already PostgreSQL's uid's (then the rest is too: it wrote them). */
-    private static boolean ownedThroughout(Path dir) throws IOException {
-        try (var top = Files.list(dir)) {
-            for (Path p : top.toList()) {
-                if (!Integer.valueOf(PG_UID).equals(Files.getAttribute(p, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
-                    return false;
-                }
-            }
-        }
-        return true;
-    }
-
-    private static void own(Path p) throws IOException {
-        Files.setAttribute(p, "unix:uid", PG_UID, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(p, "unix:gid", PG_UID, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-    }
 
     private static void run(List<String> cmd, Duration timeout) throws IOException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

@@ -3,6 +3,7 @@ package dev.gpudev.store;
 import com.fasterxml.jackson.core.type.TypeReference;
 import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.ReservationUpdate;
 import dev.gpudev.core.StatusChange;
 
 import java.sql.Array;
@@ -161,5 +162,73 @@ final class ReservationRows {
 
     private static List<String> nodeList(String joined) {
         return joined == null || joined.isEmpty() ? List.of() : List.of(joined.split(","));
+    }
+
+    /** The columns behind each field of an update. */
+    static void columns(ReservationUpdate u, List<String> sets, List<Object> values) {
+        if (u.has(ReservationUpdate.Field.DURATION_HOURS)) {
+            set(sets, values, "duration_hours", u.durationHours());
+        }
+        if (u.has(ReservationUpdate.Field.LAUNCHED_AT)) {
+            set(sets, values, "launched_at", u.launchedAt());
+        }
+        if (u.has(ReservationUpdate.Field.EXPIRES_AT)) {
+            set(sets, values, "expires_at", u.expiresAt());
+        }
+        if (u.has(ReservationUpdate.Field.EXPIRES_AFTER_DURATION)) {
+            // the duration as the row holds it now: an extension committed meanwhile counts
+            sets.add("expires_at = ?::timestamptz + duration_hours * interval '1 hour'");
+            values.add(u.expiresAfterDurationFrom());
+        }
+        if (u.has(ReservationUpdate.Field.DETAIL)) {
+            set(sets, values, "current_detailed_status", u.detail());
+        }
+        if (u.has(ReservationUpdate.Field.FAILURE_REASON)) {
+            set(sets, values, "failure_reason", u.failureReason());
+        }
+        if (u.has(ReservationUpdate.Field.LAST_ACTIVE_AT)) {
+            set(sets, values, "last_active_at", u.lastActiveAt());
+        }
+        if (u.has(ReservationUpdate.Field.IDLE_WARNED_AT)) {
+            set(sets, values, "idle_warned_at", u.idleWarnedAt());
+        }
+        if (u.has(ReservationUpdate.Field.JUPYTER)) {
+            set(sets, values, "jupyter_enabled", u.jupyter());
+        }
+        if (u.has(ReservationUpdate.Field.WARNINGS_SENT)) {
+            set(sets, values, "warnings_sent", new Sql.IntArray(u.warningsSent()));
+        }
+        if (u.has(ReservationUpdate.Field.PLACEMENT)) {
+            var p = u.placement();
+            set(sets, values, "placement", p == null ? null : new Sql.Jsonb(ReservationRows.placementJson(p)));
+            set(sets, values, "node_name", p == null ? null : p.node());
+            set(sets, values, "gpu_indices", p == null ? null : new Sql.IntArray(p.gpus()));
+        }
+        if (u.has(ReservationUpdate.Field.ENDPOINT)) {
+            var ep = u.endpoint();
+            set(sets, values, "ssh_host", ep == null ? null : ep.host());
+            set(sets, values, "ssh_port", ep == null ? null : ep.port());
+        }
+        if (u.has(ReservationUpdate.Field.QUEUE)) {
+            var q = u.queue();
+            set(sets, values, "queue_position", q == null ? null : q.position());
+            set(sets, values, "pending_reason", q == null ? null : q.pendingReason());
+            set(sets, values, "estimated_start_at", q == null ? null : q.estimatedStart());
+            set(sets, values, "planned_nodes", q == null || q.plannedNodes().isEmpty() ? null : String.join(",", q.plannedNodes()));
+        }
+        if (u.has(ReservationUpdate.Field.JUPYTER_ACCESS)) {
+            var j = u.jupyterAccess();
+            set(sets, values, "jupyter_port", j == null ? null : j.port());
+            set(sets, values, "jupyter_token", j == null ? null : j.token());
+        }
+    }
+
+    private static void set(List<String> sets, List<Object> values, String column, Object value) {
+        if (value instanceof Instant) {
+            sets.add(column + " = ?::timestamptz");
+        } else {
+            sets.add(column + " = ?");
+        }
+        values.add(value);
     }
 }

@@ -59,19 +59,16 @@ public final class Reservations {
         return new Sql(INSERT, values);
     }
 
-    /**
-     * The condition under which a submit may add a waiting reservation for its user (see
-     * {@link CommandQueue.WaitingGuard}). Parameters: max waiting, user, max waiting; max GPU-hours, user,
-     * this one's GPU-hours, max GPU-hours.
-     */
-    static final String WAITING_GUARD = """
-            (?::int = 0 or (select count(*) from reservations w where w.user_id = ?::int and w.status = 'queued') < ?::int)
-            and (?::int = 0 or (select coalesce(sum(w.gpu_count * w.duration_hours), 0) from reservations w
-                 where w.user_id = ?::int and w.status = 'queued') + ?::numeric <= ?::int)""";
-
     /** Rows of reservations this process has read so far, by any query (benchmarks: reads per processor cycle). */
     public static long rowsRead() {
         return ReservationRows.READ.sum();
+    }
+
+    private final ReservationQueue queue = new ReservationQueue();
+
+    /** The waiting reservations' side of the table: their places, the queue as the dashboard shows it, a user's waiting. */
+    public ReservationQueue queue() {
+        return queue;
     }
 
     public void insert(Connection c, Reservation r) throws SQLException {
@@ -145,41 +142,6 @@ public final class Reservations {
         }
     }
 
-    /** Who holds GPUs (preparing and active, oldest first) and the first {@code perType} waiting of each type, in queue order. */
-    public record Occupancy(List<Reservation> holding, List<Reservation> waiting) {
-    }
-
-    public Occupancy occupancy(Connection c, Collection<String> types, int perType) throws SQLException {
-        List<Reservation> holding;
-        try (PreparedStatement ps = c.prepareStatement(SELECT_NO_HISTORY
-                + " where r.status in ('preparing', 'active') order by r.created_at, r.reservation_id")) {
-            holding = ReservationRows.rows(ps);
-        }
-        // Per type, the head of its queue: the oldest by the live index (a deep queue costs no more than a short
-        // one), with room to spare, put in queue order here. Reservations are planned in the order they arrive,
-        // which is their creation but for commits racing by milliseconds: the margin covers that.
-        List<Reservation> head;
-        try (PreparedStatement ps = c.prepareStatement(SELECT_NO_HISTORY + " " + """
-                 where r.reservation_id in (select q.reservation_id from unnest(?::text[]) t(gpu_type)
-                       cross join lateral (select reservation_id from reservations x where x.status = 'queued' and x.gpu_type = t.gpu_type
-                                           order by x.created_at limit ?) q)""")) {
-            ps.setArray(1, c.createArrayOf("text", types.toArray()));
-            ps.setInt(2, perType * 2 + 50);
-            head = ReservationRows.rows(ps);
-        }
-        head.sort(java.util.Comparator.comparing(Reservation::gpuType)
-                .thenComparing(Reservation::queuePosition, java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder()))
-                .thenComparing(Reservation::createdAt));
-        List<Reservation> waiting = new ArrayList<>();
-        Map<String, Integer> shown = new HashMap<>();
-        for (Reservation r : head) {
-            if (shown.merge(r.gpuType(), 1, Integer::sum) <= perType) {
-                waiting.add(r);
-            }
-        }
-        return new Occupancy(holding, waiting);
-    }
-
     /** Reservations in these states, oldest first, with their histories. */
     public List<Reservation> withStatus(Connection c, ReservationStatus... statuses) throws SQLException {
         return withStatus(c, true, statuses);
@@ -249,7 +211,7 @@ public final class Reservations {
         }
         List<String> sets = new ArrayList<>();
         List<Object> values = new ArrayList<>();
-        columns(update, sets, values);
+        ReservationRows.columns(update, sets, values);
         values.add(id);
         new Sql("update reservations set updated_at = now(), " + String.join(", ", sets) + " where reservation_id = ?", values).execute(c);
     }
@@ -261,7 +223,7 @@ public final class Reservations {
         }
         List<String> sets = new ArrayList<>();
         List<Object> values = new ArrayList<>();
-        columns(update, sets, values);
+        ReservationRows.columns(update, sets, values);
         values.add(id);
         values.add(expected.wire());
         return new Sql("update reservations set updated_at = now(), " + String.join(", ", sets)
@@ -276,7 +238,7 @@ public final class Reservations {
             throws SQLException {
         List<String> sets = new ArrayList<>();
         List<Object> values = new ArrayList<>();
-        columns(update, sets, values);
+        ReservationRows.columns(update, sets, values);
         values.add(id);
         values.add(expected.wire());
         values.add(new Sql.IntArray(warningsSent));
@@ -288,7 +250,7 @@ public final class Reservations {
                                         StatusChange entry, ReservationUpdate update) throws SQLException {
         sets.add("status_history = status_history || ?::jsonb");
         values.add(Json.write(List.of(ReservationRows.entry(entry))));
-        columns(update, sets, values);
+        ReservationRows.columns(update, sets, values);
         values.add(id);
         values.add(expected.wire());
         try (PreparedStatement ps = c.prepareStatement("update reservations set updated_at = now(), " + String.join(", ", sets)
@@ -296,122 +258,6 @@ public final class Reservations {
             Sql.bind(c, ps, values);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(ReservationRows.map(rs)) : Optional.empty();
-            }
-        }
-    }
-
-    /** The columns behind each field of an update. */
-    private static void columns(ReservationUpdate u, List<String> sets, List<Object> values) {
-        if (u.has(ReservationUpdate.Field.DURATION_HOURS)) {
-            set(sets, values, "duration_hours", u.durationHours());
-        }
-        if (u.has(ReservationUpdate.Field.LAUNCHED_AT)) {
-            set(sets, values, "launched_at", u.launchedAt());
-        }
-        if (u.has(ReservationUpdate.Field.EXPIRES_AT)) {
-            set(sets, values, "expires_at", u.expiresAt());
-        }
-        if (u.has(ReservationUpdate.Field.EXPIRES_AFTER_DURATION)) {
-            // the duration as the row holds it now: an extension committed meanwhile counts
-            sets.add("expires_at = ?::timestamptz + duration_hours * interval '1 hour'");
-            values.add(u.expiresAfterDurationFrom());
-        }
-        if (u.has(ReservationUpdate.Field.DETAIL)) {
-            set(sets, values, "current_detailed_status", u.detail());
-        }
-        if (u.has(ReservationUpdate.Field.FAILURE_REASON)) {
-            set(sets, values, "failure_reason", u.failureReason());
-        }
-        if (u.has(ReservationUpdate.Field.LAST_ACTIVE_AT)) {
-            set(sets, values, "last_active_at", u.lastActiveAt());
-        }
-        if (u.has(ReservationUpdate.Field.IDLE_WARNED_AT)) {
-            set(sets, values, "idle_warned_at", u.idleWarnedAt());
-        }
-        if (u.has(ReservationUpdate.Field.JUPYTER)) {
-            set(sets, values, "jupyter_enabled", u.jupyter());
-        }
-        if (u.has(ReservationUpdate.Field.WARNINGS_SENT)) {
-            set(sets, values, "warnings_sent", new Sql.IntArray(u.warningsSent()));
-        }
-        if (u.has(ReservationUpdate.Field.PLACEMENT)) {
-            var p = u.placement();
-            set(sets, values, "placement", p == null ? null : new Sql.Jsonb(ReservationRows.placementJson(p)));
-            set(sets, values, "node_name", p == null ? null : p.node());
-            set(sets, values, "gpu_indices", p == null ? null : new Sql.IntArray(p.gpus()));
-        }
-        if (u.has(ReservationUpdate.Field.ENDPOINT)) {
-            var ep = u.endpoint();
-            set(sets, values, "ssh_host", ep == null ? null : ep.host());
-            set(sets, values, "ssh_port", ep == null ? null : ep.port());
-        }
-        if (u.has(ReservationUpdate.Field.QUEUE)) {
-            var q = u.queue();
-            set(sets, values, "queue_position", q == null ? null : q.position());
-            set(sets, values, "pending_reason", q == null ? null : q.pendingReason());
-            set(sets, values, "estimated_start_at", q == null ? null : q.estimatedStart());
-            set(sets, values, "planned_nodes", q == null || q.plannedNodes().isEmpty() ? null : String.join(",", q.plannedNodes()));
-        }
-        if (u.has(ReservationUpdate.Field.JUPYTER_ACCESS)) {
-            var j = u.jupyterAccess();
-            set(sets, values, "jupyter_port", j == null ? null : j.port());
-            set(sets, values, "jupyter_token", j == null ? null : j.token());
-        }
-    }
-
-    private static void set(List<String> sets, List<Object> values, String column, Object value) {
-        if (value instanceof Instant) {
-            sets.add(column + " = ?::timestamptz");
-        } else {
-            sets.add(column + " = ?");
-        }
-        values.add(value);
-    }
-
-    /** What the scheduler says of one waiting reservation. */
-    public record Waiting(UUID id, Reservation.Queue queue, String detail) {
-    }
-
-    /**
-     * Queue positions and reasons of waiting reservations, each row written only when it changes. One
-     * statement for all of them (joined on arrays): a cycle may place thousands of new arrivals, and one
-     * statement per row both costs a round trip each and keeps whatever plan the first one got, a
-     * sequential scan when the table was still small.
-     */
-    public void setWaiting(Connection c, List<Waiting> all) throws SQLException {
-        for (int from = 0; from < all.size(); from += 5000) {
-            List<Waiting> chunk = all.subList(from, Math.min(all.size(), from + 5000));
-            Object[] ids = new Object[chunk.size()];
-            Object[] positions = new Object[chunk.size()];
-            Object[] reasons = new Object[chunk.size()];
-            Object[] etas = new Object[chunk.size()];
-            Object[] details = new Object[chunk.size()];
-            Object[] planned = new Object[chunk.size()];
-            for (int i = 0; i < chunk.size(); i++) {
-                Waiting w = chunk.get(i);
-                ids[i] = w.id();
-                positions[i] = w.queue().position();
-                reasons[i] = w.queue().pendingReason();
-                etas[i] = w.queue().estimatedStart() == null ? null : w.queue().estimatedStart().toString();
-                details[i] = w.detail();
-                planned[i] = w.queue().plannedNodes().isEmpty() ? null : String.join(",", w.queue().plannedNodes());
-            }
-            try (PreparedStatement ps = c.prepareStatement("""
-                    update reservations r set queue_position = w.pos, pending_reason = w.reason, estimated_start_at = w.eta,
-                                              current_detailed_status = w.detail, planned_nodes = w.planned
-                    from unnest(?::uuid[], ?::int[], ?::text[], (?::text[])::timestamptz[], ?::text[], ?::text[])
-                         as w(id, pos, reason, eta, detail, planned)
-                    where r.reservation_id = w.id and r.status = 'queued'
-                      and (r.queue_position is distinct from w.pos or r.pending_reason is distinct from w.reason
-                           or r.estimated_start_at is distinct from w.eta or r.current_detailed_status is distinct from w.detail
-                           or r.planned_nodes is distinct from w.planned)""")) {
-                ps.setArray(1, c.createArrayOf("uuid", ids));
-                ps.setArray(2, c.createArrayOf("int4", positions));
-                ps.setArray(3, c.createArrayOf("text", reasons));
-                ps.setArray(4, c.createArrayOf("text", etas));
-                ps.setArray(5, c.createArrayOf("text", details));
-                ps.setArray(6, c.createArrayOf("text", planned));
-                ps.executeUpdate();
             }
         }
     }
@@ -443,21 +289,6 @@ public final class Reservations {
             }
         }
         return out;
-    }
-
-    /** What a user has waiting: how many reservations, and their GPU-hours. */
-    public record UserWaiting(int count, java.math.BigDecimal gpuHours) {
-    }
-
-    public UserWaiting waitingOf(Connection c, long userId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("""
-                select count(*), coalesce(sum(gpu_count * duration_hours), 0) from reservations where user_id = ? and status = 'queued'""")) {
-            ps.setLong(1, userId);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return new UserWaiting(rs.getInt(1), rs.getBigDecimal(2));
-            }
-        }
     }
 
     /** Whether a live or waiting reservation wants this disk as its home. */

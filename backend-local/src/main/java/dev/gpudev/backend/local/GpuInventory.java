@@ -8,6 +8,7 @@ import dev.gpudev.core.ValidationException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -135,5 +136,26 @@ public final class GpuInventory {
     private static Integer parsePercent(String s) {
         String digits = s.replaceAll("[^0-9]", "");
         return digits.isEmpty() ? null : Integer.parseInt(digits);
+    }
+
+    /** GPUs' utilization by index, from nvidia-smi at most every 15 seconds, however many environments ask. */
+    static final class Utilization {
+        private volatile Map<Integer, Integer> last = Map.of();
+        private volatile long readAt;
+
+        Map<Integer, Integer> now() {
+            long t = System.nanoTime();
+            if (readAt == 0 || t - readAt > 15_000_000_000L) {
+                Map<Integer, Integer> m = new java.util.HashMap<>();
+                for (var gpu : discover()) {
+                    if (gpu.utilizationPercent() != null) {
+                        m.put(gpu.index(), gpu.utilizationPercent());
+                    }
+                }
+                last = m;
+                readAt = t;
+            }
+            return last;
+        }
     }
 }

@@ -61,8 +61,7 @@ public final class LocalBackend implements Backend {
     private final LocalEnvironment.Context context;
     private final Map<String, LocalEnvironment> running = new ConcurrentHashMap<>();
 
-    private volatile Map<Integer, Integer> utilization = Map.of();
-    private volatile long utilizationReadAt;
+    private final GpuInventory.Utilization utilization = new GpuInventory.Utilization();
 
     public LocalBackend(Path dataDir, Capacity capacity, Sandbox sandbox) {
         this(dataDir, capacity, sandbox, Settings.defaults());
@@ -92,44 +91,12 @@ public final class LocalBackend implements Backend {
      * server runs: for an admin who wants them gone, and for tests that leave nothing behind.
      */
     public static int stopEnvironments(Path dataDir) {
-        var cgroups = Cgroups.forScope(scope(dataDir));
-        if (cgroups.isEmpty()) {
-            return 0;
-        }
-        int n = 0;
-        for (String name : cgroups.get().names()) {
-            Cgroups.kill(cgroups.get().group(name));
-            try {
-                Files.deleteIfExists(dataDir.resolve("environments").resolve(name).resolve(BubblewrapBox.STATE));
-            } catch (IOException e) {
-                // the state of a box that is gone is not read again
-            }
-            n++;
-        }
-        return n;
+        return LocalEnvironment.stopAll(dataDir, scope(dataDir));
     }
 
     /** The boxes a server before this one left running are taken over; what is left of the others ends. */
     private void adoptAll() {
-        if (context.cgroups().isEmpty() || !Files.isDirectory(root)) {
-            return;
-        }
-        List<Path> dirs;
-        try (var list = Files.list(root)) {
-            // node 0 of a gang before its other nodes: they join its network
-            dirs = list.filter(d -> Files.exists(d.resolve(BubblewrapBox.STATE))).sorted().toList();
-        } catch (IOException e) {
-            return;
-        }
-        for (Path dir : dirs) {
-            LocalEnvironment.adopt(context, dir, running).ifPresent(env -> running.put(env.spec().name(), env));
-        }
-        // groups of environments that are no more (their box died with the machine, or their state is lost)
-        for (String name : context.cgroups().get().names()) {
-            if (!running.containsKey(name)) {
-                Cgroups.kill(context.cgroups().get().group(name));
-            }
-        }
+        running.putAll(LocalEnvironment.adoptAll(context));
         if (!running.isEmpty()) {
             log.info("took over {} running environment(s): {}", running.size(), running.keySet());
         }
@@ -283,29 +250,13 @@ public final class LocalBackend implements Backend {
     public Map<String, Activity> activity() {
         Map<String, Activity> out = new HashMap<>();
         boolean real = capacity.nodes().stream().noneMatch(Capacity.Node::simulated);
-        Map<Integer, Integer> now = real && !running.isEmpty() ? currentUtilization() : Map.of();
+        Map<Integer, Integer> now = real && !running.isEmpty() ? utilization.now() : Map.of();
         running.forEach((name, r) -> {
             Integer util = r.devices().isEmpty() || !real ? null
                     : r.devices().stream().map(now::get).filter(java.util.Objects::nonNull).max(Integer::compare).orElse(null);
             out.put(name, new Activity(r.ssh().openSessions(), util));
         });
         return out;
-    }
-
-    /** nvidia-smi at most every 15 seconds, whatever the number of environments. */
-    private Map<Integer, Integer> currentUtilization() {
-        long now = System.nanoTime();
-        if (now - utilizationReadAt > 15_000_000_000L) {
-            Map<Integer, Integer> m = new HashMap<>();
-            for (var g : GpuInventory.discover()) {
-                if (g.utilizationPercent() != null) {
-                    m.put(g.index(), g.utilizationPercent());
-                }
-            }
-            utilization = m;
-            utilizationReadAt = now;
-        }
-        return utilization;
     }
 
     @Override

@@ -116,6 +116,50 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
         }
     }
 
+    /** Every environment of a data dir's scope that a server before this one left running, taken over; the rest ended. */
+    static Map<String, LocalEnvironment> adoptAll(Context ctx) {
+        Map<String, LocalEnvironment> adopted = new java.util.LinkedHashMap<>();
+        if (ctx.cgroups().isEmpty() || !Files.isDirectory(ctx.root())) {
+            return adopted;
+        }
+        List<Path> dirs;
+        try (var list = Files.list(ctx.root())) {
+            // node 0 of a gang before its other nodes (their names sort after it): they join its network
+            dirs = list.filter(d -> Files.exists(d.resolve(BubblewrapBox.STATE))).sorted().toList();
+        } catch (IOException e) {
+            return adopted;
+        }
+        for (Path dir : dirs) {
+            adopt(ctx, dir, adopted).ifPresent(env -> adopted.put(env.spec().name(), env));
+        }
+        // groups of environments that are no more (their box died with the machine, or their state is lost)
+        for (String name : ctx.cgroups().get().names()) {
+            if (!adopted.containsKey(name)) {
+                Cgroups.kill(ctx.cgroups().get().group(name));
+            }
+        }
+        return adopted;
+    }
+
+    /** Ends every environment of a scope (its control groups) and forgets their boxes; how many there were. */
+    static int stopAll(Path dataDir, String scope) {
+        var cgroups = Cgroups.forScope(scope);
+        if (cgroups.isEmpty()) {
+            return 0;
+        }
+        int n = 0;
+        for (String name : cgroups.get().names()) {
+            Cgroups.kill(cgroups.get().group(name));
+            try {
+                Files.deleteIfExists(dataDir.resolve("environments").resolve(name).resolve(BubblewrapBox.STATE));
+            } catch (IOException e) {
+                // the state of a box that is gone is not read again
+            }
+            n++;
+        }
+        return n;
+    }
+
     static Path homeOf(Context ctx, EnvironmentSpec spec) {
         if (spec.home() instanceof EnvironmentSpec.Home.Disk d) {
             return ctx.dataDir().resolve("disks").resolve(Long.toString(d.disk().id()));
