@@ -107,6 +107,11 @@ public final class Main implements Callable<Integer> {
             + " (default ${DEFAULT-VALUE})", defaultValue = "1024")
     int processesPerGpu;
 
+    @Option(names = "--home-quota", description = "what a local environment's home or disk may hold, e.g. 100g, or 0 for no quota;"
+            + " measured every 5 minutes: past it the environment's files stop growing until some are deleted (default ${DEFAULT-VALUE})",
+            defaultValue = "100g")
+    String homeQuota;
+
     @Option(names = "--stop-environments-on-exit", description = "end local environments when the server stops (by default they"
             + " keep running, and the server takes them over when it starts again)")
     boolean stopEnvironmentsOnExit;
@@ -236,8 +241,9 @@ public final class Main implements Callable<Integer> {
         if (processesPerGpu < 64) {
             throw new ValidationException("--environment-processes-per-gpu must be 64 or more");
         }
+        long quota = "0".equals(homeQuota.trim()) ? 0 : bytesOrAuto("--home-quota", homeQuota);
         var local = new dev.gpudev.backend.local.LocalBackend.Settings(bytesOrAuto("--environment-memory-per-gpu", memoryPerGpu),
-                processesPerGpu, !stopEnvironmentsOnExit);
+                processesPerGpu, !stopEnvironmentsOnExit).withHomeQuota(quota, java.time.Duration.ofMinutes(5));
         return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue, processor,
                 new QueueLimits(maxWaitingPerUser, waitingHours), ttl, insecureSingleUser, r, proxyHost != null ? proxyHost : host, proxyPort,
                 sshHostKey, new ServerConfig.Kubernetes(kubeconfig, context, k8s), local);

@@ -70,6 +70,14 @@ interface Box extends AutoCloseable {
         return null;
     }
 
+    /**
+     * Stops (or lets again) every file of the box growing: its processes, and every session that starts, get
+     * a file-size limit of zero; deleting and truncating still work. Only where the box has control groups
+     * (its processes are known); elsewhere nothing happens.
+     */
+    default void limitGrowth(boolean limited) {
+    }
+
     /** What it may use of the machine. */
     default Limits limits() {
         return Limits.NONE;

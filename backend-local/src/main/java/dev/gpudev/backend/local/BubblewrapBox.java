@@ -52,6 +52,8 @@ final class BubblewrapBox implements Box {
     /** bwrap, when this server started the box without control groups (the box dies with it). */
     private final Process keeper;
     private final Map<Integer, Slirp.Forward> forwarded = new HashMap<>();
+    /** Whether its files may not grow (over its home's quota): every process, and every new session, has RLIMIT_FSIZE 0. */
+    private volatile boolean growthLimited;
 
     private BubblewrapBox(Sandbox.Bubblewrap sandbox, Spec spec, ProcessHandle init, Instant initStart, long inside, Slirp slirp,
                           Cgroups.Group group, Process keeper) {
@@ -294,6 +296,9 @@ final class BubblewrapBox implements Box {
         env.putAll(extraEnv);
         env.forEach((k, v) -> c.add(k + "=" + v));
         c.addAll(cmd);
+        if (growthLimited) {
+            c.addAll(0, List.of("/usr/bin/prlimit", "--fsize=0:0", "--"));
+        }
         // Every session, and whatever it leaves running, counts in the environment's limits and ends with it.
         return group == null ? c : Cgroups.joining(group, c);
     }
@@ -347,6 +352,27 @@ final class BubblewrapBox implements Box {
     public Long networkHolder() {
         // the process whose user and network namespaces a gang's other nodes enter: the keeper's chain below bwrap
         return ownNetwork() ? init.parent().map(ProcessHandle::pid).orElse(null) : null;
+    }
+
+    @Override
+    public void limitGrowth(boolean limited) {
+        if (group == null) {
+            return;
+        }
+        growthLimited = limited;
+        String value = limited ? "0:0" : "unlimited:unlimited";
+        for (long pid : Cgroups.members(group)) {
+            try {
+                new ProcessBuilder("/usr/bin/prlimit", "--pid", Long.toString(pid), "--fsize=" + value)
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
+                        .waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (IOException e) {
+                log.debug("file-size limit of {} not set: {}", pid, e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     @Override

@@ -43,14 +43,28 @@ public final class LocalBackend implements Backend {
      * @param processesPerGpu         processes per GPU asked for (at least 256 in all)
      * @param keepEnvironmentsOnClose whether environments keep running when the server stops (a restarted
      *                                server takes them over); false ends them with the server
+     * @param homeQuotaBytes          what a home (its own, or a disk) may take, measured ({@link HomeQuota}); 0: no quota
+     * @param quotaCheckEvery         how often each running environment's home is measured
      */
-    public record Settings(long memoryPerGpuBytes, int processesPerGpu, boolean keepEnvironmentsOnClose) {
+    public record Settings(long memoryPerGpuBytes, int processesPerGpu, boolean keepEnvironmentsOnClose, long homeQuotaBytes,
+                           java.time.Duration quotaCheckEvery) {
+        /** What a small team would choose: 100 GiB a home, measured every 5 minutes. */
+        public static final long DEFAULT_HOME_QUOTA = 100L << 30;
+
+        public Settings(long memoryPerGpuBytes, int processesPerGpu, boolean keepEnvironmentsOnClose) {
+            this(memoryPerGpuBytes, processesPerGpu, keepEnvironmentsOnClose, DEFAULT_HOME_QUOTA, java.time.Duration.ofMinutes(5));
+        }
+
         public static Settings defaults() {
             return new Settings(0, 1024, false);
         }
 
         public Settings keepingEnvironments(boolean keep) {
-            return new Settings(memoryPerGpuBytes, processesPerGpu, keep);
+            return new Settings(memoryPerGpuBytes, processesPerGpu, keep, homeQuotaBytes, quotaCheckEvery);
+        }
+
+        public Settings withHomeQuota(long bytes, java.time.Duration every) {
+            return new Settings(memoryPerGpuBytes, processesPerGpu, keepEnvironmentsOnClose, bytes, every);
         }
     }
 
@@ -79,6 +93,15 @@ public final class LocalBackend implements Backend {
         Optional<Cgroups> cgroups = sandbox instanceof Sandbox.Bubblewrap ? Cgroups.forScope(scope(dataDir)) : Optional.empty();
         this.context = new LocalEnvironment.Context(dataDir, sandbox, cgroups, settings, capacity);
         adoptAll();
+        this.quota = new HomeQuota(sandbox.isolates() ? settings.homeQuotaBytes() : 0, settings.quotaCheckEvery(), uidBase(),
+                running::values);
+    }
+
+    private final HomeQuota quota;
+
+    /** Measures every running environment's home now (tests: not waiting for the quota's next round). */
+    void measureHomes() {
+        running.values().forEach(quota::measure);
     }
 
     /** The control groups' scope of a data dir: two servers on one machine never touch each other's. */
@@ -218,18 +241,26 @@ public final class LocalBackend implements Backend {
         String jupyter = r.jupyter() == null ? "" : "; " + r.jupyter().describe().replace("NAME", spec.name());
         return "running (isolation: " + sandbox.describe()
                 + (capacity.nodes().stream().anyMatch(Capacity.Node::simulated) ? "; GPUs simulated" : "") + "; limits: "
-                + r.box().limits().describe() + ")" + home + image + jupyter;
+                + r.box().limits().describe() + ")" + home + image + jupyter + quotaLine(spec.name());
+    }
+
+    private String quotaLine(String name) {
+        String q = quota.describe(name);
+        return q.isEmpty() ? "" : "; " + q;
     }
 
     @Override
     public synchronized void destroy(String name) throws BackendException {
         LocalEnvironment r = running.remove(name);
+        quota.forget(name);
         if (r == null) {
             return;
         }
         try {
             // The home outlives the environment (unless scratch): the platform's notices do not.
-            TenantJobs.clear(r.box(), name, NOTICE_PREFIXES, NOTICE_DEADLINE);
+            List<String> notices = new ArrayList<>(NOTICE_PREFIXES);
+            notices.add(HomeQuota.NOTICE);
+            TenantJobs.clear(r.box(), name, notices, NOTICE_DEADLINE);
         } catch (BackendException e) {
             log.warn("could not clear the notices of {}: {}", name, e.getMessage());
         }
@@ -358,6 +389,7 @@ public final class LocalBackend implements Backend {
      */
     @Override
     public synchronized void close() {
+        quota.close();
         boolean keep = context.settings().keepEnvironmentsOnClose() && context.cgroups().isPresent();
         running.values().forEach(keep ? LocalEnvironment::detach : LocalEnvironment::stop);
         if (keep && !running.isEmpty()) {

@@ -111,7 +111,7 @@ final class TenantJobs {
      */
     static DiskListing list(Path dir, int uid, int limit, Duration deadline) throws BackendException {
         byte[] out = run(asOwnerIn(dir, uid, deadline, List.of("/usr/bin/find", ".", "-mindepth", "1", "-printf", "%d\\t%y\\t%s\\t%T@\\t%P\\0")),
-                deadline, "listing " + dir.getFileName(), LISTING_VISITS);
+                deadline, "listing " + dir.getFileName(), LISTING_VISITS, (byte) 0);
         List<String[]> rows = new ArrayList<>();
         int start = 0;
         for (int i = 0; i < out.length; i++) {
@@ -141,6 +141,18 @@ final class TenantJobs {
         return new DiskListing(entries, cut || rows.size() > limit, bytes);
     }
 
+    /** The bytes a directory takes on disk, counted as its owner (links are not followed, other file systems not entered). */
+    static long usage(Path dir, int uid, Duration deadline) throws BackendException {
+        byte[] out = run(asOwnerIn(dir, uid, deadline, List.of("/usr/bin/du", "-s", "-x", "--block-size=1", ".")), deadline,
+                "measuring " + dir.getFileName(), 1, (byte) '\n');
+        String text = new String(out, StandardCharsets.UTF_8).trim();
+        try {
+            return Long.parseLong(text.split("\\s+")[0]);
+        } catch (RuntimeException e) {
+            throw new BackendException("could not measure " + dir.getFileName() + ": " + text, true);
+        }
+    }
+
     /** Everything in a directory, removed as its owner (links are removed, never followed); the directory itself stays. */
     static void empty(Path dir, int uid, Duration deadline) throws BackendException {
         run(asOwnerIn(dir, uid, deadline, List.of("/usr/bin/find", ".", "-mindepth", "1", "-delete")), deadline, "emptying " + dir.getFileName());
@@ -163,14 +175,14 @@ final class TenantJobs {
     }
 
     private static void run(List<String> cmd, Duration deadline, String what) throws BackendException {
-        run(cmd, deadline, what, 0);
+        run(cmd, deadline, what, 0, (byte) 0);
     }
 
     /**
      * Runs a job with an empty environment; kills it (and what it started) at the deadline. With maxRecords
      * above zero, stdout is read up to that many NUL-terminated records and the job is stopped there.
      */
-    private static byte[] run(List<String> cmd, Duration deadline, String what, int maxRecords) throws BackendException {
+    private static byte[] run(List<String> cmd, Duration deadline, String what, int maxRecords, byte separator) throws BackendException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
         if (maxRecords == 0) {
             pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
@@ -187,12 +199,12 @@ final class TenantJobs {
         try {
             byte[] out = new byte[0];
             if (maxRecords > 0) {
-                out = readRecords(p, maxRecords, until);
+                out = readRecords(p, maxRecords, until, separator);
             }
             long left = until - System.nanoTime();
             if (left <= 0 || !p.waitFor(left, TimeUnit.NANOSECONDS)) {
                 kill(p);
-                if (maxRecords > 0 && out.length > 0 && count(out) >= maxRecords) {
+                if (maxRecords > 0 && out.length > 0 && count(out, separator) >= maxRecords) {
                     return out; // cut short on purpose
                 }
                 throw new BackendException(what + " did not finish within " + deadline.toSeconds() + " s", true);
@@ -208,7 +220,7 @@ final class TenantJobs {
         }
     }
 
-    private static byte[] readRecords(Process p, int maxRecords, long until) throws IOException {
+    private static byte[] readRecords(Process p, int maxRecords, long until, byte separator) throws IOException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         InputStream in = p.getInputStream();
         byte[] chunk = new byte[65536];
@@ -219,7 +231,7 @@ final class TenantJobs {
                 break;
             }
             for (int i = 0; i < n; i++) {
-                if (chunk[i] == 0 && ++records == maxRecords) {
+                if (chunk[i] == separator && ++records == maxRecords) {
                     buf.write(chunk, 0, i + 1);
                     kill(p);
                     return buf.toByteArray();
@@ -230,10 +242,10 @@ final class TenantJobs {
         return buf.toByteArray();
     }
 
-    private static int count(byte[] out) {
+    private static int count(byte[] out, byte separator) {
         int n = 0;
         for (byte b : out) {
-            if (b == 0) {
+            if (b == separator) {
                 n++;
             }
         }

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.UUID;
@@ -181,5 +182,39 @@ class BoundedBoxTest {
 
     private static long sleepers() {
         return ProcessHandle.allProcesses().filter(h -> h.info().commandLine().orElse("").matches(".*sleep 317$")).count();
+    }
+
+    @Test
+    void aHomePastItsQuotaIsToldAndStopsGrowingUntilFilesAreDeleted() throws Exception {
+        backend.close();
+        // 8 MiB a home, measured on demand here (the server measures every 5 minutes); writing past it fails
+        // ("File size limit exceeded": SIGXFSZ, or EFBIG where the signal is ignored)
+        backend = new LocalBackend(dataDir, capacity, Sandbox.detect(), small.withHomeQuota(8L << 20, java.time.Duration.ofHours(1)));
+        backend.ensure(spec("gpudev-quota", 0, null));
+        awaitReady("gpudev-quota");
+        Process writer = new ProcessBuilder(backend.commandIn("gpudev-quota", List.of("/bin/bash", "-c",
+                "while true; do sleep 0.2; done"))).start(); // a process already running when the quota is reached
+        try {
+            inBox("gpudev-quota", "head -c 7600000 /dev/zero > ~/near.bin");
+            backend.measureHomes();
+            assertTrue(inBox("gpudev-quota", "cat ~/QUOTA_WARNING.txt").contains("past it, files stop growing"));
+            inBox("gpudev-quota", "head -c 3000000 /dev/zero > ~/over.bin");
+            backend.measureHomes();
+            String detail = ((Observed.Phase.Ready) backend.observe().get("gpudev-quota").phase()).detail();
+            assertTrue(detail.contains("over its quota: files cannot grow"), detail);
+            String grow = inBox("gpudev-quota", "head -c 100000 /dev/zero >> ~/over.bin; echo rc=$?; ls -l ~/over.bin | awk '{print $5}'");
+            assertTrue((grow.contains("File too large") || grow.contains("File size limit exceeded")) && grow.contains("\n3000000"),
+                    "a new session cannot grow a file: " + grow);
+            String limits = Files.readString(Path.of("/proc/" + writer.pid() + "/limits"));
+            assertTrue(limits.lines().anyMatch(l -> l.startsWith("Max file size") && l.contains(" 0 ")),
+                    "a process already running is limited too: " + limits);
+            assertTrue(inBox("gpudev-quota", "rm ~/over.bin ~/near.bin && echo deleted").contains("deleted"), "deleting works");
+            backend.measureHomes();
+            assertTrue(inBox("gpudev-quota", "head -c 100000 /dev/zero > ~/small.bin; echo rc=$?").contains("rc=0"), "under it again: files grow");
+            assertFalse(inBox("gpudev-quota", "ls ~").contains("QUOTA_WARNING"), "the warning goes");
+        } finally {
+            writer.descendants().forEach(ProcessHandle::destroyForcibly);
+            writer.destroyForcibly();
+        }
     }
 }
