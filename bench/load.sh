@@ -6,9 +6,9 @@
 # and with gpudev's processes frozen (SIGSTOP): PostgreSQL alone on this machine, the floor under any p99.
 #   bench/load.sh [SECONDS=20] [WORKERS=32] [--replicas N] [--fixed-rate R]
 # Starts its own server (simulated GPUs, a temporary data dir) on 127.0.0.1 and stops it at the end;
-# --replicas 2 adds a second processor (--role processor) on the same database: commands and scheduling are
-# shared through it, but each local backend keeps its own sandboxes, so the replicas' reconcilers make
-# each other's environments again ("moved to"); on Kubernetes they share the cluster. The processor runs, as
+# --replicas 2 adds a second processor (--role processor) on the same database; with the local backend only
+# one processor drives the machine (a lease), so the second stands by and takes over if the first dies;
+# on Kubernetes every replica drives the shared cluster. The processor runs, as
 # in production, and the queue grows through the run. Ends with one SUMMARY line with every figure.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
