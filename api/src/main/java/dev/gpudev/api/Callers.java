@@ -87,11 +87,12 @@ final class Callers {
             throw ApiError.unauthorized("unknown API key: run `gpu-dev login`");
         }
         String hash = Tokens.sha256Hex(key);
-        limit(ctx, "key:" + hash, "with this API key");
         Instant now = p.clock().instant();
         ApiKeys.Key believed = verified.get(hash, now);
         Caller c;
         if (believed != null && valid(believed, now)) {
+            // A key's own bucket only once it is known to be a key: made-up ones never make buckets of their own.
+            limit(ctx, "key:" + hash, "with this API key");
             // Checked a moment ago and not revoked since: no round trip, but the expiry is checked every time.
             if (stale(believed.lastUsedAt(), now)) {
                 p.db().query(conn -> {
@@ -116,6 +117,7 @@ final class Callers {
                 limitAddress(ctx);
                 throw ApiError.unauthorized("unknown API key: run `gpu-dev login`");
             }
+            limit(ctx, "key:" + hash, "with this API key");
             if (!valid(k, now)) {
                 throw refusal(k, now);
             }
@@ -165,9 +167,22 @@ final class Callers {
             throw ApiError.unauthorized("unknown dashboard session: run `gpu-dev dashboard`");
         }
         String hash = Tokens.sha256Hex(cookie);
-        limit(ctx, "session:" + hash, "from this dashboard");
         Instant now = p.clock().instant();
-        UiSessions.Session s = p.db().query(conn -> {
+        UiSessions.Session s;
+        try {
+            s = session(ctx, hash, now);
+        } catch (ApiError e) {
+            if (e.status() == 401) {
+                limitAddress(ctx); // a made-up or ended session: the address pays, never a bucket of its own
+            }
+            throw e;
+        }
+        limit(ctx, "session:" + hash, "from this dashboard");
+        return checked(ctx, s);
+    }
+
+    private UiSessions.Session session(Context ctx, String hash, Instant now) {
+        return p.db().query(conn -> {
             UiSessions.Session found = p.uiSessions().find(conn, hash, now)
                     .orElseThrow(() -> ApiError.unauthorized("your dashboard session ended: run `gpu-dev dashboard` to log in again"));
             if (found.lastSeenAt().isBefore(now.minus(DashboardRoutes.IDLE))) {
@@ -183,6 +198,10 @@ final class Callers {
             }
             return found;
         });
+    }
+
+    /** A live session's request: audited under its user; a change needs the session's CSRF token and the same site. */
+    private Caller checked(Context ctx, UiSessions.Session s) {
         ctx.attribute(ApiServer.AUDIT_USER, s.username()); // a refused change is still audited under its user
         if (!reads(ctx)) {
             DashboardRoutes.refuseCrossSite(ctx);
@@ -201,6 +220,9 @@ final class Callers {
         var roles = ctx.routeRoles();
         if (roles.contains(Access.ANYONE) || (roles.isEmpty()
                 && (ctx.path().startsWith("/docs/assets/") || ctx.path().startsWith("/ui/assets/")))) {
+            if (carriesCredentials(ctx)) {
+                limitAddress(ctx); // credentials nobody checks here do not buy a way around the address's bucket
+            }
             return; // Swagger UI's and the dashboard's files are served without a route
         }
         // A route without a role is not open: it takes a logged-in user, at least.
@@ -209,6 +231,9 @@ final class Callers {
             boolean local = ip.equals("127.0.0.1") || ip.equals("0:0:0:0:0:0:0:1") || ip.equals("::1");
             if (!local && !authenticate(ctx).admin()) {
                 throw ApiError.forbidden("this is for admins or scrapes from the server's own machine");
+            }
+            if (local && carriesCredentials(ctx) && ctx.attribute(ATTRIBUTE) == null) {
+                limitAddress(ctx);
             }
             return;
         }

@@ -142,4 +142,38 @@ class RateLimitTest {
             }
         }
     }
+
+    @Test
+    void credentialsNobodyChecksAndMadeUpSessionsPayTheAddressesBucket() throws Exception {
+        try (Database db = TestDatabase.fresh()) {
+            Pgmq pgmq = new Pgmq();
+            CommandQueue q = new CommandQueue(pgmq, "rl_q3");
+            q.ensureQueue(db);
+            var api = new ApiServer(ApiFixture.parts(db, pgmq, q, new Capacity(List.of()), Clock.systemUTC(),
+                    new ApiConfig(2, "127.0.0.1", 2222, 0, 50, 1, ApiFixture.LOCAL_STS))).start("127.0.0.1", 0);
+            try {
+                HttpClient http = HttpClient.newHttpClient();
+                String base = "http://127.0.0.1:" + api.port();
+                int limited = 0;
+                for (int i = 0; i < 10; i++) {
+                    // an open route with a key header nobody checks there
+                    var r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/auth/token-login")).header("X-API-Key", "x" + i)
+                            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"token\":\"nope\"}"))
+                            .build(), HttpResponse.BodyHandlers.ofString());
+                    limited += r.statusCode() == 429 ? 1 : 0;
+                }
+                assertTrue(limited >= 5, "a key header does not buy a way around the address's bucket: " + limited);
+                Thread.sleep(3000); // the bucket fills again (1 a second, 2 at most)
+                limited = 0;
+                for (int i = 0; i < 10; i++) {
+                    var r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/jobs")).header("Cookie", "gpudev_session=made-up-" + i)
+                            .build(), HttpResponse.BodyHandlers.ofString());
+                    limited += r.statusCode() == 429 ? 1 : 0;
+                }
+                assertTrue(limited >= 5, "made-up dashboard sessions pay the address's bucket: " + limited);
+            } finally {
+                api.close();
+            }
+        }
+    }
 }
