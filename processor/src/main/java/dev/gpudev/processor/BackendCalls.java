@@ -67,6 +67,12 @@ final class BackendCalls implements AutoCloseable {
     /** Lanes whose head may start when a worker is free, in the order they became ready. */
     private final ArrayDeque<String> ready = new ArrayDeque<>();
     private final AtomicLong abandoned = new AtomicLong();
+    /**
+     * Abandoned calls whose threads have not returned yet. Past {@link #MAX_STUCK} no new call starts: a
+     * backend whose every call hangs loses that many threads, never the machine's.
+     */
+    private int stuck;
+    static final int MAX_STUCK = 64;
     private final AtomicLong completed = new AtomicLong();
     private boolean closed;
 
@@ -191,7 +197,7 @@ final class BackendCalls implements AutoCloseable {
 
     /** Starts the heads of ready lanes while workers are free. Holds this. */
     private void dispatch() {
-        while (running.size() < workers && !ready.isEmpty()) {
+        while (running.size() < workers && stuck < MAX_STUCK && !ready.isEmpty()) {
             String laneName = ready.poll();
             ArrayDeque<BackendCall> lane = lanes.get(laneName);
             if (lane == null || lane.isEmpty() || running.containsKey(laneName)) {
@@ -220,6 +226,10 @@ final class BackendCalls implements AutoCloseable {
         synchronized (this) {
             if (r.finished) {
                 log.info("{} finished after {}, past its deadline: its outcome was dropped", r.request.describe(), words(took));
+                stuck--;
+                if (!closed) {
+                    dispatch();
+                }
                 return;
             }
             r.finished = true;
@@ -240,6 +250,10 @@ final class BackendCalls implements AutoCloseable {
             r.finished = true;
             r.future.cancel(true);
             took = Duration.ofNanos(System.nanoTime() - r.startedNanos);
+            stuck++;
+            if (stuck == MAX_STUCK) {
+                log.error("{} backend calls hang past their deadlines: no new call starts until one returns", MAX_STUCK);
+            }
             finish(laneName, r);
         }
         abandoned.incrementAndGet();

@@ -126,8 +126,12 @@ public final class EmbeddedPostgres implements AutoCloseable {
             // initdb reads the password from a file it can open: a copy in its own socket directory, gone after
             Path pwfile = socketDir.resolve(".pwfile");
             Files.deleteIfExists(pwfile);
-            Files.createFile(pwfile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(pwfile, superuserPassword + "\n");
+            // written through the file this creates (never a link someone put at the name)
+            try (var ch = Files.newByteChannel(pwfile, java.util.Set.of(java.nio.file.StandardOpenOption.CREATE_NEW,
+                    java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+                ch.write(java.nio.ByteBuffer.wrap((superuserPassword + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            }
             if (!wrapper.isEmpty()) {
                 PgAsItsOwnUser.own(pwfile);
             }

@@ -37,7 +37,7 @@ public final class SshKeys {
 
     /**
      * The public keys that may log in to each of these reservations: the owner's, then those of every
-     * user added to it, in one query for all of them.
+     * user added to it (a disabled user's are not among them), in one query for all of them.
      */
     public java.util.Map<java.util.UUID, List<String>> forReservations(Connection c, java.util.Collection<java.util.UUID> ids)
             throws SQLException {
@@ -48,10 +48,12 @@ public final class SshKeys {
         try (PreparedStatement ps = c.prepareStatement("""
                 select reservation_id, public_key from (
                     select r.reservation_id, 0 as grp, r.created_at as added, k.ssh_key_id, k.public_key
-                    from reservations r join ssh_keys k on k.user_id = r.user_id where r.reservation_id = any(?)
+                    from reservations r join ssh_keys k on k.user_id = r.user_id
+                    join api_users u on u.user_id = r.user_id and u.is_active where r.reservation_id = any(?)
                     union all
                     select ru.reservation_id, 1, ru.added_at, k.ssh_key_id, k.public_key
-                    from reservation_users ru join ssh_keys k on k.user_id = ru.user_id where ru.reservation_id = any(?)
+                    from reservation_users ru join ssh_keys k on k.user_id = ru.user_id
+                    join api_users u on u.user_id = ru.user_id and u.is_active where ru.reservation_id = any(?)
                 ) keys order by reservation_id, grp, added, ssh_key_id""")) {
             var array = c.createArrayOf("uuid", ids.toArray());
             ps.setArray(1, array);

@@ -107,6 +107,11 @@ interface Box extends AutoCloseable {
     /** Whether the box has its own network: 127.0.0.1 in it is its own, and the host's services are out of reach. */
     boolean ownNetwork();
 
+    /** Whether nothing of it runs any more (after {@link #close}: every process ended). */
+    default boolean ended() {
+        return !alive();
+    }
+
     /** Whether the box is still there. */
     boolean alive();
 

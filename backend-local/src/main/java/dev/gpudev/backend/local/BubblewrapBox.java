@@ -47,6 +47,8 @@ final class BubblewrapBox implements Box {
     private final Instant initStart;
     /** The box's command (sleep), inside every namespace: where sessions enter. */
     private final long inside;
+    /** When it started: a pid alone could be another process's by now. */
+    private final Instant insideStart;
     private final Slirp slirp;
     private final Cgroups.Group group;
     /** bwrap, when this server started the box without control groups (the box dies with it). */
@@ -62,6 +64,7 @@ final class BubblewrapBox implements Box {
         this.init = init;
         this.initStart = initStart;
         this.inside = inside;
+        this.insideStart = ProcessHandle.of(inside).flatMap(h -> h.info().startInstant()).orElse(Instant.EPOCH);
         this.slirp = slirp;
         this.group = group;
         this.keeper = keeper;
@@ -196,7 +199,8 @@ final class BubblewrapBox implements Box {
             Cgroups.Group group = cgroups.get().group(spec.name());
             Slirp slirp = null;
             if (state.getProperty("slirp_pid") != null) {
-                slirp = Slirp.adopt(Long.parseLong(state.getProperty("slirp_pid")), Path.of(state.getProperty("slirp_api")));
+                slirp = Slirp.adopt(Long.parseLong(state.getProperty("slirp_pid")), state.getProperty("slirp_start"),
+                        Path.of(state.getProperty("slirp_api")));
             }
             var box = new BubblewrapBox(sandbox, spec, init.get(), initStart, inside, slirp, group, null);
             log.info("environment {}: its box, still running, is taken over", spec.name());
@@ -214,6 +218,7 @@ final class BubblewrapBox implements Box {
         state.setProperty("inside", Long.toString(inside));
         if (slirp != null) {
             state.setProperty("slirp_pid", Long.toString(slirp.pid()));
+            state.setProperty("slirp_start", slirp.started());
             state.setProperty("slirp_api", slirp.apiSocket().toString());
         }
         Path tmp = spec.envDir().resolve(STATE + ".new");
@@ -282,8 +287,18 @@ final class BubblewrapBox implements Box {
         throw new IOException("the sandbox of " + spec.name() + " did not start within 10 s");
     }
 
+    /** Whether the box's command is still the process it was (a pid alone could be another's by now). */
+    private boolean insideAlive() {
+        return ProcessHandle.of(inside).filter(ProcessHandle::isAlive)
+                .map(h -> h.info().startInstant().map(insideStart::equals).orElse(false)).orElse(false);
+    }
+
     @Override
     public List<String> command(List<String> cmd, Map<String, String> extraEnv) {
+        if (!insideAlive()) {
+            // never enter "the namespaces of pid N" when N is no longer the box's
+            throw new IllegalStateException("the box of " + spec.name() + " is gone");
+        }
         List<String> c = new ArrayList<>(List.of("/usr/bin/nsenter", "--target", Long.toString(inside), "--user", "--pid", "--mount",
                 "--ipc", "--uts", "--net", "--root", "--wd"));
         if (sandbox.uidBase() >= 0) {
@@ -361,18 +376,21 @@ final class BubblewrapBox implements Box {
         }
         growthLimited = limited;
         String value = limited ? "0:0" : "unlimited:unlimited";
-        for (long pid : Cgroups.members(group)) {
-            try {
-                new ProcessBuilder("/usr/bin/prlimit", "--pid", Long.toString(pid), "--fsize=" + value)
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
-                        .waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (IOException e) {
-                log.debug("file-size limit of {} not set: {}", pid, e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
+        // frozen meanwhile: no process forks past the list, none exits and leaves its pid to another
+        Cgroups.frozen(group, members -> {
+            for (long pid : members) {
+                try {
+                    new ProcessBuilder("/usr/bin/prlimit", "--pid", Long.toString(pid), "--fsize=" + value)
+                            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start()
+                            .waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (IOException e) {
+                    log.debug("file-size limit of {} not set: {}", pid, e.getMessage());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
             }
-        }
+        });
     }
 
     @Override
@@ -382,14 +400,20 @@ final class BubblewrapBox implements Box {
 
     @Override
     public boolean alive() {
-        return init.isAlive();
+        return init.isAlive() && insideAlive();
+    }
+
+    @Override
+    public boolean ended() {
+        return group == null ? !init.isAlive() : Cgroups.members(group).isEmpty();
     }
 
     @Override
     public void close() {
         if (group != null) {
             if (!Cgroups.kill(group)) {
-                log.warn("environment {}: some of its processes did not end", spec.name());
+                log.warn("environment {}: some of its processes did not end (tried again)", spec.name());
+                return; // its state stays: it is still there, and ended again by the next removal
             }
         } else {
             if (keeper != null) {

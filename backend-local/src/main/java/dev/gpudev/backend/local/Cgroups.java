@@ -27,18 +27,28 @@ final class Cgroups {
     private final Path memoryScope;
     /** v1 only: the pids hierarchy's (v2: the same as memory). */
     private final Path pidsScope;
+    /** v1 only, where the freezer is mounted: the freezer hierarchy's (v2 freezes through cgroup.freeze); else null. */
+    private final Path freezerScope;
 
-    private Cgroups(boolean v2, Path memoryScope, Path pidsScope) {
+    private Cgroups(boolean v2, Path memoryScope, Path pidsScope, Path freezerScope) {
         this.v2 = v2;
         this.memoryScope = memoryScope;
         this.pidsScope = pidsScope;
+        this.freezerScope = freezerScope;
     }
 
     /** An environment's groups: where its processes are put, and its limits. */
-    record Group(String name, Path memory, Path pids, boolean v2) {
+    record Group(String name, Path memory, Path pids, Path freezer, boolean v2) {
         /** The files a process joins the group through (its pid written to each). */
         List<Path> procs() {
-            return v2 ? List.of(memory.resolve("cgroup.procs")) : List.of(memory.resolve("cgroup.procs"), pids.resolve("cgroup.procs"));
+            if (v2) {
+                return List.of(memory.resolve("cgroup.procs"));
+            }
+            List<Path> out = new ArrayList<>(List.of(memory.resolve("cgroup.procs"), pids.resolve("cgroup.procs")));
+            if (freezer != null && Files.isDirectory(freezer)) {
+                out.add(freezer.resolve("cgroup.procs"));
+            }
+            return out;
         }
     }
 
@@ -55,7 +65,7 @@ final class Cgroups {
                     Path scopeDir = ROOT.resolve("gpudev").resolve(scope);
                     enableV2(ROOT.resolve("gpudev"));
                     enableV2(scopeDir);
-                    return Optional.of(new Cgroups(true, scopeDir, scopeDir));
+                    return Optional.of(new Cgroups(true, scopeDir, scopeDir, null));
                 }
                 return Optional.empty();
             }
@@ -66,7 +76,13 @@ final class Cgroups {
                 Path p = pids.resolve("gpudev").resolve(scope);
                 Files.createDirectories(m);
                 Files.createDirectories(p);
-                return Optional.of(new Cgroups(false, m, p));
+                Path freezer = ROOT.resolve("freezer");
+                Path f = null;
+                if (Files.isWritable(freezer.resolve("cgroup.procs"))) {
+                    f = freezer.resolve("gpudev").resolve(scope);
+                    Files.createDirectories(f);
+                }
+                return Optional.of(new Cgroups(false, m, p, f));
             }
         } catch (IOException e) {
             log.warn("control groups cannot be made here ({}): environments get no memory or process limit", e.getMessage());
@@ -85,6 +101,9 @@ final class Cgroups {
         Group g = group(name);
         Files.createDirectories(g.memory());
         Files.createDirectories(g.pids());
+        if (g.freezer() != null) {
+            Files.createDirectories(g.freezer());
+        }
         if (v2) {
             write(g.memory().resolve("memory.max"), Long.toString(memoryBytes));
             writeIfExists(g.memory().resolve("memory.swap.max"), "0");
@@ -99,7 +118,7 @@ final class Cgroups {
     }
 
     Group group(String name) {
-        return new Group(name, memoryScope.resolve(name), pidsScope.resolve(name), v2);
+        return new Group(name, memoryScope.resolve(name), pidsScope.resolve(name), freezerScope == null ? null : freezerScope.resolve(name), v2);
     }
 
     /** The environments' names that have groups here (a restarted server finds its boxes by them too). */
@@ -138,23 +157,78 @@ final class Cgroups {
         }
     }
 
-    /** Ends every process of the group and removes it; true when nothing is left. */
+    /**
+     * Runs an action on the group's processes while they are frozen (none can fork or exit meanwhile, so
+     * the list it acts on is the whole group); without a freezer, on the list as it is.
+     */
+    static void frozen(Group g, java.util.function.Consumer<List<Long>> action) {
+        boolean froze = freeze(g, true);
+        try {
+            action.accept(members(g));
+        } finally {
+            if (froze) {
+                freeze(g, false);
+            }
+        }
+    }
+
+    private static boolean freeze(Group g, boolean frozen) {
+        try {
+            if (g.v2()) {
+                Path f = g.memory().resolve("cgroup.freeze");
+                if (!Files.exists(f)) {
+                    return false;
+                }
+                Files.writeString(f, frozen ? "1" : "0");
+                return awaitState(g.memory().resolve("cgroup.events"), frozen ? "frozen 1" : "frozen 0");
+            }
+            if (g.freezer() == null || !Files.isDirectory(g.freezer())) {
+                return false;
+            }
+            Files.writeString(g.freezer().resolve("freezer.state"), frozen ? "FROZEN" : "THAWED");
+            return awaitState(g.freezer().resolve("freezer.state"), frozen ? "FROZEN" : "THAWED");
+        } catch (IOException e) {
+            log.debug("group {} not {}: {}", g.name(), frozen ? "frozen" : "thawed", e.getMessage());
+            return false;
+        }
+    }
+
+    private static boolean awaitState(Path file, String state) throws IOException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (Files.readString(file).contains(state)) {
+                return true;
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Ends every process of the group and removes it; true when nothing is left. Frozen first, so that no
+     * process can fork or exit while the list is killed (a chain of forks cannot outrun it); then thawed, and
+     * the killed are gone.
+     */
     static boolean kill(Group g) {
         Path killFile = g.memory().resolve("cgroup.kill");
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (System.nanoTime() < deadline) {
-            List<Long> left = members(g);
-            if (left.isEmpty()) {
+            if (members(g).isEmpty()) {
                 break;
             }
             if (g.v2() && Files.exists(killFile)) {
                 try {
                     Files.writeString(killFile, "1");
                 } catch (IOException e) {
-                    left.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+                    frozen(g, left -> left.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly)));
                 }
             } else {
-                left.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+                frozen(g, left -> left.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly)));
             }
             try {
                 Thread.sleep(10);
@@ -164,7 +238,14 @@ final class Cgroups {
             }
         }
         boolean empty = members(g).isEmpty();
-        for (Path dir : g.v2() ? List.of(g.memory()) : List.of(g.memory(), g.pids())) {
+        if (!empty) {
+            return false; // kept: its processes are still there (the caller keeps their GPUs taken)
+        }
+        List<Path> dirs = new ArrayList<>(g.v2() ? List.of(g.memory()) : List.of(g.memory(), g.pids()));
+        if (g.freezer() != null) {
+            dirs.add(g.freezer());
+        }
+        for (Path dir : dirs) {
             try {
                 Files.deleteIfExists(dir);
                 if (!g.v2()) {
@@ -174,7 +255,7 @@ final class Cgroups {
                 log.debug("group {} not removed yet: {}", dir, e.getMessage());
             }
         }
-        return empty;
+        return true;
     }
 
     /**

@@ -175,6 +175,9 @@ public final class LocalBackend implements Backend {
                 r = null;
             }
             if (r == null) {
+                if (deleting.contains(home(spec))) {
+                    throw new BackendException("its disk is being deleted", true);
+                }
                 Box network = null;
                 if (spec.gang() != null && spec.rank() > 0) {
                     LocalEnvironment node0 = running.get(spec.gang().node0());
@@ -250,9 +253,14 @@ public final class LocalBackend implements Backend {
     }
 
     @Override
-    public synchronized void destroy(String name) throws BackendException {
-        LocalEnvironment r = running.remove(name);
-        quota.forget(name);
+    public void destroy(String name) throws BackendException {
+        // Only taking it out of the running set holds the backend's lock: what runs in the tenant's box or
+        // files (clearing notices, ending its processes, removing a scratch home) never holds up another.
+        LocalEnvironment r;
+        synchronized (this) {
+            r = running.remove(name);
+            quota.forget(name);
+        }
         if (r == null) {
             return;
         }
@@ -265,6 +273,12 @@ public final class LocalBackend implements Backend {
             log.warn("could not clear the notices of {}: {}", name, e.getMessage());
         }
         r.stop();
+        if (!r.box().ended()) {
+            synchronized (this) {
+                running.putIfAbsent(name, r); // its GPUs stay taken while anything of it runs
+            }
+            throw new BackendException("not every process of " + name + " ended; it is removed again", true);
+        }
         Path dir = root.resolve(name);
         try {
             Files.deleteIfExists(dir.resolve("devices"));
@@ -348,13 +362,25 @@ public final class LocalBackend implements Backend {
     }
 
     @Override
-    public synchronized void deleteDisk(DiskRef disk) throws BackendException {
+    public void deleteDisk(DiskRef disk) throws BackendException {
         Path dir = disks.dir(disk);
-        if (running.values().stream().anyMatch(r -> r.home().equals(dir))) {
-            throw new BackendException("disk " + disk.name() + " is the home of a running environment", true);
+        synchronized (this) {
+            if (running.values().stream().anyMatch(r -> r.home().equals(dir))) {
+                throw new BackendException("disk " + disk.name() + " is the home of a running environment", true);
+            }
+            deleting.add(dir);
         }
-        disks.delete(disk);
+        try {
+            disks.delete(disk); // as its owner, for as long as it takes: not under the backend's lock
+        } finally {
+            synchronized (this) {
+                deleting.remove(dir);
+            }
+        }
     }
+
+    /** Disks being deleted now: no environment starts on one. */
+    private final Set<Path> deleting = new java.util.HashSet<>();
 
     @Override
     public DiskListing listDisk(DiskRef disk, int limit) throws BackendException {

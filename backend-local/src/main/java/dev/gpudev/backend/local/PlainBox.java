@@ -39,6 +39,12 @@ final class PlainBox implements Box {
         return true;
     }
 
+    /** Nothing holds its processes, so nothing is known to run after it is closed. */
+    @Override
+    public boolean ended() {
+        return true;
+    }
+
     @Override
     public void close() {
         // processes of sessions end with their sessions; nothing holds the others (that is what Plain means)

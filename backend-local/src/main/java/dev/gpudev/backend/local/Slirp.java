@@ -54,9 +54,16 @@ final class Slirp implements AutoCloseable {
         return apiSocket;
     }
 
-    /** The helper a server before this one started for a box it takes over; null when it is gone. */
-    static Slirp adopt(long pid, Path apiSocket) {
-        return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).map(h -> new Slirp(h, apiSocket)).orElse(null);
+    /** When it started (with its pid, what tells it from a process that took its pid later). */
+    String started() {
+        return process.info().startInstant().map(Object::toString).orElse("");
+    }
+
+    /** The helper a server before this one started for a box it takes over; null when it is gone (or its pid is another's). */
+    static Slirp adopt(long pid, String started, Path apiSocket) {
+        return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                .filter(h -> started != null && h.info().startInstant().map(i -> i.toString().equals(started)).orElse(false))
+                .map(h -> new Slirp(h, apiSocket)).orElse(null);
     }
 
     /**

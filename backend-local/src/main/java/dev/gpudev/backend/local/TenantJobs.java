@@ -68,6 +68,8 @@ final class TenantJobs {
 
     /** Entries visited by a listing at most: past it the total is a lower bound and the listing is cut short. */
     static final int LISTING_VISITS = 200_000;
+    /** What a job may print at most (a tree of deep, long names prints a lot): past it, it is stopped there. */
+    static final int MAX_OUTPUT_BYTES = 16 << 20;
 
     private TenantJobs() {
     }
@@ -110,8 +112,9 @@ final class TenantJobs {
      * followed, and the bytes of every regular file visited.
      */
     static DiskListing list(Path dir, int uid, int limit, Duration deadline) throws BackendException {
-        byte[] out = run(asOwnerIn(dir, uid, deadline, List.of("/usr/bin/find", ".", "-mindepth", "1", "-printf", "%d\\t%y\\t%s\\t%T@\\t%P\\0")),
+        Output printed = run(asOwnerIn(dir, uid, deadline, List.of("/usr/bin/find", ".", "-mindepth", "1", "-printf", "%d\\t%y\\t%s\\t%T@\\t%P\\0")),
                 deadline, "listing " + dir.getFileName(), LISTING_VISITS, (byte) 0);
+        byte[] out = printed.bytes();
         List<String[]> rows = new ArrayList<>();
         int start = 0;
         for (int i = 0; i < out.length; i++) {
@@ -123,7 +126,7 @@ final class TenantJobs {
                 start = i + 1;
             }
         }
-        boolean cut = rows.size() >= LISTING_VISITS;
+        boolean cut = rows.size() >= LISTING_VISITS || printed.cut();
         long bytes = 0;
         for (String[] f : rows) {
             if (f[1].equals("f")) {
@@ -141,13 +144,22 @@ final class TenantJobs {
         return new DiskListing(entries, cut || rows.size() > limit, bytes);
     }
 
-    /** The bytes a directory takes on disk, counted as its owner (links are not followed, other file systems not entered). */
+    /**
+     * The bytes a directory holds, counted as its owner (links are not followed, other file systems not
+     * entered): the larger of what it takes on disk and what its files say they hold, so that a sparse file
+     * counts at its size (its holes could be filled later without growing it).
+     */
     static long usage(Path dir, int uid, Duration deadline) throws BackendException {
-        byte[] out = run(asOwnerIn(dir, uid, deadline, List.of("/usr/bin/du", "-s", "-x", "--block-size=1", ".")), deadline,
-                "measuring " + dir.getFileName(), 1, (byte) '\n');
+        byte[] out = run(asOwnerIn(dir, uid, deadline, List.of("/bin/sh", "-c",
+                        "/usr/bin/du -s -x --block-size=1 . && /usr/bin/du -s -x --block-size=1 --apparent-size .")),
+                deadline, "measuring " + dir.getFileName(), 2, (byte) '\n').bytes();
         String text = new String(out, StandardCharsets.UTF_8).trim();
         try {
-            return Long.parseLong(text.split("\\s+")[0]);
+            long most = 0;
+            for (String line : text.split("\n")) {
+                most = Math.max(most, Long.parseLong(line.trim().split("\\s+")[0]));
+            }
+            return most;
         } catch (RuntimeException e) {
             throw new BackendException("could not measure " + dir.getFileName() + ": " + text, true);
         }
@@ -182,7 +194,11 @@ final class TenantJobs {
      * Runs a job with an empty environment; kills it (and what it started) at the deadline. With maxRecords
      * above zero, stdout is read up to that many NUL-terminated records and the job is stopped there.
      */
-    private static byte[] run(List<String> cmd, Duration deadline, String what, int maxRecords, byte separator) throws BackendException {
+    /** What a job printed, and whether it was stopped before it was done (a bound reached). */
+    private record Output(byte[] bytes, boolean cut) {
+    }
+
+    private static Output run(List<String> cmd, Duration deadline, String what, int maxRecords, byte separator) throws BackendException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
         if (maxRecords == 0) {
             pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
@@ -197,16 +213,16 @@ final class TenantJobs {
         }
         long until = System.nanoTime() + deadline.toNanos();
         try {
-            byte[] out = new byte[0];
+            Output out = new Output(new byte[0], false);
             if (maxRecords > 0) {
                 out = readRecords(p, maxRecords, until, separator);
             }
             long left = until - System.nanoTime();
+            if (out.cut()) {
+                return out; // stopped on purpose at a bound
+            }
             if (left <= 0 || !p.waitFor(left, TimeUnit.NANOSECONDS)) {
                 kill(p);
-                if (maxRecords > 0 && out.length > 0 && count(out, separator) >= maxRecords) {
-                    return out; // cut short on purpose
-                }
                 throw new BackendException(what + " did not finish within " + deadline.toSeconds() + " s", true);
             }
             return out;
@@ -220,7 +236,7 @@ final class TenantJobs {
         }
     }
 
-    private static byte[] readRecords(Process p, int maxRecords, long until, byte separator) throws IOException {
+    private static Output readRecords(Process p, int maxRecords, long until, byte separator) throws IOException {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         InputStream in = p.getInputStream();
         byte[] chunk = new byte[65536];
@@ -230,26 +246,26 @@ final class TenantJobs {
             if (n < 0) {
                 break;
             }
+            if (buf.size() + n > MAX_OUTPUT_BYTES) {
+                // keep whole records only, and stop it: what a tenant's tree makes it print is bounded
+                byte[] all = buf.toByteArray();
+                int last = all.length - 1;
+                while (last >= 0 && all[last] != separator) {
+                    last--;
+                }
+                kill(p);
+                return new Output(java.util.Arrays.copyOf(all, last + 1), true);
+            }
             for (int i = 0; i < n; i++) {
                 if (chunk[i] == separator && ++records == maxRecords) {
                     buf.write(chunk, 0, i + 1);
                     kill(p);
-                    return buf.toByteArray();
+                    return new Output(buf.toByteArray(), true);
                 }
             }
             buf.write(chunk, 0, n);
         }
-        return buf.toByteArray();
-    }
-
-    private static int count(byte[] out, byte separator) {
-        int n = 0;
-        for (byte b : out) {
-            if (b == separator) {
-                n++;
-            }
-        }
-        return n;
+        return new Output(buf.toByteArray(), false);
     }
 
     private static void kill(Process p) {

@@ -209,6 +209,13 @@ class BoundedBoxTest {
             assertTrue(limits.lines().anyMatch(l -> l.startsWith("Max file size") && l.contains(" 0 ")),
                     "a process already running is limited too: " + limits);
             assertTrue(inBox("gpudev-quota", "rm ~/over.bin ~/near.bin && echo deleted").contains("deleted"), "deleting works");
+            // a sparse file counts at its size: its holes cannot be filled later past the quota unseen
+            backend.measureHomes();
+            inBox("gpudev-quota", "truncate -s 1G ~/sparse.bin");
+            backend.measureHomes();
+            String sparse = ((Observed.Phase.Ready) backend.observe().get("gpudev-quota").phase()).detail();
+            assertTrue(sparse.contains("over its quota"), sparse);
+            inBox("gpudev-quota", "rm ~/sparse.bin");
             backend.measureHomes();
             assertTrue(inBox("gpudev-quota", "head -c 100000 /dev/zero > ~/small.bin; echo rc=$?").contains("rc=0"), "under it again: files grow");
             assertFalse(inBox("gpudev-quota", "ls ~").contains("QUOTA_WARNING"), "the warning goes");

@@ -229,4 +229,24 @@ class LocalBackendWithProcessorTest extends LocalProcessorFixture {
             assertTrue(detail.contains("gpu-dev connect"), "one command to reach it: " + detail);
         }
     }
+
+    @Test
+    void aListingOfATreeBuiltToPrintGigabytesStopsAtItsBoundAndSaysItWasCut() throws Exception {
+        long diskId = db.inTransaction(c -> new Disks().use(c, alice, "deep"));
+        Path dir = Files.createDirectories(dataDir.resolve("disks").resolve(Long.toString(diskId)));
+        String name = "d".repeat(250);
+        // 1,500 levels of 250-character names: find prints every path whole, a quarter of a gigabyte in all
+        // (each level made relative to the last: the whole path is far past PATH_MAX)
+        Process p = new ProcessBuilder("/usr/bin/perl", "-e", "chdir $ARGV[0] or die; for (1..1500) { mkdir '" + name + "' or die $!; chdir '"
+                + name + "' or die $! }", dir.toString()).redirectErrorStream(true).start();
+        assertEquals(0, p.waitFor(), new String(p.getInputStream().readAllBytes()));
+        long before = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+        var listing = backend.listDisk(new dev.gpudev.backend.spi.DiskRef(diskId, alice, "alice", "deep"), 1000);
+        assertTrue(listing.truncated(), "cut short, and said so");
+        assertTrue(listing.entries().size() <= 1000);
+        assertTrue(listing.entries().size() > 10, "what fits in the bound is listed: " + listing.entries().size());
+        long after = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+        assertTrue(after - before < (200L << 20), "the server kept a bounded output, not the whole tree's: " + ((after - before) >> 20) + " MiB");
+        backend.deleteDisk(new dev.gpudev.backend.spi.DiskRef(diskId, alice, "alice", "deep"));
+    }
 }
