@@ -331,6 +331,12 @@ public final class LocalBackend implements Backend {
         return r.box().command(cmd, Map.of());
     }
 
+    /** A running environment's box (tests). */
+    Box boxOf(String name) {
+        LocalEnvironment r = running.get(name);
+        return r == null ? null : r.box();
+    }
+
     /** Where a running environment's home is on this machine (tests). */
     Path homeOf(String name) {
         LocalEnvironment r = running.get(name);

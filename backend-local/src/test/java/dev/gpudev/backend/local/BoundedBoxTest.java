@@ -224,4 +224,60 @@ class BoundedBoxTest {
             writer.destroyForcibly();
         }
     }
+
+    @Test
+    void tunnelsIntoABoxAreFewAndGoWithTheirLastUser() throws Exception {
+        assumeTrue(((Sandbox.Bubblewrap) Sandbox.detect()).slirp4netns() != null, "slirp4netns is needed for an own network");
+        backend.ensure(spec("gpudev-tunnels", 0, null));
+        awaitReady("gpudev-tunnels");
+        Box box = backend.boxOf("gpudev-tunnels");
+        List<Integer> hostPorts = new java.util.ArrayList<>();
+        for (int port = 9000; port < 9000 + BubblewrapBox.MAX_FORWARDS; port++) {
+            hostPorts.add(box.forward(port));
+        }
+        assertEquals(hostPorts.getFirst(), box.forward(9000), "a second tunnel to a port shares its forward");
+        var refused = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> box.forward(9999));
+        assertTrue(refused.getMessage().contains("at most 16"), refused.getMessage());
+        box.unforward(9000); // one of its two tunnels closes: still forwarded
+        assertTrue(box.forwarding(9000));
+        box.unforward(9000); // the last: gone, and its host port leads nowhere
+        assertFalse(box.forwarding(9000));
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        boolean closed = false;
+        while (!closed && System.nanoTime() < deadline) {
+            try (var s = new java.net.Socket("127.0.0.1", hostPorts.getFirst())) {
+                Thread.sleep(20);
+            } catch (java.io.IOException e) {
+                closed = true;
+            }
+        }
+        assertTrue(closed, "the host port of a removed forward no longer accepts");
+        box.forward(9999); // and there is room for another
+    }
+
+    @Test
+    void aDiskIsListedAsItsOwnerSoALinkToTheServersFilesShowsNothingOfThem() throws Exception {
+        Path secret = Files.writeString(dataDir.resolve("admin-token"), "the-admin-token");
+        Files.setPosixFilePermissions(secret, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        var ref = new dev.gpudev.backend.spi.DiskRef(77, 7, "alice", "data");
+        Path disk = Files.createDirectories(dataDir.resolve("disks").resolve("77"));
+        Files.createSymbolicLink(disk.resolve("evil"), dataDir);
+        Files.createDirectories(disk.resolve("mine"));
+        Files.writeString(disk.resolve("mine").resolve("notes.txt"), "hers");
+        int uid = Accounts.uid(((Sandbox.Bubblewrap) Sandbox.detect()).uidBase(), 7);
+        try (var all = Files.walk(disk)) {
+            for (Path p : all.toList()) {
+                Files.setAttribute(p, "unix:uid", uid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            }
+        }
+        var paths = backend.listDisk(ref, 100).entries().stream().map(e -> e.path() + (e.directory() ? "/" : "")).toList();
+        assertTrue(paths.contains("evil") && paths.contains("mine/") && paths.contains("mine/notes.txt"), paths.toString());
+        assertTrue(paths.stream().noneMatch(p -> p.startsWith("evil/")), "the link is listed, never followed: " + paths);
+        // and were it followed (a directory swapped for it mid-listing), the owner's uid could not read the data dir
+        Process p = new ProcessBuilder("/usr/bin/setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--",
+                "/bin/ls", dataDir.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor();
+        assertFalse(out.contains("admin-token"), out);
+    }
 }
