@@ -132,6 +132,17 @@ final class Cgroups {
         return out;
     }
 
+    /** The scope's own directories, when no environment's group is left in them (a server that stops leaves none behind). */
+    void removeScopeIfEmpty() {
+        for (Path dir : java.util.stream.Stream.of(memoryScope, pidsScope, freezerScope).filter(java.util.Objects::nonNull).distinct().toList()) {
+            try {
+                Files.deleteIfExists(dir);
+            } catch (IOException e) {
+                // an environment's group is still in it: it stays
+            }
+        }
+    }
+
     /** The processes in a group now. */
     static List<Long> members(Group g) {
         List<Long> out = new ArrayList<>();

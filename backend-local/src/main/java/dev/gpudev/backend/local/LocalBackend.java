@@ -428,5 +428,8 @@ public final class LocalBackend implements Backend {
             log.info("{} environment(s) keep running; a server started on this data dir takes them over", running.size());
         }
         running.clear();
+        if (!keep) {
+            context.cgroups().ifPresent(Cgroups::removeScopeIfEmpty);
+        }
     }
 }

@@ -157,6 +157,7 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
             }
             n++;
         }
+        cgroups.get().removeScopeIfEmpty();
         return n;
     }
 
