@@ -13,8 +13,11 @@ N=${1:-30}
 SERVER_JAR="${GPUDEV_SERVER_JAR:-$ROOT/server/target/gpudev-server.jar}"
 DATA=$(mktemp -d /tmp/gpudev-activate.XXXXXX)
 PORT=$((20000 + RANDOM % 20000))
-"$JAVA_HOME/bin/java" -jar "$SERVER_JAR" --port "$PORT" --ssh-port $((PORT + 1)) --data-dir "$DATA" \
-  --simulated-gpus h100:8 --stop-environments-on-exit > "$DATA/server.log" 2>&1 &
+# (a baseline build from before environments outlived the server has no such flag, and needs none)
+STOP=()
+"$JAVA_HOME/bin/java" -jar "$SERVER_JAR" --help 2>&1 | grep -q -- --stop-environments-on-exit && STOP=(--stop-environments-on-exit)
+RATE_LIMIT_PER_KEY=100000 RATE_LIMIT_PER_ADDRESS=100000 "$JAVA_HOME/bin/java" -jar "$SERVER_JAR" --port "$PORT" --ssh-port $((PORT + 1)) --data-dir "$DATA" \
+  --simulated-gpus h100:8 "${STOP[@]}" > "$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; "$JAVA_HOME/bin/java" -jar "$SERVER_JAR" stop-environments --data-dir "$DATA" >/dev/null 2>&1 || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 600); do grep -q "gpudev is running" "$DATA/server.log" && break; sleep 0.1; done

@@ -33,9 +33,13 @@ DATA=$(mktemp -d /tmp/gpudev-load.XXXXXX)
 PORT=$((20000 + RANDOM % 20000))
 SSH_PORT=$((PORT + 1))
 # The processor also runs, as in production; rate limits and the per-user waiting limits are lifted for the measurement.
+# (a baseline build from before the per-user waiting limits has no such flags, and needs none)
+UNLIMITED=()
+"$JAVA_HOME/bin/java" -jar "$SERVER_JAR" --help 2>&1 | grep -q -- --max-waiting-per-user \
+  && UNLIMITED=(--max-waiting-per-user 0 --max-waiting-gpu-hours-per-user 0 --stop-environments-on-exit)
 RATE_LIMIT_PER_KEY=100000 RATE_LIMIT_PER_ADDRESS=100000 \
   "$JAVA_HOME/bin/java" ${GPUDEV_JAVA_OPTS:-} -jar "$SERVER_JAR" --port "$PORT" --ssh-port "$SSH_PORT" \
-  --data-dir "$DATA" --simulated-gpus h100:8 --max-waiting-per-user 0 --max-waiting-gpu-hours-per-user 0 > "$DATA/server.log" 2>&1 &
+  --data-dir "$DATA" --simulated-gpus h100:8 "${UNLIMITED[@]}" > "$DATA/server.log" 2>&1 &
 SERVER=$!
 PIDS="$SERVER"
 # The server's log is kept for a look at what happened during the run.

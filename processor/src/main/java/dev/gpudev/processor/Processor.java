@@ -140,10 +140,8 @@ public final class Processor implements Runnable, AutoCloseable {
                 long spentMs = (System.nanoTime() - started) / 1_000_000;
                 long gap = Math.min(1000, Math.max(MIN_CYCLE_GAP_MS, 3 * spentMs));
                 if (spentMs < gap) {
-                    try {
-                        Thread.sleep(gap - spentMs);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
+                    waiter.pause(gap - spentMs); // a finished backend call ends it: its outcome is looked at now
+                    if (Thread.currentThread().isInterrupted()) {
                         break;
                     }
                 }

@@ -23,6 +23,32 @@ final class Waiter implements AutoCloseable {
     /** Ends the current (or next) wait at once. */
     void wake() {
         woken.set(true);
+        synchronized (woken) {
+            woken.notifyAll();
+        }
+    }
+
+    /**
+     * Waits up to timeoutMs for a wake-up from this process only (a backend call finished), not for the
+     * database's notifications: the pause between two cycles, which serves a burst of submits by one cycle
+     * but must not delay what a finished call brought. The wake-up stays for the next wait to see.
+     */
+    void pause(long timeoutMs) {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
+        synchronized (woken) {
+            while (!woken.get()) {
+                long left = (deadline - System.nanoTime()) / 1_000_000;
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    woken.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
     }
 
     /**
