@@ -181,7 +181,8 @@ class BoundedBoxTest {
     }
 
     private static long sleepers() {
-        return ProcessHandle.allProcesses().filter(h -> h.info().commandLine().orElse("").matches(".*sleep 317$")).count();
+        return ProcessHandle.allProcesses().filter(h -> h.info().command().orElse("").endsWith("/sleep")
+                && h.info().commandLine().orElse("").matches(".*sleep 317$")).count();
     }
 
     @Test

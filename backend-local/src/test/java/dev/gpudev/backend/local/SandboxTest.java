@@ -108,7 +108,7 @@ class SandboxTest {
             run(box.command(List.of("/bin/bash", "-c", "nohup sleep 300 > /dev/null 2>&1 & setsid sleep 301 > /dev/null 2>&1 < /dev/null &"),
                     Map.of()));
             Instant started = Instant.now().plus(Duration.ofSeconds(10));
-            while (sleepers() < 2 && Instant.now().isBefore(started)) {
+            while (sleepers() != 2 && Instant.now().isBefore(started)) {
                 Thread.sleep(20);
             }
             assertEquals(2, sleepers(), "both jobs run after the session ended");
@@ -123,6 +123,8 @@ class SandboxTest {
     }
 
     private static long sleepers() {
-        return ProcessHandle.allProcesses().filter(h -> h.info().commandLine().orElse("").matches(".*sleep 30[01]$")).count();
+        // the sleeps themselves (not nohup or setsid a moment before they exec into sleep)
+        return ProcessHandle.allProcesses().filter(h -> h.info().command().orElse("").endsWith("/sleep")
+                && h.info().commandLine().orElse("").matches(".*sleep 30[01]$")).count();
     }
 }
