@@ -94,8 +94,8 @@ public final class ApiServer implements AutoCloseable {
         app.beforeMatched(callers::check);
         app.after(this::after);
         this.router = new Router(app);
-        CapacityView capacity = new CapacityView(parts.db(), parts.capacity());
-        Views views = new Views(parts.config());
+        CapacityView capacity = new CapacityView(parts.db(), parts.capacity(), parts.config().backend());
+        Views views = new Views(parts.config(), capacity);
         new SystemRoutes(parts, metrics, capacity).register(router);
         new AuthRoutes(parts, verifiedKeys).register(router);
         new AdminRoutes(parts, verifiedKeys).register(router);

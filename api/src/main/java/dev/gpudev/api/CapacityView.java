@@ -1,5 +1,6 @@
 package dev.gpudev.api;
 
+import dev.gpudev.core.BackendTraits;
 import dev.gpudev.core.Capacity;
 import dev.gpudev.store.CapacityTable;
 import dev.gpudev.store.Database;
@@ -16,19 +17,30 @@ final class CapacityView {
 
     private final Database db;
     private final CapacityTable table;
+    private final BackendTraits configured;
     private volatile Capacity cached;
+    private volatile BackendTraits traits;
     /** When it was read, on the monotonic clock: how fresh a cache is, not a time of the domain. */
     private volatile long readAtNanos;
 
-    CapacityView(Database db, CapacityTable table) {
+    CapacityView(Database db, CapacityTable table, BackendTraits configured) {
         this.db = db;
         this.table = table;
+        this.configured = configured;
+    }
+
+    /** What the backend is, as its processor published it (until one did: as configured). */
+    BackendTraits traits() {
+        current();
+        return traits;
     }
 
     Capacity current() {
         long now = System.nanoTime();
         if (cached == null || now - readAtNanos > FRESH.toNanos()) {
-            cached = db.query(table::read);
+            var read = db.query(c -> java.util.Map.entry(table.read(c), table.readTraits(c).orElse(configured)));
+            traits = read.getValue();
+            cached = read.getKey();
             readAtNanos = now;
         }
         return cached;

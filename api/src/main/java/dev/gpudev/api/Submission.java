@@ -66,8 +66,9 @@ final class Submission {
      *              null when the caller audits otherwise
      */
     Outcome submit(Caller who, Request req, java.util.function.Function<UUID, dev.gpudev.store.AuditLog.Entry> audit) {
-        if (p.config().adminOnly() != null && !who.admin()) {
-            throw ApiError.forbidden(p.config().adminOnly());
+        String adminOnly = p.config().adminOnly(capacity.traits());
+        if (adminOnly != null && !who.admin()) {
+            throw ApiError.forbidden(adminOnly);
         }
         Capacity cap = capacity.current();
         ReservationRequest request = req.request().validate(p.catalog().including(cap));

@@ -11,9 +11,11 @@ import java.util.Map;
 /** How a reservation reads in the API, for the caller who asks (who logs in as themselves through the proxy). */
 final class Views {
     private final ApiConfig config;
+    private final CapacityView backend;
 
-    Views(ApiConfig config) {
+    Views(ApiConfig config, CapacityView backend) {
         this.config = config;
+        this.backend = backend;
     }
 
     Map<String, Object> job(Reservation r, Caller who) {
@@ -48,7 +50,7 @@ final class Views {
             Map<String, Object> conn = new LinkedHashMap<>();
             conn.put("host", r.connection().host());
             conn.put("port", r.connection().port());
-            String login = config.environmentUser(who.username());
+            String login = config.environmentUser(backend.traits(), who.username());
             conn.put("user", login);
             conn.put("proxy_user", who.username());
             conn.put("proxy_host", config.sshProxyHost());

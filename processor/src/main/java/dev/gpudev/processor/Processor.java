@@ -208,12 +208,17 @@ public final class Processor implements Runnable, AutoCloseable {
         }
     }
 
-    /** The backend's capacity, published for the API when it changed (nodes joining, leaving, relabelled). */
+    /**
+     * The backend's capacity, published for the API when it changed (nodes joining, leaving, relabelled),
+     * with what the backend is (isolated or not, who logs in): an API replica answers by these, never by its
+     * own machine.
+     */
     private Capacity publishCapacity() {
         Capacity now = p.backend().capacity();
         if (!now.equals(published)) {
             p.db().inTransaction(c -> {
                 p.capacityTable().publish(c, now, p.clock().instant());
+                p.capacityTable().publishTraits(c, p.backend().traits(), p.clock().instant());
                 return null;
             });
             published = now;

@@ -105,6 +105,10 @@ class SlowBackendTest extends ProcessorFixture {
         public String describe() {
             return "hanging";
         }
+
+        public dev.gpudev.core.BackendTraits traits() {
+            return backend.traits();
+        }
     }
 
     private final Hanging hanging = new Hanging();

@@ -53,36 +53,8 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--ssh-host-key", description = "the SSH proxy's host key file, shared by its replicas (default: in --data-dir)")
     Path sshHostKey;
 
-    @Option(names = "--kubeconfig", description = "a kubeconfig file (else the in-cluster service account, $KUBECONFIG or ~/.kube/config)")
-    Path kubeconfig;
-
-    @Option(names = "--context", description = "the kubeconfig context to use")
-    String context;
-
-    @Option(names = "--namespace", description = "where environments run (default ${DEFAULT-VALUE})", defaultValue = "gpu-dev")
-    String namespace;
-
-    @Option(names = "--gpu-type-label", description = "the node label naming its GPU type (default ${DEFAULT-VALUE})", defaultValue = "GpuType")
-    String gpuTypeLabel;
-
-    @Option(names = "--default-image", description = "the development image when a reservation names none (default "
-            + dev.gpudev.backend.kubernetes.KubernetesSettings.DEFAULT_IMAGE + ")")
-    String defaultImage;
-
-    @Option(names = "--storage-class", description = "storage class of disks and homes (default: the cluster's)")
-    String storageClass;
-
-    @Option(names = "--disk-size", description = "size of a new disk or home (default ${DEFAULT-VALUE})", defaultValue = "100Gi")
-    String diskSize;
-
-    @Option(names = "--snapshot-class", description = "a VolumeSnapshotClass: disks are snapshotted when a reservation releases them")
-    String snapshotClass;
-
-    @Option(names = "--dcgm-url", description = "a DCGM exporter's metrics URL, for GPU utilisation in idle detection")
-    String dcgmUrl;
-
-    @Option(names = "--no-network-policy", description = "do not set the environments' NetworkPolicy (the operator's chart owns it)")
-    boolean noNetworkPolicy;
+    @CommandLine.Mixin
+    KubernetesOptions kubernetes = new KubernetesOptions();
 
     @Option(names = "--simulated-gpus", description = "declared GPUs for machines without them: TYPE:COUNT[xNODES][,...], e.g. h100:8x2,a100:4")
     String simulatedGpus;
@@ -179,8 +151,9 @@ public final class Main implements Callable<Integer> {
     }
 
     ServerConfig config() {
-        if (!"local".equals(backend) && !"kubernetes".equals(backend)) {
-            throw new ValidationException("--backend must be local or kubernetes, not '" + backend + "'");
+        if (!Platform.backendKinds().contains(backend)) {
+            throw new ValidationException("--backend must be one of " + new java.util.TreeSet<>(Platform.backendKinds()) + ", not '"
+                    + dev.gpudev.core.Names.shown(backend) + "'");
         }
         if (port < 0 || port > 65535 || sshPort < 0 || sshPort > 65535 || proxyPort > 65535) {
             throw new ValidationException("ports must be 0-65535");
@@ -198,13 +171,7 @@ public final class Main implements Callable<Integer> {
         if ("kubernetes".equals(backend) && simulatedGpus != null) {
             throw new ValidationException("--simulated-gpus is for the local backend: on Kubernetes the cluster's nodes say what GPUs there are");
         }
-        if (kubeconfig != null && !java.nio.file.Files.isReadable(kubeconfig)) {
-            throw new ValidationException("cannot read --kubeconfig " + kubeconfig);
-        }
-        var k8s = dev.gpudev.backend.kubernetes.KubernetesSettings.defaults().withNamespace(namespace).withGpuTypeLabel(gpuTypeLabel)
-                .withImages(defaultImage != null ? defaultImage : dev.gpudev.backend.kubernetes.KubernetesSettings.DEFAULT_IMAGE,
-                        dev.gpudev.backend.kubernetes.KubernetesSettings.UTILITY_IMAGE)
-                .withStorage(storageClass, diskSize, snapshotClass).withDcgmUrl(dcgmUrl).withNetworkPolicy(!noNetworkPolicy);
+        var k8s = kubernetes.settings();
         Path dir = dataDir != null ? dataDir : ServerConfig.defaultDataDir();
         String url = null;
         String user = null;
@@ -246,7 +213,7 @@ public final class Main implements Callable<Integer> {
                 processesPerGpu, !stopEnvironmentsOnExit).withHomeQuota(quota, java.time.Duration.ofMinutes(5));
         return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue, processor,
                 new QueueLimits(maxWaitingPerUser, waitingHours), ttl, insecureSingleUser, r, proxyHost != null ? proxyHost : host, proxyPort,
-                sshHostKey, new ServerConfig.Kubernetes(kubeconfig, context, k8s), local);
+                sshHostKey, new ServerConfig.Kubernetes(kubernetes.kubeconfig, kubernetes.context, k8s), local);
     }
 
     /** A size like 16g, 512m or a number of bytes; "auto" is 0. */

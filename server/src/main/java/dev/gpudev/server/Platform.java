@@ -4,11 +4,11 @@ import dev.gpudev.api.ApiConfig;
 import dev.gpudev.api.ApiServer;
 import dev.gpudev.backend.local.GpuInventory;
 import dev.gpudev.backend.local.LocalBackend;
-import dev.gpudev.backend.local.Sandbox;
-import dev.gpudev.backend.kubernetes.KubernetesBackend;
+import dev.gpudev.backend.kubernetes.KubernetesBackendFactory;
+import dev.gpudev.backend.local.LocalBackendFactory;
 import dev.gpudev.backend.spi.Backend;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import dev.gpudev.backend.spi.BackendFactory;
+import dev.gpudev.core.BackendTraits;
 import dev.gpudev.store.ProxySessions;
 import dev.gpudev.core.Capacity;
 import dev.gpudev.core.GpuCatalog;
@@ -41,6 +41,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The platform, or one part of it (its role), wired by hand: database, processor and backend, SSH
@@ -104,22 +105,15 @@ public final class Platform implements AutoCloseable {
         if (cfg.role().runsApi()) {
             Notifications.Coalescer wakeUps = new Notifications.Coalescer(db);
             closeables.addFirst(wakeUps);
-            boolean kubernetes = "kubernetes".equals(cfg.backend());
-            boolean isolates = kubernetes || (backend instanceof LocalBackend local ? local.isolates() : Sandbox.detect() instanceof Sandbox.Bubblewrap);
-            String adminOnly = null;
-            if (!isolates && !cfg.insecureSingleUser()) {
-                adminOnly = "this server cannot isolate environments (bubblewrap is not installed), so only its admin may reserve:"
-                        + " install bubblewrap, or start the server with --insecure-single-user if you are its only user";
-                log.warn("environments are NOT isolated here (no bubblewrap): only the admin may reserve (--insecure-single-user lets everyone)");
-            } else if (!isolates) {
-                log.warn("environments are NOT isolated here (no bubblewrap), and --insecure-single-user lets everyone reserve");
+            // What the backend is, as configured; the processor publishes what it really is (the API reads that first).
+            BackendTraits traits = backend != null ? backend.traits() : factory(cfg, catalog, clock).traits();
+            if (!traits.isolates()) {
+                log.warn(cfg.insecureSingleUser() ? "environments are NOT isolated here (no bubblewrap), and --insecure-single-user lets everyone reserve"
+                        : "environments are NOT isolated here (no bubblewrap): only the admin may reserve (--insecure-single-user lets everyone)");
             }
             int proxyPort = cfg.proxyPort() > 0 ? cfg.proxyPort() : proxy != null ? proxy.port() : cfg.sshPort();
             ApiConfig apiConfig = ApiConfig.fromEnvironment(cfg.apiKeyTtl(), cfg.proxyHost(), proxyPort, cfg.processor().limits(), cfg.queueLimits(),
-                    cfg.processor().grace(), adminOnly);
-            if (kubernetes) {
-                apiConfig = apiConfig.withEnvironmentUser(cfg.kubernetes().settings().loginUser());
-            }
+                    cfg.processor().grace(), null).withBackend(traits, cfg.insecureSingleUser());
             api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), sshKeys, reservations, reservationUsers, disks, pgmq, commands,
                     capacityTable, catalog, clock, apiConfig, new AuditLog(), wakeUps, new UiSessions(), new UsageSamples())).start(bind, cfg.port());
             closeables.addFirst(api);
@@ -146,15 +140,27 @@ public final class Platform implements AutoCloseable {
         });
     }
 
-    private static Backend backend(ServerConfig cfg, GpuCatalog catalog, Clock clock) throws IOException {
-        if ("kubernetes".equals(cfg.backend())) {
-            var k = cfg.kubernetes();
-            Config config = k.kubeconfig() != null
-                    ? Config.fromKubeconfig(k.context(), Files.readString(k.kubeconfig()), k.kubeconfig().toString())
-                    : Config.autoConfigure(k.context());
-            return new KubernetesBackend(new KubernetesClientBuilder().withConfig(config).build(), k.settings(), clock);
+    /** The kinds of backend, by the name `--backend` gives: chosen by data, each knowing what it is before it is made. */
+    private static final Map<String, java.util.function.BiFunction<ServerConfig, Clock, BackendFactory>> KINDS = Map.of(
+            "local", (cfg, clock) -> new LocalBackendFactory(cfg.dataDir(), () -> capacity(cfg, GpuCatalog.standard()), cfg.local()),
+            "kubernetes", (cfg, clock) -> new KubernetesBackendFactory(cfg.kubernetes().kubeconfig(), cfg.kubernetes().context(),
+                    cfg.kubernetes().settings(), clock));
+
+    /** The names `--backend` takes. */
+    static java.util.Set<String> backendKinds() {
+        return KINDS.keySet();
+    }
+
+    private static BackendFactory factory(ServerConfig cfg, GpuCatalog catalog, Clock clock) {
+        var kind = KINDS.get(cfg.backend());
+        if (kind == null) {
+            throw new IllegalArgumentException("--backend must be one of " + new java.util.TreeSet<>(KINDS.keySet()) + ", not '" + cfg.backend() + "'");
         }
-        return new LocalBackend(cfg.dataDir(), capacity(cfg, catalog), Sandbox.detect(), cfg.local());
+        return kind.apply(cfg, clock);
+    }
+
+    private static Backend backend(ServerConfig cfg, GpuCatalog catalog, Clock clock) throws IOException {
+        return factory(cfg, catalog, clock).create();
     }
 
     private Database connect(ServerConfig cfg) {

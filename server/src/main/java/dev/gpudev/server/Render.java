@@ -62,8 +62,9 @@ final class Render implements Callable<Integer> {
     @Option(names = "--jupyter", description = "with Jupyter Lab")
     boolean jupyter;
 
-    @Option(names = "--namespace", defaultValue = "gpu-dev", description = "(default ${DEFAULT-VALUE})")
-    String namespace;
+    /** The server's own options for the cluster: what is rendered is what a server with them would make. */
+    @picocli.CommandLine.Mixin
+    KubernetesOptions kubernetes = new KubernetesOptions();
 
     @Option(names = "--node-cpu", defaultValue = "192", description = "a node's allocatable CPUs (default ${DEFAULT-VALUE}, a p5.48xlarge)")
     String nodeCpu;
@@ -90,7 +91,8 @@ final class Render implements Callable<Integer> {
         UUID id = UUID.nameUUIDFromBytes((user + "/" + (name == null ? "" : name)).getBytes(StandardCharsets.UTF_8));
         int nodes = distributed ? gpus / perNode : 1;
         String node0 = Reservation.environmentName(id);
-        KubernetesSettings settings = KubernetesSettings.defaults().withNamespace(namespace);
+        KubernetesSettings settings = kubernetes.settings();
+        String namespace = settings.namespace();
         List<HasMetadata> all = new ArrayList<>();
         List<String> members = new ArrayList<>();
         for (int rank = 0; rank < nodes; rank++) {

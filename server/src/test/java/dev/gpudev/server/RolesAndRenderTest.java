@@ -46,7 +46,7 @@ class RolesAndRenderTest {
         assertTrue(assertThrows(ValidationException.class, () -> config("--backend", "kubernetes", "--simulated-gpus", "h100:8",
                 "--data-dir", dir.toString())).getMessage().contains("cluster's nodes"));
         assertTrue(assertThrows(ValidationException.class, () -> config("--backend", "slurm", "--data-dir", dir.toString()))
-                .getMessage().contains("local or kubernetes"));
+                .getMessage().contains("one of [kubernetes, local]"));
     }
 
     List<HasMetadata> render(String... args) {

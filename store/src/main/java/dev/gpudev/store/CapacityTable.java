@@ -1,5 +1,6 @@
 package dev.gpudev.store;
 
+import dev.gpudev.core.BackendTraits;
 import dev.gpudev.core.Capacity;
 
 import java.sql.Connection;
@@ -38,6 +39,29 @@ public final class CapacityTable {
                 ps.addBatch();
             }
             ps.executeBatch();
+        }
+    }
+
+    /** The backend's traits, published with its capacity (replaced). */
+    public void publishTraits(Connection c, BackendTraits traits, Instant at) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into backend_traits (id, kind, isolates, login_user, published_at) values (1, ?, ?, ?, ?)
+                on conflict (id) do update set kind = excluded.kind, isolates = excluded.isolates, login_user = excluded.login_user,
+                    published_at = excluded.published_at""")) {
+            ps.setString(1, traits.kind());
+            ps.setBoolean(2, traits.isolates());
+            ps.setString(3, traits.loginUser());
+            ps.setTimestamp(4, java.sql.Timestamp.from(at));
+            ps.executeUpdate();
+        }
+    }
+
+    /** The traits a processor published; empty before any did. */
+    public java.util.Optional<BackendTraits> readTraits(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select kind, isolates, login_user from backend_traits where id = 1");
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? java.util.Optional.of(new BackendTraits(rs.getString(1), rs.getBoolean(2), rs.getString(3)))
+                    : java.util.Optional.empty();
         }
     }
 

@@ -502,6 +502,11 @@ public final class KubernetesBackend implements Backend {
     }
 
     @Override
+    public dev.gpudev.core.BackendTraits traits() {
+        return KubernetesBackendFactory.traits(settings);
+    }
+
+    @Override
     public String describe() {
         return "kubernetes: namespace " + ns + " at " + client.getMasterUrl() + " (pods run as a non-root user, no service-account token)";
     }

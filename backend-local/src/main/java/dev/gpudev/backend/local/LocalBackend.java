@@ -393,6 +393,11 @@ public final class LocalBackend implements Backend {
         return disks.list(disk, limit);
     }
 
+    @Override
+    public dev.gpudev.core.BackendTraits traits() {
+        return LocalBackendFactory.traits(sandbox);
+    }
+
     /** This machine's sandboxes: one processor per database drives them, the others stand by. */
     @Override
     public String exclusiveLease() {

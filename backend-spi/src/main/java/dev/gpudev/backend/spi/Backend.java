@@ -1,5 +1,6 @@
 package dev.gpudev.backend.spi;
 
+import dev.gpudev.core.BackendTraits;
 import dev.gpudev.core.Capacity;
 
 import java.util.Map;
@@ -70,6 +71,9 @@ public interface Backend extends AutoCloseable {
     default String exclusiveLease() {
         return null;
     }
+
+    /** What it is (published by the processor beside the capacity, for the API). */
+    BackendTraits traits();
 
     /** A line for humans: which backend and which isolation. */
     String describe();

@@ -1,5 +1,6 @@
 package dev.gpudev.backend.spi;
 
+import dev.gpudev.core.BackendTraits;
 import dev.gpudev.core.Capacity;
 
 import java.time.Instant;
@@ -60,6 +61,14 @@ public final class InMemoryBackend implements Backend {
     @Override
     public String exclusiveLease() {
         return exclusiveLease;
+    }
+
+    /** In memory: "isolated" as far as the platform's rules go (tests of those rules set what they need). */
+    public volatile BackendTraits traits = new BackendTraits("in-memory", true, null);
+
+    @Override
+    public BackendTraits traits() {
+        return traits;
     }
 
     @Override
