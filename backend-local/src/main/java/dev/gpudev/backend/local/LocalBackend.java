@@ -434,7 +434,11 @@ public final class LocalBackend implements Backend {
         }
         running.clear();
         if (!keep) {
-            context.cgroups().ifPresent(Cgroups::removeScopeIfEmpty);
+            // and whatever a removal cut short left of an environment (its group), so nothing outlives this server
+            context.cgroups().ifPresent(c -> {
+                c.names().forEach(name -> Cgroups.kill(c.group(name)));
+                c.removeScopeIfEmpty();
+            });
         }
     }
 }
