@@ -18,15 +18,13 @@ import java.util.regex.Pattern;
  * @param rateLimitPerAddress requests per second per client address (RATE_LIMIT_PER_ADDRESS, default 50)
  * @param aws                 where STS is and which role and accounts may log in
  * @param grace               the processor's grace period after a reservation's end: estimates count it
- * @param adminOnly           why only admins may reserve (environments cannot be isolated here); null when anyone may
- * @param environmentUser     the user environments let in (a Kubernetes pod's non-root user); null: each user's own name
  * @param queueLimits         what one user may have waiting (checked at submit)
  * @param backend             what the backend is until a processor publishes it (the configured kind's traits)
  * @param insecureSingleUser  whether everyone may reserve even where environments are not isolated
  */
 public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
-                        double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace, String adminOnly,
-                        String environmentUser, QueueLimits queueLimits, BackendTraits backend, boolean insecureSingleUser) {
+                        double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace,
+                        QueueLimits queueLimits, BackendTraits backend, boolean insecureSingleUser) {
 
     /** Isolated, each user logging in as themself: what a configuration that says nothing assumes. */
     static final BackendTraits ISOLATED = new BackendTraits("unknown", true, null);
@@ -42,50 +40,36 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
     }
 
     public ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
-                     double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace, String adminOnly) {
-        this(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, adminOnly, null,
-                QueueLimits.none(), ISOLATED, false);
+                     double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace) {
+        this(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, QueueLimits.none(), ISOLATED, false);
     }
 
     public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
                      double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws) {
         this(Duration.ofHours(apiKeyTtlHours), sshProxyHost, sshProxyPort, new Scheduler.Limits(maxGpusPerUser, Map.of()),
-                rateLimitPerKey, rateLimitPerAddress, aws, DEFAULT_GRACE, null);
+                rateLimitPerKey, rateLimitPerAddress, aws, DEFAULT_GRACE);
     }
 
     /** Rate limits and AWS settings from the environment (RATE_LIMIT_PER_KEY, RATE_LIMIT_PER_ADDRESS, AWS_*, ALLOWED_AWS_*). */
     public static ApiConfig fromEnvironment(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
-                                            QueueLimits queueLimits, Duration grace, String adminOnly) {
+                                            QueueLimits queueLimits, Duration grace) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rate("RATE_LIMIT_PER_KEY", 20),
-                rate("RATE_LIMIT_PER_ADDRESS", 50), AwsLogin.Settings.fromEnvironment(), grace, adminOnly, null, queueLimits, ISOLATED, false);
-    }
-
-    public ApiConfig withAdminOnly(String reason) {
-        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, reason,
-                environmentUser, queueLimits, backend, insecureSingleUser);
-    }
-
-    public ApiConfig withEnvironmentUser(String user) {
-        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, adminOnly, user,
-                queueLimits, backend, insecureSingleUser);
+                rate("RATE_LIMIT_PER_ADDRESS", 50), AwsLogin.Settings.fromEnvironment(), grace, queueLimits, ISOLATED, false);
     }
 
     public ApiConfig withQueueLimits(QueueLimits q) {
-        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, adminOnly,
-                environmentUser, q, backend, insecureSingleUser);
+        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, q, backend,
+                insecureSingleUser);
     }
 
     /** The backend as configured (until a processor publishes what it is), and whether everyone may reserve regardless. */
     public ApiConfig withBackend(BackendTraits traits, boolean insecure) {
-        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, adminOnly,
-                environmentUser, queueLimits, traits, insecure);
+        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, traits,
+                insecure);
     }
 
     /** Why only admins may reserve on this backend, or null when anyone may. */
     public String adminOnly(BackendTraits traits) {
-        if (adminOnly != null) {
-            return adminOnly;
-        }
         return traits.isolates() || insecureSingleUser ? null
                 : "this server cannot isolate environments (bubblewrap is not installed), so only its admin may reserve:"
                 + " install bubblewrap, or start the server with --insecure-single-user if you are its only user";
@@ -93,7 +77,7 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
 
     /** Who logs in to an environment: the platform's user of that name, unless environments have one user of their own. */
     public String environmentUser(BackendTraits traits, String username) {
-        return environmentUser != null ? environmentUser : traits.loginUser() != null ? traits.loginUser() : username;
+        return traits.loginUser() != null ? traits.loginUser() : username;
     }
 
     /** Requests per second (bursts of twice that) from the environment, or the default. */

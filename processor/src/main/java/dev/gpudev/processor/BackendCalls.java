@@ -73,7 +73,6 @@ final class BackendCalls implements AutoCloseable {
      */
     private int stuck;
     static final int MAX_STUCK = 64;
-    private final AtomicLong completed = new AtomicLong();
     private boolean closed;
 
     private static final class Running {
@@ -129,12 +128,6 @@ final class BackendCalls implements AutoCloseable {
         return true;
     }
 
-    /** Whether a call of this lane waits or runs now. */
-    synchronized boolean busy(String lane) {
-        ArrayDeque<BackendCall> q = lanes.get(lane);
-        return q != null && !q.isEmpty();
-    }
-
     /** Whether this very call waits or runs now. */
     synchronized boolean pending(BackendCall request) {
         ArrayDeque<BackendCall> q = lanes.get(request.lane());
@@ -172,11 +165,6 @@ final class BackendCalls implements AutoCloseable {
         return abandoned.get();
     }
 
-    /** Calls that finished (well or not) so far. */
-    long completed() {
-        return completed.get();
-    }
-
     /** Calls waiting or running now. */
     synchronized int inFlight() {
         return lanes.values().stream().mapToInt(ArrayDeque::size).sum();
@@ -191,7 +179,6 @@ final class BackendCalls implements AutoCloseable {
         } catch (Exception e) {
             error = e;
         }
-        completed.incrementAndGet();
         done.add(new Outcome(request, result, error, false, Duration.ofNanos(System.nanoTime() - t0)));
     }
 
@@ -235,7 +222,6 @@ final class BackendCalls implements AutoCloseable {
             r.finished = true;
             finish(laneName, r);
         }
-        completed.incrementAndGet();
         done.add(new Outcome(r.request, result, error, false, took));
         wake.run();
     }

@@ -240,23 +240,6 @@ public final class Processor implements Runnable, AutoCloseable {
         return new long[]{calls.inFlight(), calls.abandoned()};
     }
 
-    /** Waits until no backend call is waiting or running (tests that step the loop with workers), at most the timeout. */
-    public boolean awaitBackendCalls(java.time.Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (calls.inFlight() > 0) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
-        return true;
-    }
-
     @Override
     public void close() {
         stop();

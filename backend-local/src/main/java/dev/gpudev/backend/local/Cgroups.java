@@ -158,16 +158,6 @@ final class Cgroups {
         return out;
     }
 
-    /** Memory in use by the group (bytes), or -1. */
-    static long memoryUsed(Group g) {
-        try {
-            Path f = g.memory().resolve(g.v2() ? "memory.current" : "memory.usage_in_bytes");
-            return Long.parseLong(Files.readString(f).trim());
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-    }
-
     /**
      * Runs an action on the group's processes while they are frozen (none can fork or exit meanwhile, so
      * the list it acts on is the whole group); without a freezer, on the list as it is.

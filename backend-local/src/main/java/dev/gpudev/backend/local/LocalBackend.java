@@ -337,12 +337,6 @@ public final class LocalBackend implements Backend {
         return r == null ? null : r.box();
     }
 
-    /** Where a running environment's home is on this machine (tests). */
-    Path homeOf(String name) {
-        LocalEnvironment r = running.get(name);
-        return r == null ? null : r.home();
-    }
-
     /** Whether an environment lets this key in now (for the contract test). */
     boolean accepts(String name, String publicKey) {
         LocalEnvironment r = running.get(name);
