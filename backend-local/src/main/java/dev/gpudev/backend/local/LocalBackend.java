@@ -91,7 +91,7 @@ public final class LocalBackend implements Backend {
         this.sandbox = sandbox;
         this.disks = new DiskFiles(dataDir.resolve("disks"), uidBase(), TENANT_JOB_DEADLINE);
         Optional<Cgroups> cgroups = sandbox instanceof Sandbox.Bubblewrap ? Cgroups.forScope(scope(dataDir)) : Optional.empty();
-        this.context = new LocalEnvironment.Context(dataDir, sandbox, cgroups, settings, capacity);
+        this.context = new LocalEnvironment.Context(dataDir, sandbox, cgroups, settings, capacity, disks);
         adoptAll();
         this.quota = new HomeQuota(sandbox.isolates() ? settings.homeQuotaBytes() : 0, settings.quotaCheckEvery(), uidBase(),
                 running::values);
@@ -141,7 +141,7 @@ public final class LocalBackend implements Backend {
      * exactly such a disk is left alone and said.
      */
     public void migrateLegacyDisks(List<DiskRef> all) throws IOException {
-        disks.migrateLegacy(all, userId -> sandbox instanceof Sandbox.Bubblewrap b ? Accounts.uid(b.uidBase(), userId) : Accounts.serverUid());
+        disks.migrateLegacy(all, context::uid);
     }
 
     /** Whether environments here are isolated from each other and from the server. */
@@ -152,14 +152,6 @@ public final class LocalBackend implements Backend {
     @Override
     public Capacity capacity() {
         return capacity;
-    }
-
-    /** Where an environment's home is: a named disk's directory, or the environment's own. */
-    Path home(EnvironmentSpec spec) throws BackendException {
-        if (spec.home() instanceof EnvironmentSpec.Home.Disk d) {
-            return disks.dir(d.disk());
-        }
-        return root.resolve(spec.name()).resolve("home");
     }
 
     @Override
@@ -175,7 +167,7 @@ public final class LocalBackend implements Backend {
                 r = null;
             }
             if (r == null) {
-                if (deleting.contains(home(spec))) {
+                if (deleting.contains(context.home(spec))) {
                     throw new BackendException("its disk is being deleted", true);
                 }
                 Box network = null;
@@ -186,7 +178,7 @@ public final class LocalBackend implements Backend {
                     }
                     network = node0.box();
                 }
-                r = LocalEnvironment.start(context, spec, home(spec), devices(spec, node, root.resolve(spec.name())), network);
+                r = LocalEnvironment.start(context, spec, context.home(spec), devices(spec, node, root.resolve(spec.name())), network);
                 running.put(spec.name(), r);
             }
             r.ssh().authorize(spec.authorizedKeys());

@@ -25,7 +25,8 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
     private static final Logger log = LoggerFactory.getLogger(LocalEnvironment.class);
 
     /** What every environment of a backend is made with. */
-    record Context(Path dataDir, Sandbox sandbox, Optional<Cgroups> cgroups, LocalBackend.Settings settings, Capacity capacity) {
+    record Context(Path dataDir, Sandbox sandbox, Optional<Cgroups> cgroups, LocalBackend.Settings settings, Capacity capacity,
+                   DiskFiles disks) {
         Path root() {
             return dataDir.resolve("environments");
         }
@@ -36,7 +37,20 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
 
         /** The uid the owner's processes run as here. */
         int uid(EnvironmentSpec spec) {
-            return sandbox instanceof Sandbox.Bubblewrap b ? Accounts.uid(b.uidBase(), spec.owner().userId()) : Accounts.serverUid();
+            return uid(spec.owner().userId());
+        }
+
+        /** The uid a user's processes and files have here. */
+        int uid(long userId) {
+            return sandbox instanceof Sandbox.Bubblewrap b ? Accounts.uid(b.uidBase(), userId) : Accounts.serverUid();
+        }
+
+        /** Where an environment's home is: a named disk's directory, or the environment's own. */
+        Path home(EnvironmentSpec spec) throws dev.gpudev.backend.spi.BackendException {
+            if (spec.home() instanceof EnvironmentSpec.Home.Disk d) {
+                return disks.dir(d.disk());
+            }
+            return dir(spec.name()).resolve("home");
         }
     }
 
@@ -90,13 +104,14 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
     static Optional<LocalEnvironment> adopt(Context ctx, Path dir, Map<String, LocalEnvironment> others) {
         EnvironmentSpec spec;
         List<Integer> devices;
+        Path home;
         try {
             spec = SpecFile.read(dir);
             devices = readDevices(dir.resolve("devices"));
-        } catch (IOException | RuntimeException e) {
+            home = ctx.home(spec);
+        } catch (IOException | RuntimeException | dev.gpudev.backend.spi.BackendException e) {
             return Optional.empty();
         }
-        Path home = homeOf(ctx, spec);
         Box network = spec.gang() != null && spec.rank() > 0 && others.get(spec.gang().node0()) != null
                 ? others.get(spec.gang().node0()).box() : null;
         var box = ctx.sandbox().adopt(boxSpec(ctx, spec, home, devices, network), ctx.cgroups());
@@ -159,13 +174,6 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
         }
         cgroups.get().removeScopeIfEmpty();
         return n;
-    }
-
-    static Path homeOf(Context ctx, EnvironmentSpec spec) {
-        if (spec.home() instanceof EnvironmentSpec.Home.Disk d) {
-            return ctx.dataDir().resolve("disks").resolve(Long.toString(d.disk().id()));
-        }
-        return ctx.dir(spec.name()).resolve("home");
     }
 
     private static Box.Spec boxSpec(Context ctx, EnvironmentSpec spec, Path home, List<Integer> devices, Box network) {
