@@ -216,7 +216,16 @@ public record Reservation(
 
     /** The environment of node {@code rank}: node 0 keeps the plain name (and the home disk). */
     public String environmentName(int rank) {
-        return rank == 0 ? environmentName() : environmentName() + "-n" + rank;
+        return environmentName(id, rank);
+    }
+
+    public static String environmentName(UUID id, int rank) {
+        return rank == 0 ? environmentName(id) : environmentName(id) + "-n" + rank;
+    }
+
+    /** Its environments' names, node 0 first. */
+    public List<String> environmentNames() {
+        return java.util.stream.IntStream.range(0, nodeCount()).mapToObj(this::environmentName).toList();
     }
 
     public int nodeCount() {

@@ -66,9 +66,7 @@ final class Reconciler {
         Set<String> wanted = new HashSet<>();
         for (Reservation r : rows) {
             // Every node's name first: a failure while making one node must never make the others orphans.
-            for (int rank = 0; rank < r.nodeCount(); rank++) {
-                wanted.add(r.environmentName(rank));
-            }
+            wanted.addAll(r.environmentNames());
         }
         try {
             converge(rows, live, observedBefore);
@@ -274,8 +272,8 @@ final class Reconciler {
                 p.clock().instant()).orElse(null));
         if (after != null) {
             live.put(after);
-            for (int rank = 0; rank < r.nodeCount(); rank++) {
-                destroy(r.environmentName(rank), "its reservation failed");
+            for (String name : r.environmentNames()) {
+                destroy(name, "its reservation failed");
             }
         } else {
             live.remove(r.id());

@@ -40,8 +40,8 @@ final class ReservationCommands {
                 p.reservations().transition(c, r.id(), r.status(),
                         Transition.cancel("cancelled by " + (cancel.requestedBy() == null ? "owner" : cancel.requestedBy())), now);
                 if (r.status().holdsGpus()) {
-                    for (int rank = 0; rank < r.nodeCount(); rank++) {
-                        after.add(new BackendCall.Destroy(r.environmentName(rank)));
+                    for (String name : r.environmentNames()) {
+                        after.add(new BackendCall.Destroy(name));
                     }
                 }
             }
@@ -68,8 +68,8 @@ final class ReservationCommands {
             p.reservations().note(c, r.id(), r.status(), "extended by " + cmd.hours().stripTrailingZeros().toPlainString()
                     + " h by " + cmd.requestedBy() + until, now, set);
             if (r.status() == ReservationStatus.ACTIVE) {
-                for (int rank = 0; rank < r.nodeCount(); rank++) {
-                    after.add(new BackendCall.ClearNotices(r.environmentName(rank), Notices.EXPIRY_PREFIX));
+                for (String name : r.environmentNames()) {
+                    after.add(new BackendCall.ClearNotices(name, Notices.EXPIRY_PREFIX));
                 }
             }
         } catch (ValidationException | IllegalTransitionException refused) {

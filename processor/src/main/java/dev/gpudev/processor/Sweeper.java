@@ -110,8 +110,8 @@ final class Sweeper {
         if (!decided) {
             return;
         }
-        for (int rank = 0; rank < r.nodeCount(); rank++) {
-            calls.submit(new BackendCall.Notify(r.environmentName(rank), Notices.expiry(minutes), message));
+        for (String name : r.environmentNames()) {
+            calls.submit(new BackendCall.Notify(name, Notices.expiry(minutes), message));
         }
         log.info("warning {}: expires in {} minutes", r.environmentName(), minutes);
     }
@@ -197,8 +197,8 @@ final class Sweeper {
         log.info("{} {}: {}", t.to().wire(), r.id(), t.reason());
         live.put(after.get());
         if (r.status().holdsGpus()) {
-            for (int rank = 0; rank < r.nodeCount(); rank++) {
-                calls.submit(new BackendCall.Destroy(r.environmentName(rank)));
+            for (String name : r.environmentNames()) {
+                calls.submit(new BackendCall.Destroy(name));
             }
         }
         return true;

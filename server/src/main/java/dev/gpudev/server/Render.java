@@ -18,9 +18,7 @@ import picocli.CommandLine.Option;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 
@@ -90,17 +88,15 @@ final class Render implements Callable<Integer> {
         }
         UUID id = UUID.nameUUIDFromBytes((user + "/" + (name == null ? "" : name)).getBytes(StandardCharsets.UTF_8));
         int nodes = distributed ? gpus / perNode : 1;
-        String node0 = Reservation.environmentName(id);
         KubernetesSettings settings = kubernetes.settings();
-        String namespace = settings.namespace();
         List<HasMetadata> all = new ArrayList<>();
         List<String> members = new ArrayList<>();
         for (int rank = 0; rank < nodes; rank++) {
-            members.add(rank == 0 ? node0 : node0 + "-n" + rank);
+            members.add(Reservation.environmentName(id, rank));
         }
         dev.gpudev.backend.spi.Gang gang = distributed ? new dev.gpudev.backend.spi.Gang(members) : null;
         for (int rank = 0; rank < nodes; rank++) {
-            String env = rank == 0 ? node0 : node0 + "-n" + rank;
+            String env = members.get(rank);
             EnvironmentSpec.Home home = rank > 0 || noPersist ? new EnvironmentSpec.Home.Scratch()
                     : disk != null ? new EnvironmentSpec.Home.Disk(new DiskRef(0, 0, user, disk)) : new EnvironmentSpec.Home.Own();
             var spec = new EnvironmentSpec(id, env, rank, new EnvironmentSpec.Owner(0, user), "NODE-" + rank, distributed ? perNode : gpus,
