@@ -24,14 +24,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RateLimitTest {
+    /** An API with these rates on its own command queue (no capacity: nothing here reserves). */
+    private static ApiServer api(Database db, String queue, double perKey, double perAddress) {
+        Pgmq pgmq = new Pgmq();
+        CommandQueue q = new CommandQueue(pgmq, queue);
+        q.ensureQueue(db);
+        return new ApiServer(ApiFixture.parts(db, pgmq, q, new Capacity(List.of()), Clock.systemUTC(),
+                new ApiConfig(2, "127.0.0.1", 2222, 0, perKey, perAddress, ApiFixture.LOCAL_STS))).start("127.0.0.1", 0);
+    }
+
     @Test
     void aClientOverItsRateGets429WithRetryAfter() throws Exception {
         try (Database db = TestDatabase.fresh()) {
-            Pgmq pgmq = new Pgmq();
-            CommandQueue q = new CommandQueue(pgmq, "rl_q");
-            q.ensureQueue(db);
-            var api = new ApiServer(ApiFixture.parts(db, pgmq, q, new Capacity(List.of()), Clock.systemUTC(),
-                    new ApiConfig(2, "127.0.0.1", 2222, 0, 0.5, 0.5, ApiFixture.LOCAL_STS))).start("127.0.0.1", 0);
+            var api = api(db, "rl_q", 0.5, 0.5);
             try {
                 HttpClient http = HttpClient.newHttpClient();
                 int[] statuses = new int[3];
@@ -54,16 +59,12 @@ class RateLimitTest {
     @Test
     void anAnonymousFloodNeverThrottlesALoggedInUserNorDoMadeUpKeys() throws Exception {
         try (Database db = TestDatabase.fresh()) {
-            Pgmq pgmq = new Pgmq();
-            CommandQueue q = new CommandQueue(pgmq, "rl_q2");
-            q.ensureQueue(db);
             String token = dev.gpudev.core.Tokens.newSecret();
             db.inTransaction(c -> {
                 new Users().createInvite(c, dev.gpudev.core.Tokens.sha256Hex(token), "root", true, false, null, null);
                 return null;
             });
-            var api = new ApiServer(ApiFixture.parts(db, pgmq, q, new Capacity(List.of()), Clock.systemUTC(),
-                    new ApiConfig(2, "127.0.0.1", 2222, 0, 50, 2, ApiFixture.LOCAL_STS))).start("127.0.0.1", 0);
+            var api = api(db, "rl_q2", 50, 2);
             String base = "http://127.0.0.1:" + api.port();
             HttpClient http = HttpClient.newHttpClient();
             try {
@@ -118,11 +119,7 @@ class RateLimitTest {
     @Test
     void healthSaysWhichPartIsMissingWithA503NeverA500() throws Exception {
         try (Database db = TestDatabase.fresh()) {
-            Pgmq pgmq = new Pgmq();
-            CommandQueue q = new CommandQueue(pgmq, "health_q");
-            q.ensureQueue(db);
-            var api = new ApiServer(ApiFixture.parts(db, pgmq, q, new Capacity(List.of()), Clock.systemUTC(),
-                    new ApiConfig(2, "127.0.0.1", 2222, 0, 1000, 1000, ApiFixture.LOCAL_STS))).start("127.0.0.1", 0);
+            var api = api(db, "health_q", 1000, 1000);
             try {
                 HttpClient http = HttpClient.newHttpClient();
                 var health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + "/health")).build();
@@ -146,11 +143,7 @@ class RateLimitTest {
     @Test
     void credentialsNobodyChecksAndMadeUpSessionsPayTheAddressesBucket() throws Exception {
         try (Database db = TestDatabase.fresh()) {
-            Pgmq pgmq = new Pgmq();
-            CommandQueue q = new CommandQueue(pgmq, "rl_q3");
-            q.ensureQueue(db);
-            var api = new ApiServer(ApiFixture.parts(db, pgmq, q, new Capacity(List.of()), Clock.systemUTC(),
-                    new ApiConfig(2, "127.0.0.1", 2222, 0, 50, 1, ApiFixture.LOCAL_STS))).start("127.0.0.1", 0);
+            var api = api(db, "rl_q3", 50, 1);
             try {
                 HttpClient http = HttpClient.newHttpClient();
                 String base = "http://127.0.0.1:" + api.port();

@@ -43,4 +43,14 @@ public final class TestDatabase {
         pg.createDatabase(name);
         return Database.connect(pg.jdbcUrl(name), pg.appUser(), pg.appPassword(), 8).migrate();
     }
+
+    /** A user of this name (made if new) who logs in with this OpenSSH public key; its id. */
+    public static long userWithKey(Database db, String username, String publicKey) {
+        return db.inTransaction(c -> {
+            long id = new Users().ensure(c, username, false).userId();
+            var key = dev.gpudev.core.SshPublicKey.parse(publicKey);
+            new SshKeys().add(c, id, key.type(), publicKey, key.fingerprint(), key.comment());
+            return id;
+        });
+    }
 }

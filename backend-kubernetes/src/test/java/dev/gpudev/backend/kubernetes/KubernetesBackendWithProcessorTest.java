@@ -13,9 +13,7 @@ import dev.gpudev.store.Disks;
 import dev.gpudev.store.MutableClock;
 import dev.gpudev.store.Pgmq;
 import dev.gpudev.store.Reservations;
-import dev.gpudev.store.SshKeys;
 import dev.gpudev.store.TestDatabase;
-import dev.gpudev.store.Users;
 import io.fabric8.kubernetes.api.model.Pod;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -69,11 +67,7 @@ class KubernetesBackendWithProcessorTest {
         db = TestDatabase.fresh();
         commands = new CommandQueue(pgmq, "k8s_q" + QUEUES.incrementAndGet());
         commands.ensureQueue(db);
-        alice = db.inTransaction(c -> {
-            long id = new Users().ensure(c, "alice", false).userId();
-            new SshKeys().add(c, id, "ssh-ed25519", KEY, dev.gpudev.core.SshPublicKey.parse(KEY).fingerprint(), "t@t");
-            return id;
-        });
+        alice = TestDatabase.userWithKey(db, "alice", KEY);
     }
 
     @AfterEach

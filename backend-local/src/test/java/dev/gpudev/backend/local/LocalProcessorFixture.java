@@ -14,9 +14,7 @@ import dev.gpudev.store.Disks;
 import dev.gpudev.store.MutableClock;
 import dev.gpudev.store.Pgmq;
 import dev.gpudev.store.Reservations;
-import dev.gpudev.store.SshKeys;
 import dev.gpudev.store.TestDatabase;
-import dev.gpudev.store.Users;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,11 +58,7 @@ abstract class LocalProcessorFixture {
         commands = new CommandQueue(pgmq, "local_q" + QUEUES.incrementAndGet());
         commands.ensureQueue(db);
         backend = newBackend();
-        alice = db.inTransaction(c -> {
-            long id = new Users().ensure(c, "alice", false).userId();
-            new SshKeys().add(c, id, "ssh-ed25519", KEY, dev.gpudev.core.SshPublicKey.parse(KEY).fingerprint(), "t@t");
-            return id;
-        });
+        alice = user("alice");
     }
 
     @AfterEach
@@ -110,11 +104,7 @@ abstract class LocalProcessorFixture {
     }
 
     long user(String name) {
-        return db.inTransaction(c -> {
-            long id = new Users().ensure(c, name, false).userId();
-            new SshKeys().add(c, id, "ssh-ed25519", KEY, dev.gpudev.core.SshPublicKey.parse(KEY).fingerprint(), "t@t");
-            return id;
-        });
+        return TestDatabase.userWithKey(db, name, KEY);
     }
 
     Reservation get(UUID id) {
