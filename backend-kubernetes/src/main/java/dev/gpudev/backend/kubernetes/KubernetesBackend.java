@@ -9,8 +9,6 @@ import dev.gpudev.backend.spi.EnvironmentSpec;
 import dev.gpudev.backend.spi.Observed;
 import dev.gpudev.core.Capacity;
 import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -19,7 +17,6 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
-import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -28,13 +25,10 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -47,11 +41,11 @@ import java.util.function.Supplier;
  * GPUs), never one call per reservation; what should exist is created once and brought in line
  * (authorized keys, Jupyter, notices) by updates. Objects are named from the environment's name, so a
  * retried ensure never makes a second one, and owned by the environment's root ConfigMap, so deleting
- * the root removes the rest (and {@link #destroy} deletes them by label as well).
+ * the root removes the rest (and {@link #destroy} deletes them by label as well). Disks are
+ * {@link KubernetesDisks}'.
  */
 public final class KubernetesBackend implements Backend {
     private static final Logger log = LoggerFactory.getLogger(KubernetesBackend.class);
-    private static final Duration LISTING_TIMEOUT = Duration.ofMinutes(2);
 
     private final KubernetesClient client;
     private final KubernetesSettings settings;
@@ -67,7 +61,7 @@ public final class KubernetesBackend implements Backend {
     /** Pods and roots just created, until the informers have them: an ensure is observed at once. */
     private final Map<String, Pod> recentPods = new ConcurrentHashMap<>();
     private final Map<String, ConfigMap> recentRoots = new ConcurrentHashMap<>();
-    private volatile boolean snapshotsMissing;
+    private final KubernetesDisks disks;
 
     public KubernetesBackend(KubernetesClient client, KubernetesSettings settings, Clock clock) {
         this.client = client;
@@ -86,6 +80,7 @@ public final class KubernetesBackend implements Backend {
                 .withLabel(EnvironmentObjects.COMPONENT, "environment").inform());
         nodes = watch("nodes", () -> client.nodes().inform());
         gpuPods = watch("cluster pods", () -> client.pods().inAnyNamespace().inform());
+        disks = new KubernetesDisks(client, settings, clock, pods::list);
     }
 
     private <T extends HasMetadata> Watched<T> watch(String what, Supplier<SharedIndexInformer<T>> start) {
@@ -272,7 +267,7 @@ public final class KubernetesBackend implements Backend {
                 alloc.getOrDefault("cpu", new Quantity("0")), alloc.getOrDefault("memory", new Quantity("0")));
     }
 
-    private static BackendException failure(String what, KubernetesClientException e) {
+    static BackendException failure(String what, KubernetesClientException e) {
         int code = e.getCode();
         // Refused for good: the request itself is wrong (an invalid image name, a quota the namespace will never have).
         boolean permanent = code == 400 || code == 422 || code == 403 && e.getMessage() != null && e.getMessage().contains("exceeded quota");
@@ -344,7 +339,7 @@ public final class KubernetesBackend implements Backend {
             Pod pod = pods.get(key(name));
             HasMetadata any = root != null ? root : pod;
             if (root != null && root.getData() != null && root.getData().containsKey("disk")) {
-                snapshot(Long.parseLong(root.getData().get("disk")));
+                disks.snapshot(Long.parseLong(root.getData().get("disk")));
             }
             client.configMaps().inNamespace(ns).withName(name).delete();
             // The garbage collector would remove the rest; deleted here as well, so nothing waits on it.
@@ -359,36 +354,6 @@ public final class KubernetesBackend implements Backend {
             recentRoots.remove(name);
         } catch (KubernetesClientException e) {
             throw failure("could not remove " + name, e);
-        }
-    }
-
-    /** A disk released by a reservation is snapshotted, where the cluster can (the three newest kept). */
-    private void snapshot(long diskId) {
-        if (settings.snapshotClass() == null || snapshotsMissing) {
-            return;
-        }
-        var api = client.genericKubernetesResources("snapshot.storage.k8s.io/v1", "VolumeSnapshot").inNamespace(ns);
-        try {
-            GenericKubernetesResource snap = new GenericKubernetesResourceBuilder().withApiVersion("snapshot.storage.k8s.io/v1")
-                    .withKind("VolumeSnapshot").withNewMetadata().withName(EnvironmentObjects.diskClaim(diskId) + "-" + clock.instant().getEpochSecond())
-                    .withNamespace(ns).addToLabels(EnvironmentObjects.MANAGED_BY, EnvironmentObjects.OURS)
-                    .addToLabels(EnvironmentObjects.DISK, Long.toString(diskId)).endMetadata()
-                    .addToAdditionalProperties("spec", Map.of("volumeSnapshotClassName", settings.snapshotClass(),
-                            "source", Map.of("persistentVolumeClaimName", EnvironmentObjects.diskClaim(diskId))))
-                    .build();
-            api.resource(snap).create();
-            List<GenericKubernetesResource> all = api.withLabel(EnvironmentObjects.DISK, Long.toString(diskId)).list().getItems();
-            all.sort(Comparator.comparing((GenericKubernetesResource r) -> r.getMetadata().getName()).reversed());
-            for (int i = 3; i < all.size(); i++) {
-                api.withName(all.get(i).getMetadata().getName()).delete();
-            }
-        } catch (KubernetesClientException e) {
-            if (e.getCode() == 404) {
-                snapshotsMissing = true;
-                log.warn("no VolumeSnapshot resource in this cluster: disks are not snapshotted");
-            } else {
-                log.warn("could not snapshot disk {}: {}", diskId, e.getMessage());
-            }
         }
     }
 
@@ -438,67 +403,12 @@ public final class KubernetesBackend implements Backend {
 
     @Override
     public void deleteDisk(DiskRef disk) throws BackendException {
-        try {
-            client.persistentVolumeClaims().inNamespace(ns).withName(EnvironmentObjects.diskClaim(disk.id())).delete();
-            if (settings.snapshotClass() != null && !snapshotsMissing) {
-                client.genericKubernetesResources("snapshot.storage.k8s.io/v1", "VolumeSnapshot").inNamespace(ns)
-                        .withLabel(EnvironmentObjects.DISK, Long.toString(disk.id())).delete();
-            }
-        } catch (KubernetesClientException e) {
-            if (e.getCode() != 404) {
-                throw failure("could not delete disk " + EnvironmentObjects.shown(disk), e);
-            }
-        }
+        disks.delete(disk);
     }
 
     @Override
     public DiskListing listDisk(DiskRef disk, int limit) throws BackendException {
-        String claim = EnvironmentObjects.diskClaim(disk.id());
-        String name = DiskListingPod.name(disk);
-        try {
-            if (client.persistentVolumeClaims().inNamespace(ns).withName(claim).get() == null) {
-                return new DiskListing(List.of(), false, 0); // never used: nothing on it
-            }
-            var podApi = client.pods().inNamespace(ns).withName(name);
-            Pod old = podApi.get();
-            if (old != null) {
-                podApi.withGracePeriod(0).delete();
-                podApi.waitUntilCondition(Objects::isNull, 30, java.util.concurrent.TimeUnit.SECONDS);
-            }
-            client.resource(DiskListingPod.pod(disk, limit, settings, nodeMounting(claim))).inNamespace(ns).create();
-            Instant deadline = clock.instant().plus(LISTING_TIMEOUT);
-            Pod done = podApi.waitUntilCondition(p -> p == null || ClusterCapacity.finished(p) || clock.instant().isAfter(deadline),
-                    LISTING_TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
-            try {
-                if (done == null || !"Succeeded".equals(done.getStatus().getPhase())) {
-                    throw new BackendException("listing disk " + EnvironmentObjects.shown(disk) + " did not finish"
-                            + (done == null || done.getStatus() == null || done.getStatus().getMessage() == null ? "" : ": " + done.getStatus().getMessage()),
-                            true);
-                }
-                return DiskListingPod.parse(podApi.getLog(), limit);
-            } finally {
-                podApi.withGracePeriod(0).delete();
-            }
-        } catch (io.fabric8.kubernetes.client.KubernetesClientTimeoutException e) {
-            throw new BackendException("listing disk " + EnvironmentObjects.shown(disk) + " took too long", true, e);
-        } catch (KubernetesClientException e) {
-            throw failure("could not list disk " + EnvironmentObjects.shown(disk), e);
-        }
-    }
-
-    /** The node where one of our pods already mounts the claim, if any. */
-    private String nodeMounting(String claim) {
-        for (Pod p : pods.list()) {
-            if (p.getSpec() == null || p.getSpec().getVolumes() == null || p.getSpec().getNodeName() == null) {
-                continue;
-            }
-            for (Volume v : p.getSpec().getVolumes()) {
-                if (v.getPersistentVolumeClaim() != null && claim.equals(v.getPersistentVolumeClaim().getClaimName())) {
-                    return p.getSpec().getNodeName();
-                }
-            }
-        }
-        return null;
+        return disks.list(disk, limit);
     }
 
     @Override
