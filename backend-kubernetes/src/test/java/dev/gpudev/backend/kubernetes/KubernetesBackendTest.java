@@ -363,6 +363,23 @@ class KubernetesBackendTest {
         assertFalse(decoded(secret).containsKey("jupyter-token"), "the token goes with it");
     }
 
+    @Test
+    void noticesOutliveTheRootsApplyAndAreClearedEvenBeforeTheInformerHasThem() throws Exception {
+        var plain = spec("gpudev-notes", 1, new EnvironmentSpec.Home.Scratch(), null);
+        backend.ensure(plain);
+        backend.notify(plain.name(), "WARN_EXPIRES_IN_30MIN.txt", "30 minutes left");
+        backend.clearNotices(plain.name(), "WARN_"); // at once: the informer may not have the notice yet
+        assertNull(cluster.client.configMaps().inNamespace(NS).withName(plain.name()).get().getData().get("notice.WARN_EXPIRES_IN_30MIN.txt"));
+        backend.notify(plain.name(), "WARN_EXPIRES_IN_15MIN.txt", "15 minutes left");
+        var with = new EnvironmentSpec(plain.reservationId(), plain.name(), 0, plain.owner(), plain.node(), 1, plain.authorizedKeys(),
+                new EnvironmentSpec.Jupyter(8888, "tok"), plain.home(), null, null);
+        backend.ensure(with); // the root is applied again (Jupyter's port): the notice is another manager's field and stays
+        var data = cluster.client.configMaps().inNamespace(NS).withName(plain.name()).get().getData();
+        assertEquals("8888", data.get("jupyter-port"));
+        assertEquals("15 minutes left", data.get("notice.WARN_EXPIRES_IN_15MIN.txt"));
+        backend.notify("gpudev-nobody", "WARN_EXPIRES_IN_5MIN.txt", "no one is home"); // no root: nothing to tell, no error
+    }
+
     private static Map<String, String> decoded(io.fabric8.kubernetes.api.model.Secret s) {
         Map<String, String> out = new java.util.HashMap<>();
         if (s.getData() != null) {

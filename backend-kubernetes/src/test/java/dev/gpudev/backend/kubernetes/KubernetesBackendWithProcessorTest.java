@@ -152,6 +152,40 @@ class KubernetesBackendWithProcessorTest {
     }
 
     @Test
+    void aDiskListingWhosePodNeverStartsHoldsUpNoCycle() throws Exception {
+        cluster.listingsRun = false; // its pod stays Pending: the listing waits its 2 minutes on a worker
+        Processor p = new Processor(Parts.of(db, pgmq, commands, backend, clock), ProcessorSettings.defaults());
+        long opId = db.inTransaction(c -> {
+            var disks = new Disks();
+            disks.use(c, alice, "data");
+            var disk = disks.lock(c, alice, "data").orElseThrow();
+            long op = disks.requestOperation(c, disk, "list_content", null);
+            commands.send(c, new Command.DiskOperation(op, "alice"));
+            // used before: its claim is there, so its files are read by a pod
+            cluster.client.persistentVolumeClaims().inNamespace(NS).resource(EnvironmentObjects.claim(EnvironmentObjects.diskClaim(disk.id()),
+                    KubernetesSettings.defaults(), Map.of(EnvironmentObjects.MANAGED_BY, EnvironmentObjects.OURS))).create();
+            return op;
+        });
+        p.cycle();
+        UUID id = submit(2, "1", Reservation.Options.NONE, null);
+        long slowest = 0;
+        Instant deadline = Instant.now().plusSeconds(30);
+        while (get(id).status() != ReservationStatus.ACTIVE) {
+            if (Instant.now().isAfter(deadline)) {
+                fail("not active: " + get(id));
+            }
+            long t0 = System.nanoTime();
+            p.cycle();
+            slowest = Math.max(slowest, (System.nanoTime() - t0) / 1_000_000);
+            Thread.sleep(50);
+        }
+        assertTrue(slowest < 10_000, "a cycle waited on the listing: " + slowest + " ms");
+        assertEquals("pending", db.query(c -> new Disks().operation(c, null, opId)).orElseThrow().status(), "the listing still waits");
+        assertFalse(cluster.client.pods().inNamespace(NS).withLabel(EnvironmentObjects.COMPONENT, "disk-listing").list().getItems().isEmpty(),
+                "its pod was made, and never ran");
+    }
+
+    @Test
     void aDistributedReservationTakesWholeNodesThatMeetAtNode0() throws Exception {
         UUID id = submit(16, "2", Reservation.Options.NONE.withDistributed(true), null);
         Processor p = processor();

@@ -12,7 +12,6 @@ import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.Context;
@@ -33,7 +32,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A Kubernetes cluster for tests: fabric8's mock API server in CRUD mode, plus a small simulated
+ * A Kubernetes cluster for tests: fabric8's mock API server in CRUD mode (taught server-side apply,
+ * {@link ServerSideApplyDispatcher}), plus a small simulated
  * kubelet (and scheduler, and kube-proxy) that does to the platform's pods what a cluster would, a few
  * times a second (other pods are left as the test makes them):
  * binds them to the node they select, runs them (Ready), or fails them as a cluster would for an image
@@ -58,12 +58,14 @@ public final class SimulatedCluster implements AutoCloseable {
     /** Routes the test gives a service: its cluster IP and port become these (an sshd of the test's own). */
     private final Map<String, String> routes = new ConcurrentHashMap<>();
     private int nextIp = 10;
+    /** Whether disk listing pods run at all (false: they stay Pending, as on a node that never starts them). */
+    public volatile boolean listingsRun = true;
 
     private SimulatedCluster(Path disks) {
         this.disks = disks;
         Map<io.fabric8.mockwebserver.ServerRequest, java.util.Queue<io.fabric8.mockwebserver.ServerResponse>> responses = new HashMap<>();
         server = new KubernetesMockServer(new Context(Serialization.jsonMapper()), new MockWebServer(), responses,
-                new KubernetesMixedDispatcher(responses), false);
+                new ServerSideApplyDispatcher(responses), false);
         server.init(InetAddress.getLoopbackAddress(), 0);
         client = server.createClient();
         kubelet.scheduleWithFixedDelay(this::tickSafely, 50, 50, TimeUnit.MILLISECONDS);
@@ -158,9 +160,20 @@ public final class SimulatedCluster implements AutoCloseable {
                 });
             }
         }
-        for (Pod p : client.pods().inAnyNamespace().withLabel(EnvironmentObjects.MANAGED_BY, EnvironmentObjects.OURS).list().getItems()) {
+        // One read of the nodes and the pods per tick, however many pods there are.
+        Map<String, Node> nodes = new HashMap<>();
+        client.nodes().list().getItems().forEach(n -> nodes.put(n.getMetadata().getName(), n));
+        List<Pod> all = client.pods().inAnyNamespace().list().getItems();
+        Map<String, Integer> used = new HashMap<>();
+        for (Pod other : all) {
+            if (other.getSpec().getNodeName() != null && !ClusterCapacity.finished(other) && other.getMetadata().getDeletionTimestamp() == null) {
+                used.merge(other.getSpec().getNodeName(), ClusterCapacity.gpusAsked(other), Integer::sum);
+            }
+        }
+        for (Pod p : all) {
             // The platform's pods only: others' are the test's to set as it likes.
-            if (p.getMetadata().getDeletionTimestamp() != null) {
+            if (p.getMetadata().getLabels() == null || !EnvironmentObjects.OURS.equals(p.getMetadata().getLabels().get(EnvironmentObjects.MANAGED_BY))
+                    || p.getMetadata().getDeletionTimestamp() != null) {
                 continue;
             }
             String phase = p.getStatus() == null ? null : p.getStatus().getPhase();
@@ -168,30 +181,34 @@ public final class SimulatedCluster implements AutoCloseable {
                 continue;
             }
             int t = ticks.merge(p.getMetadata().getNamespace() + "/" + p.getMetadata().getName(), 1, Integer::sum);
-            advance(p, t);
+            advance(p, t, nodes, used);
         }
     }
 
-    private void advance(Pod p, int tick) {
+    private void advance(Pod p, int tick, Map<String, Node> nodes, Map<String, Integer> used) {
         String node = p.getSpec().getNodeSelector() == null ? null : p.getSpec().getNodeSelector().get("kubernetes.io/hostname");
         if (node == null) {
-            node = client.nodes().list().getItems().stream().findFirst().map(n -> n.getMetadata().getName()).orElse(null);
+            node = nodes.keySet().stream().sorted().findFirst().orElse(null);
         }
         String now = Instant.now().toString();
-        boolean nodeExists = node != null && client.nodes().withName(node).get() != null;
+        boolean nodeExists = node != null && nodes.containsKey(node);
         boolean listing = "disk-listing".equals(p.getMetadata().getLabels() == null ? null
                 : p.getMetadata().getLabels().get(EnvironmentObjects.COMPONENT));
-        if (!nodeExists || !fits(p, node)) {
+        if (listing && !listingsRun) {
+            return;
+        }
+        if (!nodeExists || !fits(p, nodes.get(node), used)) {
             if (p.getStatus() == null || p.getStatus().getConditions() == null || p.getStatus().getConditions().isEmpty()) {
                 setStatus(p, new PodStatusBuilder().withPhase("Pending").withConditions(new PodConditionBuilder().withType("PodScheduled")
                         .withStatus("False").withReason("Unschedulable").withLastTransitionTime(now)
-                        .withMessage("0/" + client.nodes().list().getItems().size() + " nodes are available: insufficient nvidia.com/gpu")
+                        .withMessage("0/" + nodes.size() + " nodes are available: insufficient nvidia.com/gpu")
                         .build()).build());
             }
             return;
         }
         if (p.getSpec().getNodeName() == null) {
             String bound = node;
+            used.merge(bound, ClusterCapacity.gpusAsked(p), Integer::sum);
             client.pods().inNamespace(p.getMetadata().getNamespace()).withName(p.getMetadata().getName()).edit(x -> {
                 x.getSpec().setNodeName(bound);
                 return x;
@@ -222,18 +239,11 @@ public final class SimulatedCluster implements AutoCloseable {
     }
 
     /** Whether the node has room for it: its GPUs minus those of the other pods bound there. */
-    private boolean fits(Pod p, String node) {
+    private static boolean fits(Pod p, Node node, Map<String, Integer> used) {
         if (p.getSpec().getNodeName() != null) {
             return true;
         }
-        Node n = client.nodes().withName(node).get();
-        int free = ClusterCapacity.allocatableGpus(n);
-        for (Pod other : client.pods().inAnyNamespace().list().getItems()) {
-            if (node.equals(other.getSpec().getNodeName()) && !ClusterCapacity.finished(other) && other.getMetadata().getDeletionTimestamp() == null) {
-                free -= ClusterCapacity.gpusAsked(other);
-            }
-        }
-        return ClusterCapacity.gpusAsked(p) <= free;
+        return ClusterCapacity.gpusAsked(p) <= ClusterCapacity.allocatableGpus(node) - used.getOrDefault(node.getMetadata().getName(), 0);
     }
 
     private static ContainerStatus waiting(String reason, String message) {
