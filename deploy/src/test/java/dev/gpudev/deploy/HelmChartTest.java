@@ -148,6 +148,11 @@ class HelmChartTest {
         assertEquals("gpu-dev", role.getMetadata().getNamespace());
         var resources = role.getRules().stream().flatMap(r -> r.getResources().stream()).toList();
         assertTrue(resources.containsAll(List.of("pods", "services", "secrets", "persistentvolumeclaims", "volumesnapshots")), resources.toString());
+        // The backend watches every kind it owns (informers) and applies it server-side (a patch).
+        for (String kind : List.of("pods", "services", "secrets", "configmaps", "persistentvolumeclaims", "networkpolicies")) {
+            var verbs = role.getRules().stream().filter(r -> r.getResources().contains(kind)).flatMap(r -> r.getVerbs().stream()).toList();
+            assertTrue(verbs.containsAll(List.of("list", "watch", "patch", "delete")), kind + ": " + verbs);
+        }
         ClusterRole cluster = one(all, ClusterRole.class, "gpudev-processor-capacity");
         cluster.getRules().forEach(r -> assertTrue(List.of("get", "list", "watch").containsAll(r.getVerbs()),
                 "cluster-wide it only reads: " + r.getVerbs()));
