@@ -1,5 +1,8 @@
 package dev.gpudev.processor;
 
+import java.time.Clock;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Database;
 import dev.gpudev.core.Command;
 import dev.gpudev.core.Transition;
 import dev.gpudev.store.CommandQueue;
@@ -28,17 +31,26 @@ final class CommandApplier {
     record Outcome(List<UUID> arrivals, boolean changed) {
     }
 
-    private final Parts p;
+    private final Database db;
+    private final Pgmq pgmq;
+    private final CommandQueue commands;
+    private final Reservations reservations;
+    private final Clock clock;
     private final ProcessorSettings settings;
     private final BackendCalls calls;
     private final ReservationCommands reservationCommands;
     private final DiskOperations diskOperations;
 
-    CommandApplier(Parts parts, ProcessorSettings settings, BackendCalls calls, DiskOperations diskOperations) {
-        this.p = parts;
+    CommandApplier(Database db, Pgmq pgmq, CommandQueue commands, Reservations reservations, Clock clock, ProcessorSettings settings,
+                   BackendCalls calls, ReservationCommands reservationCommands, DiskOperations diskOperations) {
+        this.db = db;
+        this.pgmq = pgmq;
+        this.commands = commands;
+        this.reservations = reservations;
+        this.clock = clock;
         this.settings = settings;
         this.calls = calls;
-        this.reservationCommands = new ReservationCommands(parts);
+        this.reservationCommands = reservationCommands;
         this.diskOperations = diskOperations;
     }
 
@@ -47,7 +59,7 @@ final class CommandApplier {
         List<UUID> arrivals = new ArrayList<>();
         boolean changed = false;
         for (int round = 0; round < 20; round++) {
-            List<Pgmq.Message> batch = p.db().query(c -> p.pgmq().read(c, p.commands().queue(), (int) settings.lease().toSeconds(), 100));
+            List<Pgmq.Message> batch = db.query(c -> pgmq.read(c, commands.queue(), (int) settings.lease().toSeconds(), 100));
             if (batch.isEmpty()) {
                 break;
             }
@@ -66,7 +78,7 @@ final class CommandApplier {
             }
             if (!creates.isEmpty()) {
                 try {
-                    p.db().query(c -> p.pgmq().delete(c, p.commands().queue(), creates));
+                    db.query(c -> pgmq.delete(c, commands.queue(), creates));
                 } catch (RuntimeException e) {
                     log.warn("could not remove {} create commands (they come back after their lease): {}", creates.size(), e.getMessage());
                 }
@@ -86,7 +98,7 @@ final class CommandApplier {
     private void apply(Pgmq.Message m, Command parsed) {
         List<BackendCall> after = new ArrayList<>();
         try {
-            p.db().inTransaction(c -> {
+            db.inTransaction(c -> {
                 after.clear(); // a retried transaction starts again
                 Command cmd = parsed != null ? parsed : CommandQueue.parse(m.message());
                 switch (cmd) {
@@ -98,7 +110,7 @@ final class CommandApplier {
                             + " in " + m.readCt() + " tries");
                     case Command.DiskOperation o -> diskOperations.carryOut(c, o);
                 }
-                p.pgmq().delete(c, p.commands().queue(), m.msgId());
+                pgmq.delete(c, commands.queue(), m.msgId());
                 return null;
             });
         } catch (RuntimeException e) {
@@ -117,7 +129,7 @@ final class CommandApplier {
         var request = diskOperations.delete(d, m.msgId());
         if (calls.pending(request)) {
             // still at it (a slow or hung disk): the command stays hidden from other replicas meanwhile
-            p.db().query(c -> p.pgmq().setVt(c, p.commands().queue(), m.msgId(), (int) settings.lease().toSeconds()));
+            db.query(c -> pgmq.setVt(c, commands.queue(), m.msgId(), (int) settings.lease().toSeconds()));
             return;
         }
         calls.submit(request);
@@ -127,7 +139,7 @@ final class CommandApplier {
         for (var o : calls.drain(BackendCall.DeleteDisk.class)) {
             var req = (BackendCall.DeleteDisk) o.request();
             if (o.ok()) {
-                p.db().query(c -> p.pgmq().delete(c, p.commands().queue(), req.messageId()));
+                db.query(c -> pgmq.delete(c, commands.queue(), req.messageId()));
             } else {
                 log.warn("could not delete the files of disk {} (tried again after the lease): {}", req.disk().id(), o.problem());
             }
@@ -136,14 +148,14 @@ final class CommandApplier {
 
     private void deadLetter(Pgmq.Message m, RuntimeException e) {
         log.error("command {} failed {} times; archived: {}", m.msgId(), m.readCt(), e.getMessage());
-        p.db().inTransaction(c -> {
-            p.pgmq().archive(c, p.commands().queue(), m.msgId());
+        db.inTransaction(c -> {
+            pgmq.archive(c, commands.queue(), m.msgId());
             // Read leniently: the command may be poison precisely because it does not parse.
             var id = CommandQueue.reservationIdOf(m.message());
-            var r = id.isEmpty() ? java.util.Optional.<dev.gpudev.core.Reservation>empty() : p.reservations().find(c, id.get());
+            var r = id.isEmpty() ? java.util.Optional.<dev.gpudev.core.Reservation>empty() : reservations.find(c, id.get());
             if (r.isPresent() && !r.get().status().isTerminal()) {
-                p.reservations().transition(c, r.get().id(), r.get().status(), Transition.fail("internal error applying a command ("
-                        + m.readCt() + " tries): " + e.getMessage()), p.clock().instant());
+                reservations.transition(c, r.get().id(), r.get().status(), Transition.fail("internal error applying a command ("
+                        + m.readCt() + " tries): " + e.getMessage()), clock.instant());
             }
             return null;
         });

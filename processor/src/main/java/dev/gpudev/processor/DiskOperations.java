@@ -1,5 +1,9 @@
 package dev.gpudev.processor;
 
+import java.time.Clock;
+import dev.gpudev.store.SchedulerState;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Database;
 import dev.gpudev.backend.spi.DiskListing;
 import dev.gpudev.backend.spi.DiskRef;
 import dev.gpudev.core.Command;
@@ -30,13 +34,21 @@ final class DiskOperations {
     static final int LISTING_LIMIT = 1000;
     static final Duration LOOK_AGAIN_EVERY = Duration.ofMinutes(1);
 
-    private final Parts p;
+    private final Database db;
+    private final Reservations reservations;
+    private final Disks disks;
+    private final SchedulerState schedulerState;
+    private final Clock clock;
     private final BackendCalls calls;
     private Instant lastLook;
     private boolean lookNow = true;
 
-    DiskOperations(Parts parts, BackendCalls calls) {
-        this.p = parts;
+    DiskOperations(Database db, Reservations reservations, Disks disks, SchedulerState schedulerState, Clock clock, BackendCalls calls) {
+        this.db = db;
+        this.reservations = reservations;
+        this.disks = disks;
+        this.schedulerState = schedulerState;
+        this.clock = clock;
         this.calls = calls;
     }
 
@@ -54,16 +66,16 @@ final class DiskOperations {
 
     /** A rename is carried out in the command's transaction; a listing is looked for on this cycle's {@link #run}. */
     void carryOut(Connection c, Command.DiskOperation cmd) throws SQLException {
-        var op = p.disks().operation(c, null, cmd.operationId()).orElse(null);
+        var op = disks.operation(c, null, cmd.operationId()).orElse(null);
         if (op == null || !op.status().equals("pending")) {
             return; // unknown, or done already (a redelivered command)
         }
         if (op.operation().equals("rename")) {
             try {
-                p.disks().finish(c, op.id(), true, rename(c, op), null);
+                disks.finish(c, op.id(), true, rename(c, op), null);
             } catch (Refused e) {
                 log.info("disk operation {} (rename of {}) refused: {}", op.id(), op.disk(), e.getMessage());
-                p.disks().finish(c, op.id(), false, null, e.getMessage());
+                disks.finish(c, op.id(), false, null, e.getMessage());
             }
         } else {
             lookNow = true;
@@ -73,19 +85,19 @@ final class DiskOperations {
     /** Records what came of earlier calls, and asks for the listings still pending. */
     void run() {
         record();
-        Instant now = p.clock().instant();
+        Instant now = clock.instant();
         if (!lookNow && lastLook != null && now.isBefore(lastLook.plus(LOOK_AGAIN_EVERY))) {
             return;
         }
         lookNow = false;
         lastLook = now;
-        List<Disks.Operation> pending = p.db().query(c -> p.disks().pendingOperations(c, 100));
+        List<Disks.Operation> pending = db.query(c -> disks.pendingOperations(c, 100));
         for (var op : pending) {
             if (op.operation().equals("list_content")) {
                 calls.submit(new BackendCall.ListDisk(op.id(), new DiskRef(op.diskId(), op.userId(), op.username(), op.disk()), LISTING_LIMIT));
             } else if (op.operation().equals("rename")) {
                 // its command was lost or dead-lettered: carried out now
-                p.db().inTransaction(c -> {
+                db.inTransaction(c -> {
                     carryOut(c, new Command.DiskOperation(op.id(), op.username()));
                     return null;
                 });
@@ -104,8 +116,8 @@ final class DiskOperations {
             if (!ok) {
                 log.info("disk operation {} (listing of {}) failed: {}", req.operationId(), req.disk().name(), problem);
             }
-            p.db().inTransaction(c -> {
-                p.disks().finish(c, req.operationId(), ok, result, problem);
+            db.inTransaction(c -> {
+                disks.finish(c, req.operationId(), ok, result, problem);
                 return null;
             });
         }
@@ -122,17 +134,17 @@ final class DiskOperations {
 
     private String rename(Connection c, Disks.Operation op) throws SQLException, Refused {
         // Never while a scheduling pass runs: it could admit a reservation of this disk meanwhile.
-        p.schedulerState().lock(c);
+        schedulerState.lock(c);
         String to = op.argument();
-        var disk = p.disks().lock(c, op.userId(), op.disk()).filter(d -> d.id() == op.diskId())
+        var disk = disks.lock(c, op.userId(), op.disk()).filter(d -> d.id() == op.diskId())
                 .orElseThrow(() -> new Refused("you have no disk " + op.disk() + " any more"));
-        if (p.reservations().diskWanted(c, disk.id())) {
+        if (reservations.diskWanted(c, disk.id())) {
             throw new Refused("disk " + disk.name() + " is used by a live or waiting reservation: cancel it first");
         }
-        if (p.disks().lock(c, op.userId(), to).isPresent()) {
+        if (disks.lock(c, op.userId(), to).isPresent()) {
             throw new Refused("you have a disk named " + to + " already");
         }
-        p.disks().rename(c, disk.id(), to);
+        disks.rename(c, disk.id(), to);
         log.info("disk {} of {} renamed to {}", disk.name(), op.username(), to);
         return Json.write(Map.of("name", to, "previous_name", disk.name()));
     }

@@ -40,6 +40,8 @@ public final class Processor implements Runnable, AutoCloseable {
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Waiter waiter;
     private Capacity published;
+    /** Scheduling passes so far, by what they planned ({@link PlanCache.Mode}). */
+    private final long[] passes = new long[PlanCache.Mode.values().length];
     private Thread thread;
     /** Who this processor is, for the lease. */
     private final String holder = java.util.UUID.randomUUID() + "@" + hostName();
@@ -52,12 +54,16 @@ public final class Processor implements Runnable, AutoCloseable {
         this.settings = settings;
         this.waiter = new Waiter(new Notifications.Listener(parts.db()));
         this.calls = new BackendCalls(parts.backend(), settings.workers(), waiter::wake);
-        this.disks = new DiskOperations(parts, calls);
-        this.commands = new CommandApplier(parts, settings, calls, disks);
-        this.sweeper = new Sweeper(parts, settings, calls);
-        this.scheduling = new SchedulingPass(parts, settings);
-        this.reconciler = new Reconciler(parts, calls);
-        this.usage = new UsageSampler(parts);
+        var db = parts.db();
+        var clock = parts.clock();
+        this.disks = new DiskOperations(db, parts.reservations(), parts.disks(), parts.schedulerState(), clock, calls);
+        this.commands = new CommandApplier(db, parts.pgmq(), parts.commands(), parts.reservations(), clock, settings, calls,
+                new ReservationCommands(parts.reservations(), parts.reservationUsers(), parts.users(), clock), disks);
+        this.sweeper = new Sweeper(db, parts.reservations(), parts.proxySessions(), parts.backend(), clock, settings, calls);
+        this.scheduling = new SchedulingPass(db, parts.reservations(), parts.schedulerState(), clock,
+                new dev.gpudev.core.Scheduler(settings.limits(), settings.grace()));
+        this.reconciler = new Reconciler(db, parts.reservations(), parts.sshKeys(), parts.backend(), clock, calls);
+        this.usage = new UsageSampler(db, parts.reservations(), parts.usageSamples(), clock);
     }
 
     public synchronized void start() {
@@ -180,10 +186,10 @@ public final class Processor implements Runnable, AutoCloseable {
             scheduling.replan();
         }
         long t2 = System.nanoTime();
-        long full = scheduling.fullPlans;
-        long memory = scheduling.memoryPlans;
+        SchedulingPass.Stats pass = SchedulingPass.Stats.NONE;
         if (capacity != null) {
-            scheduling.run(live, capacity);
+            pass = scheduling.run(live, capacity);
+            passes[pass.mode().ordinal()]++;
         }
         long t3 = System.nanoTime();
         if (observed != null) {
@@ -201,10 +207,8 @@ public final class Processor implements Runnable, AutoCloseable {
         }
         long t4 = System.nanoTime();
         if (t4 - t0 > SLOW_CYCLE_NANOS) {
-            log.info("slow processor cycle: {} ms (commands {} ms, sweep {} ms, {} {} ms [{}], reconcile {} ms)", (t4 - t0) / 1_000_000,
-                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, scheduling.fullPlans > full ? "full plan"
-                            : scheduling.memoryPlans > memory ? "plan from memory" : "scheduling",
-                    (t3 - t2) / 1_000_000, scheduling.lastPass, (t4 - t3) / 1_000_000);
+            log.info("slow processor cycle: {} ms (commands {} ms, sweep {} ms, scheduling {} ms [{}], reconcile {} ms)", (t4 - t0) / 1_000_000,
+                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000, pass, (t4 - t3) / 1_000_000);
         }
     }
 
@@ -232,7 +236,8 @@ public final class Processor implements Runnable, AutoCloseable {
      * planned the whole queue again from memory (for tests and logs).
      */
     public long[] planCounts() {
-        return new long[]{scheduling.fullPlans, scheduling.incrementalPlans, scheduling.memoryPlans};
+        return new long[]{passes[PlanCache.Mode.FULL.ordinal()], passes[PlanCache.Mode.ARRIVALS.ordinal()],
+                passes[PlanCache.Mode.FROM_MEMORY.ordinal()]};
     }
 
     /** Backend calls waiting or running now, and abandoned at their deadline so far (for tests and metrics). */

@@ -1,5 +1,10 @@
 package dev.gpudev.processor;
 
+import java.time.Clock;
+import dev.gpudev.store.SshKeys;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Database;
+import dev.gpudev.backend.spi.Backend;
 import dev.gpudev.backend.spi.BackendException;
 import dev.gpudev.backend.spi.DiskRef;
 import dev.gpudev.backend.spi.EnvironmentSpec;
@@ -35,7 +40,11 @@ import java.util.UUID;
 final class Reconciler {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
 
-    private final Parts p;
+    private final Database db;
+    private final Reservations reservations;
+    private final SshKeys sshKeys;
+    private final Backend backend;
+    private final Clock clock;
     private final BackendCalls calls;
     /** Permanent refusals of an ensure, by reservation: the reservation fails with the backend's words. */
     private final Map<UUID, String> refused = new HashMap<>();
@@ -51,8 +60,12 @@ final class Reconciler {
     private record Ensured(EnvironmentSpec spec, Instant at) {
     }
 
-    Reconciler(Parts parts, BackendCalls calls) {
-        this.p = parts;
+    Reconciler(Database db, Reservations reservations, SshKeys sshKeys, Backend backend, Clock clock, BackendCalls calls) {
+        this.db = db;
+        this.reservations = reservations;
+        this.sshKeys = sshKeys;
+        this.backend = backend;
+        this.clock = clock;
         this.calls = calls;
     }
 
@@ -117,9 +130,9 @@ final class Reconciler {
     private void converge(List<Reservation> rows, LiveSet live, Map<String, Observed> observedBefore) {
         takeOutcomes();
         Map<UUID, List<String>> keys = rows.isEmpty() ? Map.of()
-                : p.db().query(c -> p.sshKeys().forReservations(c, live.ids()));
+                : db.query(c -> sshKeys.forReservations(c, live.ids()));
         boolean asked = false;
-        Instant now = p.clock().instant();
+        Instant now = clock.instant();
         for (Reservation r : rows) {
             if (refused.containsKey(r.id())) {
                 continue;
@@ -137,7 +150,7 @@ final class Reconciler {
                     continue;
                 }
                 if (due.stream().anyMatch(s -> !observedBefore.containsKey(s.name()))
-                        && p.db().query(c -> p.reservations().find(c, r.id())).map(x -> x.status().isTerminal()).orElse(true)) {
+                        && db.query(c -> reservations.find(c, r.id())).map(x -> x.status().isTerminal()).orElse(true)) {
                     continue; // ended meanwhile (another replica applied a cancel): never make its environment again
                 }
                 for (EnvironmentSpec spec : due) {
@@ -150,7 +163,7 @@ final class Reconciler {
         }
         // Calls made at once (no workers) have their outcome already; with workers it comes on a later pass.
         boolean ensuredNow = asked && takeOutcomes();
-        Map<String, Observed> observed = ensuredNow ? p.backend().observe() : observedBefore;
+        Map<String, Observed> observed = ensuredNow ? backend.observe() : observedBefore;
         for (Reservation r : rows) {
             try {
                 String refusal = refused.remove(r.id());
@@ -237,8 +250,8 @@ final class Reconciler {
         Reservation.Placement running = r.placement().withRunning(reported);
         String detail = ready.getFirst().detail();
         if (r.status() == ReservationStatus.PREPARING) {
-            Instant at = p.clock().instant();
-            p.db().inTransaction(c -> p.reservations().transition(c, r.id(), ReservationStatus.PREPARING,
+            Instant at = clock.instant();
+            db.inTransaction(c -> reservations.transition(c, r.id(), ReservationStatus.PREPARING,
                     Transition.activate(r, at, running, detail), at)).ifPresentOrElse(live::put, () -> live.remove(r.id()));
             return;
         }
@@ -259,8 +272,8 @@ final class Reconciler {
     /** Writes what changed, only while the row is still in the state it was read in (another replica may have ended it). */
     private void update(Reservation r, ReservationUpdate changes) {
         if (!changes.isEmpty()) {
-            p.db().inTransaction(c -> {
-                p.reservations().updateIf(c, r.id(), r.status(), changes);
+            db.inTransaction(c -> {
+                reservations.updateIf(c, r.id(), r.status(), changes);
                 return null;
             });
         }
@@ -268,8 +281,8 @@ final class Reconciler {
 
     private void fail(Reservation r, String reason, LiveSet live) {
         log.error("reservation {} failed: {}", r.id(), reason);
-        Reservation after = p.db().inTransaction(c -> p.reservations().transition(c, r.id(), r.status(), Transition.fail(reason),
-                p.clock().instant()).orElse(null));
+        Reservation after = db.inTransaction(c -> reservations.transition(c, r.id(), r.status(), Transition.fail(reason),
+                clock.instant()).orElse(null));
         if (after != null) {
             live.put(after);
             for (String name : r.environmentNames()) {

@@ -1,5 +1,9 @@
 package dev.gpudev.processor;
 
+import java.time.Clock;
+import dev.gpudev.store.Users;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.ReservationUsers;
 import dev.gpudev.core.Command;
 import dev.gpudev.core.Extension;
 import dev.gpudev.core.IllegalTransitionException;
@@ -22,22 +26,28 @@ import java.util.List;
  * environment, clearing warnings an extension made stale) is handed back, to be asked after the commit.
  */
 final class ReservationCommands {
-    private final Parts p;
+    private final Reservations reservations;
+    private final ReservationUsers reservationUsers;
+    private final Users users;
+    private final Clock clock;
 
-    ReservationCommands(Parts parts) {
-        this.p = parts;
+    ReservationCommands(Reservations reservations, ReservationUsers reservationUsers, Users users, Clock clock) {
+        this.reservations = reservations;
+        this.reservationUsers = reservationUsers;
+        this.users = users;
+        this.clock = clock;
     }
 
     void apply(Connection c, Command.OfReservation cmd, List<BackendCall> after) throws SQLException {
-        var current = p.reservations().lock(c, cmd.reservationId());
+        var current = reservations.lock(c, cmd.reservationId());
         if (current.isEmpty() || current.get().status().isTerminal()) {
             return; // gone or ended already: a second cancel, a late extension
         }
         Reservation r = current.get();
-        Instant now = p.clock().instant();
+        Instant now = clock.instant();
         switch (cmd) {
             case Command.Cancel cancel -> {
-                p.reservations().transition(c, r.id(), r.status(),
+                reservations.transition(c, r.id(), r.status(),
                         Transition.cancel("cancelled by " + (cancel.requestedBy() == null ? "owner" : cancel.requestedBy())), now);
                 if (r.status().holdsGpus()) {
                     for (String name : r.environmentNames()) {
@@ -65,7 +75,7 @@ final class ReservationCommands {
                 set.expiresAt(end);
                 until = " (now until " + DateTimeFormatter.ISO_INSTANT.format(end) + ")";
             }
-            p.reservations().note(c, r.id(), r.status(), "extended by " + cmd.hours().stripTrailingZeros().toPlainString()
+            reservations.note(c, r.id(), r.status(), "extended by " + cmd.hours().stripTrailingZeros().toPlainString()
                     + " h by " + cmd.requestedBy() + until, now, set);
             if (r.status() == ReservationStatus.ACTIVE) {
                 for (String name : r.environmentNames()) {
@@ -73,19 +83,19 @@ final class ReservationCommands {
                 }
             }
         } catch (ValidationException | IllegalTransitionException refused) {
-            p.reservations().note(c, r.id(), r.status(), "extension refused: " + refused.getMessage(), now, ReservationUpdate.of());
+            reservations.note(c, r.id(), r.status(), "extension refused: " + refused.getMessage(), now, ReservationUpdate.of());
         }
     }
 
     private void addUser(Connection c, Reservation r, Command.AddUser cmd, Instant now) throws SQLException {
-        var user = p.users().findByName(c, cmd.username());
+        var user = users.findByName(c, cmd.username());
         if (user.isEmpty()) {
-            p.reservations().note(c, r.id(), r.status(), "adding user refused: no user '" + cmd.username() + "'", now, ReservationUpdate.of());
+            reservations.note(c, r.id(), r.status(), "adding user refused: no user '" + cmd.username() + "'", now, ReservationUpdate.of());
             return;
         }
-        var by = p.users().findByName(c, cmd.requestedBy());
-        if (p.reservationUsers().add(c, r.id(), user.get().userId(), by.map(u -> u.userId()).orElse(r.userId()))) {
-            p.reservations().note(c, r.id(), r.status(), "user " + cmd.username() + " added by " + cmd.requestedBy(), now, ReservationUpdate.of());
+        var by = users.findByName(c, cmd.requestedBy());
+        if (reservationUsers.add(c, r.id(), user.get().userId(), by.map(u -> u.userId()).orElse(r.userId()))) {
+            reservations.note(c, r.id(), r.status(), "user " + cmd.username() + " added by " + cmd.requestedBy(), now, ReservationUpdate.of());
         }
     }
 
@@ -97,7 +107,7 @@ final class ReservationCommands {
         if (cmd.enable() && r.lifecycle().jupyterAccess() == null) {
             set.jupyterAccess(Reservation.JupyterAccess.fresh());
         }
-        p.reservations().note(c, r.id(), r.status(), "jupyter " + (cmd.enable() ? "enabled" : "disabled") + " by " + cmd.requestedBy(), now, set);
+        reservations.note(c, r.id(), r.status(), "jupyter " + (cmd.enable() ? "enabled" : "disabled") + " by " + cmd.requestedBy(), now, set);
     }
 
 }

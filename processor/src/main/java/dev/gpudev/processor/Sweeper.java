@@ -1,5 +1,9 @@
 package dev.gpudev.processor;
 
+import java.time.Clock;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Database;
+import dev.gpudev.backend.spi.Backend;
 import dev.gpudev.backend.spi.Activity;
 import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
@@ -24,22 +28,31 @@ import java.util.Map;
 final class Sweeper {
     private static final Logger log = LoggerFactory.getLogger(Sweeper.class);
 
-    private final Parts p;
+    private final Database db;
+    private final Reservations reservations;
+    private final ProxySessions proxySessions;
+    private final Backend backend;
+    private final Clock clock;
     private final ProcessorSettings settings;
     private final BackendCalls calls;
 
-    Sweeper(Parts parts, ProcessorSettings settings, BackendCalls calls) {
-        this.p = parts;
+    Sweeper(Database db, Reservations reservations, ProxySessions proxySessions, Backend backend, Clock clock,
+            ProcessorSettings settings, BackendCalls calls) {
+        this.db = db;
+        this.reservations = reservations;
+        this.proxySessions = proxySessions;
+        this.backend = backend;
+        this.clock = clock;
         this.settings = settings;
         this.calls = calls;
     }
 
     /** One pass over the cycle's live set; true when it ended a reservation (the scheduler then plans everything again). */
     boolean sweep(LiveSet live) {
-        Instant now = p.clock().instant();
+        Instant now = clock.instant();
         boolean changed = false;
         // Only the waiting ones too old are read (the queue can be deep).
-        List<Reservation> stale = p.db().query(c -> p.reservations().createdBefore(c, ReservationStatus.QUEUED,
+        List<Reservation> stale = db.query(c -> reservations.createdBefore(c, ReservationStatus.QUEUED,
                 now.minus(settings.queuedMaxAge())));
         for (Reservation r : stale) {
             changed |= end(r, Transition.cancel("waited longer than " + settings.queuedMaxAge().toHours()
@@ -66,9 +79,9 @@ final class Sweeper {
             warnBeforeExpiry(r, now);
             if (!settings.idle().after().isZero()) {
                 if (activity == null) {
-                    activity = p.backend().activity(); // one call for every environment, only when someone may be idle
+                    activity = backend.activity(); // one call for every environment, only when someone may be idle
                     // and the tunnels the SSH proxies hold open (a backend may not see SSH sessions itself)
-                    tunnels = p.db().query(c -> p.proxySessions().open(c, now.minus(PROXY_SILENCE)));
+                    tunnels = db.query(c -> proxySessions.open(c, now.minus(PROXY_SILENCE)));
                 }
                 changed |= checkIdle(r, activity, tunnels, now, live);
             }
@@ -105,7 +118,7 @@ final class Sweeper {
                 + DateTimeFormatter.ISO_INSTANT.format(r.expiresAt()) + ". Save your work, or extend it: gpu-dev edit "
                 + (r.name() != null ? r.name() : r.id().toString()) + " --extend HOURS";
         // Decided once, with the row as it was read: a concurrent extension (which clears the warnings) wins.
-        boolean decided = p.db().inTransaction(c -> p.reservations().updateIfWarnings(c, r.id(), ReservationStatus.ACTIVE,
+        boolean decided = db.inTransaction(c -> reservations.updateIfWarnings(c, r.id(), ReservationStatus.ACTIVE,
                 r.lifecycle().warningsSent(), ReservationUpdate.of().warningsSent(sent)));
         if (!decided) {
             return;
@@ -149,7 +162,7 @@ final class Sweeper {
         if (busy) {
             // Written at most once a minute: activity is checked every cycle.
             if (lastActive == null || Duration.between(lastActive, now).toSeconds() >= 60 || r.lifecycle().idleWarnedAt() != null) {
-                p.db().inTransaction(c -> p.reservations().updateIf(c, r.id(), ReservationStatus.ACTIVE,
+                db.inTransaction(c -> reservations.updateIf(c, r.id(), ReservationStatus.ACTIVE,
                         ReservationUpdate.of().lastActiveAt(now).idleWarnedAt(null)));
                 if (r.lifecycle().idleWarnedAt() != null) {
                     clear(r, Notices.IDLE);
@@ -168,7 +181,7 @@ final class Sweeper {
             String what = idle.action() == ProcessorSettings.Idle.Action.release
                     ? "it will be released in " + Notices.minutes(idle.warning().toMinutes()) + " unless you use it"
                     : "please cancel it if you are done, so others can use the GPUs";
-            boolean noted = p.db().inTransaction(c -> p.reservations().note(c, r.id(), ReservationStatus.ACTIVE,
+            boolean noted = db.inTransaction(c -> reservations.note(c, r.id(), ReservationStatus.ACTIVE,
                     "idle for " + Notices.minutes(idleFor.toMinutes()) + ": warned", now, ReservationUpdate.of().idleWarnedAt(now)).isPresent());
             if (noted) {
                 calls.submit(new BackendCall.Notify(r.environmentName(), Notices.IDLE, "gpudev: this environment has been idle (no SSH session, "
@@ -190,7 +203,7 @@ final class Sweeper {
      * it in the live set, and its environments are removed (off the loop).
      */
     private boolean end(Reservation r, Transition t, Instant now, LiveSet live) {
-        var after = p.db().inTransaction(c -> p.reservations().transition(c, r.id(), r.status(), t, now));
+        var after = db.inTransaction(c -> reservations.transition(c, r.id(), r.status(), t, now));
         if (after.isEmpty()) {
             return false;
         }

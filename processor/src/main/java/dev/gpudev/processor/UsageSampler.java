@@ -1,5 +1,8 @@
 package dev.gpudev.processor;
 
+import java.time.Clock;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Database;
 import dev.gpudev.core.Capacity;
 import dev.gpudev.core.Usage;
 import dev.gpudev.store.UsageSamples;
@@ -19,20 +22,26 @@ import java.util.TreeSet;
 final class UsageSampler {
     static final Duration KEEP = Duration.ofDays(8);
 
-    private final Parts p;
+    private final Database db;
+    private final Reservations reservations;
+    private final UsageSamples usageSamples;
+    private final Clock clock;
     private Instant lastMinute;
 
-    UsageSampler(Parts parts) {
-        this.p = parts;
+    UsageSampler(Database db, Reservations reservations, UsageSamples usageSamples, Clock clock) {
+        this.db = db;
+        this.reservations = reservations;
+        this.usageSamples = usageSamples;
+        this.clock = clock;
     }
 
     void sample(Capacity capacity) {
-        Instant minute = p.clock().instant().truncatedTo(ChronoUnit.MINUTES);
+        Instant minute = clock.instant().truncatedTo(ChronoUnit.MINUTES);
         if (minute.equals(lastMinute)) {
             return;
         }
-        p.db().inTransaction(c -> {
-            p.usageSamples().record(c, samples(minute, p.reservations().usage(c), capacity), minute.minus(KEEP));
+        db.inTransaction(c -> {
+            usageSamples.record(c, samples(minute, reservations.usage(c), capacity), minute.minus(KEEP));
             return null;
         });
         lastMinute = minute;

@@ -344,7 +344,7 @@ class ProcessorTest extends ProcessorFixture {
         assertEquals(6, get(late).queuePosition(), "planned where it arrived: last");
         var before = queue();
         long[] counts = p.planCounts();
-        clock.advance(SchedulingPass.FULL_PLAN_EVERY.plusSeconds(1));
+        clock.advance(PlanCache.FULL_PLAN_EVERY.plusSeconds(1));
         UUID next = submit(8, "1");
         p.cycle();
         long[] after = p.planCounts();
@@ -354,8 +354,8 @@ class ProcessorTest extends ProcessorFixture {
         now.remove(next);
         assertEquals(before, now, "planning again moves no one: the late one keeps its place, every estimate stands");
         assertEquals(7, get(next).queuePosition());
-        // After SchedulingPass.FULL_READ_EVERY the queue is read again, in the same order.
-        clock.advance(SchedulingPass.FULL_READ_EVERY);
+        // After KeptQueue.FULL_READ_EVERY the queue is read again, in the same order.
+        clock.advance(KeptQueue.FULL_READ_EVERY);
         p.cycle();
         assertEquals(after[0] + 1, p.planCounts()[0]);
         assertEquals(6, get(late).queuePosition(), "a re-read keeps the order it was planned in");
