@@ -1,5 +1,13 @@
 package dev.gpudev.api;
 
+import dev.gpudev.store.UiSessions;
+import dev.gpudev.store.Notifications;
+import java.time.Clock;
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.ApiKeys;
+import dev.gpudev.store.Users;
+import dev.gpudev.store.Database;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gpudev.core.Names;
 import dev.gpudev.core.Tokens;
@@ -17,11 +25,27 @@ import java.util.Map;
 final class AdminRoutes {
     private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
 
-    private final ApiServer.Parts p;
+    private final Database db;
+    private final Users users;
+    private final ApiKeys apiKeys;
+    private final Reservations reservations;
+    private final CommandQueue commands;
+    private final Clock clock;
+    private final AuditLog audit;
+    private final Notifications.Coalescer wakeUps;
+    private final UiSessions uiSessions;
     private final VerifiedKeys verifiedKeys;
 
-    AdminRoutes(ApiServer.Parts parts, VerifiedKeys verifiedKeys) {
-        this.p = parts;
+    AdminRoutes(Database db, Users users, ApiKeys apiKeys, Reservations reservations, CommandQueue commands, Clock clock, AuditLog audit, Notifications.Coalescer wakeUps, UiSessions uiSessions, VerifiedKeys verifiedKeys) {
+        this.db = db;
+        this.users = users;
+        this.apiKeys = apiKeys;
+        this.reservations = reservations;
+        this.commands = commands;
+        this.clock = clock;
+        this.audit = audit;
+        this.wakeUps = wakeUps;
+        this.uiSessions = uiSessions;
         this.verifiedKeys = verifiedKeys;
     }
 
@@ -47,19 +71,19 @@ final class AdminRoutes {
             throw ApiError.badRequest("an admin cannot disable themselves: ask another admin");
         }
         int[] cancelled = {0};
-        p.db().inTransaction(c -> {
-            long userId = p.users().setActive(c, name, active).orElseThrow(() -> ApiError.notFound("no user '" + name + "'"));
+        db.inTransaction(c -> {
+            long userId = users.setActive(c, name, active).orElseThrow(() -> ApiError.notFound("no user '" + name + "'"));
             if (!active) {
-                p.uiSessions().endAll(c, userId);
-                for (var id : p.reservations().liveOf(c, userId)) {
-                    p.commands().send(c, new dev.gpudev.core.Command.Cancel(id, who.username() + " (the account was disabled)"));
+                uiSessions.endAll(c, userId);
+                for (var id : reservations.liveOf(c, userId)) {
+                    commands.send(c, new dev.gpudev.core.Command.Cancel(id, who.username() + " (the account was disabled)"));
                     cancelled[0]++;
                 }
             }
             return null;
         });
         verifiedKeys.forgetAll(); // this replica forgets before it answers; the others when the change commits
-        p.wakeUps().request();
+        wakeUps.request();
         ctx.attribute(Audit.TARGET, name);
         log.info("admin '{}' {} user '{}'{}", who.username(), active ? "enabled" : "disabled", name,
                 active ? "" : ": " + cancelled[0] + " reservation(s) cancelled");
@@ -72,8 +96,8 @@ final class AdminRoutes {
 
     /** Every user: admin or not, active or not, how they log in, live keys, last use. */
     private void users(Context ctx) {
-        var users = p.db().query(c -> p.users().all(c, p.clock().instant()));
-        ctx.json(Map.of("users", users.stream().map(u -> {
+        var all = db.query(c -> users.all(c, clock.instant()));
+        ctx.json(Map.of("users", all.stream().map(u -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("user_id", u.userId());
             m.put("username", u.username());
@@ -91,7 +115,7 @@ final class AdminRoutes {
     /** Every live API key (its prefix, never the key): revoke one with DELETE /v1/keys/{id}. */
     private void keys(Context ctx) {
         int limit = Params.boundedInt(ctx.queryParam("limit"), 500, 1, 5000, "limit");
-        var keys = p.db().query(c -> p.apiKeys().live(c, p.clock().instant(), limit));
+        var keys = db.query(c -> apiKeys.live(c, clock.instant(), limit));
         ctx.json(Map.of("keys", keys.stream().map(k -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("key_id", k.keyId());
@@ -107,8 +131,8 @@ final class AdminRoutes {
     /** Invitations, newest first: for whom, by whom, until when, used or not (never the token). */
     private void invites(Context ctx) {
         int limit = Params.boundedInt(ctx.queryParam("limit"), 100, 1, 1000, "limit");
-        Instant now = p.clock().instant();
-        var invites = p.db().query(c -> p.users().invitations(c, limit));
+        Instant now = clock.instant();
+        var invites = db.query(c -> users.invitations(c, limit));
         ctx.json(Map.of("invites", invites.stream().map(i -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("invite_id", i.inviteId());
@@ -133,9 +157,9 @@ final class AdminRoutes {
             throw ApiError.badRequest("expires_in_hours must be 1-720");
         }
         String token = Tokens.newSecret();
-        Instant expires = p.clock().instant().plus(Duration.ofHours(ttl));
-        p.db().inTransaction(c -> {
-            p.users().createInvite(c, Tokens.sha256Hex(token), username, false, false, who.userId(), expires);
+        Instant expires = clock.instant().plus(Duration.ofHours(ttl));
+        db.inTransaction(c -> {
+            users.createInvite(c, Tokens.sha256Hex(token), username, false, false, who.userId(), expires);
             return null;
         });
         Audit.target(ctx, username);
@@ -159,7 +183,7 @@ final class AdminRoutes {
         String user = Bodies.queryText(ctx.queryParam("username"), "username", 64);
         String action = Bodies.queryText(ctx.queryParam("action"), "action", 128);
         var q = new AuditLog.Query(user, action, since, Params.boundedInt(ctx.queryParam("limit"), 100, 1, 1000, "limit"));
-        ctx.json(Map.of("entries", p.db().query(c -> p.audit().find(c, q)).stream().map(e -> {
+        ctx.json(Map.of("entries", db.query(c -> audit.find(c, q)).stream().map(e -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("at", e.at());
             m.put("username", e.username());

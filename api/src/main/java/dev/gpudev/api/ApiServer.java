@@ -37,12 +37,7 @@ import java.util.UUID;
  */
 public final class ApiServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
-    static final int MAX_BODY_BYTES = 64 * 1024;
     static final String SWAGGER_UI_VERSION = "5.34.1";
-    private static final String STARTED = "gpudev.started";
-    static final String REQUEST_ID = "gpudev.request-id";
-    /** Who a login was for, when no key was sent (the audit log names them). */
-    static final String AUDIT_USER = "gpudev.audit-user";
 
     /** The API's collaborators, grouped so the constructor stays short; wired in {@code server}. */
     public record Parts(Database db, Users users, ApiKeys apiKeys, SshKeys sshKeys, Reservations reservations,
@@ -62,12 +57,14 @@ public final class ApiServer implements AutoCloseable {
     public ApiServer(Parts parts) {
         this.p = parts;
         this.verifiedKeys = new VerifiedKeys(parts.db());
-        this.callers = new Callers(parts, verifiedKeys);
+        var db = parts.db();
+        var clock = parts.clock();
+        this.callers = new Callers(db, parts.apiKeys(), clock, parts.uiSessions(), parts.config(), verifiedKeys);
         this.auditWriter = new AuditWriter(parts.db(), parts.audit());
         this.app = Javalin.create(cfg -> {
             cfg.useVirtualThreads = true;
             cfg.showJavalinBanner = false;
-            cfg.http.maxRequestSize = MAX_BODY_BYTES;
+            cfg.http.maxRequestSize = Bodies.MAX_BYTES;
             cfg.jsonMapper(new JavalinJackson(Json.MAPPER, true));
             cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrors()));
             // Before anything, static files included: a path with . or .. segments is a JSON 400, never a 500.
@@ -96,14 +93,19 @@ public final class ApiServer implements AutoCloseable {
         this.router = new Router(app);
         CapacityView capacity = new CapacityView(parts.db(), parts.capacity(), parts.config().backend());
         Views views = new Views(parts.config(), capacity);
-        new SystemRoutes(parts, metrics, capacity).register(router);
-        new AuthRoutes(parts, verifiedKeys).register(router);
-        new AdminRoutes(parts, verifiedKeys).register(router);
-        new SshKeyRoutes(parts).register(router);
-        new DiskRoutes(parts).register(router);
-        new JobRoutes(parts, new Submission(parts, capacity), views).register(router);
-        new ClusterRoutes(parts, capacity).register(router);
-        new DashboardRoutes(parts).register(router);
+        // Each group gets the collaborators it uses.
+        new SystemRoutes(db, parts.reservations(), parts.pgmq(), parts.commands(), metrics, capacity).register(router);
+        new AuthRoutes(db, parts.users(), parts.apiKeys(), clock, parts.config(), parts.uiSessions(), verifiedKeys).register(router);
+        new AdminRoutes(db, parts.users(), parts.apiKeys(), parts.reservations(), parts.commands(), clock, parts.audit(), parts.wakeUps(),
+                parts.uiSessions(), verifiedKeys).register(router);
+        new SshKeyRoutes(db, parts.sshKeys()).register(router);
+        new DiskRoutes(db, parts.reservations(), parts.disks(), parts.commands()).register(router);
+        var submission = new Submission(db, parts.reservations(), parts.disks(), parts.commands(), parts.catalog(), clock, parts.config(),
+                parts.wakeUps(), capacity);
+        new JobRoutes(db, parts.users(), parts.reservations(), parts.commands(), clock, submission, views).register(router);
+        new ClusterRoutes(db, parts.reservations(), parts.reservationUsers(), parts.catalog(), clock, parts.usageSamples(), capacity)
+                .register(router);
+        new DashboardRoutes(db, parts.users(), clock, parts.uiSessions()).register(router);
         errors();
     }
 
@@ -113,7 +115,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void before(Context ctx) {
-        ctx.attribute(STARTED, System.nanoTime());
+        ctx.attribute(RequestAttributes.STARTED, System.nanoTime());
         if (ctx.path().indexOf('\0') >= 0 || ctx.queryString() != null && ctx.queryString().contains("%00")) {
             throw ApiError.badRequest("the path and query must not contain NUL characters");
         }
@@ -126,7 +128,7 @@ public final class ApiServer implements AutoCloseable {
             var rnd = java.util.concurrent.ThreadLocalRandom.current();
             id = new UUID(rnd.nextLong(), rnd.nextLong()).toString();
         }
-        ctx.attribute(REQUEST_ID, id);
+        ctx.attribute(RequestAttributes.REQUEST_ID, id);
         ctx.header("X-Request-Id", id);
         org.slf4j.MDC.put("request_id", id);
         if (!Callers.carriesCredentials(ctx)) {
@@ -145,7 +147,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void measureAndAudit(Context ctx) {
-        Long started = ctx.attribute(STARTED);
+        Long started = ctx.attribute(RequestAttributes.STARTED);
         String route = Audit.route(ctx);
         if (started != null) {
             metrics.observe(ctx.method().name(), route, ctx.statusCode(), (System.nanoTime() - started) / 1e9);
@@ -157,7 +159,7 @@ public final class ApiServer implements AutoCloseable {
         if (target == null) {
             target = ctx.pathParamMap().getOrDefault("id", ctx.pathParamMap().get("name"));
         }
-        auditWriter.write(Audit.entry(ctx, Callers.ifAny(ctx), ctx.attribute(AUDIT_USER), target, ctx.statusCode(), p.clock().instant()));
+        auditWriter.write(Audit.entry(ctx, Callers.ifAny(ctx), ctx.attribute(RequestAttributes.AUDIT_USER), target, ctx.statusCode(), p.clock().instant()));
     }
 
     private void errors() {
@@ -183,7 +185,7 @@ public final class ApiServer implements AutoCloseable {
             }
         });
         app.error(405, ctx -> error(ctx, 405, "method_not_allowed", ctx.method() + " is not allowed on " + ApiError.shown(ctx.path())));
-        app.error(413, ctx -> error(ctx, 413, "payload_too_large", "the body is larger than " + MAX_BODY_BYTES + " bytes"));
+        app.error(413, ctx -> error(ctx, 413, "payload_too_large", "the body is larger than " + Bodies.MAX_BYTES + " bytes"));
     }
 
     /** The error body: always {"error": code, "message": text}, in that order. */

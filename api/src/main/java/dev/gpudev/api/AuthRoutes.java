@@ -1,5 +1,9 @@
 package dev.gpudev.api;
 
+import dev.gpudev.store.UiSessions;
+import java.time.Clock;
+import dev.gpudev.store.ApiKeys;
+import dev.gpudev.store.Database;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gpudev.core.Tokens;
 import dev.gpudev.store.User;
@@ -19,14 +23,24 @@ import java.util.Map;
 final class AuthRoutes {
     private static final Logger log = LoggerFactory.getLogger(AuthRoutes.class);
 
-    private final ApiServer.Parts p;
+    private final Database db;
+    private final Users users;
+    private final ApiKeys apiKeys;
+    private final Clock clock;
+    private final ApiConfig config;
+    private final UiSessions uiSessions;
     private final AwsLogin awsLogin;
     private final VerifiedKeys verified;
 
-    AuthRoutes(ApiServer.Parts parts, VerifiedKeys verified) {
-        this.p = parts;
+    AuthRoutes(Database db, Users users, ApiKeys apiKeys, Clock clock, ApiConfig config, UiSessions uiSessions, VerifiedKeys verified) {
+        this.db = db;
+        this.users = users;
+        this.apiKeys = apiKeys;
+        this.clock = clock;
+        this.config = config;
+        this.uiSessions = uiSessions;
         this.verified = verified;
-        this.awsLogin = new AwsLogin(parts.config().aws());
+        this.awsLogin = new AwsLogin(config.aws());
     }
 
     void register(Router r) {
@@ -40,9 +54,9 @@ final class AuthRoutes {
     private void tokenLogin(Context ctx) {
         JsonNode body = Bodies.only(Bodies.json(ctx), "token");
         String token = Bodies.string(body, "token", true, 512);
-        Instant now = p.clock().instant();
-        Map<String, Object> out = p.db().inTransaction(c -> {
-            Users.Invite invite = p.users().lockInvite(c, Tokens.sha256Hex(token.trim()))
+        Instant now = clock.instant();
+        Map<String, Object> out = db.inTransaction(c -> {
+            Users.Invite invite = users.lockInvite(c, Tokens.sha256Hex(token.trim()))
                     .orElseThrow(() -> ApiError.unauthorized("unknown login token: ask an admin for `gpu-dev admin invite`"));
             if (invite.usedAt() != null) {
                 throw ApiError.unauthorized("this login token was already used: ask an admin for a new one"
@@ -51,15 +65,15 @@ final class AuthRoutes {
             if (invite.expiresAt() != null && !invite.expiresAt().isAfter(now)) {
                 throw ApiError.unauthorized("this login token expired: ask an admin for a new one");
             }
-            User user = p.users().ensure(c, invite.username(), invite.admin());
+            User user = users.ensure(c, invite.username(), invite.admin());
             if (!user.active()) {
                 throw ApiError.forbidden("this account is disabled: ask an admin");
             }
-            p.users().markInviteUsed(c, invite.inviteId(), now); // every token works once, the bootstrap token too
+            users.markInviteUsed(c, invite.inviteId(), now); // every token works once, the bootstrap token too
             return issueKey(c, user, now, "token login");
         });
         verified.forgetAll(); // a sixth key ends the oldest: this replica forgets before it answers
-        ctx.attribute(ApiServer.AUDIT_USER, (String) out.get("username"));
+        ctx.attribute(RequestAttributes.AUDIT_USER, (String) out.get("username"));
         log.info("login: user '{}' via token", out.get("username"));
         ctx.json(out);
     }
@@ -93,9 +107,9 @@ final class AuthRoutes {
             String token = Bodies.string(body, "aws_session_token", false, 4096);
             id = awsLogin.withCredentials(akid, secret, token);
         }
-        Instant now = p.clock().instant();
-        Map<String, Object> out = p.db().inTransaction(c -> {
-            User user = switch (p.users().ensureAws(c, id.username(), id.arn())) {
+        Instant now = clock.instant();
+        Map<String, Object> out = db.inTransaction(c -> {
+            User user = switch (users.ensureAws(c, id.username(), id.arn())) {
                 case Users.AwsSignIn.Ok ok -> ok.user();
                 case Users.AwsSignIn.Taken taken -> throw ApiError.forbidden(taken.byInvitation()
                         ? "user " + taken.username() + " was invited, not made by an AWS login: log in with a token from an admin"
@@ -109,7 +123,7 @@ final class AuthRoutes {
             return issued;
         });
         verified.forgetAll();
-        ctx.attribute(ApiServer.AUDIT_USER, id.username());
+        ctx.attribute(RequestAttributes.AUDIT_USER, id.username());
         log.info("login: user '{}' via AWS ({})", id.username(), id.arn());
         ctx.json(out);
     }
@@ -119,9 +133,9 @@ final class AuthRoutes {
 
     private Map<String, Object> issueKey(Connection c, User user, Instant now, String description) throws SQLException {
         String key = Tokens.newSecret();
-        Instant expires = now.plus(p.config().apiKeyTtl());
-        p.apiKeys().insert(c, user.userId(), Tokens.sha256Hex(key), Tokens.prefix(key), expires, description);
-        p.apiKeys().keepNewest(c, user.userId(), MAX_LIVE_KEYS, now);
+        Instant expires = now.plus(config.apiKeyTtl());
+        apiKeys.insert(c, user.userId(), Tokens.sha256Hex(key), Tokens.prefix(key), expires, description);
+        apiKeys.keepNewest(c, user.userId(), MAX_LIVE_KEYS, now);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("api_key", key);
         out.put("key_prefix", Tokens.prefix(key));
@@ -129,7 +143,7 @@ final class AuthRoutes {
         out.put("username", user.username());
         out.put("is_admin", user.admin());
         out.put("expires_at", expires);
-        out.put("ttl_hours", java.math.BigDecimal.valueOf(p.config().apiKeyTtl().toMinutes())
+        out.put("ttl_hours", java.math.BigDecimal.valueOf(config.apiKeyTtl().toMinutes())
                 .divide(java.math.BigDecimal.valueOf(60), 4, java.math.RoundingMode.HALF_UP).stripTrailingZeros());
         return out;
     }
@@ -137,12 +151,12 @@ final class AuthRoutes {
     private void rotateKey(Context ctx) {
         Caller who = Callers.of(ctx);
         boolean revokeOld = Bodies.bool(Bodies.only(Bodies.json(ctx), "revoke_old"), "revoke_old");
-        Instant now = p.clock().instant();
-        Map<String, Object> out = p.db().inTransaction(c -> {
-            User user = p.users().findById(c, who.userId()).orElseThrow();
+        Instant now = clock.instant();
+        Map<String, Object> out = db.inTransaction(c -> {
+            User user = users.findById(c, who.userId()).orElseThrow();
             Map<String, Object> issued = issueKey(c, user, now, "rotated from key " + who.keyId());
             if (revokeOld) {
-                p.apiKeys().revoke(c, who.keyId(), who.userId());
+                apiKeys.revoke(c, who.keyId(), who.userId());
             }
             return issued;
         });
@@ -153,7 +167,7 @@ final class AuthRoutes {
 
     private void listKeys(Context ctx) {
         Caller who = Callers.of(ctx);
-        var keys = p.db().query(c -> p.apiKeys().forUser(c, who.userId()));
+        var keys = db.query(c -> apiKeys.forUser(c, who.userId()));
         ctx.json(Map.of("keys", keys.stream().map(k -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("key_id", k.keyId());
@@ -170,12 +184,12 @@ final class AuthRoutes {
     private void revokeKey(Context ctx) {
         Caller who = Callers.of(ctx);
         long id = Params.id(ctx.pathParam("id"), "key");
-        boolean revoked = p.db().inTransaction(c -> {
-            if (!p.apiKeys().revoke(c, id, who.admin() ? null : who.userId())) {
+        boolean revoked = db.inTransaction(c -> {
+            if (!apiKeys.revoke(c, id, who.admin() ? null : who.userId())) {
                 return false;
             }
             // An admin taking away someone's key takes away their dashboard sessions too.
-            int ended = p.uiSessions().endForKeyOwnerOtherThan(c, id, who.userId());
+            int ended = uiSessions.endForKeyOwnerOtherThan(c, id, who.userId());
             if (ended > 0) {
                 log.info("admin '{}' revoked key {}: {} dashboard session(s) of its user ended", who.username(), id, ended);
             }

@@ -7,11 +7,14 @@ import java.math.BigDecimal;
 
 /** Reading JSON request bodies strictly: wrong types and unknown shapes are 400s, not 500s. */
 final class Bodies {
+    /** The largest request body the API reads (Jetty is told the same). */
+    static final int MAX_BYTES = 64 * 1024;
+
     private Bodies() {
     }
 
     /**
-     * Request bodies are read with limits, whatever the client claims: at most {@link ApiServer#MAX_BODY_BYTES}
+     * Request bodies are read with limits, whatever the client claims: at most {@link #MAX_BYTES}
      * (chunked or not), nesting 32 deep, strings of 64 KiB, numbers of 100 digits; no NUL anywhere.
      */
     private static final com.fasterxml.jackson.databind.ObjectMapper STRICT = com.fasterxml.jackson.databind.json.JsonMapper.builder(
@@ -48,13 +51,13 @@ final class Bodies {
 
     private static byte[] read(Context ctx) {
         long declared = ctx.req().getContentLengthLong();
-        if (declared > ApiServer.MAX_BODY_BYTES) {
-            throw new ApiError(413, "payload_too_large", "the body is larger than " + ApiServer.MAX_BODY_BYTES + " bytes");
+        if (declared > MAX_BYTES) {
+            throw new ApiError(413, "payload_too_large", "the body is larger than " + MAX_BYTES + " bytes");
         }
         try (var in = ctx.req().getInputStream()) {
-            byte[] bytes = in.readNBytes(ApiServer.MAX_BODY_BYTES + 1);
-            if (bytes.length > ApiServer.MAX_BODY_BYTES) {
-                throw new ApiError(413, "payload_too_large", "the body is larger than " + ApiServer.MAX_BODY_BYTES + " bytes");
+            byte[] bytes = in.readNBytes(MAX_BYTES + 1);
+            if (bytes.length > MAX_BYTES) {
+                throw new ApiError(413, "payload_too_large", "the body is larger than " + MAX_BYTES + " bytes");
             }
             return bytes;
         } catch (java.io.IOException e) {

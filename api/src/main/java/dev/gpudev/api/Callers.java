@@ -1,5 +1,7 @@
 package dev.gpudev.api;
 
+import java.time.Clock;
+import dev.gpudev.store.Database;
 import dev.gpudev.core.Tokens;
 import dev.gpudev.store.ApiKeys;
 import dev.gpudev.store.UiSessions;
@@ -17,16 +19,22 @@ final class Callers {
     /** The dashboard session a request came with (null for API keys). */
     static final String SESSION = "gpudev.ui-session";
 
-    private final ApiServer.Parts p;
+    private final Database db;
+    private final ApiKeys apiKeys;
+    private final Clock clock;
+    private final UiSessions uiSessions;
     private final RateLimiter perKey;
     private final RateLimiter perAddress;
     private final VerifiedKeys verified;
 
-    Callers(ApiServer.Parts parts, VerifiedKeys verified) {
-        this.p = parts;
+    Callers(Database db, ApiKeys apiKeys, Clock clock, UiSessions uiSessions, ApiConfig config, VerifiedKeys verified) {
+        this.db = db;
+        this.apiKeys = apiKeys;
+        this.clock = clock;
+        this.uiSessions = uiSessions;
         this.verified = verified;
-        this.perKey = new RateLimiter(parts.config().rateLimitPerKey(), parts.config().rateLimitPerKey() * 2, parts.clock());
-        this.perAddress = new RateLimiter(parts.config().rateLimitPerAddress(), parts.config().rateLimitPerAddress() * 2, parts.clock());
+        this.perKey = new RateLimiter(config.rateLimitPerKey(), config.rateLimitPerKey() * 2, clock);
+        this.perAddress = new RateLimiter(config.rateLimitPerAddress(), config.rateLimitPerAddress() * 2, clock);
     }
 
     /** Whether a request comes with a key or a dashboard session (it is then limited by those, not by its address). */
@@ -87,7 +95,7 @@ final class Callers {
             throw ApiError.unauthorized("unknown API key: run `gpu-dev login`");
         }
         String hash = Tokens.sha256Hex(key);
-        Instant now = p.clock().instant();
+        Instant now = clock.instant();
         ApiKeys.Key believed = verified.get(hash, now);
         Caller c;
         if (believed != null && valid(believed, now)) {
@@ -95,8 +103,8 @@ final class Callers {
             limit(ctx, "key:" + hash, "with this API key");
             // Checked a moment ago and not revoked since: no round trip, but the expiry is checked every time.
             if (stale(believed.lastUsedAt(), now)) {
-                p.db().query(conn -> {
-                    p.apiKeys().touch(conn, believed.keyId(), now);
+                db.query(conn -> {
+                    apiKeys.touch(conn, believed.keyId(), now);
                     return null;
                 });
                 verified.touched(hash, believed, now);
@@ -104,10 +112,10 @@ final class Callers {
             c = new Caller(believed.userId(), believed.username(), believed.admin(), believed.keyId());
         } else {
             long generation = verified.generation();
-            ApiKeys.Key k = p.db().query(conn -> {
-                ApiKeys.Key found = p.apiKeys().findByHash(conn, hash).orElse(null);
+            ApiKeys.Key k = db.query(conn -> {
+                ApiKeys.Key found = apiKeys.findByHash(conn, hash).orElse(null);
                 if (found != null && valid(found, now) && stale(found.lastUsedAt(), now)) {
-                    p.apiKeys().touch(conn, found.keyId(), now);
+                    apiKeys.touch(conn, found.keyId(), now);
                     found = found.usedAt(now);
                 }
                 return found;
@@ -167,7 +175,7 @@ final class Callers {
             throw ApiError.unauthorized("unknown dashboard session: run `gpu-dev dashboard`");
         }
         String hash = Tokens.sha256Hex(cookie);
-        Instant now = p.clock().instant();
+        Instant now = clock.instant();
         UiSessions.Session s;
         try {
             s = session(ctx, hash, now);
@@ -182,11 +190,11 @@ final class Callers {
     }
 
     private UiSessions.Session session(Context ctx, String hash, Instant now) {
-        return p.db().query(conn -> {
-            UiSessions.Session found = p.uiSessions().find(conn, hash, now)
+        return db.query(conn -> {
+            UiSessions.Session found = uiSessions.find(conn, hash, now)
                     .orElseThrow(() -> ApiError.unauthorized("your dashboard session ended: run `gpu-dev dashboard` to log in again"));
             if (found.lastSeenAt().isBefore(now.minus(DashboardRoutes.IDLE))) {
-                p.uiSessions().end(conn, hash);
+                uiSessions.end(conn, hash);
                 throw ApiError.unauthorized("your dashboard session ended after " + DashboardRoutes.IDLE.toHours()
                         + " hours unused: run `gpu-dev dashboard` to log in again");
             }
@@ -194,7 +202,7 @@ final class Callers {
                 throw ApiError.forbidden("this account is disabled: ask an admin");
             }
             if (stale(found.lastSeenAt(), now)) {
-                p.uiSessions().touch(conn, hash, now);
+                uiSessions.touch(conn, hash, now);
             }
             return found;
         });
@@ -202,7 +210,7 @@ final class Callers {
 
     /** A live session's request: audited under its user; a change needs the session's CSRF token and the same site. */
     private Caller checked(Context ctx, UiSessions.Session s) {
-        ctx.attribute(ApiServer.AUDIT_USER, s.username()); // a refused change is still audited under its user
+        ctx.attribute(RequestAttributes.AUDIT_USER, s.username()); // a refused change is still audited under its user
         if (!reads(ctx)) {
             DashboardRoutes.refuseCrossSite(ctx);
             String sent = ctx.header(DashboardRoutes.CSRF_HEADER);

@@ -1,5 +1,11 @@
 package dev.gpudev.api;
 
+import dev.gpudev.core.GpuCatalog;
+import dev.gpudev.store.UsageSamples;
+import java.time.Clock;
+import dev.gpudev.store.ReservationUsers;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Database;
 import dev.gpudev.core.Capacity;
 import dev.gpudev.core.GpuType;
 import dev.gpudev.core.Reservation;
@@ -17,11 +23,21 @@ import java.util.UUID;
 
 /** The cluster at a glance: GPUs per type (availability) and reservations by state (status), from one usage query. */
 final class ClusterRoutes {
-    private final ApiServer.Parts p;
+    private final Database db;
+    private final Reservations reservations;
+    private final ReservationUsers reservationUsers;
+    private final GpuCatalog catalog;
+    private final Clock clock;
+    private final UsageSamples usageSamples;
     private final CapacityView capacity;
 
-    ClusterRoutes(ApiServer.Parts parts, CapacityView capacity) {
-        this.p = parts;
+    ClusterRoutes(Database db, Reservations reservations, ReservationUsers reservationUsers, GpuCatalog catalog, Clock clock, UsageSamples usageSamples, CapacityView capacity) {
+        this.db = db;
+        this.reservations = reservations;
+        this.reservationUsers = reservationUsers;
+        this.catalog = catalog;
+        this.clock = clock;
+        this.usageSamples = usageSamples;
         this.capacity = capacity;
     }
 
@@ -47,10 +63,10 @@ final class ClusterRoutes {
         cap.nodes().forEach(n -> types.add(n.gpuType()));
         record Read(Usage usage, dev.gpudev.store.ReservationQueue.Occupancy occupancy, Set<UUID> shared) {
         }
-        Read read = p.db().query(c -> {
-            Usage usage = p.reservations().usage(c);
+        Read read = db.query(c -> {
+            Usage usage = reservations.usage(c);
             types.addAll(usage.byType().keySet());
-            return new Read(usage, p.reservations().queue().occupancy(c, types, QUEUE_SHOWN), p.reservationUsers().liveSharedWith(c, who.userId()));
+            return new Read(usage, reservations.queue().occupancy(c, types, QUEUE_SHOWN), reservationUsers.liveSharedWith(c, who.userId()));
         });
         Map<String, List<Reservation>> holdersByNode = new LinkedHashMap<>();
         for (Reservation r : read.occupancy().holding()) {
@@ -87,7 +103,7 @@ final class ClusterRoutes {
             out.add(t);
         }
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("generated_at", p.clock().instant());
+        body.put("generated_at", clock.instant());
         body.put("gpu_types", out);
         ctx.json(body);
     }
@@ -162,8 +178,8 @@ final class ClusterRoutes {
     /** GPUs in use and asked for per type, a sample a minute, over the last hours (24 unless asked). */
     private void history(Context ctx) {
         int hours = Params.boundedInt(ctx.queryParam("hours"), 24, 1, 24 * 7, "hours");
-        java.time.Instant since = p.clock().instant().minus(java.time.Duration.ofHours(hours));
-        var samples = p.db().query(c -> p.usageSamples().since(c, since));
+        java.time.Instant since = clock.instant().minus(java.time.Duration.ofHours(hours));
+        var samples = db.query(c -> usageSamples.since(c, since));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("since", since);
         body.put("samples", samples.stream().map(s -> {
@@ -181,7 +197,7 @@ final class ClusterRoutes {
 
     private void status(Context ctx) {
         Capacity cap = capacity.current();
-        Usage usage = p.db().query(c -> p.reservations().usage(c));
+        Usage usage = db.query(c -> reservations.usage(c));
         Map<String, Long> byState = new LinkedHashMap<>();
         for (ReservationStatus s : List.of(ReservationStatus.QUEUED, ReservationStatus.PREPARING, ReservationStatus.ACTIVE)) {
             byState.put(s.wire(), (long) usage.count(s));
@@ -207,9 +223,9 @@ final class ClusterRoutes {
 
     private void availability(Context ctx) {
         Capacity cap = capacity.current();
-        Usage usage = p.db().query(c -> p.reservations().usage(c));
+        Usage usage = db.query(c -> reservations.usage(c));
         List<Map<String, Object>> types = new ArrayList<>();
-        for (GpuType t : p.catalog().all()) {
+        for (GpuType t : catalog.all()) {
             int total = cap.totalGpus(t.name());
             Usage.OfType u = usage.of(t.name());
             if (total == 0 && u.gpusInUse() == 0 && u.queued() == 0) {

@@ -1,5 +1,8 @@
 package dev.gpudev.api;
 
+import java.time.Clock;
+import dev.gpudev.store.Users;
+import dev.gpudev.store.Database;
 import dev.gpudev.core.Tokens;
 import dev.gpudev.store.UiSessions;
 import io.javalin.http.Context;
@@ -39,12 +42,18 @@ final class DashboardRoutes {
             "X-Frame-Options", "DENY",
             "Cache-Control", "no-store");
 
-    private final ApiServer.Parts p;
+    private final Database db;
+    private final Users users;
+    private final Clock clock;
+    private final UiSessions uiSessions;
     private final String page;
     private final String loginPage;
 
-    DashboardRoutes(ApiServer.Parts parts) {
-        this.p = parts;
+    DashboardRoutes(Database db, Users users, Clock clock, UiSessions uiSessions) {
+        this.db = db;
+        this.users = users;
+        this.clock = clock;
+        this.uiSessions = uiSessions;
         this.page = resource("ui/index.html");
         this.loginPage = resource("ui/login.html");
     }
@@ -70,10 +79,10 @@ final class DashboardRoutes {
         Caller who = Callers.of(ctx);
         Bodies.only(Bodies.json(ctx));
         String token = Tokens.newSecret();
-        Instant now = p.clock().instant();
+        Instant now = clock.instant();
         Instant expires = now.plus(LINK_TTL);
-        p.db().inTransaction(c -> {
-            p.uiSessions().createLink(c, Tokens.sha256Hex(token), who.userId(), who.keyId(), now, expires);
+        db.inTransaction(c -> {
+            uiSessions.createLink(c, Tokens.sha256Hex(token), who.userId(), who.keyId(), now, expires);
             return null;
         });
         log.info("user '{}' asked for a dashboard login link", who.username());
@@ -88,12 +97,12 @@ final class DashboardRoutes {
     private void openSession(Context ctx) {
         refuseCrossSite(ctx);
         String token = Bodies.string(Bodies.only(Bodies.json(ctx), "token"), "token", true, 512).trim();
-        Instant now = p.clock().instant();
+        Instant now = clock.instant();
         String secret = Tokens.newSecret();
         String csrf = Tokens.newSecret();
         Instant expires = now.plus(SESSION_TTL);
-        var user = p.db().inTransaction(c -> {
-            var redeemed = p.uiSessions().redeem(c, Tokens.sha256Hex(token), now);
+        var user = db.inTransaction(c -> {
+            var redeemed = uiSessions.redeem(c, Tokens.sha256Hex(token), now);
             long userId = switch (redeemed) {
                 case UiSessions.Redeemed.Ok ok -> ok.userId();
                 case UiSessions.Redeemed.Unknown u -> throw ApiError.unauthorized("unknown login link: run `gpu-dev dashboard` for a new one");
@@ -101,20 +110,20 @@ final class DashboardRoutes {
                 case UiSessions.Redeemed.Expired e -> throw ApiError.unauthorized(
                         "this login link expired (they last " + LINK_TTL.toMinutes() + " minutes): run `gpu-dev dashboard` again");
             };
-            var u = p.users().findById(c, userId).orElseThrow(() -> ApiError.unauthorized("unknown login link"));
+            var u = users.findById(c, userId).orElseThrow(() -> ApiError.unauthorized("unknown login link"));
             if (!u.active()) {
                 throw ApiError.forbidden("this account is disabled: ask an admin");
             }
             long keyId = redeemed instanceof UiSessions.Redeemed.Ok ok ? ok.keyId() : 0;
-            p.uiSessions().createSession(c, Tokens.sha256Hex(secret), userId, keyId, csrf, now, expires);
+            uiSessions.createSession(c, Tokens.sha256Hex(secret), userId, keyId, csrf, now, expires);
             // The browser's previous session, if any, ends here rather than lingering on the server.
             String previous = ctx.cookie(COOKIE);
             if (previous != null && !previous.isBlank() && previous.length() <= 128) {
-                p.uiSessions().end(c, Tokens.sha256Hex(previous.trim()));
+                uiSessions.end(c, Tokens.sha256Hex(previous.trim()));
             }
             return u;
         });
-        ctx.attribute(ApiServer.AUDIT_USER, user.username());
+        ctx.attribute(RequestAttributes.AUDIT_USER, user.username());
         ctx.header("Set-Cookie", cookie(ctx, secret, SESSION_TTL.toSeconds()));
         log.info("dashboard login: user '{}'", user.username());
         Map<String, Object> out = new LinkedHashMap<>();
@@ -147,18 +156,18 @@ final class DashboardRoutes {
         String cookie = ctx.cookie(COOKIE);
         if (cookie != null && !cookie.isBlank() && cookie.length() <= 128) {
             String hash = Tokens.sha256Hex(cookie.trim());
-            var live = p.db().query(c -> p.uiSessions().find(c, hash, p.clock().instant()));
+            var live = db.query(c -> uiSessions.find(c, hash, clock.instant()));
             if (live.isPresent()) {
                 String sent = ctx.header(CSRF_HEADER);
                 if (sent == null || !java.security.MessageDigest.isEqual(sent.getBytes(java.nio.charset.StandardCharsets.UTF_8),
                         live.get().csrfToken().getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
-                    ctx.attribute(ApiServer.AUDIT_USER, live.get().username());
+                    ctx.attribute(RequestAttributes.AUDIT_USER, live.get().username());
                     throw ApiError.forbidden("logging out needs the dashboard's " + CSRF_HEADER + " header: reload the page");
                 }
             }
-            String ended = p.db().inTransaction(c -> p.uiSessions().endNamed(c, hash));
+            String ended = db.inTransaction(c -> uiSessions.endNamed(c, hash));
             if (ended != null) {
-                ctx.attribute(ApiServer.AUDIT_USER, ended);
+                ctx.attribute(RequestAttributes.AUDIT_USER, ended);
                 log.info("dashboard session of '{}' ended by logout", ended);
             }
         }

@@ -1,5 +1,8 @@
 package dev.gpudev.api;
 
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Database;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gpudev.core.Command;
 import dev.gpudev.core.Names;
@@ -17,10 +20,16 @@ import java.util.Map;
  * files (operations the processor carries out; the caller follows them by id).
  */
 final class DiskRoutes {
-    private final ApiServer.Parts p;
+    private final Database db;
+    private final Reservations reservations;
+    private final Disks disks;
+    private final CommandQueue commands;
 
-    DiskRoutes(ApiServer.Parts parts) {
-        this.p = parts;
+    DiskRoutes(Database db, Reservations reservations, Disks disks, CommandQueue commands) {
+        this.db = db;
+        this.reservations = reservations;
+        this.disks = disks;
+        this.commands = commands;
     }
 
     void register(Router r) {
@@ -34,9 +43,9 @@ final class DiskRoutes {
 
     private void list(Context ctx) {
         Caller who = Callers.of(ctx);
-        var disks = p.db().query(c -> p.disks().forUser(c, who.userId()));
-        var inUse = p.db().query(c -> p.reservations().disksInUse(c, who.userId()));
-        ctx.json(Map.of("disks", disks.stream().map(d -> {
+        var mine = db.query(c -> disks.forUser(c, who.userId()));
+        var inUse = db.query(c -> reservations.disksInUse(c, who.userId()));
+        ctx.json(Map.of("disks", mine.stream().map(d -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", d.name());
             m.put("created_at", d.createdAt());
@@ -49,11 +58,11 @@ final class DiskRoutes {
     private void create(Context ctx) {
         Caller who = Callers.of(ctx);
         String name = Names.check("name", Bodies.string(Bodies.only(Bodies.json(ctx), "name"), "name", true, 63));
-        p.db().inTransaction(c -> {
-            if (p.disks().lock(c, who.userId(), name).isPresent()) {
+        db.inTransaction(c -> {
+            if (disks.lock(c, who.userId(), name).isPresent()) {
                 throw new ApiError(409, "conflict", "you already have a disk named " + name);
             }
-            p.disks().use(c, who.userId(), name);
+            disks.use(c, who.userId(), name);
             return null;
         });
         ctx.status(201).json(Map.of("name", name, "message", "created; its directory appears on first use"));
@@ -61,14 +70,14 @@ final class DiskRoutes {
 
     private void delete(Context ctx) {
         Caller who = Callers.of(ctx);
-        String name = p.db().inTransaction(c -> {
+        String name = db.inTransaction(c -> {
             Disks.Disk disk = own(c, who, ctx.pathParam("name"));
-            if (p.reservations().diskWanted(c, disk.id())) {
+            if (reservations.diskWanted(c, disk.id())) {
                 throw new ApiError(409, "conflict", "disk " + disk.name() + " is used by a live or waiting reservation: cancel it first");
             }
-            p.disks().delete(c, disk.id());
+            disks.delete(c, disk.id());
             // The files are the backend's: the processor deletes them, after this commit.
-            p.commands().send(c, new Command.DeleteDisk(disk.id(), who.username(), disk.name(), who.username()));
+            commands.send(c, new Command.DeleteDisk(disk.id(), who.username(), disk.name(), who.username()));
             return disk.name();
         });
         ctx.status(202).json(Map.of("name", name, "message", "disk deleted; its files are being removed"));
@@ -76,51 +85,51 @@ final class DiskRoutes {
 
     /** A disk name from the path: one of the caller's disks (its row locked), or 404. */
     private Disks.Disk own(Connection c, Caller who, String name) throws SQLException {
-        var disk = name.length() > 63 ? java.util.Optional.<Disks.Disk>empty() : p.disks().lock(c, who.userId(), name);
+        var disk = name.length() > 63 ? java.util.Optional.<Disks.Disk>empty() : disks.lock(c, who.userId(), name);
         return disk.orElseThrow(() -> ApiError.notFound("you have no disk " + ApiError.shown(name) + ": see `gpu-dev disk list`"));
     }
 
     private void rename(Context ctx) {
         Caller who = Callers.of(ctx);
         String to = Names.check("new_name", Bodies.string(Bodies.only(Bodies.json(ctx), "new_name"), "new_name", true, 63));
-        long id = p.db().inTransaction(c -> {
+        long id = db.inTransaction(c -> {
             Disks.Disk from = own(c, who, ctx.pathParam("name"));
             if (from.name().equals(to)) {
                 throw new ApiError(409, "conflict", "disk " + from.name() + " has that name already");
             }
-            if (p.disks().lock(c, who.userId(), to).isPresent()) {
+            if (disks.lock(c, who.userId(), to).isPresent()) {
                 throw new ApiError(409, "conflict", "you already have a disk named " + to);
             }
-            if (p.reservations().diskWanted(c, from.id())) {
+            if (reservations.diskWanted(c, from.id())) {
                 throw new ApiError(409, "conflict", "disk " + from.name() + " is used by a live or waiting reservation: cancel it first");
             }
-            if (p.disks().renamePending(c, from.id())) {
+            if (disks.renamePending(c, from.id())) {
                 throw new ApiError(409, "conflict", "disk " + from.name() + " is being renamed already");
             }
-            long op = p.disks().requestOperation(c, from, "rename", to);
-            p.commands().send(c, new Command.DiskOperation(op, who.username()));
+            long op = disks.requestOperation(c, from, "rename", to);
+            commands.send(c, new Command.DiskOperation(op, who.username()));
             return op;
         });
         Audit.target(ctx, "disk-operation " + id);
-        ctx.status(202).json(view(p.db().query(c -> p.disks().operation(c, who.userId(), id)).orElseThrow()));
+        ctx.status(202).json(view(db.query(c -> disks.operation(c, who.userId(), id)).orElseThrow()));
     }
 
     private void listContent(Context ctx) {
         Caller who = Callers.of(ctx);
-        long id = p.db().inTransaction(c -> {
+        long id = db.inTransaction(c -> {
             Disks.Disk disk = own(c, who, ctx.pathParam("name"));
-            long op = p.disks().requestOperation(c, disk, "list_content", null);
-            p.commands().send(c, new Command.DiskOperation(op, who.username()));
+            long op = disks.requestOperation(c, disk, "list_content", null);
+            commands.send(c, new Command.DiskOperation(op, who.username()));
             return op;
         });
         Audit.target(ctx, "disk-operation " + id);
-        ctx.status(202).json(view(p.db().query(c -> p.disks().operation(c, who.userId(), id)).orElseThrow()));
+        ctx.status(202).json(view(db.query(c -> disks.operation(c, who.userId(), id)).orElseThrow()));
     }
 
     private void operation(Context ctx) {
         Caller who = Callers.of(ctx);
         long id = Params.id(ctx.pathParam("id"), "disk operation");
-        var op = p.db().query(c -> p.disks().operation(c, who.admin() ? null : who.userId(), id))
+        var op = db.query(c -> disks.operation(c, who.admin() ? null : who.userId(), id))
                 .orElseThrow(() -> ApiError.notFound("no disk operation " + id));
         ctx.json(view(op));
     }

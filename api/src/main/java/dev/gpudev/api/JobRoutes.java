@@ -1,5 +1,10 @@
 package dev.gpudev.api;
 
+import java.time.Clock;
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Users;
+import dev.gpudev.store.Database;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gpudev.core.Command;
 import dev.gpudev.core.Extension;
@@ -23,16 +28,24 @@ import java.util.Map;
 final class JobRoutes {
     private static final Logger log = LoggerFactory.getLogger(JobRoutes.class);
 
-    private final ApiServer.Parts p;
+    private final Database db;
+    private final Users users;
+    private final Reservations reservations;
+    private final CommandQueue commands;
+    private final Clock clock;
     private final Submission submission;
     private final Views views;
     private final Lookup lookup;
 
-    JobRoutes(ApiServer.Parts parts, Submission submission, Views views) {
-        this.p = parts;
+    JobRoutes(Database db, Users users, Reservations reservations, CommandQueue commands, Clock clock, Submission submission, Views views) {
+        this.db = db;
+        this.users = users;
+        this.reservations = reservations;
+        this.commands = commands;
+        this.clock = clock;
         this.submission = submission;
         this.views = views;
-        this.lookup = new Lookup(parts);
+        this.lookup = new Lookup(db, reservations);
     }
 
     void register(Router r) {
@@ -61,7 +74,7 @@ final class JobRoutes {
                         Bodies.string(body, "image", false, 255), Bodies.labels(body, "node_labels")),
                 Bodies.bool(body, "jupyter"), Bodies.bool(body, "keep_when_idle"), idempotencyKey, Bodies.bool(body, "dry_run"));
         // A new reservation's audit entry is written with it (one commit); other outcomes are audited after the response.
-        switch (submission.submit(who, request, id -> Audit.entry(ctx, who, null, id.toString(), 201, p.clock().instant()))) {
+        switch (submission.submit(who, request, id -> Audit.entry(ctx, who, null, id.toString(), 201, clock.instant()))) {
             case Submission.Outcome.Estimate e -> ctx.json(e.estimate());
             case Submission.Outcome.Repeated r -> {
                 Audit.target(ctx, r.reservation().id());
@@ -86,7 +99,7 @@ final class JobRoutes {
         int limit = Params.boundedInt(ctx.queryParam("limit"), 50, 1, 500, "limit");
         int offset = Params.boundedInt(ctx.queryParam("offset"), 0, 0, 1_000_000, "offset");
         boolean all = "true".equals(ctx.queryParam("all_users")) && who.admin();
-        var rows = p.db().query(c -> p.reservations().list(c, all ? null : who.userId(), statuses, limit, offset));
+        var rows = db.query(c -> reservations.list(c, all ? null : who.userId(), statuses, limit, offset));
         ctx.json(Map.of("jobs", rows.stream().map(r -> views.job(r, who)).toList(), "limit", limit, "offset", offset));
     }
 
@@ -108,7 +121,7 @@ final class JobRoutes {
         Audit.target(ctx, r.id());
         var hours = Bodies.decimal(Bodies.only(Bodies.json(ctx), "extension_hours"), "extension_hours", true);
         // The processor's own rule: what it would refuse is refused here, with its reason.
-        var total = Extension.newDuration(r, hours, p.clock().instant());
+        var total = Extension.newDuration(r, hours, clock.instant());
         send(new Command.Extend(r.id(), who.username(), hours));
         log.info("user '{}' asked to extend {} by {} h", who.username(), r.id(), hours.toPlainString());
         Map<String, Object> out = new LinkedHashMap<>();
@@ -126,7 +139,7 @@ final class JobRoutes {
         Audit.target(ctx, r.id());
         requireLive(r);
         String username = Bodies.string(Bodies.only(Bodies.json(ctx), "username"), "username", true, 64);
-        var user = p.db().query(c -> p.users().findByName(c, username));
+        var user = db.query(c -> users.findByName(c, username));
         if (user.isEmpty() || !user.get().active()) {
             throw ApiError.notFound("no user '" + ApiError.shown(username) + "': they must log in once before they can be added");
         }
@@ -148,7 +161,7 @@ final class JobRoutes {
     }
 
     private void send(Command command) {
-        p.db().inTransaction(c -> p.commands().send(c, command));
+        db.inTransaction(c -> commands.send(c, command));
     }
 
     private static void requireLive(Reservation r) {

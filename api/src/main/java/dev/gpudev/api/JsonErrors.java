@@ -44,7 +44,7 @@ final class JsonErrors extends ErrorHandler {
         };
         String message = switch (status) {
             case 400 -> "the request is malformed (its line, a header, or the path's characters)";
-            case 413 -> "the body is larger than " + ApiServer.MAX_BODY_BYTES + " bytes";
+            case 413 -> "the body is larger than " + Bodies.MAX_BYTES + " bytes";
             case 414 -> "the URI is too long";
             case 431 -> "the request's headers are too large";
             default -> "the request could not be handled (" + status + ")";

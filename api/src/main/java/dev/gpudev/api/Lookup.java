@@ -1,5 +1,7 @@
 package dev.gpudev.api;
 
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Database;
 import dev.gpudev.core.Reservation;
 
 import java.util.List;
@@ -12,17 +14,19 @@ import java.util.UUID;
  * the candidates; one the caller cannot see reads as missing (ids are not a way to probe).
  */
 final class Lookup {
-    private final ApiServer.Parts p;
+    private final Database db;
+    private final Reservations reservations;
 
-    Lookup(ApiServer.Parts parts) {
-        this.p = parts;
+    Lookup(Database db, Reservations reservations) {
+        this.db = db;
+        this.reservations = reservations;
     }
 
     Reservation visible(Caller who, String ref) {
         if (ref.length() > 100 || ref.isBlank()) {
             throw ApiError.notFound("you have no reservation '" + ApiError.shown(ref) + "': see `gpu-dev list`");
         }
-        List<Reservation> found = p.db().query(c -> p.reservations().matching(c, who.admin() ? null : who.userId(), ref, 10));
+        List<Reservation> found = db.query(c -> reservations.matching(c, who.admin() ? null : who.userId(), ref, 10));
         UUID exact = parse(ref);
         if (exact != null) {
             return found.stream().filter(r -> r.id().equals(exact)).findFirst().orElseThrow(() -> missing(ref));

@@ -1,5 +1,6 @@
 package dev.gpudev.api;
 
+import dev.gpudev.store.Database;
 import dev.gpudev.core.SshPublicKey;
 import dev.gpudev.store.SshKeys;
 import io.javalin.http.Context;
@@ -9,10 +10,12 @@ import java.util.Map;
 
 /** A user's SSH public keys: the proxy and their environments let these in. */
 final class SshKeyRoutes {
-    private final ApiServer.Parts p;
+    private final Database db;
+    private final SshKeys sshKeys;
 
-    SshKeyRoutes(ApiServer.Parts parts) {
-        this.p = parts;
+    SshKeyRoutes(Database db, SshKeys sshKeys) {
+        this.db = db;
+        this.sshKeys = sshKeys;
     }
 
     void register(Router r) {
@@ -24,24 +27,24 @@ final class SshKeyRoutes {
     private void add(Context ctx) {
         Caller who = Callers.of(ctx);
         SshPublicKey key = SshPublicKey.parse(Bodies.string(Bodies.only(Bodies.json(ctx), "public_key"), "public_key", true, 16_384));
-        var saved = p.db().inTransaction(c -> {
-            if (p.sshKeys().forUser(c, who.userId()).size() >= 50) {
+        var saved = db.inTransaction(c -> {
+            if (sshKeys.forUser(c, who.userId()).size() >= 50) {
                 throw new ApiError(409, "conflict", "you already have 50 SSH keys: delete one first");
             }
-            return p.sshKeys().add(c, who.userId(), key.type(), key.line(), key.fingerprint(), key.comment());
+            return sshKeys.add(c, who.userId(), key.type(), key.line(), key.fingerprint(), key.comment());
         });
         ctx.status(201).json(view(saved));
     }
 
     private void list(Context ctx) {
         Caller who = Callers.of(ctx);
-        ctx.json(Map.of("keys", p.db().query(c -> p.sshKeys().forUser(c, who.userId())).stream().map(SshKeyRoutes::view).toList()));
+        ctx.json(Map.of("keys", db.query(c -> sshKeys.forUser(c, who.userId())).stream().map(SshKeyRoutes::view).toList()));
     }
 
     private void delete(Context ctx) {
         Caller who = Callers.of(ctx);
         long id = Params.id(ctx.pathParam("id"), "ssh key id");
-        if (!p.db().query(c -> p.sshKeys().delete(c, who.admin() ? null : who.userId(), id))) {
+        if (!db.query(c -> sshKeys.delete(c, who.admin() ? null : who.userId(), id))) {
             throw ApiError.notFound("you have no SSH key " + id);
         }
         ctx.status(204);

@@ -1,5 +1,11 @@
 package dev.gpudev.api;
 
+import dev.gpudev.core.GpuCatalog;
+import dev.gpudev.store.Notifications;
+import java.time.Clock;
+import dev.gpudev.store.Disks;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Database;
 import dev.gpudev.core.Capacity;
 import dev.gpudev.core.Feasibility;
 import dev.gpudev.core.QueueLimits;
@@ -49,16 +55,30 @@ final class Submission {
         }
     }
 
-    private final ApiServer.Parts p;
+    private final Database db;
+    private final Reservations reservations;
+    private final Disks disks;
+    private final CommandQueue commands;
+    private final GpuCatalog catalog;
+    private final Clock clock;
+    private final ApiConfig config;
+    private final Notifications.Coalescer wakeUps;
     private final CapacityView capacity;
 
-    Submission(ApiServer.Parts parts, CapacityView capacity) {
-        this.p = parts;
+    Submission(Database db, Reservations reservations, Disks disks, CommandQueue commands, GpuCatalog catalog, Clock clock, ApiConfig config, Notifications.Coalescer wakeUps, CapacityView capacity) {
+        this.db = db;
+        this.reservations = reservations;
+        this.disks = disks;
+        this.commands = commands;
+        this.catalog = catalog;
+        this.clock = clock;
+        this.config = config;
+        this.wakeUps = wakeUps;
         this.capacity = capacity;
     }
 
     private Scheduler.Limits limits() {
-        return p.config().limits();
+        return config.limits();
     }
 
     /**
@@ -66,12 +86,12 @@ final class Submission {
      *              null when the caller audits otherwise
      */
     Outcome submit(Caller who, Request req, java.util.function.Function<UUID, dev.gpudev.store.AuditLog.Entry> audit) {
-        String adminOnly = p.config().adminOnly(capacity.traits());
+        String adminOnly = config.adminOnly(capacity.traits());
         if (adminOnly != null && !who.admin()) {
             throw ApiError.forbidden(adminOnly);
         }
         Capacity cap = capacity.current();
-        ReservationRequest request = req.request().validate(p.catalog().including(cap));
+        ReservationRequest request = req.request().validate(catalog.including(cap));
         Reservation.Options options = req.options().withDistributed(request.distributed()).validate();
         if (Feasibility.of(request.gpuType(), request.gpuCount(), request.distributed(), options.nodeLabels(), cap, limits())
                 instanceof Feasibility.Verdict.Never never) {
@@ -82,12 +102,12 @@ final class Submission {
         }
         String key = req.idempotencyKey();
         if (key != null) {
-            var first = p.db().query(c -> p.reservations().findByIdempotencyKey(c, who.userId(), key));
+            var first = db.query(c -> reservations.findByIdempotencyKey(c, who.userId(), key));
             if (first.isPresent()) {
                 return repeated(first.get(), request, options, req);
             }
         }
-        Instant now = p.clock().instant();
+        Instant now = clock.instant();
         Reservation.JupyterAccess jupyter = req.jupyter() ? Reservation.JupyterAccess.fresh() : null;
         Reservation r = new Reservation(UUID.randomUUID(), who.userId(), who.username(), ReservationStatus.QUEUED, request.gpuType(),
                 request.gpuCount(), request.durationHours().stripTrailingZeros(), request.name(), now, null, null, null, null,
@@ -98,17 +118,17 @@ final class Submission {
         // common case, and a transaction only when a named disk is recorded with it. The wake-up follows the commit.
         Reservation toWrite = r;
         var entry = audit == null ? null : audit.apply(r.id());
-        QueueLimits queueLimits = p.config().queueLimits();
+        QueueLimits queueLimits = config.queueLimits();
         var guard = new CommandQueue.WaitingGuard(queueLimits.maxWaiting(), queueLimits.gpuHoursFor(cap));
         CommandQueue.Submitted outcome;
         if (options.disk() == null) {
-            outcome = p.db().query(c -> p.commands().submitted(c, p.reservations(), toWrite, key, entry, guard));
+            outcome = db.query(c -> commands.submitted(c, reservations, toWrite, key, entry, guard));
         } else {
             Reservation[] withDisk = new Reservation[1];
-            outcome = p.db().inTransaction(c -> {
-                long diskId = p.disks().use(c, who.userId(), options.disk());
+            outcome = db.inTransaction(c -> {
+                long diskId = disks.use(c, who.userId(), options.disk());
                 withDisk[0] = withOptions(toWrite, options.withDiskId(diskId));
-                return p.commands().submitted(c, p.reservations(), withDisk[0], key, entry, guard);
+                return commands.submitted(c, reservations, withDisk[0], key, entry, guard);
             });
             r = withDisk[0];
         }
@@ -119,14 +139,14 @@ final class Submission {
             // A unique index refused it: a submit with this Idempotency-Key got there first (return that one),
             // or a live reservation has the name.
             Optional<Reservation> first = key == null ? Optional.empty()
-                    : p.db().query(c -> p.reservations().findByIdempotencyKey(c, who.userId(), key));
+                    : db.query(c -> reservations.findByIdempotencyKey(c, who.userId(), key));
             if (first.isPresent()) {
                 return repeated(first.get(), request, options, req);
             }
             throw new ApiError(409, "conflict", request.name() == null ? "a reservation with this Idempotency-Key conflicts: try again"
                     : "you already have a live reservation named '" + request.name() + "': pick another name or cancel that one");
         }
-        p.wakeUps().request();
+        wakeUps.request();
         // At debug: the audit log keeps every submit already; a line per submit is a formatted write per request at the peak.
         log.debug("user '{}' submitted reservation {} ({} x{})", who.username(), r.id(), r.gpuType(), r.gpuCount());
         return new Outcome.Created(r);
@@ -134,8 +154,8 @@ final class Submission {
 
     /** Why this user may not add a waiting reservation now (the guard refused the row), in words. */
     private String overLimits(Caller who, ReservationRequest request, Capacity cap) {
-        var waiting = p.db().query(c -> p.reservations().queue().waitingOf(c, who.userId()));
-        String why = p.config().queueLimits().refusal(waiting.count(), waiting.gpuHours(), request.gpuCount(), request.durationHours(), cap);
+        var waiting = db.query(c -> reservations.queue().waitingOf(c, who.userId()));
+        String why = config.queueLimits().refusal(waiting.count(), waiting.gpuHours(), request.gpuCount(), request.durationHours(), cap);
         // (one started meanwhile: the limits were reached a moment ago)
         return why != null ? why : "you had as many reservations or GPU-hours waiting as one user may: try again, or cancel one (gpu-dev list)";
     }
@@ -164,14 +184,14 @@ final class Submission {
 
     /** What would happen: when it would start, given everything ahead of it now. */
     private Map<String, Object> dryRun(Caller who, ReservationRequest request, Reservation.Options options, Capacity cap) {
-        Instant now = p.clock().instant();
-        var holding = p.db().query(c -> p.reservations().withStatus(c, false, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
-        var queued = new ArrayList<>(p.db().query(c -> p.reservations().withStatus(c, false, ReservationStatus.QUEUED)));
+        Instant now = clock.instant();
+        var holding = db.query(c -> reservations.withStatus(c, false, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
+        var queued = new ArrayList<>(db.query(c -> reservations.withStatus(c, false, ReservationStatus.QUEUED)));
         UUID probe = UUID.randomUUID();
         queued.add(new Reservation(probe, who.userId(), who.username(), ReservationStatus.QUEUED, request.gpuType(), request.gpuCount(),
                 request.durationHours(), request.name(), now, null, null, null, null, null, null, null,
                 new Reservation.Lifecycle(List.of(), null, null, false, null, false, options), List.of()));
-        var plan = new Scheduler(limits(), p.config().grace()).plan(new Scheduler.Snapshot(cap, holding), queued, now);
+        var plan = new Scheduler(limits(), config.grace()).plan(new Scheduler.Snapshot(cap, holding), queued, now);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("dry_run", true);
         out.put("valid", true);

@@ -1,5 +1,9 @@
 package dev.gpudev.api;
 
+import dev.gpudev.store.CommandQueue;
+import dev.gpudev.store.Pgmq;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Database;
 import dev.gpudev.core.Capacity;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.Usage;
@@ -11,12 +15,18 @@ import java.util.Map;
 
 /** What needs no login: the index, health, the API's documents; and metrics (local scrapes or admins). */
 final class SystemRoutes {
-    private final ApiServer.Parts p;
+    private final Database db;
+    private final Reservations reservations;
+    private final Pgmq pgmq;
+    private final CommandQueue commands;
     private final Metrics metrics;
     private final CapacityView capacity;
 
-    SystemRoutes(ApiServer.Parts parts, Metrics metrics, CapacityView capacity) {
-        this.p = parts;
+    SystemRoutes(Database db, Reservations reservations, Pgmq pgmq, CommandQueue commands, Metrics metrics, CapacityView capacity) {
+        this.db = db;
+        this.reservations = reservations;
+        this.pgmq = pgmq;
+        this.commands = commands;
         this.metrics = metrics;
         this.capacity = capacity;
     }
@@ -31,20 +41,20 @@ final class SystemRoutes {
 
     /** 200 when every part answers; else 503 naming the part that does not (never a 500). */
     private void health(Context ctx) {
-        boolean dbOk = p.db().isHealthy();
+        boolean dbOk = db.isHealthy();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("status", dbOk ? "ok" : "degraded");
         out.put("database", dbOk ? "ok" : "unreachable");
         boolean queueOk = false;
         if (dbOk) {
             try {
-                var m = p.db().query(c -> p.pgmq().metrics(c, p.commands().queue()));
+                var m = db.query(c -> pgmq.metrics(c, commands.queue()));
                 out.put("queue", Map.of("name", m.queueName(), "length", m.queueLength(),
                         "oldest_msg_age_sec", m.oldestMsgAgeSec() == null ? 0 : m.oldestMsgAgeSec()));
                 queueOk = true;
             } catch (RuntimeException e) {
                 out.put("status", "degraded");
-                out.put("queue", Map.of("name", p.commands().queue(), "problem",
+                out.put("queue", Map.of("name", commands.queue(), "problem",
                         "the command queue cannot be read (missing? it is made again when a server starts)"));
             }
         } else {
@@ -61,11 +71,11 @@ final class SystemRoutes {
     private void metrics(Context ctx) {
         StringBuilder out = new StringBuilder();
         metrics.write(out);
-        var m = p.db().query(c -> p.pgmq().metrics(c, p.commands().queue()));
+        var m = db.query(c -> pgmq.metrics(c, commands.queue()));
         Metrics.gauge(out, "gpudev_queue_depth", "Commands waiting in the queue.", Map.of("", m.queueLength()), null);
         Metrics.gauge(out, "gpudev_queue_oldest_message_age_seconds", "Age of the oldest queued command.",
                 Map.of("", m.oldestMsgAgeSec() == null ? 0 : m.oldestMsgAgeSec()), null);
-        Usage usage = p.db().query(c -> p.reservations().usage(c));
+        Usage usage = db.query(c -> reservations.usage(c));
         Map<String, Number> byState = new LinkedHashMap<>();
         for (ReservationStatus st : List.of(ReservationStatus.QUEUED, ReservationStatus.PREPARING, ReservationStatus.ACTIVE)) {
             byState.put(st.wire(), usage.count(st));

@@ -151,6 +151,18 @@ class ArchitectureTest {
     private static final Pattern STRING = Pattern.compile("\"\"\"(.*?)\"\"\"|\"((?:[^\"\\\\\\n]|\\\\.)*)\"", Pattern.DOTALL);
 
     @Test
+    void stepsAndRouteGroupsGetWhatTheyUseNotTheBagOfEverything() {
+        // The processor and the API server wire their parts from one record; nothing else holds all of them.
+        noClasses().that().resideInAPackage("dev.gpudev.processor..").and().doNotHaveSimpleName("Processor").and().doNotHaveSimpleName("Parts")
+                .should().dependOnClassesThat().haveFullyQualifiedName("dev.gpudev.processor.Parts")
+                .check(all);
+        noClasses().that().resideInAPackage("dev.gpudev.api..").and().doNotHaveSimpleName("ApiServer").and().doNotHaveSimpleName("Parts")
+                .should().dependOnClassesThat().haveNameMatching("dev\\.gpudev\\.api\\.ApiServer(\\$.*)?")
+                .because("route groups take the collaborators they use, and request attributes are RequestAttributes'")
+                .check(all);
+    }
+
+    @Test
     void noSqlTextOutsideTheStore() throws IOException {
         Path root = Path.of("..").toAbsolutePath().normalize();
         List<String> found = new ArrayList<>();
