@@ -6,7 +6,6 @@ import dev.gpudev.store.CapacityTable;
 import dev.gpudev.store.Database;
 
 import java.time.Duration;
-import java.time.Instant;
 
 /**
  * Capacity as the processor published it, read at most once a second: nodes change rarely, submits

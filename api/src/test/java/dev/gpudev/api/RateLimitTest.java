@@ -1,14 +1,9 @@
 package dev.gpudev.api;
 
 import dev.gpudev.core.Capacity;
-import dev.gpudev.core.GpuCatalog;
-import dev.gpudev.store.ApiKeys;
-import dev.gpudev.store.AuditLog;
 import dev.gpudev.store.CommandQueue;
 import dev.gpudev.store.Database;
 import dev.gpudev.store.Pgmq;
-import dev.gpudev.store.Reservations;
-import dev.gpudev.store.SshKeys;
 import dev.gpudev.store.TestDatabase;
 import dev.gpudev.store.Users;
 import org.junit.jupiter.api.Test;

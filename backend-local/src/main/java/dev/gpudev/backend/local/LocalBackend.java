@@ -314,43 +314,9 @@ public final class LocalBackend implements Backend {
         TenantJobs.clear(r.box(), name, List.of(prefix), NOTICE_DEADLINE);
     }
 
-    /** The command line that runs cmd in a running environment's box, as its owner (tests play the tenant with it). */
-    List<String> commandIn(String name, List<String> cmd) {
-        LocalEnvironment r = running.get(name);
-        if (r == null) {
-            throw new IllegalStateException(name + " does not run");
-        }
-        return r.box().command(cmd, Map.of());
-    }
-
-    /** A running environment's box (tests). */
-    Box boxOf(String name) {
-        LocalEnvironment r = running.get(name);
-        return r == null ? null : r.box();
-    }
-
-    /** Whether an environment lets this key in now (for the contract test). */
-    boolean accepts(String name, String publicKey) {
-        LocalEnvironment r = running.get(name);
-        return r != null && r.ssh().accepts(publicKey);
-    }
-
-    /** The notices in an environment's home (for the contract test): the platform's files, by name. */
-    Map<String, String> notices(String name) throws IOException {
-        LocalEnvironment r = running.get(name);
-        Map<String, String> out = new java.util.HashMap<>();
-        if (r == null || !Files.isDirectory(r.home())) {
-            return out;
-        }
-        try (var files = Files.list(r.home())) {
-            for (Path f : files.filter(f -> Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList()) {
-                String n = f.getFileName().toString();
-                if (n.startsWith("WARN_") || n.startsWith("IDLE_")) {
-                    out.put(n, Files.readString(f));
-                }
-            }
-        }
-        return out;
+    /** A running environment (tests reach its box, its SSH server and its home through it). */
+    LocalEnvironment running(String name) {
+        return running.get(name);
     }
 
     @Override

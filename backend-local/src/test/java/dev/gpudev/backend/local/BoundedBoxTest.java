@@ -56,7 +56,7 @@ class BoundedBoxTest {
     }
 
     private String inBox(String env, String script) throws Exception {
-        Process p = new ProcessBuilder(backend.commandIn(env, List.of("/bin/bash", "-c", script))).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(LocalBackendProbe.commandIn(backend, env, List.of("/bin/bash", "-c", script))).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "finished: " + out);
         return out;
@@ -163,7 +163,7 @@ class BoundedBoxTest {
         var m = java.util.regex.Pattern.compile("127\\.0\\.0\\.1:(\\d+) 1/2").matcher(env);
         assertTrue(m.find(), env);
         int port = Integer.parseInt(m.group(1));
-        Process listener = new ProcessBuilder(backend.commandIn("gpudev-g0", List.of("perl", "-MIO::Socket::INET", "-e",
+        Process listener = new ProcessBuilder(LocalBackendProbe.commandIn(backend, "gpudev-g0", List.of("perl", "-MIO::Socket::INET", "-e",
                 "$s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => " + port + ", Listen => 5, ReuseAddr => 1) or die;"
                         + " print \"listening\\n\"; $|=1; for (1..2) { $c = $s->accept or last; print $c \"hello from node 0\\n\"; close $c }")))
                 .redirectErrorStream(true).start();
@@ -193,7 +193,7 @@ class BoundedBoxTest {
         backend = new LocalBackend(dataDir, capacity, Sandbox.detect(), small.withHomeQuota(8L << 20, java.time.Duration.ofHours(1)));
         backend.ensure(spec("gpudev-quota", 0, null));
         awaitReady("gpudev-quota");
-        Process writer = new ProcessBuilder(backend.commandIn("gpudev-quota", List.of("/bin/bash", "-c",
+        Process writer = new ProcessBuilder(LocalBackendProbe.commandIn(backend, "gpudev-quota", List.of("/bin/bash", "-c",
                 "while true; do sleep 0.2; done"))).start(); // a process already running when the quota is reached
         try {
             inBox("gpudev-quota", "head -c 7600000 /dev/zero > ~/near.bin");
@@ -231,7 +231,7 @@ class BoundedBoxTest {
         assumeTrue(((Sandbox.Bubblewrap) Sandbox.detect()).slirp4netns() != null, "slirp4netns is needed for an own network");
         backend.ensure(spec("gpudev-tunnels", 0, null));
         awaitReady("gpudev-tunnels");
-        Box box = backend.boxOf("gpudev-tunnels");
+        Box box = LocalBackendProbe.boxOf(backend, "gpudev-tunnels");
         List<Integer> hostPorts = new java.util.ArrayList<>();
         for (int port = 9000; port < 9000 + BubblewrapBox.MAX_FORWARDS; port++) {
             hostPorts.add(box.forward(port));

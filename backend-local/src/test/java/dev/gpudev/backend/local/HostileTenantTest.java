@@ -71,7 +71,7 @@ class HostileTenantTest extends LocalProcessorFixture {
 
     /** Runs a shell command in the environment as its tenant; waits for it unless it is to stay. */
     private Process asTenant(String env, String script, boolean stays) throws Exception {
-        Process p = new ProcessBuilder(backend.commandIn(env, List.of("/bin/sh", "-c", script))).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(LocalBackendProbe.commandIn(backend, env, List.of("/bin/sh", "-c", script))).redirectErrorStream(true).start();
         if (stays) {
             started.add(p);
             return p;

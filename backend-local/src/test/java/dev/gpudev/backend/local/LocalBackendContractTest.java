@@ -30,11 +30,11 @@ class LocalBackendContractTest extends BackendContract {
 
     @Override
     protected boolean accepts(String name, String publicKey) {
-        return ((LocalBackend) backend).accepts(name, publicKey);
+        return LocalBackendProbe.accepts((LocalBackend) backend, name, publicKey);
     }
 
     @Override
     protected java.util.Map<String, String> notices(String name) throws java.io.IOException {
-        return ((LocalBackend) backend).notices(name);
+        return LocalBackendProbe.notices((LocalBackend) backend, name);
     }
 }
