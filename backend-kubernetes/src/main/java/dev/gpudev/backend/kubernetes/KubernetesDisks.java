@@ -3,31 +3,25 @@ package dev.gpudev.backend.kubernetes;
 import dev.gpudev.backend.spi.BackendException;
 import dev.gpudev.backend.spi.DiskListing;
 import dev.gpudev.backend.spi.DiskRef;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
  * The Kubernetes backend's disks: a disk is a PersistentVolumeClaim named from its id; released, it is
- * snapshotted where the cluster has VolumeSnapshots; listed by a short-lived pod that mounts it (on the
- * node that already mounts it, if any); deleted with its snapshots.
+ * snapshotted where the cluster has VolumeSnapshots ({@link DiskSnapshots}); listed by a short-lived pod
+ * that mounts it ({@link DiskListingPod}, on the node that already mounts it, if any); deleted with its
+ * snapshots.
  */
 final class KubernetesDisks {
-    private static final Logger log = LoggerFactory.getLogger(KubernetesDisks.class);
     private static final Duration LISTING_TIMEOUT = Duration.ofMinutes(2);
 
     private final KubernetesClient client;
@@ -36,7 +30,7 @@ final class KubernetesDisks {
     private final String ns;
     /** The platform's pods in the namespace, as the backend's informer has them. */
     private final Supplier<List<Pod>> ourPods;
-    private volatile boolean snapshotsMissing;
+    private final DiskSnapshots snapshots;
 
     KubernetesDisks(KubernetesClient client, KubernetesSettings settings, Clock clock, Supplier<List<Pod>> ourPods) {
         this.client = client;
@@ -44,46 +38,19 @@ final class KubernetesDisks {
         this.clock = clock;
         this.ns = settings.namespace();
         this.ourPods = ourPods;
+        this.snapshots = new DiskSnapshots(client, settings, clock);
     }
 
-    /** A disk released by a reservation is snapshotted, where the cluster can (the three newest kept). */
+    /** A disk released by a reservation is snapshotted, where the cluster can. */
     void snapshot(long diskId) {
-        if (settings.snapshotClass() == null || snapshotsMissing) {
-            return;
-        }
-        var api = client.genericKubernetesResources("snapshot.storage.k8s.io/v1", "VolumeSnapshot").inNamespace(ns);
-        try {
-            GenericKubernetesResource snap = new GenericKubernetesResourceBuilder().withApiVersion("snapshot.storage.k8s.io/v1")
-                    .withKind("VolumeSnapshot").withNewMetadata().withName(EnvironmentObjects.diskClaim(diskId) + "-" + clock.instant().getEpochSecond())
-                    .withNamespace(ns).addToLabels(EnvironmentObjects.MANAGED_BY, EnvironmentObjects.OURS)
-                    .addToLabels(EnvironmentObjects.DISK, Long.toString(diskId)).endMetadata()
-                    .addToAdditionalProperties("spec", Map.of("volumeSnapshotClassName", settings.snapshotClass(),
-                            "source", Map.of("persistentVolumeClaimName", EnvironmentObjects.diskClaim(diskId))))
-                    .build();
-            api.resource(snap).create();
-            List<GenericKubernetesResource> all = api.withLabel(EnvironmentObjects.DISK, Long.toString(diskId)).list().getItems();
-            all.sort(Comparator.comparing((GenericKubernetesResource r) -> r.getMetadata().getName()).reversed());
-            for (int i = 3; i < all.size(); i++) {
-                api.withName(all.get(i).getMetadata().getName()).delete();
-            }
-        } catch (KubernetesClientException e) {
-            if (e.getCode() == 404) {
-                snapshotsMissing = true;
-                log.warn("no VolumeSnapshot resource in this cluster: disks are not snapshotted");
-            } else {
-                log.warn("could not snapshot disk {}: {}", diskId, e.getMessage());
-            }
-        }
+        snapshots.take(diskId);
     }
 
     /** Deletes the disk's claim and its snapshots; one already gone is fine. */
     void delete(DiskRef disk) throws BackendException {
         try {
             client.persistentVolumeClaims().inNamespace(ns).withName(EnvironmentObjects.diskClaim(disk.id())).delete();
-            if (settings.snapshotClass() != null && !snapshotsMissing) {
-                client.genericKubernetesResources("snapshot.storage.k8s.io/v1", "VolumeSnapshot").inNamespace(ns)
-                        .withLabel(EnvironmentObjects.DISK, Long.toString(disk.id())).delete();
-            }
+            snapshots.deleteAll(disk.id());
         } catch (KubernetesClientException e) {
             if (e.getCode() != 404) {
                 throw KubernetesBackend.failure("could not delete disk " + EnvironmentObjects.shown(disk), e);
