@@ -26,8 +26,9 @@ final class Audit {
 
     static String route(Context ctx) {
         try {
+            // A request no route matched has Javalin's sentence here ("No handler matched …"): one fixed label.
             String path = ctx.endpointHandlerPath();
-            return path == null || path.isEmpty() ? "unmatched" : path;
+            return path == null || !path.startsWith("/") ? "unmatched" : path;
         } catch (RuntimeException e) {
             return "unmatched";
         }

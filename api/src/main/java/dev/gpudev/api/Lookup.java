@@ -61,6 +61,11 @@ final class Lookup {
     }
 
     private static ApiError missing(String ref) {
+        if (ref.matches("[0-9a-fA-F-]{1,3}")) {
+            // it looks like the start of an id, too short to be one
+            return ApiError.notFound("no reservation is named '" + ApiError.shown(ref) + "', and an id prefix needs at least 4 characters: "
+                    + "see `gpu-dev list`");
+        }
         return ApiError.notFound("you have no reservation '" + ApiError.shown(ref) + "': see `gpu-dev list`");
     }
 

@@ -91,7 +91,8 @@ final class Submission {
             throw ApiError.forbidden(adminOnly);
         }
         Capacity cap = capacity.current();
-        ReservationRequest request = req.request().validate(catalog.including(cap));
+        ReservationRequest request = req.request().validate(catalog.including(cap),
+                cap.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList());
         Reservation.Options options = req.options().withDistributed(request.distributed()).validate();
         if (Feasibility.of(request.gpuType(), request.gpuCount(), request.distributed(), options.nodeLabels(), cap, limits())
                 instanceof Feasibility.Verdict.Never never) {

@@ -515,13 +515,29 @@ class ApiServerTest {
     }
 
     @Test
+    void anIdPrefixTooShortToBeOneIsSaidSo() throws Exception {
+        String key = newUser(admin(), "erin");
+        Res r = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}");
+        String id = r.body().get("job_id").asText();
+        Res shortPrefix = get("/v1/jobs/" + id.substring(0, 2), key);
+        assertEquals(404, shortPrefix.status());
+        assertTrue(shortPrefix.body().get("message").asText().contains("an id prefix needs at least 4 characters"), shortPrefix.body().toString());
+        assertEquals(200, get("/v1/jobs/" + id.substring(0, 4), key).status(), "4 characters find it");
+        Res name = get("/v1/jobs/nosuchname", key);
+        assertFalse(name.body().get("message").asText().contains("prefix"), "a name is not an id: " + name.body());
+    }
+
+    @Test
     void metricsCountRequestsAndShowQueueAndGpus() throws Exception {
         get("/health", null);
+        get("/no/such/route", null);
         var r = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode());
         String text = r.body();
         assertTrue(text.contains("gpudev_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"}"), text);
         assertTrue(text.contains("gpudev_http_request_duration_seconds_bucket{method=\"GET\",route=\"/health\",status=\"200\",le=\"+Inf\"}"));
+        assertTrue(text.contains("route=\"unmatched\",status=\"404\""), "a request no route matched has one fixed label");
+        assertFalse(text.contains("No handler"), text);
         assertTrue(text.contains("gpudev_queue_depth "));
         assertTrue(text.contains("gpudev_reservations{state=\"queued\"}"));
         assertTrue(text.contains("gpudev_gpus_free{gpu_type=\"h100\"}"));

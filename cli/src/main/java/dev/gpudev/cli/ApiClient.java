@@ -117,11 +117,14 @@ final class ApiClient {
             try {
                 json = Json.parse(text);
             } catch (IOException e) {
+                if (status >= 500) {
+                    throw new CliException(1, unexplained(status)); // a proxy's or load balancer's page in front of the API
+                }
                 throw new CliException(1, "the API answered " + status + " with something that is not JSON");
             }
         }
         if (status >= 400) {
-            String msg = json != null && json.hasNonNull("message") ? json.get("message").asText() : "HTTP " + status;
+            String msg = json != null && json.hasNonNull("message") ? json.get("message").asText() : unexplained(status);
             if (status == 401 || status == 403) {
                 // Logging in again helps only when the key itself was refused; a 403 for what the key may do is said as it is.
                 boolean keyRefused = status == 401 || msg.contains("expired") || msg.contains("revoked") || msg.contains("disabled");
@@ -135,5 +138,16 @@ final class ApiClient {
             throw new CliException(status >= 500 ? 1 : 2, msg);
         }
         return json;
+    }
+
+    /** An error the API gave no words for (a proxy in front of it, a restart): what it means, and what to do. */
+    private String unexplained(int status) {
+        return switch (status) {
+            case 502, 503, 504 -> "the gpudev API at " + baseUrl + " is unavailable right now (HTTP " + status
+                    + "); this is usually brief (a restart, the database reconnecting): try again in a moment";
+            case 429 -> "too many requests (HTTP 429): wait a moment and try again";
+            default -> status >= 500 ? "the gpudev API at " + baseUrl + " failed (HTTP " + status + "); try again, and tell your admin if it persists"
+                    : "the API refused the request (HTTP " + status + ")";
+        };
     }
 }

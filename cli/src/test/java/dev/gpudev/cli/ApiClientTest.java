@@ -80,7 +80,12 @@ class ApiClientTest {
         answer = "";
         CliException down = assertThrows(CliException.class, () -> new ApiClient(url, "k").get("/v1/disks"));
         assertEquals(1, down.exitCode());
-        assertEquals("HTTP 503", down.getMessage());
+        assertEquals("the gpudev API at " + url + " is unavailable right now (HTTP 503); this is usually brief (a restart, the database "
+                + "reconnecting): try again in a moment", down.getMessage());
+        answer = "<html><body>502 Bad Gateway</body></html>"; // a load balancer's page
+        status = 502;
+        CliException gateway = assertThrows(CliException.class, () -> new ApiClient(url, "k").get("/v1/disks"));
+        assertTrue(gateway.getMessage().contains("is unavailable right now (HTTP 502)"), gateway.getMessage());
     }
 
     @Test

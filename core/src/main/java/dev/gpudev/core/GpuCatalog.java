@@ -36,8 +36,13 @@ public final class GpuCatalog {
         return all.size() == types.size() ? this : new GpuCatalog(all);
     }
 
+    /** The type of this name, whatever its case. */
     public Optional<GpuType> find(String name) {
-        return Optional.ofNullable(name == null ? null : types.get(name));
+        if (name == null) {
+            return Optional.empty();
+        }
+        GpuType exact = types.get(name);
+        return exact != null ? Optional.of(exact) : types.values().stream().filter(t -> t.name().equalsIgnoreCase(name)).findFirst();
     }
 
     public List<GpuType> all() {

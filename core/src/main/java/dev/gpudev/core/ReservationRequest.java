@@ -1,6 +1,7 @@
 package dev.gpudev.core;
 
 import java.math.BigDecimal;
+import java.util.List;
 
 /**
  * What a user asks for at submit, checked against the rules before anything is stored. Whether it
@@ -20,17 +21,28 @@ public record ReservationRequest(String gpuType, int gpuCount, BigDecimal durati
 
     /** Checks the request's form against the catalog; throws {@link ValidationException} saying what to change. */
     public ReservationRequest validate(GpuCatalog catalog) {
+        return validate(catalog, List.of());
+    }
+
+    /**
+     * As {@link #validate(GpuCatalog)}, naming the types this cluster has (when it has any) rather than every
+     * type the catalog knows. A type is found whatever its case ({@code H100} is {@code h100}); the request
+     * returned carries the catalog's name.
+     */
+    public ReservationRequest validate(GpuCatalog catalog, List<String> offered) {
+        String choices = offered.isEmpty() ? names(catalog) : String.join(", ", offered);
         if (gpuType == null || gpuType.isBlank()) {
-            throw new ValidationException("gpu_type is required (one of " + names(catalog) + ")");
+            throw new ValidationException("gpu_type is required (one of " + choices + ")");
         }
         GpuType type = catalog.find(gpuType).orElseThrow(() -> new ValidationException(
-                "unknown gpu_type '" + Names.shown(gpuType) + "': use one of " + names(catalog)));
+                "unknown gpu_type '" + Names.shown(gpuType) + "': this cluster has " + choices));
+        String canonical = type.name();
         if (type.gpusPerNode() == 0) {
             if (gpuCount != 0) {
-                throw new ValidationException("gpu_type " + gpuType + " has no GPUs: ask for gpu_count 0");
+                throw new ValidationException("gpu_type " + canonical + " has no GPUs: ask for gpu_count 0");
             }
             if (distributed) {
-                throw new ValidationException("gpu_type " + gpuType + " has no GPUs: a distributed reservation spans GPU nodes");
+                throw new ValidationException("gpu_type " + canonical + " has no GPUs: a distributed reservation spans GPU nodes");
             }
         } else if (gpuCount < 1 || gpuCount > MAX_GPUS || (!distributed && Integer.bitCount(gpuCount) != 1)) {
             throw new ValidationException("gpu_count " + gpuCount + " is not possible: use 1, 2, 4 or 8 on one node,"
@@ -51,7 +63,7 @@ public record ReservationRequest(String gpuType, int gpuCount, BigDecimal durati
         if (name != null) {
             Names.check("name", name);
         }
-        return this;
+        return canonical.equals(gpuType) ? this : new ReservationRequest(canonical, gpuCount, durationHours, name, distributed);
     }
 
     private static String names(GpuCatalog catalog) {

@@ -7,6 +7,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.math.BigDecimal;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,6 +26,13 @@ class ReservationRequestTest {
         assertDoesNotThrow(() -> req("l40s", 4, "1", null).validate(withIt));
         assertTrue(withIt.find("l40s").orElseThrow().gpusPerNode() == 4, "the GPUs of its largest node");
         assertTrue(CATALOG.including(new Capacity(java.util.List.of())) == CATALOG, "nothing new, nothing made");
+    }
+
+    @Test
+    void aGpuTypeIsFoundWhateverItsCaseAndAnUnknownOneNamesTheTypesThisClusterHas() {
+        assertEquals("h100", req("H100", 1, "1", null).validate(CATALOG).gpuType(), "stored by the catalog's name");
+        var e = assertThrows(ValidationException.class, () -> req("h1000", 1, "1", null).validate(CATALOG, java.util.List.of("a100", "h100")));
+        assertEquals("unknown gpu_type 'h1000': this cluster has a100, h100", e.getMessage());
     }
 
     @ParameterizedTest
