@@ -14,6 +14,7 @@ final class Cycle {
     private final long grace;
     private final Scheduler.Limits limits;
     private final Capacity capacity;
+    private final FairShare fairShare;
     private final NodeIndex nodes;
     private final UserQuota quota;
     private final Gang gang;
@@ -30,6 +31,7 @@ final class Cycle {
         this.grace = grace;
         this.limits = limits;
         this.capacity = snapshot.capacity();
+        this.fairShare = snapshot.fairShare();
         this.nodes = new NodeIndex(capacity, now);
         this.quota = new UserQuota(limits, now);
         this.gang = new Gang(nodes, quota);
@@ -70,12 +72,12 @@ final class Cycle {
         return run(queued, false);
     }
 
-    /** Oldest first; or, with {@code inGivenOrder}, in the order given (the order a processor first planned them in). */
+    /** In fair-share order; or, with {@code inGivenOrder}, in the order given (a processor's kept queue, in that order). */
     Scheduler.Plan run(List<Reservation> queued, boolean inGivenOrder) {
         List<Scheduler.Admission> admissions = new ArrayList<>();
         List<Scheduler.Waiting> waiting = new ArrayList<>();
-        List<Reservation> fifo = inGivenOrder ? queued : queued.stream().sorted(FIFO).toList();
-        for (Reservation r : fifo) {
+        List<Reservation> ordered = inGivenOrder ? queued : queued.stream().sorted(fairShare.order()).toList();
+        for (Reservation r : ordered) {
             long hold = Scheduler.millis(r.durationHours()) + grace;
             switch (verdict(r)) {
                 case Feasibility.Verdict.Never never -> waiting.add(waitingFor(r, never.reason() == Feasibility.Reason.USER_GPU_LIMIT

@@ -9,12 +9,13 @@ import java.util.UUID;
 /**
  * Scheduling: a pure decision over a snapshot, with no I/O.
  *
- * <p>Reservations are taken oldest first. Each gets a slot in a simulated future: holders free their
+ * <p>Reservations are taken in {@link FairShare} order (highest priority first; with no usage, or the
+ * weight 0, oldest first). Each gets a slot in a simulated future: holders free their
  * GPUs at {@code expires_at} plus the grace period (when the processor really ends them), and every
  * waiting one is planned at the earliest time its GPUs are free for its whole duration, after the
- * plans of all older ones. A slot that starts now is an admission; any other is the reservation's
- * estimated start. This is conservative backfill: a younger, smaller reservation starts early only in
- * a gap that delays no older one's planned start.
+ * plans of all ahead of it. A slot that starts now is an admission; any other is the reservation's
+ * estimated start. This is conservative backfill: a reservation further back starts early only in a
+ * gap that delays no planned start of one ahead of it.
  *
  * <p>The work of one cycle is split by role: {@link NodeIndex} finds nodes, {@link UserQuota} keeps
  * per-user limits, {@link Gang} places distributed reservations on whole nodes, {@link Feasibility}
@@ -65,10 +66,16 @@ public final class Scheduler {
         }
     }
 
-    /** What the cycle sees: capacity, and every reservation that holds GPUs now. */
-    public record Snapshot(Capacity capacity, List<Reservation> holding) {
+    /** What the cycle sees: capacity, every reservation that holds GPUs now, and the users' fair-share standings. */
+    public record Snapshot(Capacity capacity, List<Reservation> holding, FairShare fairShare) {
         public Snapshot {
             holding = List.copyOf(holding);
+            fairShare = fairShare == null ? FairShare.none() : fairShare;
+        }
+
+        /** First come, first served. */
+        public Snapshot(Capacity capacity, List<Reservation> holding) {
+            this(capacity, holding, FairShare.none());
         }
     }
 
@@ -119,9 +126,10 @@ public final class Scheduler {
     }
 
     /**
-     * A cycle kept for later arrivals. Older reservations are planned first and a newer one can only
-     * use what they leave, so a pass whose only change is new arrivals plans just those on the kept
-     * timelines: the same answer as planning everything again, without re-reading a deep queue.
+     * A cycle kept for later arrivals. Reservations ahead are planned first and one behind them can only
+     * use what they leave, so a pass whose only change is arrivals that go behind every planned one plans
+     * just those on the kept timelines: the same answer as planning everything again, without re-reading
+     * a deep queue.
      */
     public final class Planner {
         private final Cycle cycle;
@@ -139,7 +147,7 @@ public final class Scheduler {
             return first;
         }
 
-        /** Plans reservations newer than all planned so far (in the order given, for a planner started so). */
+        /** Plans reservations that go behind all planned so far (in the order given, for a planner started so). */
         public Plan append(List<Reservation> newer) {
             return cycle.run(newer, inGivenOrder);
         }
@@ -154,12 +162,7 @@ public final class Scheduler {
         return new Planner(snapshot, queued, now, false);
     }
 
-    /**
-     * A planner over reservations in the order given: the order they were first planned in. Arrivals
-     * are planned in the order a processor sees them, which may differ by milliseconds from their
-     * creation (commits race); planning again in creation order would move one that came a moment
-     * late ahead of a hundred, and every estimate behind it, for nothing a user could notice.
-     */
+    /** A planner over reservations in the order given (already in the snapshot's fair-share order). */
     public Planner startInOrder(Snapshot snapshot, List<Reservation> queued, Instant now) {
         return new Planner(snapshot, queued, now, true);
     }

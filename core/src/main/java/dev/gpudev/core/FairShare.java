@@ -1,0 +1,191 @@
+package dev.gpudev.core;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Fair share: the order waiting reservations are planned in (Slurm's multifactor priority, with its
+ * classic fair-share factor).
+ *
+ * <pre>
+ *   priority = hours waited + weight × factor(user)
+ *   factor   = 2 ^ −( (usage of the user / usage of all) / (share of the user / shares of all) )
+ * </pre>
+ * where usage is GPU-hours decayed with a half-life (an hour of one GPU used one half-life ago counts
+ * half), and the shares are summed over the users who compete now (those with usage or waiting). A
+ * user who used nothing has factor 1, one who used exactly their share ½, one who used everything with
+ * one share in two ¼. The weight is in hours: with the default 24, a user with factor 1 goes ahead of
+ * a reservation of a user with factor 0 that has waited less than a day. Age has no cap, so nobody
+ * starves: every waiting reservation eventually outranks any newcomer. Ties go to the older.
+ *
+ * <p>Between two computations of the factors (the processor computes them at most a minute apart)
+ * the order of two waiting reservations never changes: both age alike, so comparing
+ * {@code weight × factor − created} (in hours) orders them as their priorities do at any time.
+ */
+public final class FairShare {
+
+    /**
+     * @param halfLife    how fast usage is forgotten (FAIR_SHARE_HALF_LIFE, default 7 days)
+     * @param weightHours how many hours of waiting a factor of 1 is worth (FAIR_SHARE_WEIGHT, default 24;
+     *                    0 is plain first come, first served)
+     */
+    public record Policy(Duration halfLife, double weightHours) {
+        public Policy {
+            if (halfLife.isNegative() || halfLife.isZero()) {
+                throw new ValidationException("the fair-share half-life must be positive");
+            }
+            if (!(weightHours >= 0) || Double.isInfinite(weightHours)) {
+                throw new ValidationException("the fair-share weight is 0 (off) or more hours");
+            }
+        }
+
+        public static Policy defaults() {
+            return new Policy(Duration.ofDays(7), 24);
+        }
+
+        /** First come, first served. */
+        public static Policy off() {
+            return new Policy(Duration.ofDays(7), 0);
+        }
+    }
+
+    /**
+     * Where a user stands: decayed GPU-hours used, their share (normalized over who competes now) of
+     * the platform and of its usage, and the factor that follows.
+     */
+    public record Standing(double usedGpuHours, double share, double usageShare, double factor) {
+        public static final Standing UNUSED = new Standing(0, 0, 0, 1);
+    }
+
+    private static final FairShare NONE = new FairShare(Policy.off(), Map.of());
+
+    private final Policy policy;
+    private final Map<Long, Standing> standings;
+
+    private FairShare(Policy policy, Map<Long, Standing> standings) {
+        this.policy = policy;
+        this.standings = Map.copyOf(standings);
+    }
+
+    /** First come, first served: no usage counts. */
+    public static FairShare none() {
+        return NONE;
+    }
+
+    /**
+     * The standings of the users who compete now.
+     *
+     * @param usage     decayed GPU-hours per user (see {@link #decayedGpuHours})
+     * @param shares    each user's share where an admin set one (others have 1)
+     * @param competing users with reservations waiting (they compete even with no usage)
+     */
+    public static FairShare of(Policy policy, Map<Long, Double> usage, Map<Long, Double> shares, Collection<Long> competing) {
+        Set<Long> users = new HashSet<>(competing);
+        usage.forEach((u, h) -> {
+            if (h > 0) {
+                users.add(u);
+            }
+        });
+        double totalUsage = 0;
+        double totalShares = 0;
+        for (long u : users) {
+            totalUsage += Math.max(0, usage.getOrDefault(u, 0.0));
+            totalShares += shareOf(shares, u);
+        }
+        Map<Long, Standing> out = new HashMap<>();
+        for (long u : users) {
+            double used = Math.max(0, usage.getOrDefault(u, 0.0));
+            double share = totalShares > 0 ? shareOf(shares, u) / totalShares : 0;
+            double usageShare = totalUsage > 0 ? used / totalUsage : 0;
+            double factor = usageShare == 0 ? 1 : share == 0 ? 0 : Math.pow(2, -usageShare / share);
+            out.put(u, new Standing(used, share, usageShare, factor));
+        }
+        return new FairShare(policy, out);
+    }
+
+    private static double shareOf(Map<Long, Double> shares, long user) {
+        return Math.max(0, shares.getOrDefault(user, 1.0));
+    }
+
+    public Policy policy() {
+        return policy;
+    }
+
+    public Standing standing(long user) {
+        return standings.getOrDefault(user, Standing.UNUSED);
+    }
+
+    /** A reservation's priority now, in hours: hours waited plus the weight times its user's factor. */
+    public double priority(Reservation r, Instant now) {
+        return Duration.between(r.createdAt(), now).toMillis() / 3_600_000.0 + policy.weightHours() * standing(r.userId()).factor();
+    }
+
+    /** The part of the priority that does not change with time (hours): higher goes first. */
+    public double key(Reservation r) {
+        return policy.weightHours() * standing(r.userId()).factor() - r.createdAt().toEpochMilli() / 3_600_000.0;
+    }
+
+    /** Highest priority first; equal ones (no weight, or the same user) first come, first served. */
+    public Comparator<Reservation> order() {
+        if (policy.weightHours() == 0) {
+            return Cycle.FIFO;
+        }
+        Map<UUID, Double> keys = new HashMap<>();
+        return Comparator.comparingDouble((Reservation r) -> -keys.computeIfAbsent(r.id(), id -> key(r))).thenComparing(Cycle.FIFO);
+    }
+
+    /**
+     * GPU-hours of {@code gpus} GPUs held from {@code from} to {@code to}, decayed to {@code now}: the
+     * integral of gpus × 2^(−age/halfLife) over the interval. What the store's usage query computes in SQL.
+     */
+    public static double decayedGpuHours(int gpus, Instant from, Instant to, Instant now, Duration halfLife) {
+        double h = halfLife.toMillis() / 3_600_000.0;
+        double ageEnd = Math.max(0, Duration.between(to, now).toMillis() / 3_600_000.0);
+        double ageStart = Math.max(0, Duration.between(from, now).toMillis() / 3_600_000.0);
+        return gpus * h / Math.log(2) * (Math.pow(2, -ageEnd / h) - Math.pow(2, -ageStart / h));
+    }
+
+    /**
+     * For each waiting reservation of a plan's line (in the order planned), how many ahead of it in its
+     * GPU type's line are younger: they went ahead by fair share. The rest of those ahead are older.
+     */
+    public static Map<UUID, Integer> overtakenBy(List<Reservation> inOrder) {
+        Map<String, List<Reservation>> perType = new HashMap<>();
+        for (Reservation r : inOrder) {
+            perType.computeIfAbsent(r.gpuType(), t -> new ArrayList<>()).add(r);
+        }
+        Map<UUID, Integer> out = new HashMap<>();
+        for (List<Reservation> line : perType.values()) {
+            List<Reservation> byAge = new ArrayList<>(line);
+            byAge.sort(Cycle.FIFO);
+            Map<UUID, Integer> rank = new HashMap<>();
+            for (int i = 0; i < byAge.size(); i++) {
+                rank.put(byAge.get(i).id(), i + 1);
+            }
+            int[] tree = new int[byAge.size() + 1]; // Fenwick tree over age ranks of those already in line
+            int seen = 0;
+            for (Reservation r : line) {
+                int k = rank.get(r.id());
+                int older = 0;
+                for (int i = k; i > 0; i -= i & -i) {
+                    older += tree[i];
+                }
+                out.put(r.id(), seen - older);
+                for (int i = k; i < tree.length; i += i & -i) {
+                    tree[i]++;
+                }
+                seen++;
+            }
+        }
+        return out;
+    }
+}
