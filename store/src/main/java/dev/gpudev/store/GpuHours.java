@@ -1,0 +1,112 @@
+package dev.gpudev.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * GPU-hours used: a reservation uses its GPUs from when it became active ({@code launched_at}) until
+ * it ended ({@code status_changed_at} of its final state), or until now while it runs. And the users'
+ * fair shares.
+ */
+public final class GpuHours {
+    /** Older usage is below 0.1 % of its weight: not worth reading. */
+    private static final int HALF_LIVES_KEPT = 10;
+
+    /**
+     * Each user's GPU-hours decayed to {@code now} with this half-life (one aggregate query, the integral
+     * that {@code FairShare.decayedGpuHours} computes, per reservation): users with none are absent.
+     */
+    public Map<Long, Double> decayed(Connection c, Instant now, Duration halfLife) throws SQLException {
+        double h = halfLife.toMillis() / 3_600_000.0;
+        Map<Long, Double> out = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                with used as (
+                    select user_id, gpu_count, launched_at as from_t, ?::timestamptz as to_t from reservations
+                    where status in ('preparing','active') and launched_at is not null
+                    union all
+                    select user_id, gpu_count, launched_at, status_changed_at from reservations
+                    where launched_at is not null and status in ('expired','cancelled','failed') and status_changed_at >= ?)
+                select user_id, sum(gpu_count * ? / ln(2) * (
+                        power(2, -greatest(0, extract(epoch from (?::timestamptz - to_t)) / 3600) / ?)
+                      - power(2, -greatest(0, extract(epoch from (?::timestamptz - from_t)) / 3600) / ?)))
+                from used where to_t > from_t group by user_id""")) {
+            Timestamp at = Timestamp.from(now);
+            ps.setTimestamp(1, at);
+            ps.setTimestamp(2, Timestamp.from(now.minus(halfLife.multipliedBy(HALF_LIVES_KEPT))));
+            ps.setDouble(3, h);
+            ps.setTimestamp(4, at);
+            ps.setDouble(5, h);
+            ps.setTimestamp(6, at);
+            ps.setDouble(7, h);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    double v = rs.getDouble(2);
+                    if (v > 0) {
+                        out.put(rs.getLong(1), v);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The shares an admin set (users absent here have 1). */
+    public Map<Long, Double> shares(Connection c) throws SQLException {
+        Map<Long, Double> out = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("select user_id, fair_share from api_users where fair_share <> 1");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.put(rs.getLong(1), rs.getDouble(2));
+            }
+        }
+        return out;
+    }
+
+    /** Sets a user's share; the user's id, or empty when there is no such user. */
+    public Optional<Long> setShare(Connection c, String username, double share) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update api_users set fair_share = ? where username = ? returning user_id")) {
+            ps.setBigDecimal(1, java.math.BigDecimal.valueOf(share));
+            ps.setString(2, username);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getLong(1)) : Optional.empty();
+            }
+        }
+    }
+
+    /** A stretch of GPU use: how many GPUs of which type, from when to when (now, while it runs). */
+    public record Stretch(String gpuType, int gpus, Instant from, Instant to) {
+    }
+
+    /** A user's stretches of use that overlap [since, now], oldest first. */
+    public List<Stretch> of(Connection c, long userId, Instant since, Instant now) throws SQLException {
+        List<Stretch> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                select gpu_type, gpu_count, launched_at,
+                       case when status in ('preparing','active') then ?::timestamptz else status_changed_at end as to_t
+                from reservations where user_id = ? and launched_at is not null and launched_at < ?
+                  and (status in ('preparing','active') or status_changed_at > ?)
+                order by launched_at""")) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.setLong(2, userId);
+            ps.setTimestamp(3, Timestamp.from(now));
+            ps.setTimestamp(4, Timestamp.from(since));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Instant to = Pgmq.instant(rs, 4);
+                    out.add(new Stretch(rs.getString(1), rs.getInt(2), Pgmq.instant(rs, 3), to == null ? now : to));
+                }
+            }
+        }
+        return out;
+    }
+}
