@@ -1,5 +1,6 @@
 package dev.gpudev.processor;
 
+import dev.gpudev.core.FairShare;
 import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.Scheduler;
@@ -15,32 +16,49 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.Iterator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 /**
  * The waiting reservations the scheduling pass plans, kept between passes so that a pass need not read
- * the whole queue again: in the order this processor first planned them (planning again moves no one),
- * with what the database holds of each one's queue fields (so a pass writes only what changed). Read
- * again at least every {@link #FULL_READ_EVERY}, and whenever the kept list was dropped.
+ * the whole queue again: in fair-share order (see {@link FairShare}; the order of two kept ones changes
+ * only when the standings are computed again), with what the database holds of each one's queue fields
+ * so that a pass writes only what changed, and at most {@link #WRITES_PER_PASS} rows of it: an arrival
+ * that goes ahead of many moves the places of all behind it, and those are written over the next passes,
+ * nearest the front first. Read again at least every {@link #FULL_READ_EVERY}, and whenever the kept
+ * list was dropped.
  */
 final class KeptQueue {
     static final Duration FULL_READ_EVERY = Duration.ofMinutes(10);
+    /** Queue rows a pass writes at most: its database work does not grow with the depth of the queue. */
+    static final int WRITES_PER_PASS = 1000;
 
     private final Reservations reservations;
-    /** The waiting reservations, in the order planned; null when they must be read again. */
+    private Comparator<Reservation> order = FairShare.none().order();
+    /** The waiting reservations, in order; null when they must be read again. */
     private List<Reservation> kept;
     private Instant readAt;
-    /** Each waiting reservation's place in the order it was first planned in (survives a re-read). */
-    private final Map<UUID, Long> order = new HashMap<>();
-    private long nextOrder;
+    /** The ids in the kept list (an arrival read with the queue before its command was applied is not planned twice). */
+    private final Set<UUID> planned = new HashSet<>();
     /** What the database holds of each waiting reservation's queue fields (read, then as written). */
     private Map<UUID, Reservation.Queue> stored = new HashMap<>();
+    /** Changes planned but not written yet, nearest the front first. */
+    private final LinkedHashMap<UUID, ReservationQueue.Waiting> unwritten = new LinkedHashMap<>();
 
     KeptQueue(Reservations reservations) {
         this.reservations = reservations;
+    }
+
+    /** The order from now on (standings computed again): the kept list is sorted by it. */
+    void order(Comparator<Reservation> order) {
+        this.order = order;
+        if (kept != null) {
+            kept.sort(order);
+        }
     }
 
     /** Whether the kept list may be planned again without reading the queue. */
@@ -50,26 +68,49 @@ final class KeptQueue {
 
     /** The whole queue, read now, in order; it is what is kept from now on. */
     List<Reservation> readAll(Connection c, Instant now) throws SQLException {
-        List<Reservation> queued = reservations.withStatus(c, false, ReservationStatus.QUEUED);
+        List<Reservation> queued = new ArrayList<>(reservations.withStatus(c, false, ReservationStatus.QUEUED));
         stored = new HashMap<>();
         queued.forEach(q -> stored.put(q.id(), q.queue()));
-        order.keySet().retainAll(stored.keySet());
-        queued = inOrder(queued);
+        unwritten.clear();
+        queued.sort(order);
         readAt = now;
         kept = new ArrayList<>(queued);
+        planned.clear();
+        queued.forEach(q -> planned.add(q.id()));
         return queued;
     }
 
-    /** Those of these arrivals still waiting and not planned yet (one read with the queue before its command was applied is), in order. */
+    /** Those of these arrivals still waiting and not planned yet, in order. */
     List<Reservation> arrivals(Connection c, Collection<UUID> news) throws SQLException {
-        List<UUID> unplanned = news.stream().filter(id -> !order.containsKey(id)).toList();
-        return unplanned.isEmpty() ? List.of() : inOrder(reservations.queuedAmong(c, unplanned));
+        List<UUID> unplanned = news.stream().filter(id -> !planned.contains(id)).toList();
+        if (unplanned.isEmpty()) {
+            return List.of();
+        }
+        List<Reservation> out = new ArrayList<>(reservations.queuedAmong(c, unplanned));
+        out.sort(order);
+        return out;
     }
 
-    /** The kept list, followed by these arrivals; all of it is kept from now on. */
+    /** The waiting reservations the kept list holds (for the standings: who competes). */
+    List<Reservation> kept() {
+        return kept == null ? List.of() : kept;
+    }
+
+    /** Whether these arrivals (in order) all go behind every kept reservation: planning only them is then exact. */
+    boolean behindAll(List<Reservation> arrivals) {
+        return arrivals.isEmpty() || kept.isEmpty() || order.compare(kept.getLast(), arrivals.getFirst()) < 0;
+    }
+
+    /** The kept list with these arrivals merged in, in order; all of it is kept from now on. */
     List<Reservation> keptWith(List<Reservation> arrivals) {
-        List<Reservation> all = new ArrayList<>(kept);
-        all.addAll(arrivals);
+        List<Reservation> all = new ArrayList<>(kept.size() + arrivals.size());
+        int i = 0;
+        int j = 0;
+        while (i < kept.size() || j < arrivals.size()) {
+            boolean fromKept = j >= arrivals.size() || i < kept.size() && order.compare(kept.get(i), arrivals.get(j)) <= 0;
+            all.add(fromKept ? kept.get(i++) : arrivals.get(j++));
+        }
+        arrivals.forEach(a -> planned.add(a.id()));
         kept = new ArrayList<>(all);
         return all;
     }
@@ -77,6 +118,7 @@ final class KeptQueue {
     /** Arrivals planned after the kept list. */
     void add(List<Reservation> arrivals) {
         kept.addAll(arrivals);
+        arrivals.forEach(a -> planned.add(a.id()));
     }
 
     /** Read the queue again on the next pass. */
@@ -85,79 +127,106 @@ final class KeptQueue {
     }
 
     /**
-     * What the plan changes of the waiting reservations' queue fields (in a deep queue most stay as they
-     * are), recorded as what the database now holds; an admitted one leaves the queue.
+     * Records what the plan changes of the waiting reservations' queue fields (in a deep queue most stay as
+     * they are); an admitted one leaves the queue. With {@code onlyArrivals}, the plan is of arrivals
+     * appended to the kept list.
      */
-    List<ReservationQueue.Waiting> changes(Scheduler.Plan plan, List<Reservation> queued) {
+    void plan(Scheduler.Plan plan, List<Reservation> queued, boolean onlyArrivals) {
         for (var admission : plan.admissions()) {
-            order.remove(admission.reservationId());
+            planned.remove(admission.reservationId());
             stored.remove(admission.reservationId());
+            unwritten.remove(admission.reservationId());
         }
         Map<UUID, Reservation> byId = new HashMap<>();
         queued.forEach(q -> byId.put(q.id(), q));
-        List<ReservationQueue.Waiting> changed = new ArrayList<>();
+        Map<UUID, Integer> overtaken = onlyArrivals ? overtakenFromBehind(plan) : overtakenInLine(plan, byId);
         for (var w : plan.waiting()) {
             Reservation before = byId.get(w.reservationId());
             var queue = new Reservation.Queue(w.position(), w.reason().name(), w.estimatedStart(), w.nodes());
             Reservation.Queue was = stored.containsKey(w.reservationId()) ? stored.get(w.reservationId())
                     : before == null ? null : before.queue();
-            if (!queue.equals(was)) {
-                stored.put(w.reservationId(), queue);
-                changed.add(new ReservationQueue.Waiting(w.reservationId(), queue, detail(w, before)));
+            if (queue.equals(was)) {
+                unwritten.remove(w.reservationId());
+            } else {
+                unwritten.put(w.reservationId(), new ReservationQueue.Waiting(w.reservationId(), queue,
+                        detail(w, before, overtaken.getOrDefault(w.reservationId(), 0))));
             }
         }
-        return changed;
     }
 
-    /**
-     * Waiting reservations in the order this processor first planned them; those it never planned after
-     * them, in the order their stored places say (a processor that just started, or took over, keeps
-     * the order the one before it planned), the unplanned last, by creation.
-     */
-    private List<Reservation> inOrder(List<Reservation> rows) {
-        List<Reservation> known = new ArrayList<>();
-        List<Reservation> fresh = new ArrayList<>();
-        for (Reservation r : rows) {
-            (order.containsKey(r.id()) ? known : fresh).add(r);
-        }
-        known.sort(Comparator.comparingLong(r -> order.get(r.id())));
-        fresh = byStoredPlace(fresh);
-        for (Reservation r : fresh) {
-            order.put(r.id(), nextOrder++);
-        }
-        known.addAll(fresh);
-        return known;
-    }
-
-    /**
-     * By creation across types (a user's limit is shared by them), and within each type by the place a
-     * plan gave it (positions are per type), those without one last by creation.
-     */
-    static List<Reservation> byStoredPlace(List<Reservation> rows) {
-        List<Reservation> byCreation = new ArrayList<>(rows);
-        byCreation.sort(Scheduler.fifo());
-        Map<String, List<Reservation>> perType = new HashMap<>();
-        for (Reservation r : byCreation) {
-            perType.computeIfAbsent(r.gpuType(), t -> new ArrayList<>()).add(r);
-        }
-        Map<String, Iterator<Reservation>> next = new HashMap<>();
-        perType.forEach((type, list) -> {
-            list.sort(Comparator.comparing((Reservation r) -> r.queuePosition(), Comparator.nullsLast(Comparator.naturalOrder()))
-                    .thenComparing(Scheduler.fifo()));
-            next.put(type, list.iterator());
-        });
-        List<Reservation> out = new ArrayList<>(byCreation.size());
-        for (Reservation r : byCreation) {
-            out.add(next.get(r.gpuType()).next());
+    /** The next changes to write (at most {@link #WRITES_PER_PASS}, nearest the front first). */
+    List<ReservationQueue.Waiting> toWrite() {
+        List<ReservationQueue.Waiting> out = new ArrayList<>(Math.min(WRITES_PER_PASS, unwritten.size()));
+        for (var w : unwritten.values()) {
+            if (out.size() == WRITES_PER_PASS) {
+                break;
+            }
+            out.add(w);
         }
         return out;
     }
 
+    /** These changes are in the database now. */
+    void written(List<ReservationQueue.Waiting> done) {
+        for (var w : done) {
+            stored.put(w.id(), w.queue());
+            unwritten.remove(w.id());
+        }
+    }
+
+    /** Changes planned and not written yet. */
+    int unwritten() {
+        return unwritten.size();
+    }
+
+    /** For each waiting one of a whole plan: how many ahead of it in its type's line are younger. */
+    private static Map<UUID, Integer> overtakenInLine(Scheduler.Plan plan, Map<UUID, Reservation> byId) {
+        List<Reservation> line = new ArrayList<>(plan.waiting().size());
+        for (var w : plan.waiting()) {
+            Reservation r = byId.get(w.reservationId());
+            if (r != null) {
+                line.add(r);
+            }
+        }
+        return FairShare.overtakenBy(line);
+    }
+
+    /** For arrivals appended to the kept list: how many kept ahead of each in its type's line are younger. */
+    private Map<UUID, Integer> overtakenFromBehind(Scheduler.Plan plan) {
+        Map<UUID, Integer> out = new HashMap<>();
+        Map<UUID, Integer> index = new HashMap<>();
+        for (var w : plan.waiting()) {
+            index.put(w.reservationId(), -1);
+        }
+        for (int i = 0; i < kept.size(); i++) {
+            if (index.containsKey(kept.get(i).id())) {
+                index.put(kept.get(i).id(), i);
+            }
+        }
+        index.forEach((id, at) -> {
+            if (at < 0) {
+                return;
+            }
+            Reservation r = kept.get(at);
+            int n = 0;
+            for (int i = 0; i < at; i++) {
+                Reservation k = kept.get(i);
+                if (k.gpuType().equals(r.gpuType()) && planned.contains(k.id()) && Scheduler.fifo().compare(k, r) > 0) {
+                    n++;
+                }
+            }
+            out.put(id, n);
+        });
+        return out;
+    }
+
     /** The waiting reason in words, for {@code show}. */
-    private static String detail(Scheduler.Waiting w, Reservation before) {
+    private static String detail(Scheduler.Waiting w, Reservation before, int overtaken) {
+        String why = overtaken == 0 ? "" : "; " + overtaken + " of those ahead " + (overtaken == 1 ? "is a younger reservation" : "are younger reservations")
+                + " of users who used less GPU time lately (fair share)";
         return switch (w.reason()) {
             case WAITING_FOR_CAPACITY -> "waiting for GPUs, position " + w.position()
-                    + ", expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
+                    + ", expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart()) + why;
             case USER_GPU_LIMIT -> "waiting: you hold your GPU limit"
                     + (w.estimatedStart() == null ? "" : "; expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart()));
             case WAITING_FOR_DISK -> "waiting for disk " + (before == null ? "" : before.options().disk())

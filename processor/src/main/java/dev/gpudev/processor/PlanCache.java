@@ -13,18 +13,23 @@ import java.util.UUID;
 
 /**
  * The last plan, kept between scheduling passes, and the rule for what the next pass may reuse of it.
- * A new arrival never changes the plans of those before it (they are planned first), so while nothing
+ * An arrival never changes the plans of those ahead of it in the fair-share order (they are planned
+ * first); one that goes behind every kept reservation changes no plan but its own. So while nothing
  * else changed (same GPUs, same holders, no command but creates, no sweep, no other replica scheduling
  * in between, no planned start due) a pass plans only its arrivals on the kept timelines
- * ({@link Mode#ARRIVALS}). At least every {@link #FULL_PLAN_EVERY}, or when a planned start is due,
+ * ({@link Mode#ARRIVALS}), unless one goes ahead of kept ones: then everything is planned again from
+ * memory ({@link Mode#INSERTED}). At least every {@link #FULL_PLAN_EVERY}, or when a planned start is due,
  * everything is planned again: from the kept queue while it is fresh ({@link Mode#FROM_MEMORY}),
  * otherwise read again ({@link Mode#FULL}).
  */
 final class PlanCache {
     static final Duration FULL_PLAN_EVERY = Duration.ofSeconds(60);
 
-    /** What a pass planned: nothing, only arrivals, everything from the kept queue, everything read again. */
-    enum Mode { NONE, ARRIVALS, FROM_MEMORY, FULL }
+    /**
+     * What a pass planned: nothing, only arrivals, everything from the kept queue, everything read again;
+     * or everything from the kept queue because arrivals went ahead of kept ones (fair share).
+     */
+    enum Mode { NONE, ARRIVALS, FROM_MEMORY, FULL, INSERTED }
 
     /** What a plan was made on: the nodes and what every holder has (not when it was last active). */
     record Basis(Capacity capacity, List<Held> holding) {
@@ -86,8 +91,8 @@ final class PlanCache {
     }
 
     /** Everything planned again, on this basis; the plan kept from now on. */
-    Scheduler.Plan planAll(Basis on, List<Reservation> holders, List<Reservation> queued, Instant at) {
-        planner = scheduler.startInOrder(new Scheduler.Snapshot(on.capacity(), holders), queued, at);
+    Scheduler.Plan planAll(Basis on, List<Reservation> holders, List<Reservation> queued, Instant at, dev.gpudev.core.FairShare standings) {
+        planner = scheduler.startInOrder(new Scheduler.Snapshot(on.capacity(), holders, standings), queued, at);
         basis = on;
         plannedAt = at;
         replan = false;

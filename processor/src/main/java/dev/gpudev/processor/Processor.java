@@ -60,7 +60,8 @@ public final class Processor implements Runnable, AutoCloseable {
         this.commands = new CommandApplier(db, parts.pgmq(), parts.commands(), parts.reservations(), clock, settings, calls,
                 new ReservationCommands(parts.reservations(), parts.reservationUsers(), parts.users(), clock), disks);
         this.sweeper = new Sweeper(db, parts.reservations(), parts.proxySessions(), parts.backend(), clock, settings, calls);
-        this.scheduling = new SchedulingPass(db, parts.reservations(), parts.schedulerState(), clock,
+        this.scheduling = new SchedulingPass(db, parts.reservations(), parts.schedulerState(), new dev.gpudev.store.GpuHours(),
+                settings.fairShare(), clock,
                 new dev.gpudev.core.Scheduler(settings.limits(), settings.grace()));
         this.reconciler = new Reconciler(db, parts.reservations(), parts.sshKeys(), parts.backend(), clock, calls);
         this.usage = new UsageSampler(db, parts.reservations(), parts.usageSamples(), clock);

@@ -1,5 +1,6 @@
 package dev.gpudev.processor;
 
+import dev.gpudev.core.FairShare;
 import dev.gpudev.core.Scheduler;
 
 import java.time.Duration;
@@ -19,10 +20,11 @@ import java.util.List;
  * @param workers          backend calls off the loop: how many at once, and how long each kind may take
  * @param leadership       for a backend only one processor may drive: how long its lease lasts unrenewed (a
  *                         standby takes over that long after the holder died); standbys look every third of it
+ * @param fairShare        the order of the queue: usage's half-life and the weight of the fair-share factor
  */
 public record ProcessorSettings(Duration pollInterval, Duration lease, Scheduler.Limits limits, List<Integer> warnMinutes,
                                 Duration grace, Duration preparingTimeout, Duration queuedMaxAge, Idle idle, Workers workers,
-                                Duration leadership) {
+                                Duration leadership, FairShare.Policy fairShare) {
 
     /**
      * Backend calls run on up to {@code threads} workers, each abandoned past its deadline; zero threads
@@ -50,30 +52,35 @@ public record ProcessorSettings(Duration pollInterval, Duration lease, Scheduler
     public static ProcessorSettings defaults() {
         return new ProcessorSettings(Duration.ofSeconds(1), Duration.ofSeconds(60), Scheduler.Limits.none(),
                 List.of(30, 15, 5), Duration.ofMinutes(1), Duration.ofMinutes(15), Duration.ofHours(48),
-                new Idle(Duration.ofHours(2), Duration.ofMinutes(15), 5, Idle.Action.none), Workers.defaults(), Duration.ofSeconds(15));
+                new Idle(Duration.ofHours(2), Duration.ofMinutes(15), 5, Idle.Action.none), Workers.defaults(), Duration.ofSeconds(15),
+                FairShare.Policy.defaults());
     }
 
     public ProcessorSettings withPollInterval(Duration d) {
-        return new ProcessorSettings(d, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership);
+        return new ProcessorSettings(d, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare);
     }
 
     public ProcessorSettings withLease(Duration d) {
-        return new ProcessorSettings(pollInterval, d, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership);
+        return new ProcessorSettings(pollInterval, d, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare);
     }
 
     public ProcessorSettings withLimits(Scheduler.Limits l) {
-        return new ProcessorSettings(pollInterval, lease, l, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership);
+        return new ProcessorSettings(pollInterval, lease, l, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare);
     }
 
     public ProcessorSettings withLeadership(Duration d) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, d);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, d, fairShare);
     }
 
     public ProcessorSettings withWorkers(Workers w) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, w, leadership);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, w, leadership, fairShare);
+    }
+
+    public ProcessorSettings withFairShare(FairShare.Policy f) {
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, f);
     }
 
     public ProcessorSettings withIdle(Idle i) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, i, workers, leadership);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, i, workers, leadership, fairShare);
     }
 }

@@ -1,11 +1,13 @@
 package dev.gpudev.processor;
 
 import dev.gpudev.core.Capacity;
+import dev.gpudev.core.FairShare;
 import dev.gpudev.core.Reservation;
 import dev.gpudev.core.ReservationStatus;
 import dev.gpudev.core.Scheduler;
 import dev.gpudev.core.Transition;
 import dev.gpudev.store.Database;
+import dev.gpudev.store.GpuHours;
 import dev.gpudev.store.ReservationQueue;
 import dev.gpudev.store.Reservations;
 import dev.gpudev.store.SchedulerState;
@@ -29,10 +31,14 @@ import java.util.UUID;
  * since this one did (what it admitted may have committed after this cycle read its live rows);
  * <li><b>mode</b>: what the {@link PlanCache} may reuse (only arrivals, everything from the
  * {@link KeptQueue}, or everything read again);
- * <li><b>queue</b>: the waiting reservations that mode plans;
+ * <li><b>standings</b>: the users' fair-share standings ({@link FairShare}), computed again with every
+ * pass that plans everything and at least a minute after the last (one aggregate query), and the kept
+ * queue sorted by them;
+ * <li><b>queue</b>: the waiting reservations that mode plans; arrivals that go ahead of kept ones turn
+ * an arrivals pass into one that plans everything from memory ({@link PlanCache.Mode#INSERTED});
  * <li><b>plan</b>: the scheduler's plan;
  * <li><b>write</b>: admissions (compare-and-set from QUEUED: a cancel applied meanwhile wins) and the
- * queue fields that changed.
+ * queue fields that changed, at most {@link KeptQueue#WRITES_PER_PASS} rows (the rest on the next passes).
  * </ol>
  * A pass returns its {@link Stats}; while nothing but arrivals happened its database work does not
  * grow with the depth of the queue.
@@ -53,18 +59,30 @@ final class SchedulingPass {
     private final Database db;
     private final Reservations reservations;
     private final SchedulerState schedulerState;
+    private final GpuHours gpuHours;
+    private final FairShare.Policy policy;
     private final Clock clock;
     private final PlanCache cache;
     private final KeptQueue queue;
     private final Set<UUID> arrivals = new LinkedHashSet<>();
+    private FairShare standings = FairShare.none();
+    private Instant standingsAt;
 
-    SchedulingPass(Database db, Reservations reservations, SchedulerState schedulerState, Clock clock, Scheduler scheduler) {
+    SchedulingPass(Database db, Reservations reservations, SchedulerState schedulerState, GpuHours gpuHours, FairShare.Policy policy,
+                   Clock clock, Scheduler scheduler) {
         this.db = db;
         this.reservations = reservations;
         this.schedulerState = schedulerState;
+        this.gpuHours = gpuHours;
+        this.policy = policy;
         this.clock = clock;
         this.cache = new PlanCache(scheduler);
         this.queue = new KeptQueue(reservations);
+    }
+
+    /** The standings the last pass planned by. */
+    FairShare standings() {
+        return standings;
     }
 
     /** Reservations submitted since the last pass (their creates applied). */
@@ -117,24 +135,50 @@ final class SchedulingPass {
         var basis = PlanCache.Basis.of(capacity, holding);
         // mode
         PlanCache.Mode mode = cache.mode(epoch, basis, now, queue.fresh(now));
-        // queue
+        if (mode == PlanCache.Mode.ARRIVALS && policy.weightHours() > 0 && (standingsAt == null || !now.isBefore(standingsAt.plus(PlanCache.FULL_PLAN_EVERY)))) {
+            mode = queue.fresh(now) ? PlanCache.Mode.FROM_MEMORY : PlanCache.Mode.FULL; // the standings are due: everything in their order
+        }
+        // standings, queue
         long t0 = System.nanoTime();
-        List<Reservation> queued = switch (mode) {
-            case ARRIVALS -> queue.arrivals(c, news);
-            case FROM_MEMORY -> queue.keptWith(queue.arrivals(c, news));
-            default -> queue.readAll(c, now);
-        };
-        if (mode == PlanCache.Mode.ARRIVALS && queued.isEmpty()) {
-            return Stats.NONE;
+        List<Reservation> queued;
+        boolean onlyArrivals = false;
+        switch (mode) {
+            case ARRIVALS -> {
+                queued = queue.arrivals(c, news);
+                if (!queue.behindAll(queued)) {
+                    mode = PlanCache.Mode.INSERTED; // planned again from where they go: everything, from memory
+                    queued = queue.keptWith(queued);
+                } else {
+                    onlyArrivals = true;
+                }
+            }
+            case FROM_MEMORY -> {
+                queued = queue.keptWith(queue.arrivals(c, news));
+                if (standingsAt == null || !now.isBefore(standingsAt.plus(PlanCache.FULL_PLAN_EVERY))) {
+                    queued = standings(c, now);
+                }
+            }
+            default -> {
+                queue.readAll(c, now);
+                queued = standings(c, now);
+            }
+        }
+        if (onlyArrivals && queued.isEmpty()) {
+            if (queue.unwritten() == 0) {
+                return Stats.NONE;
+            }
+            long w0 = System.nanoTime();
+            int written = write(c);
+            return new Stats(mode, 0, 0, 0, written, (System.nanoTime() - w0) / 1_000_000, 0);
         }
         // plan
         long t1 = System.nanoTime();
         Scheduler.Plan plan;
-        if (mode == PlanCache.Mode.ARRIVALS) {
+        if (onlyArrivals) {
             plan = cache.append(queued);
             queue.add(queued);
         } else {
-            plan = cache.planAll(basis, holding, queued, now);
+            plan = cache.planAll(basis, holding, queued, now, standings);
         }
         // write
         long t2 = System.nanoTime();
@@ -142,13 +186,36 @@ final class SchedulingPass {
             reservations.transition(c, admission.reservationId(), ReservationStatus.QUEUED, Transition.admit(admission.placement()), now)
                     .ifPresent(admitted::add);
         }
-        List<ReservationQueue.Waiting> changed = queue.changes(plan, queued);
-        reservations.queue().setWaiting(c, changed);
+        queue.plan(plan, queued, onlyArrivals);
+        int written = write(c);
         long t3 = System.nanoTime();
         if (!admitted.isEmpty()) {
             forget(); // the holders change: the next pass plans on them
         }
-        return new Stats(mode, queued.size(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, changed.size() + admitted.size(),
+        return new Stats(mode, queued.size(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, written + admitted.size(),
                 (t3 - t2) / 1_000_000, admitted.size());
+    }
+
+    /** The next queue rows that changed, written; how many. */
+    private int write(Connection c) throws SQLException {
+        List<ReservationQueue.Waiting> batch = queue.toWrite();
+        reservations.queue().setWaiting(c, batch);
+        queue.written(batch);
+        return batch.size();
+    }
+
+    /**
+     * The users' standings computed again (those with usage, and those waiting), and the kept queue in
+     * their order; with no weight, first come, first served and no query.
+     */
+    private List<Reservation> standings(Connection c, Instant now) throws SQLException {
+        if (policy.weightHours() > 0) {
+            Set<Long> competing = new java.util.HashSet<>();
+            queue.kept().forEach(r -> competing.add(r.userId()));
+            standings = FairShare.of(policy, gpuHours.decayed(c, now, policy.halfLife()), gpuHours.shares(c), competing);
+            queue.order(standings.order());
+        }
+        standingsAt = now;
+        return new ArrayList<>(queue.kept());
     }
 }

@@ -41,7 +41,8 @@ class ReconcilerTest extends ProcessorFixture {
     /** Admitted by a scheduling pass of its own: PREPARING, placed, no environment yet. */
     UUID admitted(int gpus) {
         UUID id = submit(gpus, "1");
-        new SchedulingPass(db, reservations, new SchedulerState(), clock, new Scheduler(settings.limits(), settings.grace()))
+        new SchedulingPass(db, reservations, new SchedulerState(), new dev.gpudev.store.GpuHours(), settings.fairShare(), clock,
+                new Scheduler(settings.limits(), settings.grace()))
                 .run(live(), capacity());
         assertEquals(ReservationStatus.PREPARING, get(id).status());
         return id;

@@ -10,12 +10,14 @@ import java.util.List;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The scheduling pass on its own: its phases, what it reuses between passes, and what it says it did. */
 class SchedulingPassTest extends ProcessorFixture {
     SchedulingPass pass() {
         var settings = ProcessorSettings.defaults();
-        return new SchedulingPass(db, reservations, new SchedulerState(), clock, new Scheduler(settings.limits(), settings.grace()));
+        return new SchedulingPass(db, reservations, new SchedulerState(), new dev.gpudev.store.GpuHours(), settings.fairShare(), clock,
+                new Scheduler(settings.limits(), settings.grace()));
     }
 
     LiveSet live() {
@@ -80,5 +82,92 @@ class SchedulingPassTest extends ProcessorFixture {
         assertEquals(0, stats.admitted(), "b must not be placed on a's GPUs");
         assertEquals(ReservationStatus.QUEUED, get(b).status());
         assertEquals(List.of(a), seenByMine.ids(), "the holders were read again under the lock");
+    }
+
+    /** The user held GPUs for these hours, ending an hour ago (an expired reservation). */
+    void used(long user, int gpus, int hours) {
+        java.time.Instant now = clock.instant();
+        db.inTransaction(c -> {
+            try (var ps = c.prepareStatement("""
+                    insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, created_at,
+                        launched_at, status_changed_at) values (?, ?, 'expired', 'h100', ?, ?, ?, ?, ?)""")) {
+                ps.setObject(1, UUID.randomUUID());
+                ps.setLong(2, user);
+                ps.setInt(3, gpus);
+                ps.setInt(4, hours);
+                ps.setTimestamp(5, java.sql.Timestamp.from(now.minusSeconds(3600L * (hours + 2))));
+                ps.setTimestamp(6, java.sql.Timestamp.from(now.minusSeconds(3600L * (hours + 1))));
+                ps.setTimestamp(7, java.sql.Timestamp.from(now.minusSeconds(3600)));
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    @Test
+    void whoUsedLessLatelyGoesAheadAndTheRowSaysWhy() {
+        used(alice, 8, 24); // alice had the whole node yesterday; bob nothing
+        SchedulingPass pass = pass();
+        LiveSet live = live();
+        UUID holder = submit(bob, 8, "1", Reservation.Options.NONE);
+        assertEquals(1, pass.run(live, capacity()).admitted());
+        UUID hers = submit(alice, 8, "1", Reservation.Options.NONE);
+        UUID his = submit(bob, 8, "1", Reservation.Options.NONE);
+        pass.arrived(List.of(hers, his));
+        var stats = pass.run(live, capacity());
+        assertEquals(PlanCache.Mode.FULL, stats.mode());
+        assertEquals(1, get(his).queuePosition(), "bob asked later but used less");
+        assertEquals(2, get(hers).queuePosition());
+        assertTrue(get(hers).detailedStatus().contains("1 of those ahead is a younger reservation of users who used less GPU time lately"),
+                get(hers).detailedStatus());
+        assertTrue(pass.standings().standing(alice).factor() < pass.standings().standing(bob).factor());
+        assertTrue(get(his).estimatedStart().isBefore(get(hers).estimatedStart()), "bob's starts when the holder's hour is over");
+        assertEquals(ReservationStatus.PREPARING, get(holder).status());
+
+        UUID again = submit(bob, 8, "1", Reservation.Options.NONE);
+        pass.arrived(List.of(again));
+        stats = pass.run(live, capacity());
+        assertEquals(PlanCache.Mode.INSERTED, stats.mode(), "bob's arrival goes ahead of alice's: planned again from memory");
+        assertEquals(2, get(again).queuePosition());
+        assertEquals(3, get(hers).queuePosition(), "alice's place moved back by one");
+        assertEquals(3, stats.written(), "the arrival's row, the one it went ahead of, and bob's first (its estimate counts from"
+                + " now while the holder prepares): not the whole queue");
+
+        UUID hersToo = submit(alice, 8, "1", Reservation.Options.NONE);
+        pass.arrived(List.of(hersToo));
+        stats = pass.run(live, capacity());
+        assertEquals(PlanCache.Mode.ARRIVALS, stats.mode(), "alice's second goes behind everyone: only it is planned");
+        assertEquals(4, get(hersToo).queuePosition());
+    }
+
+    @Test
+    void aPassWritesAtMostItsShareOfRowsAndTheRestOnTheNextPasses() {
+        used(alice, 8, 24);
+        SchedulingPass pass = pass();
+        LiveSet live = live();
+        submit(bob, 8, "1", Reservation.Options.NONE);
+        assertEquals(1, pass.run(live, capacity()).admitted());
+        int deep = KeptQueue.WRITES_PER_PASS + 200;
+        for (int i = 0; i < deep; i++) {
+            submit(alice, 1, "1", Reservation.Options.NONE);
+        }
+        var stats = pass.run(live, capacity());
+        assertEquals(PlanCache.Mode.FULL, stats.mode());
+        assertEquals(KeptQueue.WRITES_PER_PASS, stats.written(), "the first pass writes its share");
+        assertEquals(200, pass.run(live, capacity()).written(), "the next writes the rest");
+        assertEquals(deep, db.query(c -> reservations.withStatus(c, false, ReservationStatus.QUEUED)).stream()
+                .filter(r -> r.queuePosition() != null).count());
+
+        UUID his = submit(bob, 1, "1", Reservation.Options.NONE); // goes ahead of all of alice's
+        pass.arrived(List.of(his));
+        stats = pass.run(live, capacity());
+        assertEquals(PlanCache.Mode.INSERTED, stats.mode());
+        assertEquals(KeptQueue.WRITES_PER_PASS, stats.written(), "every place behind it moved; a pass writes its share, the front first");
+        assertEquals(1, get(his).queuePosition());
+        assertEquals(201, pass.run(live, capacity()).written());
+        assertEquals(PlanCache.Mode.NONE, pass.run(live, capacity()).mode(), "all written: nothing to do");
+        var positions = db.query(c -> reservations.withStatus(c, false, ReservationStatus.QUEUED)).stream()
+                .map(Reservation::queuePosition).sorted().toList();
+        assertEquals(java.util.stream.IntStream.rangeClosed(1, deep + 1).boxed().toList(), positions);
     }
 }
