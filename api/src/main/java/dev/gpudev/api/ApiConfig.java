@@ -1,6 +1,7 @@
 package dev.gpudev.api;
 
 import dev.gpudev.core.BackendTraits;
+import dev.gpudev.core.FairShare;
 import dev.gpudev.core.QueueLimits;
 import dev.gpudev.core.Scheduler;
 
@@ -21,10 +22,11 @@ import java.util.regex.Pattern;
  * @param queueLimits         what one user may have waiting (checked at submit)
  * @param backend             what the backend is until a processor publishes it (the configured kind's traits)
  * @param insecureSingleUser  whether everyone may reserve even where environments are not isolated
+ * @param fairShare           the queue's fair-share policy (the processor's): dry runs and usage reports follow it
  */
 public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
                         double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace,
-                        QueueLimits queueLimits, BackendTraits backend, boolean insecureSingleUser) {
+                        QueueLimits queueLimits, BackendTraits backend, boolean insecureSingleUser, FairShare.Policy fairShare) {
 
     /** Isolated, each user logging in as themself: what a configuration that says nothing assumes. */
     static final BackendTraits ISOLATED = new BackendTraits("unknown", true, null);
@@ -41,7 +43,7 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
 
     public ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
                      double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace) {
-        this(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, QueueLimits.none(), ISOLATED, false);
+        this(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, QueueLimits.none(), ISOLATED, false, FairShare.Policy.defaults());
     }
 
     public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
@@ -54,18 +56,24 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
     public static ApiConfig fromEnvironment(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
                                             QueueLimits queueLimits, Duration grace) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rate("RATE_LIMIT_PER_KEY", 20),
-                rate("RATE_LIMIT_PER_ADDRESS", 50), AwsLogin.Settings.fromEnvironment(), grace, queueLimits, ISOLATED, false);
+                rate("RATE_LIMIT_PER_ADDRESS", 50), AwsLogin.Settings.fromEnvironment(), grace, queueLimits, ISOLATED, false,
+                FairShare.Policy.defaults());
     }
 
     public ApiConfig withQueueLimits(QueueLimits q) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, q, backend,
-                insecureSingleUser);
+                insecureSingleUser, fairShare);
     }
 
     /** The backend as configured (until a processor publishes what it is), and whether everyone may reserve regardless. */
     public ApiConfig withBackend(BackendTraits traits, boolean insecure) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, traits,
-                insecure);
+                insecure, fairShare);
+    }
+
+    public ApiConfig withFairShare(FairShare.Policy f) {
+        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, backend,
+                insecureSingleUser, f);
     }
 
     /** Why only admins may reserve on this backend, or null when anyone may. */

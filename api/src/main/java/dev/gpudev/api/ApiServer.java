@@ -106,6 +106,7 @@ public final class ApiServer implements AutoCloseable {
         new ClusterRoutes(db, parts.reservations(), parts.reservationUsers(), parts.catalog(), clock, parts.usageSamples(), capacity)
                 .register(router);
         new DashboardRoutes(db, parts.users(), clock, parts.uiSessions()).register(router);
+        new UsageRoutes(db, parts.users(), new dev.gpudev.store.GpuHours(), parts.config().fairShare(), clock).register(router);
         errors();
     }
 

@@ -40,7 +40,8 @@ class AuthorizationMatrixTest {
     static final Set<String> RESERVATION_WRITE = Set.of("POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/extend",
             "POST /v1/jobs/{id}/users", "POST /v1/jobs/{id}/jupyter/enable", "POST /v1/jobs/{id}/jupyter/disable");
     static final Set<String> ADMIN_ONLY = Set.of("POST /v1/admin/invites", "GET /v1/audit", "GET /v1/admin/users", "GET /v1/admin/keys",
-            "GET /v1/admin/invites", "POST /v1/admin/users/{name}/disable", "POST /v1/admin/users/{name}/enable");
+            "GET /v1/admin/invites", "POST /v1/admin/users/{name}/disable", "POST /v1/admin/users/{name}/enable",
+            "POST /v1/admin/users/{name}/share");
     /** Routes about something the owner has (an SSH key, an API key): others get 404, admins may revoke keys. */
     static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}", "DELETE /v1/disks/{name}",
             "POST /v1/disks/{name}/rename", "POST /v1/disks/{name}/list-content", "GET /v1/disk-operations/{id}");
@@ -119,6 +120,7 @@ class AuthorizationMatrixTest {
             case "POST /v1/keys/rotate" -> "{}";
             case "POST /v1/disks" -> "{\"name\":\"scratchpad\"}";
             case "POST /v1/disks/{name}/rename" -> "{\"new_name\":\"renamed\"}";
+            case "POST /v1/admin/users/{name}/share" -> "{\"share\":1}";
             default -> null;
         };
     }

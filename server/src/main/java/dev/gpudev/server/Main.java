@@ -71,6 +71,14 @@ public final class Main implements Callable<Integer> {
             + " (a day of every GPU there is) (default ${DEFAULT-VALUE})", defaultValue = "auto")
     String maxWaitingGpuHours;
 
+    @Option(names = "--fair-share-half-life", description = "how fast past GPU use is forgotten by the queue's fair share: a GPU-hour"
+            + " this long ago counts half, e.g. 7d or 36h (default ${DEFAULT-VALUE})", defaultValue = "7d")
+    String fairShareHalfLife;
+
+    @Option(names = "--fair-share-weight", description = "hours of waiting that a fair-share factor of 1 (no use lately) is worth"
+            + " against a factor of 0; 0 is plain first come, first served (default ${DEFAULT-VALUE})", defaultValue = "24")
+    double fairShareWeight;
+
     @Option(names = "--environment-memory-per-gpu", description = "memory a local environment gets per GPU it asks for, e.g. 16g;"
             + " auto: the machine's memory (less a tenth, at least 2 GiB) shared by its GPUs (default ${DEFAULT-VALUE})", defaultValue = "auto")
     String memoryPerGpu;
@@ -202,6 +210,7 @@ public final class Main implements Callable<Integer> {
         }
         ProcessorSettings processor = ProcessorSettings.defaults()
                 .withLimits(new Scheduler.Limits(heldLimit, java.util.Map.of()))
+                .withFairShare(fairShare())
                 .withIdle(new ProcessorSettings.Idle(java.time.Duration.ofMinutes(idleAfterMinutes), java.time.Duration.ofMinutes(15), 5, action));
         // Checked before anything starts: a bad setting is a message, not a half-started server.
         var ttl = dev.gpudev.api.ApiConfig.ttlFromEnvironment(env);
@@ -214,6 +223,20 @@ public final class Main implements Callable<Integer> {
         return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue, processor,
                 new QueueLimits(maxWaitingPerUser, waitingHours), ttl, insecureSingleUser, r, proxyHost != null ? proxyHost : host, proxyPort,
                 sshHostKey, new ServerConfig.Kubernetes(kubernetes.kubeconfig, kubernetes.context, k8s), local);
+    }
+
+    /** The queue's fair-share policy from --fair-share-half-life and --fair-share-weight. */
+    private dev.gpudev.core.FairShare.Policy fairShare() {
+        var m = java.util.regex.Pattern.compile("(\\d{1,4})([hd])").matcher(fairShareHalfLife.trim().toLowerCase(java.util.Locale.ROOT));
+        if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+            throw new ValidationException("--fair-share-half-life must be hours or days like 36h or 7d, not '"
+                    + dev.gpudev.core.Names.shown(fairShareHalfLife) + "'");
+        }
+        var halfLife = m.group(2).equals("d") ? java.time.Duration.ofDays(Long.parseLong(m.group(1))) : java.time.Duration.ofHours(Long.parseLong(m.group(1)));
+        if (!(fairShareWeight >= 0 && fairShareWeight <= 10_000)) {
+            throw new ValidationException("--fair-share-weight must be 0 to 10000 hours");
+        }
+        return new dev.gpudev.core.FairShare.Policy(halfLife, fairShareWeight);
     }
 
     /** A size like 16g, 512m or a number of bytes; "auto" is 0. */

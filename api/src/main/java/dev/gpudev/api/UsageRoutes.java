@@ -1,0 +1,154 @@
+package dev.gpudev.api;
+
+import dev.gpudev.core.FairShare;
+import dev.gpudev.core.Names;
+import dev.gpudev.store.Database;
+import dev.gpudev.store.GpuHours;
+import dev.gpudev.store.Users;
+import io.javalin.http.Context;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * GPU usage and fair share: a user's GPU-hours by type and by day, and where they stand in the queue's
+ * fair share (their own; an admin's, anyone's); an admin sets a user's share.
+ */
+final class UsageRoutes {
+    private static final Logger log = LoggerFactory.getLogger(UsageRoutes.class);
+    private final Database db;
+    private final Users users;
+    private final GpuHours gpuHours;
+    private final FairShare.Policy policy;
+    private final Clock clock;
+
+    UsageRoutes(Database db, Users users, GpuHours gpuHours, FairShare.Policy policy, Clock clock) {
+        this.db = db;
+        this.users = users;
+        this.gpuHours = gpuHours;
+        this.policy = policy;
+        this.clock = clock;
+    }
+
+    void register(Router r) {
+        r.get("/v1/usage", Access.USER, this::usage);
+        r.post("/v1/admin/users/{name}/share", Access.ADMIN, this::setShare);
+    }
+
+    /** The standings the processor plans by now: everyone's decayed usage, the shares, who waits. */
+    static FairShare standings(Connection c, GpuHours gpuHours, FairShare.Policy policy, Instant now) throws SQLException {
+        Set<Long> waiting = new HashSet<>();
+        try (var ps = c.prepareStatement("select distinct user_id from reservations where status = 'queued'");
+             var rs = ps.executeQuery()) {
+            while (rs.next()) {
+                waiting.add(rs.getLong(1));
+            }
+        }
+        return FairShare.of(policy, gpuHours.decayed(c, now, policy.halfLife()), gpuHours.shares(c), waiting);
+    }
+
+    private void usage(Context ctx) {
+        Caller who = Callers.of(ctx);
+        String name = ctx.queryParam("user") == null ? who.username() : Names.check("user", ctx.queryParam("user"));
+        if (!name.equals(who.username()) && !who.admin()) {
+            throw new ApiError(403, "forbidden", "only an admin may see another user's usage");
+        }
+        int days = Params.boundedInt(sinceDays(ctx.queryParam("since")), 30, 1, 366, "since (days)");
+        Instant now = clock.instant();
+        Instant since = now.minus(Duration.ofDays(days));
+        Map<String, Object> out = db.query(c -> {
+            long userId = users.findByName(c, name).orElseThrow(() -> ApiError.notFound("no user '" + name + "'")).userId();
+            var report = UsageReport.of(gpuHours.of(c, userId, since, now), since, now);
+            var standing = standings(c, gpuHours, policy, now).standing(userId);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("user", name);
+            m.put("since", since);
+            m.put("until", now);
+            m.put("gpu_hours", UsageReport.rounded(report.total()));
+            Map<String, Object> byType = new LinkedHashMap<>();
+            report.byType().forEach((t, h) -> byType.put(t, UsageReport.rounded(h)));
+            m.put("gpu_hours_by_type", byType);
+            m.put("daily", report.byDay().entrySet().stream().map(e -> {
+                Map<String, Object> d = new LinkedHashMap<>();
+                d.put("date", e.getKey().toString());
+                Map<String, Object> types = new LinkedHashMap<>();
+                e.getValue().forEach((t, h) -> types.put(t, UsageReport.rounded(h)));
+                d.put("gpu_hours", types);
+                return d;
+            }).toList());
+            Map<String, Object> fs = new LinkedHashMap<>();
+            fs.put("decayed_gpu_hours", UsageReport.rounded(standing.usedGpuHours()));
+            fs.put("half_life_hours", policy.halfLife().toHours());
+            fs.put("share", round4(standing.share()));
+            fs.put("usage_share", round4(standing.usageShare()));
+            fs.put("factor", round4(standing.factor()));
+            fs.put("weight_hours", policy.weightHours());
+            fs.put("explained", explain(standing, policy));
+            m.put("fair_share", fs);
+            return m;
+        });
+        ctx.json(out);
+    }
+
+    /** "30d", "30" or "720h" as days (at least 1); null for the default. */
+    private static String sinceDays(String raw) {
+        if (raw == null || raw.isBlank()) {
+            return null;
+        }
+        String v = raw.trim().toLowerCase(java.util.Locale.ROOT);
+        if (v.matches("\\d{1,4}d?")) {
+            return v.replace("d", "");
+        }
+        if (v.matches("\\d{1,5}h")) {
+            return Long.toString(Math.max(1, (Long.parseLong(v.substring(0, v.length() - 1)) + 23) / 24));
+        }
+        throw ApiError.badRequest("since must be days like 30d (or hours like 72h), not '" + Names.shown(raw) + "'");
+    }
+
+    private static double round4(double v) {
+        return Math.round(v * 10_000) / 10_000.0;
+    }
+
+    /** The factor in words. */
+    static String explain(FairShare.Standing s, FairShare.Policy policy) {
+        if (policy.weightHours() == 0) {
+            return "fair share is off: the queue is first come, first served";
+        }
+        if (s.usedGpuHours() == 0) {
+            return "no GPU use lately: your reservations get the full " + fmt(policy.weightHours()) + " hours of priority";
+        }
+        return String.format(java.util.Locale.ROOT, "you used %.0f%% of the GPU time lately with a %.0f%% share: your reservations get %s of %s hours"
+                        + " of priority (usage counts half after %d days)", s.usageShare() * 100, s.share() * 100,
+                fmt(policy.weightHours() * s.factor()), fmt(policy.weightHours()), policy.halfLife().toDays());
+    }
+
+    private static String fmt(double hours) {
+        return hours == Math.rint(hours) ? Long.toString((long) hours) : String.format(java.util.Locale.ROOT, "%.1f", hours);
+    }
+
+    /** An admin sets a user's share (1 unless set; 2 is twice the GPU time before their priority falls as far). */
+    private void setShare(Context ctx) {
+        Caller who = Callers.of(ctx);
+        String name = Names.check("username", ctx.pathParam("name"));
+        var body = Bodies.json(ctx);
+        Bodies.only(body, "share");
+        var v = body.get("share");
+        if (v == null || !v.isNumber() || !(v.asDouble() >= 0 && v.asDouble() <= 1000)) {
+            throw ApiError.badRequest("share must be a number from 0 to 1000 (1 is everyone's default)");
+        }
+        double share = v.asDouble();
+        db.inTransaction(c -> gpuHours.setShare(c, name, share).orElseThrow(() -> ApiError.notFound("no user '" + name + "'")));
+        ctx.attribute(Audit.TARGET, name);
+        log.info("admin '{}' set the fair share of '{}' to {}", who.username(), name, share);
+        ctx.json(Map.of("username", name, "share", share));
+    }
+}
