@@ -46,8 +46,8 @@ record UsageReport(Map<String, Double> byType, Map<LocalDate, Map<String, Double
         return LocalDate.ofInstant(t, ZoneOffset.UTC);
     }
 
-    /** Hours rounded to hundredths, for JSON. */
+    /** Hours rounded to thousandths (3.6 s of one GPU), for JSON. */
     static double rounded(double hours) {
-        return Math.round(hours * 100) / 100.0;
+        return Math.round(hours * 1000) / 1000.0;
     }
 }

@@ -14,7 +14,10 @@ final class AdminCommands {
                 .sub(Cli.Command.of("disable", "Disable a user: their keys, dashboard sessions and SSH stop at once, their reservations end.")
                         .param("USERNAME", null).action(new SetActive(false)))
                 .sub(Cli.Command.of("enable", "Enable a disabled user again (their keys work again).")
-                        .param("USERNAME", null).action(new SetActive(true)));
+                        .param("USERNAME", null).action(new SetActive(true)))
+                .sub(Cli.Command.of("share", "Set a user's fair share: 1 is everyone's default; 2 lets them use twice the GPU time"
+                        + " before their queue priority falls as far; 0 puts them behind everyone of the same wait.")
+                        .param("USERNAME", null).param("SHARE", null).action(new Share()));
     }
 
     static final class SetActive extends Base {
@@ -35,6 +38,22 @@ final class AdminCommands {
                 out().println(username + " is disabled: keys and sessions stopped, " + n + " reservation" + (n == 1 ? "" : "s")
                         + " cancelled");
             }
+            return 0;
+        }
+    }
+
+    static final class Share extends Base {
+        @Override
+        int call() {
+            String username = args.param(0);
+            double share;
+            try {
+                share = Double.parseDouble(args.param(1));
+            } catch (NumberFormatException e) {
+                throw new CliException(2, "SHARE must be a number from 0 to 1000, not '" + args.param(1) + "'");
+            }
+            JsonNode res = api().post("/v1/admin/users/" + Output.pathSegment(username) + "/share", Map.of("share", share));
+            out().println(username + "'s fair share is " + res.get("share").asText());
             return 0;
         }
     }

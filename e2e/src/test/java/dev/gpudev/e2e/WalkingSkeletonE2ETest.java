@@ -180,6 +180,20 @@ class WalkingSkeletonE2ETest {
             Thread.sleep(100);
         }
         assertEquals(2, cli(alice, "connect", "first", "--", "true").exit());
+
+        // What she used is counted: her usage, and the fair share it gives her in the queue.
+        Proc usage = cli(alice, "usage", "--since", "1d");
+        assertEquals(0, usage.exit(), usage.out());
+        assertTrue(usage.out().contains(username(alice) + ": ") && usage.out().contains("Fair share: factor"), usage.out());
+        Proc json = cli(alice, "usage", "-o", "json");
+        assertEquals(0, json.exit(), json.out());
+        assertTrue(JSON.readTree(json.out()).get("gpu_hours_by_type").has("h100"), "her seconds on an h100 are counted: " + json.out());
+        Proc others = cli(alice, "usage", "--user", "root");
+        assertEquals(2, others.exit(), "only admins see another's usage: " + others.out());
+        Proc share = cli(admin, "admin", "share", username(alice), "2");
+        assertEquals(0, share.exit(), share.out());
+        assertTrue(share.out().contains("fair share is 2"), share.out());
+        assertEquals(2, cli(admin, "admin", "share", username(alice), "lots").exit());
     }
 
     @Test
