@@ -48,6 +48,10 @@ public class SchedulerBenchmark {
     @Param({"busy", "freed"})
     String cluster;
 
+    /** fifo: first come, first served (before fair share); fairshare: ordered by priority, the line's reasons counted too. */
+    @Param({"fifo", "fairshare"})
+    String order;
+
     Scheduler.Snapshot snapshot;
     List<Reservation> queue;
     final Scheduler scheduler = new Scheduler(new Scheduler.Limits(16, java.util.Map.of()));
@@ -81,14 +85,31 @@ public class SchedulerBenchmark {
                     new BigDecimal(hours[rnd.nextInt(hours.length)]), null, NOW.minusSeconds(queued - i), null, null, null, null,
                     null, null, null, null, List.of()));
         }
-        snapshot = new Scheduler.Snapshot(new Capacity(list), holding);
+        dev.gpudev.core.FairShare standings = dev.gpudev.core.FairShare.none();
+        if ("fairshare".equals(order)) {
+            // Every user used something lately, a few of them a lot.
+            java.util.Map<Long, Double> usage = new java.util.HashMap<>();
+            for (long u = 0; u < 5000; u++) {
+                usage.put(u, rnd.nextDouble() < 0.05 ? 500 + rnd.nextDouble() * 2000 : rnd.nextDouble() * 50);
+            }
+            standings = dev.gpudev.core.FairShare.of(dev.gpudev.core.FairShare.Policy.defaults(), usage, java.util.Map.of(),
+                    java.util.Set.of());
+        }
+        snapshot = new Scheduler.Snapshot(new Capacity(list), holding, standings);
         Scheduler.Plan plan = scheduler.plan(snapshot, queue, NOW);
         System.out.printf("%n[setup] %s: %d queued on %d nodes -> %d admitted, %d waiting%n", cluster, queued, nodes,
                 plan.admissions().size(), plan.waiting().size());
     }
 
     @Benchmark
-    public Scheduler.Plan cycle() {
-        return scheduler.plan(snapshot, queue, NOW);
+    public Object cycle() {
+        Scheduler.Plan plan = scheduler.plan(snapshot, queue, NOW);
+        if ("fifo".equals(order)) {
+            return plan;
+        }
+        // What the processor adds under fair share: how many younger ones went ahead of each waiting one.
+        java.util.Map<UUID, Reservation> byId = new java.util.HashMap<>();
+        queue.forEach(r -> byId.put(r.id(), r));
+        return dev.gpudev.core.FairShare.overtakenBy(plan.waiting().stream().map(w -> byId.get(w.reservationId())).toList());
     }
 }
