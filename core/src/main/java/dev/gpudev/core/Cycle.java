@@ -25,10 +25,19 @@ final class Cycle {
     /** What can never fit, decided once per shape of request in a cycle. */
     private final Map<String, Feasibility.Verdict> verdicts = new HashMap<>();
     private long firstWaitingStart = Long.MAX_VALUE;
+    /** How long ahead a preempted reservation is told its end. */
+    private final long notice;
+    /** Preemptible holders not preempted yet: their GPUs count as free from {@link #reclaimable()} for those with a better claim. */
+    private final List<Reservation> soft = new ArrayList<>();
+    private final List<Scheduler.Preemption> preemptions = new ArrayList<>();
+    private boolean victimsDecided;
+    /** A preemption is decided when the GPUs are wanted within this of the earliest they can be had. */
+    static final long PREEMPT_MARGIN = 2 * 60_000;
 
-    Cycle(Scheduler.Snapshot snapshot, long now, Scheduler.Limits limits, long grace) {
+    Cycle(Scheduler.Snapshot snapshot, long now, Scheduler.Limits limits, long grace, long notice) {
         this.now = now;
         this.grace = grace;
+        this.notice = notice;
         this.limits = limits;
         this.capacity = snapshot.capacity();
         this.fairShare = snapshot.fairShare();
@@ -37,10 +46,15 @@ final class Cycle {
         this.gang = new Gang(nodes, quota);
         for (Reservation r : snapshot.holding()) {
             long end = freedAt(r);
+            boolean reclaimable = r.options().priority().preemptible() && r.status() == ReservationStatus.ACTIVE
+                    && r.lifecycle().preemptedAt() == null && end > reclaimable();
+            if (reclaimable) {
+                soft.add(r);
+            }
             if (r.placement() != null) {
                 for (var slice : r.placement().slices()) {
                     if (nodes.has(slice.node())) {
-                        nodes.timeline(slice.node()).reserve(now, end, slice.gpuCount());
+                        nodes.timeline(slice.node()).reserve(now, reclaimable ? reclaimable() : end, slice.gpuCount());
                     }
                 }
             }
@@ -56,6 +70,50 @@ final class Cycle {
 
     long firstWaitingStart() {
         return firstWaitingStart;
+    }
+
+    boolean preemptibleHeld() {
+        return !soft.isEmpty();
+    }
+
+    /** When a preemptible holder's GPUs can be had at the earliest: told now, ended the notice later, freed a grace later. */
+    private long reclaimable() {
+        return now + notice + grace;
+    }
+
+    /**
+     * After everyone with a better claim was planned (their plans took the preemptible holders' GPUs from
+     * {@link #reclaimable()} where they needed them): each preemptible holder, the oldest first, keeps
+     * its GPUs for as long as no plan needs them. One whose GPUs are wanted within {@link #PREEMPT_MARGIN}
+     * of the earliest they can be had is preempted now; one wanted only later runs on and is looked at
+     * again by the next plans. So the youngest go first, and none goes that no plan needs.
+     */
+    private void decideVictims() {
+        if (victimsDecided) {
+            return;
+        }
+        victimsDecided = true;
+        long from = reclaimable();
+        List<Reservation> oldestFirst = new ArrayList<>(soft);
+        oldestFirst.sort(Comparator.comparing((Reservation r) -> r.launchedAt() == null ? r.createdAt() : r.launchedAt()).thenComparing(Reservation::id));
+        for (Reservation r : oldestFirst) {
+            long end = freedAt(r);
+            long wanted = Long.MAX_VALUE;
+            for (var slice : r.placement().slices()) {
+                if (nodes.has(slice.node())) {
+                    wanted = Math.min(wanted, nodes.timeline(slice.node()).freeUntil(slice.gpuCount(), from));
+                }
+            }
+            long keep = Math.min(end, wanted);
+            for (var slice : r.placement().slices()) {
+                if (nodes.has(slice.node())) {
+                    nodes.reserve(nodes.node(slice.node()), from, keep, slice.gpuCount());
+                }
+            }
+            if (wanted < end && wanted <= from + PREEMPT_MARGIN) {
+                preemptions.add(new Scheduler.Preemption(r.id(), Instant.ofEpochMilli(Math.max(now + notice, wanted - grace))));
+            }
+        }
     }
 
     /** When a holder's GPUs are free again: its end plus the grace period (not before the next moment). */
@@ -78,6 +136,9 @@ final class Cycle {
         List<Scheduler.Waiting> waiting = new ArrayList<>();
         List<Reservation> ordered = inGivenOrder ? queued : queued.stream().sorted(fairShare.order()).toList();
         for (Reservation r : ordered) {
+            if (r.options().priority().preemptible()) {
+                decideVictims(); // everyone with a better claim is planned
+            }
             long hold = Scheduler.millis(r.durationHours()) + grace;
             switch (verdict(r)) {
                 case Feasibility.Verdict.Never never -> waiting.add(waitingFor(r, never.reason() == Feasibility.Reason.USER_GPU_LIMIT
@@ -103,12 +164,15 @@ final class Cycle {
                 case Feasibility.Verdict.Fits fits -> single(r, r.gpuCount(), hold, admissions, waiting);
             }
         }
+        decideVictims();
         for (Scheduler.Waiting w : waiting) {
             if (w.estimatedStart() != null) {
                 firstWaitingStart = Math.min(firstWaitingStart, w.estimatedStart().toEpochMilli());
             }
         }
-        return new Scheduler.Plan(admissions, waiting);
+        List<Scheduler.Preemption> decided = List.copyOf(preemptions);
+        preemptions.clear();
+        return new Scheduler.Plan(admissions, waiting, decided);
     }
 
     private Feasibility.Verdict verdict(Reservation r) {
@@ -138,6 +202,17 @@ final class Cycle {
         if (slot.node() == null) {
             waiting.add(waitingFor(r, Scheduler.PendingReason.NO_CAPACITY_OF_TYPE, null, List.of()));
             return;
+        }
+        if (slot.start() != now && r.options().priority().preemptible() && diskFree == now && quota.earliest(r, k, hold, now) == now) {
+            // GPUs idle now but planned for someone later: a preemptible reservation may run there until they are wanted
+            NodeIndex.Slot idle = earliest(r, k, notice + grace, now);
+            if (idle.node() != null && idle.start() == now) {
+                nodes.reserve(idle.node(), now, now + notice + grace, k);
+                quota.use(r, now, now + hold);
+                takeDisk(r, now + hold);
+                admissions.add(new Scheduler.Admission(r.id(), Reservation.Placement.of(idle.node().name(), k)));
+                return;
+            }
         }
         slot = keptWhereItWas(r, k, hold, slot);
         if (slot.start() != now && capacityStart < 0) {

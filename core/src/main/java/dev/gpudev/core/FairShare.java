@@ -124,23 +124,27 @@ public final class FairShare {
         return standings.getOrDefault(user, Standing.UNUSED);
     }
 
-    /** A reservation's priority now, in hours: hours waited plus the weight times its user's factor. */
+    /** A reservation's priority now, in hours: hours waited, plus the weight times its user's factor, plus its class's boost. */
     public double priority(Reservation r, Instant now) {
-        return Duration.between(r.createdAt(), now).toMillis() / 3_600_000.0 + policy.weightHours() * standing(r.userId()).factor();
+        return Duration.between(r.createdAt(), now).toMillis() / 3_600_000.0 + policy.weightHours() * standing(r.userId()).factor()
+                + r.options().priority().boostHours();
     }
 
     /** The part of the priority that does not change with time (hours): higher goes first. */
     public double key(Reservation r) {
-        return policy.weightHours() * standing(r.userId()).factor() - r.createdAt().toEpochMilli() / 3_600_000.0;
+        return policy.weightHours() * standing(r.userId()).factor() + r.options().priority().boostHours()
+                - r.createdAt().toEpochMilli() / 3_600_000.0;
     }
 
-    /** Highest priority first; equal ones (no weight, or the same user) first come, first served. */
+    /**
+     * Preemptible reservations after all others; then highest priority first; equal ones (no weight, or
+     * the same user and class) first come, first served.
+     */
     public Comparator<Reservation> order() {
-        if (policy.weightHours() == 0) {
-            return Cycle.FIFO;
-        }
+        Comparator<Reservation> preemptibleLast = Comparator.comparing((Reservation r) -> r.options().priority().preemptible());
         Map<UUID, Double> keys = new HashMap<>();
-        return Comparator.comparingDouble((Reservation r) -> -keys.computeIfAbsent(r.id(), id -> key(r))).thenComparing(Cycle.FIFO);
+        return preemptibleLast.thenComparing(Comparator.comparingDouble((Reservation r) -> -keys.computeIfAbsent(r.id(), id -> key(r))))
+                .thenComparing(Cycle.FIFO);
     }
 
     /**

@@ -53,6 +53,11 @@ final class NodeIndex {
         return timelines.get(node);
     }
 
+    /** The node of that name (one this index has). */
+    Capacity.Node node(String name) {
+        return byNumber.get(numbers.get(name));
+    }
+
     List<Capacity.Node> nodes(String type) {
         return nodesByType.getOrDefault(type, List.of());
     }

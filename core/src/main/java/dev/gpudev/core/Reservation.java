@@ -42,13 +42,19 @@ public record Reservation(
 
     /**
      * What the sweeper keeps track of: expiry warnings already sent (minutes before the end),
-     * the last sign of use, and when the current state began; and whether Jupyter is wanted.
+     * the last sign of use, and when the current state began; whether Jupyter is wanted; and when it
+     * was preempted (its end brought forward for a reservation with a better claim), if it was.
      */
     public record Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
-                            Instant statusChangedAt, boolean jupyter, Options options, JupyterAccess jupyterAccess) {
+                            Instant statusChangedAt, boolean jupyter, Options options, JupyterAccess jupyterAccess, Instant preemptedAt) {
         public Lifecycle {
             warningsSent = warningsSent == null ? List.of() : List.copyOf(warningsSent);
             options = options == null ? Options.NONE : options;
+        }
+
+        public Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
+                         Instant statusChangedAt, boolean jupyter, Options options, JupyterAccess jupyterAccess) {
+            this(warningsSent, lastActiveAt, idleWarnedAt, idleOptOut, statusChangedAt, jupyter, options, jupyterAccess, null);
         }
 
         public Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
@@ -81,9 +87,15 @@ public record Reservation(
      * the rendezvous variables even on one node).
      */
     public record Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
-                          boolean distributed, Long diskId) {
+                          boolean distributed, Long diskId, PriorityClass priority) {
         public Options {
             nodeLabels = nodeLabels == null ? java.util.Map.of() : java.util.Map.copyOf(nodeLabels);
+            priority = priority == null ? PriorityClass.NORMAL : priority;
+        }
+
+        public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
+                       boolean distributed, Long diskId) {
+            this(disk, scratch, image, nodeLabels, distributed, diskId, PriorityClass.NORMAL);
         }
 
         public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels) {
@@ -92,16 +104,20 @@ public record Reservation(
 
         public static final Options NONE = new Options(null, false, null, java.util.Map.of(), false, null);
 
+        public Options withPriority(PriorityClass p) {
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, p);
+        }
+
         private static final java.util.regex.Pattern IMAGE = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}");
         private static final java.util.regex.Pattern LABEL_KEY = java.util.regex.Pattern.compile("[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?");
         private static final java.util.regex.Pattern LABEL_VALUE = java.util.regex.Pattern.compile("([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?");
 
         public Options withDiskId(Long id) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, id);
+            return new Options(disk, scratch, image, nodeLabels, distributed, id, priority);
         }
 
         public Options withDistributed(boolean d) {
-            return new Options(disk, scratch, image, nodeLabels, d, diskId);
+            return new Options(disk, scratch, image, nodeLabels, d, diskId, priority);
         }
 
         /** Checks the options; throws {@link ValidationException} saying what to change. */

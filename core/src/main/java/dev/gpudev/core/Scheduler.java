@@ -94,11 +94,26 @@ public final class Scheduler {
 
     public enum PendingReason { WAITING_FOR_CAPACITY, USER_GPU_LIMIT, WAITING_FOR_DISK, NO_CAPACITY_OF_TYPE }
 
-    public record Plan(List<Admission> admissions, List<Waiting> waiting) {
+    /** A preemptible reservation whose GPUs a reservation with a better claim needs: it ends at {@code endsAt} (at least the notice ahead). */
+    public record Preemption(UUID reservationId, Instant endsAt) {
     }
+
+    public record Plan(List<Admission> admissions, List<Waiting> waiting, List<Preemption> preemptions) {
+        public Plan {
+            preemptions = preemptions == null ? List.of() : List.copyOf(preemptions);
+        }
+
+        public Plan(List<Admission> admissions, List<Waiting> waiting) {
+            this(admissions, waiting, List.of());
+        }
+    }
+
+    /** How long before its end a preempted reservation is told (PREEMPTION_NOTICE, default 10 minutes). */
+    public static final Duration DEFAULT_NOTICE = Duration.ofMinutes(10);
 
     private final Limits limits;
     private final Duration grace;
+    private final Duration notice;
 
     public Scheduler() {
         this(Limits.none(), Duration.ZERO);
@@ -113,8 +128,14 @@ public final class Scheduler {
      *              plans free GPUs at that moment, so estimates are not early by it
      */
     public Scheduler(Limits limits, Duration grace) {
+        this(limits, grace, DEFAULT_NOTICE);
+    }
+
+    /** @param notice how long ahead a preempted reservation is told its end */
+    public Scheduler(Limits limits, Duration grace, Duration notice) {
         this.limits = limits;
         this.grace = grace;
+        this.notice = notice;
     }
 
     public Limits limits() {
@@ -122,7 +143,7 @@ public final class Scheduler {
     }
 
     public Plan plan(Snapshot snapshot, List<Reservation> queued, Instant now) {
-        return new Cycle(snapshot, now.toEpochMilli(), limits.resolvedFor(snapshot.capacity()), grace.toMillis()).run(queued);
+        return new Cycle(snapshot, now.toEpochMilli(), limits.resolvedFor(snapshot.capacity()), grace.toMillis(), notice.toMillis()).run(queued);
     }
 
     /**
@@ -137,7 +158,7 @@ public final class Scheduler {
         private final boolean inGivenOrder;
 
         private Planner(Snapshot snapshot, List<Reservation> queued, Instant now, boolean inGivenOrder) {
-            this.cycle = new Cycle(snapshot, now.toEpochMilli(), limits.resolvedFor(snapshot.capacity()), grace.toMillis());
+            this.cycle = new Cycle(snapshot, now.toEpochMilli(), limits.resolvedFor(snapshot.capacity()), grace.toMillis(), notice.toMillis());
             this.inGivenOrder = inGivenOrder;
             this.first = cycle.run(queued, inGivenOrder);
         }
@@ -150,6 +171,11 @@ public final class Scheduler {
         /** Plans reservations that go behind all planned so far (in the order given, for a planner started so). */
         public Plan append(List<Reservation> newer) {
             return cycle.run(newer, inGivenOrder);
+        }
+
+        /** Whether preemptible reservations hold GPUs others could claim: an arrival with a better claim is planned with everything again. */
+        public boolean preemptibleHeld() {
+            return cycle.preemptibleHeld();
         }
 
         /** Until when the plans hold: the first planned start of a waiting reservation (then it is due). */

@@ -70,6 +70,16 @@ final class Timeline {
         return Long.MAX_VALUE;
     }
 
+    /** The first time at or after {@code from} when fewer than {@code units} are free; {@link Long#MAX_VALUE} if never. */
+    long freeUntil(int units, long from) {
+        for (int i = indexOf(from); i < size; i++) {
+            if (free[i] < units) {
+                return Math.max(from, times[i]);
+            }
+        }
+        return Long.MAX_VALUE;
+    }
+
     /** The start of the last stretch with at least {@code units} free: from then on they stay free for ever. */
     long openFrom(int units) {
         int i = size - 1;
