@@ -26,6 +26,10 @@ public final class Extension {
         if (hours.scale() > 6) {
             throw new ValidationException("extension_hours has too many decimals: use at most 6");
         }
+        if (r.lifecycle().preemptedAt() != null && r.status() == ReservationStatus.ACTIVE) {
+            throw new IllegalTransitionException("reservation " + r.id() + " was preempted: it ends at " + r.expiresAt()
+                    + " for a reservation with a better claim and cannot be extended; reserve again to continue");
+        }
         if (r.status() != ReservationStatus.ACTIVE && r.status() != ReservationStatus.PREPARING) {
             throw new IllegalTransitionException("reservation " + r.id() + " is " + r.status().wire()
                     + ": only preparing or active reservations can be extended");

@@ -4,6 +4,7 @@ package dev.gpudev.processor;
 final class Notices {
     static final String EXPIRY_PREFIX = "WARN_EXPIRES_IN_";
     static final String IDLE = "IDLE_WARNING.txt";
+    static final String PREEMPTED = "PREEMPTED.txt";
 
     private Notices() {
     }

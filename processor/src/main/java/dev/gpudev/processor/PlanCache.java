@@ -85,6 +85,11 @@ final class PlanCache {
         return unchanged && queueFresh ? Mode.FROM_MEMORY : Mode.FULL;
     }
 
+    /** Whether the kept plan has preemptible holders whose GPUs an arrival with a better claim could take. */
+    boolean preemptibleHeld() {
+        return planner != null && planner.preemptibleHeld();
+    }
+
     /** Arrivals planned on the kept timelines. */
     Scheduler.Plan append(List<Reservation> arrivals) {
         return planner.append(arrivals);

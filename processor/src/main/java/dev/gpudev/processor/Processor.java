@@ -62,7 +62,7 @@ public final class Processor implements Runnable, AutoCloseable {
         this.sweeper = new Sweeper(db, parts.reservations(), parts.proxySessions(), parts.backend(), clock, settings, calls);
         this.scheduling = new SchedulingPass(db, parts.reservations(), parts.schedulerState(), new dev.gpudev.store.GpuHours(),
                 settings.fairShare(), clock,
-                new dev.gpudev.core.Scheduler(settings.limits(), settings.grace()));
+                new dev.gpudev.core.Scheduler(settings.limits(), settings.grace(), settings.preemptionNotice()), calls);
         this.reconciler = new Reconciler(db, parts.reservations(), parts.sshKeys(), parts.backend(), clock, calls);
         this.usage = new UsageSampler(db, parts.reservations(), parts.usageSamples(), clock);
     }

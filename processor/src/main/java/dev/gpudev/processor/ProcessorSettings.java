@@ -21,10 +21,11 @@ import java.util.List;
  * @param leadership       for a backend only one processor may drive: how long its lease lasts unrenewed (a
  *                         standby takes over that long after the holder died); standbys look every third of it
  * @param fairShare        the order of the queue: usage's half-life and the weight of the fair-share factor
+ * @param preemptionNotice how long ahead a preempted reservation is told its end
  */
 public record ProcessorSettings(Duration pollInterval, Duration lease, Scheduler.Limits limits, List<Integer> warnMinutes,
                                 Duration grace, Duration preparingTimeout, Duration queuedMaxAge, Idle idle, Workers workers,
-                                Duration leadership, FairShare.Policy fairShare) {
+                                Duration leadership, FairShare.Policy fairShare, Duration preemptionNotice) {
 
     /**
      * Backend calls run on up to {@code threads} workers, each abandoned past its deadline; zero threads
@@ -53,34 +54,38 @@ public record ProcessorSettings(Duration pollInterval, Duration lease, Scheduler
         return new ProcessorSettings(Duration.ofSeconds(1), Duration.ofSeconds(60), Scheduler.Limits.none(),
                 List.of(30, 15, 5), Duration.ofMinutes(1), Duration.ofMinutes(15), Duration.ofHours(48),
                 new Idle(Duration.ofHours(2), Duration.ofMinutes(15), 5, Idle.Action.none), Workers.defaults(), Duration.ofSeconds(15),
-                FairShare.Policy.defaults());
+                FairShare.Policy.defaults(), Scheduler.DEFAULT_NOTICE);
     }
 
     public ProcessorSettings withPollInterval(Duration d) {
-        return new ProcessorSettings(d, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare);
+        return new ProcessorSettings(d, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare, preemptionNotice);
     }
 
     public ProcessorSettings withLease(Duration d) {
-        return new ProcessorSettings(pollInterval, d, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare);
+        return new ProcessorSettings(pollInterval, d, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare, preemptionNotice);
     }
 
     public ProcessorSettings withLimits(Scheduler.Limits l) {
-        return new ProcessorSettings(pollInterval, lease, l, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare);
+        return new ProcessorSettings(pollInterval, lease, l, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare, preemptionNotice);
     }
 
     public ProcessorSettings withLeadership(Duration d) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, d, fairShare);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, d, fairShare, preemptionNotice);
     }
 
     public ProcessorSettings withWorkers(Workers w) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, w, leadership, fairShare);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, w, leadership, fairShare, preemptionNotice);
     }
 
     public ProcessorSettings withFairShare(FairShare.Policy f) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, f);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, f, preemptionNotice);
+    }
+
+    public ProcessorSettings withPreemptionNotice(Duration n) {
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare, n);
     }
 
     public ProcessorSettings withIdle(Idle i) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, i, workers, leadership, fairShare);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, i, workers, leadership, fairShare, preemptionNotice);
     }
 }

@@ -67,10 +67,12 @@ final class SchedulingPass {
     private final Set<UUID> arrivals = new LinkedHashSet<>();
     private FairShare standings = FairShare.none();
     private Instant standingsAt;
+    private final BackendCalls calls;
 
     SchedulingPass(Database db, Reservations reservations, SchedulerState schedulerState, GpuHours gpuHours, FairShare.Policy policy,
-                   Clock clock, Scheduler scheduler) {
+                   Clock clock, Scheduler scheduler, BackendCalls calls) {
         this.db = db;
+        this.calls = calls;
         this.reservations = reservations;
         this.schedulerState = schedulerState;
         this.gpuHours = gpuHours;
@@ -106,12 +108,15 @@ final class SchedulingPass {
         arrivals.clear();
         try {
             var stats = new Stats[1];
+            List<Reservation> preempted = new ArrayList<>();
             List<Reservation> admitted = db.inTransaction(c -> {
                 List<Reservation> out = new ArrayList<>();
-                stats[0] = pass(c, live, capacity, news, out);
+                preempted.clear();
+                stats[0] = pass(c, live, capacity, news, out, preempted);
                 return out;
             });
             admitted.forEach(live::put);
+            preempted.forEach(this::tell);
             return stats[0];
         } catch (RuntimeException e) {
             forget();
@@ -119,7 +124,8 @@ final class SchedulingPass {
         }
     }
 
-    private Stats pass(Connection c, LiveSet live, Capacity capacity, Set<UUID> news, List<Reservation> admitted) throws SQLException {
+    private Stats pass(Connection c, LiveSet live, Capacity capacity, Set<UUID> news, List<Reservation> admitted, List<Reservation> preempted)
+            throws SQLException {
         // lock
         if (!schedulerState.tryLock(c)) {
             forget(); // another replica is scheduling now, with rows this one has not seen
@@ -145,7 +151,8 @@ final class SchedulingPass {
         switch (mode) {
             case ARRIVALS -> {
                 queued = queue.arrivals(c, news);
-                if (!queue.behindAll(queued)) {
+                boolean mayPreempt = cache.preemptibleHeld() && queued.stream().anyMatch(r -> !r.options().priority().preemptible());
+                if (!queue.behindAll(queued) || mayPreempt) {
                     mode = PlanCache.Mode.INSERTED; // planned again from where they go: everything, from memory
                     queued = queue.keptWith(queued);
                 } else {
@@ -186,14 +193,27 @@ final class SchedulingPass {
             reservations.transition(c, admission.reservationId(), ReservationStatus.QUEUED, Transition.admit(admission.placement()), now)
                     .ifPresent(admitted::add);
         }
+        for (var p : plan.preemptions()) {
+            reservations.preempt(c, p.reservationId(), p.endsAt(), now, "preempted: a reservation with a better claim needs its GPUs;"
+                    + " it ends at " + p.endsAt() + " (the home is kept)").ifPresent(preempted::add);
+        }
         queue.plan(plan, queued, onlyArrivals);
         int written = write(c);
         long t3 = System.nanoTime();
-        if (!admitted.isEmpty()) {
+        if (!admitted.isEmpty() || !preempted.isEmpty()) {
             forget(); // the holders change: the next pass plans on them
         }
         return new Stats(mode, queued.size(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, written + admitted.size(),
                 (t3 - t2) / 1_000_000, admitted.size());
+    }
+
+    /** A preempted reservation's users are told, in the home and on open terminals, off the loop. */
+    private void tell(Reservation r) {
+        String message = "gpudev: this preemptible environment ends at " + r.expiresAt() + ": a reservation with a better claim needs"
+                + " its GPUs. Save your work; your home is kept. Reserve again (gpu-dev reserve --preemptible) to continue when GPUs are idle.";
+        for (String name : r.environmentNames()) {
+            calls.submit(new BackendCall.Notify(name, Notices.PREEMPTED, message));
+        }
     }
 
     /** The next queue rows that changed, written; how many. */

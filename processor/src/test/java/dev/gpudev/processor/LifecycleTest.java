@@ -390,4 +390,35 @@ class LifecycleTest extends ProcessorFixture {
                 Transition.activate(admitted, now, running, "running"), now)).orElseThrow();
         assertEquals(now.plus(Duration.ofHours(3)), active.expiresAt(), "the extension is not lost");
     }
+
+    @Test
+    void aPreemptibleReservationIsToldEndedAndItsGpusGoToTheOneWithABetterClaim() {
+        UUID cheap = submit(alice, 8, "8", Reservation.Options.NONE.withPriority(dev.gpudev.core.PriorityClass.PREEMPTIBLE));
+        Processor p = processor();
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(cheap).status(), "idle GPUs: the preemptible one runs");
+        UUID needed = submit(bob, 4, "1", Reservation.Options.NONE);
+        p.cycle();
+        Reservation victim = get(cheap);
+        assertNotNull(victim.lifecycle().preemptedAt());
+        assertEquals(clock.instant().plus(Scheduler.DEFAULT_NOTICE).truncatedTo(java.time.temporal.ChronoUnit.MILLIS),
+                victim.expiresAt().truncatedTo(java.time.temporal.ChronoUnit.MILLIS), "ended after the notice");
+        assertTrue(victim.history().getLast().reason().startsWith("preempted:"), victim.history().getLast().reason());
+        assertTrue(notices(cheap).get(Notices.PREEMPTED).contains("home is kept"), notices(cheap).toString());
+        Reservation waiting = get(needed);
+        assertEquals(ReservationStatus.QUEUED, waiting.status());
+        assertEquals(victim.expiresAt().plus(ProcessorSettings.defaults().grace()), waiting.estimatedStart());
+        extend(cheap, "1");
+        p.cycle();
+        assertEquals(victim.expiresAt(), get(cheap).expiresAt(), "a preempted one is not extended");
+        assertTrue(get(cheap).history().getLast().reason().contains("was preempted"), get(cheap).history().getLast().reason());
+        p.cycle();
+        assertEquals(victim.expiresAt(), get(cheap).expiresAt(), "decided once: not preempted again");
+
+        clock.advance(Scheduler.DEFAULT_NOTICE.plus(ProcessorSettings.defaults().grace()));
+        p.cycle();
+        assertEquals(ReservationStatus.EXPIRED, get(cheap).status());
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(needed).status(), "the GPUs went to the one that needed them");
+    }
 }

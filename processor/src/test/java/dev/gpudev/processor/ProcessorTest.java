@@ -338,12 +338,12 @@ class ProcessorTest extends ProcessorFixture {
         p.cycle();
         // One made a moment before the last two of those, whose command the processor sees only now (commits race):
         // it goes where its age puts it, and only the places behind it move.
-        clock.advance(Duration.ofMillis(-3));
+        clock.advance(Duration.ofNanos(-2_500_000)); // between the third and the fourth (ties would go by id)
         UUID late = submit(8, "1");
-        clock.advance(Duration.ofMillis(3));
+        clock.advance(Duration.ofNanos(2_500_000));
         long[] beforeLate = p.planCounts();
         p.cycle();
-        assertEquals(3, get(late).queuePosition(), "planned where its age puts it");
+        assertEquals(4, get(late).queuePosition(), "planned where its age puts it");
         assertEquals(beforeLate[0], p.planCounts()[0], "from memory: the queue is not read again");
         var before = queue();
         long[] counts = p.planCounts();
@@ -361,10 +361,10 @@ class ProcessorTest extends ProcessorFixture {
         clock.advance(KeptQueue.FULL_READ_EVERY);
         p.cycle();
         assertEquals(after[0] + 1, p.planCounts()[0]);
-        assertEquals(3, get(late).queuePosition(), "a re-read gives the same order");
+        assertEquals(4, get(late).queuePosition(), "a re-read gives the same order");
         Processor successor = processor(); // a restart, or another replica taking over
         successor.cycle();
-        assertEquals(3, get(late).queuePosition(), "and so does a processor that did not plan it: the order is the policy's, not a processor's");
+        assertEquals(4, get(late).queuePosition(), "and so does a processor that did not plan it: the order is the policy's, not a processor's");
         assertEquals(7, get(next).queuePosition());
     }
 

@@ -42,7 +42,7 @@ class ReconcilerTest extends ProcessorFixture {
     UUID admitted(int gpus) {
         UUID id = submit(gpus, "1");
         new SchedulingPass(db, reservations, new SchedulerState(), new dev.gpudev.store.GpuHours(), settings.fairShare(), clock,
-                new Scheduler(settings.limits(), settings.grace()))
+                new Scheduler(settings.limits(), settings.grace()), calls)
                 .run(live(), capacity());
         assertEquals(ReservationStatus.PREPARING, get(id).status());
         return id;

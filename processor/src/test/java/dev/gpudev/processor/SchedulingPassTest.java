@@ -17,7 +17,7 @@ class SchedulingPassTest extends ProcessorFixture {
     SchedulingPass pass() {
         var settings = ProcessorSettings.defaults();
         return new SchedulingPass(db, reservations, new SchedulerState(), new dev.gpudev.store.GpuHours(), settings.fairShare(), clock,
-                new Scheduler(settings.limits(), settings.grace()));
+                new Scheduler(settings.limits(), settings.grace()), new BackendCalls(backend, ProcessorSettings.Workers.inline(), () -> { }));
     }
 
     LiveSet live() {

@@ -24,17 +24,20 @@ public final class GpuHours {
 
     /**
      * Each user's GPU-hours decayed to {@code now} with this half-life (one aggregate query, the integral
-     * that {@code FairShare.decayedGpuHours} computes, per reservation): users with none are absent.
+     * that {@code FairShare.decayedGpuHours} computes, per reservation; a preemptible one's count a
+     * quarter): users with none are absent.
      */
     public Map<Long, Double> decayed(Connection c, Instant now, Duration halfLife) throws SQLException {
         double h = halfLife.toMillis() / 3_600_000.0;
         Map<Long, Double> out = new HashMap<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 with used as (
-                    select user_id, gpu_count, launched_at as from_t, ?::timestamptz as to_t from reservations
+                    select user_id, gpu_count * (case when priority_class = 'preemptible' then 0.25 else 1 end) as gpu_count,
+                           launched_at as from_t, ?::timestamptz as to_t from reservations
                     where status in ('preparing','active') and launched_at is not null
                     union all
-                    select user_id, gpu_count, launched_at, status_changed_at from reservations
+                    select user_id, gpu_count * (case when priority_class = 'preemptible' then 0.25 else 1 end), launched_at,
+                           status_changed_at from reservations
                     where launched_at is not null and status in ('expired','cancelled','failed') and status_changed_at >= ?)
                 select user_id, sum(gpu_count * ? / ln(2) * (
                         power(2, -greatest(0, extract(epoch from (?::timestamptz - to_t)) / 3600) / ?)

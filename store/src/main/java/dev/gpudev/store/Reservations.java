@@ -36,8 +36,8 @@ public final class Reservations {
     private static final String INSERT = """
             insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, name, created_at,
                 current_detailed_status, status_history, idempotency_key, jupyter_enabled, idle_opt_out, disk_name, disk_id,
-                no_persist, image, node_labels, distributed)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+                no_persist, image, node_labels, distributed, priority_class)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
 
     /** The INSERT of a new reservation's row, every column it is born with (one statement text: one prepared plan). */
     Sql insertOf(Reservation r, String idempotencyKey) {
@@ -56,6 +56,7 @@ public final class Reservations {
         values.add(o.image() == null ? new Sql.Null(java.sql.Types.VARCHAR) : o.image());
         values.add(new Sql.Jsonb(Json.write(o.nodeLabels())));
         values.add(o.distributed());
+        values.add(o.priority().wire());
         return new Sql(INSERT, values);
     }
 
@@ -202,6 +203,31 @@ public final class Reservations {
     public Optional<Reservation> note(Connection c, UUID id, ReservationStatus in, String reason, Instant at, ReservationUpdate update)
             throws SQLException {
         return write(c, id, in, new ArrayList<>(), new ArrayList<>(), new StatusChange(in, at, reason), update);
+    }
+
+    /**
+     * Brings a running preemptible reservation's end forward for one with a better claim: once (a
+     * compare-and-set on its preemption), only while it is active and would end later; noted in its
+     * history. The row as it is now, or empty when it was not (ended meanwhile, already preempted).
+     */
+    public Optional<Reservation> preempt(Connection c, UUID id, Instant endsAt, Instant now, String reason) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                update reservations set preempted_at = ?, expires_at = ?, updated_at = now(), current_detailed_status = ?,
+                    status_history = status_history || jsonb_build_array(jsonb_build_object('status', status, 'at', ?::text, 'reason', ?::text))
+                where reservation_id = ? and status = 'active' and priority_class = 'preemptible' and preempted_at is null
+                  and expires_at > ?""")) {
+            ps.setTimestamp(1, java.sql.Timestamp.from(now));
+            ps.setTimestamp(2, java.sql.Timestamp.from(endsAt));
+            ps.setString(3, reason);
+            ps.setString(4, now.toString());
+            ps.setString(5, reason);
+            ps.setObject(6, id);
+            ps.setTimestamp(7, java.sql.Timestamp.from(endsAt));
+            if (ps.executeUpdate() == 0) {
+                return Optional.empty();
+            }
+        }
+        return find(c, id);
     }
 
     /** Sets fields without a change of state, whatever the state (tests, and fields no state depends on). */
