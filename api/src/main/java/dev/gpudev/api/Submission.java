@@ -94,6 +94,9 @@ final class Submission {
         ReservationRequest request = req.request().validate(catalog.including(cap),
                 cap.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList());
         Reservation.Options options = req.options().withDistributed(request.distributed()).validate();
+        if (options.priority() == dev.gpudev.core.PriorityClass.HIGH && !who.admin()) {
+            throw ApiError.forbidden("priority_class high is for admins: use normal, or preemptible to run on idle GPUs now");
+        }
         if (Feasibility.of(request.gpuType(), request.gpuCount(), request.distributed(), options.nodeLabels(), cap, limits())
                 instanceof Feasibility.Verdict.Never never) {
             throw new ApiError(422, "unschedulable", never.message());
@@ -175,7 +178,8 @@ final class Submission {
                 && first.durationHours().compareTo(request.durationHours()) == 0 && Objects.equals(first.name(), request.name())
                 && Objects.equals(first.options().disk(), options.disk()) && first.options().scratch() == options.scratch()
                 && Objects.equals(first.options().image(), options.image()) && first.options().nodeLabels().equals(options.nodeLabels())
-                && first.options().distributed() == options.distributed() && first.lifecycle().idleOptOut() == req.keepWhenIdle();
+                && first.options().distributed() == options.distributed() && first.lifecycle().idleOptOut() == req.keepWhenIdle()
+                && first.options().priority() == options.priority();
         if (!same) {
             throw new ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a different request"
                     + " (reservation " + first.id() + "): use a new key for a new request");

@@ -35,6 +35,8 @@ final class Views {
         m.put("image", r.options().image());
         m.put("node_labels", r.options().nodeLabels());
         m.put("distributed", r.options().distributed());
+        m.put("priority_class", r.options().priority().wire());
+        m.put("preempted_at", r.lifecycle().preemptedAt());
         m.put("created_at", r.createdAt());
         m.put("launched_at", r.launchedAt());
         m.put("expires_at", r.expiresAt());

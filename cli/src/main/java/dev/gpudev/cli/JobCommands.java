@@ -116,7 +116,11 @@ final class JobCommands {
                 o.println("  starts:    ~" + j.get("estimated_start_at").asText() + " (estimated)");
             }
             if (j.hasNonNull("expires_at")) {
-                o.println("  expires:   " + j.get("expires_at").asText());
+                o.println("  expires:   " + j.get("expires_at").asText() + (j.hasNonNull("preempted_at") ? " (preempted: a reservation with a"
+                        + " better claim needs its GPUs; your home is kept)" : ""));
+            }
+            if (!"normal".equals(j.path("priority_class").asText("normal"))) {
+                o.println("  class:     " + j.get("priority_class").asText());
             }
             if (j.hasNonNull("failure_reason")) {
                 o.println("  failure:   " + j.get("failure_reason").asText());

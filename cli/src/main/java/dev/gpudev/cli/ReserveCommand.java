@@ -22,6 +22,9 @@ final class ReserveCommand extends Base {
                 .flag("--no-persist", "a scratch home, deleted when the reservation ends")
                 .text("--image", "IMAGE", "container image (Kubernetes backend)")
                 .flag("--jupyter", "start Jupyter Lab in the environment")
+                .flag("--preemptible", "run on GPUs nobody needs now (maybe at once), ended after a 10-minute notice (home"
+                        + " kept) when someone with a better claim needs them; counts a quarter toward your fair share")
+                .text("--priority", "CLASS", "normal (default), preemptible, or high (admins)")
                 .pairs("--node-label", "KEY=VALUE", "a label the node must have (repeatable)")
                 .toggle("--wait", "follow it until it is active (default: on a terminal)")
                 .action(new ReserveCommand()));
@@ -49,6 +52,13 @@ final class ReserveCommand extends Base {
         putFlag(body, "no_persist", "--no-persist");
         putText(body, "image", "--image");
         putFlag(body, "jupyter", "--jupyter");
+        String priority = args.flag("--preemptible") ? "preemptible" : args.text("--priority");
+        if (args.flag("--preemptible") && args.text("--priority") != null && !"preemptible".equals(args.text("--priority"))) {
+            throw new CliException(2, "--preemptible and --priority " + args.text("--priority") + " contradict each other");
+        }
+        if (priority != null) {
+            body.put("priority_class", priority);
+        }
         if (!args.pairs("--node-label").isEmpty()) {
             body.put("node_labels", args.pairs("--node-label"));
         }
