@@ -59,10 +59,23 @@ final class JobRoutes {
         r.post("/v1/jobs/{id}/jupyter/disable", Access.USER, ctx -> jupyter(ctx, false));
     }
 
+    /** An ISO-8601 time with its offset (2026-12-04T09:00:00Z), or null. */
+    private static java.time.Instant instant(String raw) {
+        if (raw == null) {
+            return null;
+        }
+        try {
+            return java.time.OffsetDateTime.parse(raw).toInstant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw ApiError.badRequest("start_at must be a time with its offset, like 2026-12-04T09:00:00Z, not '"
+                    + dev.gpudev.core.Names.shown(raw) + "'");
+        }
+    }
+
     private void submit(Context ctx) {
         Caller who = Callers.of(ctx);
         JsonNode body = Bodies.only(Bodies.json(ctx), "gpu_type", "gpu_count", "duration_hours", "name", "disk_name", "no_persist",
-                "image", "jupyter", "distributed", "node_labels", "dry_run", "keep_when_idle", "priority_class");
+                "image", "jupyter", "distributed", "node_labels", "dry_run", "keep_when_idle", "priority_class", "start_at");
         String idempotencyKey = ctx.header("Idempotency-Key");
         if (idempotencyKey != null && !idempotencyKey.matches("[A-Za-z0-9._:-]{1,128}")) {
             throw ApiError.badRequest("Idempotency-Key must be 1-128 of letters, digits and . _ : -");
@@ -72,7 +85,8 @@ final class JobRoutes {
                         Bodies.decimal(body, "duration_hours", true), Bodies.string(body, "name", false, 63), Bodies.bool(body, "distributed")),
                 new Reservation.Options(Bodies.string(body, "disk_name", false, 63), Bodies.bool(body, "no_persist"),
                         Bodies.string(body, "image", false, 255), Bodies.labels(body, "node_labels"))
-                        .withPriority(dev.gpudev.core.PriorityClass.of(Bodies.string(body, "priority_class", false, 16))),
+                        .withPriority(dev.gpudev.core.PriorityClass.of(Bodies.string(body, "priority_class", false, 16)))
+                        .withStartAt(instant(Bodies.string(body, "start_at", false, 40))),
                 Bodies.bool(body, "jupyter"), Bodies.bool(body, "keep_when_idle"), idempotencyKey, Bodies.bool(body, "dry_run"));
         // A new reservation's audit entry is written with it (one commit); other outcomes are audited after the response.
         switch (submission.submit(who, request, id -> Audit.entry(ctx, who, null, id.toString(), 201, clock.instant()))) {

@@ -101,6 +101,9 @@ final class Submission {
                 instanceof Feasibility.Verdict.Never never) {
             throw new ApiError(422, "unschedulable", never.message());
         }
+        if (options.booked()) {
+            checkBooking(who, request, options, cap);
+        }
         if (req.dryRun()) {
             return new Outcome.Estimate(dryRun(who, request, options, cap));
         }
@@ -179,12 +182,47 @@ final class Submission {
                 && Objects.equals(first.options().disk(), options.disk()) && first.options().scratch() == options.scratch()
                 && Objects.equals(first.options().image(), options.image()) && first.options().nodeLabels().equals(options.nodeLabels())
                 && first.options().distributed() == options.distributed() && first.lifecycle().idleOptOut() == req.keepWhenIdle()
-                && first.options().priority() == options.priority();
+                && first.options().priority() == options.priority() && Objects.equals(first.options().startAt(), options.startAt());
         if (!same) {
             throw new ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a different request"
                     + " (reservation " + first.id() + "): use a new key for a new request");
         }
         return new Outcome.Repeated(first);
+    }
+
+    /** Bookings furthest ahead. */
+    static final java.time.Duration MAX_BOOKING_AHEAD = java.time.Duration.ofDays(7);
+
+    /**
+     * A booking is refused unless it is at least a minute and at most a week ahead, not preemptible, within
+     * its user's cap, and its window can be honoured now (nothing held or booked there).
+     */
+    private void checkBooking(Caller who, ReservationRequest request, Reservation.Options options, Capacity cap) {
+        Instant now = clock.instant();
+        Instant at = options.startAt();
+        if (at.isBefore(now.plusSeconds(60))) {
+            throw ApiError.badRequest("start_at must be at least a minute ahead (leave it out to start as soon as possible)");
+        }
+        if (at.isAfter(now.plus(MAX_BOOKING_AHEAD))) {
+            throw ApiError.badRequest("start_at may be at most 7 days ahead");
+        }
+        if (options.priority().preemptible()) {
+            throw ApiError.badRequest("a booking cannot be preemptible: it keeps its window; leave out one or the other");
+        }
+        int cap0 = config.queueLimits().maxBookings();
+        if (cap0 > 0) {
+            int booked = db.query(c -> reservations.queue().bookingsOf(c, who.userId()));
+            if (booked >= cap0) {
+                throw new ApiError(429, "too_many_bookings", "you have " + booked + " bookings ahead, the most one user may: cancel one"
+                        + " (gpu-dev list) or wait for one to start");
+            }
+        }
+        Map<String, Object> plan = dryRun(who, request, options, cap);
+        Object start = plan.get("estimated_start_at");
+        if (!at.equals(start)) {
+            throw new ApiError(409, "booking_unavailable", "this booking cannot be honoured: "
+                    + (start == null ? "no node can hold it" : "its GPUs are held or booked until " + start + "; book from then, or fewer GPUs"));
+        }
     }
 
     /** What would happen: when it would start, given everything ahead of it now. */

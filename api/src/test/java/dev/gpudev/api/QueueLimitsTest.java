@@ -105,4 +105,21 @@ class QueueLimitsTest {
                 new Users().findByName(c, "mallory").orElseThrow().userId())).count();
         assertEquals(1, queuedOfMallory, "nothing past the limit was stored");
     }
+
+    @Test
+    void bookingsAheadAreCappedPerUser() throws Exception {
+        String dave = keyOf("dave");
+        java.time.Instant base = java.time.Instant.now().plus(java.time.Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        for (int i = 0; i < 3; i++) {
+            JsonNode r = post("/v1/jobs/submit", dave, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"start_at\":\""
+                    + base.plus(java.time.Duration.ofHours(2L * i)) + "\"}");
+            assertEquals(201, status, r.toString());
+        }
+        JsonNode fourth = post("/v1/jobs/submit", dave, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"start_at\":\""
+                + base.plus(java.time.Duration.ofHours(10)) + "\"}");
+        assertEquals(429, status);
+        assertEquals("too_many_bookings", fourth.get("error").asText());
+        post("/v1/jobs/submit", dave, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}");
+        assertEquals(201, status, "a plain reservation is not a booking");
+    }
 }

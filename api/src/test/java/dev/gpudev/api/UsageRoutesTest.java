@@ -106,6 +106,7 @@ class UsageRoutesTest {
         var dry = f.call("POST", "/v1/jobs/submit", bob, "{\"gpu_type\":\"h100\",\"gpu_count\":8,\"duration_hours\":1,\"dry_run\":true}");
         assertEquals(200, dry.status(), dry.raw());
         assertEquals(1, dry.body().get("queue_position").asInt(), "bob used nothing: ahead of alice's");
+        f.clock.advance(java.time.Duration.ofSeconds(1)); // a moment after her first (the fixture's clock stands still)
         var mine = f.call("POST", "/v1/jobs/submit", alice, "{\"gpu_type\":\"h100\",\"gpu_count\":8,\"duration_hours\":1,\"dry_run\":true}");
         assertEquals(2, mine.body().get("queue_position").asInt(), "alice's next goes behind her first");
         f.call("DELETE", "/v1/jobs/" + hers.body().get("job_id").asText(), alice, null);

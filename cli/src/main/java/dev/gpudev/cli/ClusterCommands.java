@@ -152,6 +152,7 @@ final class ClusterCommands {
                 case "WAITING_FOR_CAPACITY" -> "waiting for GPUs to free up";
                 case "USER_GPU_LIMIT" -> "its owner holds their GPU limit";
                 case "WAITING_FOR_DISK" -> "its disk is in use by another of its owner's reservations";
+                case "BOOKED" -> "booked ahead: its GPUs are kept for its window";
                 case "NO_CAPACITY_OF_TYPE" -> "no node of this type can hold it";
                 default -> code;
             };

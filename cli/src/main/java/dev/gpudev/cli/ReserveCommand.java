@@ -25,6 +25,8 @@ final class ReserveCommand extends Base {
                 .flag("--preemptible", "run on GPUs nobody needs now (maybe at once), ended after a 10-minute notice (home"
                         + " kept) when someone with a better claim needs them; counts a quarter toward your fair share")
                 .text("--priority", "CLASS", "normal (default), preemptible, or high (admins)")
+                .text("--start-at", "TIME", "book the GPUs for a window starting then: 2026-12-04T09:00Z, or +2h, +30m, +1d (at most"
+                        + " 7 days ahead); refused when the window cannot be kept")
                 .pairs("--node-label", "KEY=VALUE", "a label the node must have (repeatable)")
                 .toggle("--wait", "follow it until it is active (default: on a terminal)")
                 .action(new ReserveCommand()));
@@ -58,6 +60,9 @@ final class ReserveCommand extends Base {
         }
         if (priority != null) {
             body.put("priority_class", priority);
+        }
+        if (args.text("--start-at") != null) {
+            body.put("start_at", startAt(args.text("--start-at"), java.time.Instant.now()).toString());
         }
         if (!args.pairs("--node-label").isEmpty()) {
             body.put("node_labels", args.pairs("--node-label"));
@@ -180,5 +185,29 @@ final class ReserveCommand extends Base {
                         said[0] = line;
                     }
                 });
+    }
+
+    /** An ISO time with its offset (a missing offset is UTC), or +N with m, h or d from now; whole seconds. */
+    static java.time.Instant startAt(String raw, java.time.Instant now) {
+        String v = raw.trim();
+        var rel = java.util.regex.Pattern.compile("\\+(\\d{1,5})([mhd])").matcher(v);
+        if (rel.matches()) {
+            long n = Long.parseLong(rel.group(1));
+            var d = switch (rel.group(2)) {
+                case "m" -> java.time.Duration.ofMinutes(n);
+                case "h" -> java.time.Duration.ofHours(n);
+                default -> java.time.Duration.ofDays(n);
+            };
+            return now.plus(d).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        }
+        try {
+            return java.time.OffsetDateTime.parse(v).toInstant();
+        } catch (java.time.format.DateTimeParseException e) {
+            try {
+                return java.time.LocalDateTime.parse(v).toInstant(java.time.ZoneOffset.UTC);
+            } catch (java.time.format.DateTimeParseException e2) {
+                throw new CliException(2, "--start-at must be a time like 2026-12-04T09:00Z or +2h, not '" + raw + "'");
+            }
+        }
     }
 }

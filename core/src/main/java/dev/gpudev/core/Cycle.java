@@ -157,8 +157,8 @@ final class Cycle {
                     if (t == now) {
                         admissions.add(new Scheduler.Admission(r.id(), new Reservation.Placement(slices)));
                     } else {
-                        waiting.add(waitingFor(r, Scheduler.PendingReason.WAITING_FOR_CAPACITY, Instant.ofEpochMilli(t),
-                                slices.stream().map(Reservation.Placement.Slice::node).toList()));
+                        waiting.add(waitingFor(r, t == bookedStart(r) ? Scheduler.PendingReason.BOOKED : Scheduler.PendingReason.WAITING_FOR_CAPACITY,
+                                Instant.ofEpochMilli(t), slices.stream().map(Reservation.Placement.Slice::node).toList()));
                     }
                 }
                 case Feasibility.Verdict.Fits fits -> single(r, r.gpuCount(), hold, admissions, waiting);
@@ -224,7 +224,9 @@ final class Cycle {
         if (slot.start() == now) {
             admissions.add(new Scheduler.Admission(r.id(), Reservation.Placement.of(slot.node().name(), k)));
         } else {
-            Scheduler.PendingReason reason = diskFree > capacityStart ? Scheduler.PendingReason.WAITING_FOR_DISK
+            Scheduler.PendingReason reason = slot.start() == bookedStart(r) ? Scheduler.PendingReason.BOOKED
+                    : r.options().booked() ? Scheduler.PendingReason.WAITING_FOR_CAPACITY // late: its GPUs are held past its start
+                    : diskFree > capacityStart ? Scheduler.PendingReason.WAITING_FOR_DISK
                     : capacityStart == now ? Scheduler.PendingReason.USER_GPU_LIMIT : Scheduler.PendingReason.WAITING_FOR_CAPACITY;
             waiting.add(waitingFor(r, reason, Instant.ofEpochMilli(slot.start()), List.of(slot.node().name())));
         }
@@ -249,8 +251,14 @@ final class Cycle {
         return best;
     }
 
+    /** Not before its disk is free, nor before its booked start. */
     private long diskFree(Reservation r) {
-        return r.options().disk() == null ? now : Math.max(now, diskBusyUntil.getOrDefault(diskKey(r), now));
+        long booked = r.options().startAt() == null ? now : Math.max(now, r.options().startAt().toEpochMilli());
+        return r.options().disk() == null ? booked : Math.max(booked, diskBusyUntil.getOrDefault(diskKey(r), now));
+    }
+
+    private static long bookedStart(Reservation r) {
+        return r.options().startAt() == null ? Long.MIN_VALUE : r.options().startAt().toEpochMilli();
     }
 
     private void takeDisk(Reservation r, long until) {

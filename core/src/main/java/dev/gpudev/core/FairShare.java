@@ -137,13 +137,16 @@ public final class FairShare {
     }
 
     /**
-     * Preemptible reservations after all others; then highest priority first; equal ones (no weight, or
-     * the same user and class) first come, first served.
+     * Bookings first, by their start (their windows are kept free); preemptible reservations after all
+     * others; in between, highest priority first; equal ones (no weight, or the same user and class)
+     * first come, first served.
      */
     public Comparator<Reservation> order() {
-        Comparator<Reservation> preemptibleLast = Comparator.comparing((Reservation r) -> r.options().priority().preemptible());
+        Comparator<Reservation> bookingsFirst = Comparator.comparing((Reservation r) -> r.options().startAt(),
+                Comparator.nullsLast(Comparator.naturalOrder()));
         Map<UUID, Double> keys = new HashMap<>();
-        return preemptibleLast.thenComparing(Comparator.comparingDouble((Reservation r) -> -keys.computeIfAbsent(r.id(), id -> key(r))))
+        return bookingsFirst.thenComparing((Reservation r) -> r.options().priority().preemptible())
+                .thenComparing(Comparator.comparingDouble((Reservation r) -> -keys.computeIfAbsent(r.id(), id -> key(r))))
                 .thenComparing(Cycle.FIFO);
     }
 

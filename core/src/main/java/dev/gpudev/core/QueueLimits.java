@@ -8,23 +8,28 @@ import java.math.BigDecimal;
  *
  * @param maxWaiting         reservations waiting per user
  * @param maxWaitingGpuHours GPU-hours (GPUs × hours) waiting per user; {@link #AUTO}: a day of every GPU there is
+ * @param maxBookings        bookings ahead ({@code --start-at}) waiting per user
  */
-public record QueueLimits(int maxWaiting, int maxWaitingGpuHours) {
+public record QueueLimits(int maxWaiting, int maxWaitingGpuHours, int maxBookings) {
     public static final int AUTO = -1;
 
     public QueueLimits {
-        if (maxWaiting < 0 || maxWaitingGpuHours < AUTO) {
+        if (maxWaiting < 0 || maxWaitingGpuHours < AUTO || maxBookings < 0) {
             throw new ValidationException("queue limits are 0 (off) or more");
         }
     }
 
-    /** What a small team would choose: 10 waiting, and a day of the whole platform's GPUs. */
+    public QueueLimits(int maxWaiting, int maxWaitingGpuHours) {
+        this(maxWaiting, maxWaitingGpuHours, 3);
+    }
+
+    /** What a small team would choose: 10 waiting, a day of the whole platform's GPUs, 3 bookings. */
     public static QueueLimits defaults() {
-        return new QueueLimits(10, AUTO);
+        return new QueueLimits(10, AUTO, 3);
     }
 
     public static QueueLimits none() {
-        return new QueueLimits(0, 0);
+        return new QueueLimits(0, 0, 0);
     }
 
     /** The GPU-hours a user may have waiting on this capacity (0: no limit). */

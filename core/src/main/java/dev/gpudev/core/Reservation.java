@@ -87,15 +87,29 @@ public record Reservation(
      * the rendezvous variables even on one node).
      */
     public record Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
-                          boolean distributed, Long diskId, PriorityClass priority) {
+                          boolean distributed, Long diskId, PriorityClass priority, Instant startAt) {
         public Options {
             nodeLabels = nodeLabels == null ? java.util.Map.of() : java.util.Map.copyOf(nodeLabels);
             priority = priority == null ? PriorityClass.NORMAL : priority;
         }
 
         public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
+                       boolean distributed, Long diskId, PriorityClass priority) {
+            this(disk, scratch, image, nodeLabels, distributed, diskId, priority, null);
+        }
+
+        public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
                        boolean distributed, Long diskId) {
-            this(disk, scratch, image, nodeLabels, distributed, diskId, PriorityClass.NORMAL);
+            this(disk, scratch, image, nodeLabels, distributed, diskId, PriorityClass.NORMAL, null);
+        }
+
+        /** A booking: GPUs for a window that starts then (the planner keeps it free). */
+        public Options withStartAt(Instant at) {
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, at);
+        }
+
+        public boolean booked() {
+            return startAt != null;
         }
 
         public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels) {
@@ -105,7 +119,7 @@ public record Reservation(
         public static final Options NONE = new Options(null, false, null, java.util.Map.of(), false, null);
 
         public Options withPriority(PriorityClass p) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, p);
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, p, startAt);
         }
 
         private static final java.util.regex.Pattern IMAGE = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}");
@@ -113,11 +127,11 @@ public record Reservation(
         private static final java.util.regex.Pattern LABEL_VALUE = java.util.regex.Pattern.compile("([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?");
 
         public Options withDiskId(Long id) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, id, priority);
+            return new Options(disk, scratch, image, nodeLabels, distributed, id, priority, startAt);
         }
 
         public Options withDistributed(boolean d) {
-            return new Options(disk, scratch, image, nodeLabels, d, diskId, priority);
+            return new Options(disk, scratch, image, nodeLabels, d, diskId, priority, startAt);
         }
 
         /** Checks the options; throws {@link ValidationException} saying what to change. */

@@ -92,7 +92,8 @@ public final class Scheduler {
         }
     }
 
-    public enum PendingReason { WAITING_FOR_CAPACITY, USER_GPU_LIMIT, WAITING_FOR_DISK, NO_CAPACITY_OF_TYPE }
+    /** Why it waits; BOOKED: a booking whose window is kept and starts on time. */
+    public enum PendingReason { WAITING_FOR_CAPACITY, USER_GPU_LIMIT, WAITING_FOR_DISK, NO_CAPACITY_OF_TYPE, BOOKED }
 
     /** A preemptible reservation whose GPUs a reservation with a better claim needs: it ends at {@code endsAt} (at least the notice ahead). */
     public record Preemption(UUID reservationId, Instant endsAt) {

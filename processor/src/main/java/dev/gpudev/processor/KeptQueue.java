@@ -225,13 +225,17 @@ final class KeptQueue {
         String why = overtaken == 0 ? "" : "; " + overtaken + " of those ahead " + (overtaken == 1 ? "is a younger reservation" : "are younger reservations")
                 + " of users who used less GPU time lately (fair share)";
         return switch (w.reason()) {
-            case WAITING_FOR_CAPACITY -> "waiting for GPUs, position " + w.position()
+            case WAITING_FOR_CAPACITY -> before != null && before.options().booked()
+                    ? "booked for " + DateTimeFormatter.ISO_INSTANT.format(before.options().startAt()) + " but late: its GPUs are held until "
+                    + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart()) + " (a reservation there was extended, or GPUs went away)"
+                    : "waiting for GPUs, position " + w.position()
                     + ", expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart()) + why;
             case USER_GPU_LIMIT -> "waiting: you hold your GPU limit"
                     + (w.estimatedStart() == null ? "" : "; expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart()));
             case WAITING_FOR_DISK -> "waiting for disk " + (before == null ? "" : before.options().disk())
                     + " (in use by another reservation of yours); expected to start " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
             case NO_CAPACITY_OF_TYPE -> "no node of this GPU type (with the labels asked for) can hold it";
+            case BOOKED -> "booked: its GPUs are kept for it from " + DateTimeFormatter.ISO_INSTANT.format(w.estimatedStart());
         };
     }
 }

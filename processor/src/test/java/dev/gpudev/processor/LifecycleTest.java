@@ -421,4 +421,26 @@ class LifecycleTest extends ProcessorFixture {
         p.cycle();
         assertEquals(ReservationStatus.ACTIVE, get(needed).status(), "the GPUs went to the one that needed them");
     }
+
+    @Test
+    void aBookingStartsOnTimeAndIsNotCancelledForWaitingBeforeItsWindow() {
+        Processor p = processor();
+        Instant at = clock.instant().plus(Duration.ofHours(1));
+        UUID booked = submit(alice, 8, "2", Reservation.Options.NONE.withStartAt(at));
+        UUID farAhead = submit(bob, 1, "1", Reservation.Options.NONE.withStartAt(clock.instant().plus(Duration.ofDays(5))));
+        p.cycle();
+        assertEquals(ReservationStatus.QUEUED, get(booked).status(), "free GPUs, but not before its start");
+        assertEquals("BOOKED", get(booked).pendingReason());
+        assertTrue(get(booked).detailedStatus().startsWith("booked: its GPUs are kept for it from " + at), get(booked).detailedStatus());
+        UUID meanwhile = submit(bob, 8, "2", Reservation.Options.NONE); // would overrun the window: waits until after it
+        p.cycle();
+        assertEquals(ReservationStatus.QUEUED, get(meanwhile).status());
+        assertEquals(at.plus(Duration.ofHours(2)).plus(ProcessorSettings.defaults().grace()), get(meanwhile).estimatedStart());
+        clock.advance(Duration.ofHours(1));
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(booked).status(), "on time");
+        clock.advance(Duration.ofHours(49));
+        p.cycle();
+        assertEquals(ReservationStatus.QUEUED, get(farAhead).status(), "waiting for its window is not waiting too long");
+    }
 }

@@ -71,6 +71,14 @@ public final class Main implements Callable<Integer> {
             + " (a day of every GPU there is) (default ${DEFAULT-VALUE})", defaultValue = "auto")
     String maxWaitingGpuHours;
 
+    @Option(names = "--max-bookings-per-user", description = "bookings ahead (reserve --start-at) one user may have waiting, 0 for"
+            + " no limit (default ${DEFAULT-VALUE})", defaultValue = "3")
+    int maxBookingsPerUser;
+
+    @Option(names = "--preemption-notice-minutes", description = "how long ahead a preemptible reservation is told it ends when"
+            + " one with a better claim needs its GPUs (default ${DEFAULT-VALUE})", defaultValue = "10")
+    int preemptionNoticeMinutes;
+
     @Option(names = "--fair-share-half-life", description = "how fast past GPU use is forgotten by the queue's fair share: a GPU-hour"
             + " this long ago counts half, e.g. 7d or 36h (default ${DEFAULT-VALUE})", defaultValue = "7d")
     String fairShareHalfLife;
@@ -199,8 +207,11 @@ public final class Main implements Callable<Integer> {
         String queue = System.getenv().getOrDefault("QUEUE_NAME", CommandQueue.DEFAULT_QUEUE);
         int heldLimit = countOrAuto("--max-gpus-per-user", maxGpusPerUser, Scheduler.Limits.AUTO);
         int waitingHours = countOrAuto("--max-waiting-gpu-hours-per-user", maxWaitingGpuHours, QueueLimits.AUTO);
-        if (maxWaitingPerUser < 0 || idleAfterMinutes < 0) {
-            throw new ValidationException("--max-waiting-per-user and --idle-after-minutes must be 0 or more");
+        if (maxWaitingPerUser < 0 || idleAfterMinutes < 0 || maxBookingsPerUser < 0) {
+            throw new ValidationException("--max-waiting-per-user, --max-bookings-per-user and --idle-after-minutes must be 0 or more");
+        }
+        if (preemptionNoticeMinutes < 1 || preemptionNoticeMinutes > 120) {
+            throw new ValidationException("--preemption-notice-minutes must be 1 to 120");
         }
         ProcessorSettings.Idle.Action action;
         try {
@@ -211,6 +222,7 @@ public final class Main implements Callable<Integer> {
         ProcessorSettings processor = ProcessorSettings.defaults()
                 .withLimits(new Scheduler.Limits(heldLimit, java.util.Map.of()))
                 .withFairShare(fairShare())
+                .withPreemptionNotice(java.time.Duration.ofMinutes(preemptionNoticeMinutes))
                 .withIdle(new ProcessorSettings.Idle(java.time.Duration.ofMinutes(idleAfterMinutes), java.time.Duration.ofMinutes(15), 5, action));
         // Checked before anything starts: a bad setting is a message, not a half-started server.
         var ttl = dev.gpudev.api.ApiConfig.ttlFromEnvironment(env);
@@ -221,7 +233,7 @@ public final class Main implements Callable<Integer> {
         var local = new dev.gpudev.backend.local.LocalBackend.Settings(bytesOrAuto("--environment-memory-per-gpu", memoryPerGpu),
                 processesPerGpu, !stopEnvironmentsOnExit).withHomeQuota(quota, java.time.Duration.ofMinutes(5));
         return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue, processor,
-                new QueueLimits(maxWaitingPerUser, waitingHours), ttl, insecureSingleUser, r, proxyHost != null ? proxyHost : host, proxyPort,
+                new QueueLimits(maxWaitingPerUser, waitingHours, maxBookingsPerUser), ttl, insecureSingleUser, r, proxyHost != null ? proxyHost : host, proxyPort,
                 sshHostKey, new ServerConfig.Kubernetes(kubernetes.kubeconfig, kubernetes.context, k8s), local);
     }
 

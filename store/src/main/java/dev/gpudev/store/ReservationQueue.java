@@ -106,6 +106,18 @@ public final class ReservationQueue {
     }
 
 
+    /** How many bookings ahead a user has waiting. */
+    public int bookingsOf(Connection c, long userId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "select count(*) from reservations where user_id = ? and status = 'queued' and start_at is not null")) {
+            ps.setLong(1, userId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
     /** What a user has waiting: how many reservations, and their GPU-hours. */
     public record UserWaiting(int count, java.math.BigDecimal gpuHours) {
     }

@@ -36,8 +36,8 @@ public final class Reservations {
     private static final String INSERT = """
             insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, name, created_at,
                 current_detailed_status, status_history, idempotency_key, jupyter_enabled, idle_opt_out, disk_name, disk_id,
-                no_persist, image, node_labels, distributed, priority_class)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+                no_persist, image, node_labels, distributed, priority_class, start_at)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
 
     /** The INSERT of a new reservation's row, every column it is born with (one statement text: one prepared plan). */
     Sql insertOf(Reservation r, String idempotencyKey) {
@@ -57,6 +57,7 @@ public final class Reservations {
         values.add(new Sql.Jsonb(Json.write(o.nodeLabels())));
         values.add(o.distributed());
         values.add(o.priority().wire());
+        values.add(o.startAt() == null ? new Sql.Null(java.sql.Types.TIMESTAMP_WITH_TIMEZONE) : o.startAt());
         return new Sql(INSERT, values);
     }
 
@@ -172,12 +173,14 @@ public final class Reservations {
         }
     }
 
-    /** Reservations in that state created before the cutoff, oldest first, without history. */
+    /** Reservations in that state created (a booking: whose window began) before the cutoff, oldest first, without history. */
     public List<Reservation> createdBefore(Connection c, ReservationStatus status, Instant cutoff) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(SELECT_NO_HISTORY
-                + " where r.status = ? and r.created_at < ? order by r.created_at, r.reservation_id")) {
+                + " where r.status = ? and r.created_at < ? and (r.start_at is null or r.start_at < ?)"
+                + " order by r.created_at, r.reservation_id")) {
             ps.setString(1, status.wire());
             ps.setTimestamp(2, Timestamp.from(cutoff));
+            ps.setTimestamp(3, Timestamp.from(cutoff));
             return ReservationRows.rows(ps);
         }
     }

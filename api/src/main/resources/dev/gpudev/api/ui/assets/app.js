@@ -104,6 +104,7 @@
     WAITING_FOR_CAPACITY: "waiting for GPUs to free up",
     USER_GPU_LIMIT: "its owner holds their GPU limit",
     WAITING_FOR_DISK: "its disk is in use by another of its owner's reservations",
+    BOOKED: "booked ahead: its GPUs are kept for its window",
     NO_CAPACITY_OF_TYPE: "no node of this type can hold it"
   };
 
