@@ -39,7 +39,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * its wait (admitted − submitted).
  *
  * <p>{@code bench/eta.sh [RESERVATIONS=400] [SEED=7]}; with {@code --no-surprises} nobody releases
- * early, extends or cancels: every first estimate must then be exact.
+ * early, extends or cancels: every first estimate must then be exact. With {@code --competing}, users
+ * compete under fair share: u0 used 16 GPUs for the last five days and u1 8 GPUs for two, the others
+ * nothing, and u0 and u1 send most of the arrivals (35% and 25%): the light users' arrivals go ahead of
+ * theirs, so a heavy user's first estimate can move later. {@code --fifo}: first come, first served
+ * (fair-share weight 0), the baseline.
  */
 public final class EtaAccuracy {
     private static final Instant START = Instant.parse("2026-06-01T08:00:00Z");
@@ -84,18 +88,29 @@ public final class EtaAccuracy {
 
     public static void main(String[] args) {
         boolean surprises = true;
+        boolean competing = false;
+        boolean fifo = false;
         List<String> rest = new ArrayList<>();
         for (String a : args) {
             if (a.equals("--no-surprises")) {
                 surprises = false;
+            } else if (a.equals("--fifo")) {
+                fifo = true;
+            } else if (a.equals("--competing")) {
+                competing = true;
             } else {
                 rest.add(a);
             }
         }
         int n = rest.isEmpty() ? 400 : Integer.parseInt(rest.get(0));
         long seed = rest.size() < 2 ? 7 : Long.parseLong(rest.get(1));
-        System.out.println(replay(trace(n, seed, surprises)));
+        System.out.println(replay(trace(n, seed, surprises, competing), competing,
+                fifo ? dev.gpudev.core.FairShare.Policy.off() : dev.gpudev.core.FairShare.Policy.defaults()));
         System.exit(0);
+    }
+
+    static List<Plan> trace(int n, long seed, boolean surprises) {
+        return trace(n, seed, surprises, false);
     }
 
     /**
@@ -104,7 +119,7 @@ public final class EtaAccuracy {
      * release early (10% to 90% into their time), 10% extend by an hour halfway, 5% give up waiting
      * after 10 minutes to 2 hours.
      */
-    static List<Plan> trace(int n, long seed, boolean surprises) {
+    static List<Plan> trace(int n, long seed, boolean surprises, boolean competing) {
         Random rnd = new Random(seed);
         List<Plan> plans = new ArrayList<>();
         Instant at = START;
@@ -119,7 +134,8 @@ public final class EtaAccuracy {
             Duration release = surprises && b < 0.20 ? Duration.ofSeconds((long) (seconds * (0.1 + 0.8 * rnd.nextDouble()))) : null;
             boolean extend = surprises && b >= 0.20 && b < 0.30;
             Duration cancelWaiting = surprises && b >= 0.30 && b < 0.35 ? Duration.ofSeconds(600 + rnd.nextInt(6600)) : null;
-            int user = rnd.nextInt(8);
+            double who = rnd.nextDouble();
+            int user = !competing ? rnd.nextInt(8) : who < 0.35 ? 0 : who < 0.60 ? 1 : 2 + rnd.nextInt(6);
             plans.add(new Plan(i, "u" + user, gpus, h, at, release, extend ? BigDecimal.ONE : null,
                     extend ? Duration.ofSeconds(seconds / 2) : null, cancelWaiting));
         }
@@ -127,16 +143,39 @@ public final class EtaAccuracy {
     }
 
     /** Replays the trace through a processor on a fresh database; one report. */
-    static Report replay(List<Plan> trace) {
+    static Report replay(List<Plan> trace, dev.gpudev.core.FairShare.Policy policy) {
+        return replay(trace, false, policy);
+    }
+
+    static Report replay(List<Plan> trace, boolean competing, dev.gpudev.core.FairShare.Policy policy) {
         Database db = TestDatabase.fresh();
         try {
-            return replay(db, trace);
+            return replay(db, trace, competing, policy);
         } finally {
             db.close();
         }
     }
 
-    private static Report replay(Database db, List<Plan> trace) {
+    /** What a user used before the trace: {@code gpus} GPUs for {@code days} days, ended a day before it starts. */
+    private static void used(Database db, long user, int gpus, int days) {
+        db.inTransaction(c -> {
+            try (var ps = c.prepareStatement("""
+                    insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, created_at,
+                        launched_at, status_changed_at) values (?, ?, 'expired', 'h100', ?, 24, ?, ?, ?)""")) {
+                Instant end = START.minus(Duration.ofDays(1));
+                ps.setObject(1, UUID.randomUUID());
+                ps.setLong(2, user);
+                ps.setInt(3, gpus);
+                ps.setTimestamp(4, java.sql.Timestamp.from(end.minus(Duration.ofDays(days))));
+                ps.setTimestamp(5, java.sql.Timestamp.from(end.minus(Duration.ofDays(days))));
+                ps.setTimestamp(6, java.sql.Timestamp.from(end));
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    private static Report replay(Database db, List<Plan> trace, boolean competing, dev.gpudev.core.FairShare.Policy policy) {
         MutableClock clock = new MutableClock(START);
         Pgmq pgmq = new Pgmq();
         CommandQueue commands = new CommandQueue(pgmq, "eta_q" + ProcessHandle.current().pid() + "_" + QUEUES.incrementAndGet());
@@ -146,11 +185,16 @@ public final class EtaAccuracy {
             nodes.add(new Capacity.Node("n" + n, "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true));
         }
         InMemoryBackend backend = new InMemoryBackend(new Capacity(nodes));
-        Processor processor = new Processor(Parts.of(db, pgmq, commands, backend, clock), ProcessorSettings.defaults().withWorkers(ProcessorSettings.Workers.inline()));
+        Processor processor = new Processor(Parts.of(db, pgmq, commands, backend, clock), ProcessorSettings.defaults().withWorkers(ProcessorSettings.Workers.inline())
+                .withFairShare(policy));
         Reservations reservations = new Reservations();
         Map<String, Long> users = new HashMap<>();
         for (Plan p : trace) {
             users.computeIfAbsent(p.username(), u -> db.inTransaction(c -> new Users().ensure(c, u, false).userId()));
+        }
+        if (competing) {
+            used(db, users.get("u0"), 16, 5);
+            used(db, users.get("u1"), 8, 2);
         }
 
         Map<UUID, Plan> plans = new HashMap<>();
