@@ -102,7 +102,8 @@ public final class ApiServer implements AutoCloseable {
         new DiskRoutes(db, parts.reservations(), parts.disks(), parts.commands()).register(router);
         var submission = new Submission(db, parts.reservations(), parts.disks(), parts.commands(), parts.catalog(), clock, parts.config(),
                 parts.wakeUps(), capacity);
-        new JobRoutes(db, parts.users(), parts.reservations(), parts.commands(), clock, submission, views).register(router);
+        new JobRoutes(db, parts.users(), parts.reservations(), parts.commands(), clock, submission, views, parts.config().fairShare())
+                .register(router);
         new ClusterRoutes(db, parts.reservations(), parts.reservationUsers(), parts.catalog(), clock, parts.usageSamples(), capacity)
                 .register(router);
         new DashboardRoutes(db, parts.users(), clock, parts.uiSessions()).register(router);

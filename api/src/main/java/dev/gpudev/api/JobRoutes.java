@@ -37,8 +37,12 @@ final class JobRoutes {
     private final Views views;
     private final Lookup lookup;
 
-    JobRoutes(Database db, Users users, Reservations reservations, CommandQueue commands, Clock clock, Submission submission, Views views) {
+    private final dev.gpudev.core.FairShare.Policy fairShare;
+
+    JobRoutes(Database db, Users users, Reservations reservations, CommandQueue commands, Clock clock, Submission submission, Views views,
+              dev.gpudev.core.FairShare.Policy fairShare) {
         this.db = db;
+        this.fairShare = fairShare;
         this.users = users;
         this.reservations = reservations;
         this.commands = commands;
@@ -51,12 +55,34 @@ final class JobRoutes {
     void register(Router r) {
         r.post("/v1/jobs/submit", Access.USER, this::submit);
         r.get("/v1/jobs", Access.USER, this::list);
-        r.get("/v1/jobs/{id}", Access.USER, ctx -> ctx.json(views.job(lookup.visible(Callers.of(ctx), ctx.pathParam("id")), Callers.of(ctx))));
+        r.get("/v1/jobs/{id}", Access.USER, this::show);
         r.post("/v1/jobs/{id}/cancel", Access.USER, this::cancel);
         r.post("/v1/jobs/{id}/extend", Access.USER, this::extend);
         r.post("/v1/jobs/{id}/users", Access.USER, this::addUser);
         r.post("/v1/jobs/{id}/jupyter/enable", Access.USER, ctx -> jupyter(ctx, true));
         r.post("/v1/jobs/{id}/jupyter/disable", Access.USER, ctx -> jupyter(ctx, false));
+    }
+
+    /**
+     * One reservation; a waiting one also says how firm its estimate is: until when a newcomer with a
+     * better claim could still go ahead of it (one aggregate query of the standings).
+     */
+    private void show(Context ctx) {
+        Caller who = Callers.of(ctx);
+        Reservation r = lookup.visible(who, ctx.pathParam("id"));
+        Map<String, Object> out = views.job(r, who);
+        if (r.status() == ReservationStatus.QUEUED) {
+            java.time.Instant now = clock.instant();
+            var standings = db.query(c -> UsageRoutes.standings(c, new dev.gpudev.store.GpuHours(), fairShare, now));
+            java.time.Instant until = standings.overtakableUntil(r);
+            out.put("estimate_firm_from", until == null ? null : until.isAfter(now) ? until : now);
+            out.put("estimate_note", until == null ? "preemptible: any other reservation that arrives goes ahead of it"
+                    : until.isAfter(now) ? "until " + until + " a newcomer whose user used less GPU time lately can still go ahead of it;"
+                    + " after that only ends, extensions, bookings and admins' high-priority reservations move the estimate"
+                    : "firm: no newcomer can go ahead of it; only ends, extensions, bookings and admins' high-priority reservations"
+                    + " move the estimate");
+        }
+        ctx.json(out);
     }
 
     /** An ISO-8601 time with its offset (2026-12-04T09:00:00Z), or null. */

@@ -109,6 +109,11 @@ class UsageRoutesTest {
         f.clock.advance(java.time.Duration.ofSeconds(1)); // a moment after her first (the fixture's clock stands still)
         var mine = f.call("POST", "/v1/jobs/submit", alice, "{\"gpu_type\":\"h100\",\"gpu_count\":8,\"duration_hours\":1,\"dry_run\":true}");
         assertEquals(2, mine.body().get("queue_position").asInt(), "alice's next goes behind her first");
+        var shown = f.call("GET", "/v1/jobs/" + hers.body().get("job_id").asText(), alice, null);
+        assertTrue(shown.body().get("estimate_note").asText().contains("a newcomer whose user used less GPU time lately can still go ahead"),
+                shown.raw());
+        assertTrue(java.time.Instant.parse(shown.body().get("estimate_firm_from").asText()).isAfter(f.clock.instant()),
+                "alice used GPUs: for a while others may go ahead of her");
         f.call("DELETE", "/v1/jobs/" + hers.body().get("job_id").asText(), alice, null);
     }
 }

@@ -115,6 +115,9 @@ final class JobCommands {
             if (j.hasNonNull("estimated_start_at")) {
                 o.println("  starts:    ~" + j.get("estimated_start_at").asText() + " (estimated)");
             }
+            if (j.hasNonNull("estimate_note")) {
+                o.println("  estimate:  " + j.get("estimate_note").asText());
+            }
             if (j.hasNonNull("expires_at")) {
                 o.println("  expires:   " + j.get("expires_at").asText() + (j.hasNonNull("preempted_at") ? " (preempted: a reservation with a"
                         + " better claim needs its GPUs; your home is kept)" : ""));

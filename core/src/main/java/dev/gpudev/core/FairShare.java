@@ -151,6 +151,20 @@ public final class FairShare {
     }
 
     /**
+     * Until when a newcomer (of the normal class, whose user used nothing lately: the best claim one can
+     * bring) could still go ahead of this waiting reservation; from then on only ends, extensions,
+     * admins' high-priority reservations and bookings can move its estimate. Null for a preemptible one:
+     * any other newcomer goes ahead of it.
+     */
+    public Instant overtakableUntil(Reservation r) {
+        if (r.options().priority().preemptible()) {
+            return null;
+        }
+        double untilHours = policy.weightHours() - key(r);
+        return Instant.ofEpochMilli((long) Math.ceil(untilHours * 3_600_000.0));
+    }
+
+    /**
      * GPU-hours of {@code gpus} GPUs held from {@code from} to {@code to}, decayed to {@code now}: the
      * integral of gpus × 2^(−age/halfLife) over the interval. What the store's usage query computes in SQL.
      */

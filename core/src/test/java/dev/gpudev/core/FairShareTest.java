@@ -137,4 +137,18 @@ class FairShareTest {
         assertTrue(queue.stream().noneMatch(r -> r.createdAt().isBefore(cut)), "every one of those older went first");
         assertTrue(Duration.between(NEXT_MONDAY, admittedAt).toHours() < 48, "admitted at " + admittedAt);
     }
+
+    @Test
+    void anEstimateIsFirmOnceNoNewcomerCanGoAheadOfIt() {
+        var fs = week();
+        var hers = waiting(ALICE, 8, NEXT_MONDAY);
+        double lead = 24 * (1 - fs.standing(ALICE).factor()); // hours a newcomer with factor 1 is ahead of her
+        assertEquals(NEXT_MONDAY.toEpochMilli() + lead * 3_600_000, fs.overtakableUntil(hers).toEpochMilli(), 1);
+        var carols = waiting(CAROL, 8, NEXT_MONDAY);
+        assertEquals(NEXT_MONDAY, fs.overtakableUntil(carols), "factor 1: only older ones are ahead of it");
+        var newcomer = waiting(CAROL, 8, fs.overtakableUntil(hers).minusSeconds(1));
+        assertTrue(fs.key(newcomer) > fs.key(hers), "a second before: one still goes ahead");
+        var late = waiting(CAROL, 8, fs.overtakableUntil(hers).plusSeconds(1));
+        assertTrue(fs.key(late) < fs.key(hers), "a second after: none does");
+    }
 }
