@@ -134,12 +134,17 @@ public final class EtaAccuracy {
             Duration release = surprises && b < 0.20 ? Duration.ofSeconds((long) (seconds * (0.1 + 0.8 * rnd.nextDouble()))) : null;
             boolean extend = surprises && b >= 0.20 && b < 0.30;
             Duration cancelWaiting = surprises && b >= 0.30 && b < 0.35 ? Duration.ofSeconds(600 + rnd.nextInt(6600)) : null;
-            double who = rnd.nextDouble();
-            int user = !competing ? rnd.nextInt(8) : who < 0.35 ? 0 : who < 0.60 ? 1 : 2 + rnd.nextInt(6);
+            int user = competing ? heavySkewed(rnd) : rnd.nextInt(8); // the plain trace draws as it always did
             plans.add(new Plan(i, "u" + user, gpus, h, at, release, extend ? BigDecimal.ONE : null,
                     extend ? Duration.ofSeconds(seconds / 2) : null, cancelWaiting));
         }
         return plans;
+    }
+
+    /** u0 35%, u1 25%, u2 to u7 the rest. */
+    private static int heavySkewed(Random rnd) {
+        double who = rnd.nextDouble();
+        return who < 0.35 ? 0 : who < 0.60 ? 1 : 2 + rnd.nextInt(6);
     }
 
     /** Replays the trace through a processor on a fresh database; one report. */
