@@ -62,6 +62,7 @@ final class DashboardRoutes {
         r.get("/ui", Access.ANYONE, ctx -> page(ctx, page));
         r.get("/ui/mine", Access.ANYONE, ctx -> page(ctx, page));
         r.get("/ui/admin", Access.ANYONE, ctx -> page(ctx, page));
+        r.get("/ui/usage", Access.ANYONE, ctx -> page(ctx, page));
         r.get("/ui/login", Access.ANYONE, ctx -> page(ctx, loginPage));
         r.post("/v1/ui/login-links", Access.USER_WITH_KEY, this::createLink);
         r.post("/v1/ui/session", Access.ANYONE, this::openSession);

@@ -34,7 +34,7 @@ class AuthorizationMatrixTest {
     static final List<String> ROLES = List.of("anonymous", "owner", "other", "added", "admin", "expired", "revoked");
     static final Set<String> PUBLIC = Set.of("GET /", "GET /health", "GET /openapi.json", "GET /docs", "GET /metrics",
             "POST /v1/auth/token-login", "POST /v1/auth/aws-login",
-            "GET /ui", "GET /ui/mine", "GET /ui/admin", "GET /ui/login", "POST /v1/ui/logout");
+            "GET /ui", "GET /ui/mine", "GET /ui/admin", "GET /ui/usage", "GET /ui/login", "POST /v1/ui/logout");
     /** Routes about one reservation: the owner and admins act, added users only read (told so), others see nothing. */
     static final Set<String> RESERVATION_READ = Set.of("GET /v1/jobs/{id}");
     static final Set<String> RESERVATION_WRITE = Set.of("POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/extend",

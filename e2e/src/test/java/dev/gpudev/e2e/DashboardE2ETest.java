@@ -279,6 +279,24 @@ class DashboardE2ETest {
     }
 
     @Test
+    void theUsagePageChartsTheLastThirtyDaysAndSaysWhereOneStandsAndOnlyAdminsLookAtOthers() throws Exception {
+        Path dana = newUser("dana");
+        logIn(dana, "dana");
+        browser.get(apiUrl + "/ui/usage");
+        waitUntil("her usage and fair share show", () -> text().contains("dana: 0.0 GPU-hours") && text().contains("Fair share")
+                && text().contains("no GPU use lately"));
+        assertTrue(browser.findElements(By.cssSelector("svg.chart rect.bar")).size() >= 30, "a bar per day");
+        assertTrue(browser.findElements(By.id("usage-user")).isEmpty(), "only admins may ask for another's usage");
+        logOut();
+        logIn(admin, "root");
+        browser.get(apiUrl + "/ui/usage");
+        waitFor(By.id("usage-user")).sendKeys("dana");
+        browser.findElement(By.cssSelector("#view button")).click();
+        waitUntil("dana's usage shows to the admin", () -> text().contains("dana: 0.0 GPU-hours"));
+        logOut();
+    }
+
+    @Test
     void aLoginLinkWorksOnceAndAPageWithoutASessionSaysHowToGetOne() throws Exception {
         Path dave = newUser("dave");
         String link = loginLink(dave);

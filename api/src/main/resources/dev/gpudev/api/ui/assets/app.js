@@ -1,4 +1,4 @@
-// The gpudev dashboard: three pages (cluster, mine, admin) drawn from the same /v1 routes the CLI uses,
+// The gpudev dashboard: four pages (cluster, mine, usage, admin) drawn from the same /v1 routes the CLI uses,
 // with the session cookie the login link set. No build step, no library, nothing from elsewhere: the
 // page polls every 2 seconds and redraws only what changed. Text is always set as text, never as HTML.
 "use strict";
@@ -15,6 +15,7 @@
   function pageOf(path) {
     if (path.indexOf("/ui/mine") === 0) return "mine";
     if (path.indexOf("/ui/admin") === 0) return "admin";
+    if (path.indexOf("/ui/usage") === 0) return "usage";
     return "cluster";
   }
 
@@ -505,10 +506,85 @@
     }), "No entries match.");
   }
 
+  // --- usage and fair share ----------------------------------------------------------------------
+  var usageAt = 0;
+  var usageFor = null;
+
+  function usage() {
+    var view = document.getElementById("view");
+    if (!document.getElementById("usage")) {
+      var parts = [el("h1", {text: "GPU usage, last 30 days"})];
+      if (me.is_admin) {
+        var input = el("input", {id: "usage-user", type: "text", "aria-label": "Whose usage (empty: yours)", placeholder: "user (empty: you)"});
+        parts.push(el("p", null, input, " ", el("button", {type: "button", text: "Show", onclick: function () {
+          usageFor = input.value.trim() || null;
+          usageAt = 0;
+          tick();
+        }})));
+      }
+      parts.push(el("div", {id: "usage"}));
+      view.replaceChildren.apply(view, parts);
+    }
+    if (Date.now() - usageAt < HISTORY_MS) return Promise.resolve(); // an aggregate query: once a minute is plenty
+    return api("GET", "/v1/usage?since=30d" + (usageFor ? "&user=" + encodeURIComponent(usageFor) : "")).then(function (u) {
+      usageAt = Date.now();
+      region("usage", u, drawUsage);
+    });
+  }
+
+  function drawUsage(u) {
+    var fs = u.fair_share;
+    var types = Object.keys(u.gpu_hours_by_type);
+    return el("div", null,
+      el("p", {text: u.user + ": " + u.gpu_hours.toFixed(1) + " GPU-hours since " + time(u.since) + "."}),
+      dailyChart(u.daily),
+      table("GPU-hours by type", ["Type", "GPU-hours"], types.map(function (t) { return [t, u.gpu_hours_by_type[t].toFixed(1)]; }),
+        "No GPU time in these 30 days."),
+      el("h2", {text: "Fair share"}),
+      el("p", {text: "Factor " + fs.factor.toFixed(2) + " (" + fs.decayed_gpu_hours.toFixed(1) + " GPU-hours counted, halving every "
+        + Math.round(fs.half_life_hours / 24) + " days; share " + (fs.share * 100).toFixed(0) + "% of those competing now, "
+        + (fs.usage_share * 100).toFixed(0) + "% of their recent use)."}),
+      el("p", {text: fs.explained}));
+  }
+
+  // GPU-hours a day as bars, with the figures in words for screen readers.
+  function dailyChart(days) {
+    var W = 720, H = 160, L = 40, B = 22;
+    var sums = days.map(function (d) { return Object.keys(d.gpu_hours).reduce(function (a, k) { return a + d.gpu_hours[k]; }, 0); });
+    var max = Math.max.apply(null, [1].concat(sums));
+    var ns = "http://www.w3.org/2000/svg";
+    function s(tag, attrs, text) {
+      var e = document.createElementNS(ns, tag);
+      Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+      if (text !== undefined) e.textContent = text;
+      return e;
+    }
+    var busiest = sums.indexOf(Math.max.apply(null, sums));
+    var summary = sums.some(function (v) { return v > 0; })
+      ? "GPU-hours per day; the busiest day was " + days[busiest].date + " with " + sums[busiest].toFixed(1) + "."
+      : "No GPU time in these 30 days.";
+    var svg = s("svg", {viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": summary, class: "chart"});
+    [0, 0.5, 1].forEach(function (f) {
+      var v = max * f;
+      var y = 8 + (H - B - 8) * (1 - f);
+      svg.appendChild(s("line", {x1: L, x2: W - 8, y1: y, y2: y, class: "grid"}));
+      svg.appendChild(s("text", {x: L - 6, y: y + 4, "text-anchor": "end", class: "axis"}, v.toFixed(v < 10 ? 1 : 0)));
+    });
+    var bw = (W - L - 8) / Math.max(1, days.length);
+    days.forEach(function (d, i) {
+      var h = (H - B - 8) * sums[i] / max;
+      svg.appendChild(s("rect", {x: (L + i * bw + 1).toFixed(1), y: (H - B - h).toFixed(1), width: Math.max(1, bw - 2).toFixed(1),
+        height: h.toFixed(1), class: "bar"}));
+      if (i % 7 === 0) svg.appendChild(s("text", {x: (L + i * bw + bw / 2).toFixed(1), y: H - 6, "text-anchor": "middle", class: "axis"},
+        d.date.substring(5)));
+    });
+    return el("figure", {class: "chart-box"}, svg, el("figcaption", null, summary));
+  }
+
   // --- the loop ----------------------------------------------------------------------------------
   function tick() {
     if (halted) return Promise.resolve();
-    var draw = page === "mine" ? mine : page === "admin" ? admin : cluster;
+    var draw = page === "mine" ? mine : page === "admin" ? admin : page === "usage" ? usage : cluster;
     return draw().then(function () {
       if (pollFailed) {
         say("");
