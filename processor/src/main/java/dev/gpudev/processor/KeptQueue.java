@@ -46,6 +46,8 @@ final class KeptQueue {
     private final Set<UUID> planned = new HashSet<>();
     /** What the database holds of each waiting reservation's queue fields (read, then as written). */
     private Map<UUID, Reservation.Queue> stored = new HashMap<>();
+    /** Whether the kept list is in order (false while arrivals that belong further ahead wait behind everyone). */
+    private boolean appendedInOrder = true;
     /** Changes planned but not written yet, nearest the front first. */
     private final LinkedHashMap<UUID, ReservationQueue.Waiting> unwritten = new LinkedHashMap<>();
 
@@ -58,6 +60,7 @@ final class KeptQueue {
         this.order = order;
         if (kept != null) {
             kept.sort(order);
+            appendedInOrder = true;
         }
     }
 
@@ -75,6 +78,7 @@ final class KeptQueue {
         queued.sort(order);
         readAt = now;
         kept = new ArrayList<>(queued);
+        appendedInOrder = true;
         planned.clear();
         queued.forEach(q -> planned.add(q.id()));
         return queued;
@@ -98,7 +102,19 @@ final class KeptQueue {
 
     /** Whether these arrivals (in order) all go behind every kept reservation: planning only them is then exact. */
     boolean behindAll(List<Reservation> arrivals) {
-        return arrivals.isEmpty() || kept.isEmpty() || order.compare(kept.getLast(), arrivals.getFirst()) < 0;
+        return arrivals.isEmpty() || kept.isEmpty() || order.compare(kept.getLast(), arrivals.getFirst()) < 0 && appendedInOrder;
+    }
+
+    /**
+     * The kept list in order again (arrivals appended behind everyone for a moment may belong further
+     * ahead), and these arrivals in order.
+     */
+    List<Reservation> sorted(List<Reservation> arrivals) {
+        if (!appendedInOrder) {
+            kept.sort(order);
+            appendedInOrder = true;
+        }
+        return arrivals;
     }
 
     /** The kept list with these arrivals merged in, in order; all of it is kept from now on. */
@@ -115,8 +131,11 @@ final class KeptQueue {
         return all;
     }
 
-    /** Arrivals planned after the kept list. */
+    /** Arrivals planned after the kept list (behind everyone, even those that belong further ahead: see {@link #sorted}). */
     void add(List<Reservation> arrivals) {
+        if (!arrivals.isEmpty() && !kept.isEmpty() && order.compare(kept.getLast(), arrivals.getFirst()) > 0) {
+            appendedInOrder = false;
+        }
         kept.addAll(arrivals);
         arrivals.forEach(a -> planned.add(a.id()));
     }

@@ -53,6 +53,7 @@ final class PlanCache {
     private Instant plannedAt;
     private long epoch = -1;
     private boolean replan = true;
+    private boolean reorder;
 
     PlanCache(Scheduler scheduler) {
         this.scheduler = scheduler;
@@ -61,6 +62,11 @@ final class PlanCache {
     /** Something besides arrivals changed: the next pass plans everything. */
     void replan() {
         replan = true;
+    }
+
+    /** Only the order changed (arrivals planned behind everyone belong further ahead): the next pass plans everything from memory. */
+    void reorder() {
+        reorder = true;
     }
 
     /** The plan is no longer what the database holds (admissions, another replica, a failed pass). */
@@ -79,7 +85,7 @@ final class PlanCache {
     Mode mode(long epoch, Basis now, Instant at, boolean queueFresh) {
         boolean unchanged = !replan && planner != null && followsOwnPass(epoch) && now.equals(basis) && !at.isBefore(plannedAt);
         this.epoch = epoch;
-        if (unchanged && at.isBefore(plannedAt.plus(FULL_PLAN_EVERY)) && at.isBefore(planner.validUntil())) {
+        if (unchanged && !reorder && at.isBefore(plannedAt.plus(FULL_PLAN_EVERY)) && at.isBefore(planner.validUntil())) {
             return Mode.ARRIVALS;
         }
         return unchanged && queueFresh ? Mode.FROM_MEMORY : Mode.FULL;
@@ -101,6 +107,7 @@ final class PlanCache {
         basis = on;
         plannedAt = at;
         replan = false;
+        reorder = false;
         return planner.plan();
     }
 }

@@ -67,6 +67,11 @@ final class SchedulingPass {
     private final Set<UUID> arrivals = new LinkedHashSet<>();
     private FairShare standings = FairShare.none();
     private Instant standingsAt;
+    /** At most one plan of everything for arrivals that go ahead of kept ones per this (their CPU, not the database's). */
+    static final java.time.Duration INSERT_EVERY = java.time.Duration.ofSeconds(5);
+    private Instant insertedAt;
+    /** When arrivals planned behind everyone are to be planned where they go. */
+    private Instant insertDue;
     private final BackendCalls calls;
 
     SchedulingPass(Database db, Reservations reservations, SchedulerState schedulerState, GpuHours gpuHours, FairShare.Policy policy,
@@ -140,6 +145,10 @@ final class SchedulingPass {
         Instant now = clock.instant();
         var basis = PlanCache.Basis.of(capacity, holding);
         // mode
+        if (insertDue != null && !now.isBefore(insertDue)) {
+            cache.reorder(); // arrivals planned behind everyone a moment ago go where they belong now
+            insertDue = null;
+        }
         PlanCache.Mode mode = cache.mode(epoch, basis, now, queue.fresh(now));
         if (mode == PlanCache.Mode.ARRIVALS && policy.weightHours() > 0 && (standingsAt == null || !now.isBefore(standingsAt.plus(PlanCache.FULL_PLAN_EVERY)))) {
             mode = queue.fresh(now) ? PlanCache.Mode.FROM_MEMORY : PlanCache.Mode.FULL; // the standings are due: everything in their order
@@ -152,15 +161,23 @@ final class SchedulingPass {
             case ARRIVALS -> {
                 queued = queue.arrivals(c, news);
                 boolean mayPreempt = cache.preemptibleHeld() && queued.stream().anyMatch(r -> !r.options().priority().preemptible());
-                if (!queue.behindAll(queued) || mayPreempt) {
+                if ((!queue.behindAll(queued) || mayPreempt) && (insertedAt == null || !now.isBefore(insertedAt.plus(INSERT_EVERY)))) {
                     mode = PlanCache.Mode.INSERTED; // planned again from where they go: everything, from memory
-                    queued = queue.keptWith(queued);
+                    queued = queue.keptWith(queue.sorted(queued));
+                    insertedAt = now;
+                    insertDue = null;
                 } else {
+                    if (!queue.behindAll(queued) || mayPreempt) {
+                        // Under a stream of arrivals that go ahead, at most one plan of everything per INSERT_EVERY: until
+                        // then these are planned behind everyone (an estimate that can only improve), then where they go.
+                        insertDue = insertedAt.plus(INSERT_EVERY);
+                    }
                     onlyArrivals = true;
                 }
             }
             case FROM_MEMORY -> {
-                queued = queue.keptWith(queue.arrivals(c, news));
+                queued = queue.keptWith(queue.sorted(queue.arrivals(c, news)));
+                insertDue = null;
                 if (standingsAt == null || !now.isBefore(standingsAt.plus(PlanCache.FULL_PLAN_EVERY))) {
                     queued = standings(c, now);
                 }
@@ -234,6 +251,8 @@ final class SchedulingPass {
             queue.kept().forEach(r -> competing.add(r.userId()));
             standings = FairShare.of(policy, gpuHours.decayed(c, now, policy.halfLife()), gpuHours.shares(c), competing);
             queue.order(standings.order());
+        } else {
+            queue.order(FairShare.none().order()); // a fresh comparator: its cache of keys does not grow for ever
         }
         standingsAt = now;
         return new ArrayList<>(queue.kept());

@@ -133,11 +133,22 @@ class SchedulingPassTest extends ProcessorFixture {
         assertEquals(3, stats.written(), "the arrival's row, the one it went ahead of, and bob's first (its estimate counts from"
                 + " now while the holder prepares): not the whole queue");
 
+        UUID soonAfter = submit(bob, 8, "1", Reservation.Options.NONE); // goes ahead of alice's too, a moment after the last plan of everything
+        pass.arrived(List.of(soonAfter));
+        stats = pass.run(live, capacity());
+        assertEquals(PlanCache.Mode.ARRIVALS, stats.mode(), "at most one plan of everything per " + SchedulingPass.INSERT_EVERY);
+        assertEquals(4, get(soonAfter).queuePosition(), "behind everyone for a moment: an estimate that can only improve");
+        clock.advance(SchedulingPass.INSERT_EVERY);
+        stats = pass.run(live, capacity());
+        assertEquals(PlanCache.Mode.FROM_MEMORY, stats.mode());
+        assertEquals(3, get(soonAfter).queuePosition(), "then where it belongs");
+        assertEquals(4, get(hers).queuePosition());
+
         UUID hersToo = submit(alice, 8, "1", Reservation.Options.NONE);
         pass.arrived(List.of(hersToo));
         stats = pass.run(live, capacity());
         assertEquals(PlanCache.Mode.ARRIVALS, stats.mode(), "alice's second goes behind everyone: only it is planned");
-        assertEquals(4, get(hersToo).queuePosition());
+        assertEquals(5, get(hersToo).queuePosition());
     }
 
     @Test
