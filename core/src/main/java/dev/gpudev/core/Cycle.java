@@ -134,7 +134,7 @@ final class Cycle {
     Scheduler.Plan run(List<Reservation> queued, boolean inGivenOrder) {
         List<Scheduler.Admission> admissions = new ArrayList<>();
         List<Scheduler.Waiting> waiting = new ArrayList<>();
-        List<Reservation> ordered = inGivenOrder ? queued : queued.stream().sorted(fairShare.order()).toList();
+        List<Reservation> ordered = inGivenOrder ? queued : fairShare.sorted(queued);
         for (Reservation r : ordered) {
             if (r.options().priority().preemptible()) {
                 decideVictims(); // everyone with a better claim is planned

@@ -151,6 +151,29 @@ public final class FairShare {
     }
 
     /**
+     * These reservations in {@link #order()}, sorted on keys computed once each (a deep queue sorts in
+     * tens of milliseconds, not a hash lookup per comparison).
+     */
+    public List<Reservation> sorted(java.util.Collection<Reservation> rs) {
+        record Keyed(Reservation r, long booked, boolean preemptible, double key, long created) {
+        }
+        Keyed[] keyed = new Keyed[rs.size()];
+        int i = 0;
+        for (Reservation r : rs) {
+            keyed[i++] = new Keyed(r, r.options().startAt() == null ? Long.MAX_VALUE : r.options().startAt().toEpochMilli(),
+                    r.options().priority().preemptible(), key(r), r.createdAt().toEpochMilli());
+        }
+        java.util.Arrays.sort(keyed, Comparator.comparingLong(Keyed::booked).thenComparing(Keyed::preemptible)
+                .thenComparing(Comparator.comparingDouble(Keyed::key).reversed())
+                .thenComparing((a, b) -> Cycle.FIFO.compare(a.r(), b.r())));
+        List<Reservation> out = new ArrayList<>(keyed.length);
+        for (Keyed k : keyed) {
+            out.add(k.r());
+        }
+        return out;
+    }
+
+    /**
      * Until when a newcomer (of the normal class, whose user used nothing lately: the best claim one can
      * bring) could still go ahead of this waiting reservation; from then on only ends, extensions,
      * admins' high-priority reservations and bookings can move its estimate. Null for a preemptible one:
@@ -186,16 +209,20 @@ public final class FairShare {
         }
         Map<UUID, Integer> out = new HashMap<>();
         for (List<Reservation> line : perType.values()) {
-            List<Reservation> byAge = new ArrayList<>(line);
-            byAge.sort(Cycle.FIFO);
-            Map<UUID, Integer> rank = new HashMap<>();
-            for (int i = 0; i < byAge.size(); i++) {
-                rank.put(byAge.get(i).id(), i + 1);
+            Integer[] byAge = new Integer[line.size()];
+            for (int i = 0; i < byAge.length; i++) {
+                byAge[i] = i;
             }
-            int[] tree = new int[byAge.size() + 1]; // Fenwick tree over age ranks of those already in line
+            java.util.Arrays.sort(byAge, (a, b) -> Cycle.FIFO.compare(line.get(a), line.get(b)));
+            int[] rank = new int[byAge.length];
+            for (int i = 0; i < byAge.length; i++) {
+                rank[byAge[i]] = i + 1;
+            }
+            int[] tree = new int[byAge.length + 1]; // Fenwick tree over age ranks of those already in line
             int seen = 0;
-            for (Reservation r : line) {
-                int k = rank.get(r.id());
+            for (int at = 0; at < line.size(); at++) {
+                Reservation r = line.get(at);
+                int k = rank[at];
                 int older = 0;
                 for (int i = k; i > 0; i -= i & -i) {
                     older += tree[i];

@@ -38,7 +38,8 @@ final class KeptQueue {
     static final int WRITES_PER_PASS = 1000;
 
     private final Reservations reservations;
-    private Comparator<Reservation> order = FairShare.none().order();
+    private FairShare standings = FairShare.none();
+    private Comparator<Reservation> order = standings.order();
     /** The waiting reservations, in order; null when they must be read again. */
     private List<Reservation> kept;
     private Instant readAt;
@@ -56,10 +57,11 @@ final class KeptQueue {
     }
 
     /** The order from now on (standings computed again): the kept list is sorted by it. */
-    void order(Comparator<Reservation> order) {
-        this.order = order;
+    void order(FairShare standings) {
+        this.standings = standings;
+        this.order = standings.order();
         if (kept != null) {
-            kept.sort(order);
+            kept = new ArrayList<>(standings.sorted(kept));
             appendedInOrder = true;
         }
     }
@@ -71,11 +73,10 @@ final class KeptQueue {
 
     /** The whole queue, read now, in order; it is what is kept from now on. */
     List<Reservation> readAll(Connection c, Instant now) throws SQLException {
-        List<Reservation> queued = new ArrayList<>(reservations.withStatus(c, false, ReservationStatus.QUEUED));
+        List<Reservation> queued = standings.sorted(reservations.withStatus(c, false, ReservationStatus.QUEUED));
         stored = new HashMap<>();
         queued.forEach(q -> stored.put(q.id(), q.queue()));
         unwritten.clear();
-        queued.sort(order);
         readAt = now;
         kept = new ArrayList<>(queued);
         appendedInOrder = true;
@@ -90,9 +91,7 @@ final class KeptQueue {
         if (unplanned.isEmpty()) {
             return List.of();
         }
-        List<Reservation> out = new ArrayList<>(reservations.queuedAmong(c, unplanned));
-        out.sort(order);
-        return out;
+        return standings.sorted(reservations.queuedAmong(c, unplanned));
     }
 
     /** The waiting reservations the kept list holds (for the standings: who competes). */
@@ -111,7 +110,7 @@ final class KeptQueue {
      */
     List<Reservation> sorted(List<Reservation> arrivals) {
         if (!appendedInOrder) {
-            kept.sort(order);
+            kept = new ArrayList<>(standings.sorted(kept));
             appendedInOrder = true;
         }
         return arrivals;

@@ -250,9 +250,9 @@ final class SchedulingPass {
             Set<Long> competing = new java.util.HashSet<>();
             queue.kept().forEach(r -> competing.add(r.userId()));
             standings = FairShare.of(policy, gpuHours.decayed(c, now, policy.halfLife()), gpuHours.shares(c), competing);
-            queue.order(standings.order());
+            queue.order(standings);
         } else {
-            queue.order(FairShare.none().order()); // a fresh comparator: its cache of keys does not grow for ever
+            queue.order(FairShare.none()); // a fresh comparator: its cache of keys does not grow for ever
         }
         standingsAt = now;
         return new ArrayList<>(queue.kept());
