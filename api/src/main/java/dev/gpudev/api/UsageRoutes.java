@@ -14,10 +14,8 @@ import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * GPU usage and fair share: a user's GPU-hours by type and by day, and where they stand in the queue's
@@ -46,14 +44,7 @@ final class UsageRoutes {
 
     /** The standings the processor plans by now: everyone's decayed usage, the shares, who waits. */
     static FairShare standings(Connection c, GpuHours gpuHours, FairShare.Policy policy, Instant now) throws SQLException {
-        Set<Long> waiting = new HashSet<>();
-        try (var ps = c.prepareStatement("select distinct user_id from reservations where status = 'queued'");
-             var rs = ps.executeQuery()) {
-            while (rs.next()) {
-                waiting.add(rs.getLong(1));
-            }
-        }
-        return FairShare.of(policy, gpuHours.decayed(c, now, policy.halfLife()), gpuHours.shares(c), waiting);
+        return gpuHours.standings(c, policy, now);
     }
 
     private void usage(Context ctx) {

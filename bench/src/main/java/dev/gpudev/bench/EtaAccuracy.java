@@ -163,19 +163,9 @@ public final class EtaAccuracy {
 
     /** What a user used before the trace: {@code gpus} GPUs for {@code days} days, ended a day before it starts. */
     private static void used(Database db, long user, int gpus, int days) {
+        Instant end = START.minus(Duration.ofDays(1));
         db.inTransaction(c -> {
-            try (var ps = c.prepareStatement("""
-                    insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, created_at,
-                        launched_at, status_changed_at) values (?, ?, 'expired', 'h100', ?, 24, ?, ?, ?)""")) {
-                Instant end = START.minus(Duration.ofDays(1));
-                ps.setObject(1, UUID.randomUUID());
-                ps.setLong(2, user);
-                ps.setInt(3, gpus);
-                ps.setTimestamp(4, java.sql.Timestamp.from(end.minus(Duration.ofDays(days))));
-                ps.setTimestamp(5, java.sql.Timestamp.from(end.minus(Duration.ofDays(days))));
-                ps.setTimestamp(6, java.sql.Timestamp.from(end));
-                ps.executeUpdate();
-            }
+            new dev.gpudev.store.GpuHours().recordEnded(c, user, "h100", gpus, end.minus(Duration.ofDays(days)), end);
             return null;
         });
     }

@@ -63,6 +63,40 @@ public final class GpuHours {
         return out;
     }
 
+    /** The standings by this policy now: everyone's decayed usage, the shares, and who waits (they compete too). */
+    public dev.gpudev.core.FairShare standings(Connection c, dev.gpudev.core.FairShare.Policy policy, Instant now) throws SQLException {
+        java.util.Set<Long> waiting = new java.util.HashSet<>();
+        try (PreparedStatement ps = c.prepareStatement("select distinct user_id from reservations where status = 'queued'");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                waiting.add(rs.getLong(1));
+            }
+        }
+        return dev.gpudev.core.FairShare.of(policy, decayed(c, now, policy.halfLife()), shares(c), waiting);
+    }
+
+    /**
+     * Past use as an ended (expired) reservation: {@code gpus} GPUs of a type from {@code from} to
+     * {@code to}. For an import of usage from an earlier system, and for replays that start with history.
+     */
+    public void recordEnded(Connection c, long userId, String gpuType, int gpus, Instant from, Instant to) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, created_at,
+                    launched_at, status_changed_at, expires_at) values (?, ?, 'expired', ?, ?, ?, ?, ?, ?, ?)""")) {
+            ps.setObject(1, java.util.UUID.randomUUID());
+            ps.setLong(2, userId);
+            ps.setString(3, gpuType);
+            ps.setInt(4, gpus);
+            ps.setBigDecimal(5, java.math.BigDecimal.valueOf(Math.max(1, Duration.between(from, to).toMinutes())).divide(
+                    java.math.BigDecimal.valueOf(60), 6, java.math.RoundingMode.HALF_UP));
+            ps.setTimestamp(6, Timestamp.from(from));
+            ps.setTimestamp(7, Timestamp.from(from));
+            ps.setTimestamp(8, Timestamp.from(to));
+            ps.setTimestamp(9, Timestamp.from(to));
+            ps.executeUpdate();
+        }
+    }
+
     /** The shares an admin set (users absent here have 1). */
     public Map<Long, Double> shares(Connection c) throws SQLException {
         Map<Long, Double> out = new HashMap<>();

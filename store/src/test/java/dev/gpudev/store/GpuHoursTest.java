@@ -88,4 +88,17 @@ class GpuHoursTest {
         assertTrue(db.inTransaction(c -> hours.setShare(c, "nobody", 2)).isEmpty());
         db.inTransaction(c -> hours.setShare(c, "bob", 1));
     }
+
+    @Test
+    void pastUseRecordedAsAnEndedReservationCounts() {
+        long dan = db.inTransaction(c -> new Users().ensure(c, "dan", false).userId());
+        db.inTransaction(c -> {
+            hours.recordEnded(c, dan, "a100", 2, NOW.minus(Duration.ofDays(2)), NOW.minus(Duration.ofDays(1)));
+            return null;
+        });
+        assertEquals(FairShare.decayedGpuHours(2, NOW.minus(Duration.ofDays(2)), NOW.minus(Duration.ofDays(1)), NOW, WEEK),
+                db.inTransaction(c -> hours.decayed(c, NOW, WEEK)).get(dan), 1e-6);
+        assertEquals(List.of(new GpuHours.Stretch("a100", 2, NOW.minus(Duration.ofDays(2)), NOW.minus(Duration.ofDays(1)))),
+                db.inTransaction(c -> hours.of(c, dan, NOW.minus(Duration.ofDays(30)), NOW)));
+    }
 }
