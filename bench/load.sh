@@ -28,6 +28,7 @@ WORKERS=${POSITIONAL[1]:-32}
 command -v pgbench >/dev/null || { echo "bench/load.sh needs pgbench (apt-get install postgresql-client)" >&2; exit 2; }
 (cd "$ROOT" && mvn -B -q -DskipTests package -pl server,bench -am)
 # GPUDEV_SERVER_JAR=path: measure another build of the server (a baseline) with this harness.
+# GPUDEV_SERVER_ARGS="--fair-share-weight 0": more flags for the server (e.g. first come, first served).
 SERVER_JAR="${GPUDEV_SERVER_JAR:-$ROOT/server/target/gpudev-server.jar}"
 DATA=$(mktemp -d /tmp/gpudev-load.XXXXXX)
 PORT=$((20000 + RANDOM % 20000))
@@ -39,7 +40,7 @@ UNLIMITED=()
   && UNLIMITED=(--max-waiting-per-user 0 --max-waiting-gpu-hours-per-user 0 --stop-environments-on-exit)
 RATE_LIMIT_PER_KEY=100000 RATE_LIMIT_PER_ADDRESS=100000 \
   "$JAVA_HOME/bin/java" ${GPUDEV_JAVA_OPTS:-} -jar "$SERVER_JAR" --port "$PORT" --ssh-port "$SSH_PORT" \
-  --data-dir "$DATA" --simulated-gpus h100:8 "${UNLIMITED[@]}" > "$DATA/server.log" 2>&1 &
+  --data-dir "$DATA" --simulated-gpus h100:8 "${UNLIMITED[@]}" ${GPUDEV_SERVER_ARGS:-} > "$DATA/server.log" 2>&1 &
 SERVER=$!
 PIDS="$SERVER"
 # The server's log is kept for a look at what happened during the run.
