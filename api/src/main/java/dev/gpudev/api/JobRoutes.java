@@ -73,7 +73,7 @@ final class JobRoutes {
         Map<String, Object> out = views.job(r, who);
         if (r.status() == ReservationStatus.QUEUED) {
             java.time.Instant now = clock.instant();
-            var standings = db.query(c -> UsageRoutes.standings(c, new dev.gpudev.store.GpuHours(), fairShare, now));
+            var standings = db.query(c -> new dev.gpudev.store.GpuHours().standings(c, fairShare, now));
             java.time.Instant until = standings.overtakableUntil(r);
             out.put("estimate_firm_from", until == null ? null : until.isAfter(now) ? until : now);
             out.put("estimate_note", until == null ? "preemptible: any other reservation that arrives goes ahead of it"

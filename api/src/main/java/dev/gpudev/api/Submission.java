@@ -234,7 +234,7 @@ final class Submission {
         queued.add(new Reservation(probe, who.userId(), who.username(), ReservationStatus.QUEUED, request.gpuType(), request.gpuCount(),
                 request.durationHours(), request.name(), now, null, null, null, null, null, null, null,
                 new Reservation.Lifecycle(List.of(), null, null, false, null, false, options), List.of()));
-        var standings = db.query(c -> UsageRoutes.standings(c, new dev.gpudev.store.GpuHours(), config.fairShare(), now));
+        var standings = db.query(c -> new dev.gpudev.store.GpuHours().standings(c, config.fairShare(), now));
         var plan = new Scheduler(limits(), config.grace()).plan(new Scheduler.Snapshot(cap, holding, standings), queued, now);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("dry_run", true);

@@ -9,8 +9,6 @@ import io.javalin.http.Context;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -42,11 +40,6 @@ final class UsageRoutes {
         r.post("/v1/admin/users/{name}/share", Access.ADMIN, this::setShare);
     }
 
-    /** The standings the processor plans by now: everyone's decayed usage, the shares, who waits. */
-    static FairShare standings(Connection c, GpuHours gpuHours, FairShare.Policy policy, Instant now) throws SQLException {
-        return gpuHours.standings(c, policy, now);
-    }
-
     private void usage(Context ctx) {
         Caller who = Callers.of(ctx);
         String name = ctx.queryParam("user") == null ? who.username() : Names.check("user", ctx.queryParam("user"));
@@ -59,7 +52,7 @@ final class UsageRoutes {
         Map<String, Object> out = db.query(c -> {
             long userId = users.findByName(c, name).orElseThrow(() -> ApiError.notFound("no user '" + name + "'")).userId();
             var report = UsageReport.of(gpuHours.of(c, userId, since, now), since, now);
-            var standing = standings(c, gpuHours, policy, now).standing(userId);
+            var standing = gpuHours.standings(c, policy, now).standing(userId);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("user", name);
             m.put("since", since);

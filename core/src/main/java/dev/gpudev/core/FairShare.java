@@ -139,14 +139,13 @@ public final class FairShare {
     /**
      * Bookings first, by their start (their windows are kept free); preemptible reservations after all
      * others; in between, highest priority first; equal ones (no weight, or the same user and class)
-     * first come, first served.
+     * first come, first served. For comparing a few; a deep queue is sorted by {@link #sorted}.
      */
     public Comparator<Reservation> order() {
         Comparator<Reservation> bookingsFirst = Comparator.comparing((Reservation r) -> r.options().startAt(),
                 Comparator.nullsLast(Comparator.naturalOrder()));
-        Map<UUID, Double> keys = new HashMap<>();
         return bookingsFirst.thenComparing((Reservation r) -> r.options().priority().preemptible())
-                .thenComparing(Comparator.comparingDouble((Reservation r) -> -keys.computeIfAbsent(r.id(), id -> key(r))))
+                .thenComparing(Comparator.comparingDouble(this::key).reversed())
                 .thenComparing(Cycle.FIFO);
     }
 

@@ -150,7 +150,7 @@ final class SchedulingPass {
             insertDue = null;
         }
         PlanCache.Mode mode = cache.mode(epoch, basis, now, queue.fresh(now));
-        if (mode == PlanCache.Mode.ARRIVALS && policy.weightHours() > 0 && (standingsAt == null || !now.isBefore(standingsAt.plus(PlanCache.FULL_PLAN_EVERY)))) {
+        if (mode == PlanCache.Mode.ARRIVALS && policy.weightHours() > 0 && standingsDue(now)) {
             mode = queue.fresh(now) ? PlanCache.Mode.FROM_MEMORY : PlanCache.Mode.FULL; // the standings are due: everything in their order
         }
         // standings, queue
@@ -161,13 +161,14 @@ final class SchedulingPass {
             case ARRIVALS -> {
                 queued = queue.arrivals(c, news);
                 boolean mayPreempt = cache.preemptibleHeld() && queued.stream().anyMatch(r -> !r.options().priority().preemptible());
-                if ((!queue.behindAll(queued) || mayPreempt) && (insertedAt == null || !now.isBefore(insertedAt.plus(INSERT_EVERY)))) {
+                boolean goAhead = !queue.behindAll(queued) || mayPreempt;
+                if (goAhead && (insertedAt == null || !now.isBefore(insertedAt.plus(INSERT_EVERY)))) {
                     mode = PlanCache.Mode.INSERTED; // planned again from where they go: everything, from memory
                     queued = queue.keptWith(queue.sorted(queued));
                     insertedAt = now;
                     insertDue = null;
                 } else {
-                    if (!queue.behindAll(queued) || mayPreempt) {
+                    if (goAhead) {
                         // Under a stream of arrivals that go ahead, at most one plan of everything per INSERT_EVERY: until
                         // then these are planned behind everyone (an estimate that can only improve), then where they go.
                         insertDue = insertedAt.plus(INSERT_EVERY);
@@ -178,7 +179,7 @@ final class SchedulingPass {
             case FROM_MEMORY -> {
                 queued = queue.keptWith(queue.sorted(queue.arrivals(c, news)));
                 insertDue = null;
-                if (standingsAt == null || !now.isBefore(standingsAt.plus(PlanCache.FULL_PLAN_EVERY))) {
+                if (standingsDue(now)) {
                     queued = standings(c, now);
                 }
             }
@@ -233,6 +234,11 @@ final class SchedulingPass {
         }
     }
 
+    /** Whether the standings are a minute old (or never computed): the next plan of everything computes them again. */
+    private boolean standingsDue(Instant now) {
+        return standingsAt == null || !now.isBefore(standingsAt.plus(PlanCache.FULL_PLAN_EVERY));
+    }
+
     /** The next queue rows that changed, written; how many. */
     private int write(Connection c) throws SQLException {
         List<ReservationQueue.Waiting> batch = queue.toWrite();
@@ -251,8 +257,6 @@ final class SchedulingPass {
             queue.kept().forEach(r -> competing.add(r.userId()));
             standings = FairShare.of(policy, gpuHours.decayed(c, now, policy.halfLife()), gpuHours.shares(c), competing);
             queue.order(standings);
-        } else {
-            queue.order(FairShare.none()); // a fresh comparator: its cache of keys does not grow for ever
         }
         standingsAt = now;
         return new ArrayList<>(queue.kept());

@@ -43,6 +43,14 @@
     else parent.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
   }
 
+  // An SVG element (charts): attributes set as attributes, text as text.
+  function svgEl(tag, attrs, text) {
+    var e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
   function table(caption, head, rows, empty) {
     if (!rows.length) return el("p", {class: "empty"}, empty || "Nothing here.");
     return el("div", {class: "scroll", tabindex: "0", role: "region", "aria-label": caption},
@@ -291,13 +299,7 @@
     function path(f) {
       return keys.map(function (k, i) { return (i ? "L" : "M") + x(new Date(k).getTime()).toFixed(1) + " " + y(f(byMinute[k])).toFixed(1); }).join(" ");
     }
-    var ns = "http://www.w3.org/2000/svg";
-    function s(tag, attrs, text) {
-      var e = document.createElementNS(ns, tag);
-      Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-      if (text !== undefined) e.textContent = text;
-      return e;
-    }
+    var s = svgEl;
     var last = keys.length ? byMinute[keys[keys.length - 1]] : null;
     var summary = last ? "Now " + last.used + " of " + last.total + " GPUs in use and " + last.queued + " asked for by waiting reservations; "
       + "peak in use over the day " + Math.max.apply(null, keys.map(function (k) { return byMinute[k].used; })) + "."
@@ -552,13 +554,7 @@
     var W = 720, H = 160, L = 40, B = 22;
     var sums = days.map(function (d) { return Object.keys(d.gpu_hours).reduce(function (a, k) { return a + d.gpu_hours[k]; }, 0); });
     var max = Math.max.apply(null, [1].concat(sums));
-    var ns = "http://www.w3.org/2000/svg";
-    function s(tag, attrs, text) {
-      var e = document.createElementNS(ns, tag);
-      Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-      if (text !== undefined) e.textContent = text;
-      return e;
-    }
+    var s = svgEl;
     var busiest = sums.indexOf(Math.max.apply(null, sums));
     var summary = sums.some(function (v) { return v > 0; })
       ? "GPU-hours per day; the busiest day was " + days[busiest].date + " with " + sums[busiest].toFixed(1) + "."
