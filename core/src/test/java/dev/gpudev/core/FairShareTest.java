@@ -151,4 +151,23 @@ class FairShareTest {
         var late = waiting(CAROL, 8, fs.overtakableUntil(hers).plusSeconds(1));
         assertTrue(fs.key(late) < fs.key(hers), "a second after: none does");
     }
+
+    @Test
+    void theSortAndThePairwiseOrderAgree() {
+        var fs = week();
+        List<Reservation> mixed = new ArrayList<>();
+        java.util.Random rnd = new java.util.Random(3);
+        for (int i = 0; i < 300; i++) {
+            long user = 1 + rnd.nextInt(3);
+            Reservation r = waiting(user, 1 + rnd.nextInt(8), NEXT_MONDAY.minusSeconds(rnd.nextInt(200_000)));
+            PriorityClass p = PriorityClass.values()[rnd.nextInt(3)];
+            Instant at = rnd.nextInt(10) == 0 ? NEXT_MONDAY.plusSeconds(rnd.nextInt(50_000)) : null;
+            mixed.add(new Reservation(r.id(), r.userId(), r.username(), r.status(), r.gpuType(), r.gpuCount(), r.durationHours(), null,
+                    r.createdAt(), null, null, null, null, null, null, null, new Reservation.Lifecycle(List.of(), null, null, false, null, false,
+                    Reservation.Options.NONE.withPriority(p).withStartAt(at)), List.of()));
+        }
+        List<Reservation> byComparator = new ArrayList<>(mixed);
+        byComparator.sort(fs.order());
+        assertEquals(byComparator, fs.sorted(mixed));
+    }
 }
