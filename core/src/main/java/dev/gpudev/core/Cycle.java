@@ -34,7 +34,8 @@ final class Cycle {
     /** A preemption is decided when the GPUs are wanted within this of the earliest they can be had. */
     static final long PREEMPT_MARGIN = 2 * 60_000;
 
-    Cycle(Scheduler.Snapshot snapshot, long now, Scheduler.Limits limits, long grace, long notice) {
+    /** @param reclaimed holders preempted for teams' guarantees (see {@link Reclaim}): they end when told */
+    Cycle(Scheduler.Snapshot snapshot, long now, Scheduler.Limits limits, long grace, long notice, Map<java.util.UUID, Scheduler.Preemption> reclaimed) {
         this.now = now;
         this.grace = grace;
         this.notice = notice;
@@ -44,9 +45,11 @@ final class Cycle {
         this.nodes = new NodeIndex(capacity, now);
         this.quota = new UserQuota(limits, now);
         this.gang = new Gang(nodes, quota);
+        reclaimed.values().stream().sorted(Comparator.comparing(Scheduler.Preemption::reservationId)).forEach(preemptions::add);
         for (Reservation r : snapshot.holding()) {
-            long end = freedAt(r);
-            boolean reclaimable = r.options().priority().preemptible() && r.status() == ReservationStatus.ACTIVE
+            Scheduler.Preemption taken = reclaimed.get(r.id());
+            long end = taken != null ? taken.endsAt().toEpochMilli() + grace : freedAt(r);
+            boolean reclaimable = taken == null && r.options().priority().preemptible() && r.status() == ReservationStatus.ACTIVE
                     && r.lifecycle().preemptedAt() == null && end > reclaimable();
             if (reclaimable) {
                 soft.add(r);

@@ -27,6 +27,13 @@ import java.util.UUID;
  * a reservation of a user with factor 0 that has waited less than a day. Age has no cap, so nobody
  * starves: every waiting reservation eventually outranks any newcomer. Ties go to the older.
  *
+ * <p>Teams (Slurm's accounts, two levels): the teams and the users in no team share the platform by
+ * their shares; a team's members share the team's part by theirs, so a member's share is
+ * {@code share(team) × share(user within the team)}. A member's usage is Slurm's classic effective usage,
+ * {@code usage(user) + (usage(team) − usage(user)) × share(user within the team)}: what the rest of the
+ * team used counts against them too, by their part of the team. A reservation is charged to the team it
+ * was made for; a user in no team is their own top level (so without teams this is the plain formula).
+ *
  * <p>Between two computations of the factors (the processor computes them at most a minute apart)
  * the order of two waiting reservations never changes: both age alike, so comparing
  * {@code weight × factor − created} (in hours) orders them as their priorities do at any time.
@@ -59,21 +66,34 @@ public final class FairShare {
     }
 
     /**
-     * Where a user stands: decayed GPU-hours used, their share (normalized over who competes now) of
-     * the platform and of its usage, and the factor that follows.
+     * Where a user (charged to a team, or to none) or a team stands: decayed GPU-hours used, their share
+     * (normalized over who competes now) of the platform and of its usage (for a user in a team, the
+     * effective usage: see the class comment), and the factor that follows.
      */
     public record Standing(double usedGpuHours, double share, double usageShare, double factor) {
         public static final Standing UNUSED = new Standing(0, 0, 0, 1);
     }
 
-    private static final FairShare NONE = new FairShare(Policy.off(), Map.of());
+    /** Who a reservation's GPU-hours are charged to: its user, in a team or in none (null). */
+    public record Charge(long user, String team) {
+    }
+
+    /** Decayed GPU-hours of one user charged to one team (or to none). */
+    public record Use(long user, String team, double gpuHours) {
+    }
+
+    private static final FairShare NONE = new FairShare(Policy.off(), Map.of(), Map.of(), Guarantees.none());
 
     private final Policy policy;
-    private final Map<Long, Standing> standings;
+    private final Map<Charge, Standing> standings;
+    private final Map<String, Standing> teams;
+    private final Guarantees guarantees;
 
-    private FairShare(Policy policy, Map<Long, Standing> standings) {
+    private FairShare(Policy policy, Map<Charge, Standing> standings, Map<String, Standing> teams, Guarantees guarantees) {
         this.policy = policy;
         this.standings = Map.copyOf(standings);
+        this.teams = Map.copyOf(teams);
+        this.guarantees = guarantees;
     }
 
     /** First come, first served: no usage counts. */
@@ -81,58 +101,136 @@ public final class FairShare {
         return NONE;
     }
 
+    /** First come, first served, with these guaranteed GPUs. */
+    public static FairShare none(Guarantees guarantees) {
+        return NONE.withGuarantees(guarantees);
+    }
+
     /**
-     * The standings of the users who compete now.
+     * The standings of users in no team who compete now.
      *
      * @param usage     decayed GPU-hours per user (see {@link #decayedGpuHours})
      * @param shares    each user's share where an admin set one (others have 1)
      * @param competing users with reservations waiting (they compete even with no usage)
      */
     public static FairShare of(Policy policy, Map<Long, Double> usage, Map<Long, Double> shares, Collection<Long> competing) {
-        Set<Long> users = new HashSet<>(competing);
-        usage.forEach((u, h) -> {
-            if (h > 0) {
-                users.add(u);
-            }
-        });
-        double totalUsage = 0;
-        double totalShares = 0;
-        for (long u : users) {
-            totalUsage += Math.max(0, usage.getOrDefault(u, 0.0));
-            totalShares += shareOf(shares, u);
-        }
-        Map<Long, Standing> out = new HashMap<>();
-        for (long u : users) {
-            double used = Math.max(0, usage.getOrDefault(u, 0.0));
-            double share = totalShares > 0 ? shareOf(shares, u) / totalShares : 0;
-            double usageShare = totalUsage > 0 ? used / totalUsage : 0;
-            double factor = usageShare == 0 ? 1 : share == 0 ? 0 : Math.pow(2, -usageShare / share);
-            out.put(u, new Standing(used, share, usageShare, factor));
-        }
-        return new FairShare(policy, out);
+        List<Use> uses = new ArrayList<>();
+        usage.forEach((u, h) -> uses.add(new Use(u, null, h)));
+        return of(policy, uses, shares, Map.of(), competing.stream().map(u -> new Charge(u, null)).toList());
     }
 
-    private static double shareOf(Map<Long, Double> shares, long user) {
+    /**
+     * The standings of everyone who competes now: users in no team and teams share the platform (by
+     * their shares), a team's members share the team's part (by theirs).
+     *
+     * @param uses       decayed GPU-hours per user and team charged
+     * @param userShares each user's share where an admin set one (others have 1)
+     * @param teamShares each team's share where an admin set one (others have 1)
+     * @param competing  who has reservations waiting (they compete even with no usage)
+     */
+    public static FairShare of(Policy policy, Collection<Use> uses, Map<Long, Double> userShares, Map<String, Double> teamShares,
+                               Collection<Charge> competing) {
+        Map<Charge, Double> used = new HashMap<>();
+        for (Charge c : competing) {
+            used.putIfAbsent(c, 0.0);
+        }
+        for (Use u : uses) {
+            if (u.gpuHours() > 0) {
+                used.merge(new Charge(u.user(), u.team()), u.gpuHours(), Double::sum);
+            }
+        }
+        double totalUsage = 0;
+        Map<String, Double> topShares = new HashMap<>(); // a team ("t:" name) or a user in no team ("u:" id)
+        Map<String, Double> memberShares = new HashMap<>(); // per team: its competing members' shares summed
+        Map<String, Double> teamUsage = new HashMap<>();
+        for (var e : used.entrySet()) {
+            Charge c = e.getKey();
+            totalUsage += e.getValue();
+            if (c.team() == null) {
+                topShares.put("u:" + c.user(), share(userShares, c.user()));
+            } else {
+                topShares.put("t:" + c.team(), Math.max(0, teamShares.getOrDefault(c.team(), 1.0)));
+                memberShares.merge(c.team(), share(userShares, c.user()), Double::sum);
+                teamUsage.merge(c.team(), e.getValue(), Double::sum);
+            }
+        }
+        double allShares = topShares.values().stream().mapToDouble(Double::doubleValue).sum();
+        Map<Charge, Standing> out = new HashMap<>();
+        for (var e : used.entrySet()) {
+            Charge c = e.getKey();
+            double usageShare = totalUsage > 0 ? e.getValue() / totalUsage : 0;
+            double share;
+            if (c.team() == null) {
+                share = allShares > 0 ? share(userShares, c.user()) / allShares : 0;
+            } else {
+                double top = allShares > 0 ? topShares.get("t:" + c.team()) / allShares : 0;
+                double members = memberShares.get(c.team());
+                double within = members > 0 ? share(userShares, c.user()) / members : 0;
+                share = top * within;
+                // Slurm's classic effective usage: a member also carries the team's usage, by their part of it
+                double team = totalUsage > 0 ? teamUsage.get(c.team()) / totalUsage : 0;
+                usageShare = usageShare + (team - usageShare) * within;
+            }
+            out.put(c, new Standing(e.getValue(), share, usageShare, factor(usageShare, share)));
+        }
+        Map<String, Standing> teamStandings = new HashMap<>();
+        for (var e : teamUsage.entrySet()) {
+            double share = allShares > 0 ? topShares.get("t:" + e.getKey()) / allShares : 0;
+            double usageShare = totalUsage > 0 ? e.getValue() / totalUsage : 0;
+            teamStandings.put(e.getKey(), new Standing(e.getValue(), share, usageShare, factor(usageShare, share)));
+        }
+        return new FairShare(policy, out, teamStandings, Guarantees.none());
+    }
+
+    private static double factor(double usageShare, double share) {
+        return usageShare == 0 ? 1 : share == 0 ? 0 : Math.pow(2, -usageShare / share);
+    }
+
+    private static double share(Map<Long, Double> shares, long user) {
         return Math.max(0, shares.getOrDefault(user, 1.0));
+    }
+
+    /** These standings with these guaranteed GPUs (claims the planner honours before fair share). */
+    public FairShare withGuarantees(Guarantees g) {
+        return new FairShare(policy, standings, teams, g);
+    }
+
+    public Guarantees guarantees() {
+        return guarantees;
     }
 
     public Policy policy() {
         return policy;
     }
 
+    /** A user's standing in no team. */
     public Standing standing(long user) {
-        return standings.getOrDefault(user, Standing.UNUSED);
+        return standing(user, null);
+    }
+
+    /** A user's standing charged to this team (null: to none). */
+    public Standing standing(long user, String team) {
+        return standings.getOrDefault(new Charge(user, team), Standing.UNUSED);
+    }
+
+    /** A team's standing as a whole (its usage against its share). */
+    public Standing team(String team) {
+        return teams.getOrDefault(team, Standing.UNUSED);
+    }
+
+    private Standing standing(Reservation r) {
+        return standings.isEmpty() ? Standing.UNUSED : standing(r.userId(), r.options().team());
     }
 
     /** A reservation's priority now, in hours: hours waited, plus the weight times its user's factor, plus its class's boost. */
     public double priority(Reservation r, Instant now) {
-        return Duration.between(r.createdAt(), now).toMillis() / 3_600_000.0 + policy.weightHours() * standing(r.userId()).factor()
+        return Duration.between(r.createdAt(), now).toMillis() / 3_600_000.0 + policy.weightHours() * standing(r).factor()
                 + r.options().priority().boostHours();
     }
 
     /** The part of the priority that does not change with time (hours): higher goes first. */
     public double key(Reservation r) {
-        return policy.weightHours() * standing(r.userId()).factor() + r.options().priority().boostHours()
+        return policy.weightHours() * standing(r).factor() + r.options().priority().boostHours()
                 - r.createdAt().toEpochMilli() / 3_600_000.0;
     }
 

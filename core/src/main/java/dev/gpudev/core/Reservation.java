@@ -87,25 +87,35 @@ public record Reservation(
      * the rendezvous variables even on one node).
      */
     public record Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
-                          boolean distributed, Long diskId, PriorityClass priority, Instant startAt) {
+                          boolean distributed, Long diskId, PriorityClass priority, Instant startAt, String team) {
         public Options {
             nodeLabels = nodeLabels == null ? java.util.Map.of() : java.util.Map.copyOf(nodeLabels);
             priority = priority == null ? PriorityClass.NORMAL : priority;
         }
 
         public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
+                       boolean distributed, Long diskId, PriorityClass priority, Instant startAt) {
+            this(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, null);
+        }
+
+        public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
                        boolean distributed, Long diskId, PriorityClass priority) {
-            this(disk, scratch, image, nodeLabels, distributed, diskId, priority, null);
+            this(disk, scratch, image, nodeLabels, distributed, diskId, priority, null, null);
         }
 
         public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
                        boolean distributed, Long diskId) {
-            this(disk, scratch, image, nodeLabels, distributed, diskId, PriorityClass.NORMAL, null);
+            this(disk, scratch, image, nodeLabels, distributed, diskId, PriorityClass.NORMAL, null, null);
         }
 
         /** A booking: GPUs for a window that starts then (the planner keeps it free). */
         public Options withStartAt(Instant at) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, at);
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, at, team);
+        }
+
+        /** Charged to this team (its usage, share and guaranteed GPUs); null: to no team. */
+        public Options withTeam(String t) {
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, t);
         }
 
         public boolean booked() {
@@ -119,7 +129,7 @@ public record Reservation(
         public static final Options NONE = new Options(null, false, null, java.util.Map.of(), false, null);
 
         public Options withPriority(PriorityClass p) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, p, startAt);
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, p, startAt, team);
         }
 
         private static final java.util.regex.Pattern IMAGE = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}");
@@ -127,17 +137,20 @@ public record Reservation(
         private static final java.util.regex.Pattern LABEL_VALUE = java.util.regex.Pattern.compile("([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?");
 
         public Options withDiskId(Long id) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, id, priority, startAt);
+            return new Options(disk, scratch, image, nodeLabels, distributed, id, priority, startAt, team);
         }
 
         public Options withDistributed(boolean d) {
-            return new Options(disk, scratch, image, nodeLabels, d, diskId, priority, startAt);
+            return new Options(disk, scratch, image, nodeLabels, d, diskId, priority, startAt, team);
         }
 
         /** Checks the options; throws {@link ValidationException} saying what to change. */
         public Options validate() {
             if (disk != null) {
                 Names.check("disk_name", disk);
+            }
+            if (team != null) {
+                Names.check("team", team);
             }
             if (disk != null && scratch) {
                 throw new ValidationException("disk_name and no_persist contradict each other: a named disk is kept, a scratch home is not");

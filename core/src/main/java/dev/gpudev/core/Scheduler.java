@@ -95,8 +95,17 @@ public final class Scheduler {
     /** Why it waits; BOOKED: a booking whose window is kept and starts on time. */
     public enum PendingReason { WAITING_FOR_CAPACITY, USER_GPU_LIMIT, WAITING_FOR_DISK, NO_CAPACITY_OF_TYPE, BOOKED }
 
-    /** A preemptible reservation whose GPUs a reservation with a better claim needs: it ends at {@code endsAt} (at least the notice ahead). */
-    public record Preemption(UUID reservationId, Instant endsAt) {
+    /**
+     * A running reservation whose GPUs a reservation with a better claim needs: it ends at {@code endsAt}
+     * (at least the notice ahead); {@code reason} says who claims them.
+     */
+    public record Preemption(UUID reservationId, Instant endsAt, String reason) {
+        public static final String BETTER_CLAIM = "a reservation with a better claim needs its GPUs";
+
+        /** A preemptible reservation's GPUs, for anyone with a better claim. */
+        public Preemption(UUID reservationId, Instant endsAt) {
+            this(reservationId, endsAt, BETTER_CLAIM);
+        }
     }
 
     public record Plan(List<Admission> admissions, List<Waiting> waiting, List<Preemption> preemptions) {
@@ -144,7 +153,7 @@ public final class Scheduler {
     }
 
     public Plan plan(Snapshot snapshot, List<Reservation> queued, Instant now) {
-        return new Cycle(snapshot, now.toEpochMilli(), limits.resolvedFor(snapshot.capacity()), grace.toMillis(), notice.toMillis()).run(queued);
+        return new Planner(snapshot, queued, now, false).plan();
     }
 
     /**
@@ -159,9 +168,11 @@ public final class Scheduler {
         private final boolean inGivenOrder;
 
         private Planner(Snapshot snapshot, List<Reservation> queued, Instant now, boolean inGivenOrder) {
-            this.cycle = new Cycle(snapshot, now.toEpochMilli(), limits.resolvedFor(snapshot.capacity()), grace.toMillis(), notice.toMillis());
+            long at = now.toEpochMilli();
+            var reclaim = Reclaim.of(snapshot, inGivenOrder ? queued : snapshot.fairShare().sorted(queued), at, notice.toMillis(), grace.toMillis());
+            this.cycle = new Cycle(snapshot, at, limits.resolvedFor(snapshot.capacity()), grace.toMillis(), notice.toMillis(), reclaim.victims());
             this.inGivenOrder = inGivenOrder;
-            this.first = cycle.run(queued, inGivenOrder);
+            this.first = cycle.run(reclaim.order(), true);
         }
 
         /** The plan of the reservations it was started with. */
