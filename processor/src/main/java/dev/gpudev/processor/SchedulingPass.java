@@ -160,7 +160,8 @@ final class SchedulingPass {
         switch (mode) {
             case ARRIVALS -> {
                 queued = queue.arrivals(c, news);
-                boolean mayPreempt = cache.preemptibleHeld() && queued.stream().anyMatch(r -> !r.options().priority().preemptible());
+                boolean mayPreempt = cache.preemptibleHeld() && queued.stream().anyMatch(r -> !r.options().priority().preemptible())
+                        || queued.stream().anyMatch(standings.guarantees()::claims); // a team's guarantee goes ahead, and may take GPUs back
                 boolean goAhead = !queue.behindAll(queued) || mayPreempt;
                 if (goAhead && (insertedAt == null || !now.isBefore(insertedAt.plus(INSERT_EVERY)))) {
                     mode = PlanCache.Mode.INSERTED; // planned again from where they go: everything, from memory
@@ -212,7 +213,7 @@ final class SchedulingPass {
                     .ifPresent(admitted::add);
         }
         for (var p : plan.preemptions()) {
-            reservations.preempt(c, p.reservationId(), p.endsAt(), now, "preempted: a reservation with a better claim needs its GPUs;"
+            reservations.preempt(c, p.reservationId(), p.endsAt(), now, "preempted: " + p.reason() + ";"
                     + " it ends at " + p.endsAt() + " (the home is kept)").ifPresent(preempted::add);
         }
         queue.plan(plan, queued, onlyArrivals);
@@ -227,8 +228,11 @@ final class SchedulingPass {
 
     /** A preempted reservation's users are told, in the home and on open terminals, off the loop. */
     private void tell(Reservation r) {
-        String message = "gpudev: this preemptible environment ends at " + r.expiresAt() + ": a reservation with a better claim needs"
-                + " its GPUs. Save your work; your home is kept. Reserve again (gpu-dev reserve --preemptible) to continue when GPUs are idle.";
+        String message = r.options().priority().preemptible()
+                ? "gpudev: this preemptible environment ends at " + r.expiresAt() + ": a reservation with a better claim needs"
+                + " its GPUs. Save your work; your home is kept. Reserve again (gpu-dev reserve --preemptible) to continue when GPUs are idle."
+                : "gpudev: this environment ends at " + r.expiresAt() + ": it runs on GPUs guaranteed to another team, which needs them now."
+                + " Save your work; your home is kept. Reserve again (gpu-dev reserve) to continue; gpu-dev teams shows the guarantees.";
         for (String name : r.environmentNames()) {
             calls.submit(new BackendCall.Notify(name, Notices.PREEMPTED, message));
         }
@@ -252,10 +256,12 @@ final class SchedulingPass {
      * their order; with no weight, first come, first served and no query.
      */
     private List<Reservation> standings(Connection c, Instant now) throws SQLException {
+        Set<FairShare.Charge> competing = new java.util.HashSet<>();
         if (policy.weightHours() > 0) {
-            Set<Long> competing = new java.util.HashSet<>();
-            queue.kept().forEach(r -> competing.add(r.userId()));
-            standings = FairShare.of(policy, gpuHours.decayed(c, now, policy.halfLife()), gpuHours.shares(c), competing);
+            queue.kept().forEach(r -> competing.add(new FairShare.Charge(r.userId(), r.options().team())));
+        }
+        standings = gpuHours.standings(c, policy, now, competing);
+        if (policy.weightHours() > 0) {
             queue.order(standings);
         }
         standingsAt = now;

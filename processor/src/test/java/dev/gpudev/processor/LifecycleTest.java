@@ -423,6 +423,37 @@ class LifecycleTest extends ProcessorFixture {
     }
 
     @Test
+    void aTeamTakesBackItsGuaranteedGpusFromABorrowerWhoIsToldAndKeepsTheHome() {
+        db.inTransaction(c -> {
+            var teams = new dev.gpudev.store.Teams();
+            teams.create(c, "ml");
+            teams.addMember(c, "ml", bob, true);
+            teams.guarantee(c, "ml", "h100", 8);
+            return null;
+        });
+        UUID borrower = submit(alice, 8, "8", Reservation.Options.NONE); // alice is in no team: the idle guarantee is lent
+        Processor p = processor();
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(borrower).status());
+        UUID claim = submit(bob, 4, "1", Reservation.Options.NONE.withTeam("ml"));
+        p.cycle();
+        Reservation victim = get(borrower);
+        assertNotNull(victim.lifecycle().preemptedAt(), "the borrower is preempted");
+        assertTrue(victim.history().getLast().reason().contains("team ml takes back its guaranteed h100 GPUs"), victim.history().getLast().reason());
+        assertTrue(notices(borrower).get(Notices.PREEMPTED).contains("guaranteed to another team"), notices(borrower).toString());
+        assertTrue(notices(borrower).get(Notices.PREEMPTED).contains("home is kept"));
+        assertEquals(victim.expiresAt().plus(ProcessorSettings.defaults().grace()), get(claim).estimatedStart());
+        p.cycle();
+        assertEquals(victim.expiresAt(), get(borrower).expiresAt(), "decided once");
+        clock.advance(Scheduler.DEFAULT_NOTICE.plus(ProcessorSettings.defaults().grace()));
+        p.cycle();
+        p.cycle();
+        assertEquals(ReservationStatus.EXPIRED, get(borrower).status());
+        assertEquals(ReservationStatus.ACTIVE, get(claim).status(), "the team has its GPUs");
+        assertEquals("ml", get(claim).options().team());
+    }
+
+    @Test
     void aBookingStartsOnTimeAndIsNotCancelledForWaitingBeforeItsWindow() {
         Processor p = processor();
         Instant at = clock.instant().plus(Duration.ofHours(1));

@@ -28,21 +28,30 @@ public final class GpuHours {
      * quarter): users with none are absent.
      */
     public Map<Long, Double> decayed(Connection c, Instant now, Duration halfLife) throws SQLException {
-        double h = halfLife.toMillis() / 3_600_000.0;
         Map<Long, Double> out = new HashMap<>();
+        for (var u : uses(c, now, halfLife)) {
+            out.merge(u.user(), u.gpuHours(), Double::sum);
+        }
+        return out;
+    }
+
+    /** The same per user and the team each reservation was charged to (null: none). */
+    public List<dev.gpudev.core.FairShare.Use> uses(Connection c, Instant now, Duration halfLife) throws SQLException {
+        double h = halfLife.toMillis() / 3_600_000.0;
+        List<dev.gpudev.core.FairShare.Use> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 with used as (
-                    select user_id, gpu_count * (case when priority_class = 'preemptible' then 0.25 else 1 end) as gpu_count,
+                    select user_id, team, gpu_count * (case when priority_class = 'preemptible' then 0.25 else 1 end) as gpu_count,
                            launched_at as from_t, ?::timestamptz as to_t from reservations
                     where status in ('preparing','active') and launched_at is not null
                     union all
-                    select user_id, gpu_count * (case when priority_class = 'preemptible' then 0.25 else 1 end), launched_at,
+                    select user_id, team, gpu_count * (case when priority_class = 'preemptible' then 0.25 else 1 end), launched_at,
                            status_changed_at from reservations
                     where launched_at is not null and status in ('expired','cancelled','failed') and status_changed_at >= ?)
-                select user_id, sum(gpu_count * ? / ln(2) * (
+                select user_id, team, sum(gpu_count * ? / ln(2) * (
                         power(2, -greatest(0, extract(epoch from (?::timestamptz - to_t)) / 3600) / ?)
                       - power(2, -greatest(0, extract(epoch from (?::timestamptz - from_t)) / 3600) / ?)))
-                from used where to_t > from_t group by user_id""")) {
+                from used where to_t > from_t group by user_id, team""")) {
             Timestamp at = Timestamp.from(now);
             ps.setTimestamp(1, at);
             ps.setTimestamp(2, Timestamp.from(now.minus(halfLife.multipliedBy(HALF_LIVES_KEPT))));
@@ -53,9 +62,9 @@ public final class GpuHours {
             ps.setDouble(7, h);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    double v = rs.getDouble(2);
+                    double v = rs.getDouble(3);
                     if (v > 0) {
-                        out.put(rs.getLong(1), v);
+                        out.add(new dev.gpudev.core.FairShare.Use(rs.getLong(1), rs.getString(2), v));
                     }
                 }
             }
@@ -63,16 +72,34 @@ public final class GpuHours {
         return out;
     }
 
-    /** The standings by this policy now: everyone's decayed usage, the shares, and who waits (they compete too). */
+    /**
+     * The standings by this policy now: everyone's decayed usage (per user and team), the users' and teams'
+     * shares, and who waits (they compete too); with the teams' guaranteed GPUs. With no weight (first
+     * come, first served) only the guarantees are read.
+     */
     public dev.gpudev.core.FairShare standings(Connection c, dev.gpudev.core.FairShare.Policy policy, Instant now) throws SQLException {
-        java.util.Set<Long> waiting = new java.util.HashSet<>();
-        try (PreparedStatement ps = c.prepareStatement("select distinct user_id from reservations where status = 'queued'");
+        if (policy.weightHours() == 0) {
+            return standings(c, policy, now, List.of());
+        }
+        List<dev.gpudev.core.FairShare.Charge> waiting = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("select distinct user_id, team from reservations where status = 'queued'");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                waiting.add(rs.getLong(1));
+                waiting.add(new dev.gpudev.core.FairShare.Charge(rs.getLong(1), rs.getString(2)));
             }
         }
-        return dev.gpudev.core.FairShare.of(policy, decayed(c, now, policy.halfLife()), shares(c), waiting);
+        return standings(c, policy, now, waiting);
+    }
+
+    /** The same, for these who wait (a processor knows them: no query of the queue). */
+    public dev.gpudev.core.FairShare standings(Connection c, dev.gpudev.core.FairShare.Policy policy, Instant now,
+                                               java.util.Collection<dev.gpudev.core.FairShare.Charge> waiting) throws SQLException {
+        Teams teams = new Teams();
+        if (policy.weightHours() == 0) {
+            return dev.gpudev.core.FairShare.none(teams.guarantees(c));
+        }
+        return dev.gpudev.core.FairShare.of(policy, uses(c, now, policy.halfLife()), shares(c), teams.shares(c), waiting)
+                .withGuarantees(teams.guarantees(c));
     }
 
     /**
@@ -80,11 +107,17 @@ public final class GpuHours {
      * {@code to}. For an import of usage from an earlier system, and for replays that start with history.
      */
     public void recordEnded(Connection c, long userId, String gpuType, int gpus, Instant from, Instant to) throws SQLException {
+        recordEnded(c, userId, null, gpuType, gpus, from, to);
+    }
+
+    /** The same, charged to a team (null: to none). */
+    public void recordEnded(Connection c, long userId, String team, String gpuType, int gpus, Instant from, Instant to) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, created_at,
-                    launched_at, status_changed_at, expires_at) values (?, ?, 'expired', ?, ?, ?, ?, ?, ?, ?)""")) {
+                    launched_at, status_changed_at, expires_at, team) values (?, ?, 'expired', ?, ?, ?, ?, ?, ?, ?, ?)""")) {
             ps.setObject(1, java.util.UUID.randomUUID());
             ps.setLong(2, userId);
+            ps.setString(10, team);
             ps.setString(3, gpuType);
             ps.setInt(4, gpus);
             ps.setBigDecimal(5, java.math.BigDecimal.valueOf(Math.max(1, Duration.between(from, to).toMinutes())).divide(
@@ -126,15 +159,24 @@ public final class GpuHours {
 
     /** A user's stretches of use that overlap [since, now], oldest first. */
     public List<Stretch> of(Connection c, long userId, Instant since, Instant now) throws SQLException {
+        return stretches(c, "user_id = ?", userId, since, now);
+    }
+
+    /** The stretches of use charged to a team that overlap [since, now], oldest first. */
+    public List<Stretch> ofTeam(Connection c, String team, Instant since, Instant now) throws SQLException {
+        return stretches(c, "team = ?", team, since, now);
+    }
+
+    private List<Stretch> stretches(Connection c, String whose, Object who, Instant since, Instant now) throws SQLException {
         List<Stretch> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 select gpu_type, gpu_count, launched_at,
                        case when status in ('preparing','active') then ?::timestamptz else status_changed_at end as to_t
-                from reservations where user_id = ? and launched_at is not null and launched_at < ?
+                from reservations where %s and launched_at is not null and launched_at < ?
                   and (status in ('preparing','active') or status_changed_at > ?)
-                order by launched_at""")) {
+                order by launched_at""".formatted(whose))) {
             ps.setTimestamp(1, Timestamp.from(now));
-            ps.setLong(2, userId);
+            ps.setObject(2, who);
             ps.setTimestamp(3, Timestamp.from(now));
             ps.setTimestamp(4, Timestamp.from(since));
             try (ResultSet rs = ps.executeQuery()) {

@@ -36,8 +36,8 @@ public final class Reservations {
     private static final String INSERT = """
             insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, name, created_at,
                 current_detailed_status, status_history, idempotency_key, jupyter_enabled, idle_opt_out, disk_name, disk_id,
-                no_persist, image, node_labels, distributed, priority_class, start_at)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+                no_persist, image, node_labels, distributed, priority_class, start_at, team)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
 
     /** The INSERT of a new reservation's row, every column it is born with (one statement text: one prepared plan). */
     Sql insertOf(Reservation r, String idempotencyKey) {
@@ -58,6 +58,7 @@ public final class Reservations {
         values.add(o.distributed());
         values.add(o.priority().wire());
         values.add(o.startAt() == null ? new Sql.Null(java.sql.Types.TIMESTAMP_WITH_TIMEZONE) : o.startAt());
+        values.add(o.team() == null ? new Sql.Null(java.sql.Types.VARCHAR) : o.team());
         return new Sql(INSERT, values);
     }
 
@@ -209,7 +210,8 @@ public final class Reservations {
     }
 
     /**
-     * Brings a running preemptible reservation's end forward for one with a better claim: once (a
+     * Brings a running reservation's end forward for one with a better claim (the scheduler chose it: a
+     * preemptible one, or one that borrowed a team's guaranteed GPUs): once (a
      * compare-and-set on its preemption), only while it is active and would end later; noted in its
      * history. The row as it is now, or empty when it was not (ended meanwhile, already preempted).
      */
@@ -217,7 +219,7 @@ public final class Reservations {
         try (PreparedStatement ps = c.prepareStatement("""
                 update reservations set preempted_at = ?, expires_at = ?, updated_at = now(), current_detailed_status = ?,
                     status_history = status_history || jsonb_build_array(jsonb_build_object('status', status, 'at', ?::text, 'reason', ?::text))
-                where reservation_id = ? and status = 'active' and priority_class = 'preemptible' and preempted_at is null
+                where reservation_id = ? and status = 'active' and preempted_at is null
                   and expires_at > ?""")) {
             ps.setTimestamp(1, java.sql.Timestamp.from(now));
             ps.setTimestamp(2, java.sql.Timestamp.from(endsAt));
