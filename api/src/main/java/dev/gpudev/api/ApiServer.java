@@ -100,14 +100,17 @@ public final class ApiServer implements AutoCloseable {
                 parts.uiSessions(), verifiedKeys).register(router);
         new SshKeyRoutes(db, parts.sshKeys()).register(router);
         new DiskRoutes(db, parts.reservations(), parts.disks(), parts.commands()).register(router);
+        var teams = new dev.gpudev.store.Teams();
+        var teamChoice = new TeamChoice(db, teams);
         var submission = new Submission(db, parts.reservations(), parts.disks(), parts.commands(), parts.catalog(), clock, parts.config(),
-                parts.wakeUps(), capacity);
+                parts.wakeUps(), capacity, teamChoice, teams);
         new JobRoutes(db, parts.users(), parts.reservations(), parts.commands(), clock, submission, views, parts.config().fairShare())
                 .register(router);
         new ClusterRoutes(db, parts.reservations(), parts.reservationUsers(), parts.catalog(), clock, parts.usageSamples(), capacity)
                 .register(router);
         new DashboardRoutes(db, parts.users(), clock, parts.uiSessions()).register(router);
-        new UsageRoutes(db, parts.users(), new dev.gpudev.store.GpuHours(), parts.config().fairShare(), clock).register(router);
+        new UsageRoutes(db, parts.users(), new dev.gpudev.store.GpuHours(), parts.config().fairShare(), clock, teamChoice).register(router);
+        new TeamRoutes(db, parts.users(), teams, teamChoice, capacity).register(router);
         errors();
     }
 

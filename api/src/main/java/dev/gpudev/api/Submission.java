@@ -64,8 +64,13 @@ final class Submission {
     private final ApiConfig config;
     private final Notifications.Coalescer wakeUps;
     private final CapacityView capacity;
+    private final TeamChoice teamChoice;
+    private final dev.gpudev.store.Teams teams;
 
-    Submission(Database db, Reservations reservations, Disks disks, CommandQueue commands, GpuCatalog catalog, Clock clock, ApiConfig config, Notifications.Coalescer wakeUps, CapacityView capacity) {
+    Submission(Database db, Reservations reservations, Disks disks, CommandQueue commands, GpuCatalog catalog, Clock clock, ApiConfig config,
+               Notifications.Coalescer wakeUps, CapacityView capacity, TeamChoice teamChoice, dev.gpudev.store.Teams teams) {
+        this.teamChoice = teamChoice;
+        this.teams = teams;
         this.db = db;
         this.reservations = reservations;
         this.disks = disks;
@@ -93,7 +98,8 @@ final class Submission {
         Capacity cap = capacity.current();
         ReservationRequest request = req.request().validate(catalog.including(cap),
                 cap.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList());
-        Reservation.Options options = req.options().withDistributed(request.distributed()).validate();
+        Reservation.Options checked = req.options().withDistributed(request.distributed()).validate();
+        Reservation.Options options = checked.withTeam(teamChoice.resolve(who, checked.team()));
         if (options.priority() == dev.gpudev.core.PriorityClass.HIGH && !who.admin()) {
             throw ApiError.forbidden("priority_class high is for admins: use normal, or preemptible to run on idle GPUs now");
         }
@@ -106,6 +112,9 @@ final class Submission {
         }
         if (req.dryRun()) {
             return new Outcome.Estimate(dryRun(who, request, options, cap));
+        }
+        if (options.team() != null) {
+            checkTeamCaps(options.team(), request);
         }
         String key = req.idempotencyKey();
         if (key != null) {
@@ -159,6 +168,25 @@ final class Submission {
         return new Outcome.Created(r);
     }
 
+    /** A team's caps on what it may have waiting (an admin's; none by default). */
+    private void checkTeamCaps(String team, ReservationRequest request) {
+        var t = teamChoice.team(team).orElse(null);
+        if (t == null || t.maxWaiting() == 0 && t.maxWaitingGpuHours() == 0) {
+            return;
+        }
+        var waiting = db.query(c -> teams.waiting(c, team));
+        if (t.maxWaiting() > 0 && waiting.reservations() >= t.maxWaiting()) {
+            throw new ApiError(429, "too_many_waiting", "team " + team + " has " + waiting.reservations()
+                    + " reservations waiting, the most it may: wait for one to start, or ask an admin");
+        }
+        var asked = request.durationHours().multiply(java.math.BigDecimal.valueOf(request.gpuCount()));
+        if (t.maxWaitingGpuHours() > 0 && waiting.gpuHours().add(asked).compareTo(java.math.BigDecimal.valueOf(t.maxWaitingGpuHours())) > 0) {
+            throw new ApiError(429, "too_many_waiting", "team " + team + " has " + waiting.gpuHours().stripTrailingZeros().toPlainString()
+                    + " GPU-hours waiting and this asks for " + asked.stripTrailingZeros().toPlainString() + "; the team may have at most "
+                    + t.maxWaitingGpuHours() + " waiting");
+        }
+    }
+
     /** Why this user may not add a waiting reservation now (the guard refused the row), in words. */
     private String overLimits(Caller who, ReservationRequest request, Capacity cap) {
         var waiting = db.query(c -> reservations.queue().waitingOf(c, who.userId()));
@@ -182,7 +210,8 @@ final class Submission {
                 && Objects.equals(first.options().disk(), options.disk()) && first.options().scratch() == options.scratch()
                 && Objects.equals(first.options().image(), options.image()) && first.options().nodeLabels().equals(options.nodeLabels())
                 && first.options().distributed() == options.distributed() && first.lifecycle().idleOptOut() == req.keepWhenIdle()
-                && first.options().priority() == options.priority() && Objects.equals(first.options().startAt(), options.startAt());
+                && first.options().priority() == options.priority() && Objects.equals(first.options().startAt(), options.startAt())
+                && Objects.equals(first.options().team(), options.team());
         if (!same) {
             throw new ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a different request"
                     + " (reservation " + first.id() + "): use a new key for a new request");

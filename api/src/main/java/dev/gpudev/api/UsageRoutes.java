@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -26,8 +27,10 @@ final class UsageRoutes {
     private final GpuHours gpuHours;
     private final FairShare.Policy policy;
     private final Clock clock;
+    private final TeamChoice teams;
 
-    UsageRoutes(Database db, Users users, GpuHours gpuHours, FairShare.Policy policy, Clock clock) {
+    UsageRoutes(Database db, Users users, GpuHours gpuHours, FairShare.Policy policy, Clock clock, TeamChoice teams) {
+        this.teams = teams;
         this.db = db;
         this.users = users;
         this.gpuHours = gpuHours;
@@ -42,6 +45,10 @@ final class UsageRoutes {
 
     private void usage(Context ctx) {
         Caller who = Callers.of(ctx);
+        if (ctx.queryParam("team") != null) {
+            teamUsage(ctx, who, Names.check("team", ctx.queryParam("team")));
+            return;
+        }
         String name = ctx.queryParam("user") == null ? who.username() : Names.check("user", ctx.queryParam("user"));
         if (!name.equals(who.username()) && !who.admin()) {
             throw new ApiError(403, "forbidden", "only an admin may see another user's usage");
@@ -52,24 +59,25 @@ final class UsageRoutes {
         Map<String, Object> out = db.query(c -> {
             long userId = users.findByName(c, name).orElseThrow(() -> ApiError.notFound("no user '" + name + "'")).userId();
             var report = UsageReport.of(gpuHours.of(c, userId, since, now), since, now);
-            var standing = gpuHours.standings(c, policy, now).standing(userId);
+            var memberships = teams.of(userId);
+            String team = memberships.size() == 1 ? memberships.getFirst().team()
+                    : memberships.stream().filter(dev.gpudev.store.Teams.Membership::isDefault).map(dev.gpudev.store.Teams.Membership::team)
+                    .findFirst().orElse(null);
+            var standing = gpuHours.standings(c, policy, now).standing(userId, team);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("user", name);
+            m.put("teams", memberships.stream().map(dev.gpudev.store.Teams.Membership::team).toList());
             m.put("since", since);
             m.put("until", now);
             m.put("gpu_hours", UsageReport.rounded(report.total()));
             Map<String, Object> byType = new LinkedHashMap<>();
             report.byType().forEach((t, h) -> byType.put(t, UsageReport.rounded(h)));
             m.put("gpu_hours_by_type", byType);
-            m.put("daily", report.byDay().entrySet().stream().map(e -> {
-                Map<String, Object> d = new LinkedHashMap<>();
-                d.put("date", e.getKey().toString());
-                Map<String, Object> types = new LinkedHashMap<>();
-                e.getValue().forEach((t, h) -> types.put(t, UsageReport.rounded(h)));
-                d.put("gpu_hours", types);
-                return d;
-            }).toList());
+            m.put("daily", daily(report));
             Map<String, Object> fs = new LinkedHashMap<>();
+            if (team != null) {
+                fs.put("team", team);
+            }
             fs.put("decayed_gpu_hours", UsageReport.rounded(standing.usedGpuHours()));
             fs.put("half_life_hours", policy.halfLife().toHours());
             fs.put("share", round4(standing.share()));
@@ -77,6 +85,57 @@ final class UsageRoutes {
             fs.put("factor", round4(standing.factor()));
             fs.put("weight_hours", policy.weightHours());
             fs.put("explained", explain(standing, policy));
+            m.put("fair_share", fs);
+            return m;
+        });
+        ctx.json(out);
+    }
+
+    private static List<Map<String, Object>> daily(UsageReport report) {
+        return report.byDay().entrySet().stream().map(e -> {
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("date", e.getKey().toString());
+            Map<String, Object> types = new LinkedHashMap<>();
+            e.getValue().forEach((t, h) -> types.put(t, UsageReport.rounded(h)));
+            d.put("gpu_hours", types);
+            return d;
+        }).toList();
+    }
+
+    /** A team's GPU-hours (what was charged to it) and its standing as a whole: for its members and admins. */
+    private void teamUsage(Context ctx, Caller who, String team) {
+        if (!who.admin() && teams.of(who.userId()).stream().noneMatch(m -> m.team().equals(team))) {
+            throw new ApiError(403, "forbidden", "only the team's members and admins may see a team's usage");
+        }
+        var t = teams.team(team).orElseThrow(() -> ApiError.notFound("no team '" + team + "'"));
+        int days = Params.boundedInt(sinceDays(ctx.queryParam("since")), 30, 1, 366, "since (days)");
+        Instant now = clock.instant();
+        Instant since = now.minus(Duration.ofDays(days));
+        Map<String, Object> out = db.query(c -> {
+            var report = UsageReport.of(gpuHours.ofTeam(c, team, since, now), since, now);
+            var standing = gpuHours.standings(c, policy, now).team(team);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("team", team);
+            m.put("members", t.members().stream().map(dev.gpudev.store.Teams.Member::username).toList());
+            m.put("guaranteed_gpus", t.guarantees());
+            m.put("since", since);
+            m.put("until", now);
+            m.put("gpu_hours", UsageReport.rounded(report.total()));
+            Map<String, Object> byType = new LinkedHashMap<>();
+            report.byType().forEach((type, h) -> byType.put(type, UsageReport.rounded(h)));
+            m.put("gpu_hours_by_type", byType);
+            m.put("daily", daily(report));
+            Map<String, Object> fs = new LinkedHashMap<>();
+            fs.put("decayed_gpu_hours", UsageReport.rounded(standing.usedGpuHours()));
+            fs.put("half_life_hours", policy.halfLife().toHours());
+            fs.put("share", round4(standing.share()));
+            fs.put("usage_share", round4(standing.usageShare()));
+            fs.put("factor", round4(standing.factor()));
+            fs.put("weight_hours", policy.weightHours());
+            fs.put("explained", policy.weightHours() == 0 ? "fair share is off: the queue is first come, first served"
+                    : String.format(java.util.Locale.ROOT, "the team used %.0f%% of the GPU time lately with a %.0f%% share of the platform;"
+                    + " each member's priority also carries the team's use, by their part of the team", standing.usageShare() * 100,
+                    standing.share() * 100));
             m.put("fair_share", fs);
             return m;
         });

@@ -38,6 +38,7 @@ final class Views {
         m.put("priority_class", r.options().priority().wire());
         m.put("preempted_at", r.lifecycle().preemptedAt());
         m.put("start_at", r.options().startAt());
+        m.put("team", r.options().team());
         m.put("created_at", r.createdAt());
         m.put("launched_at", r.launchedAt());
         m.put("expires_at", r.expiresAt());

@@ -41,7 +41,8 @@ class AuthorizationMatrixTest {
             "POST /v1/jobs/{id}/users", "POST /v1/jobs/{id}/jupyter/enable", "POST /v1/jobs/{id}/jupyter/disable");
     static final Set<String> ADMIN_ONLY = Set.of("POST /v1/admin/invites", "GET /v1/audit", "GET /v1/admin/users", "GET /v1/admin/keys",
             "GET /v1/admin/invites", "POST /v1/admin/users/{name}/disable", "POST /v1/admin/users/{name}/enable",
-            "POST /v1/admin/users/{name}/share");
+            "POST /v1/admin/users/{name}/share", "POST /v1/admin/teams", "POST /v1/admin/teams/{name}", "DELETE /v1/admin/teams/{name}",
+            "POST /v1/admin/teams/{name}/members", "DELETE /v1/admin/teams/{name}/members/{user}");
     /** Routes about something the owner has (an SSH key, an API key): others get 404, admins may revoke keys. */
     static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}", "DELETE /v1/disks/{name}",
             "POST /v1/disks/{name}/rename", "POST /v1/disks/{name}/list-content", "GET /v1/disk-operations/{id}");
@@ -65,6 +66,9 @@ class AuthorizationMatrixTest {
         f.call("POST", "/v1/disks", owner, "{\"name\":\"ownerdisk\"}");
         ownerDiskOperation = f.call("POST", "/v1/disks/ownerdisk/list-content", owner, null).body().get("operation_id").asLong();
         f.call("POST", "/v1/disks", admin, "{\"name\":\"admins-own\"}");
+        f.call("POST", "/v1/admin/teams", admin, "{\"name\":\"crew\"}");
+        f.call("POST", "/v1/admin/teams", admin, "{\"name\":\"doomed\"}");
+        f.call("POST", "/v1/admin/teams/crew/members", admin, "{\"user\":\"bystander\"}");
         // The expired user's key: all others were made a moment ago and live 2 hours; move only this one into the past.
         f.db.inTransaction(c -> {
             try (var st = c.prepareStatement("update api_keys set expires_at = now() - interval '1 minute' where user_id = "
@@ -121,6 +125,9 @@ class AuthorizationMatrixTest {
             case "POST /v1/disks" -> "{\"name\":\"scratchpad\"}";
             case "POST /v1/disks/{name}/rename" -> "{\"new_name\":\"renamed\"}";
             case "POST /v1/admin/users/{name}/share" -> "{\"share\":1}";
+            case "POST /v1/admin/teams" -> "{\"name\":\"fresh\"}";
+            case "POST /v1/admin/teams/{name}" -> "{\"share\":2}";
+            case "POST /v1/admin/teams/{name}/members" -> "{\"user\":\"bystander\"}";
             default -> null;
         };
     }
@@ -138,6 +145,12 @@ class AuthorizationMatrixTest {
         }
         if (route.startsWith("POST /v1/admin/users/{name}/")) {
             return path.replace("{name}", "bystander");
+        }
+        if (route.equals("DELETE /v1/admin/teams/{name}")) {
+            return path.replace("{name}", "doomed");
+        }
+        if (route.startsWith("POST /v1/admin/teams/{name}") || route.startsWith("DELETE /v1/admin/teams/{name}/")) {
+            return path.replace("{name}", "crew").replace("{user}", "bystander");
         }
         if (route.startsWith("DELETE /v1/disks")) {
             return path.replace("{name}", "ownerdisk");
@@ -181,6 +194,11 @@ class AuthorizationMatrixTest {
         if (role.equals("admin") && route.startsWith("DELETE")) {
             // An admin removing the owner's key would change the world of the cells that follow; remove a spare user's instead.
             String spare = f.newUser("spare-" + System.nanoTime() % 100000);
+            if (route.startsWith("DELETE /v1/admin/teams")) {
+                var r = f.call(method, path(route, role), key, null);
+                assertEquals(200, r.status(), r.raw());
+                return;
+            }
             if (route.startsWith("DELETE /v1/disks")) {
                 // Disks are named per user: an admin deletes their own by name.
                 f.call("POST", "/v1/disks", key, "{\"name\":\"admin-disk\"}");
