@@ -17,7 +17,8 @@ final class AdminCommands {
                         .param("USERNAME", null).action(new SetActive(true)))
                 .sub(Cli.Command.of("share", "Set a user's fair share: 1 is everyone's default; 2 lets them use twice the GPU time"
                         + " before their queue priority falls as far; 0 puts them behind everyone of the same wait.")
-                        .param("USERNAME", null).param("SHARE", null).action(new Share()));
+                        .param("USERNAME", null).param("SHARE", null).action(new Share()))
+                .sub(TeamCommands.admin());
     }
 
     static final class SetActive extends Base {

@@ -122,6 +122,9 @@ final class JobCommands {
                 o.println("  expires:   " + j.get("expires_at").asText() + (j.hasNonNull("preempted_at") ? " (preempted: a reservation with a"
                         + " better claim needs its GPUs; your home is kept)" : ""));
             }
+            if (j.hasNonNull("team")) {
+                o.println("  team:      " + j.get("team").asText());
+            }
             if (!"normal".equals(j.path("priority_class").asText("normal"))) {
                 o.println("  class:     " + j.get("priority_class").asText());
             }

@@ -27,6 +27,7 @@ final class ReserveCommand extends Base {
                 .text("--priority", "CLASS", "normal (default), preemptible, or high (admins)")
                 .text("--start-at", "TIME", "book the GPUs for a window starting then: 2026-12-04T09:00Z, or +2h, +30m, +1d (at most"
                         + " 7 days ahead); refused when the window cannot be kept")
+                .text("--team", "TEAM", "the team to charge (its share and guaranteed GPUs; default: your default or only team)")
                 .pairs("--node-label", "KEY=VALUE", "a label the node must have (repeatable)")
                 .toggle("--wait", "follow it until it is active (default: on a terminal)")
                 .action(new ReserveCommand()));
@@ -61,6 +62,7 @@ final class ReserveCommand extends Base {
         if (priority != null) {
             body.put("priority_class", priority);
         }
+        putText(body, "team", "--team");
         if (args.text("--start-at") != null) {
             body.put("start_at", startAt(args.text("--start-at"), java.time.Instant.now()).toString());
         }

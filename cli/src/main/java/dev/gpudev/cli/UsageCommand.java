@@ -12,6 +12,7 @@ final class UsageCommand extends Base {
         return OutputFormat.option(Cli.Command.of("usage", "GPU-hours used by type and day, and your fair-share standing (what orders"
                         + " the queue: who used less lately goes first).")
                 .text("--user", "USER", "whose usage (admins: anyone's; others: their own)")
+                .text("--team", "TEAM", "a team's usage instead (its members and admins)")
                 .text("--since", "DAYS", "how far back, like 30d or 72h (default 30d)")
                 .action(new UsageCommand()));
     }
@@ -26,12 +27,20 @@ final class UsageCommand extends Base {
         if (user != null) {
             q.append("&user=").append(Output.pathSegment(user));
         }
+        String team = args.text("--team");
+        if (team != null && user != null) {
+            throw new CliException(2, "--user and --team contradict each other: one report at a time");
+        }
+        if (team != null) {
+            q.append("&team=").append(Output.pathSegment(team));
+        }
         JsonNode u = api().get(q.toString());
         if (format.json()) {
             printJson(u);
             return 0;
         }
-        out().println(u.get("user").asText() + ": " + hours(u.get("gpu_hours").asDouble()) + " GPU-hours since "
+        String who = u.has("team") ? "team " + u.get("team").asText() : u.get("user").asText();
+        out().println(who + ": " + hours(u.get("gpu_hours").asDouble()) + " GPU-hours since "
                 + Output.time(u.get("since").asText()));
         List<List<String>> rows = new ArrayList<>();
         rows.add(List.of("TYPE", "GPU-HOURS"));
@@ -56,7 +65,12 @@ final class UsageCommand extends Base {
         }
         JsonNode fs = u.get("fair_share");
         out().println();
-        out().println("Fair share: factor " + String.format(Locale.ROOT, "%.2f", fs.get("factor").asDouble()) + " ("
+        if (u.has("guaranteed_gpus") && !u.get("guaranteed_gpus").isEmpty()) {
+            List<String> g = new ArrayList<>();
+            u.get("guaranteed_gpus").properties().forEach(e -> g.add(e.getValue().asInt() + " " + e.getKey()));
+            out().println("Guaranteed: " + String.join(", ", g));
+        }
+        out().println("Fair share" + (fs.has("team") ? " (as a member of " + fs.get("team").asText() + ")" : "") + ": factor " + String.format(Locale.ROOT, "%.2f", fs.get("factor").asDouble()) + " ("
                 + hours(fs.get("decayed_gpu_hours").asDouble()) + " GPU-hours counted with a half-life of "
                 + fs.get("half_life_hours").asLong() / 24 + " days)");
         out().println(fs.get("explained").asText());

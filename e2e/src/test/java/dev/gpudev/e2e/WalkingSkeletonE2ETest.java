@@ -197,6 +197,43 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
+    void adminsMakeTeamsAndAReservationIsChargedToTheMembersTeam() throws Exception {
+        Path dana = newUser("dana");
+        Path eve = newUser("eve");
+        String team = "crew" + USERS.incrementAndGet();
+        Proc create = cli(admin, "admin", "team", "create", team, "--share", "2");
+        assertEquals(0, create.exit(), create.out());
+        assertTrue(create.out().contains(team + ": share 2"), create.out());
+        assertEquals(0, cli(admin, "admin", "team", "guarantee", team, "H100", "1").exit());
+        Proc add = cli(admin, "admin", "team", "add", team, username(dana), "--default");
+        assertEquals(0, add.exit(), add.out());
+        assertTrue(add.out().contains("guaranteed 1 h100") && add.out().contains(username(dana) + " (default)"), add.out());
+        assertEquals(2, cli(admin, "admin", "team", "guarantee", team, "h100", "many").exit(), "a clear CLI error");
+        assertEquals(2, cli(admin, "admin", "team", "create", team).exit(), "one team of a name");
+        assertEquals(2, cli(dana, "admin", "team", "create", "mine").exit(), "admins only");
+
+        Proc teams = cli(dana, "teams");
+        assertEquals(0, teams.exit(), teams.out());
+        assertTrue(teams.out().contains(team + ": share 2"), teams.out());
+        assertTrue(cli(eve, "teams").out().contains("You are in no team"));
+
+        JsonNode job = active(dana, "teamwork");
+        assertEquals(team, job.get("team").asText(), "her default team");
+        assertTrue(cli(dana, "show", "teamwork").out().contains("team:      " + team));
+        Proc notMine = cli(eve, "reserve", "--gpu-type", "h100", "--team", team, "--no-wait");
+        assertEquals(2, notMine.exit(), notMine.out());
+        assertTrue(notMine.out().contains("not a member of team '" + team + "'"), notMine.out());
+        Proc usage = cli(dana, "usage", "--team", team);
+        assertEquals(0, usage.exit(), usage.out());
+        assertTrue(usage.out().contains("team " + team + ": ") && usage.out().contains("Guaranteed: 1 h100"), usage.out());
+        assertEquals(2, cli(eve, "usage", "--team", team).exit(), "not her team");
+        assertEquals(0, cli(dana, "cancel", "teamwork").exit());
+        assertEquals(0, cli(admin, "admin", "team", "remove", team, username(dana)).exit());
+        assertEquals(0, cli(admin, "admin", "team", "delete", team).exit());
+        assertTrue(cli(dana, "teams").out().contains("You are in no team"));
+    }
+
+    @Test
     void tunnelsReachTheEnvironmentsOwnPortsAndNeverTheHostsServices() throws Exception {
         Path alice = newUser("alice");
         active(alice, "fwd");
