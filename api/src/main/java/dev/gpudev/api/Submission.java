@@ -100,8 +100,8 @@ final class Submission {
                 cap.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList());
         Reservation.Options checked = req.options().withDistributed(request.distributed()).validate();
         Reservation.Options options = checked.withTeam(teamChoice.resolve(who, checked.team()));
-        if (options.priority() == dev.gpudev.core.PriorityClass.HIGH && !who.admin()) {
-            throw ApiError.forbidden("priority_class high is for admins: use normal, or preemptible to run on idle GPUs now");
+        if (options.priority().adminOnly() && !who.admin()) {
+            throw ApiError.forbidden("priority_class " + options.priority().wire() + " is for admins: use normal, or preemptible to run on idle GPUs now");
         }
         if (Feasibility.of(request.gpuType(), request.gpuCount(), request.distributed(), options.nodeLabels(), cap, limits())
                 instanceof Feasibility.Verdict.Never never) {
@@ -115,6 +115,14 @@ final class Submission {
         }
         if (options.team() != null) {
             checkTeamCaps(options.team(), request);
+        }
+        int classCap = options.priority().maxWaitingPerUser();
+        if (classCap > 0) {
+            int waiting = db.query(c -> reservations.queue().waitingOfClass(c, who.userId(), options.priority().wire()));
+            if (waiting >= classCap) {
+                throw new ApiError(429, "too_many_waiting", "you have " + waiting + " " + options.priority().wire()
+                        + " reservations waiting, the most one user may: wait for one to start, or cancel one (gpu-dev list)");
+            }
         }
         String key = req.idempotencyKey();
         if (key != null) {

@@ -38,8 +38,28 @@ class PriorityClassesApiTest {
         assertTrue(high.body().get("message").asText().contains("for admins"), high.raw());
         var bogus = f.call("POST", "/v1/jobs/submit", alice, body("urgent"));
         assertEquals(400, bogus.status());
-        assertTrue(bogus.body().get("message").asText().contains("high, normal or preemptible"), bogus.raw());
+        assertTrue(bogus.body().get("message").asText().contains("one of high, normal, preemptible"), bogus.raw());
         assertEquals(201, f.call("POST", "/v1/jobs/submit", f.admin(), body("high")).status());
+    }
+
+    @Test
+    void adminsDefineClassesWithTheirOwnWhoMayAndCaps() throws Exception {
+        dev.gpudev.core.PriorityClass.define(java.util.List.of(dev.gpudev.core.PriorityClass.parse("batch:boost=-6,usage=0.5,max-waiting=1"),
+                dev.gpudev.core.PriorityClass.parse("urgent:boost=12,admin")));
+        try {
+            var first = f.call("POST", "/v1/jobs/submit", alice, body("batch"));
+            assertEquals(201, first.status(), first.raw());
+            assertEquals("batch", first.body().get("priority_class").asText());
+            var second = f.call("POST", "/v1/jobs/submit", alice, body("batch"));
+            assertEquals(429, second.status(), second.raw());
+            assertTrue(second.body().get("message").asText().contains("1 batch reservations waiting"), second.raw());
+            var urgent = f.call("POST", "/v1/jobs/submit", alice, body("urgent"));
+            assertEquals(403, urgent.status());
+            assertTrue(urgent.body().get("message").asText().contains("urgent is for admins"), urgent.raw());
+            assertEquals(201, f.call("POST", "/v1/jobs/submit", f.admin(), body("urgent")).status());
+        } finally {
+            dev.gpudev.core.PriorityClass.define(java.util.List.of());
+        }
     }
 
     @Test

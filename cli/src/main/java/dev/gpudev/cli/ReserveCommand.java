@@ -24,7 +24,7 @@ final class ReserveCommand extends Base {
                 .flag("--jupyter", "start Jupyter Lab in the environment")
                 .flag("--preemptible", "run on GPUs nobody needs now (maybe at once), ended after a 10-minute notice (home"
                         + " kept) when someone with a better claim needs them; counts a quarter toward your fair share")
-                .text("--priority", "CLASS", "normal (default), preemptible, or high (admins)")
+                .text("--priority", "CLASS", "normal (default), preemptible, high (admins), or a class your admins defined")
                 .text("--start-at", "TIME", "book the GPUs for a window starting then: 2026-12-04T09:00Z, or +2h, +30m, +1d (at most"
                         + " 7 days ahead); refused when the window cannot be kept")
                 .text("--team", "TEAM", "the team to charge (its share and guaranteed GPUs; default: your default or only team)")

@@ -134,7 +134,8 @@ final class Reclaim {
                 candidates.add(h);
             }
         }
-        candidates.sort(Comparator.comparingInt((Reservation h) -> rank(h.options().priority()))
+        candidates.sort(Comparator.comparing((Reservation h) -> !h.options().priority().preemptible())
+                .thenComparingDouble(h -> h.options().priority().boostHours())
                 .thenComparing(Comparator.comparing(Reclaim::started).reversed()).thenComparing(Reservation::id));
         Map<String, Integer> stillHeld = new HashMap<>(held);
         List<Reservation> chosen = new ArrayList<>();
@@ -162,14 +163,6 @@ final class Reclaim {
             }
         }
         return chosen;
-    }
-
-    private static int rank(PriorityClass p) {
-        return switch (p) {
-            case PREEMPTIBLE -> 0;
-            case NORMAL -> 1;
-            case HIGH -> 2;
-        };
     }
 
     private static java.time.Instant started(Reservation h) {

@@ -160,7 +160,7 @@ class FairShareTest {
         for (int i = 0; i < 300; i++) {
             long user = 1 + rnd.nextInt(3);
             Reservation r = waiting(user, 1 + rnd.nextInt(8), NEXT_MONDAY.minusSeconds(rnd.nextInt(200_000)));
-            PriorityClass p = PriorityClass.values()[rnd.nextInt(3)];
+            PriorityClass p = List.of(PriorityClass.HIGH, PriorityClass.NORMAL, PriorityClass.PREEMPTIBLE).get(rnd.nextInt(3));
             Instant at = rnd.nextInt(10) == 0 ? NEXT_MONDAY.plusSeconds(rnd.nextInt(50_000)) : null;
             mixed.add(new Reservation(r.id(), r.userId(), r.username(), r.status(), r.gpuType(), r.gpuCount(), r.durationHours(), null,
                     r.createdAt(), null, null, null, null, null, null, null, new Reservation.Lifecycle(List.of(), null, null, false, null, false,

@@ -75,6 +75,11 @@ public final class Main implements Callable<Integer> {
             + " no limit (default ${DEFAULT-VALUE})", defaultValue = "3")
     int maxBookingsPerUser;
 
+    @Option(names = "--priority-class", description = "define a priority class, or change a built-in one (high, normal,"
+            + " preemptible): NAME[:boost=HOURS][,usage=WEIGHT][,preemptible][,admin][,max-waiting=N], e.g."
+            + " urgent:boost=12,admin or batch:boost=-6,usage=0.5,max-waiting=20 (repeatable; give every role the same)")
+    java.util.List<String> priorityClasses = new java.util.ArrayList<>();
+
     @Option(names = "--preemption-notice-minutes", description = "how long ahead a preemptible reservation is told it ends when"
             + " one with a better claim needs its GPUs (default ${DEFAULT-VALUE})", defaultValue = "10")
     int preemptionNoticeMinutes;
@@ -213,6 +218,7 @@ public final class Main implements Callable<Integer> {
         if (preemptionNoticeMinutes < 1 || preemptionNoticeMinutes > 120) {
             throw new ValidationException("--preemption-notice-minutes must be 1 to 120");
         }
+        dev.gpudev.core.PriorityClass.define(priorityClasses.stream().map(dev.gpudev.core.PriorityClass::parse).toList());
         ProcessorSettings.Idle.Action action;
         try {
             action = ProcessorSettings.Idle.Action.valueOf(idleAction);

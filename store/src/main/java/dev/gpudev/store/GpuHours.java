@@ -35,23 +35,34 @@ public final class GpuHours {
         return out;
     }
 
+    /** Each class's usage weight as SQL (class names are [a-z0-9-] only: see PriorityClass). */
+    private static String weights() {
+        StringBuilder sql = new StringBuilder("(case priority_class");
+        for (var p : dev.gpudev.core.PriorityClass.all()) {
+            if (p.usageWeight() != 1) {
+                sql.append(" when '").append(p.wire()).append("' then ").append(p.usageWeight());
+            }
+        }
+        return sql.append(" else 1 end)").toString();
+    }
+
     /** The same per user and the team each reservation was charged to (null: none). */
     public List<dev.gpudev.core.FairShare.Use> uses(Connection c, Instant now, Duration halfLife) throws SQLException {
         double h = halfLife.toMillis() / 3_600_000.0;
         List<dev.gpudev.core.FairShare.Use> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 with used as (
-                    select user_id, team, gpu_count * (case when priority_class = 'preemptible' then 0.25 else 1 end) as gpu_count,
+                    select user_id, team, gpu_count * %1$s as gpu_count,
                            launched_at as from_t, ?::timestamptz as to_t from reservations
                     where status in ('preparing','active') and launched_at is not null
                     union all
-                    select user_id, team, gpu_count * (case when priority_class = 'preemptible' then 0.25 else 1 end), launched_at,
+                    select user_id, team, gpu_count * %1$s, launched_at,
                            status_changed_at from reservations
                     where launched_at is not null and status in ('expired','cancelled','failed') and status_changed_at >= ?)
                 select user_id, team, sum(gpu_count * ? / ln(2) * (
                         power(2, -greatest(0, extract(epoch from (?::timestamptz - to_t)) / 3600) / ?)
                       - power(2, -greatest(0, extract(epoch from (?::timestamptz - from_t)) / 3600) / ?)))
-                from used where to_t > from_t group by user_id, team""")) {
+                from used where to_t > from_t group by user_id, team""".formatted(weights()))) {
             Timestamp at = Timestamp.from(now);
             ps.setTimestamp(1, at);
             ps.setTimestamp(2, Timestamp.from(now.minus(halfLife.multipliedBy(HALF_LIVES_KEPT))));

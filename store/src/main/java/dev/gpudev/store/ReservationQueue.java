@@ -105,6 +105,18 @@ public final class ReservationQueue {
         }
     }
 
+    /** How many reservations of this class a user has waiting. */
+    public int waitingOfClass(Connection c, long userId, String priorityClass) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "select count(*) from reservations where user_id = ? and status = 'queued' and priority_class = ?")) {
+            ps.setLong(1, userId);
+            ps.setString(2, priorityClass);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
 
     /** How many bookings ahead a user has waiting. */
     public int bookingsOf(Connection c, long userId) throws SQLException {

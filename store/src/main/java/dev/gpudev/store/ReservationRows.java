@@ -89,7 +89,7 @@ final class ReservationRows {
                         Pgmq.instant(rs, rs.findColumn("status_changed_at")), rs.getBoolean("jupyter_enabled"),
                         new Reservation.Options(rs.getString("disk_name"), rs.getBoolean("no_persist"), rs.getString("image"),
                                 labels(rs.getString("node_labels")), rs.getBoolean("distributed"),
-                                diskId == null ? null : diskId.longValue(), dev.gpudev.core.PriorityClass.of(rs.getString("priority_class")),
+                                diskId == null ? null : diskId.longValue(), dev.gpudev.core.PriorityClass.stored(rs.getString("priority_class")),
                                 Pgmq.instant(rs, rs.findColumn("start_at")), rs.getString("team")),
                         jupyterPort == null || jupyterToken == null ? null
                                 : new Reservation.JupyterAccess(jupyterPort.intValue(), jupyterToken),
