@@ -101,4 +101,33 @@ class GpuHoursTest {
         assertEquals(List.of(new GpuHours.Stretch("a100", 2, NOW.minus(Duration.ofDays(2)), NOW.minus(Duration.ofDays(1)))),
                 db.inTransaction(c -> hours.of(c, dan, NOW.minus(Duration.ofDays(30)), NOW)));
     }
+
+    @Test
+    void eachClassCountsByItsUsageWeight() {
+        dev.gpudev.core.PriorityClass.define(List.of(dev.gpudev.core.PriorityClass.parse("batch:usage=0.5")));
+        try {
+            db.inTransaction(c -> {
+                long dave = new Users().ensure(c, "dave", false).userId();
+                for (String cls : List.of("normal", "batch", "preemptible")) {
+                    try (var ps = c.prepareStatement("""
+                            insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, created_at, launched_at,
+                                status_changed_at, priority_class) values (?, ?, 'expired', 'h100', 4, 1, ?, ?, ?, ?)""")) {
+                        ps.setObject(1, UUID.randomUUID());
+                        ps.setLong(2, dave);
+                        ps.setTimestamp(3, Timestamp.from(NOW.minus(Duration.ofHours(3))));
+                        ps.setTimestamp(4, Timestamp.from(NOW.minus(Duration.ofHours(3))));
+                        ps.setTimestamp(5, Timestamp.from(NOW.minus(Duration.ofHours(2))));
+                        ps.setString(6, cls);
+                        ps.executeUpdate();
+                    }
+                }
+                double one = FairShare.decayedGpuHours(4, NOW.minus(Duration.ofHours(3)), NOW.minus(Duration.ofHours(2)), NOW, WEEK);
+                assertEquals(one * (1 + 0.5 + 0.25), hours.decayed(c, NOW, WEEK).get(dave), 1e-6, "normal whole, batch half, preemptible a quarter");
+                c.rollback();
+                return null;
+            });
+        } finally {
+            dev.gpudev.core.PriorityClass.define(List.of());
+        }
+    }
 }
