@@ -58,7 +58,8 @@ public final class Processor implements Runnable, AutoCloseable {
         var clock = parts.clock();
         this.disks = new DiskOperations(db, parts.reservations(), parts.disks(), parts.schedulerState(), clock, calls);
         this.commands = new CommandApplier(db, parts.pgmq(), parts.commands(), parts.reservations(), clock, settings, calls,
-                new ReservationCommands(parts.reservations(), parts.reservationUsers(), parts.users(), clock), disks);
+                new ReservationCommands(parts.reservations(), parts.reservationUsers(), parts.users(), clock,
+                        parts.backend()::capacity, settings.grace()), disks);
         this.sweeper = new Sweeper(db, parts.reservations(), parts.proxySessions(), parts.backend(), clock, settings, calls);
         this.scheduling = new SchedulingPass(db, parts.reservations(), parts.schedulerState(), new dev.gpudev.store.GpuHours(),
                 settings.fairShare(), clock,

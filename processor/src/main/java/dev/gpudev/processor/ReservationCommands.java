@@ -30,8 +30,18 @@ final class ReservationCommands {
     private final ReservationUsers reservationUsers;
     private final Users users;
     private final Clock clock;
+    private final java.util.function.Supplier<dev.gpudev.core.Capacity> capacity;
+    private final java.time.Duration grace;
 
     ReservationCommands(Reservations reservations, ReservationUsers reservationUsers, Users users, Clock clock) {
+        this(reservations, reservationUsers, users, clock, () -> new dev.gpudev.core.Capacity(List.of()), java.time.Duration.ZERO);
+    }
+
+    /** @param capacity the backend's nodes (from memory), for the bookings an extension may not break */
+    ReservationCommands(Reservations reservations, ReservationUsers reservationUsers, Users users, Clock clock,
+                        java.util.function.Supplier<dev.gpudev.core.Capacity> capacity, java.time.Duration grace) {
+        this.capacity = capacity;
+        this.grace = grace;
         this.reservations = reservations;
         this.reservationUsers = reservationUsers;
         this.users = users;
@@ -72,6 +82,10 @@ final class ReservationCommands {
             String until = "";
             if (r.launchedAt() != null) {
                 Instant end = r.launchedAt().plus(Extension.toDuration(total));
+                String booked = breaksBooking(c, r, end);
+                if (booked != null) {
+                    throw new IllegalTransitionException(booked);
+                }
                 set.expiresAt(end);
                 until = " (now until " + DateTimeFormatter.ISO_INSTANT.format(end) + ")";
             }
@@ -85,6 +99,16 @@ final class ReservationCommands {
         } catch (ValidationException | IllegalTransitionException refused) {
             reservations.note(c, r.id(), r.status(), "extension refused: " + refused.getMessage(), now, ReservationUpdate.of());
         }
+    }
+
+    /** Whether the new end would take GPUs a booking ahead was promised (read only when bookings wait). */
+    private String breaksBooking(Connection c, Reservation r, Instant end) throws SQLException {
+        List<Reservation> bookings = reservations.queue().bookings(c);
+        if (bookings.isEmpty()) {
+            return null;
+        }
+        return Extension.breaksBooking(r, end, grace, capacity.get(),
+                reservations.withStatus(c, false, ReservationStatus.PREPARING, ReservationStatus.ACTIVE), bookings);
     }
 
     private void addUser(Connection c, Reservation r, Command.AddUser cmd, Instant now) throws SQLException {

@@ -454,6 +454,30 @@ class LifecycleTest extends ProcessorFixture {
     }
 
     @Test
+    void anExtensionIntoABookedWindowIsRefusedAndSaysUntilWhenItCouldGo() {
+        UUID running = submit(alice, 8, "1", Reservation.Options.NONE);
+        Processor p = processor();
+        p.cycle();
+        Instant end = get(running).expiresAt();
+        Instant at = clock.instant().plus(Duration.ofHours(2));
+        UUID booked = submit(bob, 8, "2", Reservation.Options.NONE.withStartAt(at));
+        p.cycle();
+        assertEquals("BOOKED", get(booked).pendingReason());
+        extend(running, "3");
+        p.cycle();
+        Reservation r = get(running);
+        assertEquals(end, r.expiresAt(), "not extended");
+        String why = r.history().getLast().reason();
+        assertTrue(why.startsWith("extension refused: a booking starts on n0 at " + at), why);
+        assertTrue(why.contains("more hours"), why);
+        extend(running, "0.5");
+        p.cycle();
+        assertEquals(end.plus(Duration.ofMinutes(30)), get(running).expiresAt(), "an extension that ends before the window is kept");
+        p.cycle();
+        assertEquals("BOOKED", get(booked).pendingReason(), "the booking still starts on time");
+    }
+
+    @Test
     void aBookingStartsOnTimeAndIsNotCancelledForWaitingBeforeItsWindow() {
         Processor p = processor();
         Instant at = clock.instant().plus(Duration.ofHours(1));

@@ -118,6 +118,13 @@ public final class ReservationQueue {
         }
     }
 
+    /** Every booking waiting, with the nodes its last plan kept for it. */
+    public List<Reservation> bookings(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(ReservationRows.SELECT_NO_HISTORY + " where r.status = 'queued' and r.start_at is not null")) {
+            return ReservationRows.rows(ps);
+        }
+    }
+
     /** How many bookings ahead a user has waiting. */
     public int bookingsOf(Connection c, long userId) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
