@@ -56,17 +56,34 @@ final class ClusterRoutes {
      * cluster page and `gpu-dev queue` show. Everyone sees who holds and waits (user and reservation
      * name, as on a shared machine's process list); ids, SSH details and actions only for their own.
      */
+    /** The windows booked ahead on this type, soonest first: who, when, how many GPUs, on which nodes. */
+    private List<Map<String, Object>> bookings(String type, List<Reservation> all, Caller who, Set<UUID> shared) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        all.stream().filter(r -> r.gpuType().equals(type)).sorted(java.util.Comparator.comparing((Reservation r) -> r.options().startAt()))
+                .forEach(r -> {
+                    Map<String, Object> b = holder(r, who, shared);
+                    b.put("gpu_count", r.gpuCount());
+                    b.put("start_at", r.options().startAt());
+                    b.put("end_at", r.options().startAt().plus(dev.gpudev.core.Extension.toDuration(r.durationHours())));
+                    b.put("nodes", r.queue() == null ? List.of() : r.queue().plannedNodes());
+                    b.put("on_time", "BOOKED".equals(r.pendingReason()));
+                    out.add(b);
+                });
+        return out;
+    }
+
     private void occupancy(Context ctx) {
         Caller who = Callers.of(ctx);
         Capacity cap = capacity.current();
         Set<String> types = new LinkedHashSet<>();
         cap.nodes().forEach(n -> types.add(n.gpuType()));
-        record Read(Usage usage, dev.gpudev.store.ReservationQueue.Occupancy occupancy, Set<UUID> shared) {
+        record Read(Usage usage, dev.gpudev.store.ReservationQueue.Occupancy occupancy, Set<UUID> shared, List<Reservation> bookings) {
         }
         Read read = db.query(c -> {
             Usage usage = reservations.usage(c);
             types.addAll(usage.byType().keySet());
-            return new Read(usage, reservations.queue().occupancy(c, types, QUEUE_SHOWN), reservationUsers.liveSharedWith(c, who.userId()));
+            return new Read(usage, reservations.queue().occupancy(c, types, QUEUE_SHOWN), reservationUsers.liveSharedWith(c, who.userId()),
+                    reservations.queue().bookings(c));
         });
         Map<String, List<Reservation>> holdersByNode = new LinkedHashMap<>();
         for (Reservation r : read.occupancy().holding()) {
@@ -100,6 +117,7 @@ final class ClusterRoutes {
                 }
             }
             t.put("queue", queue);
+            t.put("bookings", bookings(type, read.bookings(), who, read.shared()));
             out.add(t);
         }
         Map<String, Object> body = new LinkedHashMap<>();

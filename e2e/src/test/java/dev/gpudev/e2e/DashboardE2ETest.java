@@ -291,9 +291,30 @@ class DashboardE2ETest {
         logIn(admin, "root");
         browser.get(apiUrl + "/ui/usage");
         waitFor(By.id("usage-user")).sendKeys("dana");
-        browser.findElement(By.cssSelector("#view button")).click();
+        browser.findElement(By.id("usage-show")).click();
         waitUntil("dana's usage shows to the admin", () -> text().contains("dana: 0.0 GPU-hours"));
         logOut();
+    }
+
+    @Test
+    void aTeamsUsageShowsToItsMembersAndABookingShowsOnTheClustersTimeline() throws Exception {
+        Path fred = newUser("fred");
+        assertEquals(0, cli(admin, "admin", "team", "create", "vision").exit());
+        assertEquals(0, cli(admin, "admin", "team", "guarantee", "vision", "h100", "2").exit());
+        assertEquals(0, cli(admin, "admin", "team", "add", "vision", "fred").exit());
+        String at = java.time.Instant.now().plus(java.time.Duration.ofHours(3)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        String booking = api("POST", "/v1/jobs/submit", fred, "{\"gpu_type\":\"h100\",\"gpu_count\":2,\"duration_hours\":1,"
+                + "\"name\":\"demo\",\"start_at\":\"" + at + "\"}").get("job_id").asText();
+        logIn(fred, "fred");
+        waitUntil("the booking shows on the cluster page's timeline", () -> text().contains("Booked ahead")
+                && !browser.findElements(By.cssSelector("svg.timeline rect.booking.mine")).isEmpty());
+        assertTrue(text().contains("fred · demo · 2 GPUs"), text());
+        browser.get(apiUrl + "/ui/usage");
+        waitFor(By.cssSelector("button[data-team='vision']")).click();
+        waitUntil("the team's usage shows", () -> text().contains("Team vision: 0.0 GPU-hours") && text().contains("Members: fred")
+                && text().contains("Guaranteed: 2 h100"));
+        logOut();
+        api("POST", "/v1/jobs/" + booking + "/cancel", fred, "{}");
     }
 
     @Test

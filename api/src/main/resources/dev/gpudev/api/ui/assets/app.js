@@ -213,7 +213,8 @@
         el("div", {class: "nodes"}, t.nodes.map(node)),
         yours(t),
         el("h3", {text: "Queue"}),
-        queue(t));
+        queue(t),
+        booked(t));
     }));
   }
 
@@ -280,6 +281,37 @@
       rows, "Nobody is waiting.");
     var more = t.queued - t.queue.length;
     return el("div", {class: "queue"}, table1, more > 0 ? el("p", {class: "more", text: "… and " + more + " more waiting."}) : null);
+  }
+
+  // Windows booked ahead (reserve --start-at) on a timeline from now to the last one's end, with a table of the same.
+  function booked(t) {
+    var b = t.bookings || [];
+    if (!b.length) return null;
+    var W = 720, L = 8, R = 8, row = 22, H = 24 + row * b.length;
+    var start = Date.now();
+    var end = Math.max.apply(null, b.map(function (x) { return new Date(x.end_at).getTime(); }));
+    function x(ms) { return L + (W - L - R) * (ms - start) / Math.max(1, end - start); }
+    var s = svgEl;
+    var summary = b.length + " window" + (b.length === 1 ? "" : "s") + " booked ahead on " + t.gpu_type.toUpperCase()
+      + ", the first from " + time(b[0].start_at) + ".";
+    var svg = s("svg", {viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": summary, class: "chart timeline"});
+    svg.appendChild(s("text", {x: L, y: 14, class: "axis"}, "now"));
+    svg.appendChild(s("text", {x: W - R, y: 14, "text-anchor": "end", class: "axis"}, time(new Date(end).toISOString())));
+    b.forEach(function (w, i) {
+      var x0 = x(new Date(w.start_at).getTime()), x1 = x(new Date(w.end_at).getTime());
+      var y = 20 + i * row;
+      svg.appendChild(s("rect", {x: x0.toFixed(1), y: y, width: Math.max(2, x1 - x0).toFixed(1), height: row - 6,
+        class: "booking" + (w.mine ? " mine" : "") + (w.on_time ? "" : " late")}));
+      svg.appendChild(s("text", {x: (x0 + 4).toFixed(1), y: y + row - 10, class: "booking-label"},
+        (w.mine ? "★ " : "") + w.user + (w.name ? " · " + w.name : "") + " · " + w.gpu_count + " GPUs"));
+    });
+    var rows = b.map(function (w) {
+      return [(w.mine ? "★ " : "") + w.user, w.name || "", String(w.gpu_count), time(w.start_at), time(w.end_at),
+        (w.nodes || []).join(", ") || "—", w.on_time ? "kept" : "late: its GPUs are held past its start"];
+    });
+    return el("div", {class: "booked"}, el("h3", {text: "Booked ahead"}),
+      el("figure", {class: "chart-box"}, svg, el("figcaption", null, summary)),
+      table("Booked ahead on " + t.gpu_type.toUpperCase(), ["User", "Name", "GPUs", "From", "Until", "Nodes", "Window"], rows, ""));
   }
 
   // A line per series, in an inline SVG: GPUs in use (solid) and GPUs asked for by waiting reservations (dashed).
@@ -511,15 +543,28 @@
   // --- usage and fair share ----------------------------------------------------------------------
   var usageAt = 0;
   var usageFor = null;
+  var usageTeam = null;
 
   function usage() {
     var view = document.getElementById("view");
     if (!document.getElementById("usage")) {
-      var parts = [el("h1", {text: "GPU usage, last 30 days"})];
+      var parts = [el("h1", {text: "GPU usage, last 30 days"}), el("p", {id: "usage-teams"})];
+      api("GET", "/v1/teams").then(function (r) {
+        var box = document.getElementById("usage-teams");
+        if (!box || !r.teams.length) return;
+        var pick = function (team) {
+          return function () { usageTeam = team; usageFor = null; usageAt = 0; tick(); };
+        };
+        box.replaceChildren.apply(box, [el("button", {type: "button", "data-team": "", text: "Yours", onclick: pick(null)})].concat(
+          r.teams.map(function (tm) {
+            return el("button", {type: "button", "data-team": tm.name, text: "Team " + tm.name, onclick: pick(tm.name)});
+          })));
+      }).catch(pollError);
       if (me.is_admin) {
         var input = el("input", {id: "usage-user", type: "text", "aria-label": "Whose usage (empty: yours)", placeholder: "user (empty: you)"});
-        parts.push(el("p", null, input, " ", el("button", {type: "button", text: "Show", onclick: function () {
+        parts.push(el("p", null, input, " ", el("button", {type: "button", id: "usage-show", text: "Show", onclick: function () {
           usageFor = input.value.trim() || null;
+          usageTeam = null;
           usageAt = 0;
           tick();
         }})));
@@ -528,7 +573,8 @@
       view.replaceChildren.apply(view, parts);
     }
     if (Date.now() - usageAt < HISTORY_MS) return Promise.resolve(); // an aggregate query: once a minute is plenty
-    return api("GET", "/v1/usage?since=30d" + (usageFor ? "&user=" + encodeURIComponent(usageFor) : "")).then(function (u) {
+    return api("GET", "/v1/usage?since=30d" + (usageTeam ? "&team=" + encodeURIComponent(usageTeam)
+        : usageFor ? "&user=" + encodeURIComponent(usageFor) : "")).then(function (u) {
       usageAt = Date.now();
       region("usage", u, drawUsage);
     });
@@ -537,13 +583,16 @@
   function drawUsage(u) {
     var fs = u.fair_share;
     var types = Object.keys(u.gpu_hours_by_type);
+    var guaranteed = Object.keys(u.guaranteed_gpus || {}).map(function (k) { return u.guaranteed_gpus[k] + " " + k; });
     return el("div", null,
-      el("p", {text: u.user + ": " + u.gpu_hours.toFixed(1) + " GPU-hours since " + time(u.since) + "."}),
+      el("p", {text: (u.team ? "Team " + u.team : u.user) + ": " + u.gpu_hours.toFixed(1) + " GPU-hours since " + time(u.since) + "."}),
+      u.team ? el("p", {text: "Members: " + (u.members.join(", ") || "none") + ". Guaranteed: "
+        + (guaranteed.join(", ") || "none") + "."}) : null,
       dailyChart(u.daily),
       table("GPU-hours by type", ["Type", "GPU-hours"], types.map(function (t) { return [t, u.gpu_hours_by_type[t].toFixed(1)]; }),
         "No GPU time in these 30 days."),
       el("h2", {text: "Fair share"}),
-      el("p", {text: "Factor " + fs.factor.toFixed(2) + " (" + fs.decayed_gpu_hours.toFixed(1) + " GPU-hours counted, halving every "
+      el("p", {text: (fs.team ? "As a member of " + fs.team + ": factor " : "Factor ") + fs.factor.toFixed(2) + " (" + fs.decayed_gpu_hours.toFixed(1) + " GPU-hours counted, halving every "
         + Math.round(fs.half_life_hours / 24) + " days; share " + (fs.share * 100).toFixed(0) + "% of those competing now, "
         + (fs.usage_share * 100).toFixed(0) + "% of their recent use)."}),
       el("p", {text: fs.explained}));
