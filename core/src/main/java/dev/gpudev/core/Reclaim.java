@@ -22,7 +22,7 @@ import java.util.UUID;
  */
 final class Reclaim {
     /** The order to plan in, and the reservations preempted (when each ends). */
-    record Decision(List<Reservation> order, Map<UUID, Scheduler.Preemption> victims) {
+    record Decision(List<Reservation> order, Map<UUID, Scheduler.Preemption> victims, Set<UUID> claimers) {
     }
 
     private Reclaim() {
@@ -31,7 +31,7 @@ final class Reclaim {
     static Decision of(Scheduler.Snapshot snapshot, List<Reservation> ordered, long now, long notice, long grace) {
         Guarantees g = snapshot.fairShare().guarantees();
         if (!g.any()) {
-            return new Decision(ordered, Map.of());
+            return new Decision(ordered, Map.of(), Set.of());
         }
         long soon = now + notice; // holders ending by then free their GPUs as early as a victim would
         Map<String, Integer> held = new HashMap<>(); // group|type → GPUs held (not ending soon)
@@ -68,7 +68,7 @@ final class Reclaim {
             }
         }
         if (claimers.isEmpty()) {
-            return new Decision(ordered, Map.of());
+            return new Decision(ordered, Map.of(), Set.of());
         }
         Map<UUID, Scheduler.Preemption> victims = new HashMap<>();
         for (Reservation r : claimers) {
@@ -80,7 +80,9 @@ final class Reclaim {
         order.addAll(bookings);
         order.addAll(claimers);
         order.addAll(rest);
-        return new Decision(order, victims);
+        Set<UUID> ids = new HashSet<>();
+        claimers.forEach(r -> ids.add(r.id()));
+        return new Decision(order, victims, ids);
     }
 
     /** GPUs for one claimer: a node with them free by the notice, else the node where the fewest borrowers give them back. */

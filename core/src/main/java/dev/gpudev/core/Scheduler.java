@@ -108,9 +108,18 @@ public final class Scheduler {
         }
     }
 
-    public record Plan(List<Admission> admissions, List<Waiting> waiting, List<Preemption> preemptions) {
+    /**
+     * What to do now and what to tell those who wait; {@code claimers}: the waiting reservations that went
+     * ahead by their team's guaranteed GPUs (see {@link Guarantees}).
+     */
+    public record Plan(List<Admission> admissions, List<Waiting> waiting, List<Preemption> preemptions, java.util.Set<UUID> claimers) {
         public Plan {
             preemptions = preemptions == null ? List.of() : List.copyOf(preemptions);
+            claimers = claimers == null ? java.util.Set.of() : java.util.Set.copyOf(claimers);
+        }
+
+        public Plan(List<Admission> admissions, List<Waiting> waiting, List<Preemption> preemptions) {
+            this(admissions, waiting, preemptions, java.util.Set.of());
         }
 
         public Plan(List<Admission> admissions, List<Waiting> waiting) {
@@ -172,7 +181,8 @@ public final class Scheduler {
             var reclaim = Reclaim.of(snapshot, inGivenOrder ? queued : snapshot.fairShare().sorted(queued), at, notice.toMillis(), grace.toMillis());
             this.cycle = new Cycle(snapshot, at, limits.resolvedFor(snapshot.capacity()), grace.toMillis(), notice.toMillis(), reclaim.victims());
             this.inGivenOrder = inGivenOrder;
-            this.first = cycle.run(reclaim.order(), true);
+            Plan p = cycle.run(reclaim.order(), true);
+            this.first = reclaim.claimers().isEmpty() ? p : new Plan(p.admissions(), p.waiting(), p.preemptions(), reclaim.claimers());
         }
 
         /** The plan of the reservations it was started with. */

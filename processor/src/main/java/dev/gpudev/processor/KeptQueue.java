@@ -158,6 +158,7 @@ final class KeptQueue {
         Map<UUID, Reservation> byId = new HashMap<>();
         queued.forEach(q -> byId.put(q.id(), q));
         Map<UUID, Integer> overtaken = onlyArrivals ? overtakenFromBehind(plan) : overtakenInLine(plan, byId);
+        Map<UUID, Integer> claimedAhead = plan.claimers().isEmpty() ? Map.of() : claimersAhead(plan, byId);
         for (var w : plan.waiting()) {
             Reservation before = byId.get(w.reservationId());
             var queue = new Reservation.Queue(w.position(), w.reason().name(), w.estimatedStart(), w.nodes());
@@ -167,7 +168,7 @@ final class KeptQueue {
                 unwritten.remove(w.reservationId());
             } else {
                 unwritten.put(w.reservationId(), new ReservationQueue.Waiting(w.reservationId(), queue,
-                        detail(w, before, overtaken.getOrDefault(w.reservationId(), 0))));
+                        detail(w, before, overtaken.getOrDefault(w.reservationId(), 0), claimedAhead.getOrDefault(w.reservationId(), 0))));
             }
         }
     }
@@ -209,6 +210,32 @@ final class KeptQueue {
         return FairShare.overtakenBy(line);
     }
 
+    /** For each waiting one of a whole plan: how many younger ones ahead of it in its type's line went by their team's guarantee. */
+    private static Map<UUID, Integer> claimersAhead(Scheduler.Plan plan, Map<UUID, Reservation> byId) {
+        Map<String, List<Reservation>> seen = new HashMap<>(); // claimers so far, per type
+        Map<UUID, Integer> out = new HashMap<>();
+        for (var w : plan.waiting()) {
+            Reservation r = byId.get(w.reservationId());
+            if (r == null) {
+                continue;
+            }
+            List<Reservation> ahead = seen.computeIfAbsent(r.gpuType(), t -> new ArrayList<>());
+            int n = 0;
+            for (Reservation c : ahead) {
+                if (Scheduler.fifo().compare(c, r) > 0) {
+                    n++;
+                }
+            }
+            if (n > 0) {
+                out.put(r.id(), n);
+            }
+            if (plan.claimers().contains(r.id())) {
+                ahead.add(r);
+            }
+        }
+        return out;
+    }
+
     /** For arrivals appended to the kept list: how many kept ahead of each in its type's line are younger. */
     private Map<UUID, Integer> overtakenFromBehind(Scheduler.Plan plan) {
         Map<UUID, Integer> out = new HashMap<>();
@@ -239,9 +266,12 @@ final class KeptQueue {
     }
 
     /** The waiting reason in words, for {@code show}. */
-    private static String detail(Scheduler.Waiting w, Reservation before, int overtaken) {
-        String why = overtaken == 0 ? "" : "; " + overtaken + " of those ahead " + (overtaken == 1 ? "is a younger reservation" : "are younger reservations")
-                + " of users who used less GPU time lately (fair share)";
+    private static String detail(Scheduler.Waiting w, Reservation before, int overtaken, int claimed) {
+        int byShare = overtaken - claimed;
+        String why = (byShare <= 0 ? "" : "; " + byShare + " of those ahead " + (byShare == 1 ? "is a younger reservation" : "are younger reservations")
+                + " of users who used less GPU time lately (fair share)")
+                + (claimed == 0 ? "" : "; " + claimed + " of those ahead " + (claimed == 1 ? "is a younger reservation" : "are younger reservations")
+                + " of a team within its guaranteed GPUs");
         return switch (w.reason()) {
             case WAITING_FOR_CAPACITY -> before != null && before.options().booked()
                     ? "booked for " + DateTimeFormatter.ISO_INSTANT.format(before.options().startAt()) + " but late: its GPUs are held until "

@@ -435,8 +435,14 @@ class LifecycleTest extends ProcessorFixture {
         Processor p = processor();
         p.cycle();
         assertEquals(ReservationStatus.ACTIVE, get(borrower).status());
+        UUID older = submit(alice, 8, "1", Reservation.Options.NONE);
+        p.cycle();
+        clock.advance(Duration.ofSeconds(1));
         UUID claim = submit(bob, 4, "1", Reservation.Options.NONE.withTeam("ml"));
         p.cycle();
+        assertEquals(1, get(claim).queuePosition(), "the team's claim goes ahead of an older reservation");
+        assertTrue(get(older).detailedStatus().contains("1 of those ahead is a younger reservation of a team within its guaranteed GPUs"),
+                get(older).detailedStatus());
         Reservation victim = get(borrower);
         assertNotNull(victim.lifecycle().preemptedAt(), "the borrower is preempted");
         assertTrue(victim.history().getLast().reason().contains("team ml takes back its guaranteed h100 GPUs"), victim.history().getLast().reason());
