@@ -42,12 +42,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * early, extends or cancels: every first estimate must then be exact. With {@code --competing}, users
  * compete under fair share: u0 used 16 GPUs for the last five days and u1 8 GPUs for two, the others
  * nothing, and u0 and u1 send most of the arrivals (35% and 25%): the light users' arrivals go ahead of
- * theirs, so a heavy user's first estimate can move later. {@code --fifo}: first come, first served
+ * theirs, so a heavy user's first estimate can move later; u2 and u3 form team ml, guaranteed 8 of the 24
+ * GPUs (their arrivals within it go first and take back borrowed GPUs). {@code --fifo}: first come, first served
  * (fair-share weight 0), the baseline.
  */
 public final class EtaAccuracy {
     private static final Instant START = Instant.parse("2026-06-01T08:00:00Z");
     private static final AtomicInteger QUEUES = new AtomicInteger();
+    private static final String TEAM = "ml";
 
     /** What the trace says one reservation's user does. */
     record Plan(int index, String username, int gpus, BigDecimal hours, Instant arrives,
@@ -191,6 +193,25 @@ public final class EtaAccuracy {
             used(db, users.get("u0"), 16, 5);
             used(db, users.get("u1"), 8, 2);
         }
+        final boolean teams = competing && policy.weightHours() > 0; // the first-come baseline is the platform without either
+        if (teams) {
+            // team ml (u2 and u3) is guaranteed one node of the three; it used 8 GPUs for a day
+            db.inTransaction(c -> {
+                var repo = new dev.gpudev.store.Teams();
+                repo.create(c, TEAM);
+                repo.guarantee(c, TEAM, "h100", 8);
+                for (String u : List.of("u2", "u3")) {
+                    if (users.containsKey(u)) {
+                        repo.addMember(c, TEAM, users.get(u), true);
+                    }
+                }
+                if (users.containsKey("u2")) {
+                    Instant end = START.minus(Duration.ofDays(1));
+                    new dev.gpudev.store.GpuHours().recordEnded(c, users.get("u2"), TEAM, "h100", 8, end.minus(Duration.ofDays(1)), end);
+                }
+                return null;
+            });
+        }
 
         Map<UUID, Plan> plans = new HashMap<>();
         Map<UUID, Instant> submitted = new HashMap<>();
@@ -205,7 +226,8 @@ public final class EtaAccuracy {
             Instant now = clock.instant();
             for (; next < arrivals.size() && !arrivals.get(next).arrives().isAfter(now); next++) {
                 Plan p = arrivals.get(next);
-                UUID id = submit(db, commands, reservations, clock, users.get(p.username()), p);
+                UUID id = submit(db, commands, reservations, clock, users.get(p.username()), p,
+                        teams && (p.username().equals("u2") || p.username().equals("u3")) ? TEAM : null);
                 plans.put(id, p);
                 submitted.put(id, now);
             }
@@ -324,10 +346,10 @@ public final class EtaAccuracy {
     }
 
     /** What the API does on submit: the row and its create command in one statement. */
-    private static UUID submit(Database db, CommandQueue commands, Reservations reservations, MutableClock clock, long user, Plan p) {
+    private static UUID submit(Database db, CommandQueue commands, Reservations reservations, MutableClock clock, long user, Plan p, String team) {
         UUID id = UUID.randomUUID();
         Instant at = clock.instant();
-        Reservation.Options options = Reservation.Options.NONE.withDistributed(p.gpus() > 8);
+        Reservation.Options options = Reservation.Options.NONE.withDistributed(p.gpus() > 8).withTeam(team);
         Reservation r = new Reservation(id, user, p.username(), ReservationStatus.QUEUED, "h100", p.gpus(), p.hours(), null, at, null,
                 null, null, null, null, "queued", null,
                 new Reservation.Lifecycle(List.of(), null, null, true, null, false, options),
