@@ -44,7 +44,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * nothing, and u0 and u1 send most of the arrivals (35% and 25%): the light users' arrivals go ahead of
  * theirs, so a heavy user's first estimate can move later; u2 and u3 form team ml, guaranteed 8 of the 24
  * GPUs (their arrivals within it go first and take back borrowed GPUs). {@code --fifo}: first come, first served
- * (fair-share weight 0), the baseline.
+ * (fair-share weight 0), the baseline. {@code --explain} prints the five largest errors.
  */
 public final class EtaAccuracy {
     private static final Instant START = Instant.parse("2026-06-01T08:00:00Z");
@@ -88,6 +88,9 @@ public final class EtaAccuracy {
     private EtaAccuracy() {
     }
 
+    private static volatile List<Outcome> worstLast = List.of();
+    private static boolean explain;
+
     public static void main(String[] args) {
         boolean surprises = true;
         boolean competing = false;
@@ -100,6 +103,8 @@ public final class EtaAccuracy {
                 fifo = true;
             } else if (a.equals("--competing")) {
                 competing = true;
+            } else if (a.equals("--explain")) {
+                explain = true;
             } else {
                 rest.add(a);
             }
@@ -108,6 +113,12 @@ public final class EtaAccuracy {
         long seed = rest.size() < 2 ? 7 : Long.parseLong(rest.get(1));
         System.out.println(replay(trace(n, seed, surprises, competing), competing,
                 fifo ? dev.gpudev.core.FairShare.Policy.off() : dev.gpudev.core.FairShare.Policy.defaults()));
+        if (explain) {
+            System.out.println("largest errors (share of the wait):");
+            worstLast.forEach(o -> System.out.printf(Locale.ROOT, "  %s, %d GPUs for %s h: waited %d s, first estimate off by %d s (%.2f)%n",
+                    o.plan().username(), o.plan().gpus(), o.plan().hours(), Duration.between(o.submitted(), o.admitted()).toSeconds(),
+                    o.errorSeconds(), o.errorShare()));
+        }
         System.exit(0);
     }
 
@@ -297,6 +308,7 @@ public final class EtaAccuracy {
             }
         }
         double[] shares = outcomes.stream().mapToDouble(Outcome::errorShare).sorted().toArray();
+        worstLast = outcomes.stream().sorted(Comparator.comparingDouble(Outcome::errorShare).reversed()).limit(5).toList();
         long[] seconds = outcomes.stream().mapToLong(o -> Math.abs(o.errorSeconds())).sorted().toArray();
         long[] waits = outcomes.stream().mapToLong(o -> Duration.between(o.submitted(), o.admitted()).toSeconds()).sorted().toArray();
         int early = (int) outcomes.stream().filter(o -> o.errorSeconds() > 0).count();

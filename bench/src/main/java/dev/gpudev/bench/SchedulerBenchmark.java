@@ -48,9 +48,17 @@ public class SchedulerBenchmark {
     @Param({"busy", "freed"})
     String cluster;
 
-    /** fifo: first come, first served (before fair share); fairshare: ordered by priority, the line's reasons counted too. */
-    @Param({"fifo", "fairshare"})
+    /**
+     * fifo: first come, first served (before fair share); fairshare: ordered by priority, the line's reasons
+     * counted too; teams: the same with four users in five in 20 teams, ten of which are guaranteed 40 GPUs
+     * (their claims go first and take GPUs back from borrowers).
+     */
+    @Param({"fifo", "fairshare", "teams"})
     String order;
+
+    static String teamOf(long user) {
+        return user % 5 == 4 ? null : "t" + (user % 20);
+    }
 
     Scheduler.Snapshot snapshot;
     List<Reservation> queue;
@@ -75,7 +83,7 @@ public class SchedulerBenchmark {
                 holding.add(new Reservation(UUID.randomUUID(), user, "u", ReservationStatus.ACTIVE, "h100", 4, BigDecimal.TEN,
                         null, NOW.minusSeconds(3600), NOW.minusSeconds(3600), end,
                         Reservation.Placement.of("node-" + n, 4),
-                        null, null, null, null, null, List.of()));
+                        null, null, null, null, lifecycle(user), List.of()));
             }
         }
         queue = new ArrayList<>();
@@ -83,7 +91,7 @@ public class SchedulerBenchmark {
             long user = rnd.nextInt(5000);
             queue.add(new Reservation(UUID.randomUUID(), user, "u", ReservationStatus.QUEUED, "h100", sizes[rnd.nextInt(sizes.length)],
                     new BigDecimal(hours[rnd.nextInt(hours.length)]), null, NOW.minusSeconds(queued - i), null, null, null, null,
-                    null, null, null, null, List.of()));
+                    null, null, null, lifecycle(user), List.of()));
         }
         dev.gpudev.core.FairShare standings = dev.gpudev.core.FairShare.none();
         if ("fairshare".equals(order)) {
@@ -95,10 +103,30 @@ public class SchedulerBenchmark {
             standings = dev.gpudev.core.FairShare.of(dev.gpudev.core.FairShare.Policy.defaults(), usage, java.util.Map.of(),
                     java.util.Set.of());
         }
+        if ("teams".equals(order)) {
+            List<dev.gpudev.core.FairShare.Use> uses = new ArrayList<>();
+            for (long u = 0; u < 5000; u++) {
+                uses.add(new dev.gpudev.core.FairShare.Use(u, teamOf(u), rnd.nextDouble() < 0.05 ? 500 + rnd.nextDouble() * 2000 : rnd.nextDouble() * 50));
+            }
+            java.util.Map<String, java.util.Map<String, Integer>> guaranteed = new java.util.HashMap<>();
+            for (int t = 0; t < 10; t++) {
+                guaranteed.put("t" + t, java.util.Map.of("h100", 40));
+            }
+            standings = dev.gpudev.core.FairShare.of(dev.gpudev.core.FairShare.Policy.defaults(), uses, java.util.Map.of(),
+                    java.util.Map.of("t0", 2.0), List.of()).withGuarantees(new dev.gpudev.core.Guarantees(guaranteed));
+        }
         snapshot = new Scheduler.Snapshot(new Capacity(list), holding, standings);
         Scheduler.Plan plan = scheduler.plan(snapshot, queue, NOW);
-        System.out.printf("%n[setup] %s: %d queued on %d nodes -> %d admitted, %d waiting%n", cluster, queued, nodes,
-                plan.admissions().size(), plan.waiting().size());
+        System.out.printf("%n[setup] %s: %d queued on %d nodes -> %d admitted, %d waiting, %d preempted, %d claimers%n", cluster, queued,
+                nodes, plan.admissions().size(), plan.waiting().size(), plan.preemptions().size(), plan.claimers().size());
+    }
+
+    /** Charged to the user's team in the "teams" runs; no options otherwise. */
+    Reservation.Lifecycle lifecycle(long user) {
+        if (!"teams".equals(order)) {
+            return null;
+        }
+        return new Reservation.Lifecycle(List.of(), null, null, false, null, false, Reservation.Options.NONE.withTeam(teamOf(user)));
     }
 
     @Benchmark
