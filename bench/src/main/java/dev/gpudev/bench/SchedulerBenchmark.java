@@ -83,7 +83,7 @@ public class SchedulerBenchmark {
                 holding.add(new Reservation(UUID.randomUUID(), user, "u", ReservationStatus.ACTIVE, "h100", 4, BigDecimal.TEN,
                         null, NOW.minusSeconds(3600), NOW.minusSeconds(3600), end,
                         Reservation.Placement.of("node-" + n, 4),
-                        null, null, null, null, lifecycle(user), List.of()));
+                        null, null, null, null, holderLifecycle(user), List.of()));
             }
         }
         queue = new ArrayList<>();
@@ -119,6 +119,12 @@ public class SchedulerBenchmark {
         Scheduler.Plan plan = scheduler.plan(snapshot, queue, NOW);
         System.out.printf("%n[setup] %s: %d queued on %d nodes -> %d admitted, %d waiting, %d preempted, %d claimers%n", cluster, queued,
                 nodes, plan.admissions().size(), plan.waiting().size(), plan.preemptions().size(), plan.claimers().size());
+    }
+
+    /** Holders: the guaranteed teams hold nothing (their waiting ones claim and take GPUs back); the others as they wait. */
+    Reservation.Lifecycle holderLifecycle(long user) {
+        String team = teamOf(user);
+        return team != null && Integer.parseInt(team.substring(1)) < 10 ? null : lifecycle(user);
     }
 
     /** Charged to the user's team in the "teams" runs; no options otherwise. */

@@ -36,17 +36,17 @@ final class Reclaim {
         long soon = now + notice; // holders ending by then free their GPUs as early as a victim would
         Map<String, Integer> held = new HashMap<>(); // group|type → GPUs held (not ending soon)
         Map<String, Integer> free = new HashMap<>(); // node → GPUs free by then
-        Map<String, Capacity.Node> nodes = new HashMap<>();
         for (Capacity.Node n : snapshot.capacity().nodes()) {
-            nodes.put(n.name(), n);
             free.put(n.name(), n.gpus().size());
         }
-        List<Reservation> holders = new ArrayList<>();
+        Map<String, List<Reservation>> holders = new HashMap<>(); // node → holders with a slice there
         for (Reservation h : snapshot.holding()) {
             if (h.placement() == null || endsBy(h, soon)) {
                 continue;
             }
-            holders.add(h);
+            for (var s : h.placement().slices()) {
+                holders.computeIfAbsent(s.node(), k -> new ArrayList<>(2)).add(h);
+            }
             held.merge(key(group(h), h.gpuType()), h.gpuCount(), Integer::sum);
             for (var s : h.placement().slices()) {
                 free.computeIfPresent(s.node(), (k, v) -> v - s.gpuCount());
@@ -71,9 +71,21 @@ final class Reclaim {
             return new Decision(ordered, Map.of(), Set.of());
         }
         Map<UUID, Scheduler.Preemption> victims = new HashMap<>();
+        Map<String, List<Capacity.Node>> byType = new HashMap<>();
+        for (Capacity.Node n : snapshot.capacity().nodes()) {
+            byType.computeIfAbsent(n.gpuType(), t -> new ArrayList<>()).add(n);
+        }
+        byType.values().forEach(l -> l.sort(Comparator.comparing(Capacity.Node::name)));
+        Map<String, Integer> failedAt = new HashMap<>(); // team|type → the fewest GPUs nothing could be taken back for
+        int tries = 0;
         for (Reservation r : claimers) {
-            if (!r.options().distributed()) {
-                take(r, g, nodes, free, held, holders, victims, now + notice);
+            String key = key(group(r), r.gpuType());
+            if (r.options().distributed() || r.gpuCount() >= failedAt.getOrDefault(key, Integer.MAX_VALUE) || tries == MAX_TRIES) {
+                continue;
+            }
+            tries++;
+            if (!take(r, g, byType.getOrDefault(r.gpuType(), List.of()), free, held, holders, victims, now + notice)) {
+                failedAt.merge(key, r.gpuCount(), Math::min);
             }
         }
         List<Reservation> order = new ArrayList<>(ordered.size());
@@ -85,36 +97,53 @@ final class Reclaim {
         return new Decision(order, victims, ids);
     }
 
-    /** GPUs for one claimer: a node with them free by the notice, else the node where the fewest borrowers give them back. */
-    private static void take(Reservation r, Guarantees g, Map<String, Capacity.Node> nodes, Map<String, Integer> free,
-                             Map<String, Integer> held, List<Reservation> holders, Map<UUID, Scheduler.Preemption> victims, long endsAt) {
+    /** Claimers a plan looks for GPUs for (the rest go ahead and are looked at by the next plans): a bound on the cost. */
+    static final int MAX_TRIES = 256;
+
+    /**
+     * GPUs for one claimer: a node with them free by the notice, else the node where the fewest borrowers
+     * give them back; false when no node can give them.
+     */
+    private static boolean take(Reservation r, Guarantees g, List<Capacity.Node> ofType, Map<String, Integer> free,
+                             Map<String, Integer> held, Map<String, List<Reservation>> holders, Map<UUID, Scheduler.Preemption> victims,
+                             long endsAt) {
         int k = r.gpuCount();
-        List<Capacity.Node> fitting = nodes.values().stream()
-                .filter(n -> n.gpuType().equals(r.gpuType()) && n.gpus().size() >= k && n.hasLabels(r.options().nodeLabels()))
-                .sorted(Comparator.comparing(Capacity.Node::name)).toList();
+        Map<String, String> labels = r.options().nodeLabels();
+        List<Capacity.Node> fitting = new ArrayList<>();
+        for (Capacity.Node n : ofType) {
+            if (n.gpus().size() >= k && (labels.isEmpty() || n.hasLabels(labels))) {
+                fitting.add(n);
+            }
+        }
         Capacity.Node bestFree = null;
+        int mostFree = 0;
         for (Capacity.Node n : fitting) {
             int f = free.get(n.name());
+            mostFree = Math.max(mostFree, f);
             if (f >= k && (bestFree == null || f < free.get(bestFree.name()))) {
                 bestFree = n;
             }
         }
         if (bestFree != null) {
             free.merge(bestFree.name(), -k, Integer::sum);
-            return;
+            return true;
         }
         List<Reservation> best = null;
         Capacity.Node bestNode = null;
         for (Capacity.Node n : fitting) {
-            List<Reservation> chosen = victimsOn(n, r, k, g, free.get(n.name()), held, holders, victims.keySet());
+            List<Reservation> chosen = victimsOn(n, r, k, g, free.get(n.name()), held, holders.getOrDefault(n.name(), List.of()),
+                    victims.keySet());
             if (chosen != null && (best == null || chosen.size() < best.size()
                     || chosen.size() == best.size() && gpus(chosen) < gpus(best))) {
                 best = chosen;
                 bestNode = n;
+                if (best.size() == 1 && gpus(best) <= k - mostFree) {
+                    break; // one victim of the fewest GPUs any node misses: none can do better
+                }
             }
         }
         if (best == null) {
-            return; // nothing borrowed to take back here: it waits as others do
+            return false; // nothing borrowed to take back here: it waits as others do
         }
         for (Reservation v : best) {
             victims.put(v.id(), new Scheduler.Preemption(v.id(), java.time.Instant.ofEpochMilli(endsAt),
@@ -125,14 +154,15 @@ final class Reclaim {
             }
         }
         free.merge(bestNode.name(), -k, Integer::sum);
+        return true;
     }
 
     /** The borrowers on this node to preempt so that k GPUs are free (as few as needed), or null when they cannot. */
     private static List<Reservation> victimsOn(Capacity.Node n, Reservation r, int k, Guarantees g, int free, Map<String, Integer> held,
-                                               List<Reservation> holders, Set<UUID> taken) {
+                                               List<Reservation> onThisNode, Set<UUID> taken) {
         List<Reservation> candidates = new ArrayList<>();
-        for (Reservation h : holders) {
-            if (h.status() == ReservationStatus.ACTIVE && !taken.contains(h.id()) && !group(h).equals(group(r)) && onNode(h, n.name()) > 0) {
+        for (Reservation h : onThisNode) {
+            if (h.status() == ReservationStatus.ACTIVE && !taken.contains(h.id()) && !group(h).equals(group(r))) {
                 candidates.add(h);
             }
         }
