@@ -76,11 +76,13 @@ final class JobRoutes {
             var standings = db.query(c -> new dev.gpudev.store.GpuHours().standings(c, fairShare, now));
             java.time.Instant until = standings.overtakableUntil(r);
             out.put("estimate_firm_from", until == null ? null : until.isAfter(now) ? until : now);
+            String movers = "ends, extensions, bookings and admins' high-priority reservations"
+                    + (standings.guarantees().othersOn(r.gpuType(), r.options().team())
+                    ? ", and other teams' reservations within their guaranteed " + r.gpuType() + " GPUs," : "");
             out.put("estimate_note", until == null ? "preemptible: any other reservation that arrives goes ahead of it"
                     : until.isAfter(now) ? "until " + until + " a newcomer whose user used less GPU time lately can still go ahead of it;"
-                    + " after that only ends, extensions, bookings and admins' high-priority reservations move the estimate"
-                    : "firm: no newcomer can go ahead of it; only ends, extensions, bookings and admins' high-priority reservations"
-                    + " move the estimate");
+                    + " after that only " + movers + " move the estimate"
+                    : "firm against fair share: no newcomer goes ahead of it by usage; only " + movers + " move the estimate");
         }
         ctx.json(out);
     }

@@ -69,6 +69,9 @@ class TeamsApiTest {
         var set = f.call("POST", "/v1/admin/teams/cv", admin, "{\"guaranteed_gpus\":{\"H100\":4},\"max_waiting\":1}");
         assertEquals(200, set.status(), set.raw());
         assertEquals(4, set.body().get("guaranteed_gpus").get("h100").asInt());
+        var waiting = f.call("POST", "/v1/jobs/submit", bob, submit(null)).body().get("job_id").asText();
+        var note = f.call("GET", "/v1/jobs/" + waiting, bob, null).body().get("estimate_note").asText();
+        assertTrue(note.contains("other teams' reservations within their guaranteed h100 GPUs"), "a guarantee can move it: " + note);
         var over = f.call("POST", "/v1/admin/teams/ml", admin, "{\"guaranteed_gpus\":{\"h100\":6}}");
         assertTrue(over.body().get("warning").asText().contains("10 h100 GPUs in all but there are 8"), over.raw());
         f.call("POST", "/v1/admin/teams/ml", admin, "{\"guaranteed_gpus\":{\"h100\":0}}");

@@ -37,6 +37,11 @@ public record Guarantees(Map<String, Map<String, Integer>> byTeam) {
         return !byTeam.isEmpty();
     }
 
+    /** Whether a team other than this one (null: any team) has GPUs of this type guaranteed. */
+    public boolean othersOn(String gpuType, String team) {
+        return byTeam.entrySet().stream().anyMatch(e -> !e.getKey().equals(team) && e.getValue().containsKey(gpuType));
+    }
+
     /** GPUs of this type guaranteed to this team (0 for none, and for no team). */
     public int of(String team, String gpuType) {
         if (team == null) {
