@@ -34,6 +34,7 @@ final class DiskRoutes {
 
     void register(Router r) {
         r.get("/v1/disks", Access.USER, this::list);
+        r.get("/v1/disks/{name}", Access.USER, this::one);
         r.post("/v1/disks", Access.USER, this::create);
         r.delete("/v1/disks/{name}", Access.USER, this::delete);
         r.post("/v1/disks/{name}/rename", Access.USER, this::rename);
@@ -45,14 +46,26 @@ final class DiskRoutes {
         Caller who = Callers.of(ctx);
         var mine = db.query(c -> disks.forUser(c, who.userId()));
         var inUse = db.query(c -> reservations.disksInUse(c, who.userId()));
-        ctx.json(Map.of("disks", mine.stream().map(d -> {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("name", d.name());
-            m.put("created_at", d.createdAt());
-            m.put("last_used_at", d.lastUsedAt());
-            m.put("in_use_by", inUse.get(d.id()));
-            return m;
-        }).toList()));
+        ctx.json(Map.of("disks", mine.stream().map(d -> diskView(d, inUse.get(d.id()))).toList()));
+    }
+
+    private static Map<String, Object> diskView(Disks.Disk d, Object inUseBy) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", d.name());
+        m.put("created_at", d.createdAt());
+        m.put("last_used_at", d.lastUsedAt());
+        m.put("in_use_by", inUseBy);
+        return m;
+    }
+
+    /** One of the caller's disks (the original's API has it; 404 for another's or none). */
+    private void one(Context ctx) {
+        Caller who = Callers.of(ctx);
+        String name = ctx.pathParam("name");
+        var disk = name.length() > 63 ? java.util.Optional.<Disks.Disk>empty() : db.query(c -> disks.forUser(c, who.userId())).stream()
+                .filter(d -> d.name().equals(name)).findFirst();
+        var d = disk.orElseThrow(() -> ApiError.notFound("you have no disk " + ApiError.shown(name) + ": see `gpu-dev disk list`"));
+        ctx.json(diskView(d, db.query(c -> reservations.disksInUse(c, who.userId())).get(d.id())));
     }
 
     private void create(Context ctx) {

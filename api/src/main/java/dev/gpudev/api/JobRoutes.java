@@ -143,8 +143,16 @@ final class JobRoutes {
         int limit = Params.boundedInt(ctx.queryParam("limit"), 50, 1, 500, "limit");
         int offset = Params.boundedInt(ctx.queryParam("offset"), 0, 0, 1_000_000, "offset");
         boolean all = "true".equals(ctx.queryParam("all_users")) && who.admin();
-        var rows = db.query(c -> reservations.list(c, all ? null : who.userId(), statuses, limit, offset));
-        ctx.json(Map.of("jobs", rows.stream().map(r -> views.job(r, who)).toList(), "limit", limit, "offset", offset));
+        record Page(List<Reservation> rows, int total) {
+        }
+        var page = db.query(c -> {
+            var rows = reservations.list(c, all ? null : who.userId(), statuses, limit, offset);
+            // the count only when the page may not be all of it (the original's clients read "total")
+            int total = offset == 0 && rows.size() < limit ? rows.size() : reservations.count(c, all ? null : who.userId(), statuses);
+            return new Page(rows, total);
+        });
+        ctx.json(Map.of("jobs", page.rows().stream().map(r -> views.job(r, who)).toList(), "total", page.total(), "limit", limit,
+                "offset", offset));
     }
 
     private void cancel(Context ctx) {

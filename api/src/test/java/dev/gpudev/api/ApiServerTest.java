@@ -278,7 +278,28 @@ class ApiServerTest {
         assertEquals(202, call("DELETE", "/v1/disks/data", key, null, null).status());
         assertEquals(before + 1, queueLength(), "the files are the processor's to delete");
         assertEquals(404, call("DELETE", "/v1/disks/data", key, null, null).status());
-        assertEquals(0, get("/v1/disks", newUser(admin(), "yul")).body().get("disks").size(), "disks are per user");
+        String yul = newUser(admin(), "yul");
+        assertEquals(0, get("/v1/disks", yul).body().get("disks").size(), "disks are per user");
+        var one = get("/v1/disks/models", key);
+        assertEquals(200, one.status(), one.body().toString());
+        assertEquals("models", one.body().get("name").asText());
+        assertTrue(one.body().has("in_use_by"));
+        assertEquals(404, get("/v1/disks/models", yul).status(), "another's disk is not there for them");
+        assertEquals(404, get("/v1/disks/data", key).status(), "deleted");
+    }
+
+    @Test
+    void theListOfJobsSaysHowManyThereAreInAll() throws Exception {
+        String key = newUser(admin(), "toto");
+        for (int i = 0; i < 3; i++) {
+            post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}");
+        }
+        var page = get("/v1/jobs?limit=2", key).body();
+        assertEquals(2, page.get("jobs").size());
+        assertEquals(3, page.get("total").asInt(), "the original's clients read total");
+        assertEquals(3, get("/v1/jobs", key).body().get("total").asInt());
+        assertEquals(1, get("/v1/jobs?limit=2&offset=2", key).body().get("total").asInt() - 2);
+        assertEquals(0, get("/v1/jobs?status=active", key).body().get("total").asInt());
     }
 
     @Test

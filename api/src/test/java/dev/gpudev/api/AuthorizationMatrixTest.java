@@ -44,7 +44,7 @@ class AuthorizationMatrixTest {
             "POST /v1/admin/users/{name}/share", "POST /v1/admin/teams", "POST /v1/admin/teams/{name}", "DELETE /v1/admin/teams/{name}",
             "POST /v1/admin/teams/{name}/members", "DELETE /v1/admin/teams/{name}/members/{user}");
     /** Routes about something the owner has (an SSH key, an API key): others get 404, admins may revoke keys. */
-    static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}", "DELETE /v1/disks/{name}",
+    static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}", "DELETE /v1/disks/{name}", "GET /v1/disks/{name}",
             "POST /v1/disks/{name}/rename", "POST /v1/disks/{name}/list-content", "GET /v1/disk-operations/{id}");
 
     @BeforeAll
@@ -155,7 +155,7 @@ class AuthorizationMatrixTest {
         if (route.startsWith("DELETE /v1/disks")) {
             return path.replace("{name}", "ownerdisk");
         }
-        if (route.startsWith("POST /v1/disks/{name}/")) {
+        if (route.startsWith("POST /v1/disks/{name}/") || route.equals("GET /v1/disks/{name}")) {
             // Disks are named per user: an admin acts on their own (no one else's is reachable by name).
             return path.replace("{name}", role.equals("admin") ? "admins-own" : "ownerdisk");
         }

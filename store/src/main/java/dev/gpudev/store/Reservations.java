@@ -125,6 +125,26 @@ public final class Reservations {
         }
     }
 
+    /** How many {@link #list} would give without a limit. */
+    public int count(Connection c, Long userId, List<ReservationStatus> statuses) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                select count(*) from reservations r
+                 where (?::int is null or r.user_id = ?::int or exists (select 1 from reservation_users ru
+                        where ru.reservation_id = r.reservation_id and ru.user_id = ?::int))
+                   and (cardinality(?::text[]) = 0 or r.status = any(?::text[]))""")) {
+            Array st = c.createArrayOf("text", statuses.stream().map(ReservationStatus::wire).toArray());
+            ps.setObject(1, userId);
+            ps.setObject(2, userId);
+            ps.setObject(3, userId);
+            ps.setArray(4, st);
+            ps.setArray(5, st);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
     /** Newest first, own and shared with the user; userId null means everyone's (for admins), statuses empty means all. */
     public List<Reservation> list(Connection c, Long userId, List<ReservationStatus> statuses, int limit, int offset)
             throws SQLException {
