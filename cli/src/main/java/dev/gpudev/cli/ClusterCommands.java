@@ -87,6 +87,7 @@ final class ClusterCommands {
                 return 0;
             }
             boolean first = true;
+            java.time.Instant now = o.hasNonNull("generated_at") ? java.time.Instant.parse(o.get("generated_at").asText()) : java.time.Instant.now();
             for (JsonNode t : o.get("gpu_types")) {
                 String type = t.get("gpu_type").asText();
                 if (only != null && !only.equalsIgnoreCase(type)) {
@@ -109,7 +110,7 @@ final class ClusterCommands {
                         JsonNode h = g.get("holder");
                         boolean same = last != null && !h.isNull() && !last.isNull() && h.equals(last);
                         if (!same && last != null && !last.isNull()) {
-                            held.add(holderRow(n.get("name").asText(), from, to, last));
+                            held.add(holderRow(n.get("name").asText(), from, to, last, now));
                         }
                         if (!same) {
                             from = g.get("index").asInt();
@@ -118,7 +119,7 @@ final class ClusterCommands {
                         last = h;
                     }
                     if (last != null && !last.isNull()) {
-                        held.add(holderRow(n.get("name").asText(), from, to, last));
+                        held.add(holderRow(n.get("name").asText(), from, to, last, now));
                     }
                 }
                 if (held.size() > 1) {
@@ -134,8 +135,8 @@ final class ClusterCommands {
                     queue.add(List.of(q.path("position").asText("-"), q.get("user").asText() + (q.get("mine").asBoolean() ? " (you)"
                             : q.path("shared").asBoolean() ? " (shared)" : ""),
                             q.path("name").asText("-"), q.get("gpu_count").asText(),
-                            q.hasNonNull("estimated_start_at") ? Output.time(q.get("estimated_start_at").asText()) : "unknown",
-                            reason(q.path("pending_reason").asText("-"))));
+                            q.hasNonNull("estimated_start_at") ? Output.brief(q.get("estimated_start_at").asText(), now) : "unknown",
+                            shortReason(q.path("pending_reason").asText("-"))));
                 }
                 table(queue);
                 int more = t.get("queued").asInt() - t.get("queue").size();
@@ -158,9 +159,21 @@ final class ClusterCommands {
             };
         }
 
-        private static List<String> holderRow(String node, int from, int to, JsonNode h) {
+        /** The same, short enough for a table's last column. */
+        static String shortReason(String code) {
+            return switch (code) {
+                case "WAITING_FOR_CAPACITY" -> "GPUs busy";
+                case "USER_GPU_LIMIT" -> "owner at GPU limit";
+                case "WAITING_FOR_DISK" -> "disk in use";
+                case "BOOKED" -> "booked";
+                case "NO_CAPACITY_OF_TYPE" -> "never fits";
+                default -> code;
+            };
+        }
+
+        private static List<String> holderRow(String node, int from, int to, JsonNode h, java.time.Instant now) {
             String until = "preparing".equals(h.path("status").asText()) ? "starting"
-                    : h.hasNonNull("expires_at") ? Output.time(h.get("expires_at").asText()) : "-";
+                    : h.hasNonNull("expires_at") ? Output.until(h.get("expires_at").asText(), now) : "-";
             return List.of(node, from == to ? Integer.toString(from) : from + "-" + to,
                     h.get("user").asText() + (h.get("mine").asBoolean() ? " (you)" : h.path("shared").asBoolean() ? " (shared)" : ""),
                     h.path("name").asText("-"), until);

@@ -67,13 +67,14 @@ final class JobCommands {
             }
             List<List<String>> rows = new ArrayList<>();
             rows.add(List.of("ID", "NAME", "STATUS", "GPUS", "CREATED", "ENDS / POSITION"));
+            java.time.Instant now = java.time.Instant.now();
             for (JsonNode j : jobs) {
-                String when = "active".equals(j.get("status").asText()) ? Output.time(j.path("expires_at").asText(""))
+                String when = "active".equals(j.get("status").asText()) ? Output.until(j.path("expires_at").asText(""), now)
                         : j.hasNonNull("queue_position") ? "#" + j.get("queue_position").asInt()
-                        + (j.hasNonNull("estimated_start_at") ? ", starts ~" + Output.time(j.get("estimated_start_at").asText()) : "") : "";
+                        + (j.hasNonNull("estimated_start_at") ? ", ~" + Output.brief(j.get("estimated_start_at").asText(), now) : "") : "";
                 rows.add(List.of(j.get("job_id").asText().substring(0, 8), j.path("name").asText("-"),
                         j.get("status").asText(), j.get("gpu_count").asInt() + "x" + j.get("gpu_type").asText(),
-                        Output.time(j.get("created_at").asText()), when));
+                        Output.brief(j.get("created_at").asText(), now), when));
             }
             Output.table(out(), rows, terminal(), 2);
         }

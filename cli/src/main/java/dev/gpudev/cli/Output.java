@@ -27,6 +27,42 @@ final class Output {
         return iso.substring(0, 10) + " " + iso.substring(11, 19) + "Z";
     }
 
+    /**
+     * A time in a table, as short as it stays clear: "14:03Z" today (UTC), "Thu 14:03Z" within the week,
+     * else the date too. Text that is not a time is given back as it is.
+     */
+    static String brief(String iso, java.time.Instant now) {
+        java.time.Instant t;
+        try {
+            t = java.time.Instant.parse(iso);
+        } catch (RuntimeException e) {
+            return iso == null ? "" : iso;
+        }
+        var at = t.atZone(java.time.ZoneOffset.UTC);
+        var today = now.atZone(java.time.ZoneOffset.UTC).toLocalDate();
+        String hm = String.format(java.util.Locale.ROOT, "%02d:%02dZ", at.getHour(), at.getMinute());
+        long days = java.time.temporal.ChronoUnit.DAYS.between(today, at.toLocalDate());
+        if (days == 0) {
+            return hm;
+        }
+        if (days > 0 && days < 7 || days < 0 && days > -7) {
+            return at.getDayOfWeek().getDisplayName(java.time.format.TextStyle.SHORT, java.util.Locale.ROOT) + " " + hm;
+        }
+        return at.toLocalDate() + " " + hm;
+    }
+
+    /** An active reservation's end in a table: "ending" once it passed (the grace minute), else {@link #brief}. */
+    static String until(String iso, java.time.Instant now) {
+        try {
+            if (!java.time.Instant.parse(iso).isAfter(now)) {
+                return "ending";
+            }
+        } catch (RuntimeException e) {
+            return iso == null ? "" : iso;
+        }
+        return brief(iso, now);
+    }
+
     static String pathSegment(String ref) {
         return URLEncoder.encode(ref, StandardCharsets.UTF_8).replace("+", "%20");
     }

@@ -74,10 +74,14 @@ final class ReserveCommand extends Base {
         Boolean wait = args.toggle("--wait");
         boolean follow = wait != null ? wait : System.console() != null && !format.given();
         if (!follow) {
+            // The processor plans a new reservation within moments: give its place and estimate, not nulls.
+            String id = job.get("job_id").asText();
+            JsonNode planned = Poll.until(() -> api.get("/v1/jobs/" + id),
+                    j -> !"queued".equals(j.get("status").asText()) || j.hasNonNull("queue_position"), PLANNED_WITHIN, Duration.ofMillis(150));
             if (format.json()) {
-                printJson(job);
+                printJson(planned);
             } else {
-                out().println("Submitted " + job.get("job_id").asText() + " (" + job.get("status").asText() + ")");
+                out().println("Submitted " + id + ": " + placeInWords(planned));
             }
             return 0;
         }
@@ -99,6 +103,23 @@ final class ReserveCommand extends Base {
             out().println("Connect with:  gpu-dev connect " + ref);
         }
         return 0;
+    }
+
+    /** How long {@code --no-wait} waits for the scheduler's first answer. */
+    static final Duration PLANNED_WITHIN = Duration.ofSeconds(3);
+
+    /** Where a reservation stands, in a line: its place and estimate while it waits. */
+    static String placeInWords(JsonNode j) {
+        String status = j.get("status").asText();
+        if (!"queued".equals(status)) {
+            return status + ("preparing".equals(status) ? ": starting now (gpu-dev show to follow it)" : "");
+        }
+        if (!j.hasNonNull("queue_position")) {
+            return "queued; the scheduler has not placed it yet (gpu-dev show " + j.get("job_id").asText().substring(0, 8) + ")";
+        }
+        return "queued, position " + j.get("queue_position").asInt()
+                + (j.hasNonNull("estimated_start_at") ? ", expected to start ~" + Output.time(j.get("estimated_start_at").asText()) : "")
+                + (j.hasNonNull("pending_reason") ? " (" + ClusterCommands.Queue.reason(j.get("pending_reason").asText()) + ")" : "");
     }
 
     private void putText(Map<String, Object> body, String field, String option) {

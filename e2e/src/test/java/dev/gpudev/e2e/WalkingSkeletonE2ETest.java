@@ -234,6 +234,27 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
+    void reserveWithoutWaitingSaysWhereTheReservationStands() throws Exception {
+        Path gus = newUser("gus");
+        List<String> said = new ArrayList<>();
+        for (String name : List.of("one", "two", "three")) { // 24 GPUs asked of 16: at least one waits
+            Proc r = cli(gus, "reserve", "--gpu-type", "h100", "--gpus", "8", "--hours", "1", "--name", name, "--no-wait");
+            assertEquals(0, r.exit(), r.out());
+            said.add(r.out());
+        }
+        assertTrue(said.stream().anyMatch(o -> o.contains("queued, position ") && o.contains("expected to start ~")), said.toString());
+        assertTrue(said.stream().noneMatch(o -> o.contains("(queued)")), "never a bare status: " + said);
+        Proc json = cli(gus, "reserve", "--gpu-type", "h100", "--gpus", "8", "--hours", "1", "--name", "four", "--no-wait", "-o", "json");
+        assertEquals(0, json.exit(), json.out());
+        JsonNode four = JSON.readTree(json.out());
+        assertEquals("queued", four.get("status").asText());
+        assertTrue(four.hasNonNull("queue_position") && four.hasNonNull("estimated_start_at") && four.hasNonNull("pending_reason"), json.out());
+        for (String name : List.of("one", "two", "three", "four")) {
+            cli(gus, "cancel", name);
+        }
+    }
+
+    @Test
     void tunnelsReachTheEnvironmentsOwnPortsAndNeverTheHostsServices() throws Exception {
         Path alice = newUser("alice");
         active(alice, "fwd");
