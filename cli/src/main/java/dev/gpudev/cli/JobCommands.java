@@ -272,15 +272,19 @@ final class JobCommands {
                                 throw new CliException(2, reason);
                             }
                             expected.removeIf(reason::startsWith);
-                            out().println(reason);
+                            if (!reason.startsWith("extended by")) { // said once, below, with the new total
+                                out().println(reason);
+                            }
                         }
                     });
             if (!expected.isEmpty()) {
                 out().println("Requested; not applied yet: " + String.join(", ", expected));
                 return 0;
             }
-            if (extend != null && j.hasNonNull("expires_at")) {
-                out().println("Now until " + j.get("expires_at").asText() + " (" + j.get("duration_hours").asText() + " h in all)");
+            if (extend != null) {
+                out().println("Extended by " + extend.stripTrailingZeros().toPlainString() + " h"
+                        + (j.hasNonNull("expires_at") ? ": now until " + Output.time(j.get("expires_at").asText()) : "")
+                        + " (" + j.get("duration_hours").asText() + " h in all)");
             }
             if (enableJupyter) {
                 JsonNode now = Poll.until(() -> api.get("/v1/jobs/" + id),

@@ -56,7 +56,9 @@ public final class Main {
         } catch (Cli.BadInput e) {
             // Bad input: one line that says what is wrong with which value, the usage only on request, exit 2.
             err.println("error: " + e.getMessage());
-            err.println("(see `" + e.command.qualifiedName() + " --help`)");
+            if (!e.getMessage().contains("--help`")) { // said once
+                err.println("(see `" + e.command.qualifiedName() + " --help`)");
+            }
             return 2;
         } catch (CliException e) {
             err.println("error: " + e.getMessage());

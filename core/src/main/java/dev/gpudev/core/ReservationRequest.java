@@ -51,14 +51,16 @@ public record ReservationRequest(String gpuType, int gpuCount, BigDecimal durati
         if (durationHours == null) {
             throw new ValidationException("duration_hours is required (from 0.0833 = 5 minutes to 24)");
         }
-        // 5 minutes written as a rounded fraction of an hour (0.0833) still counts as 5 minutes.
-        if (durationHours.scale() > 6 || durationHours.precision() - durationHours.scale() > 6) {
-            throw new ValidationException("duration_hours must be a number of hours from 0.0833 (5 minutes) to 24, with at most 6 decimals");
-        }
+        // One message for any value out of range, however it is written (25, 1e9); 5 minutes written as a
+        // rounded fraction of an hour (0.0833) still counts as 5 minutes.
         BigDecimal seconds = durationHours.multiply(SECONDS_PER_HOUR);
         if (seconds.compareTo(MIN_SECONDS) < 0 || durationHours.compareTo(MAX_HOURS) > 0) {
-            throw new ValidationException("duration_hours " + durationHours.toPlainString()
-                    + " is out of range: reserve from 5 minutes (0.0833) to 24 hours");
+            String shown = durationHours.abs().compareTo(BigDecimal.valueOf(1_000_000)) > 0 ? durationHours.toString()
+                    : durationHours.stripTrailingZeros().toPlainString();
+            throw new ValidationException("duration_hours " + shown + " is out of range: reserve from 5 minutes (0.0833) to 24 hours");
+        }
+        if (durationHours.scale() > 6) {
+            throw new ValidationException("duration_hours " + durationHours.toPlainString() + " has too many decimals: use at most 6");
         }
         if (name != null) {
             Names.check("name", name);

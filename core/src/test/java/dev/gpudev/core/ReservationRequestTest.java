@@ -35,6 +35,17 @@ class ReservationRequestTest {
         assertEquals("unknown gpu_type 'h1000': this cluster has a100, h100", e.getMessage());
     }
 
+    @Test
+    void everyDurationOutOfRangeGetsTheSameMessageHoweverItIsWritten() {
+        for (String h : new String[]{"25", "1e9", "100000000000", "0.01", "-3"}) {
+            var e = assertThrows(ValidationException.class, () -> req("h100", 1, h, null).validate(CATALOG), h);
+            assertTrue(e.getMessage().endsWith("is out of range: reserve from 5 minutes (0.0833) to 24 hours"), e.getMessage());
+        }
+        var decimals = assertThrows(ValidationException.class, () -> req("h100", 1, "1.12345678", null).validate(CATALOG));
+        assertEquals("duration_hours 1.12345678 has too many decimals: use at most 6", decimals.getMessage());
+        assertDoesNotThrow(() -> req("h100", 1, "0.0833", null).validate(CATALOG));
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 4, 8})
     void powersOfTwoUpToANodeAreAccepted(int gpus) {

@@ -402,7 +402,11 @@ class WalkingSkeletonE2ETest {
         Proc add = cli(alice, "edit", "shared", "--add-user", username(bob));
         assertEquals(0, add.exit(), add.out());
         assertTrue(add.out().contains("user " + username(bob) + " added"), add.out());
-        assertFalse(add.out().contains("Now until"), "adding a user says nothing of the end: " + add.out());
+        assertFalse(add.out().contains("now until"), "adding a user says nothing of the end: " + add.out());
+        Proc extend = cli(alice, "edit", "shared", "--extend", "0.5");
+        assertEquals(0, extend.exit(), extend.out());
+        assertEquals(1, extend.out().lines().count(), "one line, not the history's and its own: " + extend.out());
+        assertTrue(extend.out().startsWith("Extended by 0.5 h: now until "), extend.out());
         Proc run = cli(bob, "connect", "shared", "--", "echo", "bob-inside");
         assertEquals(0, run.exit(), run.out());
         assertTrue(run.out().contains("bob-inside"), run.out());

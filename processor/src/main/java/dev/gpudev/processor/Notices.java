@@ -5,6 +5,7 @@ final class Notices {
     static final String EXPIRY_PREFIX = "WARN_EXPIRES_IN_";
     static final String IDLE = "IDLE_WARNING.txt";
     static final String PREEMPTED = "PREEMPTED.txt";
+    static final String ENDED = "TIME_IS_UP.txt";
 
     private Notices() {
     }

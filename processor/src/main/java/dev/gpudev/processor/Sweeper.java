@@ -94,39 +94,60 @@ final class Sweeper {
         return d == null || d.isBlank() || d.equals("creating environment") ? "" : " (last: " + d + ")";
     }
 
+    /** Thresholds passed by more than this (a reservation shorter than them, a long pause) are skipped, not announced late. */
+    static final Duration LATE = Duration.ofMinutes(2);
+
+    /** In {@code warnings_sent}: the end was announced (the grace minute). */
+    static final int ENDED = 0;
+
+    private int last() {
+        return settings.warnMinutes().stream().mapToInt(Integer::intValue).min().orElse(0);
+    }
+
     private void warnBeforeExpiry(Reservation r, Instant now) {
         Duration left = Duration.between(now, r.expiresAt());
-        // Only the tightest threshold passed is announced: a reservation of 10 minutes gets the 5-minute one, not three at once.
+        List<Integer> was = r.lifecycle().warningsSent();
+        List<Integer> sent = new ArrayList<>(was);
         Integer due = null;
         for (int minutes : settings.warnMinutes()) {
-            if (left.compareTo(Duration.ofMinutes(minutes)) <= 0 && !r.lifecycle().warningsSent().contains(minutes)) {
-                due = due == null ? minutes : Math.min(due, minutes);
+            if (left.compareTo(Duration.ofMinutes(minutes)) <= 0 && !was.contains(minutes)) {
+                sent.add(minutes);
+                // Only a threshold reached just now is announced, so a file named for 15 minutes never says 6: a
+                // reservation of 10 minutes gets the 5-minute one only, the others are marked without a word. The
+                // last one is said however late (after a pause of the processor, say): better late than never.
+                if (left.compareTo(Duration.ofMinutes(minutes).minus(LATE)) > 0 || minutes == last()) {
+                    due = due == null ? minutes : Math.min(due, minutes);
+                }
             }
         }
-        if (due == null) {
+        boolean ended = !left.isPositive() && !was.contains(ENDED);
+        if (ended) {
+            sent.add(ENDED);
+        }
+        if (sent.size() == was.size()) {
             return;
         }
-        int minutes = due;
-        List<Integer> sent = new ArrayList<>(r.lifecycle().warningsSent());
-        for (int m : settings.warnMinutes()) {
-            if (m >= minutes && !sent.contains(m)) {
-                sent.add(m);
-            }
-        }
-        long leftMinutes = Math.max(1, (left.toSeconds() + 59) / 60);
-        String message = "gpudev: this environment expires in " + Notices.minutes(leftMinutes) + ", at "
-                + DateTimeFormatter.ISO_INSTANT.format(r.expiresAt()) + ". Save your work, or extend it: gpu-dev edit "
-                + (r.name() != null ? r.name() : r.id().toString()) + " --extend HOURS";
+        String ref = r.name() != null ? r.name() : r.id().toString();
+        String message = ended ? "gpudev: this environment's time is up (" + DateTimeFormatter.ISO_INSTANT.format(r.expiresAt())
+                + "): it is removed within a minute. Your home is kept; reserve again to continue."
+                : due == null ? null : "gpudev: this environment expires in " + Notices.minutes(Math.max(1, (left.toSeconds() + 59) / 60))
+                + ", at " + DateTimeFormatter.ISO_INSTANT.format(r.expiresAt()) + ". Save your work, or extend it: gpu-dev edit " + ref
+                + " --extend HOURS";
         // Decided once, with the row as it was read: a concurrent extension (which clears the warnings) wins.
         boolean decided = db.inTransaction(c -> reservations.updateIfWarnings(c, r.id(), ReservationStatus.ACTIVE,
-                r.lifecycle().warningsSent(), ReservationUpdate.of().warningsSent(sent)));
-        if (!decided) {
+                was, ReservationUpdate.of().warningsSent(sent)));
+        if (!decided || message == null) {
             return;
         }
         for (String name : r.environmentNames()) {
-            calls.submit(new BackendCall.Notify(name, Notices.expiry(minutes), message));
+            if (ended) {
+                calls.submit(new BackendCall.ClearNotices(name, Notices.EXPIRY_PREFIX)); // no countdown left behind
+                calls.submit(new BackendCall.Notify(name, Notices.ENDED, message));
+            } else {
+                calls.submit(new BackendCall.Notify(name, Notices.expiry(due), message));
+            }
         }
-        log.info("warning {}: expires in {} minutes", r.environmentName(), minutes);
+        log.info("warning {}: {}", r.environmentName(), ended ? "its time is up" : "expires in " + due + " minutes");
     }
 
     /** Tunnels from a proxy that has not been heard from for this long are not counted (it went away). */

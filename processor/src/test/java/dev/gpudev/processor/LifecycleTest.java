@@ -94,16 +94,31 @@ class LifecycleTest extends ProcessorFixture {
     }
 
     @Test
-    void aShortReservationGetsOnlyTheTightestWarningInWordsThatCount() {
+    void aShortReservationGetsOnlyWarningsWhoseNameSaysTheTruthAndTheEndIsSaid() {
         UUID id = submit(1, "0.1"); // 6 minutes: past the 30 and 15 minute marks from the start
         Processor p = processor();
         p.cycle();
         p.cycle();
-        assertTrue(notices(id).containsKey("WARN_EXPIRES_IN_15MIN.txt"));
+        assertEquals(Map.of(), notices(id), "no 15-minute file that says 6 minutes");
         assertEquals(List.of(30, 15), get(id).lifecycle().warningsSent().stream().sorted(Comparator.reverseOrder()).toList());
-        assertFalse(notices(id).containsKey("WARN_EXPIRES_IN_30MIN.txt"));
-        clock.advance(Duration.ofMinutes(5).plusSeconds(30));
+        clock.advance(Duration.ofMinutes(1));
         p.cycle();
+        assertTrue(notices(id).get("WARN_EXPIRES_IN_5MIN.txt").contains("expires in 5 minutes,"), notices(id).toString());
+        clock.advance(Duration.ofMinutes(5).plusSeconds(10)); // the grace minute: the time is up
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(id).status());
+        assertTrue(notices(id).get("TIME_IS_UP.txt").contains("time is up"), notices(id).toString());
+        assertFalse(notices(id).containsKey("WARN_EXPIRES_IN_5MIN.txt"), "no stale countdown in the grace minute");
+    }
+
+    @Test
+    void theLastWarningIsSaidEvenLate() {
+        UUID id = submit(1, "1");
+        Processor p = processor();
+        p.cycle();
+        clock.advance(Duration.ofMinutes(59)); // the processor was away: a minute left
+        p.cycle();
+        assertEquals(java.util.Set.of("WARN_EXPIRES_IN_5MIN.txt"), notices(id).keySet());
         assertTrue(notices(id).get("WARN_EXPIRES_IN_5MIN.txt").contains("expires in 1 minute,"), notices(id).toString());
     }
 
