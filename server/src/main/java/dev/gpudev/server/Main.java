@@ -139,6 +139,10 @@ public final class Main implements Callable<Integer> {
                 cmd.getErr().println("error: " + e.getMessage());
                 return 2;
             }
+            if (e instanceof dev.gpudev.store.StoreException) {
+                cmd.getErr().println("error: " + e.getMessage()); // in words: no pool's exception name
+                return 1;
+            }
             cmd.getErr().println("error: " + e);
             return 1;
         });

@@ -35,7 +35,33 @@ public final class Database implements AutoCloseable {
         // A database that is away is a 503 within two seconds, not a request hanging for Hikari's default 30.
         cfg.setConnectionTimeout(2000);
         cfg.setValidationTimeout(1000);
-        this.pool = new HikariDataSource(cfg);
+        try {
+            this.pool = new HikariDataSource(cfg);
+        } catch (RuntimeException e) {
+            throw new StoreException(cannotConnect(url, user, e), e);
+        }
+    }
+
+    /** Why the first connection failed, in words (no password in them). */
+    static String cannotConnect(String url, String user, Throwable e) {
+        String where = url.replaceFirst("^jdbc:", "").replaceAll("([?&]password=)[^&]*", "$1***");
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLException sql && sql.getSQLState() != null) {
+                String state = sql.getSQLState();
+                if (state.equals("28P01") || state.equals("28000")) {
+                    return "the database at " + where + " refused user '" + user + "': wrong password or no such user"
+                            + " (check --database-url or POSTGRES_USER/POSTGRES_PASSWORD)";
+                }
+                if (state.equals("3D000")) {
+                    return "the database in " + where + " does not exist: create it, or name another in --database-url";
+                }
+                if (state.startsWith("08")) {
+                    return "cannot reach the database at " + where + ": is PostgreSQL running there and reachable from here?";
+                }
+                return "the database at " + where + " refused the connection: " + sql.getMessage() + " (SQLSTATE " + state + ")";
+            }
+        }
+        return "cannot connect to the database at " + where + ": " + e.getMessage();
     }
 
     public static Database connect(String url, String user, String password, int poolSize) {
