@@ -84,7 +84,7 @@ final class AdminRoutes {
         });
         verifiedKeys.forgetAll(); // this replica forgets before it answers; the others when the change commits
         wakeUps.request();
-        ctx.attribute(Audit.TARGET, name);
+        Audit.target(ctx, "user", name);
         log.info("admin '{}' {} user '{}'{}", who.username(), active ? "enabled" : "disabled", name,
                 active ? "" : ": " + cancelled[0] + " reservation(s) cancelled");
         Map<String, Object> out = new LinkedHashMap<>();
@@ -162,7 +162,7 @@ final class AdminRoutes {
             users.createInvite(c, Tokens.sha256Hex(token), username, false, false, who.userId(), expires);
             return null;
         });
-        Audit.target(ctx, username);
+        Audit.target(ctx, "user", username);
         log.info("admin '{}' invited '{}'", who.username(), username);
         ctx.status(201).json(Map.of("token", token, "username", username, "expires_at", expires));
     }

@@ -162,7 +162,7 @@ public final class ApiServer implements AutoCloseable {
         }
         String target = ctx.attribute(Audit.TARGET);
         if (target == null) {
-            target = ctx.pathParamMap().getOrDefault("id", ctx.pathParamMap().get("name"));
+            target = Audit.fromRoute(ctx);
         }
         auditWriter.write(Audit.entry(ctx, Callers.ifAny(ctx), ctx.attribute(RequestAttributes.AUDIT_USER), target, ctx.statusCode(), p.clock().instant()));
     }

@@ -78,6 +78,7 @@ final class DiskRoutes {
             disks.use(c, who.userId(), name);
             return null;
         });
+        Audit.target(ctx, "disk", name);
         ctx.status(201).json(Map.of("name", name, "message", "created; its directory appears on first use"));
     }
 
@@ -123,7 +124,7 @@ final class DiskRoutes {
             commands.send(c, new Command.DiskOperation(op, who.username()));
             return op;
         });
-        Audit.target(ctx, "disk-operation " + id);
+        Audit.target(ctx, "disk-operation", id);
         ctx.status(202).json(view(db.query(c -> disks.operation(c, who.userId(), id)).orElseThrow()));
     }
 
@@ -135,7 +136,7 @@ final class DiskRoutes {
             commands.send(c, new Command.DiskOperation(op, who.username()));
             return op;
         });
-        Audit.target(ctx, "disk-operation " + id);
+        Audit.target(ctx, "disk-operation", id);
         ctx.status(202).json(view(db.query(c -> disks.operation(c, who.userId(), id)).orElseThrow()));
     }
 

@@ -118,10 +118,10 @@ final class JobRoutes {
                         .withTeam(Bodies.string(body, "team", false, 63)),
                 Bodies.bool(body, "jupyter"), Bodies.bool(body, "keep_when_idle"), idempotencyKey, Bodies.bool(body, "dry_run"));
         // A new reservation's audit entry is written with it (one commit); other outcomes are audited after the response.
-        switch (submission.submit(who, request, id -> Audit.entry(ctx, who, null, id.toString(), 201, clock.instant()))) {
+        switch (submission.submit(who, request, id -> Audit.entry(ctx, who, null, Audit.of("reservation", id), 201, clock.instant()))) {
             case Submission.Outcome.Estimate e -> ctx.json(e.estimate());
             case Submission.Outcome.Repeated r -> {
-                Audit.target(ctx, r.reservation().id());
+                Audit.target(ctx, "reservation", r.reservation().id());
                 ctx.status(200).json(views.job(r.reservation(), who));
             }
             case Submission.Outcome.Created c -> {
@@ -158,7 +158,7 @@ final class JobRoutes {
     private void cancel(Context ctx) {
         Caller who = Callers.of(ctx);
         Reservation r = lookup.owned(who, ctx.pathParam("id"), "cancel");
-        Audit.target(ctx, r.id());
+        Audit.target(ctx, "reservation", r.id());
         if (r.status().isTerminal()) {
             throw new IllegalTransitionException("reservation " + r.id() + " is already " + r.status().wire());
         }
@@ -170,7 +170,7 @@ final class JobRoutes {
     private void extend(Context ctx) {
         Caller who = Callers.of(ctx);
         Reservation r = lookup.owned(who, ctx.pathParam("id"), "extend");
-        Audit.target(ctx, r.id());
+        Audit.target(ctx, "reservation", r.id());
         var hours = Bodies.decimal(Bodies.only(Bodies.json(ctx), "extension_hours"), "extension_hours", true);
         // The processor's own rule: what it would refuse is refused here, with its reason.
         var total = Extension.newDuration(r, hours, clock.instant());
@@ -188,7 +188,7 @@ final class JobRoutes {
     private void addUser(Context ctx) {
         Caller who = Callers.of(ctx);
         Reservation r = lookup.owned(who, ctx.pathParam("id"), "add users to");
-        Audit.target(ctx, r.id());
+        Audit.target(ctx, "reservation", r.id());
         requireLive(r);
         String username = Bodies.string(Bodies.only(Bodies.json(ctx), "username"), "username", true, 64);
         var user = db.query(c -> users.findByName(c, username));
@@ -206,7 +206,7 @@ final class JobRoutes {
     private void jupyter(Context ctx, boolean on) {
         Caller who = Callers.of(ctx);
         Reservation r = lookup.owned(who, ctx.pathParam("id"), on ? "enable Jupyter on" : "disable Jupyter on");
-        Audit.target(ctx, r.id());
+        Audit.target(ctx, "reservation", r.id());
         requireLive(r);
         send(new Command.Jupyter(r.id(), who.username(), on));
         ctx.status(202).json(Map.of("job_id", r.id(), "jupyter", on, "message", "jupyter will be " + (on ? "enabled" : "disabled")));

@@ -83,7 +83,7 @@ final class TeamRoutes {
             throw new ApiError(409, "conflict", "a team named '" + name + "' exists");
         }
         choice.forget();
-        ctx.attribute(Audit.TARGET, name);
+        Audit.target(ctx, "team", name);
         log.info("admin '{}' made team '{}'", who.username(), name);
         ctx.status(201).json(view(db.query(c -> teams.find(c, name)).orElseThrow(), who));
     }
@@ -150,7 +150,7 @@ final class TeamRoutes {
             throw ApiError.notFound("no team '" + name + "'");
         }
         choice.forget();
-        ctx.attribute(Audit.TARGET, name);
+        Audit.target(ctx, "team", name);
         log.info("admin '{}' changed team '{}'", who.username(), name);
         var team = db.query(c -> teams.find(c, name)).orElseThrow();
         Map<String, Object> out = view(team, who);
@@ -183,7 +183,7 @@ final class TeamRoutes {
             throw ApiError.notFound("no team '" + name + "'");
         }
         choice.forget();
-        ctx.attribute(Audit.TARGET, name);
+        Audit.target(ctx, "team", name);
         log.info("admin '{}' removed team '{}'", who.username(), name);
         ctx.json(Map.of("name", name, "deleted", true));
     }
@@ -202,7 +202,7 @@ final class TeamRoutes {
             return null;
         });
         choice.forget();
-        ctx.attribute(Audit.TARGET, name + "/" + user);
+        Audit.target(ctx, "team", name + " member " + user);
         log.info("admin '{}' added '{}' to team '{}'", who.username(), user, name);
         ctx.json(view(db.query(c -> teams.find(c, name)).orElseThrow(), who));
     }
@@ -219,7 +219,7 @@ final class TeamRoutes {
             throw ApiError.notFound("'" + user + "' is not a member of team '" + name + "'");
         }
         choice.forget();
-        ctx.attribute(Audit.TARGET, name + "/" + user);
+        Audit.target(ctx, "team", name + " member " + user);
         log.info("admin '{}' removed '{}' from team '{}'", who.username(), user, name);
         ctx.json(view(db.query(c -> teams.find(c, name)).orElseThrow(), who));
     }

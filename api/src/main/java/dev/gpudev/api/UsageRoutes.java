@@ -190,7 +190,7 @@ final class UsageRoutes {
         }
         double share = v.asDouble();
         db.inTransaction(c -> gpuHours.setShare(c, name, share).orElseThrow(() -> ApiError.notFound("no user '" + name + "'")));
-        ctx.attribute(Audit.TARGET, name);
+        Audit.target(ctx, "user", name);
         log.info("admin '{}' set the fair share of '{}' to {}", who.username(), name, share);
         ctx.json(Map.of("username", name, "share", share));
     }

@@ -504,6 +504,23 @@ class ApiServerTest {
     }
 
     @Test
+    void everyAuditTargetNamesItsKindAndItsReference() throws Exception {
+        String admin = admin();
+        String ida = newUser(admin, "ida");
+        post("/v1/disks", ida, "{\"name\":\"scratch\"}");
+        call("DELETE", "/v1/disks/scratch", ida, null, null);
+        String job = post("/v1/jobs/submit", ida, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}").body().get("job_id").asText();
+        call("POST", "/v1/jobs/" + job.substring(0, 8) + "/cancel", ida, null, null);
+        JsonNode entries = get("/v1/audit?username=ida", admin).body().get("entries");
+        java.util.Set<String> targets = new java.util.HashSet<>();
+        entries.forEach(e -> targets.add(e.get("target").asText()));
+        assertTrue(targets.containsAll(java.util.Set.of("disk scratch", "reservation " + job)), targets.toString());
+        for (String t : targets) {
+            assertTrue(t.matches("(reservation|disk|user|team|key|ssh-key|disk-operation) \\S.*|null"), "one rule: " + t);
+        }
+    }
+
+    @Test
     void stateChangingRequestsAndLoginsAreAuditedForAdmins() throws Exception {
         String admin = admin();
         String rae = newUser(admin, "rae");
@@ -514,12 +531,12 @@ class ApiServerTest {
         assertEquals(2, entries.size());
         assertEquals(400, entries.get(0).get("outcome").asInt(), "newest first, with the outcome");
         assertEquals(201, entries.get(1).get("outcome").asInt());
-        assertEquals(made, entries.get(1).get("target").asText(), "a submit's entry names the reservation it made");
+        assertEquals("reservation " + made, entries.get(1).get("target").asText(), "a submit's entry names the reservation it made");
         String[] sameCommit = db.query(c -> {
             try (var ps = c.prepareStatement("select (select xmin::text from reservations where reservation_id = ?::uuid),"
                     + " (select xmin::text from audit_log where target = ?)")) {
                 ps.setString(1, made);
-                ps.setString(2, made);
+                ps.setString(2, "reservation " + made);
                 try (var rs = ps.executeQuery()) {
                     rs.next();
                     return new String[] {rs.getString(1), rs.getString(2)};

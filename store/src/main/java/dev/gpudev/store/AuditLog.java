@@ -9,7 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The audit_log table. Never holds a secret: actions are routes, targets are ids. */
+/** The audit_log table. Never holds a secret: actions are routes, targets are "KIND REFERENCE" (reservation UUID, disk NAME, user NAME, …). */
 public final class AuditLog {
 
     public record Entry(long id, Instant at, Long userId, String username, String action, String target,
