@@ -297,6 +297,23 @@ class DashboardE2ETest {
     }
 
     @Test
+    void aDistributedReservationIsShownOnAllItsNodesAndEveryTimeSaysItsZone() throws Exception {
+        // whole nodes: end what other tests left running (the admin may cancel anyone's)
+        for (JsonNode j : api("GET", "/v1/jobs?all_users=true&status=queued,preparing,active&limit=500", admin, null).get("jobs")) {
+            api("POST", "/v1/jobs/" + j.get("job_id").asText() + "/cancel", admin, null);
+        }
+        Path hal = newUser("hal");
+        String id = api("POST", "/v1/jobs/submit", hal, "{\"gpu_type\":\"h100\",\"gpu_count\":8,\"duration_hours\":1,"
+                + "\"distributed\":true,\"name\":\"wide\"}").get("job_id").asText();
+        waitForStatus(hal, id, "active");
+        logIn(hal, "hal");
+        waitUntil("both nodes count in 'Yours', and its end says its zone", () -> text().contains("8 GPUs on 2 nodes (sim-h100-0, sim-h100-1)")
+                && java.util.regex.Pattern.compile("until \\d{1,2}:\\d{2}( [AP]M)? (UTC|GMT)").matcher(text()).find());
+        logOut();
+        api("POST", "/v1/jobs/" + id + "/cancel", hal, null);
+    }
+
+    @Test
     void aTeamsUsageShowsToItsMembersAndABookingShowsOnTheClustersTimeline() throws Exception {
         Path fred = newUser("fred");
         assertEquals(0, cli(admin, "admin", "team", "create", "vision").exit());

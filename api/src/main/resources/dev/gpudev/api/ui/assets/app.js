@@ -90,13 +90,20 @@
   }
 
   // --- time and numbers --------------------------------------------------------------------------
+  // One format for every time on a page: the viewer's locale and time zone, the zone said.
   function time(iso) {
     if (!iso) return null;
     var d = new Date(iso);
     var now = new Date();
-    var hm = d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+    var hm = d.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", timeZoneName: "short"});
     if (d.toDateString() === now.toDateString()) return hm;
     return d.toLocaleDateString([], {month: "short", day: "numeric"}) + " " + hm;
+  }
+
+  // The server's sentences carry ISO times ("expected to start 2026-12-03T14:00:00Z"): shown as every other time.
+  function humanize(text) {
+    if (!text) return text;
+    return String(text).replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z/g, function (m) { return time(m); });
   }
 
   function left(iso) {
@@ -240,14 +247,23 @@
   function yours(t) {
     var seen = {};
     var own = [];
+    var byJob = {};
     t.nodes.forEach(function (n) {
       n.gpus.forEach(function (g) {
         var h = g.holder;
-        if (h && h.job_id && h.mine && !seen[h.job_id]) {
+        if (!h || !h.job_id || !h.mine) return;
+        var o = byJob[h.job_id];
+        if (!o) {
           seen[h.job_id] = true;
-          own.push({h: h, node: n.name, gpus: n.gpus.filter(function (x) { return x.holder && x.holder.job_id === h.job_id; }).length});
+          o = byJob[h.job_id] = {h: h, nodes: [], gpus: 0};
+          own.push(o);
         }
+        o.gpus++; // a distributed reservation holds GPUs on several nodes: all of them count
+        if (o.nodes.indexOf(n.name) < 0) o.nodes.push(n.name);
       });
+    });
+    own.forEach(function (o) {
+      o.node = o.nodes.length === 1 ? o.nodes[0] : o.nodes.length + " nodes (" + o.nodes.join(", ") + ")";
     });
     t.queue.forEach(function (q) {
       if (q.job_id && q.mine && !seen[q.job_id]) {
@@ -391,7 +407,7 @@
     var owner = me && (j.user === me.username || me.is_admin);
     var id = j.job_id.substring(0, 8);
     var facts = [
-      ["Status", j.status + (j.current_detailed_status && j.status !== "active" ? ": " + j.current_detailed_status : "")],
+      ["Status", j.status + (j.current_detailed_status && j.status !== "active" ? ": " + humanize(j.current_detailed_status) : "")],
       ["GPUs", j.gpu_count + " × " + j.gpu_type.toUpperCase() + (j.distributed ? " (distributed)" : "")]
     ];
     if (j.user !== (me && me.username)) facts.push(["Owner", j.user + " (shared with you)"]);
@@ -455,7 +471,7 @@
     return table("Ended reservations", ["Name", "Id", "Status", "GPUs", "Created", "Ended because"], jobs.map(function (j) {
       var last = j.status_history && j.status_history.length ? j.status_history[j.status_history.length - 1] : null;
       return [j.name, j.job_id.substring(0, 8), j.status, j.gpu_count + " × " + j.gpu_type.toUpperCase(), time(j.created_at),
-        j.failure_reason || (last && last.reason) || null];
+        humanize(j.failure_reason || (last && last.reason)) || null];
     }), "No ended reservations yet.");
   }
 
@@ -635,7 +651,7 @@
         say("");
         pollFailed = false;
       }
-      document.getElementById("updated").textContent = "Updated " + new Date().toLocaleTimeString();
+      document.getElementById("updated").textContent = "Updated " + new Date().toLocaleTimeString([], {timeZoneName: "short"});
       if (window.performance && performance.mark && !performance.getEntriesByName("gpudev-drawn").length) {
         performance.mark("gpudev-drawn"); // the page's first data on screen, from the navigation's start (bench/dashboard.sh)
       }
