@@ -42,7 +42,8 @@ final class CompletionCommand extends Base {
                 .append("\" -- \"$cur\") ); return\n  fi\n")
                 .append("  case \"$cmd\" in\n    ").append(String.join("|", new TreeSet<>(TAKE_A_RESERVATION))).append(")\n")
                 .append("      if [[ \"$cur\" != -* && \"$COMP_CWORD\" -eq 2 ]]; then\n")
-                .append("        COMPREPLY=( $(compgen -W \"$(gpu-dev list --names 2>/dev/null)\" -- \"$cur\") ); return\n      fi;;\n")
+                // the names come from the gpu-dev that is being completed, as it was typed (./gpu-dev, a path): no PATH needed
+                .append("        COMPREPLY=( $(compgen -W \"$(\"${COMP_WORDS[0]/#\\~/$HOME}\" list --names 2>/dev/null)\" -- \"$cur\") ); return\n      fi;;\n")
                 .append("  esac\n  case \"$cmd\" in\n");
         for (var e : commands.entrySet()) {
             List<String> words = new ArrayList<>(e.getValue().subcommands().keySet());
@@ -55,7 +56,14 @@ final class CompletionCommand extends Base {
             words.addAll(List.of("--help", "--api-url"));
             sb.append("    ").append(e.getKey()).append(") opts=\"").append(String.join(" ", new TreeSet<>(words))).append("\";;\n");
         }
-        sb.append("  esac\n  COMPREPLY=( $(compgen -W \"$opts\" -- \"$cur\") )\n}\ncomplete -F _gpu_dev gpu-dev\n");
+        // Registered for gpu-dev on PATH, ./gpu-dev in a clone (as the README runs it) and this launcher's own path.
+        Set<String> names = new TreeSet<>(List.of("gpu-dev", "./gpu-dev"));
+        String self = System.getenv("GPU_DEV_SELF");
+        if (self != null && self.matches("[A-Za-z0-9_./~+-]+")) {
+            names.add(self);
+        }
+        sb.append("  esac\n  COMPREPLY=( $(compgen -W \"$opts\" -- \"$cur\") )\n}\ncomplete -F _gpu_dev ").append(String.join(" ", names))
+                .append("\n");
         out().print(sb);
         out().flush();
         return 0;

@@ -82,12 +82,31 @@ class CliBehaviourTest {
     }
 
     @Test
+    void completionWorksForDotSlashGpuDevWithoutTheCloneOnThePath(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        Run bash = run("completion", "bash");
+        java.nio.file.Path script = dir.resolve("completion.bash");
+        java.nio.file.Files.writeString(script, bash.out());
+        // a stand-in launcher in the clone: what `./gpu-dev list --names` would print
+        java.nio.file.Path launcher = dir.resolve("gpu-dev");
+        java.nio.file.Files.writeString(launcher, "#!/bin/sh\n[ \"$1 $2\" = \"list --names\" ] && echo alpha beta\n");
+        launcher.toFile().setExecutable(true);
+        Process p = new ProcessBuilder("bash", "--norc", "--noprofile", "-c", "source " + script + "; complete -p ./gpu-dev;"
+                + " COMP_WORDS=(./gpu-dev show al); COMP_CWORD=2; _gpu_dev; echo \"reply=${COMPREPLY[*]}\"")
+                .directory(dir.toFile()).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), out);
+        assertTrue(out.contains("complete -F _gpu_dev ./gpu-dev"), out);
+        assertTrue(out.contains("reply=alpha"), "names come from the gpu-dev typed, not one on PATH: " + out);
+    }
+
+    @Test
     void completionScriptsCoverTheCommandsAndCompleteReservationNames() {
         Run bash = run("completion", "bash");
         assertEquals(0, bash.exit(), bash.out());
-        assertTrue(bash.out().contains("complete -F _gpu_dev gpu-dev"), bash.out());
+        assertTrue(bash.out().contains("complete -F _gpu_dev ./gpu-dev gpu-dev"), bash.out());
         assertTrue(bash.out().contains("reserve") && bash.out().contains("--gpu-type"), bash.out());
-        assertTrue(bash.out().contains("gpu-dev list --names"), "names for show/connect/cancel/edit");
+        assertTrue(bash.out().contains("list --names"), "names for show/connect/cancel/edit");
         Run zsh = run("completion", "zsh");
         assertTrue(zsh.out().startsWith("#compdef gpu-dev"), zsh.out());
         assertEquals(2, run("completion", "fish").exit());
