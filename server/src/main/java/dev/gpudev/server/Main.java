@@ -139,7 +139,7 @@ public final class Main implements Callable<Integer> {
                 cmd.getErr().println("error: " + e.getMessage());
                 return 2;
             }
-            if (e instanceof dev.gpudev.store.StoreException) {
+            if (e instanceof dev.gpudev.store.StoreException || e instanceof java.io.IOException && e.getMessage() != null) {
                 cmd.getErr().println("error: " + e.getMessage()); // in words: no pool's exception name
                 return 1;
             }

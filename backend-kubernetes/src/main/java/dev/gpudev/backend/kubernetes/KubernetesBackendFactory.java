@@ -40,10 +40,46 @@ public final class KubernetesBackendFactory implements BackendFactory {
         return traits(settings);
     }
 
+    /** How long the first contact with the API server may take before the start fails, saying where it looked. */
+    static final int PROBE_MILLIS = 4_000;
+
     @Override
     public Backend create() throws IOException {
         Config config = kubeconfig != null ? Config.fromKubeconfig(context, Files.readString(kubeconfig), kubeconfig.toString())
                 : Config.autoConfigure(context);
+        probe(config);
         return new KubernetesBackend(new KubernetesClientBuilder().withConfig(config).build(), settings, clock);
+    }
+
+    /**
+     * One short request before anything starts: a cluster that is not there is a message within seconds
+     * that names the API server and where its address came from, not minutes of retries and a stack trace.
+     */
+    private void probe(Config config) throws IOException {
+        Config quick = new io.fabric8.kubernetes.client.ConfigBuilder(config).withConnectionTimeout(PROBE_MILLIS)
+                .withRequestTimeout(PROBE_MILLIS).withRequestRetryBackoffLimit(0).build();
+        try (var client = new KubernetesClientBuilder().withConfig(quick).build()) {
+            client.getKubernetesVersion();
+        } catch (RuntimeException e) {
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            String why = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+            throw new IOException("cannot reach the Kubernetes API server at " + config.getMasterUrl() + " (from " + source() + "): " + why
+                    + ". Check --kubeconfig and --context, or run the processor in the cluster (its service account)");
+        }
+    }
+
+    /** Where the API server's address came from. */
+    private String source() {
+        if (kubeconfig != null) {
+            return "--kubeconfig " + kubeconfig + (context == null ? "" : ", context " + context);
+        }
+        if (System.getenv("KUBERNETES_SERVICE_HOST") != null) {
+            return "the in-cluster service account";
+        }
+        String env = System.getenv("KUBECONFIG");
+        return (env != null ? "$KUBECONFIG " + env : "~/.kube/config") + (context == null ? "" : ", context " + context);
     }
 }
