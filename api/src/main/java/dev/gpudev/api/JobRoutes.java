@@ -59,6 +59,7 @@ final class JobRoutes {
         r.post("/v1/jobs/{id}/cancel", Access.USER, this::cancel);
         r.post("/v1/jobs/{id}/extend", Access.USER, this::extend);
         r.post("/v1/jobs/{id}/users", Access.USER, this::addUser);
+        r.post("/v1/jobs/{id}/duration", Access.USER, this::resize);
         r.post("/v1/jobs/{id}/jupyter/enable", Access.USER, ctx -> jupyter(ctx, true));
         r.post("/v1/jobs/{id}/jupyter/disable", Access.USER, ctx -> jupyter(ctx, false));
     }
@@ -182,6 +183,22 @@ final class JobRoutes {
         out.put("duration_hours", total.stripTrailingZeros());
         out.put("expires_at", r.launchedAt() == null ? null : r.launchedAt().plus(Extension.toDuration(total)));
         out.put("message", "extension requested");
+        ctx.status(202).json(out);
+    }
+
+    /** A waiting reservation's duration changed; it keeps its place in line. */
+    private void resize(Context ctx) {
+        Caller who = Callers.of(ctx);
+        Reservation r = lookup.owned(who, ctx.pathParam("id"), "change");
+        Audit.target(ctx, "reservation", r.id());
+        var hours = Bodies.decimal(Bodies.only(Bodies.json(ctx), "duration_hours"), "duration_hours", true);
+        String meaning = submission.resize(who, r, hours);
+        log.info("user '{}' asked to change {} to {} h", who.username(), r.id(), hours.toPlainString());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("job_id", r.id());
+        out.put("status", r.status().wire());
+        out.put("duration_hours", hours.stripTrailingZeros());
+        out.put("message", meaning);
         ctx.status(202).json(out);
     }
 

@@ -176,6 +176,37 @@ final class Submission {
         return new Outcome.Created(r);
     }
 
+    /**
+     * A waiting reservation's new duration, checked as a submit would be (the range; its owner's waiting
+     * GPU-hours when it grows), applied by the processor; what it means for its place, in words.
+     */
+    String resize(Caller who, Reservation r, java.math.BigDecimal hours) {
+        if (r.status() != ReservationStatus.QUEUED) {
+            throw new dev.gpudev.core.IllegalTransitionException("reservation " + r.id() + " is " + r.status().wire()
+                    + ": only a waiting reservation's duration can be changed; extend a running one (gpu-dev edit --extend HOURS)");
+        }
+        Capacity cap = capacity.current();
+        new ReservationRequest(r.gpuType(), r.gpuCount(), hours, null, r.options().distributed()).validate(catalog.including(cap),
+                cap.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList());
+        java.math.BigDecimal grows = hours.subtract(r.durationHours());
+        if (grows.signum() > 0) {
+            int limit = config.queueLimits().gpuHoursFor(cap);
+            var waiting = db.query(c -> reservations.queue().waitingOf(c, who.userId()));
+            java.math.BigDecimal more = grows.multiply(java.math.BigDecimal.valueOf(r.gpuCount()));
+            if (limit > 0 && waiting.gpuHours().add(more).compareTo(java.math.BigDecimal.valueOf(limit)) > 0) {
+                throw new ApiError(429, "too_many_waiting", "you have " + waiting.gpuHours().stripTrailingZeros().toPlainString()
+                        + " GPU-hours waiting and this adds " + more.stripTrailingZeros().toPlainString() + "; one user may have at most "
+                        + limit + " waiting");
+            }
+        }
+        db.inTransaction(c -> commands.send(c, new dev.gpudev.core.Command.Resize(r.id(), who.username(), hours.stripTrailingZeros())));
+        wakeUps.request();
+        return grows.signum() > 0
+                ? "it keeps its place in line; being longer, it may start later when the GPUs it waits for are planned for someone"
+                + " after it (gpu-dev show gives its new estimate in a moment)"
+                : "it keeps its place in line; it cannot start later for being shorter, and may start sooner";
+    }
+
     /** A team's caps on what it may have waiting (an admin's; none by default). */
     private void checkTeamCaps(String team, ReservationRequest request) {
         var t = teamChoice.team(team).orElse(null);

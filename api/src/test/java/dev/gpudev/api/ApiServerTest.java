@@ -289,6 +289,33 @@ class ApiServerTest {
     }
 
     @Test
+    void aWaitingReservationsDurationCanChangeWithinTheRulesOfASubmit() throws Exception {
+        String key = newUser(admin(), "uli");
+        String id = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":4}").body().get("job_id").asText();
+        long before = queueLength();
+        Res shorter = post("/v1/jobs/" + id + "/duration", key, "{\"duration_hours\":2}");
+        assertEquals(202, shorter.status(), shorter.body().toString());
+        assertTrue(shorter.body().get("message").asText().startsWith("it keeps its place in line; it cannot start later"), shorter.body().toString());
+        assertEquals(before + 1, queueLength(), "the processor applies it");
+        assertTrue(post("/v1/jobs/" + id + "/duration", key, "{\"duration_hours\":6}").body().get("message").asText().contains("may start later"));
+        Res tooLong = post("/v1/jobs/" + id + "/duration", key, "{\"duration_hours\":25}");
+        assertEquals(400, tooLong.status());
+        assertTrue(tooLong.body().get("message").asText().contains("out of range"), tooLong.body().toString());
+        assertEquals(404, post("/v1/jobs/" + id + "/duration", newUser(admin(), "vera"), "{\"duration_hours\":1}").status(), "not hers");
+        String running = db.query(c -> {
+            try (var ps = c.prepareStatement("update reservations set status = 'active', launched_at = now(), expires_at = now() + interval '1 hour'"
+                    + " where reservation_id = ?::uuid")) {
+                ps.setString(1, id);
+                ps.executeUpdate();
+            }
+            return id;
+        });
+        Res active = post("/v1/jobs/" + running + "/duration", key, "{\"duration_hours\":2}");
+        assertEquals(409, active.status());
+        assertTrue(active.body().get("message").asText().contains("gpu-dev edit --extend"), active.body().toString());
+    }
+
+    @Test
     void theListOfJobsSaysHowManyThereAreInAll() throws Exception {
         String key = newUser(admin(), "toto");
         for (int i = 0; i < 3; i++) {

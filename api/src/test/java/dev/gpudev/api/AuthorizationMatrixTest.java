@@ -37,7 +37,7 @@ class AuthorizationMatrixTest {
             "GET /ui", "GET /ui/mine", "GET /ui/admin", "GET /ui/usage", "GET /ui/login", "POST /v1/ui/logout");
     /** Routes about one reservation: the owner and admins act, added users only read (told so), others see nothing. */
     static final Set<String> RESERVATION_READ = Set.of("GET /v1/jobs/{id}");
-    static final Set<String> RESERVATION_WRITE = Set.of("POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/extend",
+    static final Set<String> RESERVATION_WRITE = Set.of("POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/extend", "POST /v1/jobs/{id}/duration",
             "POST /v1/jobs/{id}/users", "POST /v1/jobs/{id}/jupyter/enable", "POST /v1/jobs/{id}/jupyter/disable");
     static final Set<String> ADMIN_ONLY = Set.of("POST /v1/admin/invites", "GET /v1/audit", "GET /v1/admin/users", "GET /v1/admin/keys",
             "GET /v1/admin/invites", "POST /v1/admin/users/{name}/disable", "POST /v1/admin/users/{name}/enable",
@@ -120,6 +120,7 @@ class AuthorizationMatrixTest {
             case "POST /v1/ssh-keys" -> "{\"public_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ x\"}";
             case "POST /v1/jobs/submit" -> "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1}";
             case "POST /v1/jobs/{id}/extend" -> "{\"extension_hours\":1}";
+            case "POST /v1/jobs/{id}/duration" -> "{\"duration_hours\":1}";
             case "POST /v1/jobs/{id}/users" -> "{\"username\":\"other\"}";
             case "POST /v1/keys/rotate" -> "{}";
             case "POST /v1/disks" -> "{\"name\":\"scratchpad\"}";

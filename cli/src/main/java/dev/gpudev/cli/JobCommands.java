@@ -222,9 +222,11 @@ final class JobCommands {
 
     static final class Edit extends Base {
         static Cli.Command command() {
-            return Cli.Command.of("edit", "Change a reservation in place: --extend HOURS, --add-user NAME, --enable-jupyter, --disable-jupyter.")
+            return Cli.Command.of("edit", "Change a reservation in place: --extend HOURS, --hours HOURS (waiting), --add-user NAME,"
+                            + " --enable-jupyter, --disable-jupyter.")
                     .param("ID|NAME", null)
                     .decimal("--extend", "HOURS", "add HOURS (fractional; at most 24 at a time, 48 in all)")
+                    .decimal("--hours", "HOURS", "a waiting reservation's new duration (it keeps its place in line)")
                     .text("--add-user", "USER", "let another user read and connect to it")
                     .flag("--enable-jupyter", "start Jupyter Lab in the environment")
                     .flag("--disable-jupyter", "stop Jupyter Lab")
@@ -235,11 +237,16 @@ final class JobCommands {
         int call() {
             String ref = args.param(0);
             BigDecimal extend = args.decimal("--extend");
+            BigDecimal hours = args.decimal("--hours");
             String addUser = args.text("--add-user");
             boolean enableJupyter = args.flag("--enable-jupyter");
             boolean disableJupyter = args.flag("--disable-jupyter");
-            if (extend == null && addUser == null && !enableJupyter && !disableJupyter) {
-                throw new CliException(2, "nothing to change: give --extend HOURS, --add-user NAME, --enable-jupyter or --disable-jupyter");
+            if (extend == null && hours == null && addUser == null && !enableJupyter && !disableJupyter) {
+                throw new CliException(2, "nothing to change: give --extend HOURS, --hours HOURS, --add-user NAME, --enable-jupyter"
+                        + " or --disable-jupyter");
+            }
+            if (extend != null && hours != null) {
+                throw new CliException(2, "--extend (a running reservation) and --hours (a waiting one) contradict each other");
             }
             if (enableJupyter && disableJupyter) {
                 throw new CliException(2, "--enable-jupyter and --disable-jupyter contradict each other");
@@ -251,6 +258,11 @@ final class JobCommands {
             if (extend != null) {
                 api.post("/v1/jobs/" + id + "/extend", Map.of("extension_hours", extend));
                 expected.add("extended by");
+            }
+            String meaning = null;
+            if (hours != null) {
+                meaning = api.post("/v1/jobs/" + id + "/duration", Map.of("duration_hours", hours)).path("message").asText(null);
+                expected.add("duration changed");
             }
             if (addUser != null) {
                 api.post("/v1/jobs/" + id + "/users", Map.of("username", addUser));
@@ -272,7 +284,7 @@ final class JobCommands {
                                 throw new CliException(2, reason);
                             }
                             expected.removeIf(reason::startsWith);
-                            if (!reason.startsWith("extended by")) { // said once, below, with the new total
+                            if (!reason.startsWith("extended by") && !reason.startsWith("duration changed")) { // said once, below
                                 out().println(reason);
                             }
                         }
@@ -285,6 +297,15 @@ final class JobCommands {
                 out().println("Extended by " + extend.stripTrailingZeros().toPlainString() + " h"
                         + (j.hasNonNull("expires_at") ? ": now until " + Output.time(j.get("expires_at").asText()) : "")
                         + " (" + j.get("duration_hours").asText() + " h in all)");
+            }
+            if (hours != null) {
+                // the next plan places it again (moments): its place and estimate as they are then
+                String estimated = j.path("estimated_start_at").asText("");
+                JsonNode placed = Poll.until(() -> api.get("/v1/jobs/" + id),
+                        x -> !"queued".equals(x.get("status").asText()) || !x.path("estimated_start_at").asText("").equals(estimated),
+                        ReserveCommand.PLANNED_WITHIN, Duration.ofMillis(200));
+                out().println("Now " + hours.stripTrailingZeros().toPlainString() + " h: " + ReserveCommand.placeInWords(placed)
+                        + (meaning == null ? "" : "\n" + meaning));
             }
             if (enableJupyter) {
                 JsonNode now = Poll.until(() -> api.get("/v1/jobs/" + id),

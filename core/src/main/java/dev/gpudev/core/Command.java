@@ -25,6 +25,10 @@ public sealed interface Command {
     record Extend(UUID reservationId, String requestedBy, BigDecimal hours) implements OfReservation {
     }
 
+    /** A waiting reservation's duration set to {@code hours} (it keeps its place in line). */
+    record Resize(UUID reservationId, String requestedBy, BigDecimal hours) implements OfReservation {
+    }
+
     record AddUser(UUID reservationId, String requestedBy, String username) implements OfReservation {
     }
 

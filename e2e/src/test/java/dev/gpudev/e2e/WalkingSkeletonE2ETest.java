@@ -249,6 +249,11 @@ class WalkingSkeletonE2ETest {
         JsonNode four = JSON.readTree(json.out());
         assertEquals("queued", four.get("status").asText());
         assertTrue(four.hasNonNull("queue_position") && four.hasNonNull("estimated_start_at") && four.hasNonNull("pending_reason"), json.out());
+        Proc shorter = cli(gus, "edit", "four", "--hours", "0.5");
+        assertEquals(0, shorter.exit(), shorter.out());
+        assertTrue(shorter.out().startsWith("Now 0.5 h: queued, position "), shorter.out());
+        assertTrue(shorter.out().contains("it keeps its place in line"), shorter.out());
+        assertEquals(2, cli(gus, "edit", "four", "--hours", "30").exit(), "out of range, said as at submit");
         for (String name : List.of("one", "two", "three", "four")) {
             cli(gus, "cancel", name);
         }

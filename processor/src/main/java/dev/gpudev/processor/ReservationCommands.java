@@ -66,6 +66,7 @@ final class ReservationCommands {
                 }
             }
             case Command.Extend extend -> extend(c, r, extend, now, after);
+            case Command.Resize resize -> resize(c, r, resize, now);
             case Command.AddUser add -> addUser(c, r, add, now);
             case Command.Jupyter j -> jupyter(c, r, j, now);
             case Command.Create ignored -> {
@@ -99,6 +100,18 @@ final class ReservationCommands {
         } catch (ValidationException | IllegalTransitionException refused) {
             reservations.note(c, r.id(), r.status(), "extension refused: " + refused.getMessage(), now, ReservationUpdate.of());
         }
+    }
+
+    /** A waiting reservation's new duration: it keeps its place in line; one that started meanwhile is told to extend instead. */
+    private void resize(Connection c, Reservation r, Command.Resize cmd, Instant now) throws SQLException {
+        String to = cmd.hours().stripTrailingZeros().toPlainString();
+        if (r.status() != ReservationStatus.QUEUED) {
+            reservations.note(c, r.id(), r.status(), "duration change refused: it is " + r.status().wire()
+                    + " now; extend it instead (gpu-dev edit --extend HOURS)", now, ReservationUpdate.of());
+            return;
+        }
+        reservations.note(c, r.id(), r.status(), "duration changed from " + r.durationHours().stripTrailingZeros().toPlainString() + " to "
+                + to + " h by " + cmd.requestedBy() + " (it keeps its place in line)", now, ReservationUpdate.of().durationHours(cmd.hours()));
     }
 
     /** Whether the new end would take GPUs a booking ahead was promised (read only when bookings wait). */

@@ -499,6 +499,30 @@ class LifecycleTest extends ProcessorFixture {
     }
 
     @Test
+    void aWaitingReservationsDurationChangesInPlaceAndARunningOneIsToldToExtend() {
+        UUID running = submit(alice, 8, "1", Reservation.Options.NONE);
+        Processor p = processor();
+        p.cycle();
+        UUID first = submit(bob, 8, "4", Reservation.Options.NONE);
+        clock.advance(Duration.ofSeconds(1));
+        UUID second = submit(bob, 4, "1", Reservation.Options.NONE);
+        p.cycle();
+        assertEquals(1, get(first).queuePosition());
+        send(new Command.Resize(first, "bob", new BigDecimal("2")));
+        p.cycle();
+        Reservation r = get(first);
+        assertEquals(0, new BigDecimal("2").compareTo(r.durationHours()));
+        assertEquals(1, r.queuePosition(), "it keeps its place");
+        assertTrue(r.history().getLast().reason().startsWith("duration changed from 4 to 2 h by bob"), r.history().getLast().reason());
+        assertEquals(2, get(second).queuePosition());
+        send(new Command.Resize(running, "alice", new BigDecimal("3")));
+        p.cycle();
+        assertEquals(0, BigDecimal.ONE.compareTo(get(running).durationHours()), "a running one is not resized");
+        assertTrue(get(running).history().getLast().reason().startsWith("duration change refused: it is active now"),
+                get(running).history().getLast().reason());
+    }
+
+    @Test
     void aBookingStartsOnTimeAndIsNotCancelledForWaitingBeforeItsWindow() {
         Processor p = processor();
         Instant at = clock.instant().plus(Duration.ofHours(1));

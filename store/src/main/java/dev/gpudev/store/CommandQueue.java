@@ -133,6 +133,7 @@ public final class CommandQueue {
             case Command.Create cr -> reservation(n, "create", cr);
             case Command.Cancel ca -> reservation(n, "cancel", ca);
             case Command.Extend ex -> reservation(n, "extend", ex).put("extension_hours", ex.hours());
+            case Command.Resize rs -> reservation(n, "resize", rs).put("duration_hours", rs.hours());
             case Command.AddUser au -> reservation(n, "add_user", au).put("username", au.username());
             case Command.Jupyter j -> reservation(n, j.enable() ? "jupyter_enable" : "jupyter_disable", j);
             case Command.DeleteDisk d -> n.put("type", "delete_disk").put("disk_id", d.diskId()).put("owner", d.owner()).put("name", d.name());
@@ -160,6 +161,7 @@ public final class CommandQueue {
                 case "create" -> new Command.Create(id(n), by);
                 case "cancel" -> new Command.Cancel(id(n), by);
                 case "extend" -> new Command.Extend(id(n), by, n.required("extension_hours").decimalValue());
+                case "resize" -> new Command.Resize(id(n), by, n.required("duration_hours").decimalValue());
                 case "add_user" -> new Command.AddUser(id(n), by, n.required("username").asText());
                 case "jupyter_enable" -> new Command.Jupyter(id(n), by, true);
                 case "jupyter_disable" -> new Command.Jupyter(id(n), by, false);
