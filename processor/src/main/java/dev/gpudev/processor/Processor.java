@@ -37,6 +37,7 @@ public final class Processor implements Runnable, AutoCloseable {
     private final UsageSampler usage;
     private final DiskOperations disks;
     private final BackendCalls calls;
+    private final WebhookSender webhooks;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Waiter waiter;
     private Capacity published;
@@ -66,6 +67,12 @@ public final class Processor implements Runnable, AutoCloseable {
                 new dev.gpudev.core.Scheduler(settings.limits(), settings.grace(), settings.preemptionNotice()), calls);
         this.reconciler = new Reconciler(db, parts.reservations(), parts.sshKeys(), parts.backend(), clock, calls);
         this.usage = new UsageSampler(db, parts.reservations(), parts.usageSamples(), clock);
+        this.webhooks = new WebhookSender(db, new dev.gpudev.store.Webhooks(), parts.reservations(), settings.webhooks(), clock);
+    }
+
+    /** The notifications' sender (its own thread once started; tests step it). */
+    WebhookSender webhooks() {
+        return webhooks;
     }
 
     public synchronized void start() {
@@ -73,6 +80,7 @@ public final class Processor implements Runnable, AutoCloseable {
             publishCapacity(); // before the API answers a submit: it reads capacity from the database
         }
         thread = Thread.ofPlatform().name("processor").daemon().start(this);
+        webhooks.start();
     }
 
     /**
@@ -275,5 +283,6 @@ public final class Processor implements Runnable, AutoCloseable {
             }
         }
         calls.close();
+        webhooks.close();
     }
 }

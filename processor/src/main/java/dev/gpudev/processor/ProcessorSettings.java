@@ -25,7 +25,8 @@ import java.util.List;
  */
 public record ProcessorSettings(Duration pollInterval, Duration lease, Scheduler.Limits limits, List<Integer> warnMinutes,
                                 Duration grace, Duration preparingTimeout, Duration queuedMaxAge, Idle idle, Workers workers,
-                                Duration leadership, FairShare.Policy fairShare, Duration preemptionNotice) {
+                                Duration leadership, FairShare.Policy fairShare, Duration preemptionNotice,
+                                dev.gpudev.core.WebhookPolicy webhooks) {
 
     /**
      * Backend calls run on up to {@code threads} workers, each abandoned past its deadline; zero threads
@@ -54,38 +55,44 @@ public record ProcessorSettings(Duration pollInterval, Duration lease, Scheduler
         return new ProcessorSettings(Duration.ofSeconds(1), Duration.ofSeconds(60), Scheduler.Limits.none(),
                 List.of(30, 15, 5), Duration.ofMinutes(1), Duration.ofMinutes(15), Duration.ofHours(48),
                 new Idle(Duration.ofHours(2), Duration.ofMinutes(15), 5, Idle.Action.none), Workers.defaults(), Duration.ofSeconds(15),
-                FairShare.Policy.defaults(), Scheduler.DEFAULT_NOTICE);
+                FairShare.Policy.defaults(), Scheduler.DEFAULT_NOTICE, dev.gpudev.core.WebhookPolicy.anyPublicHost());
     }
 
     public ProcessorSettings withPollInterval(Duration d) {
-        return new ProcessorSettings(d, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare, preemptionNotice);
+        return new ProcessorSettings(d, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare, preemptionNotice, webhooks);
     }
 
     public ProcessorSettings withLease(Duration d) {
-        return new ProcessorSettings(pollInterval, d, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare, preemptionNotice);
+        return new ProcessorSettings(pollInterval, d, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare, preemptionNotice, webhooks);
     }
 
     public ProcessorSettings withLimits(Scheduler.Limits l) {
-        return new ProcessorSettings(pollInterval, lease, l, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare, preemptionNotice);
+        return new ProcessorSettings(pollInterval, lease, l, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare, preemptionNotice, webhooks);
     }
 
     public ProcessorSettings withLeadership(Duration d) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, d, fairShare, preemptionNotice);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, d, fairShare, preemptionNotice, webhooks);
     }
 
     public ProcessorSettings withWorkers(Workers w) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, w, leadership, fairShare, preemptionNotice);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, w, leadership, fairShare, preemptionNotice, webhooks);
     }
 
     public ProcessorSettings withFairShare(FairShare.Policy f) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, f, preemptionNotice);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, f, preemptionNotice, webhooks);
     }
 
     public ProcessorSettings withPreemptionNotice(Duration n) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare, n);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare, n, webhooks);
+    }
+
+    /** Where notifications may be delivered (the server's --notify-allow-hosts). */
+    public ProcessorSettings withWebhooks(dev.gpudev.core.WebhookPolicy w) {
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, idle, workers, leadership, fairShare,
+                preemptionNotice, w);
     }
 
     public ProcessorSettings withIdle(Idle i) {
-        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, i, workers, leadership, fairShare, preemptionNotice);
+        return new ProcessorSettings(pollInterval, lease, limits, warnMinutes, grace, preparingTimeout, queuedMaxAge, i, workers, leadership, fairShare, preemptionNotice, webhooks);
     }
 }

@@ -36,6 +36,8 @@ final class Sweeper {
     private final ProcessorSettings settings;
     private final BackendCalls calls;
 
+    private final dev.gpudev.store.Webhooks webhooks = new dev.gpudev.store.Webhooks();
+
     Sweeper(Database db, Reservations reservations, ProxySessions proxySessions, Backend backend, Clock clock,
             ProcessorSettings settings, BackendCalls calls) {
         this.db = db;
@@ -134,8 +136,14 @@ final class Sweeper {
                 + ", at " + DateTimeFormatter.ISO_INSTANT.format(r.expiresAt()) + ". Save your work, or extend it: gpu-dev edit " + ref
                 + " --extend HOURS";
         // Decided once, with the row as it was read: a concurrent extension (which clears the warnings) wins.
-        boolean decided = db.inTransaction(c -> reservations.updateIfWarnings(c, r.id(), ReservationStatus.ACTIVE,
-                was, ReservationUpdate.of().warningsSent(sent)));
+        Integer said = ended ? null : due;
+        boolean decided = db.inTransaction(c -> {
+            boolean won = reservations.updateIfWarnings(c, r.id(), ReservationStatus.ACTIVE, was, ReservationUpdate.of().warningsSent(sent));
+            if (won && said != null && (said == 30 || said == 5)) { // the owner's webhooks hear the 30- and 5-minute ones
+                webhooks.enqueue(c, r.userId(), r.id(), "expiring", "{\"minutes\":" + said + "}");
+            }
+            return won;
+        });
         if (!decided || message == null) {
             return;
         }

@@ -1,0 +1,200 @@
+package dev.gpudev.processor;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gpudev.core.Reservation;
+import dev.gpudev.core.WebhookPolicy;
+import dev.gpudev.store.Database;
+import dev.gpudev.store.Reservations;
+import dev.gpudev.store.Webhooks;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Future;
+
+/**
+ * Delivers the outbox's notifications to users' webhooks, on its own thread (never the loop's): each
+ * event is claimed for a while (so another replica's sender skips it), posted with a deadline (no
+ * redirects followed; the host's addresses checked against the {@link WebhookPolicy} first), and marked
+ * sent, or tried again later (after 10 s, 1 min, 5 min, 30 min), or given up. A URL is never logged.
+ */
+final class WebhookSender implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(WebhookSender.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final Duration DEADLINE = Duration.ofSeconds(5);
+    static final List<Duration> RETRIES = List.of(Duration.ofSeconds(10), Duration.ofMinutes(1), Duration.ofMinutes(5), Duration.ofMinutes(30));
+    private static final Duration CLAIM = Duration.ofMinutes(2);
+
+    private final Database db;
+    private final Webhooks webhooks;
+    private final Reservations reservations;
+    private final WebhookPolicy policy;
+    private final Clock clock;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3))
+            .followRedirects(HttpClient.Redirect.NEVER).build();
+    private volatile Thread thread;
+
+    WebhookSender(Database db, Webhooks webhooks, Reservations reservations, WebhookPolicy policy, Clock clock) {
+        this.db = db;
+        this.webhooks = webhooks;
+        this.reservations = reservations;
+        this.policy = policy;
+        this.clock = clock;
+    }
+
+    void start() {
+        thread = Thread.ofPlatform().name("webhooks").daemon().start(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                try {
+                    if (deliverDue() == 0) {
+                        Thread.sleep(1000);
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                } catch (RuntimeException e) {
+                    log.warn("notifications: {}", e.toString());
+                    try {
+                        Thread.sleep(5000);
+                    } catch (InterruptedException stop) {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    /** One round: the events due now, delivered side by side, each within the deadline; how many were due. */
+    int deliverDue() throws InterruptedException {
+        Instant now = clock.instant();
+        List<Webhooks.Due> due = db.inTransaction(c -> webhooks.claim(c, now, CLAIM, 50));
+        if (due.isEmpty()) {
+            return 0;
+        }
+        List<Future<?>> running = new ArrayList<>();
+        try (var workers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (Webhooks.Due d : due) {
+                running.add(workers.submit(() -> deliver(d)));
+            }
+        }
+        return due.size();
+    }
+
+    private void deliver(Webhooks.Due d) {
+        String outcome;
+        boolean retry = true;
+        try {
+            URI uri = policy.check(d.hook().url());
+            String refused = policy.refusal(uri.getHost());
+            if (refused != null) {
+                outcome = refused;
+                retry = false;
+            } else {
+                Reservation r = db.query(c -> reservations.find(c, d.reservationId())).orElse(null);
+                if (r == null) {
+                    db.inTransaction(c -> {
+                        webhooks.failed(c, d.eventId(), null, "the reservation is gone");
+                        return null;
+                    });
+                    return;
+                }
+                HttpResponse<Void> res = http.send(HttpRequest.newBuilder(uri).timeout(DEADLINE).header("Content-Type", "application/json")
+                        .header("User-Agent", "gpudev-notifications").POST(HttpRequest.BodyPublishers.ofString(body(d, r))).build(),
+                        HttpResponse.BodyHandlers.discarding());
+                if (res.statusCode() / 100 == 2) {
+                    db.inTransaction(c -> {
+                        webhooks.sent(c, d.eventId(), clock.instant());
+                        return null;
+                    });
+                    return;
+                }
+                outcome = "HTTP " + res.statusCode();
+                retry = res.statusCode() >= 500 || res.statusCode() == 408 || res.statusCode() == 429;
+            }
+        } catch (dev.gpudev.core.ValidationException e) {
+            outcome = e.getMessage();
+            retry = false;
+        } catch (java.io.IOException e) {
+            outcome = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return; // claimed: tried again when the claim lapses
+        }
+        Instant next = retry && d.attempts() < RETRIES.size() ? clock.instant().plus(RETRIES.get(d.attempts())) : null;
+        String why = outcome;
+        db.inTransaction(c -> {
+            webhooks.failed(c, d.eventId(), next, why);
+            return null;
+        });
+        log.info("notification {} ({}) not delivered: {}; {}", d.eventId(), d.event(), why, next == null ? "given up" : "tried again at " + next);
+    }
+
+    /** Slack's form ({"text": …}) or the plain one (the event, the reservation, the same sentence). */
+    static String body(Webhooks.Due d, Reservation r) throws java.io.IOException {
+        String text = text(d.event(), d.detail(), r);
+        ObjectNode n = JSON.createObjectNode();
+        if (d.hook().format().equals("slack")) {
+            n.put("text", text);
+            return JSON.writeValueAsString(n);
+        }
+        n.put("event", d.event());
+        n.put("text", text);
+        ObjectNode res = n.putObject("reservation");
+        res.put("job_id", r.id().toString());
+        res.put("name", r.name());
+        res.put("status", r.status().wire());
+        res.put("gpu_type", r.gpuType());
+        res.put("gpu_count", r.gpuCount());
+        res.put("expires_at", r.expiresAt() == null ? null : r.expiresAt().toString());
+        res.put("failure_reason", r.failureReason());
+        n.set("detail", JSON.readTree(d.detail() == null ? "{}" : d.detail()));
+        return JSON.writeValueAsString(n);
+    }
+
+    /** The event in one sentence. */
+    static String text(String event, String detail, Reservation r) {
+        String ref = r.name() != null ? r.name() : r.id().toString().substring(0, 8);
+        String what = "gpudev: " + ref + " (" + r.gpuCount() + " × " + r.gpuType() + ")";
+        String last = r.history().isEmpty() ? null : r.history().getLast().reason();
+        return switch (event) {
+            case "started" -> what + " is active" + (r.expiresAt() == null ? "" : " until " + at(r.expiresAt()))
+                    + ". Connect: gpu-dev connect " + ref;
+            case "ended" -> what + " ended: " + r.status().wire() + (r.failureReason() != null ? " (" + r.failureReason() + ")"
+                    : last != null ? " (" + last + ")" : "");
+            case "preempted" -> what + " is preempted and ends at " + (r.expiresAt() == null ? "soon" : at(r.expiresAt()))
+                    + "; its home is kept";
+            case "expiring" -> what + " expires in " + minutes(detail) + " minutes, at " + at(r.expiresAt())
+                    + ". Extend it: gpu-dev edit " + ref + " --extend HOURS";
+            default -> what + ": " + event;
+        };
+    }
+
+    private static String minutes(String detail) {
+        try {
+            return JSON.readTree(detail).path("minutes").asText("?");
+        } catch (java.io.IOException e) {
+            return "?";
+        }
+    }
+
+    private static String at(Instant t) {
+        return DateTimeFormatter.ISO_INSTANT.format(t);
+    }
+
+    @Override
+    public void close() {
+        Thread t = thread;
+        if (t != null) {
+            t.interrupt();
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package dev.gpudev.processor;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.gpudev.core.Command;
+import dev.gpudev.core.ReservationStatus;
+import dev.gpudev.core.WebhookPolicy;
+import dev.gpudev.store.Webhooks;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Notifications: recorded with the change that causes them, delivered off the loop, retried, and never to an internal address unasked. */
+class WebhookSenderTest extends ProcessorFixture {
+    HttpServer receiver;
+    final List<String> received = new CopyOnWriteArrayList<>();
+    volatile int answer = 200;
+    final Webhooks webhooks = new Webhooks();
+
+    @BeforeEach
+    void listen() throws Exception {
+        receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        receiver.createContext("/hook", ex -> {
+            received.add(new String(ex.getRequestBody().readAllBytes()));
+            ex.sendResponseHeaders(answer, -1);
+            ex.close();
+        });
+        receiver.start();
+    }
+
+    @AfterEach
+    void stopListening() {
+        receiver.stop(0);
+    }
+
+    String url() {
+        return "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
+    }
+
+    Processor processor(WebhookPolicy policy) {
+        return processor(ProcessorSettings.defaults().withWorkers(ProcessorSettings.Workers.inline()).withWebhooks(policy));
+    }
+
+    @Test
+    void startedAndEndedReachTheOwnersHookInSlacksForm() throws Exception {
+        db.inTransaction(c -> webhooks.add(c, alice, url(), "slack"));
+        UUID id = submit(1, "1");
+        Processor p = processor(new WebhookPolicy(List.of("127.0.0.1")));
+        p.cycle();
+        p.cycle();
+        assertEquals(ReservationStatus.ACTIVE, get(id).status());
+        assertEquals(1, p.webhooks().deliverDue());
+        assertEquals(1, received.size());
+        assertTrue(received.getFirst().startsWith("{\"text\":\"gpudev: " + id.toString().substring(0, 8) + " (1 × h100) is active until"),
+                received.getFirst());
+        send(new Command.Cancel(id, "alice"));
+        p.cycle();
+        p.webhooks().deliverDue();
+        assertTrue(received.get(1).contains("ended: cancelled"), received.toString());
+        assertEquals(0, p.webhooks().deliverDue(), "each once");
+        assertTrue(db.query(c -> webhooks.deliveries(c, id)).stream().allMatch(Webhooks.Delivery::sent));
+    }
+
+    @Test
+    void aFailedDeliveryIsTriedAgainLaterAndAnInternalAddressIsNeverTriedUnlessAllowed() throws Exception {
+        db.inTransaction(c -> webhooks.add(c, alice, url(), "json"));
+        UUID id = submit(1, "1");
+        Processor open = processor(WebhookPolicy.anyPublicHost());
+        open.cycle();
+        open.cycle();
+        open.webhooks().deliverDue();
+        assertTrue(received.isEmpty(), "127.0.0.1 was not allowed by name: nothing sent there");
+        var refused = db.query(c -> webhooks.deliveries(c, id)).getFirst();
+        assertFalse(refused.sent());
+        assertTrue(refused.lastError().contains("internal address"), refused.lastError());
+        clock.advance(Duration.ofHours(1));
+        assertEquals(0, open.webhooks().deliverDue(), "given up: not tried again");
+
+        Processor allowed = processor(new WebhookPolicy(List.of("127.0.0.1")));
+        answer = 503;
+        send(new Command.Cancel(id, "alice"));
+        allowed.cycle();
+        allowed.webhooks().deliverDue();
+        assertEquals(1, received.size());
+        assertTrue(received.getFirst().contains("\"event\":\"ended\"") && received.getFirst().contains("\"job_id\":\"" + id + "\""),
+                received.getFirst());
+        answer = 200;
+        assertEquals(0, allowed.webhooks().deliverDue(), "not before its retry");
+        clock.advance(WebhookSender.RETRIES.getFirst());
+        assertEquals(1, allowed.webhooks().deliverDue(), "tried again");
+        assertEquals(2, received.size());
+        assertTrue(db.query(c -> webhooks.deliveries(c, id)).getLast().sent());
+    }
+
+    @Test
+    void theThirtyAndFiveMinuteWarningsAreSentButNotTheFifteen() throws Exception {
+        db.inTransaction(c -> webhooks.add(c, alice, url(), "slack"));
+        UUID id = submit(1, "1");
+        Processor p = processor(new WebhookPolicy(List.of("127.0.0.1")));
+        p.cycle();
+        p.cycle();
+        p.webhooks().deliverDue(); // started
+        for (int left : new int[]{30, 15, 5}) {
+            clock.advance(Duration.between(clock.instant(), get(id).expiresAt().minus(Duration.ofMinutes(left))));
+            p.cycle();
+            p.webhooks().deliverDue();
+        }
+        assertEquals(3, received.size(), received.toString());
+        assertTrue(received.get(1).contains("expires in 30 minutes"), received.get(1));
+        assertTrue(received.get(2).contains("expires in 5 minutes") && received.get(2).contains("--extend HOURS"), received.get(2));
+    }
+}

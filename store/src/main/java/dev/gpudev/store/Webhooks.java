@@ -1,0 +1,159 @@
+package dev.gpudev.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Users' notification webhooks and the outbox of events to deliver to them (the reservations' trigger
+ * records started, ended and preempted; the sweeper the expiry warnings). The URL is a secret: it leaves
+ * this class only to be delivered to, or masked.
+ */
+public final class Webhooks {
+
+    public record Hook(long id, long userId, String url, String format, Instant createdAt) {
+        /** The URL as it may be shown: its scheme and host, and the last 4 characters of the rest. */
+        public String masked() {
+            return mask(url);
+        }
+    }
+
+    /** An event due for delivery, claimed for a while by the sender that read it. */
+    public record Due(long eventId, Hook hook, UUID reservationId, String event, String detail, int attempts) {
+    }
+
+    public static String mask(String url) {
+        int host = url.indexOf("://");
+        int path = host < 0 ? -1 : url.indexOf('/', host + 3);
+        if (path < 0) {
+            return url;
+        }
+        String rest = url.substring(path);
+        return url.substring(0, path) + "/…" + (rest.length() > 8 ? rest.substring(rest.length() - 4) : "");
+    }
+
+    /** Registers a hook; empty when the user has this URL already. */
+    public Optional<Hook> add(Connection c, long userId, String url, String format) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into notification_hooks (user_id, url, format) values (?, ?, ?) on conflict do nothing
+                returning hook_id, created_at""")) {
+            ps.setLong(1, userId);
+            ps.setString(2, url);
+            ps.setString(3, format);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(new Hook(rs.getLong(1), userId, url, format, Pgmq.instant(rs, 2))) : Optional.empty();
+            }
+        }
+    }
+
+    public List<Hook> of(Connection c, long userId) throws SQLException {
+        List<Hook> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "select hook_id, user_id, url, format, created_at from notification_hooks where user_id = ? order by hook_id")) {
+            ps.setLong(1, userId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(hook(rs, 1));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Hook hook(ResultSet rs, int from) throws SQLException {
+        return new Hook(rs.getLong(from), rs.getLong(from + 1), rs.getString(from + 2), rs.getString(from + 3), Pgmq.instant(rs, from + 4));
+    }
+
+    /** Removes one of the user's hooks (undelivered events go with it); false when they have none of that id. */
+    public boolean remove(Connection c, long userId, long hookId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("delete from notification_hooks where hook_id = ? and user_id = ?")) {
+            ps.setLong(1, hookId);
+            ps.setLong(2, userId);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /** An event for every hook of a reservation's owner (in the caller's transaction). */
+    public void enqueue(Connection c, long userId, UUID reservationId, String event, String detailJson) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                insert into notification_outbox (hook_id, reservation_id, event, detail)
+                select hook_id, ?, ?, ?::jsonb from notification_hooks where user_id = ?""")) {
+            ps.setObject(1, reservationId);
+            ps.setString(2, event);
+            ps.setString(3, detailJson);
+            ps.setLong(4, userId);
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * Claims up to {@code limit} events due now for {@code lease} (another sender skips them meanwhile),
+     * oldest first.
+     */
+    public List<Due> claim(Connection c, Instant now, java.time.Duration lease, int limit) throws SQLException {
+        List<Due> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                with due as (select event_id from notification_outbox where sent_at is null and next_at <= ?
+                             order by next_at limit ? for update skip locked)
+                update notification_outbox o set next_at = ? from due, notification_hooks h
+                where o.event_id = due.event_id and h.hook_id = o.hook_id
+                returning o.event_id, h.hook_id, h.user_id, h.url, h.format, h.created_at, o.reservation_id, o.event, o.detail::text,
+                          o.attempts""")) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.setInt(2, limit);
+            ps.setTimestamp(3, Timestamp.from(now.plus(lease)));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Due(rs.getLong(1), hook(rs, 2), rs.getObject(7, UUID.class), rs.getString(8), rs.getString(9), rs.getInt(10)));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Delivered. */
+    public void sent(Connection c, long eventId, Instant at) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update notification_outbox set sent_at = ?, attempts = attempts + 1 where event_id = ?")) {
+            ps.setTimestamp(1, Timestamp.from(at));
+            ps.setLong(2, eventId);
+            ps.executeUpdate();
+        }
+    }
+
+    /** Not delivered: tried again at {@code next}, or (null) given up; the error kept (it names no secret). */
+    public void failed(Connection c, long eventId, Instant next, String error) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                update notification_outbox set attempts = attempts + 1, last_error = ?,
+                    next_at = coalesce(?, 'infinity'::timestamptz) where event_id = ?""")) {
+            ps.setString(1, error.length() > 500 ? error.substring(0, 500) : error);
+            ps.setTimestamp(2, next == null ? null : Timestamp.from(next));
+            ps.setLong(3, eventId);
+            ps.executeUpdate();
+        }
+    }
+
+    /** The outbox's rows of a reservation, oldest first (for tests and the operator): event, attempts, sent or not, last error. */
+    public record Delivery(String event, int attempts, boolean sent, String lastError) {
+    }
+
+    public List<Delivery> deliveries(Connection c, UUID reservationId) throws SQLException {
+        List<Delivery> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "select event, attempts, sent_at is not null, last_error from notification_outbox where reservation_id = ? order by event_id")) {
+            ps.setObject(1, reservationId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Delivery(rs.getString(1), rs.getInt(2), rs.getBoolean(3), rs.getString(4)));
+                }
+            }
+        }
+        return out;
+    }
+}
