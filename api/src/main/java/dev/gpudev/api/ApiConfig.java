@@ -23,10 +23,12 @@ import java.util.regex.Pattern;
  * @param backend             what the backend is until a processor publishes it (the configured kind's traits)
  * @param insecureSingleUser  whether everyone may reserve even where environments are not isolated
  * @param fairShare           the queue's fair-share policy (the processor's): dry runs and usage reports follow it
+ * @param webhooks            where notifications may go (checked when a user registers a URL)
  */
 public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
                         double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace,
-                        QueueLimits queueLimits, BackendTraits backend, boolean insecureSingleUser, FairShare.Policy fairShare) {
+                        QueueLimits queueLimits, BackendTraits backend, boolean insecureSingleUser, FairShare.Policy fairShare,
+                        dev.gpudev.core.WebhookPolicy webhooks) {
 
     /** Isolated, each user logging in as themself: what a configuration that says nothing assumes. */
     static final BackendTraits ISOLATED = new BackendTraits("unknown", true, null);
@@ -43,7 +45,8 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
 
     public ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
                      double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace) {
-        this(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, QueueLimits.none(), ISOLATED, false, FairShare.Policy.defaults());
+        this(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, QueueLimits.none(), ISOLATED, false, FairShare.Policy.defaults(),
+                dev.gpudev.core.WebhookPolicy.anyPublicHost());
     }
 
     public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
@@ -57,23 +60,28 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
                                             QueueLimits queueLimits, Duration grace) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rate("RATE_LIMIT_PER_KEY", 20),
                 rate("RATE_LIMIT_PER_ADDRESS", 50), AwsLogin.Settings.fromEnvironment(), grace, queueLimits, ISOLATED, false,
-                FairShare.Policy.defaults());
+                FairShare.Policy.defaults(), dev.gpudev.core.WebhookPolicy.anyPublicHost());
     }
 
     public ApiConfig withQueueLimits(QueueLimits q) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, q, backend,
-                insecureSingleUser, fairShare);
+                insecureSingleUser, fairShare, webhooks);
     }
 
     /** The backend as configured (until a processor publishes what it is), and whether everyone may reserve regardless. */
     public ApiConfig withBackend(BackendTraits traits, boolean insecure) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, traits,
-                insecure, fairShare);
+                insecure, fairShare, webhooks);
     }
 
     public ApiConfig withFairShare(FairShare.Policy f) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, backend,
-                insecureSingleUser, f);
+                insecureSingleUser, f, webhooks);
+    }
+
+    public ApiConfig withWebhooks(dev.gpudev.core.WebhookPolicy w) {
+        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, backend,
+                insecureSingleUser, fairShare, w);
     }
 
     /** Why only admins may reserve on this backend, or null when anyone may. */

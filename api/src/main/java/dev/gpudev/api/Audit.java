@@ -29,7 +29,7 @@ final class Audit {
     /** The kinds of things routes are about, by the path their reference follows. */
     private static final java.util.Map<String, String> KINDS = java.util.Map.of("/v1/jobs/{id}", "reservation", "/v1/disks/{name}", "disk",
             "/v1/keys/{id}", "key", "/v1/ssh-keys/{id}", "ssh-key", "/v1/admin/users/{name}", "user", "/v1/admin/teams/{name}", "team",
-            "/v1/disk-operations/{id}", "disk-operation");
+            "/v1/disk-operations/{id}", "disk-operation", "/v1/notifications/{id}", "notification");
 
     /** A request's target by the same rule, from its route, when the handler named none; null when it is about no one thing. */
     static String fromRoute(Context ctx) {

@@ -58,7 +58,8 @@ final class ApiFixture implements AutoCloseable {
         });
         Capacity capacity = new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true)));
         api = new ApiServer(parts(db, pgmq, commands, capacity, clock,
-                new ApiConfig(2, "127.0.0.1", 2222, 0, 100_000, 100_000, ApiFixture.LOCAL_STS))).start("127.0.0.1", 0);
+                new ApiConfig(2, "127.0.0.1", 2222, 0, 100_000, 100_000, ApiFixture.LOCAL_STS)
+                        .withWebhooks(new dev.gpudev.core.WebhookPolicy(List.of("*.example.test"))))).start("127.0.0.1", 0);
         base = "http://127.0.0.1:" + api.port();
     }
 

@@ -543,7 +543,7 @@ class ApiServerTest {
         entries.forEach(e -> targets.add(e.get("target").asText()));
         assertTrue(targets.containsAll(java.util.Set.of("disk scratch", "reservation " + job)), targets.toString());
         for (String t : targets) {
-            assertTrue(t.matches("(reservation|disk|user|team|key|ssh-key|disk-operation) \\S.*|null"), "one rule: " + t);
+            assertTrue(t.matches("(reservation|disk|user|team|key|ssh-key|disk-operation|notification) \\S.*|null"), "one rule: " + t);
         }
     }
 

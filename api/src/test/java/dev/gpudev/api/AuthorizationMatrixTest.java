@@ -28,6 +28,7 @@ class AuthorizationMatrixTest {
     static long ownerSshKey;
     static long ownerApiKey;
     static long ownerDiskOperation;
+    static long ownerHook;
 
     enum Expect { PUBLIC, OK, DENIED_401, DENIED_403, HIDDEN_404, BAD_LOGIN_TOKEN, BAD_LOGIN_LINK, BAD_REQUEST }
 
@@ -44,7 +45,7 @@ class AuthorizationMatrixTest {
             "POST /v1/admin/users/{name}/share", "POST /v1/admin/teams", "POST /v1/admin/teams/{name}", "DELETE /v1/admin/teams/{name}",
             "POST /v1/admin/teams/{name}/members", "DELETE /v1/admin/teams/{name}/members/{user}");
     /** Routes about something the owner has (an SSH key, an API key): others get 404, admins may revoke keys. */
-    static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}", "DELETE /v1/disks/{name}", "GET /v1/disks/{name}",
+    static final Set<String> OWNED_THING = Set.of("DELETE /v1/ssh-keys/{id}", "DELETE /v1/keys/{id}", "DELETE /v1/disks/{name}", "GET /v1/disks/{name}", "DELETE /v1/notifications/{id}",
             "POST /v1/disks/{name}/rename", "POST /v1/disks/{name}/list-content", "GET /v1/disk-operations/{id}");
 
     @BeforeAll
@@ -66,6 +67,7 @@ class AuthorizationMatrixTest {
         f.call("POST", "/v1/disks", owner, "{\"name\":\"ownerdisk\"}");
         ownerDiskOperation = f.call("POST", "/v1/disks/ownerdisk/list-content", owner, null).body().get("operation_id").asLong();
         f.call("POST", "/v1/disks", admin, "{\"name\":\"admins-own\"}");
+        ownerHook = f.call("POST", "/v1/notifications", owner, "{\"url\":\"https://hooks.example.test/owner\"}").body().get("id").asLong();
         f.call("POST", "/v1/admin/teams", admin, "{\"name\":\"crew\"}");
         f.call("POST", "/v1/admin/teams", admin, "{\"name\":\"doomed\"}");
         f.call("POST", "/v1/admin/teams/crew/members", admin, "{\"user\":\"bystander\"}");
@@ -127,6 +129,7 @@ class AuthorizationMatrixTest {
             case "POST /v1/disks/{name}/rename" -> "{\"new_name\":\"renamed\"}";
             case "POST /v1/admin/users/{name}/share" -> "{\"share\":1}";
             case "POST /v1/admin/teams" -> "{\"name\":\"fresh\"}";
+            case "POST /v1/notifications" -> "{\"url\":\"https://hooks.example.test/matrix\"}";
             case "POST /v1/admin/teams/{name}" -> "{\"share\":2}";
             case "POST /v1/admin/teams/{name}/members" -> "{\"user\":\"bystander\"}";
             default -> null;
@@ -146,6 +149,9 @@ class AuthorizationMatrixTest {
         }
         if (route.startsWith("POST /v1/admin/users/{name}/")) {
             return path.replace("{name}", "bystander");
+        }
+        if (route.equals("DELETE /v1/notifications/{id}")) {
+            return path.replace("{id}", Long.toString(ownerHook));
         }
         if (route.equals("DELETE /v1/admin/teams/{name}")) {
             return path.replace("{name}", "doomed");
@@ -195,6 +201,12 @@ class AuthorizationMatrixTest {
         if (role.equals("admin") && route.startsWith("DELETE")) {
             // An admin removing the owner's key would change the world of the cells that follow; remove a spare user's instead.
             String spare = f.newUser("spare-" + System.nanoTime() % 100000);
+            if (route.equals("DELETE /v1/notifications/{id}")) { // an admin removes their own (another's is not theirs to see)
+                long mine = f.call("POST", "/v1/notifications", key, "{\"url\":\"https://hooks.example.test/admin\"}").body().get("id").asLong();
+                var r = f.call(method, "/v1/notifications/" + mine, key, null);
+                assertEquals(200, r.status(), r.raw());
+                return;
+            }
             if (route.startsWith("DELETE /v1/admin/teams")) {
                 var r = f.call(method, path(route, role), key, null);
                 assertEquals(200, r.status(), r.raw());

@@ -18,7 +18,7 @@ public final class Main {
                         + Settings.DEFAULT_API_URL + ")")
                 .sub(LoginCommand.command(), ReserveCommand.command(), JobCommands.ListJobs.command(), JobCommands.Show.command(),
                         JobCommands.Connect.command(), JobCommands.Cancel.command(), JobCommands.Edit.command(),
-                        ClusterCommands.Avail.command(), ClusterCommands.Status.command(), ClusterCommands.Queue.command(), UsageCommand.command(), TeamCommands.list(), DashboardCommand.command(), DiskCommands.command(),
+                        ClusterCommands.Avail.command(), ClusterCommands.Status.command(), ClusterCommands.Queue.command(), UsageCommand.command(), TeamCommands.list(), NotifyCommands.command(), DashboardCommand.command(), DiskCommands.command(),
                         ConfigCommands.SshConfigCommand.command(), ConfigCommands.command(), KeyCommands.command(),
                         AdminCommands.command(), CompletionCommand.command(), AotTraining.command());
     }

@@ -58,7 +58,7 @@ class WalkingSkeletonE2ETest {
         sts = new StandInSts();
         ProcessBuilder pb = new ProcessBuilder(Proc.java(), "-jar", Proc.jar("server", "gpudev-server.jar"),
                 "--port", Integer.toString(apiPort), "--ssh-port", Integer.toString(proxyPort),
-                "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:8x2")
+                "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:8x2", "--notify-allow-hosts", "127.0.0.1")
                 .redirectErrorStream(true).redirectOutput(serverLog.toFile());
         pb.environment().put("AWS_ENDPOINT_URL_STS", sts.url());
         pb.environment().put("AWS_REGION", "us-east-1");
@@ -256,6 +256,38 @@ class WalkingSkeletonE2ETest {
         assertEquals(2, cli(gus, "edit", "four", "--hours", "30").exit(), "out of range, said as at submit");
         for (String name : List.of("one", "two", "three", "four")) {
             cli(gus, "cancel", name);
+        }
+    }
+
+    @Test
+    void aWebhookHearsWhenAReservationStartsAndEnds() throws Exception {
+        java.util.concurrent.BlockingQueue<String> heard = new java.util.concurrent.LinkedBlockingQueue<>();
+        var receiver = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        receiver.createContext("/hook", ex -> {
+            heard.add(new String(ex.getRequestBody().readAllBytes()));
+            ex.sendResponseHeaders(200, -1);
+            ex.close();
+        });
+        receiver.start();
+        try {
+            Path ivy = newUser("ivy");
+            String url = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook/s3cr3t-token";
+            Proc add = cli(ivy, "notify", "add", url, "--format", "slack");
+            assertEquals(0, add.exit(), add.out());
+            Proc list = cli(ivy, "notify", "list");
+            assertTrue(list.out().contains("slack") && !list.out().contains("s3cr3t"), "masked: " + list.out());
+            assertEquals(2, cli(ivy, "notify", "add", "http://10.0.0.1/x").exit(), "never an internal address not allowed by name");
+            Proc reserve = cli(ivy, "reserve", "--gpu-type", "h100", "--hours", "2", "--name", "heard", "--wait");
+            assertEquals(0, reserve.exit(), reserve.out());
+            String started = heard.poll(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(started != null && started.contains("heard (1 × h100) is active until"), String.valueOf(started));
+            assertEquals(0, cli(ivy, "cancel", "heard").exit());
+            String ended = heard.poll(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(ended != null && ended.contains("ended: cancelled"), String.valueOf(ended));
+            assertEquals(null, heard.poll(2, java.util.concurrent.TimeUnit.SECONDS), "each once");
+            assertFalse(Files.readString(serverLog).contains("s3cr3t"), "the URL is never logged");
+        } finally {
+            receiver.stop(0);
         }
     }
 

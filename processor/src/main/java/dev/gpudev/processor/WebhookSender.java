@@ -80,10 +80,15 @@ final class WebhookSender implements AutoCloseable {
         if (due.isEmpty()) {
             return 0;
         }
+        // One hook's events in order (a start is never heard after its end); different hooks side by side.
+        java.util.Map<Long, List<Webhooks.Due>> byHook = new java.util.LinkedHashMap<>();
+        for (Webhooks.Due d : due) {
+            byHook.computeIfAbsent(d.hook().id(), h -> new ArrayList<>()).add(d);
+        }
         List<Future<?>> running = new ArrayList<>();
         try (var workers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-            for (Webhooks.Due d : due) {
-                running.add(workers.submit(() -> deliver(d)));
+            for (List<Webhooks.Due> inOrder : byHook.values()) {
+                running.add(workers.submit(() -> inOrder.forEach(this::deliver)));
             }
         }
         return due.size();
@@ -123,8 +128,12 @@ final class WebhookSender implements AutoCloseable {
         } catch (dev.gpudev.core.ValidationException e) {
             outcome = e.getMessage();
             retry = false;
+        } catch (java.net.http.HttpTimeoutException e) {
+            outcome = "no answer within " + DEADLINE.toSeconds() + " s";
+        } catch (java.net.ConnectException e) {
+            outcome = "could not connect to " + hostOf(d.hook().url());
         } catch (java.io.IOException e) {
-            outcome = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+            outcome = "the delivery failed" + (e.getMessage() == null ? "" : ": " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return; // claimed: tried again when the claim lapses
@@ -176,6 +185,15 @@ final class WebhookSender implements AutoCloseable {
                     + ". Extend it: gpu-dev edit " + ref + " --extend HOURS";
             default -> what + ": " + event;
         };
+    }
+
+    /** The host alone (a URL's path may hold its secret). */
+    private static String hostOf(String url) {
+        try {
+            return java.net.URI.create(url).getHost();
+        } catch (RuntimeException e) {
+            return "its host";
+        }
     }
 
     private static String minutes(String detail) {

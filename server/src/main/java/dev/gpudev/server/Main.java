@@ -80,6 +80,11 @@ public final class Main implements Callable<Integer> {
             + " urgent:boost=12,admin or batch:boost=-6,usage=0.5,max-waiting=20 (repeatable; give every role the same)")
     java.util.List<String> priorityClasses = new java.util.ArrayList<>();
 
+    @Option(names = "--notify-allow-hosts", description = "hosts users' notification webhooks may go to, comma-separated (a name, or"
+            + " *.example.com for a domain; empty, the default: any public host). A host named here may be internal (127.0.0.1, a"
+            + " private address); others never are", defaultValue = "")
+    String notifyAllowHosts;
+
     @Option(names = "--preemption-notice-minutes", description = "how long ahead a preemptible reservation is told it ends when"
             + " one with a better claim needs its GPUs (default ${DEFAULT-VALUE})", defaultValue = "10")
     int preemptionNoticeMinutes;
@@ -232,6 +237,7 @@ public final class Main implements Callable<Integer> {
         ProcessorSettings processor = ProcessorSettings.defaults()
                 .withLimits(new Scheduler.Limits(heldLimit, java.util.Map.of()))
                 .withFairShare(fairShare())
+                .withWebhooks(new dev.gpudev.core.WebhookPolicy(java.util.Arrays.asList(notifyAllowHosts.split(","))))
                 .withPreemptionNotice(java.time.Duration.ofMinutes(preemptionNoticeMinutes))
                 .withIdle(new ProcessorSettings.Idle(java.time.Duration.ofMinutes(idleAfterMinutes), java.time.Duration.ofMinutes(15), 5, action));
         // Checked before anything starts: a bad setting is a message, not a half-started server.
