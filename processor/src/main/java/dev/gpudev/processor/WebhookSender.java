@@ -27,6 +27,8 @@ import java.util.concurrent.Future;
  * event is claimed for a while (so another replica's sender skips it), posted with a deadline (no
  * redirects followed; the host's addresses checked against the {@link WebhookPolicy} first), and marked
  * sent, or tried again later (after 10 s, 1 min, 5 min, 30 min), or given up. A URL is never logged.
+ * Once a minute it also records "late" events: waiting reservations still waiting five minutes past the
+ * first start they were told.
  */
 final class WebhookSender implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WebhookSender.class);
@@ -43,6 +45,10 @@ final class WebhookSender implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3))
             .followRedirects(HttpClient.Redirect.NEVER).build();
     private volatile Thread thread;
+    /** A waiting reservation still waiting this long after its first estimated start is "late" (told once). */
+    static final Duration LATE_MARGIN = Duration.ofMinutes(5);
+    private static final Duration LATE_EVERY = Duration.ofMinutes(1);
+    private Instant lateCheckedAt;
 
     WebhookSender(Database db, Webhooks webhooks, Reservations reservations, WebhookPolicy policy, Clock clock) {
         this.db = db;
@@ -76,6 +82,10 @@ final class WebhookSender implements AutoCloseable {
     /** One round: the events due now, delivered side by side, each within the deadline; how many were due. */
     int deliverDue() throws InterruptedException {
         Instant now = clock.instant();
+        if (lateCheckedAt == null || !now.isBefore(lateCheckedAt.plus(LATE_EVERY))) {
+            lateCheckedAt = now;
+            db.inTransaction(c -> webhooks.late(c, now, LATE_MARGIN)); // their events join the outbox, delivered below
+        }
         List<Webhooks.Due> due = db.inTransaction(c -> webhooks.claim(c, now, CLAIM, 50));
         if (due.isEmpty()) {
             return 0;
@@ -181,6 +191,8 @@ final class WebhookSender implements AutoCloseable {
                     : last != null ? " (" + last + ")" : "");
             case "preempted" -> what + " is preempted and ends at " + (r.expiresAt() == null ? "soon" : at(r.expiresAt()))
                     + "; its home is kept";
+            case "late" -> what + " still waits: it was first expected to start at " + firstEstimate(detail) + "; "
+                    + (r.detailedStatus() == null ? "gpu-dev show " + ref + " says why" : r.detailedStatus());
             case "expiring" -> what + " expires in " + minutes(detail) + " minutes, at " + at(r.expiresAt())
                     + ". Extend it: gpu-dev edit " + ref + " --extend HOURS";
             default -> what + ": " + event;
@@ -193,6 +205,14 @@ final class WebhookSender implements AutoCloseable {
             return java.net.URI.create(url).getHost();
         } catch (RuntimeException e) {
             return "its host";
+        }
+    }
+
+    private static String firstEstimate(String detail) {
+        try {
+            return JSON.readTree(detail).path("first_estimate").asText("?");
+        } catch (java.io.IOException e) {
+            return "?";
         }
     }
 

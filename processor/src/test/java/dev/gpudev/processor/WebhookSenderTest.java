@@ -118,4 +118,26 @@ class WebhookSenderTest extends ProcessorFixture {
         assertTrue(received.get(1).contains("expires in 30 minutes"), received.get(1));
         assertTrue(received.get(2).contains("expires in 5 minutes") && received.get(2).contains("--extend HOURS"), received.get(2));
     }
+
+    @Test
+    void aReservationWaitingPastItsFirstEstimateIsToldOnce() throws Exception {
+        db.inTransaction(c -> webhooks.add(c, bob, url(), "slack"));
+        UUID holder = submit(alice, 8, "1", dev.gpudev.core.Reservation.Options.NONE);
+        Processor p = processor(new WebhookPolicy(List.of("127.0.0.1")));
+        p.cycle();
+        UUID waiting = submit(bob, 8, "1", dev.gpudev.core.Reservation.Options.NONE);
+        p.cycle();
+        var first = get(waiting).estimatedStart();
+        send(new Command.Extend(holder, "alice", new java.math.BigDecimal("2"))); // it will start later than bob was told
+        p.cycle();
+        clock.advance(Duration.between(clock.instant(), first.plus(WebhookSender.LATE_MARGIN).plusSeconds(1)));
+        p.cycle();
+        assertEquals(ReservationStatus.QUEUED, get(waiting).status());
+        p.webhooks().deliverDue();
+        assertEquals(1, received.size(), received.toString());
+        assertTrue(received.getFirst().contains("still waits: it was first expected to start at"), received.getFirst());
+        clock.advance(Duration.ofMinutes(2));
+        p.webhooks().deliverDue();
+        assertEquals(1, received.size(), "told once");
+    }
 }

@@ -87,7 +87,8 @@ public final class ReservationQueue {
             }
             try (PreparedStatement ps = c.prepareStatement("""
                     update reservations r set queue_position = w.pos, pending_reason = w.reason, estimated_start_at = w.eta,
-                                              current_detailed_status = w.detail, planned_nodes = w.planned
+                                              current_detailed_status = w.detail, planned_nodes = w.planned,
+                                              first_estimated_start_at = coalesce(r.first_estimated_start_at, w.eta)
                     from unnest(?::uuid[], ?::int[], ?::text[], (?::text[])::timestamptz[], ?::text[], ?::text[])
                          as w(id, pos, reason, eta, detail, planned)
                     where r.reservation_id = w.id and r.status = 'queued'

@@ -94,6 +94,29 @@ public final class Webhooks {
     }
 
     /**
+     * Waiting reservations whose first estimated start is more than {@code margin} past: each is marked
+     * told (once) and its owner's webhooks get a "late" event, in one statement; how many were late.
+     */
+    public int late(Connection c, Instant now, java.time.Duration margin) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                with late as (update reservations set late_notified_at = ?
+                              where status = 'queued' and late_notified_at is null and first_estimated_start_at is not null
+                                and first_estimated_start_at < ?
+                              returning reservation_id, user_id, first_estimated_start_at),
+                     told as (insert into notification_outbox (hook_id, reservation_id, event, detail)
+                              select h.hook_id, l.reservation_id, 'late', jsonb_build_object('first_estimate', l.first_estimated_start_at)
+                              from late l join notification_hooks h on h.user_id = l.user_id)
+                select count(*) from late""")) {
+            ps.setTimestamp(1, Timestamp.from(now));
+            ps.setTimestamp(2, Timestamp.from(now.minus(margin)));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    /**
      * Claims up to {@code limit} events due now for {@code lease} (another sender skips them meanwhile),
      * oldest first.
      */
