@@ -88,9 +88,10 @@ class BoundedBoxTest {
         String mem = inBox("gpudev-bounds", "perl -e '$x = \"x\" x (800*1024*1024); print \"allocated\\n\"'; echo rc=$?");
         assertTrue(mem.lines().noneMatch("allocated"::equals) && mem.contains("Killed"), "800 MB in a 512 MiB environment: " + mem);
         // processes: a fork bomb stops at the limit
+        // (on a busy machine the first sleeps may end while the last are forked: "reached it" allows for that)
         String forks = inBox("gpudev-bounds", "for i in $(seq 1 400); do sleep 7 > /dev/null 2>&1 & done 2>/dev/null; echo forked");
         long sleeping = ProcessHandle.allProcesses().filter(h -> h.info().commandLine().orElse("").endsWith("sleep 7")).count();
-        assertTrue(sleeping <= 300 && sleeping >= 250, "at most 300 processes, and the bomb reached it: " + sleeping + " " + forks);
+        assertTrue(sleeping <= 300 && sleeping >= 200, "at most 300 processes, and the bomb reached it: " + sleeping + " " + forks);
         assertEquals(backend.observe().get("gpudev-bounds").phase().getClass(), Observed.Phase.Ready.class, "the box itself survives");
     }
 

@@ -152,10 +152,13 @@ class LocalBackendWithProcessorTest extends LocalProcessorFixture {
         p.cycle();
         long diskId = get(id).options().diskId();
         Path dir = dataDir.resolve("disks").resolve(Long.toString(diskId));
-        assertTrue(Files.exists(dir.resolve("WARN_EXPIRES_IN_15MIN.txt")), "a 6-minute reservation is warned at once");
+        clock.advance(java.time.Duration.ofMinutes(1)); // 5 minutes left
+        p.cycle();
+        assertTrue(Files.exists(dir.resolve("WARN_EXPIRES_IN_5MIN.txt")), "a 6-minute reservation is warned at 5 minutes");
+        assertFalse(Files.exists(dir.resolve("WARN_EXPIRES_IN_15MIN.txt")), "not under a name that would say 6");
         cancel(id);
         p.cycle();
-        assertFalse(Files.exists(dir.resolve("WARN_EXPIRES_IN_15MIN.txt")), "the next reservation of the disk is not greeted by it");
+        assertFalse(Files.exists(dir.resolve("WARN_EXPIRES_IN_5MIN.txt")), "the next reservation of the disk is not greeted by it");
     }
 
     @Test
