@@ -199,6 +199,9 @@ final class Submission {
                         + limit + " waiting");
             }
         }
+        if (grows.signum() > 0 && r.options().team() != null) {
+            checkTeamCaps(r.options().team(), new ReservationRequest(r.gpuType(), r.gpuCount(), grows, null, r.options().distributed()), false);
+        }
         db.inTransaction(c -> commands.send(c, new dev.gpudev.core.Command.Resize(r.id(), who.username(), hours.stripTrailingZeros())));
         wakeUps.request();
         return grows.signum() > 0
@@ -209,12 +212,17 @@ final class Submission {
 
     /** A team's caps on what it may have waiting (an admin's; none by default). */
     private void checkTeamCaps(String team, ReservationRequest request) {
+        checkTeamCaps(team, request, true);
+    }
+
+    /** @param oneMore whether the request adds a reservation (a resize adds only GPU-hours) */
+    private void checkTeamCaps(String team, ReservationRequest request, boolean oneMore) {
         var t = teamChoice.team(team).orElse(null);
         if (t == null || t.maxWaiting() == 0 && t.maxWaitingGpuHours() == 0) {
             return;
         }
         var waiting = db.query(c -> teams.waiting(c, team));
-        if (t.maxWaiting() > 0 && waiting.reservations() >= t.maxWaiting()) {
+        if (oneMore && t.maxWaiting() > 0 && waiting.reservations() >= t.maxWaiting()) {
             throw new ApiError(429, "too_many_waiting", "team " + team + " has " + waiting.reservations()
                     + " reservations waiting, the most it may: wait for one to start, or ask an admin");
         }
@@ -249,7 +257,7 @@ final class Submission {
                 && Objects.equals(first.options().disk(), options.disk()) && first.options().scratch() == options.scratch()
                 && Objects.equals(first.options().image(), options.image()) && first.options().nodeLabels().equals(options.nodeLabels())
                 && first.options().distributed() == options.distributed() && first.lifecycle().idleOptOut() == req.keepWhenIdle()
-                && first.options().priority() == options.priority() && Objects.equals(first.options().startAt(), options.startAt())
+                && first.options().priority().wire().equals(options.priority().wire()) && Objects.equals(first.options().startAt(), options.startAt())
                 && Objects.equals(first.options().team(), options.team());
         if (!same) {
             throw new ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a different request"

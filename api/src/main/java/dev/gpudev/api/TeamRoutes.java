@@ -131,7 +131,7 @@ final class TeamRoutes {
                 if (!types.isEmpty() && !types.contains(type)) {
                     throw ApiError.badRequest("guaranteed_gpus: this cluster has no " + type + " GPUs (it has " + String.join(", ", types) + ")");
                 }
-                if (!e.getValue().isIntegralNumber() || e.getValue().asInt() < 0 || e.getValue().asInt() > 100_000) {
+                if (!e.getValue().isIntegralNumber() || !e.getValue().canConvertToInt() || e.getValue().asInt() < 0 || e.getValue().asInt() > 100_000) {
                     throw ApiError.badRequest("guaranteed_gpus: " + type + " must be a whole number of GPUs (0 removes the guarantee)");
                 }
                 guarantees.put(type, e.getValue().asInt());

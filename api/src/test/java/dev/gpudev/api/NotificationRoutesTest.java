@@ -32,6 +32,9 @@ class NotificationRoutesTest {
         var made = f.call("POST", "/v1/notifications", alice, "{\"url\":\"" + secret + "\",\"format\":\"slack\"}");
         assertEquals(201, made.status(), made.raw());
         assertEquals("https://hooks.example.test/…xyz9", made.body().get("url").asText());
+        assertEquals("https://hooks.example.test/…", dev.gpudev.store.Webhooks.mask("https://hooks.example.test?token=SECRET"),
+                "a secret in the query is hidden too");
+        assertEquals("https://hooks.example.test/…", dev.gpudev.store.Webhooks.mask("https://hooks.example.test#SECRET"));
         assertFalse(made.raw().contains("SECRET"));
         assertEquals(409, f.call("POST", "/v1/notifications", alice, "{\"url\":\"" + secret + "\"}").status());
         var listed = f.call("GET", "/v1/notifications", alice, null);
@@ -61,10 +64,10 @@ class NotificationRoutesTest {
     @Test
     void withoutAnAllowListAnyPublicHostButNoInternalOne() {
         var open = dev.gpudev.core.WebhookPolicy.anyPublicHost();
-        assertTrue(open.refusal("127.0.0.1").contains("internal address"));
-        assertTrue(open.refusal("10.1.2.3").contains("internal address"));
-        assertTrue(open.refusal("169.254.169.254").contains("internal address"), "the cloud's metadata service");
-        assertTrue(open.refusal("100.64.0.1").contains("internal address"));
+        assertTrue(open.refusal("127.0.0.1").contains("does not resolve to a public address"));
+        assertTrue(open.refusal("10.1.2.3").contains("does not resolve to a public address"));
+        assertTrue(open.refusal("169.254.169.254").contains("does not resolve to a public address"), "the cloud's metadata service");
+        assertTrue(open.refusal("100.64.0.1").contains("does not resolve to a public address"));
         assertEquals(null, open.refusal("8.8.8.8"));
         assertEquals("127.0.0.1", new dev.gpudev.core.WebhookPolicy(java.util.List.of("127.0.0.1")).check("http://127.0.0.1:9/x").getHost());
         assertEquals(null, new dev.gpudev.core.WebhookPolicy(java.util.List.of("127.0.0.1")).refusal("127.0.0.1"), "allowed by name");

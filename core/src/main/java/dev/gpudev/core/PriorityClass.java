@@ -113,11 +113,13 @@ public record PriorityClass(String wire, double boostHours, double usageWeight, 
         String s = spec.trim();
         int colon = s.indexOf(':');
         String name = colon < 0 ? s : s.substring(0, colon);
-        double boost = 0;
-        double usage = 1;
-        boolean preemptible = false;
-        boolean admin = false;
-        int maxWaiting = 0;
+        // a built-in class changed keeps what is not said (high stays admins-only, preemptible preemptible)
+        PriorityClass base = builtIn().getOrDefault(name, NORMAL);
+        double boost = base.boostHours();
+        double usage = base.usageWeight();
+        boolean preemptible = base.preemptible();
+        boolean admin = base.adminOnly();
+        int maxWaiting = base.maxWaitingPerUser();
         if (colon >= 0) {
             for (String part : s.substring(colon + 1).split(",")) {
                 String p = part.trim();

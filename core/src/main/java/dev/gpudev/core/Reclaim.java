@@ -147,7 +147,7 @@ final class Reclaim {
         }
         for (Reservation v : best) {
             victims.put(v.id(), new Scheduler.Preemption(v.id(), java.time.Instant.ofEpochMilli(endsAt),
-                    "team " + r.options().team() + " takes back its guaranteed " + r.gpuType() + " GPUs"));
+                    "another team takes back its guaranteed " + r.gpuType() + " GPUs"));
             held.merge(key(group(v), v.gpuType()), -v.gpuCount(), Integer::sum);
             for (var s : v.placement().slices()) {
                 free.computeIfPresent(s.node(), (x, f) -> f + s.gpuCount());
@@ -177,8 +177,8 @@ final class Reclaim {
                 break;
             }
             String key = key(group(h), h.gpuType());
-            if (stillHeld.getOrDefault(key, 0) <= g.of(h.options().team(), h.gpuType())) {
-                continue; // its group does not borrow (any more): it keeps its GPUs
+            if (stillHeld.getOrDefault(key, 0) - h.gpuCount() < g.of(h.options().team(), h.gpuType())) {
+                continue; // it runs within what its group is guaranteed: only what a group borrows is taken back
             }
             chosen.add(h);
             stillHeld.merge(key, -h.gpuCount(), Integer::sum);

@@ -41,6 +41,10 @@ public record WebhookPolicy(List<String> allowHosts) {
             throw new ValidationException("url must not carry a user or password before the host");
         }
         String host = uri.getHost().toLowerCase(Locale.ROOT);
+        int port = uri.getPort();
+        if (port != -1 && (port < 1 || port > 65535 || !named(host) && port != 80 && port != 443)) {
+            throw new ValidationException("url: only ports 80 and 443, unless the admin allows the host by name (--notify-allow-hosts)");
+        }
         if (!allowHosts.isEmpty() && !named(host)) {
             throw new ValidationException("notifications may go to " + String.join(", ", allowHosts) + " only (the admin's --notify-allow-hosts), not "
                     + host);
@@ -67,16 +71,18 @@ public record WebhookPolicy(List<String> allowHosts) {
         if (named(host)) {
             return null;
         }
+        // One answer for "does not resolve" and "resolves inside": a user learns nothing of the internal network.
+        String no = host + " does not resolve to a public address: only hosts an admin allows by name (--notify-allow-hosts) may be"
+                + " internal";
         InetAddress[] all;
         try {
             all = InetAddress.getAllByName(host);
         } catch (UnknownHostException e) {
-            return "the host " + host + " does not resolve";
+            return no;
         }
         for (InetAddress a : all) {
             if (internal(a)) {
-                return host + " resolves to an internal address (" + a.getHostAddress() + "): only hosts an admin allows by name"
-                        + " (--notify-allow-hosts) may be internal";
+                return no;
             }
         }
         return null;
@@ -88,11 +94,41 @@ public record WebhookPolicy(List<String> allowHosts) {
         }
         byte[] b = a.getAddress();
         if (b.length == 4) {
-            int first = b[0] & 0xff;
-            int second = b[1] & 0xff;
-            return first == 0 || first == 100 && second >= 64 && second < 128 // carrier-grade NAT
-                    || first == 198 && (second == 18 || second == 19) || first >= 224;
+            return internal4(b, 0);
         }
-        return (b[0] & 0xfe) == 0xfc; // IPv6 unique local (fc00::/7)
+        if ((b[0] & 0xfe) == 0xfc) {
+            return true; // unique local (fc00::/7)
+        }
+        // IPv6 forms that carry an IPv4 address: compatible (::a.b.c.d), NAT64 (64:ff9b::/96, 64:ff9b:1::/48),
+        // 6to4 (2002::/16, the address in bytes 2-5) and Teredo (2001:0::/32, the client's address inverted in bytes 12-15)
+        boolean zeros = true;
+        for (int i = 0; i < 12; i++) {
+            zeros &= b[i] == 0;
+        }
+        if (zeros || (b[0] == 0 && b[1] == 0x64 && (b[2] & 0xff) == 0xff && (b[3] & 0xff) == 0x9b)) {
+            return internal4(b, 12);
+        }
+        if (b[0] == 0x20 && b[1] == 0x02) {
+            return internal4(b, 2);
+        }
+        if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) {
+            byte[] inv = new byte[4];
+            for (int i = 0; i < 4; i++) {
+                inv[i] = (byte) ~b[12 + i];
+            }
+            return internal4(inv, 0);
+        }
+        return false;
+    }
+
+    /** The IPv4 address at {@code at}: private, loopback, link-local, CGNAT, IETF (192.0.0.0/24), benchmarking, multicast or reserved. */
+    private static boolean internal4(byte[] b, int at) {
+        int first = b[at] & 0xff;
+        int second = b[at + 1] & 0xff;
+        int third = b[at + 2] & 0xff;
+        return first == 0 || first == 10 || first == 127 || first == 169 && second == 254 || first == 172 && second >= 16 && second < 32
+                || first == 192 && second == 168 || first == 100 && second >= 64 && second < 128
+                || first == 192 && second == 0 && (third == 0 || third == 2) || first == 198 && (second == 18 || second == 19)
+                || first == 198 && second == 51 && third == 100 || first == 203 && second == 0 && third == 113 || first >= 224;
     }
 }

@@ -22,6 +22,8 @@ class PriorityClassTest {
         assertEquals(new PriorityClass("batch", -6, 0.5, false, false, 20), PriorityClass.parse("batch:boost=-6,usage=0.5,max-waiting=20"));
         assertEquals(new PriorityClass("spot", 0, 0.1, true, false, 0), PriorityClass.parse("spot:preemptible,usage=0.1"));
         assertEquals(new PriorityClass("plain", 0, 1, false, false, 0), PriorityClass.parse("plain"));
+        assertEquals(new PriorityClass("high", 24, 1, false, true, 0), PriorityClass.parse("high:boost=24"), "a built-in keeps what is not said");
+        assertEquals(new PriorityClass("preemptible", 0, 0.5, true, false, 0), PriorityClass.parse("preemptible:usage=0.5"));
         for (String bad : List.of("Urgent", "urgent:boost=lots", "urgent:colour=red", "x:usage=99", "x:max-waiting=-1", "")) {
             var e = assertThrows(ValidationException.class, () -> PriorityClass.parse(bad), bad);
             assertTrue(e.getMessage().length() > 10, e.getMessage());

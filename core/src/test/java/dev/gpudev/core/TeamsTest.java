@@ -92,7 +92,7 @@ class TeamsTest {
         assertEquals(1, plan.preemptions().size(), "one victim frees the 4 GPUs asked (n1 had 2 free)");
         assertEquals(youngest.id(), plan.preemptions().getFirst().reservationId(), "the youngest borrower on the node that needs fewest");
         assertEquals(NOW.plus(NOTICE), plan.preemptions().getFirst().endsAt());
-        assertTrue(plan.preemptions().getFirst().reason().contains("team ml"));
+        assertEquals("another team takes back its guaranteed h100 GPUs", plan.preemptions().getFirst().reason(), "no team's name to others");
         assertEquals(NOW.plus(NOTICE).plus(GRACE), plan.waiting().getFirst().estimatedStart(), "it starts as soon as the victim is gone");
 
         // a reservation of no team, or of a team beyond its guarantee, takes nothing back
@@ -144,4 +144,16 @@ class TeamsTest {
         assertEquals(NOW.plus(NOTICE).minusSeconds(120).plus(GRACE), plan.waiting().getFirst().estimatedStart());
     }
 
+
+    @Test
+    void aBorrowerIsNeverTakenBelowItsOwnGuarantee() {
+        // team cv is guaranteed 8 and holds 10 (borrows 2) as an 8 and a 2 on the node ml needs
+        var guarantees = FairShare.none(new Guarantees(Map.of("ml", Map.of("h100", 8), "cv", Map.of("h100", 8))));
+        var big = holder(1, "cv", "n0", 8, PriorityClass.NORMAL, Duration.ofMinutes(5), Duration.ofHours(7));
+        var small = holder(2, "cv", "n1", 2, PriorityClass.NORMAL, Duration.ofHours(5), Duration.ofHours(7));
+        var other = holder(3, null, "n1", 6, PriorityClass.NORMAL, Duration.ofHours(6), Duration.ofHours(7));
+        var plan = plan(guarantees, List.of(big, small, other), List.of(waiting(9, "ml", 2, 10)), 2);
+        assertEquals(List.of(small.id()), plan.preemptions().stream().map(Scheduler.Preemption::reservationId).toList(),
+                "the 2 cv borrows, not its young 8 within its guarantee (though younger)");
+    }
 }

@@ -68,7 +68,7 @@ final class WebhookSender implements AutoCloseable {
                 } catch (InterruptedException e) {
                     return;
                 } catch (RuntimeException e) {
-                    log.warn("notifications: {}", e.toString());
+                    log.warn("notifications: a round failed ({})", e.getClass().getSimpleName().replace("Exception", ""));
                     try {
                         Thread.sleep(5000);
                     } catch (InterruptedException stop) {
@@ -122,9 +122,19 @@ final class WebhookSender implements AutoCloseable {
                     });
                     return;
                 }
-                HttpResponse<Void> res = http.send(HttpRequest.newBuilder(uri).timeout(DEADLINE).header("Content-Type", "application/json")
-                        .header("User-Agent", "gpudev-notifications").POST(HttpRequest.BodyPublishers.ofString(body(d, r))).build(),
-                        HttpResponse.BodyHandlers.discarding());
+                // The whole exchange, body included, within the deadline (a receiver that drips its answer is cut off).
+                var pending = http.sendAsync(HttpRequest.newBuilder(uri).timeout(DEADLINE).header("Content-Type", "application/json")
+                        .header("User-Agent", "gpudev-notifications").header("X-Gpudev-Event-Id", Long.toString(d.eventId()))
+                        .POST(HttpRequest.BodyPublishers.ofString(body(d, r))).build(), HttpResponse.BodyHandlers.discarding());
+                HttpResponse<Void> res;
+                try {
+                    res = pending.get(DEADLINE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    pending.cancel(true);
+                    throw new java.net.http.HttpTimeoutException("deadline");
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw e.getCause() instanceof java.io.IOException io ? io : new java.io.IOException("the exchange failed");
+                }
                 if (res.statusCode() / 100 == 2) {
                     db.inTransaction(c -> {
                         webhooks.sent(c, d.eventId(), clock.instant());
@@ -143,10 +153,12 @@ final class WebhookSender implements AutoCloseable {
         } catch (java.net.ConnectException e) {
             outcome = "could not connect to " + hostOf(d.hook().url());
         } catch (java.io.IOException e) {
-            outcome = "the delivery failed" + (e.getMessage() == null ? "" : ": " + e.getMessage());
+            outcome = "the delivery failed (" + e.getClass().getSimpleName().replace("Exception", "") + ")";
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return; // claimed: tried again when the claim lapses
+        } catch (RuntimeException e) {
+            outcome = "the delivery failed"; // no exception text: it could carry the URL
         }
         Instant next = retry && d.attempts() < RETRIES.size() ? clock.instant().plus(RETRIES.get(d.attempts())) : null;
         String why = outcome;

@@ -460,7 +460,7 @@ class LifecycleTest extends ProcessorFixture {
                 get(older).detailedStatus());
         Reservation victim = get(borrower);
         assertNotNull(victim.lifecycle().preemptedAt(), "the borrower is preempted");
-        assertTrue(victim.history().getLast().reason().contains("team ml takes back its guaranteed h100 GPUs"), victim.history().getLast().reason());
+        assertTrue(victim.history().getLast().reason().contains("another team takes back its guaranteed h100 GPUs"), victim.history().getLast().reason());
         assertTrue(notices(borrower).get(Notices.PREEMPTED).contains("guaranteed to another team"), notices(borrower).toString());
         assertTrue(notices(borrower).get(Notices.PREEMPTED).contains("home is kept"));
         assertEquals(victim.expiresAt().plus(ProcessorSettings.defaults().grace()), get(claim).estimatedStart());

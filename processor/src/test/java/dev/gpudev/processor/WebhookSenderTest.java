@@ -29,6 +29,18 @@ class WebhookSenderTest extends ProcessorFixture {
     @BeforeEach
     void listen() throws Exception {
         receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        receiver.setExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+        receiver.createContext("/drip", ex -> { // answers, then never finishes its body
+            ex.sendResponseHeaders(200, 0);
+            ex.getResponseBody().write('x');
+            ex.getResponseBody().flush();
+            try {
+                Thread.sleep(60_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            ex.close();
+        });
         receiver.createContext("/hook", ex -> {
             received.add(new String(ex.getRequestBody().readAllBytes()));
             ex.sendResponseHeaders(answer, -1);
@@ -81,7 +93,8 @@ class WebhookSenderTest extends ProcessorFixture {
         assertTrue(received.isEmpty(), "127.0.0.1 was not allowed by name: nothing sent there");
         var refused = db.query(c -> webhooks.deliveries(c, id)).getFirst();
         assertFalse(refused.sent());
-        assertTrue(refused.lastError().contains("internal address"), refused.lastError());
+        assertTrue(refused.lastError().contains("does not resolve to a public address") || refused.lastError().contains("only ports 80 and 443"),
+                refused.lastError());
         clock.advance(Duration.ofHours(1));
         assertEquals(0, open.webhooks().deliverDue(), "given up: not tried again");
 
@@ -139,5 +152,24 @@ class WebhookSenderTest extends ProcessorFixture {
         clock.advance(Duration.ofMinutes(2));
         p.webhooks().deliverDue();
         assertEquals(1, received.size(), "told once");
+    }
+
+    @Test
+    void aReceiverThatDripsItsAnswerIsCutOffAndHoldsUpNoOne() throws Exception {
+        String drip = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/drip";
+        db.inTransaction(c -> webhooks.add(c, alice, drip, "json"));
+        db.inTransaction(c -> webhooks.add(c, bob, url(), "json"));
+        UUID a = submit(alice, 1, "1", dev.gpudev.core.Reservation.Options.NONE);
+        UUID b = submit(bob, 1, "1", dev.gpudev.core.Reservation.Options.NONE);
+        Processor p = processor(new WebhookPolicy(List.of("127.0.0.1")));
+        p.cycle();
+        p.cycle();
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30), () -> p.webhooks().deliverDue(),
+                "the round ends: the drip is cut off at the deadline");
+        assertEquals(1, received.size(), "bob's hook heard its event");
+        var cut = db.query(c -> webhooks.deliveries(c, a)).getFirst();
+        assertFalse(cut.sent());
+        assertEquals("no answer within 5 s", cut.lastError());
+        assertTrue(db.query(c -> webhooks.deliveries(c, b)).getFirst().sent());
     }
 }

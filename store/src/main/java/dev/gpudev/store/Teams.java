@@ -41,6 +41,7 @@ public final class Teams {
 
     /** Removes a team, its memberships and guarantees (reservations keep its name); false when there is none. */
     public boolean delete(Connection c, String name) throws SQLException {
+        uncharge(c, name, null);
         try (PreparedStatement ps = c.prepareStatement("delete from teams where name = ?")) {
             ps.setString(1, name);
             return ps.executeUpdate() == 1;
@@ -112,10 +113,27 @@ public final class Teams {
 
     /** Ends a membership; false when there was none. */
     public boolean removeMember(Connection c, String team, long userId) throws SQLException {
+        uncharge(c, team, userId);
         try (PreparedStatement ps = c.prepareStatement("delete from team_members where team = ? and user_id = ?")) {
             ps.setString(1, team);
             ps.setLong(2, userId);
             return ps.executeUpdate() == 1;
+        }
+    }
+
+    /**
+     * Waiting reservations charged to a team (of one user, or of everyone) charged to none any more: they
+     * no longer claim its guarantee nor share its usage once their user left it or it went. Those that ran
+     * keep its name (their past usage stays the team's).
+     */
+    private static void uncharge(Connection c, String team, Long userId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update reservations set team = null where status = 'queued' and team = ?"
+                + (userId == null ? "" : " and user_id = ?"))) {
+            ps.setString(1, team);
+            if (userId != null) {
+                ps.setLong(2, userId);
+            }
+            ps.executeUpdate();
         }
     }
 

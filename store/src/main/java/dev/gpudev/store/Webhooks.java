@@ -29,14 +29,16 @@ public final class Webhooks {
     public record Due(long eventId, Hook hook, UUID reservationId, String event, String detail, int attempts) {
     }
 
+    /** Scheme, host and port, then "…" and the last 4 characters of the rest when it is long enough to hide the others. */
     public static String mask(String url) {
-        int host = url.indexOf("://");
-        int path = host < 0 ? -1 : url.indexOf('/', host + 3);
-        if (path < 0) {
-            return url;
+        try {
+            java.net.URI u = new java.net.URI(url);
+            String rest = url.substring(Math.min(url.length(), (u.getScheme() + "://" + u.getRawAuthority()).length()));
+            return u.getScheme() + "://" + u.getHost() + (u.getPort() == -1 ? "" : ":" + u.getPort()) + "/…"
+                    + (rest.length() > 24 ? rest.substring(rest.length() - 4) : "");
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return "…";
         }
-        String rest = url.substring(path);
-        return url.substring(0, path) + "/…" + (rest.length() > 8 ? rest.substring(rest.length() - 4) : "");
     }
 
     /** Registers a hook; empty when the user has this URL already. */
@@ -123,8 +125,11 @@ public final class Webhooks {
     public List<Due> claim(Connection c, Instant now, java.time.Duration lease, int limit) throws SQLException {
         List<Due> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
-                with due as (select event_id from notification_outbox where sent_at is null and next_at <= ?
-                             order by next_at limit ? for update skip locked)
+                with due as (select event_id from notification_outbox o where sent_at is null and next_at <= ?
+                               -- one hook's events in order: none while an older one of that hook waits for its retry
+                               and not exists (select 1 from notification_outbox e where e.hook_id = o.hook_id and e.sent_at is null
+                                               and e.event_id < o.event_id and e.next_at <> 'infinity')
+                             order by next_at, event_id limit ? for update skip locked)
                 update notification_outbox o set next_at = ? from due, notification_hooks h
                 where o.event_id = due.event_id and h.hook_id = o.hook_id
                 returning o.event_id, h.hook_id, h.user_id, h.url, h.format, h.created_at, o.reservation_id, o.event, o.detail::text,

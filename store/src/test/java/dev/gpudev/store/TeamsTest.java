@@ -90,4 +90,34 @@ class TeamsTest {
             return null;
         });
     }
+
+    @Test
+    void aMemberWhoLeavesTakesTheirWaitingReservationsOutOfTheTeam() {
+        db.inTransaction(c -> {
+            teams.create(c, "rl");
+            teams.addMember(c, "rl", bob, true);
+            try (var ps = c.prepareStatement("""
+                    insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, created_at, team)
+                    values (gen_random_uuid(), ?, 'queued', 'h100', 1, 1, now(), 'rl'), (gen_random_uuid(), ?, 'expired', 'h100', 1, 1, now(), 'rl')""")) {
+                ps.setLong(1, bob);
+                ps.setLong(2, bob);
+                ps.executeUpdate();
+            }
+            teams.removeMember(c, "rl", bob);
+            try (var ps = c.prepareStatement("select status, team from reservations where user_id = ? and created_at > now() - interval '1 minute'"
+                    + " order by status")) {
+                ps.setLong(1, bob);
+                try (var rs = ps.executeQuery()) {
+                    java.util.Map<String, String> byStatus = new java.util.HashMap<>();
+                    while (rs.next()) {
+                        byStatus.put(rs.getString(1), rs.getString(2));
+                    }
+                    assertEquals(null, byStatus.get("queued"), "no longer claims the team's guarantee");
+                    assertEquals("rl", byStatus.get("expired"), "what ran stays the team's usage");
+                }
+            }
+            c.rollback();
+            return null;
+        });
+    }
 }
