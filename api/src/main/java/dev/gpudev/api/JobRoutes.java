@@ -110,7 +110,7 @@ final class JobRoutes {
             throw ApiError.badRequest("Idempotency-Key must be 1-128 of letters, digits and . _ : -");
         }
         var request = new Submission.Request(
-                new ReservationRequest(Bodies.string(body, "gpu_type", true, 32), Bodies.integer(body, "gpu_count", true),
+                new ReservationRequest(Bodies.string(body, "gpu_type", true, 80), Bodies.integer(body, "gpu_count", true),
                         Bodies.decimal(body, "duration_hours", true), Bodies.string(body, "name", false, 63), Bodies.bool(body, "distributed")),
                 new Reservation.Options(Bodies.string(body, "disk_name", false, 63), Bodies.bool(body, "no_persist"),
                         Bodies.string(body, "image", false, 255), Bodies.labels(body, "node_labels"))

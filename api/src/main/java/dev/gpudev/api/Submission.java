@@ -96,6 +96,12 @@ final class Submission {
             throw ApiError.forbidden(adminOnly);
         }
         Capacity cap = capacity.current();
+        String choice = null;
+        if (req.request().gpuType() != null && req.request().gpuType().contains(",")) {
+            var chosen = chooseType(who, req, cap);
+            req = new Request(chosen.request(), req.options(), req.jupyter(), req.keepWhenIdle(), req.idempotencyKey(), req.dryRun());
+            choice = chosen.why();
+        }
         ReservationRequest request = req.request().validate(catalog.including(cap),
                 cap.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList());
         Reservation.Options checked = req.options().withDistributed(request.distributed()).validate();
@@ -111,7 +117,12 @@ final class Submission {
             checkBooking(who, request, options, cap);
         }
         if (req.dryRun()) {
-            return new Outcome.Estimate(dryRun(who, request, options, cap));
+            var estimate = dryRun(who, request, options, cap);
+            if (choice != null) {
+                estimate.put("gpu_type", request.gpuType());
+                estimate.put("gpu_type_choice", choice);
+            }
+            return new Outcome.Estimate(estimate);
         }
         if (options.team() != null) {
             checkTeamCaps(options.team(), request);
@@ -137,7 +148,7 @@ final class Submission {
                 request.gpuCount(), request.durationHours().stripTrailingZeros(), request.name(), now, null, null, null, null,
                 null, "queued: waiting for the scheduler", null,
                 new Reservation.Lifecycle(List.of(), null, null, req.keepWhenIdle(), null, req.jupyter(), options, jupyter),
-                List.of(new StatusChange(ReservationStatus.QUEUED, now, "submitted by " + who.username())));
+                List.of(new StatusChange(ReservationStatus.QUEUED, now, "submitted by " + who.username() + (choice == null ? "" : "; " + choice))));
         // The row, its command and the audit entry are one statement: one round trip and one commit in the
         // common case, and a transaction only when a named disk is recorded with it. The wake-up follows the commit.
         Reservation toWrite = r;
@@ -208,6 +219,53 @@ final class Submission {
                 ? "it keeps its place in line; being longer, it may start later when the GPUs it waits for are planned for someone"
                 + " after it (gpu-dev show gives its new estimate in a moment)"
                 : "it keeps its place in line; it cannot start later for being shorter, and may start sooner";
+    }
+
+    /** Any-of types: the one chosen, and why in words. */
+    private record Choice(ReservationRequest request, String why) {
+    }
+
+    /**
+     * {@code gpu_type: "h100,a100"} (in order of preference): the type whose plan starts earliest, ties by
+     * the order given; types that can never hold it are passed over. Chosen at submit, by the same dry run
+     * as {@code dry_run} (the reservation keeps that type while it waits).
+     */
+    private Choice chooseType(Caller who, Request req, Capacity cap) {
+        List<String> types = java.util.Arrays.stream(req.request().gpuType().split(",")).map(String::trim).filter(t -> !t.isEmpty())
+                .distinct().toList();
+        if (types.size() < 2 || types.size() > 4) {
+            throw ApiError.badRequest("gpu_type takes one type, or 2 to 4 in order of preference like h100,a100");
+        }
+        List<String> known = cap.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList();
+        Reservation.Options options = req.options().withDistributed(req.request().distributed()).validate();
+        ReservationRequest best = null;
+        Instant bestStart = null;
+        List<String> never = new ArrayList<>();
+        List<String> named = new ArrayList<>();
+        for (String t : types) {
+            ReservationRequest r = new ReservationRequest(t, req.request().gpuCount(), req.request().durationHours(), req.request().name(),
+                    req.request().distributed()).validate(catalog.including(cap), known);
+            named.add(r.gpuType());
+            if (Feasibility.of(r.gpuType(), r.gpuCount(), r.distributed(), options.nodeLabels(), cap, limits())
+                    instanceof Feasibility.Verdict.Never n) {
+                never.add(r.gpuType() + ": " + n.message());
+                continue;
+            }
+            Object at = dryRun(who, r, options.withTeam(teamChoice.resolve(who, options.team())), cap).get("estimated_start_at");
+            Instant start = at instanceof Instant i ? i : null;
+            if (start != null && (bestStart == null || start.isBefore(bestStart))) {
+                best = r;
+                bestStart = start;
+            } else if (best == null && bestStart == null) {
+                best = r;
+            }
+        }
+        if (best == null) {
+            throw new ApiError(422, "unschedulable", "none of " + String.join(", ", named) + " can hold it: " + String.join("; ", never));
+        }
+        String when = bestStart == null ? "no estimate yet" : bestStart.equals(clock.instant()) || !bestStart.isAfter(clock.instant())
+                ? "it starts now" : "it starts earliest (~" + bestStart.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + ")";
+        return new Choice(best, best.gpuType() + " of " + String.join(",", named) + ": " + when);
     }
 
     /** A team's caps on what it may have waiting (an admin's; none by default). */

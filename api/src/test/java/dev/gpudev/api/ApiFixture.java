@@ -51,12 +51,16 @@ final class ApiFixture implements AutoCloseable {
     private final HttpClient http = HttpClient.newHttpClient();
 
     ApiFixture() {
+        this(new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true))));
+    }
+
+    /** On this capacity (as a processor would have published it). */
+    ApiFixture(Capacity capacity) {
         commands.ensureQueue(db);
         db.inTransaction(c -> {
             new Users().createInvite(c, Tokens.sha256Hex(adminToken), "root", true, false, null, null);
             return null;
         });
-        Capacity capacity = new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true)));
         api = new ApiServer(parts(db, pgmq, commands, capacity, clock,
                 new ApiConfig(2, "127.0.0.1", 2222, 0, 100_000, 100_000, ApiFixture.LOCAL_STS)
                         .withWebhooks(new dev.gpudev.core.WebhookPolicy(List.of("*.example.test"))))).start("127.0.0.1", 0);

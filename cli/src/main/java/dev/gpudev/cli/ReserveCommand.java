@@ -12,7 +12,8 @@ import java.util.Objects;
 final class ReserveCommand extends Base {
     static Cli.Command command() {
         return OutputFormat.option(Cli.Command.of("reserve", "Reserve GPUs.")
-                .text("--gpu-type", "TYPE", "h100, a100, ... (see `gpu-dev avail`; asked on a terminal)")
+                .text("--gpu-type", "TYPE", "h100, a100, ... (see `gpu-dev avail`; asked on a terminal), or several in order of preference"
+                        + " (h100,a100): the one that starts earliest")
                 .integer("--gpus", "N", null, "GPUs: 1, 2, 4 or 8 (default 1; asked on a terminal)")
                 .decimal("--hours", "HOURS", "duration in hours, fractional (5 minutes to 24 h; default 1; asked on a terminal)")
                 .text("--name", "NAME", "a name to refer to it by (lowercase letters, digits, '.', '_', '-')")
