@@ -103,7 +103,10 @@ abstract class Dependent<T extends HasMetadata> {
         for (T known : watched.list()) {
             String name = known.getMetadata().getName();
             seen.add(name);
-            out.add(current(name));
+            T now = current(name);
+            if (now != null) { // deleted between the list and the lookup (the informer moves on meanwhile)
+                out.add(now);
+            }
         }
         recent.forEach((name, mine) -> {
             if (!seen.contains(name) && current(name) != null) {
