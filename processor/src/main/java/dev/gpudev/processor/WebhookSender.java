@@ -20,7 +20,6 @@ import java.time.Instant;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Future;
 
 /**
  * Delivers the outbox's notifications to users' webhooks, on its own thread (never the loop's): each
@@ -95,10 +94,9 @@ final class WebhookSender implements AutoCloseable {
         for (Webhooks.Due d : due) {
             byHook.computeIfAbsent(d.hook().id(), h -> new ArrayList<>()).add(d);
         }
-        List<Future<?>> running = new ArrayList<>();
         try (var workers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
             for (List<Webhooks.Due> inOrder : byHook.values()) {
-                running.add(workers.submit(() -> inOrder.forEach(this::deliver)));
+                workers.submit(() -> inOrder.forEach(this::deliver)); // each delivery within its deadline: the round ends
             }
         }
         return due.size();
