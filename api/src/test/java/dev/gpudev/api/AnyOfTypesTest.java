@@ -39,9 +39,11 @@ class AnyOfTypesTest {
         String id = tie.body().get("job_id").asText();
         String why = f.call("GET", "/v1/jobs/" + id, alice, null).body().get("status_history").get(0).get("reason").asText();
         assertTrue(why.contains("a100 of a100,h100: it starts now"), why);
+        f.clock.advance(java.time.Duration.ofSeconds(1)); // later arrivals are planned after it (same instant: by id)
         var dry = f.call("POST", "/v1/jobs/submit", alice, body("A100,h100", 4).replace("}", ",\"dry_run\":true}"));
         assertEquals("h100", dry.body().get("gpu_type").asText(), "a100's 4 GPUs are half planned: h100 starts earlier " + dry.raw());
         assertTrue(dry.body().get("gpu_type_choice").asText().startsWith("h100 of a100,h100: it starts now"), dry.raw());
+        f.clock.advance(java.time.Duration.ofSeconds(1));
         // 8 GPUs: only an h100 node has them (a100 can never hold it: passed over, not an error)
         assertEquals("h100", f.call("POST", "/v1/jobs/submit", alice, body("a100,h100", 8)).body().get("gpu_type").asText());
         var none = f.call("POST", "/v1/jobs/submit", alice, body("a100,h100", 16));
