@@ -104,7 +104,7 @@ final class JobRoutes {
     private void submit(Context ctx) {
         Caller who = Callers.of(ctx);
         JsonNode body = Bodies.only(Bodies.json(ctx), "gpu_type", "gpu_count", "duration_hours", "name", "disk_name", "no_persist",
-                "image", "jupyter", "distributed", "node_labels", "dry_run", "keep_when_idle", "priority_class", "start_at", "team");
+                "image", "jupyter", "distributed", "node_labels", "dry_run", "keep_when_idle", "priority_class", "start_at", "team", "env");
         String idempotencyKey = ctx.header("Idempotency-Key");
         if (idempotencyKey != null && !idempotencyKey.matches("[A-Za-z0-9._:-]{1,128}")) {
             throw ApiError.badRequest("Idempotency-Key must be 1-128 of letters, digits and . _ : -");
@@ -116,7 +116,8 @@ final class JobRoutes {
                         Bodies.string(body, "image", false, 255), Bodies.labels(body, "node_labels"))
                         .withPriority(dev.gpudev.core.PriorityClass.of(Bodies.string(body, "priority_class", false, 16)))
                         .withStartAt(instant(Bodies.string(body, "start_at", false, 40)))
-                        .withTeam(Bodies.string(body, "team", false, 63)),
+                        .withTeam(Bodies.string(body, "team", false, 63))
+                        .withEnv(new dev.gpudev.core.EnvVars(Bodies.labels(body, "env"))),
                 Bodies.bool(body, "jupyter"), Bodies.bool(body, "keep_when_idle"), idempotencyKey, Bodies.bool(body, "dry_run"));
         // A new reservation's audit entry is written with it (one commit); other outcomes are audited after the response.
         switch (submission.submit(who, request, id -> Audit.entry(ctx, who, null, Audit.of("reservation", id), 201, clock.instant()))) {

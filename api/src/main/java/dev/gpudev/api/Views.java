@@ -34,6 +34,9 @@ final class Views {
         m.put("no_persist", r.options().scratch());
         m.put("image", r.options().image());
         m.put("node_labels", r.options().nodeLabels());
+        if (who != null && r.userId() == who.userId()) { // its own variables may be secrets: its owner's eyes only
+            m.put("env", r.options().env().values());
+        }
         m.put("distributed", r.options().distributed());
         m.put("priority_class", r.options().priority().wire());
         m.put("preempted_at", r.lifecycle().preemptedAt());

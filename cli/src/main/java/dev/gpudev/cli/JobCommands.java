@@ -126,6 +126,11 @@ final class JobCommands {
             if (j.hasNonNull("team")) {
                 o.println("  team:      " + j.get("team").asText());
             }
+            if (j.hasNonNull("env") && !j.get("env").isEmpty()) {
+                List<String> names = new ArrayList<>();
+                j.get("env").fieldNames().forEachRemaining(names::add);
+                o.println("  env:       " + String.join(", ", names) + " (values: show -o json)");
+            }
             if (!"normal".equals(j.path("priority_class").asText("normal"))) {
                 o.println("  class:     " + j.get("priority_class").asText());
             }

@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -30,6 +31,8 @@ final class ReserveCommand extends Base {
                         + " 7 days ahead); refused when the window cannot be kept")
                 .text("--team", "TEAM", "the team to charge (its share and guaranteed GPUs; default: your default or only team)")
                 .pairs("--node-label", "KEY=VALUE", "a label the node must have (repeatable)")
+                .pairs("--env", "KEY=VALUE", "a variable in every session of it (repeatable; shown to you only)")
+                .text("--env-file", "FILE", "variables from a file of KEY=VALUE lines (# starts a comment)")
                 .toggle("--wait", "follow it until it is active (default: on a terminal)")
                 .action(new ReserveCommand()));
     }
@@ -66,6 +69,14 @@ final class ReserveCommand extends Base {
         putText(body, "team", "--team");
         if (args.text("--start-at") != null) {
             body.put("start_at", startAt(args.text("--start-at"), java.time.Instant.now()).toString());
+        }
+        Map<String, String> env = new LinkedHashMap<>();
+        if (args.text("--env-file") != null) {
+            env.putAll(envFile(java.nio.file.Path.of(args.text("--env-file"))));
+        }
+        env.putAll(args.pairs("--env"));
+        if (!env.isEmpty()) {
+            body.put("env", env);
         }
         if (!args.pairs("--node-label").isEmpty()) {
             body.put("node_labels", args.pairs("--node-label"));
@@ -104,6 +115,32 @@ final class ReserveCommand extends Base {
             out().println("Connect with:  gpu-dev connect " + ref);
         }
         return 0;
+    }
+
+    /** KEY=VALUE lines; blank lines and lines starting with # are skipped; "export " before a line is allowed. */
+    static Map<String, String> envFile(java.nio.file.Path file) {
+        List<String> lines;
+        try {
+            lines = java.nio.file.Files.readAllLines(file);
+        } catch (java.io.IOException e) {
+            throw new CliException(2, "--env-file: cannot read " + file + " (" + e.getClass().getSimpleName().replace("Exception", "") + ")");
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            if (line.startsWith("export ")) {
+                line = line.substring(7).strip();
+            }
+            int eq = line.indexOf('=');
+            if (eq <= 0) {
+                throw new CliException(2, "--env-file " + file + ", line " + (i + 1) + ": not KEY=VALUE");
+            }
+            out.put(line.substring(0, eq).strip(), line.substring(eq + 1));
+        }
+        return out;
     }
 
     /** How long {@code --no-wait} waits for the scheduler's first answer. */

@@ -87,15 +87,26 @@ public record Reservation(
      * the rendezvous variables even on one node).
      */
     public record Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
-                          boolean distributed, Long diskId, PriorityClass priority, Instant startAt, String team) {
+                          boolean distributed, Long diskId, PriorityClass priority, Instant startAt, String team, EnvVars env) {
         public Options {
             nodeLabels = nodeLabels == null ? java.util.Map.of() : java.util.Map.copyOf(nodeLabels);
             priority = priority == null ? PriorityClass.NORMAL : priority;
+            env = env == null ? EnvVars.NONE : env;
+        }
+
+        public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
+                       boolean distributed, Long diskId, PriorityClass priority, Instant startAt, String team) {
+            this(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, team, EnvVars.NONE);
         }
 
         public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
                        boolean distributed, Long diskId, PriorityClass priority, Instant startAt) {
             this(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, null);
+        }
+
+        /** Its own environment variables (in every session and process of its environments). */
+        public Options withEnv(EnvVars e) {
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, team, e);
         }
 
         public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
@@ -110,12 +121,12 @@ public record Reservation(
 
         /** A booking: GPUs for a window that starts then (the planner keeps it free). */
         public Options withStartAt(Instant at) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, at, team);
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, at, team, env);
         }
 
         /** Charged to this team (its usage, share and guaranteed GPUs); null: to no team. */
         public Options withTeam(String t) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, t);
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, t, env);
         }
 
         public boolean booked() {
@@ -129,7 +140,7 @@ public record Reservation(
         public static final Options NONE = new Options(null, false, null, java.util.Map.of(), false, null);
 
         public Options withPriority(PriorityClass p) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, p, startAt, team);
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, p, startAt, team, env);
         }
 
         private static final java.util.regex.Pattern IMAGE = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}");
@@ -137,11 +148,11 @@ public record Reservation(
         private static final java.util.regex.Pattern LABEL_VALUE = java.util.regex.Pattern.compile("([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?");
 
         public Options withDiskId(Long id) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, id, priority, startAt, team);
+            return new Options(disk, scratch, image, nodeLabels, distributed, id, priority, startAt, team, env);
         }
 
         public Options withDistributed(boolean d) {
-            return new Options(disk, scratch, image, nodeLabels, d, diskId, priority, startAt, team);
+            return new Options(disk, scratch, image, nodeLabels, d, diskId, priority, startAt, team, env);
         }
 
         /** Checks the options; throws {@link ValidationException} saying what to change. */
@@ -152,6 +163,7 @@ public record Reservation(
             if (team != null) {
                 Names.check("team", team);
             }
+            env.validate();
             if (disk != null && scratch) {
                 throw new ValidationException("disk_name and no_persist contradict each other: a named disk is kept, a scratch home is not");
             }

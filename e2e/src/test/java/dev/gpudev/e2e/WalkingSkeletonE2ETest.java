@@ -292,6 +292,25 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
+    void aReservationsOwnVariablesAreInItsSessionsAndShownToItsOwnerOnly() throws Exception {
+        Path kit = newUser("kit");
+        Path file = kit.resolve("run.env");
+        Files.writeString(file, "# for the run\nexport FROM_FILE=yes\nMODE=slow\n");
+        active(kit, "envy", "--env", "GREETING=hello world", "--env-file", file.toString(), "--env", "MODE=fast");
+        Proc run = cli(kit, "connect", "envy", "--", "echo", "\"[$GREETING/$FROM_FILE/$MODE/$CUDA_VISIBLE_DEVICES]\"");
+        assertEquals(0, run.exit(), run.out());
+        assertTrue(run.out().contains("[hello world/yes/fast/"), "--env wins over the file: " + run.out());
+        Proc show = cli(kit, "show", "envy");
+        assertTrue(show.out().contains("env:") && show.out().contains("GREETING") && show.out().contains("FROM_FILE"), show.out());
+        assertFalse(show.out().contains("hello world"), "names only in show's text: " + show.out());
+        Proc refused = cli(kit, "reserve", "--gpu-type", "h100", "--env", "CUDA_VISIBLE_DEVICES=7", "--no-wait");
+        assertEquals(2, refused.exit(), refused.out());
+        assertTrue(refused.out().contains("CUDA_VISIBLE_DEVICES is set by the platform"), refused.out());
+        assertEquals(0, cli(kit, "cancel", "envy").exit());
+        assertFalse(Files.readString(serverLog).contains("hello world"), "never logged");
+    }
+
+    @Test
     void tunnelsReachTheEnvironmentsOwnPortsAndNeverTheHostsServices() throws Exception {
         Path alice = newUser("alice");
         active(alice, "fwd");

@@ -201,7 +201,7 @@ final class Reconciler {
             EnvironmentSpec.Jupyter jupyter = rank == 0 && r.lifecycle().jupyter() && access != null
                     ? new EnvironmentSpec.Jupyter(access.port(), access.token()) : null;
             out.add(new EnvironmentSpec(r.id(), r.environmentName(rank), rank, new EnvironmentSpec.Owner(r.userId(), r.username()),
-                    slice.node(), slice.gpuCount(), keys, jupyter, home, r.options().image(), gang));
+                    slice.node(), slice.gpuCount(), keys, jupyter, home, r.options().image(), gang, r.options().env()));
         }
         return out;
     }

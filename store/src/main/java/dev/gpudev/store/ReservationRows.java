@@ -29,7 +29,7 @@ final class ReservationRows {
             r.launched_at, r.expires_at, r.ssh_host, r.ssh_port, r.failure_reason, r.current_detailed_status,
             r.queue_position, r.pending_reason, r.estimated_start_at, r.warnings_sent, r.last_active_at, r.idle_warned_at,
             r.idle_opt_out, r.status_changed_at, r.jupyter_enabled, r.placement, r.disk_name, r.disk_id, r.no_persist, r.image,
-            r.node_labels, r.distributed, r.jupyter_port, r.jupyter_token, r.planned_nodes, r.priority_class, r.preempted_at, r.start_at, r.team""";
+            r.node_labels, r.distributed, r.jupyter_port, r.jupyter_token, r.planned_nodes, r.priority_class, r.preempted_at, r.start_at, r.team, r.env""";
     static final String SELECT = "select " + COLUMNS + ", r.status_history::text as status_history, u.username"
             + " from reservations r join api_users u on u.user_id = r.user_id";
     /** The history reads as empty: the scheduler and the sweeper read every live row every cycle and never need it. */
@@ -90,7 +90,8 @@ final class ReservationRows {
                         new Reservation.Options(rs.getString("disk_name"), rs.getBoolean("no_persist"), rs.getString("image"),
                                 labels(rs.getString("node_labels")), rs.getBoolean("distributed"),
                                 diskId == null ? null : diskId.longValue(), dev.gpudev.core.PriorityClass.stored(rs.getString("priority_class")),
-                                Pgmq.instant(rs, rs.findColumn("start_at")), rs.getString("team")),
+                                Pgmq.instant(rs, rs.findColumn("start_at")), rs.getString("team"),
+                                new dev.gpudev.core.EnvVars(labels(rs.getString("env")))),
                         jupyterPort == null || jupyterToken == null ? null
                                 : new Reservation.JupyterAccess(jupyterPort.intValue(), jupyterToken),
                         Pgmq.instant(rs, rs.findColumn("preempted_at"))),

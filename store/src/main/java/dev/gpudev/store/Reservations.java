@@ -36,8 +36,8 @@ public final class Reservations {
     private static final String INSERT = """
             insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, name, created_at,
                 current_detailed_status, status_history, idempotency_key, jupyter_enabled, idle_opt_out, disk_name, disk_id,
-                no_persist, image, node_labels, distributed, priority_class, start_at, team)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+                no_persist, image, node_labels, distributed, priority_class, start_at, team, env)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
 
     /** The INSERT of a new reservation's row, every column it is born with (one statement text: one prepared plan). */
     Sql insertOf(Reservation r, String idempotencyKey) {
@@ -59,6 +59,7 @@ public final class Reservations {
         values.add(o.priority().wire());
         values.add(o.startAt() == null ? new Sql.Null(java.sql.Types.TIMESTAMP_WITH_TIMEZONE) : o.startAt());
         values.add(o.team() == null ? new Sql.Null(java.sql.Types.VARCHAR) : o.team());
+        values.add(o.env().isEmpty() ? new Sql.Null(java.sql.Types.OTHER) : new Sql.Jsonb(Json.write(o.env().values())));
         return new Sql(INSERT, values);
     }
 

@@ -196,6 +196,7 @@ public final class EnvironmentObjects {
         String image = spec.image() != null && !spec.image().isBlank() ? spec.image() : settings.defaultImage();
         boolean distributed = spec.distributed();
         List<EnvVar> env = new ArrayList<>();
+        spec.env().values().forEach((k, v) -> env.add(new EnvVar(k, v, null))); // the reservation's own (validated: not the platform's)
         env.add(new EnvVar("GPUDEV_RESERVATION", spec.reservationId().toString(), null));
         env.add(new EnvVar("GPUDEV_ENVIRONMENT", spec.name(), null));
         env.add(new EnvVar("GPUDEV_OWNER", spec.owner().username(), null));

@@ -421,6 +421,18 @@ class KubernetesBackendTest {
     }
 
     @Test
+    void aReservationsOwnVariablesAreInItsPodBeforeThePlatformsOwn() throws Exception {
+        UUID id = UUID.randomUUID();
+        var spec = new EnvironmentSpec(id, "gpudev-envy", 0, new EnvironmentSpec.Owner(7, "alice"), "gpu-1", 1, List.of(KEY), null,
+                new EnvironmentSpec.Home.Scratch(), null, null, new dev.gpudev.core.EnvVars(Map.of("WANDB_MODE", "offline")));
+        backend.ensure(spec);
+        var env = pod("gpudev-envy").getSpec().getContainers().getFirst().getEnv();
+        assertTrue(env.stream().anyMatch(e -> e.getName().equals("WANDB_MODE") && e.getValue().equals("offline")), env.toString());
+        assertTrue(env.stream().anyMatch(e -> e.getName().equals("GPUDEV_RESERVATION")), "the platform's own too");
+        backend.destroy("gpudev-envy");
+    }
+
+    @Test
     void destroyRemovesTheEnvironmentButNotItsHomeAndSnapshotsADiskItReleases() throws Exception {
         cluster.server.expectCustomResource(new CustomResourceDefinitionContext.Builder().withGroup("snapshot.storage.k8s.io").withVersion("v1")
                 .withPlural("volumesnapshots").withKind("VolumeSnapshot").withScope("Namespaced").build());

@@ -256,7 +256,7 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
 
     static Map<String, String> environment(EnvironmentSpec spec, String home, List<Integer> devices) {
         String gpus = devices.stream().map(String::valueOf).collect(Collectors.joining(","));
-        Map<String, String> env = new LinkedHashMap<>();
+        Map<String, String> env = new LinkedHashMap<>(spec.env().values()); // the reservation's own first: the platform's win
         env.put("HOME", home);
         env.put("USER", spec.owner().username());
         env.put("LOGNAME", spec.owner().username());

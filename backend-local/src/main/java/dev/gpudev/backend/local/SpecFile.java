@@ -55,6 +55,7 @@ final class SpecFile {
         for (int i = 0; i < spec.authorizedKeys().size(); i++) {
             p.setProperty("key." + i, spec.authorizedKeys().get(i));
         }
+        spec.env().values().forEach((k, v) -> p.setProperty("env." + k, v)); // the file is the server's alone (0600)
         Path tmp = envDir.resolve(NAME + ".new");
         try (var out = Files.newOutputStream(tmp)) {
             p.store(out, "what " + spec.name() + " was made from");
@@ -80,9 +81,11 @@ final class SpecFile {
             keys.add(p.getProperty("key." + i));
         }
         String gang = p.getProperty("gang");
+        java.util.Map<String, String> env = new java.util.TreeMap<>();
+        p.stringPropertyNames().stream().filter(k -> k.startsWith("env.")).forEach(k -> env.put(k.substring(4), p.getProperty(k)));
         return new EnvironmentSpec(UUID.fromString(p.getProperty("reservation")), p.getProperty("name"), Integer.parseInt(p.getProperty("rank")),
                 new EnvironmentSpec.Owner(Long.parseLong(p.getProperty("owner.id")), p.getProperty("owner.name")), p.getProperty("node"),
                 Integer.parseInt(p.getProperty("gpus")), keys, null, home, p.getProperty("image"),
-                gang == null ? null : new Gang(Arrays.asList(gang.split(","))));
+                gang == null ? null : new Gang(Arrays.asList(gang.split(","))), new dev.gpudev.core.EnvVars(env));
     }
 }

@@ -16,11 +16,19 @@ import java.util.UUID;
  * @param home           where the home directory lives
  * @param image          the container image (backends without containers ignore it and say so)
  * @param gang           the nodes of a distributed reservation (this one is {@code rank}); null when not distributed
+ * @param env            the reservation's own variables, in every session and process (the platform's own win)
  */
 public record EnvironmentSpec(UUID reservationId, String name, int rank, Owner owner, String node, int gpuCount,
-                              List<String> authorizedKeys, Jupyter jupyter, Home home, String image, Gang gang) {
+                              List<String> authorizedKeys, Jupyter jupyter, Home home, String image, Gang gang,
+                              dev.gpudev.core.EnvVars env) {
     public EnvironmentSpec {
         authorizedKeys = List.copyOf(authorizedKeys);
+        env = env == null ? dev.gpudev.core.EnvVars.NONE : env;
+    }
+
+    public EnvironmentSpec(UUID reservationId, String name, int rank, Owner owner, String node, int gpuCount,
+                           List<String> authorizedKeys, Jupyter jupyter, Home home, String image, Gang gang) {
+        this(reservationId, name, rank, owner, node, gpuCount, authorizedKeys, jupyter, home, image, gang, dev.gpudev.core.EnvVars.NONE);
     }
 
     /** Whether it is a node of a distributed reservation. */
