@@ -228,7 +228,7 @@ final class Submission {
     /**
      * {@code gpu_type: "h100,a100"} (in order of preference): the type whose plan starts earliest, ties by
      * the order given; types that can never hold it are passed over. Chosen at submit, by the same dry run
-     * as {@code dry_run} (the reservation keeps that type while it waits).
+     * as {@code dry_run} on one read of the queue (the reservation keeps that type while it waits).
      */
     private Choice chooseType(Caller who, Request req, Capacity cap) {
         List<String> types = java.util.Arrays.stream(req.request().gpuType().split(",")).map(String::trim).filter(t -> !t.isEmpty())
@@ -237,7 +237,9 @@ final class Submission {
             throw ApiError.badRequest("gpu_type takes one type, or 2 to 4 in order of preference like h100,a100");
         }
         List<String> known = cap.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList();
-        Reservation.Options options = req.options().withDistributed(req.request().distributed()).validate();
+        Reservation.Options checked = req.options().withDistributed(req.request().distributed()).validate();
+        Reservation.Options options = checked.withTeam(teamChoice.resolve(who, checked.team()));
+        PlanBasis basis = planBasis(); // one read of the queue for every type tried
         ReservationRequest best = null;
         Instant bestStart = null;
         List<String> never = new ArrayList<>();
@@ -251,7 +253,7 @@ final class Submission {
                 never.add(r.gpuType() + ": " + n.message());
                 continue;
             }
-            Object at = dryRun(who, r, options.withTeam(teamChoice.resolve(who, options.team())), cap).get("estimated_start_at");
+            Object at = dryRun(who, r, options, cap, basis).get("estimated_start_at");
             Instant start = at instanceof Instant i ? i : null;
             if (start != null && (bestStart == null || start.isBefore(bestStart))) {
                 best = r;
@@ -263,8 +265,7 @@ final class Submission {
         if (best == null) {
             throw new ApiError(422, "unschedulable", "none of " + String.join(", ", named) + " can hold it: " + String.join("; ", never));
         }
-        String when = bestStart == null ? "no estimate yet" : bestStart.equals(clock.instant()) || !bestStart.isAfter(clock.instant())
-                ? "it starts now" : "it starts earliest (~" + bestStart.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + ")";
+        String when = bestStart == null ? "no estimate yet" : !bestStart.isAfter(basis.now()) ? "it starts now" : "it starts earliest (~" + bestStart.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + ")";
         return new Choice(best, best.gpuType() + " of " + String.join(",", named) + ": " + when);
     }
 
@@ -361,14 +362,29 @@ final class Submission {
 
     /** What would happen: when it would start, given everything ahead of it now. */
     private Map<String, Object> dryRun(Caller who, ReservationRequest request, Reservation.Options options, Capacity cap) {
+        return dryRun(who, request, options, cap, planBasis());
+    }
+
+    /** What a dry run plans on: the holders, the queue and the standings now (read once for several dry runs). */
+    private record PlanBasis(Instant now, List<Reservation> holding, List<Reservation> queued, dev.gpudev.core.FairShare standings) {
+    }
+
+    private PlanBasis planBasis() {
         Instant now = clock.instant();
-        var holding = db.query(c -> reservations.withStatus(c, false, ReservationStatus.PREPARING, ReservationStatus.ACTIVE));
-        var queued = new ArrayList<>(db.query(c -> reservations.withStatus(c, false, ReservationStatus.QUEUED)));
+        return new PlanBasis(now, db.query(c -> reservations.withStatus(c, false, ReservationStatus.PREPARING, ReservationStatus.ACTIVE)),
+                db.query(c -> reservations.withStatus(c, false, ReservationStatus.QUEUED)),
+                db.query(c -> new dev.gpudev.store.GpuHours().standings(c, config.fairShare(), now)));
+    }
+
+    private Map<String, Object> dryRun(Caller who, ReservationRequest request, Reservation.Options options, Capacity cap, PlanBasis b) {
+        Instant now = b.now();
+        var holding = b.holding();
+        var queued = new ArrayList<>(b.queued());
         UUID probe = UUID.randomUUID();
         queued.add(new Reservation(probe, who.userId(), who.username(), ReservationStatus.QUEUED, request.gpuType(), request.gpuCount(),
                 request.durationHours(), request.name(), now, null, null, null, null, null, null, null,
                 new Reservation.Lifecycle(List.of(), null, null, false, null, false, options), List.of()));
-        var standings = db.query(c -> new dev.gpudev.store.GpuHours().standings(c, config.fairShare(), now));
+        var standings = b.standings();
         var plan = new Scheduler(limits(), config.grace()).plan(new Scheduler.Snapshot(cap, holding, standings), queued, now);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("dry_run", true);

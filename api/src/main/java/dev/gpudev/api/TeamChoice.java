@@ -70,15 +70,19 @@ final class TeamChoice {
             }
             return asked;
         }
+        String team = defaultTeam(mine);
+        if (team == null && !mine.isEmpty()) {
+            throw ApiError.badRequest("you are in several teams (" + String.join(", ", names)
+                    + ") and none is your default: say which with team (gpu-dev reserve --team NAME)");
+        }
+        return team;
+    }
+
+    /** The team a user's reservations go to when they name none: their only team, else their default; null when neither. */
+    static String defaultTeam(List<Teams.Membership> mine) {
         if (mine.size() == 1) {
             return mine.getFirst().team();
         }
-        return mine.stream().filter(Teams.Membership::isDefault).map(Teams.Membership::team).findFirst().orElseGet(() -> {
-            if (mine.isEmpty()) {
-                return null;
-            }
-            throw ApiError.badRequest("you are in several teams (" + String.join(", ", names)
-                    + ") and none is your default: say which with team (gpu-dev reserve --team NAME)");
-        });
+        return mine.stream().filter(Teams.Membership::isDefault).map(Teams.Membership::team).findFirst().orElse(null);
     }
 }

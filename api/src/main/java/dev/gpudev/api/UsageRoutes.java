@@ -60,35 +60,39 @@ final class UsageRoutes {
             long userId = users.findByName(c, name).orElseThrow(() -> ApiError.notFound("no user '" + name + "'")).userId();
             var report = UsageReport.of(gpuHours.of(c, userId, since, now), since, now);
             var memberships = teams.of(userId);
-            String team = memberships.size() == 1 ? memberships.getFirst().team()
-                    : memberships.stream().filter(dev.gpudev.store.Teams.Membership::isDefault).map(dev.gpudev.store.Teams.Membership::team)
-                    .findFirst().orElse(null);
+            String team = TeamChoice.defaultTeam(memberships);
             var standing = gpuHours.standings(c, policy, now).standing(userId, team);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("user", name);
             m.put("teams", memberships.stream().map(dev.gpudev.store.Teams.Membership::team).toList());
-            m.put("since", since);
-            m.put("until", now);
-            m.put("gpu_hours", UsageReport.rounded(report.total()));
-            Map<String, Object> byType = new LinkedHashMap<>();
-            report.byType().forEach((t, h) -> byType.put(t, UsageReport.rounded(h)));
-            m.put("gpu_hours_by_type", byType);
-            m.put("daily", daily(report));
             Map<String, Object> fs = new LinkedHashMap<>();
             if (team != null) {
                 fs.put("team", team);
             }
-            fs.put("decayed_gpu_hours", UsageReport.rounded(standing.usedGpuHours()));
-            fs.put("half_life_hours", policy.halfLife().toHours());
-            fs.put("share", round4(standing.share()));
-            fs.put("usage_share", round4(standing.usageShare()));
-            fs.put("factor", round4(standing.factor()));
-            fs.put("weight_hours", policy.weightHours());
-            fs.put("explained", explain(standing, policy));
-            m.put("fair_share", fs);
-            return m;
+            return report(m, since, now, report, fs, standing, explain(standing, policy));
         });
         ctx.json(out);
+    }
+
+    /** A user's or a team's report: after what names whose it is, the GPU-hours, then the fair-share standing. */
+    private Map<String, Object> report(Map<String, Object> m, Instant since, Instant until, UsageReport report, Map<String, Object> fs,
+                                       FairShare.Standing standing, String explained) {
+        m.put("since", since);
+        m.put("until", until);
+        m.put("gpu_hours", UsageReport.rounded(report.total()));
+        Map<String, Object> byType = new LinkedHashMap<>();
+        report.byType().forEach((t, h) -> byType.put(t, UsageReport.rounded(h)));
+        m.put("gpu_hours_by_type", byType);
+        m.put("daily", daily(report));
+        fs.put("decayed_gpu_hours", UsageReport.rounded(standing.usedGpuHours()));
+        fs.put("half_life_hours", policy.halfLife().toHours());
+        fs.put("share", round4(standing.share()));
+        fs.put("usage_share", round4(standing.usageShare()));
+        fs.put("factor", round4(standing.factor()));
+        fs.put("weight_hours", policy.weightHours());
+        fs.put("explained", explained);
+        m.put("fair_share", fs);
+        return m;
     }
 
     private static List<Map<String, Object>> daily(UsageReport report) {
@@ -118,26 +122,11 @@ final class UsageRoutes {
             m.put("team", team);
             m.put("members", t.members().stream().map(dev.gpudev.store.Teams.Member::username).toList());
             m.put("guaranteed_gpus", t.guarantees());
-            m.put("since", since);
-            m.put("until", now);
-            m.put("gpu_hours", UsageReport.rounded(report.total()));
-            Map<String, Object> byType = new LinkedHashMap<>();
-            report.byType().forEach((type, h) -> byType.put(type, UsageReport.rounded(h)));
-            m.put("gpu_hours_by_type", byType);
-            m.put("daily", daily(report));
-            Map<String, Object> fs = new LinkedHashMap<>();
-            fs.put("decayed_gpu_hours", UsageReport.rounded(standing.usedGpuHours()));
-            fs.put("half_life_hours", policy.halfLife().toHours());
-            fs.put("share", round4(standing.share()));
-            fs.put("usage_share", round4(standing.usageShare()));
-            fs.put("factor", round4(standing.factor()));
-            fs.put("weight_hours", policy.weightHours());
-            fs.put("explained", policy.weightHours() == 0 ? "fair share is off: the queue is first come, first served"
+            return report(m, since, now, report, new LinkedHashMap<>(), standing, policy.weightHours() == 0
+                    ? "fair share is off: the queue is first come, first served"
                     : String.format(java.util.Locale.ROOT, "the team used %.0f%% of the GPU time lately with a %.0f%% share of the platform;"
                     + " each member's priority also carries the team's use, by their part of the team", standing.usageShare() * 100,
                     standing.share() * 100));
-            m.put("fair_share", fs);
-            return m;
         });
         ctx.json(out);
     }

@@ -201,9 +201,9 @@ final class WebhookSender implements AutoCloseable {
                     : last != null ? " (" + last + ")" : "");
             case "preempted" -> what + " is preempted and ends at " + (r.expiresAt() == null ? "soon" : at(r.expiresAt()))
                     + "; its home is kept";
-            case "late" -> what + " still waits: it was first expected to start at " + firstEstimate(detail) + "; "
+            case "late" -> what + " still waits: it was first expected to start at " + detailField(detail, "first_estimate") + "; "
                     + (r.detailedStatus() == null ? "gpu-dev show " + ref + " says why" : r.detailedStatus());
-            case "expiring" -> what + " expires in " + minutes(detail) + " minutes, at " + at(r.expiresAt())
+            case "expiring" -> what + " expires in " + detailField(detail, "minutes") + " minutes, at " + at(r.expiresAt())
                     + ". Extend it: gpu-dev edit " + ref + " --extend HOURS";
             default -> what + ": " + event;
         };
@@ -218,17 +218,10 @@ final class WebhookSender implements AutoCloseable {
         }
     }
 
-    private static String firstEstimate(String detail) {
+    /** A field of an event's detail ("?" when it is not there). */
+    private static String detailField(String detail, String field) {
         try {
-            return JSON.readTree(detail).path("first_estimate").asText("?");
-        } catch (java.io.IOException e) {
-            return "?";
-        }
-    }
-
-    private static String minutes(String detail) {
-        try {
-            return JSON.readTree(detail).path("minutes").asText("?");
+            return JSON.readTree(detail).path(field).asText("?");
         } catch (java.io.IOException e) {
             return "?";
         }
