@@ -60,6 +60,7 @@ final class JobRoutes {
         r.post("/v1/jobs/{id}/extend", Access.USER, this::extend);
         r.post("/v1/jobs/{id}/users", Access.USER, this::addUser);
         r.post("/v1/jobs/{id}/duration", Access.USER, this::resize);
+        r.get("/v1/jobs/{id}/logs", Access.USER, this::logs);
         r.post("/v1/jobs/{id}/jupyter/enable", Access.USER, ctx -> jupyter(ctx, true));
         r.post("/v1/jobs/{id}/jupyter/disable", Access.USER, ctx -> jupyter(ctx, false));
     }
@@ -101,10 +102,58 @@ final class JobRoutes {
         }
     }
 
+    /** A batch run: {"command": ["python", "train.py"], "workdir": "proj", "keep": false}; null when absent. */
+    static dev.gpudev.core.BatchRun run(JsonNode body) {
+        JsonNode n = body.get("run");
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isObject()) {
+            throw ApiError.badRequest("run must be an object like {\"command\": [\"python\", \"train.py\"], \"workdir\": \"proj\", \"keep\": false}");
+        }
+        Bodies.only(n, "command", "workdir", "keep");
+        JsonNode cmd = n.get("command");
+        if (cmd == null || !cmd.isArray()) {
+            throw ApiError.badRequest("run.command must be a list of words, like [\"python\", \"train.py\"]");
+        }
+        java.util.List<String> words = new java.util.ArrayList<>();
+        for (JsonNode w : cmd) {
+            if (!w.isTextual()) {
+                throw ApiError.badRequest("run.command must hold text only, not " + w.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
+            }
+            words.add(w.asText());
+            if (words.size() > dev.gpudev.core.BatchRun.MAX_ARGS) {
+                break; // the record says why
+            }
+        }
+        return new dev.gpudev.core.BatchRun(words, Bodies.string(n, "workdir", false, 100), Bodies.bool(n, "keep"));
+    }
+
+    /**
+     * A batch run's output as the platform kept it when the command ended (its last 64 KiB), with where the whole
+     * log is in the home; while it runs, the log is read over SSH ({@code gpu-dev logs}). Its owner's (and admins').
+     */
+    private void logs(Context ctx) {
+        Caller who = Callers.of(ctx);
+        Reservation r = lookup.owned(who, ctx.pathParam("id"), "read the output of");
+        var run = r.options().run();
+        if (run == null) {
+            throw ApiError.badRequest("reservation " + r.id().toString().substring(0, 8) + " is not a batch run (gpu-dev run): it has no output of its own");
+        }
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("job_id", r.id());
+        out.put("status", r.status().wire());
+        out.put("run_state", Views.runState(r));
+        out.put("exit_code", r.lifecycle().runOutcome() == null ? null : r.lifecycle().runOutcome().exitCode());
+        out.put("log_path", "~/" + dev.gpudev.core.BatchRun.logPath(r.environmentName()));
+        out.put("tail", r.lifecycle().runOutcome() == null ? null : db.query(c -> reservations.runLogTail(c, r.id())).orElse(null));
+        ctx.json(out);
+    }
+
     private void submit(Context ctx) {
         Caller who = Callers.of(ctx);
         JsonNode body = Bodies.only(Bodies.json(ctx), "gpu_type", "gpu_count", "duration_hours", "name", "disk_name", "no_persist",
-                "image", "jupyter", "distributed", "node_labels", "dry_run", "keep_when_idle", "priority_class", "start_at", "team", "env");
+                "image", "jupyter", "distributed", "node_labels", "dry_run", "keep_when_idle", "priority_class", "start_at", "team", "env", "run");
         String idempotencyKey = ctx.header("Idempotency-Key");
         if (idempotencyKey != null && !idempotencyKey.matches("[A-Za-z0-9._:-]{1,128}")) {
             throw ApiError.badRequest("Idempotency-Key must be 1-128 of letters, digits and . _ : -");
@@ -117,7 +166,8 @@ final class JobRoutes {
                         .withPriority(dev.gpudev.core.PriorityClass.of(Bodies.string(body, "priority_class", false, 16)))
                         .withStartAt(instant(Bodies.string(body, "start_at", false, 40)))
                         .withTeam(Bodies.string(body, "team", false, 63))
-                        .withEnv(new dev.gpudev.core.EnvVars(Bodies.labels(body, "env"))),
+                        .withEnv(new dev.gpudev.core.EnvVars(Bodies.labels(body, "env")))
+                        .withRun(run(body)),
                 Bodies.bool(body, "jupyter"), Bodies.bool(body, "keep_when_idle"), idempotencyKey, Bodies.bool(body, "dry_run"));
         // A new reservation's audit entry is written with it (one commit); other outcomes are audited after the response.
         switch (submission.submit(who, request, id -> Audit.entry(ctx, who, null, Audit.of("reservation", id), 201, clock.instant()))) {

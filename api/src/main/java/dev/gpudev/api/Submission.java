@@ -317,7 +317,8 @@ final class Submission {
                 && Objects.equals(first.options().image(), options.image()) && first.options().nodeLabels().equals(options.nodeLabels())
                 && first.options().distributed() == options.distributed() && first.lifecycle().idleOptOut() == req.keepWhenIdle()
                 && first.options().priority().wire().equals(options.priority().wire()) && Objects.equals(first.options().startAt(), options.startAt())
-                && Objects.equals(first.options().team(), options.team()) && first.options().env().equals(options.env());
+                && Objects.equals(first.options().team(), options.team()) && first.options().env().equals(options.env())
+                && Objects.equals(first.options().run(), options.run());
         if (!same) {
             throw new ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used for a different request"
                     + " (reservation " + first.id() + "): use a new key for a new request");

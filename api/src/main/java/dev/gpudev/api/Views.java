@@ -18,6 +18,38 @@ final class Views {
         this.backend = backend;
     }
 
+    /** A batch run: its command (its owner's and admins' eyes only: words may hold secrets), where its log is, how it stands. */
+    private static Map<String, Object> run(Reservation r, boolean mayRead) {
+        var run = r.options().run();
+        if (run == null) {
+            return null;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (mayRead) {
+            m.put("command", run.command());
+            m.put("command_line", run.shellLine());
+        }
+        m.put("workdir", run.workdir());
+        m.put("keep", run.keep());
+        m.put("log", "~/" + dev.gpudev.core.BatchRun.logPath(r.environmentName()));
+        m.put("state", runState(r));
+        m.put("ended_at", r.lifecycle().runOutcome() == null ? null : r.lifecycle().runOutcome().endedAt());
+        return m;
+    }
+
+    /** "waiting", "running", "exited 0", "failed (exit 3)", or "not run (cancelled)" / "stopped (expired)" when it ended otherwise. */
+    static String runState(Reservation r) {
+        var outcome = r.lifecycle().runOutcome();
+        if (outcome != null) {
+            return outcome.words();
+        }
+        return switch (r.status()) {
+            case QUEUED, PREPARING -> "waiting";
+            case ACTIVE -> "running";
+            default -> (r.launchedAt() == null ? "not run (" : "stopped (") + r.status().wire() + ")";
+        };
+    }
+
     Map<String, Object> job(Reservation r, Caller who) {
         Map<String, Object> m = new LinkedHashMap<>();
         boolean queued = r.status() == ReservationStatus.QUEUED;
@@ -34,9 +66,12 @@ final class Views {
         m.put("no_persist", r.options().scratch());
         m.put("image", r.options().image());
         m.put("node_labels", r.options().nodeLabels());
-        if (who != null && r.userId() == who.userId()) { // its own variables may be secrets: its owner's eyes only
+        boolean owner = who != null && r.userId() == who.userId();
+        if (owner) { // its own variables may be secrets: its owner's eyes only
             m.put("env", r.options().env().values());
         }
+        m.put("run", run(r, owner || who != null && who.admin()));
+        m.put("exit_code", r.lifecycle().runOutcome() == null ? null : r.lifecycle().runOutcome().exitCode());
         m.put("distributed", r.options().distributed());
         m.put("priority_class", r.options().priority().wire());
         m.put("preempted_at", r.lifecycle().preemptedAt());

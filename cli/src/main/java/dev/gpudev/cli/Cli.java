@@ -140,6 +140,10 @@ final class Cli {
             return option(Kind.FLAG, null, null, description, false, name);
         }
 
+        Command flag(String shortName, String name, String description) {
+            return option(Kind.FLAG, null, null, description, false, shortName, name);
+        }
+
         Command hiddenFlag(String name) {
             return option(Kind.FLAG, null, null, "", true, name);
         }

@@ -73,11 +73,29 @@ final class JobCommands {
                         : j.hasNonNull("queue_position") ? "#" + j.get("queue_position").asInt()
                         + (j.hasNonNull("estimated_start_at") ? ", ~" + Output.brief(j.get("estimated_start_at").asText(), now) : "") : "";
                 rows.add(List.of(j.get("job_id").asText().substring(0, 8), j.path("name").asText("-"),
-                        j.get("status").asText(), j.get("gpu_count").asInt() + "x" + j.get("gpu_type").asText(),
+                        status(j), j.get("gpu_count").asInt() + "x" + j.get("gpu_type").asText(),
                         Output.brief(j.get("created_at").asText(), now), when));
             }
             Output.table(out(), rows, terminal(), 2);
         }
+    }
+
+    /** The state, and a batch run's own: "active, running python train.py", "failed (exit 3)", "expired, exited 0". */
+    static String status(JsonNode j) {
+        String status = j.get("status").asText();
+        JsonNode run = j.path("run");
+        if (run.isMissingNode() || run.isNull()) {
+            return status;
+        }
+        String state = run.path("state").asText("");
+        if ("running".equals(state)) {
+            String cmd = run.path("command_line").asText("");
+            return status + ", running" + (cmd.isEmpty() ? "" : " " + (cmd.length() > 30 ? cmd.substring(0, 29) + "…" : cmd));
+        }
+        if (state.startsWith("failed") && "failed".equals(status)) {
+            return state;
+        }
+        return state.isEmpty() || "waiting".equals(state) ? status : status + ", " + state;
     }
 
     static final class Show extends Base {
@@ -125,6 +143,13 @@ final class JobCommands {
             }
             if (j.hasNonNull("team")) {
                 o.println("  team:      " + j.get("team").asText());
+            }
+            if (j.hasNonNull("run")) {
+                JsonNode run = j.get("run");
+                o.println("  run:       " + (run.hasNonNull("command_line") ? run.get("command_line").asText() + " — " : "")
+                        + run.get("state").asText() + (run.path("keep").asBoolean() ? " (kept until its hours are up)" : "")
+                        + (run.hasNonNull("workdir") ? "; in ~/" + run.get("workdir").asText() : ""));
+                o.println("  output:    gpu-dev logs " + ref + " (in the home: " + run.get("log").asText() + ")");
             }
             if (j.hasNonNull("env") && !j.get("env").isEmpty()) {
                 List<String> names = new ArrayList<>();

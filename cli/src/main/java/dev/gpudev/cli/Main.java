@@ -16,7 +16,8 @@ public final class Main {
         return Cli.Command.of("gpu-dev", "Reserve GPU development environments and connect to them.")
                 .text("--api-url", "URL", "the gpudev API (else GPU_DEV_API_URL, then the server you logged in to, then config api_url, then "
                         + Settings.DEFAULT_API_URL + ")")
-                .sub(LoginCommand.command(), ReserveCommand.command(), JobCommands.ListJobs.command(), JobCommands.Show.command(),
+                .sub(LoginCommand.command(), ReserveCommand.command(), RunCommands.Run.command(), RunCommands.Logs.command(),
+                        JobCommands.ListJobs.command(), JobCommands.Show.command(),
                         JobCommands.Connect.command(), JobCommands.Cancel.command(), JobCommands.Edit.command(),
                         ClusterCommands.Avail.command(), ClusterCommands.Status.command(), ClusterCommands.Queue.command(), UsageCommand.command(), TeamCommands.list(), NotifyCommands.command(), DashboardCommand.command(), DiskCommands.command(),
                         ConfigCommands.SshConfigCommand.command(), ConfigCommands.command(), KeyCommands.command(),

@@ -10,9 +10,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
-final class ReserveCommand extends Base {
+class ReserveCommand extends Base {
     static Cli.Command command() {
-        return OutputFormat.option(Cli.Command.of("reserve", "Reserve GPUs.")
+        return OutputFormat.option(options(Cli.Command.of("reserve", "Reserve GPUs."))
+                .toggle("--wait", "follow it until it is active (default: on a terminal)")
+                .action(new ReserveCommand()));
+    }
+
+    /** What a reservation is asked with: reserve's options, also run's. */
+    static Cli.Command options(Cli.Command c) {
+        return c
                 .text("--gpu-type", "TYPE", "h100, a100, ... (see `gpu-dev avail`; asked on a terminal), or several in order of preference"
                         + " (h100,a100): the one that starts earliest")
                 .integer("--gpus", "N", null, "GPUs: 1, 2, 4 or 8 (default 1; asked on a terminal)")
@@ -32,9 +39,7 @@ final class ReserveCommand extends Base {
                 .text("--team", "TEAM", "the team to charge (its share and guaranteed GPUs; default: your default or only team)")
                 .pairs("--node-label", "KEY=VALUE", "a label the node must have (repeatable)")
                 .pairs("--env", "KEY=VALUE", "a variable in every session of it (repeatable; shown to you only)")
-                .text("--env-file", "FILE", "variables from a file of KEY=VALUE lines (# starts a comment)")
-                .toggle("--wait", "follow it until it is active (default: on a terminal)")
-                .action(new ReserveCommand()));
+                .text("--env-file", "FILE", "variables from a file of KEY=VALUE lines (# starts a comment)");
     }
 
     private String gpuType;
@@ -42,8 +47,47 @@ final class ReserveCommand extends Base {
     private BigDecimal hours;
 
     @Override
-    int call() {
+    int call() throws Exception {
         OutputFormat format = OutputFormat.of(args);
+        Map<String, Object> body = request();
+        ApiClient api = api();
+        JsonNode job = api.post("/v1/jobs/submit", body);
+        Boolean wait = args.toggle("--wait");
+        boolean follow = wait != null ? wait : System.console() != null && !format.given();
+        if (!follow) {
+            // The processor plans a new reservation within moments: give its place and estimate, not nulls.
+            String id = job.get("job_id").asText();
+            JsonNode planned = Poll.until(() -> api.get("/v1/jobs/" + id),
+                    j -> !"queued".equals(j.get("status").asText()) || j.hasNonNull("queue_position"), PLANNED_WITHIN, Duration.ofMillis(150));
+            if (format.json()) {
+                printJson(planned);
+            } else {
+                out().println("Submitted " + id + ": " + placeInWords(planned));
+            }
+            return 0;
+        }
+        if (!format.json()) {
+            out().println("Submitted " + job.get("job_id").asText() + "; waiting for it to start…");
+        }
+        JsonNode last = untilSettled(api, job.get("job_id").asText(), format.json() ? null : out());
+        if (format.json()) {
+            printJson(last);
+        }
+        String status = last.get("status").asText();
+        if (!"active".equals(status)) {
+            throw new CliException(1, "reservation " + status + ": " + Objects.toString(
+                    last.hasNonNull("failure_reason") ? last.get("failure_reason").asText() : null, "see `gpu-dev show`"));
+        }
+        if (!format.json()) {
+            String ref = last.hasNonNull("name") ? last.get("name").asText() : last.get("job_id").asText();
+            out().println("Active on GPUs " + Json.compact(last.get("gpus")) + " until " + last.get("expires_at").asText());
+            out().println("Connect with:  gpu-dev connect " + ref);
+        }
+        return 0;
+    }
+
+    /** The submit's body from reserve's options (what was not given is asked on a terminal). */
+    Map<String, Object> request() {
         gpuType = args.text("--gpu-type");
         gpus = args.integer("--gpus");
         hours = args.decimal("--hours");
@@ -81,40 +125,7 @@ final class ReserveCommand extends Base {
         if (!args.pairs("--node-label").isEmpty()) {
             body.put("node_labels", args.pairs("--node-label"));
         }
-        ApiClient api = api();
-        JsonNode job = api.post("/v1/jobs/submit", body);
-        Boolean wait = args.toggle("--wait");
-        boolean follow = wait != null ? wait : System.console() != null && !format.given();
-        if (!follow) {
-            // The processor plans a new reservation within moments: give its place and estimate, not nulls.
-            String id = job.get("job_id").asText();
-            JsonNode planned = Poll.until(() -> api.get("/v1/jobs/" + id),
-                    j -> !"queued".equals(j.get("status").asText()) || j.hasNonNull("queue_position"), PLANNED_WITHIN, Duration.ofMillis(150));
-            if (format.json()) {
-                printJson(planned);
-            } else {
-                out().println("Submitted " + id + ": " + placeInWords(planned));
-            }
-            return 0;
-        }
-        if (!format.json()) {
-            out().println("Submitted " + job.get("job_id").asText() + "; waiting for it to start…");
-        }
-        JsonNode last = untilSettled(api, job.get("job_id").asText(), format.json() ? null : out());
-        if (format.json()) {
-            printJson(last);
-        }
-        String status = last.get("status").asText();
-        if (!"active".equals(status)) {
-            throw new CliException(1, "reservation " + status + ": " + Objects.toString(
-                    last.hasNonNull("failure_reason") ? last.get("failure_reason").asText() : null, "see `gpu-dev show`"));
-        }
-        if (!format.json()) {
-            String ref = last.hasNonNull("name") ? last.get("name").asText() : last.get("job_id").asText();
-            out().println("Active on GPUs " + Json.compact(last.get("gpus")) + " until " + last.get("expires_at").asText());
-            out().println("Connect with:  gpu-dev connect " + ref);
-        }
-        return 0;
+        return body;
     }
 
     /** KEY=VALUE lines; blank lines and lines starting with # are skipped; "export " before a line is allowed. */

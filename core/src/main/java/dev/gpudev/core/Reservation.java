@@ -43,13 +43,20 @@ public record Reservation(
     /**
      * What the sweeper keeps track of: expiry warnings already sent (minutes before the end),
      * the last sign of use, and when the current state began; whether Jupyter is wanted; and when it
-     * was preempted (its end brought forward for a reservation with a better claim), if it was.
+     * was preempted (its end brought forward for a reservation with a better claim), if it was; how its
+     * batch run ended, once it did.
      */
     public record Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
-                            Instant statusChangedAt, boolean jupyter, Options options, JupyterAccess jupyterAccess, Instant preemptedAt) {
+                            Instant statusChangedAt, boolean jupyter, Options options, JupyterAccess jupyterAccess, Instant preemptedAt,
+                            BatchRun.Outcome runOutcome) {
         public Lifecycle {
             warningsSent = warningsSent == null ? List.of() : List.copyOf(warningsSent);
             options = options == null ? Options.NONE : options;
+        }
+
+        public Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
+                         Instant statusChangedAt, boolean jupyter, Options options, JupyterAccess jupyterAccess, Instant preemptedAt) {
+            this(warningsSent, lastActiveAt, idleWarnedAt, idleOptOut, statusChangedAt, jupyter, options, jupyterAccess, preemptedAt, null);
         }
 
         public Lifecycle(List<Integer> warningsSent, Instant lastActiveAt, Instant idleWarnedAt, boolean idleOptOut,
@@ -87,11 +94,17 @@ public record Reservation(
      * the rendezvous variables even on one node).
      */
     public record Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
-                          boolean distributed, Long diskId, PriorityClass priority, Instant startAt, String team, EnvVars env) {
+                          boolean distributed, Long diskId, PriorityClass priority, Instant startAt, String team, EnvVars env,
+                          BatchRun run) {
         public Options {
             nodeLabels = nodeLabels == null ? java.util.Map.of() : java.util.Map.copyOf(nodeLabels);
             priority = priority == null ? PriorityClass.NORMAL : priority;
             env = env == null ? EnvVars.NONE : env;
+        }
+
+        public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
+                       boolean distributed, Long diskId, PriorityClass priority, Instant startAt, String team, EnvVars env) {
+            this(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, team, env, null);
         }
 
         public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
@@ -104,9 +117,14 @@ public record Reservation(
             this(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, null);
         }
 
+        /** A command it runs detached once made, ending it when it ends (unless kept): a batch run. */
+        public Options withRun(BatchRun r) {
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, team, env, r);
+        }
+
         /** Its own environment variables (in every session and process of its environments). */
         public Options withEnv(EnvVars e) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, team, e);
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, team, e, run);
         }
 
         public Options(String disk, boolean scratch, String image, java.util.Map<String, String> nodeLabels,
@@ -121,12 +139,12 @@ public record Reservation(
 
         /** A booking: GPUs for a window that starts then (the planner keeps it free). */
         public Options withStartAt(Instant at) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, at, team, env);
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, at, team, env, run);
         }
 
         /** Charged to this team (its usage, share and guaranteed GPUs); null: to no team. */
         public Options withTeam(String t) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, t, env);
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, t, env, run);
         }
 
         public boolean booked() {
@@ -140,7 +158,7 @@ public record Reservation(
         public static final Options NONE = new Options(null, false, null, java.util.Map.of(), false, null);
 
         public Options withPriority(PriorityClass p) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, p, startAt, team, env);
+            return new Options(disk, scratch, image, nodeLabels, distributed, diskId, p, startAt, team, env, run);
         }
 
         private static final java.util.regex.Pattern IMAGE = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}");
@@ -148,11 +166,11 @@ public record Reservation(
         private static final java.util.regex.Pattern LABEL_VALUE = java.util.regex.Pattern.compile("([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?");
 
         public Options withDiskId(Long id) {
-            return new Options(disk, scratch, image, nodeLabels, distributed, id, priority, startAt, team, env);
+            return new Options(disk, scratch, image, nodeLabels, distributed, id, priority, startAt, team, env, run);
         }
 
         public Options withDistributed(boolean d) {
-            return new Options(disk, scratch, image, nodeLabels, d, diskId, priority, startAt, team, env);
+            return new Options(disk, scratch, image, nodeLabels, d, diskId, priority, startAt, team, env, run);
         }
 
         /** Checks the options; throws {@link ValidationException} saying what to change. */

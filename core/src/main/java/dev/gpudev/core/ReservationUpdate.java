@@ -16,7 +16,7 @@ public final class ReservationUpdate {
     /** What can be set; the store maps each to its columns. */
     public enum Field {
         DURATION_HOURS, LAUNCHED_AT, EXPIRES_AT, EXPIRES_AFTER_DURATION, PLACEMENT, ENDPOINT, DETAIL, FAILURE_REASON, QUEUE,
-        WARNINGS_SENT, LAST_ACTIVE_AT, IDLE_WARNED_AT, JUPYTER, JUPYTER_ACCESS
+        WARNINGS_SENT, LAST_ACTIVE_AT, IDLE_WARNED_AT, JUPYTER, JUPYTER_ACCESS, RUN_OUTCOME
     }
 
     private final Set<Field> set = EnumSet.noneOf(Field.class);
@@ -34,6 +34,8 @@ public final class ReservationUpdate {
     private Instant idleWarnedAt;
     private boolean jupyter;
     private Reservation.JupyterAccess jupyterAccess;
+    private BatchRun.Outcome runOutcome;
+    private String runLogTail;
 
     public static ReservationUpdate of() {
         return new ReservationUpdate();
@@ -121,6 +123,13 @@ public final class ReservationUpdate {
         return mark(Field.JUPYTER_ACCESS);
     }
 
+    /** How its batch run ended, with the end of its output (kept for `gpu-dev logs` after the environment is gone). */
+    public ReservationUpdate runOutcome(BatchRun.Outcome outcome, String logTail) {
+        this.runOutcome = outcome;
+        this.runLogTail = logTail;
+        return mark(Field.RUN_OUTCOME);
+    }
+
     private ReservationUpdate mark(Field f) {
         set.add(f);
         return this;
@@ -144,6 +153,7 @@ public final class ReservationUpdate {
                 case IDLE_WARNED_AT -> idleWarnedAt(other.idleWarnedAt);
                 case JUPYTER -> jupyter(other.jupyter);
                 case JUPYTER_ACCESS -> jupyterAccess(other.jupyterAccess);
+                case RUN_OUTCOME -> runOutcome(other.runOutcome, other.runLogTail);
             }
         }
         return this;
@@ -212,6 +222,14 @@ public final class ReservationUpdate {
 
     public Reservation.JupyterAccess jupyterAccess() {
         return jupyterAccess;
+    }
+
+    public BatchRun.Outcome runOutcome() {
+        return runOutcome;
+    }
+
+    public String runLogTail() {
+        return runLogTail;
     }
 
     @Override

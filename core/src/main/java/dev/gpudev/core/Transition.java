@@ -45,4 +45,16 @@ public record Transition(ReservationStatus to, String reason, ReservationUpdate 
     public static Transition fail(String reason) {
         return new Transition(ReservationStatus.FAILED, reason, ReservationUpdate.of().failureReason(reason).detail("failed: " + reason));
     }
+
+    /**
+     * Its batch run's command ended and the reservation ends with it: "expired" after a command that
+     * exited 0 (it ran its course), "failed" after one that did not, with the exit code in the reason.
+     */
+    public static Transition runEnded(BatchRun.Outcome outcome, String logTail) {
+        String words = "the command " + outcome.words();
+        ReservationUpdate update = ReservationUpdate.of().runOutcome(outcome, logTail);
+        return outcome.exitCode() == 0
+                ? new Transition(ReservationStatus.EXPIRED, words, update.detail("ended: " + words))
+                : new Transition(ReservationStatus.FAILED, words, update.failureReason(words).detail("failed: " + words));
+    }
 }

@@ -311,6 +311,87 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
+    void aBatchRunCopiesItsFolderFollowsItsOutputAndEndsWithItsExitCode() throws Exception {
+        Path lee = newUser("lee");
+        Path proj = lee.resolve("proj");
+        Files.createDirectories(proj.resolve("data"));
+        Files.createDirectories(proj.resolve("cache"));
+        Files.writeString(proj.resolve("train.sh"), "echo \"epoch 1 on [$CUDA_VISIBLE_DEVICES] mode=$MODE in $(basename \"$PWD\")\"\n"
+                + "cat data/input.txt\nls -A | tr '\\n' ' '; echo\nexit 3\n");
+        Files.writeString(proj.resolve("data/input.txt"), "the input\n");
+        Files.writeString(proj.resolve(".gitignore"), "*.ckpt\ncache/\n");
+        Files.writeString(proj.resolve("big.ckpt"), "weights");
+        Files.writeString(proj.resolve("cache/blob"), "cached");
+        Proc run = cli(lee, "run", "--gpu-type", "h100", "--hours", "0.5", "--name", "train", "--env", "MODE=fast",
+                "--workdir", proj.toString(), "--", "bash", "train.sh");
+        assertEquals(3, run.exit(), "gpu-dev run exits with the command's code: " + run.out());
+        assertTrue(run.out().contains("Copied 3 of 3 files"), run.out());
+        assertTrue(run.out().contains("epoch 1 on [0] mode=fast in proj"), "its output, followed, in ~/proj: " + run.out());
+        assertTrue(run.out().contains("the input"), run.out());
+        assertTrue(run.out().contains(".gitignore data train.sh") && !run.out().contains("big.ckpt") && !run.out().contains("cache"),
+                ".gitignore honoured: " + run.out());
+        assertTrue(run.out().contains("train: failed (exit 3)"), run.out());
+        JsonNode j = show(lee, "train");
+        assertEquals("failed", j.get("status").asText());
+        assertEquals(3, j.get("exit_code").asInt());
+        assertEquals("failed (exit 3)", j.get("run").get("state").asText());
+        assertEquals(List.of("bash", "train.sh"), JSON.convertValue(j.get("run").get("command"), List.class));
+        // the environment is gone: the end of the output the platform kept
+        Proc logs = cli(lee, "logs", "train");
+        assertEquals(0, logs.exit(), logs.out());
+        assertTrue(logs.out().contains("epoch 1 on [0] mode=fast") && logs.out().contains("the input"), logs.out());
+        Proc list = cli(lee, "list");
+        assertTrue(list.out().contains("failed (exit 3)"), list.out());
+        // nobody else reads it
+        Path other = newUser("nosy");
+        Proc nosy = cli(other, "logs", j.get("job_id").asText());
+        assertEquals(2, nosy.exit(), nosy.out());
+        assertTrue(nosy.out().contains("you have no reservation") && !nosy.out().contains("epoch"), nosy.out());
+
+        // Again, detached and kept, on a disk home: only what changed is copied, the output read while it runs.
+        Files.writeString(proj.resolve("train.sh"), "echo second run; cat data/input.txt\n");
+        Proc again = cli(lee, "run", "--gpu-type", "h100", "--hours", "0.5", "--name", "train2", "--disk", "work", "--keep", "--detach",
+                "--workdir", proj.toString(), "--", "bash", "train.sh");
+        assertEquals(0, again.exit(), again.out());
+        assertTrue(again.out().contains("follow it with: gpu-dev logs train2 -f"), again.out());
+        Proc follow = cli(lee, "logs", "train2", "-f");
+        assertEquals(0, follow.exit(), follow.out());
+        assertTrue(follow.out().contains("second run") && follow.out().contains("the input"), follow.out());
+        assertTrue(follow.out().contains("train2: exited 0"), follow.out());
+        JsonNode kept = show(lee, "train2");
+        assertEquals("active", kept.get("status").asText(), "--keep: it stays after its command");
+        assertEquals(0, kept.get("exit_code").asInt());
+        assertEquals(0, cli(lee, "cancel", "train2").exit());
+        Proc third = cli(lee, "run", "--gpu-type", "h100", "--hours", "0.5", "--name", "train3", "--disk", "work",
+                "--workdir", proj.toString(), "--", "true");
+        assertEquals(0, third.exit(), third.out());
+        assertTrue(third.out().contains("Copied 0 of 3 files"), "nothing changed on that disk: " + third.out());
+    }
+
+    @Test
+    void aBatchRunWithoutAFolderReturnsAtOnceAndItsCommandSurvivesTheCli() throws Exception {
+        Path max = newUser("max");
+        Proc run = cli(max, "run", "--gpu-type", "h100", "--hours", "0.5", "--name", "quick", "--detach", "--",
+                "sh", "-c", "echo started; sleep 1; echo 'done with it'");
+        assertEquals(0, run.exit(), run.out());
+        assertTrue(run.out().contains("Submitted batch run quick"), run.out());
+        Proc follow = cli(max, "logs", "quick", "-f");
+        assertEquals(0, follow.exit(), follow.out());
+        assertTrue(follow.out().contains("started") && follow.out().contains("done with it"), follow.out());
+        assertTrue(follow.out().contains("quick: exited 0"), follow.out());
+        JsonNode j = show(max, "quick");
+        assertEquals("expired", j.get("status").asText(), "it ended with its command");
+        assertEquals(0, j.get("exit_code").asInt());
+        Proc show = cli(max, "show", "quick");
+        assertTrue(show.out().contains("run:       sh -c 'echo started; sleep 1; echo '\\''done with it'\\''' — exited 0"), show.out());
+        Proc notRun = cli(max, "logs", "nosuch");
+        assertEquals(2, notRun.exit(), notRun.out());
+        Proc none = cli(max, "run", "--gpu-type", "h100");
+        assertEquals(2, none.exit(), none.out());
+        assertTrue(none.out().contains("run needs a command"), none.out());
+    }
+
+    @Test
     void tunnelsReachTheEnvironmentsOwnPortsAndNeverTheHostsServices() throws Exception {
         Path alice = newUser("alice");
         active(alice, "fwd");

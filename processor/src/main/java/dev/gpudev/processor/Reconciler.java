@@ -201,7 +201,7 @@ final class Reconciler {
             EnvironmentSpec.Jupyter jupyter = rank == 0 && r.lifecycle().jupyter() && access != null
                     ? new EnvironmentSpec.Jupyter(access.port(), access.token()) : null;
             out.add(new EnvironmentSpec(r.id(), r.environmentName(rank), rank, new EnvironmentSpec.Owner(r.userId(), r.username()),
-                    slice.node(), slice.gpuCount(), keys, jupyter, home, r.options().image(), gang, r.options().env()));
+                    slice.node(), slice.gpuCount(), keys, jupyter, home, r.options().image(), gang, r.options().env(), r.options().run()));
         }
         return out;
     }
@@ -254,6 +254,11 @@ final class Reconciler {
                     Transition.activate(r, at, running, detail), at)).ifPresentOrElse(live::put, () -> live.remove(r.id()));
             return;
         }
+        Observed node0 = observed.get(r.environmentName(0));
+        if (r.options().run() != null && r.lifecycle().runOutcome() == null && node0 != null && node0.runEnd() != null) {
+            runEnded(r, node0.runEnd(), live);
+            return;
+        }
         ReservationUpdate changes = ReservationUpdate.of();
         if (!running.equals(r.placement())) {
             // The environment came back elsewhere (a restart, a recreated pod): the endpoint is written whole.
@@ -266,6 +271,32 @@ final class Reconciler {
             changes.detail(detail);
         }
         update(r, changes);
+    }
+
+    /**
+     * Node 0's command ended: its code and the end of its output are recorded, and the reservation ends with
+     * it ({@link Transition#runEnded}), its environments removed (the home stays, with the whole log), unless
+     * it is kept until its hours are up.
+     */
+    private void runEnded(Reservation r, Observed.RunEnd end, LiveSet live) {
+        var outcome = new dev.gpudev.core.BatchRun.Outcome(end.exitCode(), clock.instant());
+        log.info("reservation {}: its command {}", r.id(), outcome.words());
+        if (r.options().run().keep()) {
+            String words = "the command " + outcome.words() + "; kept until its hours are up";
+            db.inTransaction(c -> reservations.note(c, r.id(), r.status(), words, outcome.endedAt(),
+                    ReservationUpdate.of().runOutcome(outcome, end.logTail()).detail(words))).ifPresent(live::put);
+            return;
+        }
+        Reservation after = db.inTransaction(c -> reservations.transition(c, r.id(), r.status(), Transition.runEnded(outcome, end.logTail()),
+                clock.instant()).orElse(null));
+        if (after != null) {
+            live.put(after);
+            for (String name : r.environmentNames()) {
+                destroy(name, "its command ended");
+            }
+        } else {
+            live.remove(r.id());
+        }
     }
 
     /** Writes what changed, only while the row is still in the state it was read in (another replica may have ended it). */

@@ -175,7 +175,8 @@ final class Sweeper {
     private boolean checkIdle(Reservation r, Map<String, Activity> activity, Map<ProxySessions.Endpoint, Integer> tunnels, Instant now,
                               LiveSet live) {
         var idle = settings.idle();
-        boolean busy = false;
+        // A batch run's command at work is use, whatever its sessions and GPUs show (it may be copying data).
+        boolean busy = r.options().run() != null && r.lifecycle().runOutcome() == null;
         for (int rank = 0; rank < r.nodeCount(); rank++) {
             Activity a = activity.get(r.environmentName(rank));
             if (a != null && (a.openSessions() > 0

@@ -29,7 +29,8 @@ final class ReservationRows {
             r.launched_at, r.expires_at, r.ssh_host, r.ssh_port, r.failure_reason, r.current_detailed_status,
             r.queue_position, r.pending_reason, r.estimated_start_at, r.warnings_sent, r.last_active_at, r.idle_warned_at,
             r.idle_opt_out, r.status_changed_at, r.jupyter_enabled, r.placement, r.disk_name, r.disk_id, r.no_persist, r.image,
-            r.node_labels, r.distributed, r.jupyter_port, r.jupyter_token, r.planned_nodes, r.priority_class, r.preempted_at, r.start_at, r.team, r.env""";
+            r.node_labels, r.distributed, r.jupyter_port, r.jupyter_token, r.planned_nodes, r.priority_class, r.preempted_at, r.start_at, r.team, r.env,
+            r.run, r.run_exit_code, r.run_ended_at""";
     static final String SELECT = "select " + COLUMNS + ", r.status_history::text as status_history, u.username"
             + " from reservations r join api_users u on u.user_id = r.user_id";
     /** The history reads as empty: the scheduler and the sweeper read every live row every cycle and never need it. */
@@ -91,11 +92,36 @@ final class ReservationRows {
                                 labels(rs.getString("node_labels")), rs.getBoolean("distributed"),
                                 diskId == null ? null : diskId.longValue(), dev.gpudev.core.PriorityClass.stored(rs.getString("priority_class")),
                                 Pgmq.instant(rs, rs.findColumn("start_at")), rs.getString("team"),
-                                new dev.gpudev.core.EnvVars(labels(rs.getString("env")))),
+                                new dev.gpudev.core.EnvVars(labels(rs.getString("env"))), run(rs.getString("run"))),
                         jupyterPort == null || jupyterToken == null ? null
                                 : new Reservation.JupyterAccess(jupyterPort.intValue(), jupyterToken),
-                        Pgmq.instant(rs, rs.findColumn("preempted_at"))),
+                        Pgmq.instant(rs, rs.findColumn("preempted_at")), outcome(rs)),
                 history(rs.getString("status_history")));
+    }
+
+    /** {"command": [...], "workdir": "...", "keep": bool}, or null. */
+    static dev.gpudev.core.BatchRun run(String json) {
+        if (json == null) {
+            return null;
+        }
+        var node = Json.read(json, com.fasterxml.jackson.databind.JsonNode.class);
+        List<String> command = new ArrayList<>();
+        node.path("command").forEach(w -> command.add(w.asText()));
+        return new dev.gpudev.core.BatchRun(command, node.hasNonNull("workdir") ? node.get("workdir").asText() : null,
+                node.path("keep").asBoolean(false));
+    }
+
+    static String runJson(dev.gpudev.core.BatchRun run) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("command", run.command());
+        m.put("workdir", run.workdir());
+        m.put("keep", run.keep());
+        return Json.write(m);
+    }
+
+    private static dev.gpudev.core.BatchRun.Outcome outcome(ResultSet rs) throws SQLException {
+        Number code = (Number) rs.getObject("run_exit_code");
+        return code == null ? null : new dev.gpudev.core.BatchRun.Outcome(code.intValue(), Pgmq.instant(rs, rs.findColumn("run_ended_at")));
     }
 
     static Map<String, String> labels(String json) {
@@ -218,6 +244,12 @@ final class ReservationRows {
             set(sets, values, "pending_reason", q == null ? null : q.pendingReason());
             set(sets, values, "estimated_start_at", q == null ? null : q.estimatedStart());
             set(sets, values, "planned_nodes", q == null || q.plannedNodes().isEmpty() ? null : String.join(",", q.plannedNodes()));
+        }
+        if (u.has(ReservationUpdate.Field.RUN_OUTCOME)) {
+            var o = u.runOutcome();
+            set(sets, values, "run_exit_code", o == null ? null : o.exitCode());
+            set(sets, values, "run_ended_at", o == null ? null : o.endedAt());
+            set(sets, values, "run_log_tail", u.runLogTail());
         }
         if (u.has(ReservationUpdate.Field.JUPYTER_ACCESS)) {
             var j = u.jupyterAccess();

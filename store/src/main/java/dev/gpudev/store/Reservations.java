@@ -36,8 +36,8 @@ public final class Reservations {
     private static final String INSERT = """
             insert into reservations (reservation_id, user_id, status, gpu_type, gpu_count, duration_hours, name, created_at,
                 current_detailed_status, status_history, idempotency_key, jupyter_enabled, idle_opt_out, disk_name, disk_id,
-                no_persist, image, node_labels, distributed, priority_class, start_at, team, env)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
+                no_persist, image, node_labels, distributed, priority_class, start_at, team, env, run)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""";
 
     /** The INSERT of a new reservation's row, every column it is born with (one statement text: one prepared plan). */
     Sql insertOf(Reservation r, String idempotencyKey) {
@@ -60,6 +60,7 @@ public final class Reservations {
         values.add(o.startAt() == null ? new Sql.Null(java.sql.Types.TIMESTAMP_WITH_TIMEZONE) : o.startAt());
         values.add(o.team() == null ? new Sql.Null(java.sql.Types.VARCHAR) : o.team());
         values.add(o.env().isEmpty() ? new Sql.Null(java.sql.Types.OTHER) : new Sql.Jsonb(Json.write(o.env().values())));
+        values.add(o.run() == null ? new Sql.Null(java.sql.Types.OTHER) : new Sql.Jsonb(ReservationRows.runJson(o.run())));
         return new Sql(INSERT, values);
     }
 
@@ -341,6 +342,16 @@ public final class Reservations {
             }
         }
         return out;
+    }
+
+    /** The end of a batch run's output as the platform kept it when the run ended (null: none kept). */
+    public Optional<String> runLogTail(Connection c, UUID id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select run_log_tail from reservations where reservation_id = ?")) {
+            ps.setObject(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.ofNullable(rs.getString(1)) : Optional.empty();
+            }
+        }
     }
 
     /** Whether a live or waiting reservation wants this disk as its home. */

@@ -222,7 +222,7 @@ public final class LocalBackend implements Backend {
                     : r.jupyter() != null && !r.jupyter().alive()
                     ? new Observed.Phase.Failed("Jupyter Lab exited", true)
                     : new Observed.Phase.Ready("127.0.0.1", r.ssh().port(), r.devices(), detail(r));
-            out.put(name, new Observed(name, r.spec().reservationId(), r.spec().rank(), phase));
+            out.put(name, new Observed(name, r.spec().reservationId(), r.spec().rank(), phase, r.run() == null ? null : r.run().ended()));
         });
         return out;
     }

@@ -21,7 +21,8 @@ import java.util.stream.Collectors;
  * its home, its Jupyter. Made anew ({@link #start}) or taken over from a server before this one
  * ({@link #adopt}): the box and everything in it kept running, the endpoint listens again on its port.
  */
-record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh, List<Integer> devices, Path home, JupyterProcess jupyter) {
+record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh, List<Integer> devices, Path home, JupyterProcess jupyter,
+                        BatchProcess run) {
     private static final Logger log = LoggerFactory.getLogger(LocalEnvironment.class);
 
     /** What every environment of a backend is made with. */
@@ -55,13 +56,16 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
     }
 
     LocalEnvironment with(EnvironmentSpec s, JupyterProcess j) {
-        return new LocalEnvironment(s, box, ssh, devices, home, j);
+        return new LocalEnvironment(s, box, ssh, devices, home, j, run);
     }
 
-    /** Ends it: Jupyter, the endpoint, the box and everything that runs in it. */
+    /** Ends it: Jupyter, its batch run, the endpoint, the box and everything that runs in it. */
     void stop() {
         if (jupyter != null) {
             jupyter.stop();
+        }
+        if (run != null) {
+            run.stop();
         }
         ssh.close();
         box.close();
@@ -87,14 +91,16 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
         Accounts.own(home, uid);
         Box box = ctx.sandbox().start(boxSpec(ctx, spec, home, devices, network), ctx.cgroups());
         EnvironmentSshServer ssh;
+        BatchProcess run;
         try {
             ssh = endpoint(spec.name(), dir, box);
             SpecFile.write(dir, spec);
+            run = spec.run() == null ? null : BatchProcess.start(spec, box, dir);
         } catch (IOException e) {
             box.close();
             throw e;
         }
-        return new LocalEnvironment(spec, box, ssh, devices, home, null);
+        return new LocalEnvironment(spec, box, ssh, devices, home, null, run);
     }
 
     /**
@@ -123,7 +129,8 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
         try {
             EnvironmentSshServer ssh = endpoint(spec.name(), dir, box.get());
             ssh.authorize(spec.authorizedKeys());
-            return Optional.of(new LocalEnvironment(spec, box.get(), ssh, devices, home, null));
+            BatchProcess run = spec.run() == null ? null : BatchProcess.adopt(spec, box.get(), dir);
+            return Optional.of(new LocalEnvironment(spec, box.get(), ssh, devices, home, null, run));
         } catch (IOException e) {
             log.warn("environment {}: its box runs but its endpoint cannot listen ({}); it is made again", spec.name(), e.getMessage());
             box.get().close();

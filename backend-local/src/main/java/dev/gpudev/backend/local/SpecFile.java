@@ -56,6 +56,15 @@ final class SpecFile {
             p.setProperty("key." + i, spec.authorizedKeys().get(i));
         }
         spec.env().values().forEach((k, v) -> p.setProperty("env." + k, v)); // the file is the server's alone (0600)
+        if (spec.run() != null) {
+            for (int i = 0; i < spec.run().command().size(); i++) {
+                p.setProperty("run." + i, spec.run().command().get(i));
+            }
+            if (spec.run().workdir() != null) {
+                p.setProperty("run.workdir", spec.run().workdir());
+            }
+            p.setProperty("run.keep", Boolean.toString(spec.run().keep()));
+        }
         Path tmp = envDir.resolve(NAME + ".new");
         try (var out = Files.newOutputStream(tmp)) {
             p.store(out, "what " + spec.name() + " was made from");
@@ -83,9 +92,14 @@ final class SpecFile {
         String gang = p.getProperty("gang");
         java.util.Map<String, String> env = new java.util.TreeMap<>();
         p.stringPropertyNames().stream().filter(k -> k.startsWith("env.")).forEach(k -> env.put(k.substring(4), p.getProperty(k)));
+        List<String> run = new ArrayList<>();
+        for (int i = 0; p.getProperty("run." + i) != null; i++) {
+            run.add(p.getProperty("run." + i));
+        }
         return new EnvironmentSpec(UUID.fromString(p.getProperty("reservation")), p.getProperty("name"), Integer.parseInt(p.getProperty("rank")),
                 new EnvironmentSpec.Owner(Long.parseLong(p.getProperty("owner.id")), p.getProperty("owner.name")), p.getProperty("node"),
                 Integer.parseInt(p.getProperty("gpus")), keys, null, home, p.getProperty("image"),
-                gang == null ? null : new Gang(Arrays.asList(gang.split(","))), new dev.gpudev.core.EnvVars(env));
+                gang == null ? null : new Gang(Arrays.asList(gang.split(","))), new dev.gpudev.core.EnvVars(env),
+                run.isEmpty() ? null : new dev.gpudev.core.BatchRun(run, p.getProperty("run.workdir"), Boolean.parseBoolean(p.getProperty("run.keep"))));
     }
 }

@@ -66,6 +66,15 @@ final class TenantJobs {
             exit 0
             """;
 
+    /** A batch run's end as its owner left it: the recorded code (a line, maybe empty), then the end of its log. */
+    private static final String RUN_END = """
+            d="$HOME/.gpudev/runs"
+            [ -f "$d/$1.exit" ] && [ ! -L "$d/$1.exit" ] && head -c 12 -- "$d/$1.exit" | tr -dc 0-9
+            echo
+            [ -f "$d/$1.log" ] && [ ! -L "$d/$1.log" ] && tail -c "$2" -- "$d/$1.log"
+            exit 0
+            """;
+
     /** Entries visited by a listing at most: past it the total is a lower bound and the listing is cut short. */
     static final int LISTING_VISITS = 200_000;
     /** What a job may print at most (a tree of deep, long names prints a lot): past it, it is stopped there. */
@@ -78,6 +87,23 @@ final class TenantJobs {
     static void notice(Box box, String environment, String fileName, String message, Duration deadline) throws BackendException {
         run(box.command(List.of("/bin/sh", "-c", NOTICE, "gpudev-notice", fileName, message, environment), Map.of()), deadline,
                 "writing notice " + fileName + " of " + environment);
+    }
+
+    /**
+     * A batch run's recorded exit code (null when none was) and the last {@code tailBytes} of its log, read as
+     * the environment's owner inside its box: a link or a FIFO put there reads as nothing, never as the server.
+     */
+    static Map.Entry<Integer, String> runEnd(Box box, String environment, int tailBytes, Duration deadline) throws BackendException {
+        Output out = run(box.command(List.of("/bin/sh", "-c", RUN_END, "gpudev-run-end", environment, Integer.toString(tailBytes)), Map.of()),
+                deadline, "reading the end of the run of " + environment, Integer.MAX_VALUE, (byte) 0);
+        String text = new String(out.bytes(), java.nio.charset.StandardCharsets.UTF_8);
+        int nl = text.indexOf('\n');
+        String first = nl < 0 ? text : text.substring(0, nl);
+        Integer code = null;
+        if (!first.isEmpty() && first.length() <= 9) {
+            code = Integer.valueOf(first);
+        }
+        return new java.util.AbstractMap.SimpleImmutableEntry<>(code, nl < 0 ? "" : text.substring(nl + 1));
     }
 
     /** Removes notices whose names start with any of the prefixes from a running environment's home, as its owner. */

@@ -17,13 +17,22 @@ import java.util.UUID;
  * @param image          the container image (backends without containers ignore it and say so)
  * @param gang           the nodes of a distributed reservation (this one is {@code rank}); null when not distributed
  * @param env            the reservation's own variables, in every session and process (the platform's own win)
+ * @param run            a batch run: the command the environment runs detached, once, as its owner (its output in
+ *                       {@code ~/.gpudev/runs/NAME.log}, waiting for {@code NAME.go} there first when a folder is
+ *                       copied); {@link Observed#runEnd} says how it ended. Null: none
  */
 public record EnvironmentSpec(UUID reservationId, String name, int rank, Owner owner, String node, int gpuCount,
                               List<String> authorizedKeys, Jupyter jupyter, Home home, String image, Gang gang,
-                              dev.gpudev.core.EnvVars env) {
+                              dev.gpudev.core.EnvVars env, dev.gpudev.core.BatchRun run) {
     public EnvironmentSpec {
         authorizedKeys = List.copyOf(authorizedKeys);
         env = env == null ? dev.gpudev.core.EnvVars.NONE : env;
+    }
+
+    public EnvironmentSpec(UUID reservationId, String name, int rank, Owner owner, String node, int gpuCount,
+                           List<String> authorizedKeys, Jupyter jupyter, Home home, String image, Gang gang,
+                           dev.gpudev.core.EnvVars env) {
+        this(reservationId, name, rank, owner, node, gpuCount, authorizedKeys, jupyter, home, image, gang, env, null);
     }
 
     public EnvironmentSpec(UUID reservationId, String name, int rank, Owner owner, String node, int gpuCount,

@@ -1,0 +1,230 @@
+package dev.gpudev.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Batch runs: {@code gpu-dev run [reserve options] [--workdir DIR] [--keep] [--detach] -- CMD…} and
+ * {@code gpu-dev logs NAME [-f]}. The command runs detached in the environment (the CLI may go); while
+ * the environment is there its log is read over SSH through the proxy, after that the platform gives the
+ * end of it it kept.
+ */
+final class RunCommands {
+    private RunCommands() {
+    }
+
+    /** Where a run's files are in the home (the same as the platform's BatchRun.DIR). */
+    static final String RUNS = ".gpudev/runs";
+
+    static final class Run extends ReserveCommand {
+        static Cli.Command command() {
+            return ReserveCommand.options(Cli.Command.of("run", "Run a command on GPUs and walk away: reserves, copies --workdir,"
+                            + " runs CMD detached, ends when it ends. run [options] -- CMD..."))
+                    .rest("CMD", "the command and its arguments")
+                    .text("--workdir", "DIR", "copy this folder (.gitignore honoured; only what changed) to ~/BASENAME in the home"
+                            + " and run CMD there")
+                    .flag("--keep", "keep the reservation until its hours are up after CMD ends (default: it ends with CMD)")
+                    .flag("--detach", "return once CMD started (at once when there is no --workdir) instead of following its output")
+                    .action(new Run());
+        }
+
+        @Override
+        int call() throws Exception {
+            List<String> command = args.rest(0);
+            if (command.isEmpty()) {
+                throw new CliException(2, "run needs a command: gpu-dev run --gpu-type h100 -- python train.py");
+            }
+            Path dir = null;
+            if (args.text("--workdir") != null) {
+                dir = Path.of(args.text("--workdir")).toAbsolutePath().normalize();
+                if (!Files.isDirectory(dir)) {
+                    throw new CliException(2, "--workdir " + args.text("--workdir") + " is not a folder");
+                }
+            }
+            Map<String, Object> body = request();
+            Map<String, Object> run = new java.util.LinkedHashMap<>();
+            run.put("command", command);
+            if (dir != null) {
+                run.put("workdir", Workdir.remoteName(dir));
+            }
+            run.put("keep", args.flag("--keep"));
+            body.put("run", run);
+            ApiClient api = api();
+            JsonNode job = api.post("/v1/jobs/submit", body);
+            String id = job.get("job_id").asText();
+            String ref = job.hasNonNull("name") ? job.get("name").asText() : id.substring(0, 8);
+            boolean detach = args.flag("--detach");
+            if (detach && dir == null) {
+                out().println("Submitted batch run " + ref + " (" + id + "); follow it with: gpu-dev logs " + ref + " -f");
+                return 0;
+            }
+            err().println("Submitted " + ref + "; waiting for it to start…");
+            JsonNode active = ReserveCommand.untilSettled(api, id, err());
+            if (!"active".equals(active.get("status").asText())) {
+                return ended(this, api, id, ref);
+            }
+            if (dir != null) {
+                copy(api, active, dir);
+            }
+            if (detach) {
+                out().println("Running " + ref + "; follow it with: gpu-dev logs " + ref + " -f");
+                return 0;
+            }
+            err().println("Running; its output follows (Ctrl-C stops following, not the command: gpu-dev logs " + ref + " -f)");
+            follow(this, api, active, 0, true);
+            return ended(this, api, id, ref);
+        }
+
+        /** Copies what changed of the folder to ~/WORKDIR over the proxy, then says the command may start. */
+        private void copy(ApiClient api, JsonNode job, Path dir) throws IOException, InterruptedException {
+            String remote = Workdir.remoteName(dir);
+            String env = environment(job);
+            List<String> ssh = ssh(this, api, job, 0);
+            long started = System.nanoTime();
+            Process listing = new ProcessBuilder(concat(ssh, "mkdir -p ~/" + remote + " && cd ~/" + remote
+                    + " && find . -type f -printf '%P\\t%s\\t%T@\\n'")).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String there = new String(listing.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (listing.waitFor() != 0) {
+                throw new CliException(1, "could not look at ~/" + remote + " in the environment (ssh exited " + listing.exitValue() + ")");
+            }
+            List<String> files = Workdir.files(dir);
+            List<String> changed = Workdir.changed(dir, files, Workdir.listing(there));
+            String go = "mkdir -p ~/" + RUNS + " && : > ~/" + RUNS + "/" + env + ".go";
+            int code;
+            if (changed.isEmpty()) {
+                code = new ProcessBuilder(concat(ssh, go)).inheritIO().start().waitFor();
+            } else {
+                Path list = Files.createTempFile("gpu-dev-files", ".lst");
+                try {
+                    Files.write(list, String.join("\0", changed).concat("\0").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    var tar = new ProcessBuilder("tar", "-C", dir.toString(), "-cf", "-", "--null", "-T", list.toString())
+                            .redirectError(ProcessBuilder.Redirect.INHERIT);
+                    var receive = new ProcessBuilder(concat(ssh, "tar -xf - -C ~/" + remote + " && " + go))
+                            .redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT);
+                    List<Process> pipeline = ProcessBuilder.startPipeline(List.of(tar, receive));
+                    code = pipeline.getLast().waitFor();
+                    if (pipeline.getFirst().waitFor() != 0) {
+                        code = pipeline.getFirst().exitValue();
+                    }
+                } finally {
+                    Files.deleteIfExists(list);
+                }
+            }
+            if (code != 0) {
+                throw new CliException(1, "copying " + dir + " failed (exit " + code + "); the command waits 30 minutes for it:"
+                        + " run again, or cancel it");
+            }
+            long bytes = 0;
+            for (String f : changed) {
+                bytes += Files.size(dir.resolve(f));
+            }
+            err().printf("Copied %d of %d files (%s) to ~/%s in %.1f s%n", changed.size(), files.size(), Workdir.size(bytes), remote,
+                    (System.nanoTime() - started) / 1e9);
+        }
+    }
+
+    static final class Logs extends Base {
+        static Cli.Command command() {
+            return Cli.Command.of("logs", "Show a batch run's output (gpu-dev run): while it runs, and after it ended.")
+                    .param("ID|NAME", null)
+                    .flag("-f", "--follow", "follow it until the command ends")
+                    .integer("--node", "N", 0, "which node of a distributed run (default 0; its environment must still be there)")
+                    .action(new Logs());
+        }
+
+        @Override
+        int call() throws Exception {
+            String ref = args.param(0);
+            ApiClient api = api();
+            JsonNode job = api.get("/v1/jobs/" + Output.pathSegment(ref));
+            if (!job.hasNonNull("run")) {
+                throw new CliException(2, "reservation " + ref + " is not a batch run (gpu-dev run): it has no output of its own;"
+                        + " connect to it with gpu-dev connect " + ref);
+            }
+            String status = job.get("status").asText();
+            boolean follow = args.flag("--follow");
+            if (("queued".equals(status) || "preparing".equals(status)) && follow) {
+                err().println("Waiting for it to start…");
+                job = ReserveCommand.untilSettled(api, job.get("job_id").asText(), err());
+                status = job.get("status").asText();
+            }
+            if ("active".equals(status)) {
+                follow(this, api, job, args.integer("--node"), follow && job.path("run").path("ended_at").isNull());
+            } else if ("queued".equals(status) || "preparing".equals(status)) {
+                err().println("reservation " + ref + " is " + status + ": its command has not started (gpu-dev logs " + ref + " -f waits for it)");
+                return 0;
+            } else {
+                JsonNode kept = api.get("/v1/jobs/" + job.get("job_id").asText() + "/logs");
+                if (kept.hasNonNull("tail")) {
+                    String tail = kept.get("tail").asText();
+                    out().print(tail);
+                    out().flush();
+                    if (tail.getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 60 * 1024) {
+                        err().println("(its last 64 KiB; the whole log is in its home at " + kept.get("log_path").asText() + ")");
+                    }
+                } else {
+                    err().println("(no output kept: it " + kept.get("run_state").asText() + "; whatever it wrote is in its home at "
+                            + kept.get("log_path").asText() + ")");
+                }
+            }
+            if (!follow) {
+                return 0;
+            }
+            return ended(this, api, job.get("job_id").asText(), ref);
+        }
+    }
+
+    /** Prints the log of a node's run over SSH: all of it, then (follow) what it writes until the command ends. */
+    static void follow(Base b, ApiClient api, JsonNode job, int node, boolean follow) throws IOException, InterruptedException {
+        int nodes = job.hasNonNull("nodes") ? job.get("nodes").size() : 1;
+        if (node < 0 || node >= nodes) {
+            throw new CliException(2, "it has " + nodes + " node(s): --node 0" + (nodes > 1 ? " to " + (nodes - 1) : ""));
+        }
+        String env = environment(job) + (node == 0 ? "" : "-n" + node);
+        String f = "\"$HOME/" + RUNS + "/" + env + ".log\"";
+        String e = "\"$HOME/" + RUNS + "/" + env + ".exit\"";
+        String script = follow
+                ? "while [ ! -e " + f + " ] && [ ! -e " + e + " ]; do sleep 0.1; done; tail -c +1 -f " + f + " 2>/dev/null & t=$!;"
+                + " while [ ! -e " + e + " ]; do sleep 0.2; done; sleep 0.3; kill $t 2>/dev/null; wait $t 2>/dev/null; exit 0"
+                : "cat " + f + " 2>/dev/null; exit 0";
+        new ProcessBuilder(concat(ssh(b, api, job, node), script)).inheritIO().start().waitFor();
+    }
+
+    /** How the run ended, in a line on stderr, as the exit code (a run the platform ended otherwise: 1). */
+    static int ended(Base b, ApiClient api, String id, String ref) {
+        JsonNode j = Poll.until(() -> api.get("/v1/jobs/" + id),
+                x -> x.hasNonNull("exit_code") || Poll.ended(x), Duration.ofSeconds(60), Duration.ofMillis(200));
+        b.err().println(ref + ": " + j.path("run").path("state").asText(j.get("status").asText())
+                + (j.hasNonNull("exit_code") ? "" : j.hasNonNull("failure_reason") ? " — " + j.get("failure_reason").asText() : ""));
+        if (j.hasNonNull("exit_code")) {
+            return Math.min(255, Math.max(0, j.get("exit_code").asInt()));
+        }
+        return 1;
+    }
+
+    /** The environment's name (its files in the home are named after it). */
+    static String environment(JsonNode job) {
+        return job.get("connection").get("host_key_alias").asText();
+    }
+
+    /** ssh to a node of an active reservation, through the proxy, without a terminal. */
+    private static List<String> ssh(Base b, ApiClient api, JsonNode job, int node) {
+        ObjectNode creds = b.session().credentials();
+        Path config = SshConfig.write(b.settings, creds, JobCommands.activeWith(api, job));
+        return List.of("ssh", "-F", config.toString(), "-T", "-o", "LogLevel=ERROR", SshConfig.hostAlias(job, node));
+    }
+
+    private static List<String> concat(List<String> a, String last) {
+        List<String> out = new ArrayList<>(a);
+        out.add(last);
+        return out;
+    }
+}
