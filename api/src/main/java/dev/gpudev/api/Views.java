@@ -18,7 +18,7 @@ final class Views {
         this.backend = backend;
     }
 
-    /** A batch run: its command (its owner's and admins' eyes only: words may hold secrets), where its log is, how it stands. */
+    /** A batch run: its command (its owner's eyes only, as its variables: words may hold secrets), where its log is, how it stands. */
     private static Map<String, Object> run(Reservation r, boolean mayRead) {
         var run = r.options().run();
         if (run == null) {
@@ -70,7 +70,7 @@ final class Views {
         if (owner) { // its own variables may be secrets: its owner's eyes only
             m.put("env", r.options().env().values());
         }
-        m.put("run", run(r, owner || who != null && who.admin()));
+        m.put("run", run(r, owner));
         m.put("exit_code", r.lifecycle().runOutcome() == null ? null : r.lifecycle().runOutcome().exitCode());
         m.put("distributed", r.options().distributed());
         m.put("priority_class", r.options().priority().wire());

@@ -122,8 +122,12 @@ final class ApiFixture implements AutoCloseable {
     }
 
     UUID activeReservation(String ownerKey, String name, int gpus) throws Exception {
-        Res submitted = call("POST", "/v1/jobs/submit", ownerKey, "{\"gpu_type\":\"h100\",\"gpu_count\":" + gpus
-                + ",\"duration_hours\":1,\"name\":\"" + name + "\"}");
+        return active(ownerKey, "{\"gpu_type\":\"h100\",\"gpu_count\":" + gpus + ",\"duration_hours\":1,\"name\":\"" + name + "\"}", gpus);
+    }
+
+    /** A reservation submitted with this body (of so many GPUs), made active as the processor would. */
+    UUID active(String ownerKey, String body, int gpus) throws Exception {
+        Res submitted = call("POST", "/v1/jobs/submit", ownerKey, body);
         if (submitted.status() != 201) {
             throw new IllegalStateException("submit refused: " + submitted.raw());
         }

@@ -29,6 +29,7 @@ class AuthorizationMatrixTest {
     static long ownerApiKey;
     static long ownerDiskOperation;
     static long ownerHook;
+    static java.util.UUID runJob;
 
     enum Expect { PUBLIC, OK, DENIED_401, DENIED_403, HIDDEN_404, BAD_LOGIN_TOKEN, BAD_LOGIN_LINK, BAD_REQUEST }
 
@@ -39,7 +40,9 @@ class AuthorizationMatrixTest {
     /** Routes about one reservation: the owner and admins act, added users only read (told so), others see nothing. */
     static final Set<String> RESERVATION_READ = Set.of("GET /v1/jobs/{id}");
     static final Set<String> RESERVATION_WRITE = Set.of("POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/extend", "POST /v1/jobs/{id}/duration",
-            "POST /v1/jobs/{id}/users", "POST /v1/jobs/{id}/jupyter/enable", "POST /v1/jobs/{id}/jupyter/disable");
+            "POST /v1/jobs/{id}/users", "POST /v1/jobs/{id}/jupyter/enable", "POST /v1/jobs/{id}/jupyter/disable",
+            // a batch run's output may hold secrets: its owner's and admins' (someone added connects and reads it there)
+            "GET /v1/jobs/{id}/logs");
     static final Set<String> ADMIN_ONLY = Set.of("POST /v1/admin/invites", "GET /v1/audit", "GET /v1/admin/users", "GET /v1/admin/keys",
             "GET /v1/admin/invites", "POST /v1/admin/users/{name}/disable", "POST /v1/admin/users/{name}/enable",
             "POST /v1/admin/users/{name}/share", "POST /v1/admin/teams", "POST /v1/admin/teams/{name}", "DELETE /v1/admin/teams/{name}",
@@ -60,6 +63,9 @@ class AuthorizationMatrixTest {
         f.newUser("bystander"); // whom admins disable and enable again
         f.call("POST", "/v1/keys/rotate", revoked, "{\"revoke_old\":true}");
         job = f.activeReservation(owner, "shared");
+        runJob = java.util.UUID.fromString(f.call("POST", "/v1/jobs/submit", owner, "{\"gpu_type\":\"h100\",\"gpu_count\":1,"
+                + "\"duration_hours\":1,\"run\":{\"command\":[\"true\"]}}").body().get("job_id").asText());
+        f.db.inTransaction(c -> new ReservationUsers().add(c, runJob, new Users().findByName(c, "added").orElseThrow().userId(), 0L + 1));
         f.db.inTransaction(c -> new ReservationUsers().add(c, job, new Users().findByName(c, "added").orElseThrow().userId(), 0L + 1));
         ownerSshKey = f.call("POST", "/v1/ssh-keys", owner,
                 "{\"public_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ o\"}").body().get("id").asLong();
@@ -168,6 +174,9 @@ class AuthorizationMatrixTest {
         }
         if (route.startsWith("GET /v1/disk-operations")) {
             return path.replace("{id}", Long.toString(ownerDiskOperation));
+        }
+        if (route.equals("GET /v1/jobs/{id}/logs")) {
+            return path.replace("{id}", runJob.toString());
         }
         return path.replace("{id}", job.toString());
     }
