@@ -201,6 +201,14 @@ public final class EnvironmentObjects {
         env.add(new EnvVar("GPUDEV_ENVIRONMENT", spec.name(), null));
         env.add(new EnvVar("GPUDEV_OWNER", spec.owner().username(), null));
         env.add(new EnvVar("GPUDEV_RANK", Integer.toString(spec.rank()), null));
+        if (spec.run() != null) {
+            // the entrypoint starts gpudev-run with these words (quoted as a POSIX shell reads them back)
+            env.add(new EnvVar("GPUDEV_RUN_NAME", spec.name(), null));
+            env.add(new EnvVar("GPUDEV_RUN_COMMAND", spec.run().shellLine(), null));
+            if (spec.run().workdir() != null) {
+                env.add(new EnvVar("GPUDEV_RUN_WORKDIR", spec.run().workdir(), null));
+            }
+        }
         if (distributed) {
             // node 0 is reached at its stable DNS name (the headless peers Service), on the rendezvous port
             spec.gang().variables(spec.rank(), masterAddress(spec.gang().node0(), spec.reservationId(), settings.namespace()),
@@ -253,7 +261,8 @@ public final class EnvironmentObjects {
                 .addNewToleration().withKey("nvidia.com/gpu").withOperator("Exists").withEffect("NoSchedule").endToleration()
                 .withAutomountServiceAccountToken(false)
                 .withEnableServiceLinks(false)
-                .withRestartPolicy("Always")
+                // a run's status container ends (exit 0) with the command: it must stay ended, the dev container restarts on failure
+                .withRestartPolicy(spec.run() == null ? "Always" : "OnFailure")
                 .withTerminationGracePeriodSeconds(30L)
                 .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(1000L).withRunAsGroup(1000L).withFsGroup(1000L)
                 .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().endSecurityContext()
@@ -278,7 +287,33 @@ public final class EnvironmentObjects {
         if (distributed) {
             podSpec.withSubdomain(peers(spec.reservationId()));
         }
+        if (spec.run() != null) {
+            podSpec.addToContainers(runStatus(spec, image));
+        }
         return podSpec.endSpec().build();
+    }
+
+    /** The container that tells the platform how a batch run ended: its termination message (code, then the log's end). */
+    public static final String RUN_STATUS = "run-status";
+
+    /**
+     * A batch run's status container: no GPU, a few MiB, the home read-only; it waits for the command's exit code
+     * in the home (gpudev-run writes it) and ends with the code and the end of the log as its termination message,
+     * which the platform reads from the pod's status (no exec, no log access needed).
+     */
+    static io.fabric8.kubernetes.api.model.Container runStatus(EnvironmentSpec spec, String image) {
+        return new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(RUN_STATUS).withImage(image).withImagePullPolicy("IfNotPresent")
+                .withCommand("/usr/local/bin/gpudev-run", "--report")
+                .withEnv(new EnvVar("GPUDEV_RUN_NAME", spec.name(), null), new EnvVar("HOME", HOME, null))
+                .withTerminationMessagePolicy("File")
+                .withNewResources()
+                .withLimits(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("32Mi"), "ephemeral-storage", new Quantity("16Mi")))
+                .withRequests(Map.of("cpu", new Quantity("10m"), "memory", new Quantity("16Mi"), "ephemeral-storage", new Quantity("1Mi")))
+                .endResources()
+                .withNewSecurityContext().withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true)
+                .withNewCapabilities().withDrop("ALL").endCapabilities().endSecurityContext()
+                .addNewVolumeMount().withName("home").withMountPath(HOME).withReadOnly(true).endVolumeMount()
+                .build();
     }
 
     /** An environment's /workspace (local, deleted with the pod) at most. */

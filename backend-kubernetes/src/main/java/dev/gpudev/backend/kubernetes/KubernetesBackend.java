@@ -178,7 +178,8 @@ public final class KubernetesBackend implements Backend {
             }
             String name = p.getMetadata().getName();
             Service svc = services.current(name);
-            out.put(name, new Observed(name, reservation(p), rank(p), PodPhases.of(p, svc, ns, now, settings.unschedulableAfter())));
+            out.put(name, new Observed(name, reservation(p), rank(p), PodPhases.of(p, svc, ns, now, settings.unschedulableAfter()),
+                    PodPhases.runEnd(p)));
         }
         for (ConfigMap root : roots.all()) {
             String name = root.getMetadata().getName();

@@ -84,7 +84,8 @@ public final class PodPhases {
             }
             case "Running" -> {
                 PodCondition ready = condition(pod, "Ready");
-                if (ready != null && "True".equals(ready.getStatus())) {
+                // a batch run's status container has ended with its command: the pod is no longer "Ready", its sshd still is
+                if (ready != null && "True".equals(ready.getStatus()) || devReady(containers, pod)) {
                     return new Observed.Phase.Ready(host(pod, service, namespace), port(service), List.of(),
                             "running on " + pod.getSpec().getNodeName());
                 }
@@ -100,6 +101,39 @@ public final class PodPhases {
                 return new Observed.Phase.Starting("its node is not responding");
             }
         }
+    }
+
+    private static boolean devReady(List<ContainerStatus> containers, Pod pod) {
+        if (pod.getSpec().getContainers().size() < 2) {
+            return false;
+        }
+        String dev = pod.getSpec().getContainers().getFirst().getName();
+        return containers.stream().anyMatch(c -> dev.equals(c.getName()) && Boolean.TRUE.equals(c.getReady()));
+    }
+
+    /**
+     * How a batch run ended, from its status container's termination message (the code on the first line, then the
+     * end of its log); null while it runs, or when the pod has no run.
+     */
+    public static Observed.RunEnd runEnd(Pod pod) {
+        if (pod.getStatus() == null || pod.getStatus().getContainerStatuses() == null) {
+            return null;
+        }
+        for (ContainerStatus c : pod.getStatus().getContainerStatuses()) {
+            if (!EnvironmentObjects.RUN_STATUS.equals(c.getName()) || c.getState() == null || c.getState().getTerminated() == null) {
+                continue;
+            }
+            var t = c.getState().getTerminated();
+            String message = t.getMessage() == null ? "" : t.getMessage();
+            int nl = message.indexOf('\n');
+            String first = (nl < 0 ? message : message.substring(0, nl)).strip();
+            if (t.getExitCode() == null || t.getExitCode() != 0 || !first.matches("[0-9]{1,9}")) {
+                return new Observed.RunEnd(137, "(the run's status container ended without its code"
+                        + (t.getReason() == null ? "" : ": " + t.getReason()) + ")");
+            }
+            return new Observed.RunEnd(Integer.parseInt(first), nl < 0 ? "" : message.substring(nl + 1));
+        }
+        return null;
     }
 
     /** Where the proxy reaches sshd: the Service's cluster IP (or its DNS name until it has one). */

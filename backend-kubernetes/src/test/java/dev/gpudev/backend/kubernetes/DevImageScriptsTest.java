@@ -113,4 +113,43 @@ class DevImageScriptsTest {
         run("gpudev-entrypoint", env);
         assertEquals(key, Files.readString(hostKey), "a pod made again keeps its host key (it lives in the home)");
     }
+
+    @Test
+    void theEntrypointStartsABatchRunOnceWhoseStatusContainerReportsItsCodeAndOutput() throws Exception {
+        Path sshd = bin.resolve("fake-sshd");
+        Files.writeString(sshd, "#!/bin/sh\nexit 0\n");
+        sshd.toFile().setExecutable(true);
+        Path agent = bin.resolve("fake-agent");
+        Files.writeString(agent, "#!/bin/sh\nexit 0\n");
+        agent.toFile().setExecutable(true);
+        Files.createDirectories(home.resolve("proj"));
+        // the words as the platform quotes them (BatchRun.shellLine): one with a space and a quote stays one word
+        Map<String, String> env = Map.of("GPUDEV_SSHD", sshd.toString(), "GPUDEV_AGENT", agent.toString(),
+                "GPUDEV_RUN", IMAGE.resolve("gpudev-run").toString(), "GPUDEV_RUN_NAME", "gpudev-x",
+                "GPUDEV_RUN_COMMAND", dev.gpudev.core.BatchRun.quote("sh") + " -c " + dev.gpudev.core.BatchRun.quote("echo \"[$1]\" in $(basename $PWD); exit 4")
+                        + " x " + dev.gpudev.core.BatchRun.quote("it's two words"),
+                "GPUDEV_RUN_WORKDIR", "proj");
+        run("gpudev-entrypoint", env);
+        Path runs = home.resolve(".gpudev/runs");
+        Files.createDirectories(runs);
+        Files.writeString(runs.resolve("gpudev-x.go"), ""); // what the CLI writes (mkdir -p first) when the folder is copied
+        Path code = runs.resolve("gpudev-x.exit");
+        for (int i = 0; i < 200 && !Files.exists(code); i++) {
+            Thread.sleep(50);
+        }
+        assertEquals("4", Files.readString(code).strip());
+        assertEquals("[it's two words] in proj\n", Files.readString(runs.resolve("gpudev-x.log")));
+        // a pod made again never runs the command twice
+        run("gpudev-entrypoint", env);
+        Thread.sleep(300);
+        assertEquals("[it's two words] in proj\n", Files.readString(runs.resolve("gpudev-x.log")));
+        // the status container: the code, then the end of the log, as its termination message
+        Path message = dir.resolve("termination-log");
+        ProcessBuilder pb = new ProcessBuilder("bash", IMAGE.resolve("gpudev-run").toString(), "--report");
+        pb.environment().putAll(Map.of("HOME", home.toString(), "GPUDEV_RUN_NAME", "gpudev-x", "GPUDEV_TERMINATION_LOG", message.toString()));
+        Process p = pb.start();
+        assertTrue(p.waitFor(20, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue());
+        assertEquals("4\n[it's two words] in proj\n", Files.readString(message));
+    }
 }

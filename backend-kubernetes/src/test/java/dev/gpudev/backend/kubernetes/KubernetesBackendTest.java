@@ -433,6 +433,45 @@ class KubernetesBackendTest {
     }
 
     @Test
+    void aBatchRunsPodStartsItsCommandAndItsStatusContainerSaysHowItEnded() throws Exception {
+        UUID id = UUID.randomUUID();
+        var run = new dev.gpudev.core.BatchRun(List.of("python", "train.py", "--note", "it's fine"), "proj", false);
+        var spec = new EnvironmentSpec(id, "gpudev-batch", 0, new EnvironmentSpec.Owner(7, "alice"), "gpu-1", 1, List.of(KEY), null,
+                new EnvironmentSpec.Home.Own(), null, null, null, run);
+        backend.ensure(spec);
+        Pod p = pod("gpudev-batch");
+        assertEquals("OnFailure", p.getSpec().getRestartPolicy(), "the status container stays ended; sshd is restarted when it fails");
+        var env = p.getSpec().getContainers().getFirst().getEnv();
+        assertTrue(env.stream().anyMatch(e -> e.getName().equals("GPUDEV_RUN_COMMAND") && e.getValue().equals("python train.py --note 'it'\\''s fine'")),
+                env.toString());
+        assertTrue(env.stream().anyMatch(e -> e.getName().equals("GPUDEV_RUN_WORKDIR") && e.getValue().equals("proj")), env.toString());
+        var status = p.getSpec().getContainers().get(1);
+        assertEquals(EnvironmentObjects.RUN_STATUS, status.getName());
+        assertEquals(List.of("/usr/local/bin/gpudev-run", "--report"), status.getCommand());
+        assertNull(status.getResources().getLimits().get("nvidia.com/gpu"), "no GPU of its own");
+        assertTrue(status.getVolumeMounts().getFirst().getReadOnly(), "it only reads the home");
+        assertFalse(status.getSecurityContext().getAllowPrivilegeEscalation());
+        until("gpudev-batch", ph -> ph instanceof Observed.Phase.Ready);
+        assertNull(backend.observe().get("gpudev-batch").runEnd(), "running");
+        // the command ended: the status container ends with the code and the log's end; the pod is no longer Ready, sshd is
+        cluster.client.pods().inNamespace(NS).withName("gpudev-batch").editStatus(x -> {
+            x.getStatus().getConditions().stream().filter(c -> c.getType().equals("Ready")).forEach(c -> c.setStatus("False"));
+            x.getStatus().getContainerStatuses().add(new io.fabric8.kubernetes.api.model.ContainerStatusBuilder().withName(EnvironmentObjects.RUN_STATUS)
+                    .withReady(false).withNewState().withNewTerminated().withExitCode(0).withReason("Completed")
+                    .withMessage("3\nloss 0.41\nTraceback: boom\n").endTerminated().endState().build());
+            return x;
+        });
+        Instant deadline = Instant.now().plusSeconds(30);
+        while (backend.observe().get("gpudev-batch").runEnd() == null && Instant.now().isBefore(deadline)) {
+            Thread.sleep(20);
+        }
+        Observed o = backend.observe().get("gpudev-batch");
+        assertEquals(new Observed.RunEnd(3, "loss 0.41\nTraceback: boom\n"), o.runEnd());
+        assertInstanceOf(Observed.Phase.Ready.class, o.phase(), "still reachable (its home, its log): " + o.phase());
+        backend.destroy("gpudev-batch");
+    }
+
+    @Test
     void destroyRemovesTheEnvironmentButNotItsHomeAndSnapshotsADiskItReleases() throws Exception {
         cluster.server.expectCustomResource(new CustomResourceDefinitionContext.Builder().withGroup("snapshot.storage.k8s.io").withVersion("v1")
                 .withPlural("volumesnapshots").withKind("VolumeSnapshot").withScope("Namespaced").build());
