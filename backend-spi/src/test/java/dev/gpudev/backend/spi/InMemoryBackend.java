@@ -29,6 +29,8 @@ public final class InMemoryBackend implements Backend {
         public volatile Integer utilization;
         public final Map<String, String> notices = new ConcurrentHashMap<>();
         public int ensures;
+        /** How its batch run ended, once the test says so. */
+        public volatile Observed.RunEnd runEnd;
 
         Env(EnvironmentSpec spec, int port, int looksLeft) {
             this.spec = spec;
@@ -101,7 +103,7 @@ public final class InMemoryBackend implements Backend {
             } else {
                 phase = new Observed.Phase.Ready("127.0.0.1", e.port, devices(e.spec.gpuCount()), "running (in memory)");
             }
-            out.put(name, new Observed(name, e.spec.reservationId(), e.spec.rank(), phase));
+            out.put(name, new Observed(name, e.spec.reservationId(), e.spec.rank(), phase, e.runEnd));
         });
         return out;
     }
