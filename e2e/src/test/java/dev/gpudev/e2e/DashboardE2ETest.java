@@ -297,6 +297,23 @@ class DashboardE2ETest {
     }
 
     @Test
+    void aBatchRunsCardSaysWhatItRunsAndHowItEnded() throws Exception {
+        Path ivy = newUser("ivy");
+        String id = api("POST", "/v1/jobs/submit", ivy, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"name\":\"sweep\","
+                + "\"run\":{\"command\":[\"sh\",\"-c\",\"sleep 600\"],\"keep\":true}}").get("job_id").asText();
+        waitForStatus(ivy, id, "active");
+        logIn(ivy, "ivy");
+        browser.get(apiUrl + "/ui/mine");
+        waitUntil("the card says it runs its command", () -> text().contains("running sh -c 'sleep 600' (kept until its hours are up)")
+                && text().contains("gpu-dev logs sweep -f"));
+        api("POST", "/v1/jobs/" + id + "/cancel", ivy, null);
+        waitForStatus(ivy, id, "cancelled");
+        browser.get(apiUrl + "/ui/mine");
+        waitUntil("ended: its run stopped with it", () -> text().contains("cancelled, stopped (cancelled)"));
+        logOut();
+    }
+
+    @Test
     void aDistributedReservationIsShownOnAllItsNodesAndEveryTimeSaysItsZone() throws Exception {
         // whole nodes: end what other tests left running (the admin may cancel anyone's)
         for (JsonNode j : api("GET", "/v1/jobs?all_users=true&status=queued,preparing,active&limit=500", admin, null).get("jobs")) {

@@ -420,6 +420,12 @@
     if (j.status === "active") {
       facts.push(["Time left", left(j.expires_at) + " (until " + time(j.expires_at) + ")"]);
     }
+    if (j.run) {
+      // a batch run: what it runs (its owner sees the command) and how it stands
+      facts.push(["Batch run", (j.run.state === "running" && j.run.command_line ? "running " + j.run.command_line : j.run.state)
+        + (j.run.keep ? " (kept until its hours are up)" : "")]);
+      facts.push(["Output", "gpu-dev logs " + (j.name || id) + " -f"]);
+    }
     facts.push(["Duration", j.duration_hours + " h"]);
     var actions = null;
     if (owner) {
@@ -470,7 +476,7 @@
   function drawPast(jobs) {
     return table("Ended reservations", ["Name", "Id", "Status", "GPUs", "Created", "Ended because"], jobs.map(function (j) {
       var last = j.status_history && j.status_history.length ? j.status_history[j.status_history.length - 1] : null;
-      return [j.name, j.job_id.substring(0, 8), j.status, j.gpu_count + " × " + j.gpu_type.toUpperCase(), time(j.created_at),
+      return [j.name, j.job_id.substring(0, 8), j.run && j.run.state !== "waiting" ? j.status + ", " + j.run.state : j.status, j.gpu_count + " × " + j.gpu_type.toUpperCase(), time(j.created_at),
         humanize(j.failure_reason || (last && last.reason)) || null];
     }), "No ended reservations yet.");
   }
