@@ -185,6 +185,9 @@ final class WebhookSender implements AutoCloseable {
         res.put("gpu_count", r.gpuCount());
         res.put("expires_at", r.expiresAt() == null ? null : r.expiresAt().toString());
         res.put("failure_reason", r.failureReason());
+        if (r.lifecycle().runOutcome() != null) {
+            res.put("exit_code", r.lifecycle().runOutcome().exitCode()); // a batch run's
+        }
         n.set("detail", JSON.readTree(d.detail() == null ? "{}" : d.detail()));
         return JSON.writeValueAsString(n);
     }
@@ -196,7 +199,7 @@ final class WebhookSender implements AutoCloseable {
         String last = r.history().isEmpty() ? null : r.history().getLast().reason();
         return switch (event) {
             case "started" -> what + " is active" + (r.expiresAt() == null ? "" : " until " + at(r.expiresAt()))
-                    + ". Connect: gpu-dev connect " + ref;
+                    + (r.options().run() != null ? ". Its output: gpu-dev logs " + ref + " -f" : ". Connect: gpu-dev connect " + ref);
             case "ended" -> what + " ended: " + r.status().wire() + (r.failureReason() != null ? " (" + r.failureReason() + ")"
                     : last != null ? " (" + last + ")" : "");
             case "preempted" -> what + " is preempted and ends at " + (r.expiresAt() == null ? "soon" : at(r.expiresAt()))

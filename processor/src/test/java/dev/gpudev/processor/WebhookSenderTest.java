@@ -83,6 +83,22 @@ class WebhookSenderTest extends ProcessorFixture {
     }
 
     @Test
+    void aBatchRunsHookHearsWhereItsOutputIsAndItsExitCode() throws Exception {
+        db.inTransaction(c -> webhooks.add(c, alice, url(), "json"));
+        UUID id = submit(alice, 1, "1", dev.gpudev.core.Reservation.Options.NONE.withRun(
+                new dev.gpudev.core.BatchRun(List.of("python", "train.py"), null, false)));
+        Processor p = processor(new WebhookPolicy(List.of("127.0.0.1")));
+        p.cycle();
+        p.webhooks().deliverDue();
+        assertTrue(received.getFirst().contains("Its output: gpu-dev logs " + id.toString().substring(0, 8) + " -f"), received.getFirst());
+        backend.env(get(id).environmentName()).runEnd = new dev.gpudev.backend.spi.Observed.RunEnd(3, "boom");
+        p.cycle();
+        p.webhooks().deliverDue();
+        assertTrue(received.get(1).contains("ended: failed (the command failed (exit 3))") && received.get(1).contains("\"exit_code\":3"),
+                received.get(1));
+    }
+
+    @Test
     void aFailedDeliveryIsTriedAgainLaterAndAnInternalAddressIsNeverTriedUnlessAllowed() throws Exception {
         db.inTransaction(c -> webhooks.add(c, alice, url(), "json"));
         UUID id = submit(1, "1");
