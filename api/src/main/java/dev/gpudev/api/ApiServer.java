@@ -111,7 +111,7 @@ public final class ApiServer implements AutoCloseable {
         new DashboardRoutes(db, parts.users(), clock, parts.uiSessions()).register(router);
         new UsageRoutes(db, parts.users(), new dev.gpudev.store.GpuHours(), parts.config().fairShare(), clock, teamChoice).register(router);
         new TeamRoutes(db, parts.users(), teams, teamChoice, capacity).register(router);
-        new NotificationRoutes(db, new dev.gpudev.store.Webhooks(), parts.config().webhooks()).register(router);
+        new NotificationRoutes(db, new dev.gpudev.store.Webhooks(), teams, parts.config().webhooks()).register(router);
         errors();
     }
 

@@ -50,6 +50,33 @@ class NotificationRoutesTest {
     }
 
     @Test
+    void aTeamsHookIsManagedByItsMembersAndAdminsAndSeenByItsMembersOnly() throws Exception {
+        String carol = f.newUser("carol");
+        f.call("POST", "/v1/admin/teams", f.admin(), "{\"name\":\"vision\"}");
+        f.call("POST", "/v1/admin/teams/vision/members", f.admin(), "{\"user\":\"carol\"}");
+        String url = "https://hooks.example.test/services/TEAM/vision/SECRETchannel1";
+        var refused = f.call("POST", "/v1/notifications", bob, "{\"url\":\"" + url + "\",\"team\":\"vision\"}");
+        assertEquals(403, refused.status(), "bob is not in vision: " + refused.raw());
+        assertEquals(404, f.call("POST", "/v1/notifications", carol, "{\"url\":\"" + url + "\",\"team\":\"nosuch\"}").status());
+        var made = f.call("POST", "/v1/notifications", carol, "{\"url\":\"" + url + "\",\"team\":\"vision\"}");
+        assertEquals(201, made.status(), made.raw());
+        assertEquals("vision", made.body().get("team").asText());
+        assertEquals(409, f.call("POST", "/v1/notifications", f.admin(), "{\"url\":\"" + url + "\",\"team\":\"vision\"}").status(),
+                "the team has it already");
+        var carols = f.call("GET", "/v1/notifications", carol, null).body().get("notifications");
+        assertEquals(1, carols.size());
+        assertEquals("vision", carols.get(0).get("team").asText());
+        assertEquals(0, f.call("GET", "/v1/notifications", bob, null).body().get("notifications").size(), "not bob's team");
+        assertEquals(403, f.call("GET", "/v1/notifications?team=vision", bob, null).status());
+        assertEquals(1, f.call("GET", "/v1/notifications?team=vision", f.admin(), null).body().get("notifications").size());
+        long id = made.body().get("id").asLong();
+        assertEquals(404, f.call("DELETE", "/v1/notifications/" + id, bob, null).status(), "not bob's to see");
+        f.call("POST", "/v1/admin/teams/vision/members", f.admin(), "{\"user\":\"alice\"}");
+        assertEquals(200, f.call("DELETE", "/v1/notifications/" + id, alice, null).status(), "any member removes it");
+        assertEquals(0, f.call("GET", "/v1/notifications?team=vision", carol, null).body().get("notifications").size());
+    }
+
+    @Test
     void onlyHttpToAllowedHostsAndNeverAnInternalAddress() throws Exception {
         for (String bad : new String[]{"ftp://hooks.example.test/x", "https://evil.test/x", "http://127.0.0.1:8080/x", "http://169.254.169.254/latest",
                 "https://user:pw@hooks.example.test/x", "not a url", "http://[::1]/x"}) {

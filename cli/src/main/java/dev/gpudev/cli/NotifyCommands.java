@@ -18,9 +18,11 @@ final class NotifyCommands {
                 .sub(Cli.Command.of("add", "Register a webhook URL (kept secret: shown masked from now on).").param("URL", null)
                         .text("--format", "FORMAT", "slack ({\"text\": …}) or json (the event and the reservation); default: slack for"
                                 + " hooks.slack.com, else json")
+                        .text("--team", "TEAM", "the team's webhook: told of every reservation charged to the team (members and admins)")
                         .action(new Add()))
-                .sub(OutputFormat.option(Cli.Command.of("list", "Your webhooks (masked).").action(new ListHooks())))
-                .sub(Cli.Command.of("remove", "Remove one of your webhooks.").param("ID", null).action(new Remove()));
+                .sub(OutputFormat.option(Cli.Command.of("list", "Your webhooks and your teams' (masked).")
+                        .text("--team", "TEAM", "only this team's").action(new ListHooks())))
+                .sub(Cli.Command.of("remove", "Remove one of your webhooks, or one of your team's.").param("ID", null).action(new Remove()));
     }
 
     static final class Add extends Base {
@@ -31,8 +33,12 @@ final class NotifyCommands {
             if (args.text("--format") != null) {
                 body.put("format", args.text("--format"));
             }
+            if (args.text("--team") != null) {
+                body.put("team", args.text("--team"));
+            }
             JsonNode h = api().post("/v1/notifications", body);
-            out().println("Webhook " + h.get("id").asText() + " (" + h.get("format").asText() + ") registered: " + h.get("url").asText());
+            out().println("Webhook " + h.get("id").asText() + " (" + h.get("format").asText() + ") registered"
+                    + (h.hasNonNull("team") ? " for team " + h.get("team").asText() : "") + ": " + h.get("url").asText());
             return 0;
         }
     }
@@ -40,7 +46,9 @@ final class NotifyCommands {
     static final class ListHooks extends Base {
         @Override
         int call() {
-            JsonNode res = api().get("/v1/notifications");
+            String team = args.text("--team");
+            JsonNode res = api().get("/v1/notifications" + (team == null ? "" : "?team=" + java.net.URLEncoder.encode(team,
+                    java.nio.charset.StandardCharsets.UTF_8)));
             if (OutputFormat.of(args).json()) {
                 printJson(res);
                 return 0;
@@ -50,9 +58,10 @@ final class NotifyCommands {
                 return 0;
             }
             List<List<String>> rows = new ArrayList<>();
-            rows.add(List.of("ID", "FORMAT", "URL"));
+            rows.add(List.of("ID", "FOR", "FORMAT", "URL"));
             for (JsonNode h : res.get("notifications")) {
-                rows.add(List.of(h.get("id").asText(), h.get("format").asText(), h.get("url").asText()));
+                rows.add(List.of(h.get("id").asText(), h.hasNonNull("team") ? "team " + h.get("team").asText() : "you",
+                        h.get("format").asText(), h.get("url").asText()));
             }
             table(rows);
             return 0;

@@ -140,7 +140,7 @@ final class Sweeper {
         boolean decided = db.inTransaction(c -> {
             boolean won = reservations.updateIfWarnings(c, r.id(), ReservationStatus.ACTIVE, was, ReservationUpdate.of().warningsSent(sent));
             if (won && said != null && (said == 30 || said == 5)) { // the owner's webhooks hear the 30- and 5-minute ones
-                webhooks.enqueue(c, r.userId(), r.id(), "expiring", "{\"minutes\":" + said + "}");
+                webhooks.enqueue(c, r.userId(), r.options().team(), r.id(), "expiring", "{\"minutes\":" + said + "}");
             }
             return won;
         });

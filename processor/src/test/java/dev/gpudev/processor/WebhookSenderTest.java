@@ -99,6 +99,29 @@ class WebhookSenderTest extends ProcessorFixture {
     }
 
     @Test
+    void aTeamsHookHearsOfEveryReservationChargedToTheTeamAndNoOther() throws Exception {
+        var teams = new dev.gpudev.store.Teams();
+        db.inTransaction(c -> {
+            teams.create(c, "vision");
+            teams.addMember(c, "vision", alice, true);
+            return webhooks.add(c, bob, "vision", url(), "slack"); // registered by bob: who registers is not who hears
+        });
+        UUID charged = submit(alice, 1, "1", dev.gpudev.core.Reservation.Options.NONE.withTeam("vision"));
+        UUID own = submit(alice, 1, "1", dev.gpudev.core.Reservation.Options.NONE);
+        Processor p = processor(new WebhookPolicy(List.of("127.0.0.1")));
+        p.cycle();
+        p.webhooks().deliverDue();
+        assertEquals(1, received.size(), received.toString());
+        assertTrue(received.getFirst().contains(charged.toString().substring(0, 8) + " (1 × h100) is active"), received.getFirst());
+        clock.advance(Duration.ofMinutes(30).plusSeconds(1));
+        p.cycle();
+        p.webhooks().deliverDue();
+        assertEquals(2, received.size(), received.toString());
+        assertTrue(received.get(1).contains("expires in 30 minutes"), "the sweeper's warnings too: " + received.get(1));
+        assertTrue(db.query(c -> webhooks.deliveries(c, own)).isEmpty(), "a reservation charged to no team is not the team's");
+    }
+
+    @Test
     void aFailedDeliveryIsTriedAgainLaterAndAnInternalAddressIsNeverTriedUnlessAllowed() throws Exception {
         db.inTransaction(c -> webhooks.add(c, alice, url(), "json"));
         UUID id = submit(1, "1");

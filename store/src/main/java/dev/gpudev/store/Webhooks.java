@@ -18,7 +18,12 @@ import java.util.UUID;
  */
 public final class Webhooks {
 
-    public record Hook(long id, long userId, String url, String format, Instant createdAt) {
+    /** A hook: a user's own (team null), or a team's (every reservation charged to it), registered by userId. */
+    public record Hook(long id, long userId, String url, String format, Instant createdAt, String team) {
+        public Hook(long id, long userId, String url, String format, Instant createdAt) {
+            this(id, userId, url, format, createdAt, null);
+        }
+
         /** The URL as it may be shown: its scheme and host, and the last 4 characters of the rest. */
         public String masked() {
             return mask(url);
@@ -41,25 +46,57 @@ public final class Webhooks {
         }
     }
 
-    /** Registers a hook; empty when the user has this URL already. */
+    /** Registers a user's own hook; empty when the user has this URL already. */
     public Optional<Hook> add(Connection c, long userId, String url, String format) throws SQLException {
+        return add(c, userId, null, url, format);
+    }
+
+    /** Registers a hook, the user's own (team null) or a team's; empty when the user (the team) has this URL already. */
+    public Optional<Hook> add(Connection c, long userId, String team, String url, String format) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
-                insert into notification_hooks (user_id, url, format) values (?, ?, ?) on conflict do nothing
+                insert into notification_hooks (user_id, team, url, format) values (?, ?, ?, ?) on conflict do nothing
                 returning hook_id, created_at""")) {
             ps.setLong(1, userId);
-            ps.setString(2, url);
-            ps.setString(3, format);
+            ps.setString(2, team);
+            ps.setString(3, url);
+            ps.setString(4, format);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? Optional.of(new Hook(rs.getLong(1), userId, url, format, Pgmq.instant(rs, 2))) : Optional.empty();
+                return rs.next() ? Optional.of(new Hook(rs.getLong(1), userId, url, format, Pgmq.instant(rs, 2), team)) : Optional.empty();
             }
         }
     }
 
+    /** A user's own hooks. */
     public List<Hook> of(Connection c, long userId) throws SQLException {
+        return read(c, "select hook_id, user_id, url, format, created_at, team from notification_hooks where user_id = ? and team is null"
+                + " order by hook_id", userId);
+    }
+
+    /** A user's own hooks, then those of every team they are in. */
+    public List<Hook> seenBy(Connection c, long userId) throws SQLException {
+        return read(c, """
+                select hook_id, user_id, url, format, created_at, team from notification_hooks
+                where (team is null and user_id = ?) or team in (select m.team from team_members m where m.user_id = ?)
+                order by team nulls first, hook_id""", userId, userId);
+    }
+
+    /** A team's hooks. */
+    public List<Hook> ofTeam(Connection c, String team) throws SQLException {
+        return read(c, "select hook_id, user_id, url, format, created_at, team from notification_hooks where team = ? order by hook_id", team);
+    }
+
+    /** One hook by its id, whoever's. */
+    public Optional<Hook> find(Connection c, long hookId) throws SQLException {
+        return read(c, "select hook_id, user_id, url, format, created_at, team from notification_hooks where hook_id = ?", hookId)
+                .stream().findFirst();
+    }
+
+    private static List<Hook> read(Connection c, String sql, Object... args) throws SQLException {
         List<Hook> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(
-                "select hook_id, user_id, url, format, created_at from notification_hooks where user_id = ? order by hook_id")) {
-            ps.setLong(1, userId);
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(hook(rs, 1));
@@ -70,27 +107,39 @@ public final class Webhooks {
     }
 
     private static Hook hook(ResultSet rs, int from) throws SQLException {
-        return new Hook(rs.getLong(from), rs.getLong(from + 1), rs.getString(from + 2), rs.getString(from + 3), Pgmq.instant(rs, from + 4));
+        return new Hook(rs.getLong(from), rs.getLong(from + 1), rs.getString(from + 2), rs.getString(from + 3), Pgmq.instant(rs, from + 4),
+                rs.getString(from + 5));
     }
 
-    /** Removes one of the user's hooks (undelivered events go with it); false when they have none of that id. */
+    /** Removes a user's own hook (undelivered events go with it); false when they have none of that id. */
     public boolean remove(Connection c, long userId, long hookId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("delete from notification_hooks where hook_id = ? and user_id = ?")) {
+        try (PreparedStatement ps = c.prepareStatement("delete from notification_hooks where hook_id = ? and user_id = ? and team is null")) {
             ps.setLong(1, hookId);
             ps.setLong(2, userId);
             return ps.executeUpdate() == 1;
         }
     }
 
-    /** An event for every hook of a reservation's owner (in the caller's transaction). */
-    public void enqueue(Connection c, long userId, UUID reservationId, String event, String detailJson) throws SQLException {
+    /** Removes a team's hook; false when the team has none of that id. */
+    public boolean removeOfTeam(Connection c, String team, long hookId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("delete from notification_hooks where hook_id = ? and team = ?")) {
+            ps.setLong(1, hookId);
+            ps.setString(2, team);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /** An event for every hook of a reservation's owner, and of the team it is charged to (in the caller's transaction). */
+    public void enqueue(Connection c, long userId, String team, UUID reservationId, String event, String detailJson) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 insert into notification_outbox (hook_id, reservation_id, event, detail)
-                select hook_id, ?, ?, ?::jsonb from notification_hooks where user_id = ?""")) {
+                select hook_id, ?, ?, ?::jsonb from notification_hooks
+                where (team is null and user_id = ?) or (team is not null and team = ?)""")) {
             ps.setObject(1, reservationId);
             ps.setString(2, event);
             ps.setString(3, detailJson);
             ps.setLong(4, userId);
+            ps.setString(5, team);
             ps.executeUpdate();
         }
     }
@@ -104,10 +153,11 @@ public final class Webhooks {
                 with late as (update reservations set late_notified_at = ?
                               where status = 'queued' and late_notified_at is null and first_estimated_start_at is not null
                                 and first_estimated_start_at < ?
-                              returning reservation_id, user_id, first_estimated_start_at),
+                              returning reservation_id, user_id, team, first_estimated_start_at),
                      told as (insert into notification_outbox (hook_id, reservation_id, event, detail)
                               select h.hook_id, l.reservation_id, 'late', jsonb_build_object('first_estimate', l.first_estimated_start_at)
-                              from late l join notification_hooks h on h.user_id = l.user_id)
+                              from late l join notification_hooks h
+                                on (h.team is null and h.user_id = l.user_id) or (h.team is not null and h.team = l.team))
                 select count(*) from late""")) {
             ps.setTimestamp(1, Timestamp.from(now));
             ps.setTimestamp(2, Timestamp.from(now.minus(margin)));
@@ -132,14 +182,14 @@ public final class Webhooks {
                              order by next_at, event_id limit ? for update skip locked)
                 update notification_outbox o set next_at = ? from due, notification_hooks h
                 where o.event_id = due.event_id and h.hook_id = o.hook_id
-                returning o.event_id, h.hook_id, h.user_id, h.url, h.format, h.created_at, o.reservation_id, o.event, o.detail::text,
+                returning o.event_id, h.hook_id, h.user_id, h.url, h.format, h.created_at, h.team, o.reservation_id, o.event, o.detail::text,
                           o.attempts""")) {
             ps.setTimestamp(1, Timestamp.from(now));
             ps.setInt(2, limit);
             ps.setTimestamp(3, Timestamp.from(now.plus(lease)));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Due(rs.getLong(1), hook(rs, 2), rs.getObject(7, UUID.class), rs.getString(8), rs.getString(9), rs.getInt(10)));
+                    out.add(new Due(rs.getLong(1), hook(rs, 2), rs.getObject(8, UUID.class), rs.getString(9), rs.getString(10), rs.getInt(11)));
                 }
             }
         }
