@@ -72,7 +72,10 @@ final class RunCommands {
                 return ended(this, api, id, ref);
             }
             if (dir != null) {
-                copy(api, active, dir);
+                int nodes = active.hasNonNull("nodes") ? active.get("nodes").size() : 1;
+                for (int node = 0; node < nodes; node++) { // every node runs CMD, each in its own home
+                    copy(api, active, node, dir);
+                }
             }
             if (detach) {
                 out().println("Running " + ref + "; follow it with: gpu-dev logs " + ref + " -f");
@@ -83,11 +86,11 @@ final class RunCommands {
             return ended(this, api, id, ref);
         }
 
-        /** Copies what changed of the folder to ~/WORKDIR over the proxy, then says the command may start. */
-        private void copy(ApiClient api, JsonNode job, Path dir) throws IOException, InterruptedException {
+        /** Copies what changed of the folder to ~/WORKDIR of a node over the proxy, then says the command may start there. */
+        private void copy(ApiClient api, JsonNode job, int node, Path dir) throws IOException, InterruptedException {
             String remote = Workdir.remoteName(dir);
-            String env = environment(job);
-            List<String> ssh = ssh(this, api, job, 0);
+            String env = environment(job) + (node == 0 ? "" : "-n" + node);
+            List<String> ssh = ssh(this, api, job, node);
             long started = System.nanoTime();
             Process listing = new ProcessBuilder(concat(ssh, "mkdir -p ~/" + remote + " && cd ~/" + remote
                     + " && find . -type f -printf '%P\\t%s\\t%T@\\n'")).redirectError(ProcessBuilder.Redirect.INHERIT).start();
@@ -126,8 +129,8 @@ final class RunCommands {
             for (String f : changed) {
                 bytes += Files.size(dir.resolve(f));
             }
-            err().printf("Copied %d of %d files (%s) to ~/%s in %.1f s%n", changed.size(), files.size(), Workdir.size(bytes), remote,
-                    (System.nanoTime() - started) / 1e9);
+            err().printf("Copied %d of %d files (%s) to ~/%s%s in %.1f s%n", changed.size(), files.size(), Workdir.size(bytes), remote,
+                    node == 0 ? "" : " on node " + node, (System.nanoTime() - started) / 1e9);
         }
     }
 

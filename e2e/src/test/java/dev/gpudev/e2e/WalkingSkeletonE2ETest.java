@@ -392,6 +392,20 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
+    void aDistributedBatchRunCopiesItsFolderToEveryNodeAndRunsOnEach() throws Exception {
+        Path nia = newUser("nia");
+        Path proj = nia.resolve("dist");
+        Files.createDirectories(proj);
+        Files.writeString(proj.resolve("hello.txt"), "from the laptop\n");
+        Proc run = cli(nia, "run", "--gpu-type", "h100", "--gpus", "16", "--distributed", "--hours", "0.5", "--name", "wide",
+                "--workdir", proj.toString(), "--", "sh", "-c", "echo rank=$NODE_RANK world=$WORLD_SIZE $(cat hello.txt)");
+        assertEquals(0, run.exit(), run.out());
+        assertTrue(run.out().contains("Copied 1 of 1 files") && run.out().contains("to ~/dist on node 1"), "each node has its own home: " + run.out());
+        assertTrue(run.out().contains("rank=0 world=2 from the laptop"), "node 0's output: " + run.out());
+        assertTrue(run.out().contains("wide: exited 0"), run.out());
+    }
+
+    @Test
     void tunnelsReachTheEnvironmentsOwnPortsAndNeverTheHostsServices() throws Exception {
         Path alice = newUser("alice");
         active(alice, "fwd");

@@ -128,7 +128,7 @@ class DevImageScriptsTest {
                 "GPUDEV_RUN", IMAGE.resolve("gpudev-run").toString(), "GPUDEV_RUN_NAME", "gpudev-x",
                 "GPUDEV_RUN_COMMAND", dev.gpudev.core.BatchRun.quote("sh") + " -c " + dev.gpudev.core.BatchRun.quote("echo \"[$1]\" in $(basename $PWD); exit 4")
                         + " x " + dev.gpudev.core.BatchRun.quote("it's two words"),
-                "GPUDEV_RUN_WORKDIR", "proj");
+                "GPUDEV_RUN_WORKDIR", "proj", "GPUDEV_RUN_UPLOAD_WAIT", "20");
         run("gpudev-entrypoint", env);
         Path runs = home.resolve(".gpudev/runs");
         Files.createDirectories(runs);
