@@ -197,6 +197,10 @@ public final class EnvironmentObjects {
         boolean distributed = spec.distributed();
         List<EnvVar> env = new ArrayList<>();
         spec.env().values().forEach((k, v) -> env.add(new EnvVar(k, v, null))); // the reservation's own (validated: not the platform's)
+        if (!spec.env().isEmpty()) {
+            // their names, for the entrypoint to hand them to every SSH session too (sshd's SetEnv)
+            env.add(new EnvVar("GPUDEV_ENV_NAMES", String.join(" ", new java.util.TreeSet<>(spec.env().values().keySet())), null));
+        }
         env.add(new EnvVar("GPUDEV_RESERVATION", spec.reservationId().toString(), null));
         env.add(new EnvVar("GPUDEV_ENVIRONMENT", spec.name(), null));
         env.add(new EnvVar("GPUDEV_OWNER", spec.owner().username(), null));

@@ -105,8 +105,9 @@ class DevImageScriptsTest {
         assertTrue(out.contains("sshd -D -e -f " + run.resolve("sshd_config")), out);
         assertTrue(out.contains("Port 2222") && out.contains("AuthorizedKeysFile " + keys + "/authorized_keys"), out);
         assertTrue(out.contains("PasswordAuthentication no") && out.contains("AllowUsers " + System.getProperty("user.name")), out);
-        assertTrue(out.contains("SetEnv MASTER_ADDR=\"gpudev-x.gpudev-x-peers.gpu-dev.svc.cluster.local\"") && out.contains("SetEnv NODE_RANK=\"1\""),
-                out);
+        assertTrue(out.contains("SetEnv GPUDEV_ENVIRONMENT=\"gpudev-x-n1\" MASTER_ADDR=\"gpudev-x.gpudev-x-peers.gpu-dev.svc.cluster.local\"")
+                && out.contains(" NODE_RANK=\"1\""), "one SetEnv line (sshd keeps only the first): " + out);
+        assertEquals(1, out.lines().filter(l -> l.startsWith("SetEnv")).count(), out);
         assertTrue(out.contains("AllowTcpForwarding local") && out.contains("GatewayPorts no") && out.contains("PermitTunnel no"), out);
         Path hostKey = home.resolve(".gpudev/ssh_host_ed25519_key");
         String key = Files.readString(hostKey);
@@ -152,4 +153,55 @@ class DevImageScriptsTest {
         assertEquals(0, p.exitValue());
         assertEquals("4\n[it's two words] in proj\n", Files.readString(message));
     }
+    @Test
+    void aRealSshLoginSeesEveryVariableOfTheReservation() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/sshd")), "OpenSSH's sshd is needed (run-tests installs it)");
+        Path agent = bin.resolve("fake-agent");
+        Files.writeString(agent, "#!/bin/sh\nexit 0\n");
+        agent.toFile().setExecutable(true);
+        // root may log in here only because the test runs as root (the image runs sshd as "dev"); never beyond 127.0.0.1
+        Path sshd = bin.resolve("sshd-for-test");
+        Files.writeString(sshd, "#!/bin/sh\nmkdir -p /run/sshd 2>/dev/null\nexec /usr/sbin/sshd -o PermitRootLogin=yes \"$@\"\n");
+        sshd.toFile().setExecutable(true);
+        Path key = dir.resolve("id_ed25519");
+        assertEquals(0, new ProcessBuilder("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.toString()).start().waitFor());
+        Files.copy(dir.resolve("id_ed25519.pub"), keys.resolve("authorized_keys"));
+        int port;
+        try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Map<String, String> env = new java.util.HashMap<>(Map.of("GPUDEV_SSHD", sshd.toString(), "GPUDEV_AGENT", agent.toString(),
+                "GPUDEV_SSHD_PORT", Integer.toString(port), "GPUDEV_SSHD_LISTEN", "127.0.0.1",
+                "MASTER_ADDR", "gpudev-x.gpudev-x-peers.gpu-dev.svc.cluster.local", "MASTER_PORT", "29500", "WORLD_SIZE", "2",
+                "NODE_RANK", "1", "PATH", "/opt/venv/bin:" + System.getenv("PATH")));
+        env.putAll(Map.of("GPUDEV_ENV_NAMES", "WANDB_MODE GREETING", "WANDB_MODE", "offline", "GREETING", "say \"hi\" \\ there"));
+        ProcessBuilder pb = new ProcessBuilder("bash", IMAGE.resolve("gpudev-entrypoint").toString());
+        pb.environment().putAll(Map.of("GPUDEV_CONFIG", config.toString(), "GPUDEV_KEYS", keys.toString(), "GPUDEV_RUN_DIR", run.toString(),
+                "HOME", home.toString()));
+        pb.environment().putAll(env);
+        Process server = pb.redirectErrorStream(true).redirectOutput(dir.resolve("sshd.log").toFile()).start();
+        try {
+            String out = "";
+            for (int i = 0; i < 100; i++) {
+                Process ssh = new ProcessBuilder("ssh", "-i", key.toString(), "-p", Integer.toString(port), "-o", "StrictHostKeyChecking=no",
+                        "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+                        System.getProperty("user.name") + "@127.0.0.1", "env").redirectErrorStream(true).start();
+                out = new String(ssh.getInputStream().readAllBytes());
+                if (ssh.waitFor() == 0) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            for (String expected : List.of("MASTER_ADDR=gpudev-x.gpudev-x-peers.gpu-dev.svc.cluster.local", "MASTER_PORT=29500", "WORLD_SIZE=2",
+                    "NODE_RANK=1", "/opt/venv/bin:", "WANDB_MODE=offline", "GREETING=say \"hi\" \\ there")) {
+                assertTrue(out.contains(expected), expected + " in a real session: " + out + "\n" + Files.readString(dir.resolve("sshd.log"))
+                        + Files.readString(run.resolve("sshd_config")));
+            }
+        } finally {
+            server.descendants().forEach(ProcessHandle::destroy);
+            server.destroy();
+            server.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
 }
+
