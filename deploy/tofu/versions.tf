@@ -6,5 +6,6 @@ terraform {
     kubernetes = { source = "hashicorp/kubernetes", version = "~> 2.35" }
     helm       = { source = "hashicorp/helm", version = "~> 2.17" }
     tls        = { source = "hashicorp/tls", version = "~> 4.0" }
+    random     = { source = "hashicorp/random", version = "~> 3.6" }
   }
 }

@@ -22,7 +22,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Values.database.internal.enabled }}
 - name: POSTGRES_PASSWORD
   valueFrom:
-    secretKeyRef: {name: {{ .Release.Name }}-postgres, key: password}
+    secretKeyRef: {name: {{ include "gpudev.postgresSecret" . }}, key: password}
 - name: DATABASE_URL
   value: postgresql://gpudev:$(POSTGRES_PASSWORD)@{{ .Release.Name }}-postgres:5432/gpudev
 {{- else }}
@@ -46,3 +46,13 @@ allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 capabilities: {drop: [ALL]}
 {{- end -}}
+
+{{/* The Secret with the chart's PostgreSQL password: the operator's (deploy/tofu makes it), else the chart's. */}}
+{{- define "gpudev.postgresSecret" -}}
+{{- .Values.database.internal.existingSecret | default (printf "%s-postgres" .Release.Name) -}}
+{{- end }}
+
+{{/* The Secret with the SSH proxy's host key: the operator's (deploy/tofu makes it), else the chart's. */}}
+{{- define "gpudev.hostKeySecret" -}}
+{{- .Values.proxy.hostKey.existingSecret | default (printf "%s-proxy-host-key" .Release.Name) -}}
+{{- end }}

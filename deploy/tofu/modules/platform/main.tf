@@ -36,6 +36,36 @@ resource "kubernetes_service_v1" "ssh_proxy" {
   wait_for_load_balancer = true
 }
 
+# The database password and the proxy's host key are made here, once, and kept in the state: a retried or
+# repeated apply (a release installed again) never makes new ones while the database volume keeps the old
+# password and users' ssh keeps the old host key.
+resource "random_password" "database" {
+  length  = 40
+  special = false
+}
+
+resource "tls_private_key" "ssh_host" {
+  algorithm   = "ECDSA"
+  ecdsa_curve = "P256"
+}
+
+resource "kubernetes_secret_v1" "database" {
+  count = var.external_database_secret == "" ? 1 : 0
+  metadata {
+    name      = "gpudev-postgres-password"
+    namespace = kubernetes_namespace_v1.control_plane.metadata[0].name
+  }
+  data = { password = random_password.database.result }
+}
+
+resource "kubernetes_secret_v1" "ssh_host_key" {
+  metadata {
+    name      = "gpudev-proxy-host-key"
+    namespace = kubernetes_namespace_v1.control_plane.metadata[0].name
+  }
+  data = { ssh_host_key = tls_private_key.ssh_host.private_key_pem }
+}
+
 locals {
   proxy_hostname = kubernetes_service_v1.ssh_proxy.status[0].load_balancer[0].ingress[0].hostname
 }
@@ -52,6 +82,7 @@ resource "helm_release" "gpudev" {
     proxy = {
       publicHost = local.proxy_hostname
       service    = { create = false, port = 22 }
+      hostKey    = { existingSecret = kubernetes_secret_v1.ssh_host_key.metadata[0].name }
     }
     environments = {
       gpuTypes     = var.gpu_types
@@ -59,7 +90,11 @@ resource "helm_release" "gpudev" {
       storageClass = var.storage_ready
     }
     database = {
-      internal = { enabled = var.external_database_secret == "", storageClass = var.storage_ready }
+      internal = {
+        enabled        = var.external_database_secret == ""
+        storageClass   = var.storage_ready
+        existingSecret = var.external_database_secret == "" ? kubernetes_secret_v1.database[0].metadata[0].name : ""
+      }
       external = { existingSecret = var.external_database_secret, key = "url" }
     }
     registryCache = { storageClass = var.storage_ready }

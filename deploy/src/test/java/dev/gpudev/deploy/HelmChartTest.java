@@ -44,8 +44,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class HelmChartTest {
     static final Path CHART = Path.of("helm", "gpudev").toAbsolutePath();
 
+    /**
+     * What the chart renders as deploy/tofu installs it: the database password's and the host key's Secrets made
+     * by OpenTofu (kept in its state). The chart's own fallback reads its Secrets back with `lookup`, which needs
+     * a cluster: see theChartsOwnSecretsAreMadeOnceAndReadBack.
+     */
     static List<HasMetadata> render(String... settings) {
-        var template = new Helm(CHART).template().withName("gpudev").withNamespace("gpu-controlplane");
+        var template = new Helm(CHART).template().withName("gpudev").withNamespace("gpu-controlplane")
+                .set("database.internal.existingSecret", "gpudev-postgres-password")
+                .set("proxy.hostKey.existingSecret", "gpudev-proxy-host-key");
         Optional<Path> values = Optional.empty();
         for (String s : settings) {
             if (s.endsWith(".yaml")) {
@@ -122,13 +129,10 @@ class HelmChartTest {
         assertEquals("proxy", proxy.getSpec().getTemplate().getMetadata().getLabels().get("app.kubernetes.io/component"));
         assertEquals("gpudev", proxy.getSpec().getTemplate().getMetadata().getLabels().get("app.kubernetes.io/name"),
                 "labelled as the environments' policy expects of the proxy");
-        // The proxy's host key and the database's password are made once, at install (hooks, not rendered again by upgrades).
+        // The proxy's host key and the database's password are OpenTofu's Secrets (made once, kept in its state).
         assertEquals("gpudev-proxy-host-key", proxy.getSpec().getTemplate().getSpec().getVolumes().stream()
                 .filter(v -> v.getSecret() != null).findFirst().orElseThrow().getSecret().getSecretName());
-        for (String file : List.of("proxy.yaml", "postgres.yaml")) {
-            String text = java.nio.file.Files.readString(CHART.resolve("templates").resolve(file));
-            assertTrue(text.contains("helm.sh/hook: pre-install") && text.contains("helm.sh/resource-policy: keep"), file);
-        }
+        assertTrue(all.stream().noneMatch(o -> o.getKind().equals("Secret")), "none of the chart's own then");
         StatefulSet pg = one(all, StatefulSet.class, "gpudev-postgres");
         assertTrue(pg.getSpec().getTemplate().getSpec().getContainers().getFirst().getImage().contains("pgmq"));
         assertEquals(1, pg.getSpec().getVolumeClaimTemplates().size());
@@ -214,5 +218,24 @@ class HelmChartTest {
                 System.err.println("mock API server: " + e.getMessage() + " (its teardown, ignored)");
             }
         }
+    }
+
+    @Test
+    void theChartsOwnSecretsAreMadeOnceAndReadBack() throws Exception {
+        // No hooks anywhere (a pre-install hook made a new password at every reinstall, and `helm template` hides them).
+        for (Path t : java.nio.file.Files.list(CHART.resolve("templates")).toList()) {
+            assertFalse(java.nio.file.Files.readString(t).contains("helm.sh/hook"), t.toString());
+        }
+        // Without the operator's Secrets the chart makes its own, reading them back from the cluster when they exist.
+        for (String file : List.of("proxy.yaml", "postgres.yaml")) {
+            String text = java.nio.file.Files.readString(CHART.resolve("templates").resolve(file));
+            assertTrue(text.contains("lookup \"v1\" \"Secret\" .Release.Namespace $secret") && text.contains("helm.sh/resource-policy: keep")
+                    && text.contains("if and $existing $existing.data"), file);
+        }
+        // and OpenTofu makes them once, from its state
+        var modules = TofuCheck.modules(TofuCheck.parse(TofuTest.TOFU, TofuTest.TOFU));
+        var platform = modules.get(TofuTest.TOFU.resolve("modules/platform").normalize());
+        assertTrue(platform.resources.containsAll(List.of("random_password.database", "tls_private_key.ssh_host",
+                "kubernetes_secret_v1.database", "kubernetes_secret_v1.ssh_host_key")), platform.resources.toString());
     }
 }
