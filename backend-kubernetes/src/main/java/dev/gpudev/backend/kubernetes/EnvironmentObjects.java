@@ -146,8 +146,11 @@ public final class EnvironmentObjects {
             ports.add(new ServicePortBuilder().withName("jupyter").withPort(spec.jupyter().port())
                     .withTargetPort(new IntOrString(spec.jupyter().port())).withProtocol("TCP").build());
         }
+        // A batch run's pod is no longer "Ready" once its run-status container ended with the command: its sshd still
+        // is, and a kept reservation is still reached (the platform judges readiness by the dev container).
         return new ServiceBuilder().withMetadata(meta(spec.name(), namespace, labels(spec, "environment"), owner))
-                .withNewSpec().withType("ClusterIP").withSelector(Map.of(ENVIRONMENT, spec.name())).withPorts(ports).endSpec().build();
+                .withNewSpec().withType("ClusterIP").withSelector(Map.of(ENVIRONMENT, spec.name())).withPorts(ports)
+                .withPublishNotReadyAddresses(spec.run() != null ? Boolean.TRUE : null).endSpec().build();
     }
 
     public static Service peersService(EnvironmentSpec spec, String namespace, OwnerReference owner) {
@@ -208,6 +211,7 @@ public final class EnvironmentObjects {
         if (spec.run() != null) {
             // the entrypoint starts gpudev-run with these words (quoted as a POSIX shell reads them back)
             env.add(new EnvVar("GPUDEV_RUN_NAME", spec.name(), null));
+            env.add(new EnvVar("GPUDEV_RUN_STATUS_DIR", RUN_STATUS_DIR, null));
             env.add(new EnvVar("GPUDEV_RUN_COMMAND", spec.run().shellLine(), null));
             if (spec.run().workdir() != null) {
                 env.add(new EnvVar("GPUDEV_RUN_WORKDIR", spec.run().workdir(), null));
@@ -293,12 +297,16 @@ public final class EnvironmentObjects {
         }
         if (spec.run() != null) {
             podSpec.addToContainers(runStatus(spec, image));
+            podSpec.addNewVolume().withName(RUN_STATUS).withNewEmptyDir().withSizeLimit(new Quantity("1Mi")).endEmptyDir().endVolume();
+            podSpec.editFirstContainer().addNewVolumeMount().withName(RUN_STATUS).withMountPath(RUN_STATUS_DIR).endVolumeMount().endContainer();
         }
         return podSpec.endSpec().build();
     }
 
     /** The container that tells the platform how a batch run ended: its termination message (code, then the log's end). */
     public static final String RUN_STATUS = "run-status";
+    /** Where the wrapper keeps the code and its heartbeat for the status container (not the home: a full home loses nothing). */
+    static final String RUN_STATUS_DIR = "/run/gpudev-run";
 
     /**
      * A batch run's status container: no GPU, a few MiB, the home read-only; it waits for the command's exit code
@@ -308,7 +316,8 @@ public final class EnvironmentObjects {
     static io.fabric8.kubernetes.api.model.Container runStatus(EnvironmentSpec spec, String image) {
         return new io.fabric8.kubernetes.api.model.ContainerBuilder().withName(RUN_STATUS).withImage(image).withImagePullPolicy("IfNotPresent")
                 .withCommand("/usr/local/bin/gpudev-run", "--report")
-                .withEnv(new EnvVar("GPUDEV_RUN_NAME", spec.name(), null), new EnvVar("HOME", HOME, null))
+                .withEnv(new EnvVar("GPUDEV_RUN_NAME", spec.name(), null), new EnvVar("HOME", HOME, null),
+                        new EnvVar("GPUDEV_RUN_STATUS_DIR", RUN_STATUS_DIR, null))
                 .withTerminationMessagePolicy("File")
                 .withNewResources()
                 .withLimits(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("32Mi"), "ephemeral-storage", new Quantity("16Mi")))
@@ -317,6 +326,7 @@ public final class EnvironmentObjects {
                 .withNewSecurityContext().withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true)
                 .withNewCapabilities().withDrop("ALL").endCapabilities().endSecurityContext()
                 .addNewVolumeMount().withName("home").withMountPath(HOME).withReadOnly(true).endVolumeMount()
+                .addNewVolumeMount().withName(RUN_STATUS).withMountPath(RUN_STATUS_DIR).withReadOnly(true).endVolumeMount()
                 .build();
     }
 

@@ -128,8 +128,7 @@ public final class PodPhases {
             int nl = message.indexOf('\n');
             String first = (nl < 0 ? message : message.substring(0, nl)).strip();
             if (t.getExitCode() == null || t.getExitCode() != 0 || !first.matches("[0-9]{1,9}")) {
-                return new Observed.RunEnd(137, "(the run's status container ended without its code"
-                        + (t.getReason() == null ? "" : ": " + t.getReason()) + ")");
+                continue; // it failed itself (restarted: the pod restarts on failure), the command's end is still to come
             }
             return new Observed.RunEnd(Integer.parseInt(first), nl < 0 ? "" : message.substring(nl + 1));
         }

@@ -44,6 +44,11 @@ class DevImageScriptsTest {
     }
 
     String run(String script, Map<String, String> extra) throws Exception {
+        // the entrypoint ends with a failure when its sshd ends (the container is then made again)
+        return run(script, extra, script.equals("gpudev-entrypoint") ? 1 : 0);
+    }
+
+    String run(String script, Map<String, String> extra, int exit) throws Exception {
         ProcessBuilder pb = new ProcessBuilder("bash", IMAGE.resolve(script).toString());
         pb.environment().putAll(Map.of("GPUDEV_CONFIG", config.toString(), "GPUDEV_KEYS", keys.toString(), "GPUDEV_RUN_DIR", run.toString(),
                 "HOME", home.toString(), "GPUDEV_AGENT_ONCE", "1", "PATH", bin + ":" + System.getenv("PATH")));
@@ -51,7 +56,7 @@ class DevImageScriptsTest {
         Process p = pb.redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(20, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out);
+        assertEquals(exit, p.exitValue(), out);
         return out;
     }
 
@@ -202,6 +207,63 @@ class DevImageScriptsTest {
             server.destroy();
             server.waitFor(10, TimeUnit.SECONDS);
         }
+    }
+
+    /** Runs gpudev-run as the dev container does (in the background), with a status directory as on Kubernetes. */
+    Process wrapper(Path status, String... command) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("bash", IMAGE.resolve("gpudev-run").toString()));
+        cmd.addAll(List.of(command));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(Map.of("HOME", home.toString(), "GPUDEV_RUN_NAME", "gpudev-w", "GPUDEV_RUN_STATUS_DIR", status.toString()));
+        return pb.redirectErrorStream(true).start();
+    }
+
+    String report(Path status, String stale) throws Exception {
+        Path message = dir.resolve("termination-log");
+        ProcessBuilder pb = new ProcessBuilder("bash", IMAGE.resolve("gpudev-run").toString(), "--report");
+        pb.environment().putAll(Map.of("HOME", home.toString(), "GPUDEV_RUN_NAME", "gpudev-w", "GPUDEV_RUN_STATUS_DIR", status.toString(),
+                "GPUDEV_TERMINATION_LOG", message.toString(), "GPUDEV_RUN_STALE", stale, "GPUDEV_RUN_POLL", "0.2"));
+        Process p = pb.start();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the status container ended");
+        return Files.readString(message);
+    }
+
+    @Test
+    void aCommandThatKillsItsGroupOrFillsTheHomeStillHasItsEndRecorded() throws Exception {
+        Path status = Files.createDirectories(dir.resolve("status"));
+        // `trap 'kill 0' EXIT` ends the command's whole process group, itself too (143): not the wrapper, which records it
+        Process w = wrapper(status, "bash", "-c", "trap 'kill 0' EXIT; echo working; exit 6");
+        assertTrue(w.waitFor(20, TimeUnit.SECONDS));
+        assertEquals(143, w.exitValue());
+        assertEquals("143", Files.readString(status.resolve("gpudev-w.exit")).strip(), "also where a full home cannot lose it");
+        assertEquals("143", Files.readString(home.resolve(".gpudev/runs/gpudev-w.exit")).strip());
+        assertTrue(report(status, "60").startsWith("143\nworking\n"));
+        // a home that cannot take the code: the status directory has it
+        Files.delete(home.resolve(".gpudev/runs/gpudev-w.exit"));
+        Files.delete(status.resolve("gpudev-w.exit"));
+        Files.delete(home.resolve(".gpudev/runs/gpudev-w.started"));
+        Files.createDirectories(home.resolve(".gpudev/runs/gpudev-w.exit.new")); // the write fails as in a full home
+        Process full = wrapper(status, "sh", "-c", "exit 4");
+        assertTrue(full.waitFor(20, TimeUnit.SECONDS));
+        assertEquals("4", Files.readString(status.resolve("gpudev-w.exit")).strip());
+        assertTrue(report(status, "60").startsWith("4\n"));
+    }
+
+    @Test
+    void aWrapperKilledOutrightIsReportedOnceItStopsBeating() throws Exception {
+        Path status = Files.createDirectories(dir.resolve("status"));
+        Process w = wrapper(status, "sleep", "300");
+        Path alive = status.resolve("gpudev-w.alive");
+        for (int i = 0; i < 100 && !Files.exists(alive); i++) {
+            Thread.sleep(50);
+        }
+        assertTrue(Files.exists(alive), "it beats while the command runs");
+        w.descendants().forEach(ProcessHandle::destroyForcibly); // the command (its own session) goes too
+        w.destroyForcibly();
+        w.waitFor(10, TimeUnit.SECONDS);
+        Files.setLastModifiedTime(alive, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(120)));
+        String message = report(status, "60");
+        assertTrue(message.startsWith("137\ngpudev: the run's wrapper stopped"), message);
     }
 }
 

@@ -451,6 +451,10 @@ class KubernetesBackendTest {
         assertNull(status.getResources().getLimits().get("nvidia.com/gpu"), "no GPU of its own");
         assertTrue(status.getVolumeMounts().getFirst().getReadOnly(), "it only reads the home");
         assertFalse(status.getSecurityContext().getAllowPrivilegeEscalation());
+        assertTrue(p.getSpec().getVolumes().stream().anyMatch(v -> v.getName().equals(EnvironmentObjects.RUN_STATUS) && v.getEmptyDir() != null),
+                "the code also in a directory both containers share: a full home loses nothing");
+        assertTrue(cluster.client.services().inNamespace(NS).withName("gpudev-batch").get().getSpec().getPublishNotReadyAddresses(),
+                "a kept run's pod is reached after its status container ended (the pod is no longer Ready, its sshd is)");
         until("gpudev-batch", ph -> ph instanceof Observed.Phase.Ready);
         assertNull(backend.observe().get("gpudev-batch").runEnd(), "running");
         // the command ended: the status container ends with the code and the log's end; the pod is no longer Ready, sshd is
