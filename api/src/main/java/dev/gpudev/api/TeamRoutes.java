@@ -213,7 +213,12 @@ final class TeamRoutes {
         String user = Names.check("user", ctx.pathParam("user"));
         boolean removed = db.inTransaction(c -> {
             var u = users.findByName(c, user);
-            return u.isPresent() && teams.removeMember(c, name, u.get().userId());
+            if (u.isEmpty() || !teams.removeMember(c, name, u.get().userId())) {
+                return false;
+            }
+            // the team's hooks they registered go with them: the team's events no longer reach a URL of an ex-member's
+            new dev.gpudev.store.Webhooks().removeTeamHooksOf(c, name, u.get().userId());
+            return true;
         });
         if (!removed) {
             throw ApiError.notFound("'" + user + "' is not a member of team '" + name + "'");

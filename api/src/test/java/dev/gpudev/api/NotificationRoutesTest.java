@@ -74,6 +74,11 @@ class NotificationRoutesTest {
         f.call("POST", "/v1/admin/teams/vision/members", f.admin(), "{\"user\":\"alice\"}");
         assertEquals(200, f.call("DELETE", "/v1/notifications/" + id, alice, null).status(), "any member removes it");
         assertEquals(0, f.call("GET", "/v1/notifications?team=vision", carol, null).body().get("notifications").size());
+        // a member who leaves takes the team hooks they registered with them
+        assertEquals(201, f.call("POST", "/v1/notifications", carol, "{\"url\":\"" + url + "\",\"team\":\"vision\"}").status());
+        assertEquals(200, f.call("DELETE", "/v1/admin/teams/vision/members/carol", f.admin(), null).status());
+        assertEquals(0, f.call("GET", "/v1/notifications?team=vision", alice, null).body().get("notifications").size(),
+                "the team's events no longer reach an ex-member's URL");
     }
 
     @Test

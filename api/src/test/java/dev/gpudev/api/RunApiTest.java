@@ -101,6 +101,10 @@ class RunApiTest {
         assertRefused("{\"command\":[\"x\"],\"workdir\":\"../etc\"}", "must be a folder name");
         assertRefused("{\"command\":[\"x\"],\"workdir\":\"a/b\"}", "must be a folder name");
         assertRefused("{\"command\":[\"x\"],\"shell\":true}", "shell");
+        var scratch = f.call("POST", "/v1/jobs/submit", alice, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,"
+                + "\"no_persist\":true,\"run\":{\"command\":[\"x\"]}}");
+        assertEquals(400, scratch.status(), "its log and its record live in its home: " + scratch.raw());
+        assertTrue(scratch.body().get("message").asText().contains("cannot have a scratch home"), scratch.raw());
         assertRefused("{\"command\":[\"" + "y".repeat(40_000) + "\"]}", "at most 32768");
     }
 

@@ -77,6 +77,7 @@ final class Cli {
         private final Map<String, Command> subcommands = new LinkedHashMap<>();
         private Action action;
         private boolean hidden;
+        private boolean commandFollows;
         private Command parent;
 
         private Command(String name, String description) {
@@ -96,6 +97,12 @@ final class Cli {
 
         Command hidden() {
             this.hidden = true;
+            return this;
+        }
+
+        /** Its first parameter starts a command of its own: every word from there on is that command's, options too. */
+        Command commandFollows() {
+            this.commandFollows = true;
             return this;
         }
 
@@ -325,6 +332,7 @@ final class Cli {
                     continue;
                 }
                 params.add(a);
+                optionsEnded |= cmd.commandFollows; // `run ... python train.py --lr 3`: the rest is the command's
                 continue;
             }
             if (a.equals("--")) {

@@ -33,6 +33,7 @@ final class RunCommands {
                             + " and run CMD there")
                     .flag("--keep", "keep the reservation until its hours are up after CMD ends (default: it ends with CMD)")
                     .flag("--detach", "return once CMD started (at once when there is no --workdir) instead of following its output")
+                    .commandFollows()
                     .action(new Run());
         }
 
@@ -43,10 +44,16 @@ final class RunCommands {
                 throw new CliException(2, "run needs a command: gpu-dev run --gpu-type h100 -- python train.py");
             }
             Path dir = null;
+            List<String> files = List.of();
             if (args.text("--workdir") != null) {
                 dir = Path.of(args.text("--workdir")).toAbsolutePath().normalize();
                 if (!Files.isDirectory(dir)) {
                     throw new CliException(2, "--workdir " + args.text("--workdir") + " is not a folder");
+                }
+                try { // what is copied is known before anything is reserved: a folder that cannot be read holds no GPU
+                    files = Workdir.files(dir);
+                } catch (IOException | RuntimeException e) {
+                    throw new CliException(2, "--workdir " + args.text("--workdir") + " cannot be read: " + e.getMessage());
                 }
             }
             Map<String, Object> body = request();
@@ -73,8 +80,15 @@ final class RunCommands {
             }
             if (dir != null) {
                 int nodes = active.hasNonNull("nodes") ? active.get("nodes").size() : 1;
-                for (int node = 0; node < nodes; node++) { // every node runs CMD, each in its own home
-                    copy(api, active, node, dir);
+                try {
+                    for (int node = 0; node < nodes; node++) { // every node runs CMD, each in its own home
+                        copy(api, active, node, dir, files);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // the command would wait for its folder while the GPUs idle: the reservation ends now
+                    api.post("/v1/jobs/" + id + "/cancel", null);
+                    String why = e instanceof CliException ce ? ce.getMessage() : e.getMessage();
+                    throw new CliException(1, "copying " + dir + " failed (" + why + "); reservation " + ref + " is cancelled");
                 }
             }
             if (detach) {
@@ -87,7 +101,7 @@ final class RunCommands {
         }
 
         /** Copies what changed of the folder to ~/WORKDIR of a node over the proxy, then says the command may start there. */
-        private void copy(ApiClient api, JsonNode job, int node, Path dir) throws IOException, InterruptedException {
+        private void copy(ApiClient api, JsonNode job, int node, Path dir, List<String> files) throws IOException, InterruptedException {
             String remote = Workdir.remoteName(dir);
             String env = environment(job) + (node == 0 ? "" : "-n" + node);
             List<String> ssh = ssh(this, api, job, node);
@@ -98,7 +112,6 @@ final class RunCommands {
             if (listing.waitFor() != 0) {
                 throw new CliException(1, "could not look at ~/" + remote + " in the environment (ssh exited " + listing.exitValue() + ")");
             }
-            List<String> files = Workdir.files(dir);
             List<String> changed = Workdir.changed(dir, files, Workdir.listing(there));
             String go = "mkdir -p ~/" + RUNS + " && : > ~/" + RUNS + "/" + env + ".go";
             int code;
@@ -122,8 +135,7 @@ final class RunCommands {
                 }
             }
             if (code != 0) {
-                throw new CliException(1, "copying " + dir + " failed (exit " + code + "); the command waits 30 minutes for it:"
-                        + " run again, or cancel it");
+                throw new CliException(1, "tar or ssh exited " + code);
             }
             long bytes = 0;
             for (String f : changed) {
@@ -168,6 +180,9 @@ final class RunCommands {
                 JsonNode kept = api.get("/v1/jobs/" + job.get("job_id").asText() + "/logs");
                 if (kept.hasNonNull("tail")) {
                     String tail = kept.get("tail").asText();
+                    if (System.console() != null) { // a terminal: the output's escapes never drive it (titles, clipboard)
+                        tail = tail.replaceAll("[\\x00-\\x08\\x0b-\\x1f\\x7f\\x9b]", "");
+                    }
                     out().print(tail);
                     out().flush();
                     if (tail.getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= 60 * 1024) {
@@ -198,7 +213,15 @@ final class RunCommands {
                 ? "while [ ! -e " + f + " ] && [ ! -e " + e + " ]; do sleep 0.1; done; tail -c +1 -f " + f + " 2>/dev/null & t=$!;"
                 + " while [ ! -e " + e + " ]; do sleep 0.2; done; sleep 0.3; kill $t 2>/dev/null; wait $t 2>/dev/null; exit 0"
                 : "cat " + f + " 2>/dev/null; exit 0";
-        new ProcessBuilder(concat(ssh(b, api, job, node), script)).inheritIO().start().waitFor();
+        int code = new ProcessBuilder(concat(ssh(b, api, job, node), script)).inheritIO().start().waitFor();
+        if (code != 0) {
+            // the environment may be gone because the command ended (its end is then known); else say it
+            JsonNode now = api.get("/v1/jobs/" + job.get("job_id").asText());
+            if (!now.hasNonNull("exit_code") && !Poll.ended(now)) {
+                throw new CliException(1, "could not read its output over SSH (ssh exited " + code + "); the command goes on:"
+                        + " gpu-dev logs " + job.get("job_id").asText().substring(0, 8) + " -f");
+            }
+        }
     }
 
     /** How the run ended, in a line on stderr, as the exit code (a run the platform ended otherwise: 1). */

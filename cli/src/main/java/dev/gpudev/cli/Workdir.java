@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * own answer when the folder is in a git work tree and git is here; otherwise the .gitignore files read
  * here: globs, anchored with a leading '/', folders with a trailing '/', '!' taking a pattern back, '**'),
  * never .git; and of those, only what is not already there with the same size and modification time
- * (rsync's quick check). Links are copied as what they point to only when that is inside the folder.
+ * (rsync's quick check). Links are not copied (nor, with git, the files of submodules).
  */
 final class Workdir {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
@@ -82,7 +82,8 @@ final class Workdir {
         List<Rule> rules = new ArrayList<>(inherited);
         Path ignore = dir.resolve(".gitignore");
         if (Files.isRegularFile(ignore)) {
-            rules.addAll(rules(dir, Files.readAllLines(ignore)));
+            // bytes as Latin-1: a .gitignore in another encoding is still read (names are matched as Java reads them)
+            rules.addAll(rules(dir, new String(Files.readAllBytes(ignore), java.nio.charset.StandardCharsets.ISO_8859_1).lines().toList()));
         }
         List<Path> entries;
         try (var list = Files.list(dir)) {
@@ -126,10 +127,20 @@ final class Workdir {
             if (line.isEmpty()) {
                 continue;
             }
+            // git's patterns are fnmatch's: braces are plain characters there, a group in Java's globs
+            line = line.replace("{", "\\{").replace("}", "\\}");
             String glob = anchored ? line : "**/" + line;
-            PathMatcher m = FileSystems.getDefault().getPathMatcher("glob:" + glob);
-            PathMatcher top = anchored ? m : FileSystems.getDefault().getPathMatcher("glob:" + line);
-            PathMatcher either = p -> m.matches(p) || top.matches(p);
+            PathMatcher m;
+            PathMatcher top;
+            try {
+                m = FileSystems.getDefault().getPathMatcher("glob:" + glob);
+                top = anchored ? m : FileSystems.getDefault().getPathMatcher("glob:" + line);
+            } catch (java.util.regex.PatternSyntaxException e) {
+                continue; // a pattern git would read some way of its own: not a reason to fail the copy
+            }
+            PathMatcher first = m;
+            PathMatcher second = top;
+            PathMatcher either = p -> first.matches(p) || second.matches(p);
             out.add(new Rule(base, either, negated, dirOnly));
         }
         return out;

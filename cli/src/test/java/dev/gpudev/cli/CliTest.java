@@ -75,6 +75,17 @@ class CliTest {
     }
 
     @Test
+    void aCommandThatRunsACommandTakesEveryWordAfterItsFirstAsThatCommands() {
+        Cli.Command batch = Cli.Command.of("batch", "Runs a command.").rest("CMD", "a command").text("--name", "NAME", "a name")
+                .flag("--keep", "keep it").commandFollows().action((a, out, err) -> 0);
+        Cli.Parsed p = Cli.parse(Cli.Command.of("gpu-dev", "The CLI.").sub(batch),
+                new String[]{"batch", "--name", "n", "python", "train.py", "--name", "exp1", "--keep"});
+        assertEquals("n", p.text("--name"), "before the command: the CLI's");
+        assertFalse(p.flag("--keep"));
+        assertEquals(List.of("python", "train.py", "--name", "exp1", "--keep"), p.rest(0), "after: the command's, as given");
+    }
+
+    @Test
     void mistakesAreOneLineSayingWhatIsWrongWithWhichValue() {
         assertEquals("--gpus: 'many' is not a whole number", refused("run", "x", "--gpus", "many"));
         assertEquals("--hours: 'abc' is not a number", refused("run", "x", "--hours", "abc"));

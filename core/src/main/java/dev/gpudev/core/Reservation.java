@@ -182,6 +182,10 @@ public record Reservation(
                 Names.check("team", team);
             }
             env.validate();
+            if (run != null && scratch) {
+                throw new ValidationException("a batch run keeps its log and its record in its home: it cannot have a scratch home"
+                        + " (drop no_persist / --no-persist)");
+            }
             if (disk != null && scratch) {
                 throw new ValidationException("disk_name and no_persist contradict each other: a named disk is kept, a scratch home is not");
             }

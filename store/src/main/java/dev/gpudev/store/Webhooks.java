@@ -120,6 +120,15 @@ public final class Webhooks {
         }
     }
 
+    /** Removes the hooks of a team that a user registered (they left the team); how many. */
+    public int removeTeamHooksOf(Connection c, String team, long userId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("delete from notification_hooks where team = ? and user_id = ?")) {
+            ps.setString(1, team);
+            ps.setLong(2, userId);
+            return ps.executeUpdate();
+        }
+    }
+
     /** Removes a team's hook; false when the team has none of that id. */
     public boolean removeOfTeam(Connection c, String team, long hookId) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("delete from notification_hooks where hook_id = ? and team = ?")) {
