@@ -29,7 +29,7 @@ final class RunCommands {
             return ReserveCommand.options(Cli.Command.of("run", "Run a command on GPUs and walk away: reserves, copies --workdir,"
                             + " runs CMD detached, ends when it ends. run [options] -- CMD..."))
                     .rest("CMD", "the command and its arguments")
-                    .text("--workdir", "DIR", "copy this folder (.gitignore honoured; only what changed) to ~/BASENAME in the home"
+                    .text("--workdir", "DIR", "its files (.gitignore honoured; only what changed) go to ~/BASENAME in the home"
                             + " and run CMD there")
                     .flag("--keep", "keep the reservation until its hours are up after CMD ends (default: it ends with CMD)")
                     .flag("--detach", "return once CMD started (at once when there is no --workdir) instead of following its output")
