@@ -46,6 +46,7 @@ module "eks" {
   cluster_name                = var.cluster_name
   kubernetes_version          = var.kubernetes_version
   private_subnet_ids          = module.network.private_subnet_ids
+  private_subnets_by_az       = module.network.private_subnets_by_az
   public_subnet_ids           = module.network.public_subnet_ids
   gpu_node_groups             = var.gpu_node_groups
   placement_groups            = module.network.placement_groups
@@ -68,7 +69,12 @@ module "platform" {
 }
 
 module "edge" {
-  source         = "./modules/edge"
-  name           = var.cluster_name
-  api_origin_dns = module.platform.api_loadbalancer_hostname
+  source                          = "./modules/edge"
+  name                            = var.cluster_name
+  vpc_id                          = module.network.vpc_id
+  vpc_cidr                        = var.vpc_cidr
+  private_subnet_ids              = module.network.private_subnet_ids
+  control_plane_autoscaling_group = module.eks.control_plane_autoscaling_group
+  node_security_group_id          = module.eks.node_security_group_id
+  api_node_port                   = module.platform.api_node_port
 }

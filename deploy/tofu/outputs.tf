@@ -3,11 +3,6 @@ output "api_service_url" {
   value       = "https://${module.edge.domain_name}"
 }
 
-output "api_service_loadbalancer_url" {
-  description = "The API's load balancer, behind CloudFront (plain HTTP; for operators)."
-  value       = "http://${module.platform.api_loadbalancer_hostname}"
-}
-
 output "ssh_proxy_address" {
   description = "Where users' ssh reaches the SSH proxy (the CLI is told by the API)."
   value       = "${module.platform.ssh_proxy_hostname}:22"

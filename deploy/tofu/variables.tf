@@ -11,9 +11,12 @@ variable "cluster_name" {
 }
 
 variable "kubernetes_version" {
-  description = "The EKS Kubernetes version."
+  description = <<-EOT
+    The EKS Kubernetes version. Keep it within standard support (14 months from its EKS release): past it,
+    extended support costs six times as much per cluster-hour. 1.35 is in standard support into 2027.
+  EOT
   type        = string
-  default     = "1.33"
+  default     = "1.35"
 }
 
 variable "vpc_cidr" {
@@ -25,27 +28,45 @@ variable "vpc_cidr" {
 variable "gpu_node_groups" {
   description = <<-EOT
     GPU node groups by GPU type (the scheduler's type name, and the nodes' GpuType label): the instance
-    type, how many nodes, GPUs per node, whether reservations may span nodes (a placement group), and an
-    optional EC2 capacity reservation to launch into.
+    type, how many nodes now (count; 0 costs nothing) and at most (max_count), GPUs per node, whether
+    reservations may span nodes (a placement group), how they are bought (capacity_type: ON_DEMAND, SPOT,
+    or CAPACITY_BLOCK with capacity_reservation_id = the block's cr-… id), an On-Demand Capacity
+    Reservation to launch into (capacity_reservation_id with ON_DEMAND), and the availability zone the
+    group keeps to (default: the first; a reservation's or a block's zone must be named).
+    The default is one type at zero nodes: nothing is billed for GPUs until you ask for them.
   EOT
   type = map(object({
     instance_type           = string
     count                   = number
     gpus_per_node           = number
+    max_count               = optional(number, 0)
     multinode               = optional(bool, false)
+    capacity_type           = optional(string, "ON_DEMAND")
     capacity_reservation_id = optional(string)
+    availability_zone       = optional(string)
     disk_size_gb            = optional(number, 500)
   }))
   default = {
-    h100 = { instance_type = "p5.48xlarge", count = 2, gpus_per_node = 8, multinode = true }
-    a10g = { instance_type = "g5.12xlarge", count = 1, gpus_per_node = 4 }
+    l4 = { instance_type = "g6.xlarge", count = 0, max_count = 2, gpus_per_node = 1, disk_size_gb = 200 }
+  }
+  validation {
+    condition     = alltrue([for g in values(var.gpu_node_groups) : contains(["ON_DEMAND", "SPOT", "CAPACITY_BLOCK"], g.capacity_type)])
+    error_message = "capacity_type is ON_DEMAND, SPOT or CAPACITY_BLOCK."
+  }
+  validation {
+    condition     = alltrue([for g in values(var.gpu_node_groups) : g.capacity_type != "CAPACITY_BLOCK" || g.capacity_reservation_id != null])
+    error_message = "A CAPACITY_BLOCK group needs capacity_reservation_id: the block's id (cr-…)."
+  }
+  validation {
+    condition     = alltrue([for g in values(var.gpu_node_groups) : g.count >= 0 && g.count <= max(1, g.max_count, g.count)])
+    error_message = "count is 0 or more, and at most max_count."
   }
 }
 
 variable "control_plane_instance_type" {
   description = "The CPU nodes that run the platform itself (API, processor, proxy, PostgreSQL, caches)."
   type        = string
-  default     = "m7i.xlarge"
+  default     = "m7i.large"
 }
 
 variable "control_plane_nodes" {

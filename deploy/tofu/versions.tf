@@ -2,7 +2,7 @@
 terraform {
   required_version = ">= 1.8.0"
   required_providers {
-    aws        = { source = "hashicorp/aws", version = "~> 5.80" }
+    aws        = { source = "hashicorp/aws", version = "~> 5.83" } # aws_cloudfront_vpc_origin
     kubernetes = { source = "hashicorp/kubernetes", version = "~> 2.35" }
     helm       = { source = "hashicorp/helm", version = "~> 2.17" }
     tls        = { source = "hashicorp/tls", version = "~> 4.0" }

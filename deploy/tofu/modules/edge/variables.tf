@@ -2,12 +2,36 @@ variable "name" {
   type = string
 }
 
-variable "api_origin_dns" {
-  description = "The API's load balancer DNS name."
+variable "price_class" {
+  description = "CloudFront's price class (where its edges serve from)."
+  type        = string
+  default     = "PriceClass_100"
+}
+
+variable "vpc_id" {
+  type = string
+}
+
+variable "vpc_cidr" {
+  description = "The VPC's range: CloudFront's VPC origin reaches the load balancer from inside it."
   type        = string
 }
 
-variable "price_class" {
-  type    = string
-  default = "PriceClass_100"
+variable "private_subnet_ids" {
+  description = "Where the internal load balancer lives."
+  type        = list(string)
+}
+
+variable "control_plane_autoscaling_group" {
+  description = "The Auto Scaling group of the nodes that serve the API on its node port."
+  type        = string
+}
+
+variable "node_security_group_id" {
+  description = "The nodes' security group: it lets the load balancer reach the node port."
+  type        = string
+}
+
+variable "api_node_port" {
+  type = number
 }

@@ -84,7 +84,7 @@ resource "aws_eks_node_group" "control_plane" {
     version = aws_launch_template.control_plane.latest_version
   }
   labels     = { "gpudev.dev/role" = "control-plane" }
-  depends_on = [aws_iam_role_policy_attachment.nodes]
+  depends_on = [aws_iam_role_policy_attachment.nodes, aws_eks_addon.vpc_cni]
 }
 
 resource "aws_launch_template" "gpu" {
@@ -98,14 +98,23 @@ resource "aws_launch_template" "gpu" {
   block_device_mappings {
     device_name = "/dev/xvda"
     ebs {
-      volume_size = each.value.disk_size_gb
-      volume_type = "gp3"
+      volume_size           = each.value.disk_size_gb
+      volume_type           = "gp3"
+      delete_on_termination = true
     }
   }
   dynamic "placement" {
     for_each = contains(keys(var.placement_groups), each.key) ? [var.placement_groups[each.key]] : []
     content {
       group_name = placement.value
+    }
+  }
+  # An EC2 Capacity Block for ML is launched into with the capacity-block market; an On-Demand Capacity
+  # Reservation (ODCR) needs only its target. Either lives in one availability zone: the group keeps to it.
+  dynamic "instance_market_options" {
+    for_each = each.value.capacity_type == "CAPACITY_BLOCK" ? [1] : []
+    content {
+      market_type = "capacity-block"
     }
   }
   dynamic "capacity_reservation_specification" {
@@ -123,14 +132,17 @@ resource "aws_eks_node_group" "gpu" {
   cluster_name    = aws_eks_cluster.this.name
   node_group_name = "gpu-${each.key}"
   node_role_arn   = aws_iam_role.nodes.arn
-  # A placement group lives in one availability zone: multi-node types keep to the first subnet.
-  subnet_ids     = contains(keys(var.placement_groups), each.key) ? [var.private_subnet_ids[0]] : var.private_subnet_ids
+  # One availability zone per GPU type (its capacity, placement group and disks are zonal): the zone asked
+  # for, else the first. The scheduler keeps a reservation with a disk in the disk's zone.
+  subnet_ids     = [var.private_subnets_by_az[coalesce(each.value.availability_zone, keys(var.private_subnets_by_az)[0])]]
   instance_types = [each.value.instance_type]
   ami_type       = "AL2023_x86_64_NVIDIA"
+  capacity_type  = each.value.capacity_type
+  # May sit at zero (nothing billed); the processor or an operator sets the desired size within [0, max].
   scaling_config {
     desired_size = each.value.count
-    min_size     = each.value.count
-    max_size     = each.value.count
+    min_size     = 0
+    max_size     = max(1, each.value.max_count, each.value.count)
   }
   launch_template {
     id      = aws_launch_template.gpu[each.key].id
@@ -146,14 +158,23 @@ resource "aws_eks_node_group" "gpu" {
     value  = "present"
     effect = "NO_SCHEDULE"
   }
-  depends_on = [aws_iam_role_policy_attachment.nodes]
+  lifecycle {
+    # the desired size is the pool's to change at run time: an apply does not undo it
+    ignore_changes = [scaling_config[0].desired_size]
+  }
+  # the CNI with network policies enforced is there before the first GPU node (a tenant's first pod is policed)
+  depends_on = [aws_iam_role_policy_attachment.nodes, aws_eks_addon.vpc_cni]
 }
 
 resource "aws_eks_addon" "vpc_cni" {
   cluster_name = aws_eks_cluster.this.name
   addon_name   = "vpc-cni"
-  # The environments' NetworkPolicies are enforced by the CNI's network policy agent.
-  configuration_values = jsonencode({ enableNetworkPolicy = "true" })
+  # The environments' NetworkPolicies are enforced by the CNI's network policy agent. The cluster already runs
+  # the self-managed CNI EKS installs: the add-on takes it over with these settings (OVERWRITE), or its
+  # creation fails, or enableNetworkPolicy never applies and every NetworkPolicy is silently unenforced.
+  configuration_values        = jsonencode({ enableNetworkPolicy = "true" })
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
 }
 
 resource "aws_eks_addon" "coredns" {

@@ -18,3 +18,13 @@ output "storage_class" {
   description = "The default storage class (gp3), once it exists."
   value       = kubernetes_storage_class_v1.gp3.metadata[0].name
 }
+
+output "control_plane_autoscaling_group" {
+  description = "The control-plane node group's Auto Scaling group (the API's load balancer targets its nodes)."
+  value       = aws_eks_node_group.control_plane.resources[0].autoscaling_groups[0].name
+}
+
+output "node_security_group_id" {
+  description = "The security group EKS gives the cluster's nodes."
+  value       = aws_eks_cluster.this.vpc_config[0].cluster_security_group_id
+}

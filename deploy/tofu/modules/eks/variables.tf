@@ -11,6 +11,11 @@ variable "private_subnet_ids" {
   type        = list(string)
 }
 
+variable "private_subnets_by_az" {
+  description = "The private subnet of each availability zone (a GPU type's node group keeps to one)."
+  type        = map(string)
+}
+
 variable "public_subnet_ids" {
   description = "Where the cluster's public endpoint and load balancers live."
   type        = list(string)
@@ -24,6 +29,9 @@ variable "gpu_node_groups" {
     gpus_per_node           = number
     multinode               = optional(bool, false)
     capacity_reservation_id = optional(string)
+    capacity_type           = optional(string, "ON_DEMAND")
+    availability_zone       = optional(string)
+    max_count               = optional(number, 0)
     disk_size_gb            = optional(number, 500)
   }))
 }

@@ -6,6 +6,11 @@ output "private_subnet_ids" {
   value = aws_subnet.private[*].id
 }
 
+output "private_subnets_by_az" {
+  description = "The private subnet of each availability zone."
+  value       = { for sn in aws_subnet.private : sn.availability_zone => sn.id }
+}
+
 output "public_subnet_ids" {
   value = aws_subnet.public[*].id
 }

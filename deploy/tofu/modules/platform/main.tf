@@ -78,6 +78,8 @@ resource "helm_release" "gpudev" {
   timeout   = 900
   values = [yamlencode({
     image = { repository = var.image_repository, tag = var.image_tag }
+    # behind the internal load balancer the edge module makes (CloudFront's VPC origin): never on the internet
+    api = { service = { type = "NodePort", port = 80, nodePort = var.api_node_port } }
     aws   = { allowedAccounts = var.allowed_aws_accounts, allowedRole = var.allowed_aws_role, region = var.region }
     proxy = {
       publicHost = local.proxy_hostname
@@ -99,12 +101,4 @@ resource "helm_release" "gpudev" {
     }
     registryCache = { storageClass = var.storage_ready }
   })]
-}
-
-data "kubernetes_service_v1" "api" {
-  metadata {
-    name      = "gpudev-api"
-    namespace = kubernetes_namespace_v1.control_plane.metadata[0].name
-  }
-  depends_on = [helm_release.gpudev]
 }

@@ -2,9 +2,9 @@ output "namespace" {
   value = kubernetes_namespace_v1.control_plane.metadata[0].name
 }
 
-output "api_loadbalancer_hostname" {
-  description = "The API's load balancer (CloudFront's origin)."
-  value       = data.kubernetes_service_v1.api.status[0].load_balancer[0].ingress[0].hostname
+output "api_node_port" {
+  description = "The port every control-plane node serves the API on."
+  value       = var.api_node_port
 }
 
 output "ssh_proxy_hostname" {

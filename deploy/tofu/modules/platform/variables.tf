@@ -50,3 +50,9 @@ variable "storage_ready" {
   description = "The storage class the chart's volumes use (and proof that it exists)."
   type        = string
 }
+
+variable "api_node_port" {
+  description = "The port every control-plane node serves the API on (the internal load balancer's target)."
+  type        = number
+  default     = 30080
+}

@@ -184,6 +184,87 @@ final class TofuCheck {
         return problems;
     }
 
+    /**
+     * What the providers would refuse, or accept and then do wrong, that a parse cannot see: a small rule set from
+     * the providers' sources and docs (each rule says where it comes from). One line per broken rule.
+     */
+    static List<String> providerRules(Map<Path, JsonNode> parsed) {
+        List<String> problems = new ArrayList<>();
+        boolean selfManagedAddonsOff = false;
+        Map<String, JsonNode> launchTemplates = new HashMap<>();
+        for (JsonNode doc : parsed.values()) {
+            for (JsonNode c : each(doc.path("resource").path("aws_eks_cluster"))) {
+                selfManagedAddonsOff |= "false".equals(c.path("bootstrap_self_managed_addons").asText());
+            }
+            doc.path("resource").path("aws_launch_template").properties().forEach(e -> launchTemplates.put(e.getKey(), e.getValue().get(0)));
+        }
+        boolean addonsOff = selfManagedAddonsOff;
+        for (var entry : parsed.entrySet()) {
+            String file = entry.getKey().getParent().getFileName() + "/" + entry.getKey().getFileName();
+            JsonNode resources = entry.getValue().path("resource");
+            resources.path("aws_eks_node_group").properties().forEach(e -> {
+                JsonNode g = e.getValue().get(0);
+                String where = file + ": aws_eks_node_group." + e.getKey();
+                // terraform-provider-aws node_group.go: max_size is validation.IntAtLeast(1)
+                JsonNode max = g.path("scaling_config").path(0).path("max_size");
+                if (max.isNumber() && max.asInt() < 1 || max.isTextual()
+                        && !max.asText().matches("(?s).*(\\bmax\\(\\s*1\\s*,|\\+\\s*[1-9]).*")) {
+                    problems.add(where + ": max_size may be 0, which the provider refuses (at least 1; min_size may be 0)");
+                }
+                // a group that launches into a reservation or a Capacity Block must keep to its availability zone
+                String lt = g.path("launch_template").path(0).path("id").asText();
+                Matcher ltName = Pattern.compile("aws_launch_template\\.([A-Za-z0-9_-]+)").matcher(lt);
+                JsonNode template = ltName.find() ? launchTemplates.get(ltName.group(1)) : null;
+                boolean reserved = template != null && template.toString().contains("capacity_reservation_specification");
+                JsonNode subnets = g.path("subnet_ids");
+                if (reserved && !(subnets.isArray() && subnets.size() == 1)) {
+                    problems.add(where + ": it launches into a capacity reservation or block (one availability zone) but spans several subnets");
+                }
+                // EKS CreateNodegroup: capacityType CAPACITY_BLOCK needs the launch template's capacity-block market
+                if (g.has("capacity_type") && (template == null || !template.toString().contains("instance_market_options")
+                        || !template.toString().contains("capacity-block"))) {
+                    problems.add(where + ": capacity_type may be CAPACITY_BLOCK but its launch template has no"
+                            + " instance_market_options { market_type = \"capacity-block\" }");
+                }
+            });
+            resources.path("aws_eks_addon").properties().forEach(e -> {
+                JsonNode a = e.getValue().get(0);
+                // EKS: a configured vpc-cni add-on over the self-managed CNI EKS installs conflicts on every field it sets
+                if ("vpc-cni".equals(a.path("addon_name").asText()) && a.has("configuration_values") && !addonsOff
+                        && !"OVERWRITE".equals(a.path("resolve_conflicts_on_create").asText())) {
+                    problems.add(file + ": aws_eks_addon." + e.getKey() + ": configured vpc-cni over the self-managed CNI without"
+                            + " resolve_conflicts_on_create = \"OVERWRITE\" (or bootstrap_self_managed_addons = false): its settings may never apply");
+                }
+            });
+            resources.path("aws_cloudfront_distribution").properties().forEach(e -> {
+                for (JsonNode origin : each(e.getValue().get(0).path("origin"))) {
+                    String policy = origin.path("custom_origin_config").path(0).path("origin_protocol_policy").asText("");
+                    if (policy.equals("http-only") || policy.equals("match-viewer")) {
+                        problems.add(file + ": aws_cloudfront_distribution." + e.getKey() + ": origin " + origin.path("origin_id").asText()
+                                + " is reached over the internet in clear (" + policy + "): https-only, or a VPC origin");
+                    }
+                }
+            });
+        }
+        return problems;
+    }
+
+    private static Iterable<JsonNode> each(JsonNode n) {
+        List<JsonNode> out = new ArrayList<>();
+        if (n.isArray()) {
+            n.forEach(out::add);
+        } else if (n.isObject()) {
+            n.properties().forEach(e -> {
+                if (e.getValue().isArray()) {
+                    e.getValue().forEach(out::add);
+                } else {
+                    out.add(e.getValue());
+                }
+            });
+        }
+        return out;
+    }
+
     static Map<String, Object> summary(Map<Path, Module> modules) {
         Map<String, Object> s = new HashMap<>();
         modules.forEach((dir, m) -> s.put(dir.getFileName().toString(), m.resources.size() + m.data.size()));

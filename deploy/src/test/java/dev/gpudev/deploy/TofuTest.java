@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** deploy/tofu without a cloud: it parses, its references resolve, and tofu.sh runs OpenTofu and nothing else. */
@@ -23,13 +24,63 @@ class TofuTest {
         List<String> dangling = TofuCheck.dangling(modules);
         assertTrue(dangling.isEmpty(), String.join("\n", dangling));
         var root = modules.get(TOFU.normalize());
-        assertTrue(root.outputs.containsAll(List.of("api_service_url", "api_service_loadbalancer_url", "ssh_proxy_address",
-                "kubeconfig_command")), root.outputs.toString());
+        assertTrue(root.outputs.containsAll(List.of("api_service_url", "ssh_proxy_address", "kubeconfig_command")), root.outputs.toString());
+        assertFalse(root.outputs.contains("api_service_loadbalancer_url"), "the API is reached through CloudFront only");
         var eks = modules.get(TOFU.resolve("modules/eks").normalize());
         assertTrue(eks.resources.containsAll(List.of("aws_eks_node_group.gpu", "aws_eks_addon.vpc_cni", "aws_eks_addon.ebs_csi",
                 "helm_release.device_plugin")), eks.resources.toString());
-        assertTrue(modules.get(TOFU.resolve("modules/edge").normalize()).resources.contains("aws_cloudfront_distribution.api"));
+        assertTrue(modules.get(TOFU.resolve("modules/edge").normalize()).resources.containsAll(List.of("aws_cloudfront_distribution.api",
+                "aws_cloudfront_vpc_origin.api", "aws_lb.api")));
         assertTrue(modules.get(TOFU.resolve("modules/platform").normalize()).resources.contains("helm_release.gpudev"));
+    }
+
+    @Test
+    void theProvidersRulesHold() throws Exception {
+        List<String> broken = TofuCheck.providerRules(TofuCheck.parse(TOFU, TOFU));
+        assertTrue(broken.isEmpty(), String.join("\n", broken));
+    }
+
+    @Test
+    void theRulesFindWhatTheProvidersRefuse(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("main.tf"), """
+                resource "aws_launch_template" "gpu" {
+                  capacity_reservation_specification {
+                    capacity_reservation_target {
+                      capacity_reservation_id = "cr-1"
+                    }
+                  }
+                }
+                resource "aws_eks_node_group" "gpu" {
+                  subnet_ids    = ["a", "b", "c"]
+                  capacity_type = "CAPACITY_BLOCK"
+                  scaling_config {
+                    desired_size = 0
+                    min_size     = 0
+                    max_size     = var.count
+                  }
+                  launch_template {
+                    id = aws_launch_template.gpu.id
+                  }
+                }
+                resource "aws_eks_addon" "cni" {
+                  addon_name           = "vpc-cni"
+                  configuration_values = "{}"
+                }
+                resource "aws_cloudfront_distribution" "api" {
+                  origin {
+                    origin_id   = "api"
+                    domain_name = "lb.example.com"
+                    custom_origin_config {
+                      origin_protocol_policy = "http-only"
+                    }
+                  }
+                }
+                """);
+        String all = String.join("\n", TofuCheck.providerRules(TofuCheck.parse(TOFU, dir)));
+        for (String expected : List.of("max_size may be 0", "spans several subnets", "no instance_market_options",
+                "resolve_conflicts_on_create", "in clear (http-only)")) {
+            assertTrue(all.contains(expected), expected + " in:\n" + all);
+        }
     }
 
     @Test
