@@ -32,6 +32,21 @@ provider "helm" {
 
 locals {
   multinode_types = [for type, g in var.gpu_node_groups : type if g.multinode]
+  # the images: where the operator says, else this account's ECR repositories made below (the nodes' role pulls)
+  image_repository = var.image_repository != "" ? var.image_repository : aws_ecr_repository.images["server"].repository_url
+  dev_image        = var.dev_image != "" ? var.dev_image : "${aws_ecr_repository.images["dev"].repository_url}:cuda12.8"
+}
+
+# The platform's images in this account (deploy/README.md says how to build and push them): private, scanned
+# on push, and pulled by the nodes' role without any secret.
+resource "aws_ecr_repository" "images" {
+  for_each             = toset(["server", "dev"])
+  name                 = "${var.cluster_name}/${each.key}"
+  image_tag_mutability = "MUTABLE"
+  force_delete         = false
+  image_scanning_configuration {
+    scan_on_push = true
+  }
 }
 
 module "network" {
@@ -57,9 +72,10 @@ module "eks" {
 module "platform" {
   source                   = "./modules/platform"
   chart_path               = "${path.module}/../helm/gpudev"
-  image_repository         = var.image_repository
+  image_repository         = local.image_repository
   image_tag                = var.image_tag
-  dev_image                = var.dev_image
+  dev_image                = local.dev_image
+  registry_docker_config   = var.registry_docker_config_json
   gpu_types                = keys(var.gpu_node_groups)
   allowed_aws_accounts     = var.allowed_aws_accounts
   allowed_aws_role         = var.allowed_aws_role

@@ -17,3 +17,8 @@ output "first_admin_token_command" {
   description = "The first admin's one-time login token."
   value       = "kubectl -n ${module.platform.namespace} exec deploy/gpudev-api -- cat /data/admin-token"
 }
+
+output "image_repositories" {
+  description = "This account's ECR repositories for the platform's images (push there: deploy/README.md)."
+  value       = { for k, r in aws_ecr_repository.images : k => r.repository_url }
+}

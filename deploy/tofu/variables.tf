@@ -76,9 +76,9 @@ variable "control_plane_nodes" {
 }
 
 variable "image_repository" {
-  description = "The platform's server image (deploy/images/server), without its tag."
+  description = "The platform's server image (deploy/images/server), without its tag; empty: this account's ECR repository <cluster>/server, made here."
   type        = string
-  default     = "ghcr.io/gpudev/server"
+  default     = ""
 }
 
 variable "image_tag" {
@@ -88,9 +88,19 @@ variable "image_tag" {
 }
 
 variable "dev_image" {
-  description = "The default development image (deploy/images/dev)."
+  description = "The default development image (deploy/images/dev); empty: this account's ECR repository <cluster>/dev, made here, tag cuda12.8."
   type        = string
-  default     = "ghcr.io/gpudev/dev:cuda12.8"
+  default     = ""
+}
+
+variable "registry_docker_config_json" {
+  description = <<-EOT
+    Credentials of a private registry other than this account's ECR (ghcr.io, say), as a .dockerconfigjson:
+    the platform's pods and every environment pull with them. Empty: none (ECR in this account needs none).
+  EOT
+  type        = string
+  default     = ""
+  sensitive   = true
 }
 
 variable "allowed_aws_accounts" {

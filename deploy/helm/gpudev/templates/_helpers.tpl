@@ -56,3 +56,16 @@ capabilities: {drop: [ALL]}
 {{- define "gpudev.hostKeySecret" -}}
 {{- .Values.proxy.hostKey.existingSecret | default (printf "%s-proxy-host-key" .Release.Name) -}}
 {{- end }}
+
+{{/* The platform's pods' pull secrets: the operator's, and the chart's own from registryCredentials. */}}
+{{- define "gpudev.imagePullSecrets" -}}
+{{- $names := list }}
+{{- range .Values.imagePullSecrets }}{{ $names = append $names .name }}{{ end }}
+{{- if .Values.registryCredentials.dockerConfigJson }}{{ $names = append $names "gpudev-registry" }}{{ end }}
+{{- if $names }}
+imagePullSecrets:
+{{- range $names }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
+{{- end }}

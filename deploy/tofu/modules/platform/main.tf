@@ -101,4 +101,12 @@ resource "helm_release" "gpudev" {
     }
     registryCache = { storageClass = var.storage_ready }
   })]
+  # the registry's credentials never appear in a plan's diff nor in the release's values shown
+  dynamic "set_sensitive" {
+    for_each = var.registry_docker_config == "" ? [] : [1]
+    content {
+      name  = "registryCredentials.dockerConfigJson"
+      value = var.registry_docker_config
+    }
+  }
 }

@@ -56,3 +56,10 @@ variable "api_node_port" {
   type        = number
   default     = 30080
 }
+
+variable "registry_docker_config" {
+  description = "A private registry's .dockerconfigjson (empty: none)."
+  type        = string
+  default     = ""
+  sensitive   = true
+}

@@ -221,6 +221,24 @@ class HelmChartTest {
     }
 
     @Test
+    void aPrivateRegistrysCredentialsReachThePlatformsPodsAndEveryEnvironment() {
+        String json = "{\"auths\":{\"ghcr.io\":{\"auth\":\"dTpw\"}}}";
+        List<HasMetadata> all = render("proxy.publicHost=ssh.gpus.example.com", "registryCredentials.dockerConfigJson=" + json.replace(",", "\\,"));
+        var secrets = all.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.Secret s && s.getMetadata().getName().equals("gpudev-registry"))
+                .map(o -> (io.fabric8.kubernetes.api.model.Secret) o).toList();
+        assertEquals(List.of("gpu-controlplane", "gpu-dev"), secrets.stream().map(x -> x.getMetadata().getNamespace()).sorted().toList(),
+                "in both namespaces");
+        assertEquals("kubernetes.io/dockerconfigjson", secrets.getFirst().getType());
+        for (String d : List.of("gpudev-api", "gpudev-processor", "gpudev-proxy")) {
+            assertEquals("gpudev-registry", one(all, Deployment.class, d).getSpec().getTemplate().getSpec().getImagePullSecrets().getFirst().getName(), d);
+        }
+        Deployment processor = one(all, Deployment.class, "gpudev-processor");
+        assertEquals("gpudev-registry", flags(processor.getSpec().getTemplate().getSpec().getContainers().getFirst()).get("--image-pull-secret"),
+                "the environments pull with it too");
+        assertTrue(render("proxy.publicHost=ssh.gpus.example.com").stream().noneMatch(o -> o.getMetadata().getName().equals("gpudev-registry")));
+    }
+
+    @Test
     void theChartsOwnSecretsAreMadeOnceAndReadBack() throws Exception {
         // No hooks anywhere (a pre-install hook made a new password at every reinstall, and `helm template` hides them).
         for (Path t : java.nio.file.Files.list(CHART.resolve("templates")).toList()) {

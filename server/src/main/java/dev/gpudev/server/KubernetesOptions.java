@@ -27,6 +27,10 @@ final class KubernetesOptions {
             + KubernetesSettings.DEFAULT_IMAGE + ")")
     String defaultImage;
 
+    @Option(names = "--image-pull-secret", description = "a Secret of the environments' namespace to pull images with (a private"
+            + " registry; repeatable)")
+    java.util.List<String> imagePullSecrets = new java.util.ArrayList<>();
+
     @Option(names = "--storage-class", description = "storage class of disks and homes (default: the cluster's)")
     String storageClass;
 
@@ -49,6 +53,7 @@ final class KubernetesOptions {
         }
         return KubernetesSettings.defaults().withNamespace(namespace).withGpuTypeLabel(gpuTypeLabel)
                 .withImages(defaultImage != null ? defaultImage : KubernetesSettings.DEFAULT_IMAGE, KubernetesSettings.UTILITY_IMAGE)
-                .withStorage(storageClass, diskSize, snapshotClass).withDcgmUrl(dcgmUrl).withNetworkPolicy(!noNetworkPolicy);
+                .withStorage(storageClass, diskSize, snapshotClass).withDcgmUrl(dcgmUrl).withNetworkPolicy(!noNetworkPolicy)
+                .withImagePullSecrets(imagePullSecrets);
     }
 }

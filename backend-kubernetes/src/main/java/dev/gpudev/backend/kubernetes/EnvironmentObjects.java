@@ -269,6 +269,7 @@ public final class EnvironmentObjects {
                 .addNewToleration().withKey("nvidia.com/gpu").withOperator("Exists").withEffect("NoSchedule").endToleration()
                 .withAutomountServiceAccountToken(false)
                 .withEnableServiceLinks(false)
+                .withImagePullSecrets(settings.imagePullSecrets().stream().map(n -> new io.fabric8.kubernetes.api.model.LocalObjectReference(n)).toList())
                 // a run's status container ends (exit 0) with the command: it must stay ended, the dev container restarts on failure
                 .withRestartPolicy(spec.run() == null ? "Always" : "OnFailure")
                 .withTerminationGracePeriodSeconds(30L)

@@ -16,10 +16,15 @@ import java.time.Duration;
  * @param dcgmUrl            a DCGM exporter's metrics URL for GPU utilisation (null: idle detection by SSH sessions only)
  * @param loginUser          the user environments' sshd lets in (the image's non-root user)
  * @param networkPolicy      whether the backend sets the environments' NetworkPolicy (off when the operator's chart owns it)
+ * @param imagePullSecrets   Secrets of the environments' namespace its pods pull images with (a private registry)
  */
 public record KubernetesSettings(String namespace, String gpuTypeLabel, String defaultImage, String utilityImage, String storageClass,
                                  String diskSize, Duration unschedulableAfter, String snapshotClass, String dcgmUrl, String loginUser,
-                                 boolean networkPolicy) {
+                                 boolean networkPolicy, java.util.List<String> imagePullSecrets) {
+    public KubernetesSettings {
+        imagePullSecrets = imagePullSecrets == null ? java.util.List.of() : java.util.List.copyOf(imagePullSecrets);
+    }
+
     public static final String DEFAULT_IMAGE = "ghcr.io/gpudev/dev:cuda12.8";
     public static final String UTILITY_IMAGE = "busybox:1.37";
     /** The port sshd listens on inside a pod (non-root: above 1024); its Service answers on 22. */
@@ -29,41 +34,47 @@ public record KubernetesSettings(String namespace, String gpuTypeLabel, String d
 
     public static KubernetesSettings defaults() {
         return new KubernetesSettings("gpu-dev", "GpuType", DEFAULT_IMAGE, UTILITY_IMAGE, null, "100Gi", Duration.ofMinutes(10), null, null,
-                "dev", true);
+                "dev", true, java.util.List.of());
+    }
+
+    /** Secrets in the environments' namespace that its pods pull their images with (a private registry). */
+    public KubernetesSettings withImagePullSecrets(java.util.List<String> names) {
+        return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter,
+                snapshotClass, dcgmUrl, loginUser, networkPolicy, names);
     }
 
     public KubernetesSettings withNamespace(String ns) {
         return new KubernetesSettings(ns, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter, snapshotClass,
-                dcgmUrl, loginUser, networkPolicy);
+                dcgmUrl, loginUser, networkPolicy, imagePullSecrets);
     }
 
     public KubernetesSettings withGpuTypeLabel(String label) {
         return new KubernetesSettings(namespace, label, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter, snapshotClass,
-                dcgmUrl, loginUser, networkPolicy);
+                dcgmUrl, loginUser, networkPolicy, imagePullSecrets);
     }
 
     public KubernetesSettings withImages(String image, String utility) {
         return new KubernetesSettings(namespace, gpuTypeLabel, image, utility, storageClass, diskSize, unschedulableAfter, snapshotClass,
-                dcgmUrl, loginUser, networkPolicy);
+                dcgmUrl, loginUser, networkPolicy, imagePullSecrets);
     }
 
     public KubernetesSettings withStorage(String cls, String size, String snapshots) {
         return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, cls, size, unschedulableAfter, snapshots, dcgmUrl,
-                loginUser, networkPolicy);
+                loginUser, networkPolicy, imagePullSecrets);
     }
 
     public KubernetesSettings withUnschedulableAfter(Duration d) {
         return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, d, snapshotClass, dcgmUrl,
-                loginUser, networkPolicy);
+                loginUser, networkPolicy, imagePullSecrets);
     }
 
     public KubernetesSettings withNetworkPolicy(boolean manage) {
         return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter,
-                snapshotClass, dcgmUrl, loginUser, manage);
+                snapshotClass, dcgmUrl, loginUser, manage, imagePullSecrets);
     }
 
     public KubernetesSettings withDcgmUrl(String url) {
         return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter,
-                snapshotClass, url, loginUser, networkPolicy);
+                snapshotClass, url, loginUser, networkPolicy, imagePullSecrets);
     }
 }

@@ -421,6 +421,15 @@ class KubernetesBackendTest {
     }
 
     @Test
+    void podsPullWithTheOperatorsSecrets() throws Exception {
+        backend.close();
+        backend = backend(KubernetesSettings.defaults().withImagePullSecrets(List.of("gpudev-registry")));
+        backend.ensure(spec("gpudev-pull", 1, new EnvironmentSpec.Home.Scratch(), "ghcr.io/acme/private:1"));
+        assertEquals("gpudev-registry", pod("gpudev-pull").getSpec().getImagePullSecrets().getFirst().getName());
+        backend.destroy("gpudev-pull");
+    }
+
+    @Test
     void aReservationsOwnVariablesAreInItsPodBeforeThePlatformsOwn() throws Exception {
         UUID id = UUID.randomUUID();
         var spec = new EnvironmentSpec(id, "gpudev-envy", 0, new EnvironmentSpec.Owner(7, "alice"), "gpu-1", 1, List.of(KEY), null,
