@@ -69,3 +69,22 @@ imagePullSecrets:
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+Where a part of the platform runs: the control-plane nodes (deploy/tofu labels them), each replica on a node of
+its own where it can (a node's loss or drain takes one replica, not all).
+*/}}
+{{- define "gpudev.placement" -}}
+{{- with .root.Values.controlPlane.nodeSelector }}
+nodeSelector: {{- toYaml . | nindent 2 }}
+{{- end }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              {{- include "gpudev.selector" (dict "root" .root "component" .component) | nindent 14 }}
+{{- end }}

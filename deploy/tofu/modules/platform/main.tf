@@ -77,7 +77,8 @@ resource "helm_release" "gpudev" {
   wait      = true
   timeout   = 900
   values = [yamlencode({
-    image = { repository = var.image_repository, tag = var.image_tag }
+    image        = { repository = var.image_repository, tag = var.image_tag }
+    controlPlane = { nodeSelector = { "gpudev.dev/role" = "control-plane" } }
     # behind the internal load balancer the edge module makes (CloudFront's VPC origin): never on the internet
     api = { service = { type = "NodePort", port = 80, nodePort = var.api_node_port } }
     aws   = { allowedAccounts = var.allowed_aws_accounts, allowedRole = var.allowed_aws_role, region = var.region }

@@ -239,6 +239,23 @@ class HelmChartTest {
     }
 
     @Test
+    void thePlatformRunsOnItsOwnNodesSpreadOutAndTheEnvironmentsNamespaceAdmitsOnlyRestrictedPods() {
+        List<HasMetadata> all = render("proxy.publicHost=ssh.gpus.example.com", "controlPlane.nodeSelector.gpudev\\.dev/role=control-plane");
+        for (String d : List.of("gpudev-api", "gpudev-processor", "gpudev-proxy")) {
+            PodSpec spec = one(all, Deployment.class, d).getSpec().getTemplate().getSpec();
+            assertEquals(Map.of("gpudev.dev/role", "control-plane"), spec.getNodeSelector(), d);
+            assertEquals("kubernetes.io/hostname", spec.getAffinity().getPodAntiAffinity().getPreferredDuringSchedulingIgnoredDuringExecution()
+                    .getFirst().getPodAffinityTerm().getTopologyKey(), d + ": its replicas on nodes of their own");
+        }
+        assertEquals(Map.of("gpudev.dev/role", "control-plane"), one(all, StatefulSet.class, "gpudev-postgres").getSpec().getTemplate().getSpec()
+                .getNodeSelector());
+        assertEquals(1, one(all, io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget.class, "gpudev-proxy").getSpec().getMinAvailable()
+                .getIntVal(), "a drain takes one proxy at a time");
+        var ns = all.stream().filter(o -> o.getKind().equals("Namespace")).findFirst().orElseThrow();
+        assertEquals("restricted", ns.getMetadata().getLabels().get("pod-security.kubernetes.io/enforce"));
+    }
+
+    @Test
     void theChartsOwnSecretsAreMadeOnceAndReadBack() throws Exception {
         // No hooks anywhere (a pre-install hook made a new password at every reinstall, and `helm template` hides them).
         for (Path t : java.nio.file.Files.list(CHART.resolve("templates")).toList()) {
