@@ -67,6 +67,7 @@ module "eks" {
   placement_groups            = module.network.placement_groups
   control_plane_instance_type = var.control_plane_instance_type
   control_plane_nodes         = var.control_plane_nodes
+  cluster_admins              = var.cluster_admins
 }
 
 module "platform" {
@@ -81,6 +82,7 @@ module "platform" {
   allowed_aws_role         = var.allowed_aws_role
   region                   = var.region
   external_database_secret = var.external_database_secret
+  external_database_url    = var.external_database_url
   storage_ready            = module.eks.storage_class
 }
 

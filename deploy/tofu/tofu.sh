@@ -11,17 +11,17 @@ case "$(basename "$0")" in
 esac
 
 if ! command -v tofu >/dev/null 2>&1; then
-  echo "tofu.sh: OpenTofu is not installed: get tofu 1.8 or newer (https://opentofu.org/docs/intro/install/)." >&2
+  echo "tofu.sh: OpenTofu is not installed: get tofu 1.10 or newer (https://opentofu.org/docs/intro/install/)." >&2
   exit 2
 fi
 version=$(tofu version 2>/dev/null | sed -n 's/^OpenTofu v\([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p' | head -1)
 if [ -z "$version" ]; then
-  echo "tofu.sh: 'tofu' on the PATH is not OpenTofu ($(command -v tofu)); install OpenTofu 1.8 or newer." >&2
+  echo "tofu.sh: 'tofu' on the PATH is not OpenTofu ($(command -v tofu)); install OpenTofu 1.10 or newer." >&2
   exit 2
 fi
 read -r major minor <<<"$version"
-if [ "$major" -lt 1 ] || { [ "$major" -eq 1 ] && [ "$minor" -lt 8 ]; }; then
-  echo "tofu.sh: OpenTofu $major.$minor is too old: 1.8 or newer is needed." >&2
+if [ "$major" -lt 1 ] || { [ "$major" -eq 1 ] && [ "$minor" -lt 10 ]; }; then
+  echo "tofu.sh: OpenTofu $major.$minor is too old: 1.10 or newer is needed (the state's S3 locking)." >&2
   exit 2
 fi
 
@@ -35,4 +35,8 @@ for file in "$HERE/terraform.tfstate" "$HERE/.terraform/terraform.tfstate" "$HER
 done
 
 cd "$HERE"
+# init with the S3 backend's settings when they are here (never a local state by default)
+if [ "${1:-}" = init ] && [ -f backend.hcl ] && ! printf '%s\n' "$@" | grep -q -- '-backend-config'; then
+  exec tofu "$@" -backend-config=backend.hcl
+fi
 exec tofu "$@"

@@ -115,6 +115,19 @@ variable "allowed_aws_role" {
   default     = "SSOCloudDevGpuReservation"
 }
 
+variable "cluster_admins" {
+  description = "IAM role or user ARNs that administer the cluster besides whoever applies this (EKS access entries)."
+  type        = list(string)
+  default     = []
+}
+
+variable "external_database_url" {
+  description = "PostgreSQL outside the cluster (RDS, with the pgmq extension): postgresql://user:password@host:5432/db. Made into a Secret in the same apply; empty: PostgreSQL in the chart (or external_database_secret)."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
+
 variable "external_database_secret" {
   description = "A Secret in the control plane's namespace holding the database URL (key 'url'); empty: PostgreSQL in the chart."
   type        = string

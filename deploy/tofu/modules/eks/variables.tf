@@ -55,3 +55,9 @@ variable "device_plugin_version" {
   type        = string
   default     = "0.17.1"
 }
+
+variable "cluster_admins" {
+  description = "IAM role or user ARNs that administer the cluster besides its creator."
+  type        = list(string)
+  default     = []
+}

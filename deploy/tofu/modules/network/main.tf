@@ -88,6 +88,18 @@ resource "aws_route_table_association" "private" {
   route_table_id = aws_route_table.private.id
 }
 
+# S3 through a gateway endpoint (free): image layers (ECR keeps them in S3) and snapshots never pay the NAT
+# gateway's per-GB charge, which is most of an image-heavy cluster's NAT bill.
+data "aws_region" "current" {}
+
+resource "aws_vpc_endpoint" "s3" {
+  vpc_id            = aws_vpc.this.id
+  service_name      = "com.amazonaws.${data.aws_region.current.name}.s3"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = [aws_route_table.private.id]
+  tags              = { Name = "${var.name}-s3" }
+}
+
 resource "aws_placement_group" "gpu" {
   for_each = toset(var.placement_types)
   name     = "${var.name}-${each.key}"

@@ -49,8 +49,22 @@ resource "tls_private_key" "ssh_host" {
   ecdsa_curve = "P256"
 }
 
+# An external database's URL, given to this apply: its Secret is made here, before the chart that reads it.
+resource "kubernetes_secret_v1" "external_database" {
+  count = var.external_database_url != "" ? 1 : 0
+  metadata {
+    name      = "gpudev-database"
+    namespace = kubernetes_namespace_v1.control_plane.metadata[0].name
+  }
+  data = { url = var.external_database_url }
+}
+
+locals {
+  external_database_secret = var.external_database_url != "" ? kubernetes_secret_v1.external_database[0].metadata[0].name : var.external_database_secret
+}
+
 resource "kubernetes_secret_v1" "database" {
-  count = var.external_database_secret == "" ? 1 : 0
+  count = local.external_database_secret == "" ? 1 : 0
   metadata {
     name      = "gpudev-postgres-password"
     namespace = kubernetes_namespace_v1.control_plane.metadata[0].name
@@ -94,11 +108,11 @@ resource "helm_release" "gpudev" {
     }
     database = {
       internal = {
-        enabled        = var.external_database_secret == ""
+        enabled        = local.external_database_secret == ""
         storageClass   = var.storage_ready
-        existingSecret = var.external_database_secret == "" ? kubernetes_secret_v1.database[0].metadata[0].name : ""
+        existingSecret = local.external_database_secret == "" ? kubernetes_secret_v1.database[0].metadata[0].name : ""
       }
-      external = { existingSecret = var.external_database_secret, key = "url" }
+      external = { existingSecret = local.external_database_secret, key = "url" }
     }
     registryCache = { storageClass = var.storage_ready }
   })]

@@ -63,3 +63,10 @@ variable "registry_docker_config" {
   default     = ""
   sensitive   = true
 }
+
+variable "external_database_url" {
+  description = "PostgreSQL outside the cluster, made into Secret gpudev-database here (empty: none)."
+  type        = string
+  default     = ""
+  sensitive   = true
+}

@@ -205,7 +205,7 @@ final class TofuCheck {
             resources.path("aws_eks_node_group").properties().forEach(e -> {
                 JsonNode g = e.getValue().get(0);
                 String where = file + ": aws_eks_node_group." + e.getKey();
-                // terraform-provider-aws node_group.go: max_size is validation.IntAtLeast(1)
+                // the AWS provider's node_group.go: max_size is validation.IntAtLeast(1)
                 JsonNode max = g.path("scaling_config").path(0).path("max_size");
                 if (max.isNumber() && max.asInt() < 1 || max.isTextual()
                         && !max.asText().matches("(?s).*(\\bmax\\(\\s*1\\s*,|\\+\\s*[1-9]).*")) {

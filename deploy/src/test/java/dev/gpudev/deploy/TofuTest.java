@@ -122,7 +122,13 @@ class TofuTest {
     }
 
     static Run tofuSh(Path script, Path bin, Path workdir) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "plan", "-var", "region=eu-west-1").redirectErrorStream(true);
+        return tofuSh(script, bin, workdir, "plan", "-var", "region=eu-west-1");
+    }
+
+    static Run tofuSh(Path script, Path bin, Path workdir, String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("bash", script.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("PATH", bin + ":/usr/bin:/bin");
         if (workdir != null) {
             pb.directory(workdir.toFile());
@@ -149,11 +155,17 @@ class TofuTest {
         Run old = tofuSh(script, bin, null);
         assertEquals(2, old.exit());
         assertTrue(old.out().contains("1.7 is too old"), old.out());
+        Files.writeString(fake, "#!/bin/sh\nif [ \"$1\" = version ]; then echo \"OpenTofu v1.9.1\"; exit 0; fi\necho \"ran tofu $*\"\n");
+        assertTrue(tofuSh(script, bin, null).out().contains("1.9 is too old"), "the state's S3 locking needs 1.10");
 
-        Files.writeString(fake, "#!/bin/sh\nif [ \"$1\" = version ]; then echo \"OpenTofu v1.9.1\"; exit 0; fi\necho \"ran tofu $* in $(pwd)\"\n");
+        Files.writeString(fake, "#!/bin/sh\nif [ \"$1\" = version ]; then echo \"OpenTofu v1.10.2\"; exit 0; fi\necho \"ran tofu $* in $(pwd)\"\n");
         Run ok = tofuSh(script, bin, dir);
         assertEquals(0, ok.exit(), ok.out());
         assertTrue(ok.out().contains("ran tofu plan -var region=eu-west-1 in " + here), "every argument passed on, in deploy/tofu: " + ok.out());
+        Files.writeString(here.resolve("backend.hcl"), "bucket = \"b\"\n");
+        Run init = tofuSh(script, bin, dir, "init");
+        assertTrue(init.out().contains("ran tofu init -backend-config=backend.hcl in " + here), "the state's backend, never local: " + init.out());
+        Files.delete(here.resolve("backend.hcl"));
 
         // An impostor on the PATH under tofu's name: refused.
         Files.writeString(fake, "#!/bin/sh\nif [ \"$1\" = version ]; then echo \"Terraform v1.9.1\"; exit 0; fi\necho ran\n"); // refused
@@ -161,7 +173,7 @@ class TofuTest {
         assertEquals(2, impostor.exit());
         assertTrue(impostor.out().contains("is not OpenTofu"), impostor.out());
 
-        Files.writeString(fake, "#!/bin/sh\nif [ \"$1\" = version ]; then echo \"OpenTofu v1.9.1\"; exit 0; fi\necho ran\n");
+        Files.writeString(fake, "#!/bin/sh\nif [ \"$1\" = version ]; then echo \"OpenTofu v1.10.2\"; exit 0; fi\necho ran\n");
         Files.writeString(here.resolve(".terraform.lock.hcl"), "provider \"registry.terraform.io/hashicorp/aws\" {\n  version = \"5.80.0\"\n}\n");
         Run warned = tofuSh(script, bin, null);
         assertEquals(0, warned.exit());
