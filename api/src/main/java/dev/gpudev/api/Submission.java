@@ -105,7 +105,7 @@ final class Submission {
         ReservationRequest request = req.request().validate(catalog.including(cap),
                 cap.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList());
         Reservation.Options checked = req.options().withDistributed(request.distributed()).validate();
-        Reservation.Options options = checked.withTeam(teamChoice.resolve(who, checked.team()));
+        Reservation.Options options = inDisksZone(who, checked.withTeam(teamChoice.resolve(who, checked.team())));
         if (options.priority().adminOnly() && !who.admin()) {
             throw ApiError.forbidden("priority_class " + options.priority().wire() + " is for admins: use normal, or preemptible to run on idle GPUs now");
         }
@@ -238,7 +238,7 @@ final class Submission {
         }
         List<String> known = cap.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList();
         Reservation.Options checked = req.options().withDistributed(req.request().distributed()).validate();
-        Reservation.Options options = checked.withTeam(teamChoice.resolve(who, checked.team()));
+        Reservation.Options options = inDisksZone(who, checked.withTeam(teamChoice.resolve(who, checked.team())));
         PlanBasis basis = planBasis(); // one read of the queue for every type tried
         ReservationRequest best = null;
         Instant bestStart = null;
@@ -397,5 +397,26 @@ final class Submission {
         out.put("estimated_start_at", startsNow ? now : waiting.map(Scheduler.Waiting::estimatedStart).orElse(null));
         out.put("pending_reason", waiting.map(w -> w.reason().name()).orElse(null));
         return out;
+    }
+
+    /**
+     * A disk's volume lives in one availability zone (a zonal EBS volume, made where its first reservation ran):
+     * a reservation that uses it is kept to nodes of that zone, as if it had asked for the zone's node label;
+     * one that asks for another zone is refused, saying why.
+     */
+    private Reservation.Options inDisksZone(Caller who, Reservation.Options options) {
+        if (options.disk() == null || options.scratch()) {
+            return options;
+        }
+        var zone = db.query(c -> disks.zone(c, who.userId(), options.disk()));
+        if (zone.isEmpty()) {
+            return options;
+        }
+        String asked = options.nodeLabels().get(Reservation.Options.ZONE_LABEL);
+        if (asked != null && !asked.equals(zone.get())) {
+            throw ApiError.badRequest("disk " + options.disk() + " lives in zone " + zone.get() + " (its volume cannot move):"
+                    + " node_labels asks for " + asked);
+        }
+        return options.withNodeLabel(Reservation.Options.ZONE_LABEL, zone.get());
     }
 }

@@ -117,6 +117,16 @@ public record Reservation(
             this(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, null);
         }
 
+        /** These options with one more label its node must have. */
+        public Options withNodeLabel(String key, String value) {
+            var labels = new java.util.LinkedHashMap<>(nodeLabels);
+            labels.put(key, value);
+            return new Options(disk, scratch, image, labels, distributed, diskId, priority, startAt, team, env, run);
+        }
+
+        /** The node label of a Kubernetes node's availability zone (a disk's volume lives in one). */
+        public static final String ZONE_LABEL = "topology.kubernetes.io/zone";
+
         /** A command it runs detached once made, ending it when it ends (unless kept): a batch run. */
         public Options withRun(BatchRun r) {
             return new Options(disk, scratch, image, nodeLabels, distributed, diskId, priority, startAt, team, env, r);

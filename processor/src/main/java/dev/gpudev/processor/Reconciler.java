@@ -59,6 +59,8 @@ final class Reconciler {
     private record Ensured(EnvironmentSpec spec, Instant at) {
     }
 
+    private final dev.gpudev.store.Disks disks = new dev.gpudev.store.Disks();
+
     Reconciler(Database db, Reservations reservations, SshKeys sshKeys, Backend backend, Clock clock, BackendCalls calls) {
         this.db = db;
         this.reservations = reservations;
@@ -250,8 +252,14 @@ final class Reconciler {
         String detail = ready.getFirst().detail();
         if (r.status() == ReservationStatus.PREPARING) {
             Instant at = clock.instant();
-            db.inTransaction(c -> reservations.transition(c, r.id(), ReservationStatus.PREPARING,
-                    Transition.activate(r, at, running, detail), at)).ifPresentOrElse(live::put, () -> live.remove(r.id()));
+            String zone = diskZone(r);
+            db.inTransaction(c -> {
+                var activated = reservations.transition(c, r.id(), ReservationStatus.PREPARING, Transition.activate(r, at, running, detail), at);
+                if (activated.isPresent() && zone != null) {
+                    disks.recordZone(c, r.options().diskId(), zone); // its volume was made there: it stays there
+                }
+                return activated;
+            }).ifPresentOrElse(live::put, () -> live.remove(r.id()));
             return;
         }
         Observed node0 = observed.get(r.environmentName(0));
@@ -271,6 +279,16 @@ final class Reconciler {
             changes.detail(detail);
         }
         update(r, changes);
+    }
+
+    /** The zone of the node a reservation's disk is used on (where its zonal volume lives); null: no disk or not known. */
+    private String diskZone(Reservation r) {
+        if (r.options().diskId() == null || r.placement() == null) {
+            return null;
+        }
+        String node = r.placement().node();
+        return backend.capacity().nodes().stream().filter(n -> n.name().equals(node)).findFirst()
+                .map(n -> n.labels().get(Reservation.Options.ZONE_LABEL)).orElse(null);
     }
 
     /**

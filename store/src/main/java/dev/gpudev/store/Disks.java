@@ -44,6 +44,26 @@ public final class Disks {
     }
 
     /** Records the disk (created on its first use) and when it was last asked for; returns its id. */
+    /** The availability zone a user's disk lives in, once its volume was made (empty: not known, or no such disk). */
+    public Optional<String> zone(Connection c, long userId, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select zone from disks where user_id = ? and name = ? and zone is not null")) {
+            ps.setLong(1, userId);
+            ps.setString(2, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+            }
+        }
+    }
+
+    /** Records the zone a disk's volume was made in (its first node's), when none is recorded yet. */
+    public boolean recordZone(Connection c, long diskId, String zone) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("update disks set zone = ? where disk_id = ? and zone is null")) {
+            ps.setString(1, zone);
+            ps.setLong(2, diskId);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
     public long use(Connection c, long userId, String name) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 insert into disks (user_id, name, last_used_at) values (?, ?, now())
