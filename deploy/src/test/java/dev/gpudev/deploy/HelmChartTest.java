@@ -249,6 +249,11 @@ class HelmChartTest {
         }
         assertEquals(Map.of("gpudev.dev/role", "control-plane"), one(all, StatefulSet.class, "gpudev-postgres").getSpec().getTemplate().getSpec()
                 .getNodeSelector());
+        var processor = one(all, Deployment.class, "gpudev-processor").getSpec().getTemplate().getSpec().getContainers().getFirst();
+        assertEquals("/health", processor.getLivenessProbe().getHttpGet().getPath(), "a stuck loop is restarted");
+        assertEquals("/health", processor.getReadinessProbe().getHttpGet().getPath());
+        assertEquals("0.0.0.0", flags(processor).get("--host"), "the kubelet's probe reaches it on the pod's address");
+        assertEquals("8080", flags(processor).get("--port"));
         assertEquals(1, one(all, io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget.class, "gpudev-proxy").getSpec().getMinAvailable()
                 .getIntVal(), "a drain takes one proxy at a time");
         var ns = all.stream().filter(o -> o.getKind().equals("Namespace")).findFirst().orElseThrow();

@@ -139,10 +139,19 @@ public final class Processor implements Runnable, AutoCloseable {
         }
     }
 
+    /** When the loop last came round (leading or standing by): a loop stuck anywhere stops moving it. */
+    private volatile long lastTurnNanos = System.nanoTime();
+
+    /** How long ago the loop last came round; a health check's answer. */
+    public java.time.Duration sinceLastTurn() {
+        return java.time.Duration.ofNanos(System.nanoTime() - lastTurnNanos);
+    }
+
     @Override
     public void run() {
         while (running.get()) {
             long started = System.nanoTime();
+            lastTurnNanos = started;
             if (!lead()) {
                 waiter.await((int) Math.max(50, settings.leadership().toMillis() / 3), false);
                 continue;

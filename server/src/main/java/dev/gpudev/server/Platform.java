@@ -53,6 +53,12 @@ public final class Platform implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Platform.class);
 
     private final List<AutoCloseable> closeables = new ArrayList<>();
+    private ProcessorHealth health;
+
+    /** Where a processor of its own answers /health (-1: this process is not one). */
+    public int healthPort() {
+        return health == null ? -1 : health.port();
+    }
     private final ApiServer api;
     private final SshProxy proxy;
     private final Path adminToken;
@@ -88,6 +94,10 @@ public final class Platform implements AutoCloseable {
                     cfg.processor());
             processor.start(); // publishes the capacity first: the API reads it from the database
             closeables.addFirst(processor);
+            if (cfg.role() == ServerConfig.Role.processor) { // its own process: probes ask it on the API's port
+                health = new ProcessorHealth(processor, "127.0.0.1".equals(cfg.advertisedHost()) ? "127.0.0.1" : "0.0.0.0", cfg.port());
+                closeables.addFirst(health);
+            }
         } else {
             backend = null;
         }

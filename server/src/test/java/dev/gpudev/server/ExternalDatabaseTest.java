@@ -49,6 +49,26 @@ class ExternalDatabaseTest {
     }
 
     @Test
+    void aProcessorOfItsOwnAnswersItsProbesAndNothingElse(@TempDir Path dataDir) throws Exception {
+        EmbeddedPostgres pg = TestDatabase.server();
+        pg.createDatabase("processor_health");
+        String url = pg.jdbcUrl("processor_health") + "&user=" + pg.appUser() + "&password=" + pg.appPassword();
+        var main = new Main();
+        new picocli.CommandLine(main).parseArgs("--role", "processor", "--port", "0", "--data-dir", dataDir.toString(),
+                "--database-url", url, "--simulated-gpus", "h100:1", "--stop-environments-on-exit");
+        try (Platform platform = new Platform(main.config())) {
+            var http = HttpClient.newHttpClient();
+            var res = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + platform.healthPort() + "/health")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, res.statusCode(), res.body());
+            assertTrue(res.body().contains("\"status\":\"ok\"") && res.body().contains("last_turn_ms_ago"), res.body());
+            var other = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + platform.healthPort() + "/v1/jobs")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(404, other.statusCode(), "a processor serves nothing but its health");
+        }
+    }
+
+    @Test
     void aBadSettingIsRefusedBeforeAnythingStarts(@TempDir Path dataDir) {
         var main = new Main();
         main.env = java.util.Map.of("API_KEY_TTL", "forever");
