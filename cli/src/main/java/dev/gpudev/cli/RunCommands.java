@@ -81,10 +81,18 @@ final class RunCommands {
             if (dir != null) {
                 int nodes = active.hasNonNull("nodes") ? active.get("nodes").size() : 1;
                 try {
-                    for (int node = 0; node < nodes; node++) { // every node runs CMD, each in its own home
-                        copy(api, active, node, dir, files);
+                    // every node runs CMD, each in its own home: every copy first, then the word to start, node 0 last
+                    // (node 0's end ends them all: a node started early must not end the others before they have their files)
+                    for (int node = 0; node < nodes; node++) {
+                        copy(api, active, node, dir, files, nodes == 1);
+                    }
+                    for (int node = nodes - 1; nodes > 1 && node >= 0; node--) {
+                        start(api, active, node);
                     }
                 } catch (IOException | RuntimeException e) {
+                    if (Poll.ended(api.get("/v1/jobs/" + id))) {
+                        return ended(this, api, id, ref); // it ended meanwhile (its time, a cancel): say how
+                    }
                     // the command would wait for its folder while the GPUs idle: the reservation ends now
                     api.post("/v1/jobs/" + id + "/cancel", null);
                     String why = e instanceof CliException ce ? ce.getMessage() : e.getMessage();
@@ -100,10 +108,22 @@ final class RunCommands {
             return ended(this, api, id, ref);
         }
 
-        /** Copies what changed of the folder to ~/WORKDIR of a node over the proxy, then says the command may start there. */
-        private void copy(ApiClient api, JsonNode job, int node, Path dir, List<String> files) throws IOException, InterruptedException {
+        /** Says a node's command may start: its folder is there. */
+        private void start(ApiClient api, JsonNode job, int node) throws IOException, InterruptedException {
+            int code = new ProcessBuilder(concat(ssh(this, api, job, node), go(job, node))).inheritIO().start().waitFor();
+            if (code != 0) {
+                throw new CliException(1, "ssh exited " + code + " starting node " + node);
+            }
+        }
+
+        private static String go(JsonNode job, int node) {
+            return "mkdir -p ~/" + RUNS + " && : > ~/" + RUNS + "/" + environment(job) + (node == 0 ? "" : "-n" + node) + ".go";
+        }
+
+        /** Copies what changed of the folder to ~/WORKDIR of a node over the proxy, then (start) says the command may start there. */
+        private void copy(ApiClient api, JsonNode job, int node, Path dir, List<String> files, boolean start)
+                throws IOException, InterruptedException {
             String remote = Workdir.remoteName(dir);
-            String env = environment(job) + (node == 0 ? "" : "-n" + node);
             List<String> ssh = ssh(this, api, job, node);
             long started = System.nanoTime();
             Process listing = new ProcessBuilder(concat(ssh, "mkdir -p ~/" + remote + " && cd ~/" + remote
@@ -113,7 +133,7 @@ final class RunCommands {
                 throw new CliException(1, "could not look at ~/" + remote + " in the environment (ssh exited " + listing.exitValue() + ")");
             }
             List<String> changed = Workdir.changed(dir, files, Workdir.listing(there));
-            String go = "mkdir -p ~/" + RUNS + " && : > ~/" + RUNS + "/" + env + ".go";
+            String go = start ? go(job, node) : "true";
             int code;
             if (changed.isEmpty()) {
                 code = new ProcessBuilder(concat(ssh, go)).inheritIO().start().waitFor();
