@@ -94,7 +94,10 @@ resource "helm_release" "gpudev" {
     image        = { repository = var.image_repository, tag = var.image_tag }
     controlPlane = { nodeSelector = { "gpudev.dev/role" = "control-plane" } }
     # behind the internal load balancer the edge module makes (CloudFront's VPC origin): never on the internet
-    api = { service = { type = "NodePort", port = 80, nodePort = var.api_node_port } }
+    api = {
+      service             = { type = "NodePort", port = 80, nodePort = var.api_node_port }
+      clientAddressHeader = "CloudFront-Viewer-Address" # set by CloudFront, the only way in
+    }
     aws   = { allowedAccounts = var.allowed_aws_accounts, allowedRole = var.allowed_aws_role, region = var.region }
     proxy = {
       publicHost = local.proxy_hostname

@@ -24,11 +24,13 @@ import java.util.regex.Pattern;
  * @param insecureSingleUser  whether everyone may reserve even where environments are not isolated
  * @param fairShare           the queue's fair-share policy (the processor's): dry runs and usage reports follow it
  * @param webhooks            where notifications may go (checked when a user registers a URL)
+ * @param clientAddressHeader the header that says the client's address when the API is reached only through a proxy
+ *                            that sets it (CloudFront-Viewer-Address): rate limits and the audit use it; null: the peer's
  */
 public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
                         double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace,
                         QueueLimits queueLimits, BackendTraits backend, boolean insecureSingleUser, FairShare.Policy fairShare,
-                        dev.gpudev.core.WebhookPolicy webhooks) {
+                        dev.gpudev.core.WebhookPolicy webhooks, String clientAddressHeader) {
 
     /** Isolated, each user logging in as themself: what a configuration that says nothing assumes. */
     static final BackendTraits ISOLATED = new BackendTraits("unknown", true, null);
@@ -46,7 +48,7 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
     public ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
                      double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace) {
         this(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, QueueLimits.none(), ISOLATED, false, FairShare.Policy.defaults(),
-                dev.gpudev.core.WebhookPolicy.anyPublicHost());
+                dev.gpudev.core.WebhookPolicy.anyPublicHost(), null);
     }
 
     public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
@@ -60,28 +62,45 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
                                             QueueLimits queueLimits, Duration grace) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rate("RATE_LIMIT_PER_KEY", 20),
                 rate("RATE_LIMIT_PER_ADDRESS", 50), AwsLogin.Settings.fromEnvironment(), grace, queueLimits, ISOLATED, false,
-                FairShare.Policy.defaults(), dev.gpudev.core.WebhookPolicy.anyPublicHost());
+                FairShare.Policy.defaults(), dev.gpudev.core.WebhookPolicy.anyPublicHost(), header("CLIENT_ADDRESS_HEADER"));
+    }
+
+    /** A header's name from the environment (letters, digits and '-'), or null. */
+    static String header(String variable) {
+        String v = System.getenv(variable);
+        if (v == null || v.isBlank()) {
+            return null;
+        }
+        if (!v.trim().matches("[A-Za-z0-9-]{1,64}")) {
+            throw new IllegalArgumentException(variable + " must be a header's name, like CloudFront-Viewer-Address");
+        }
+        return v.trim();
+    }
+
+    public ApiConfig withClientAddressHeader(String h) {
+        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, backend,
+                insecureSingleUser, fairShare, webhooks, h);
     }
 
     public ApiConfig withQueueLimits(QueueLimits q) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, q, backend,
-                insecureSingleUser, fairShare, webhooks);
+                insecureSingleUser, fairShare, webhooks, clientAddressHeader);
     }
 
     /** The backend as configured (until a processor publishes what it is), and whether everyone may reserve regardless. */
     public ApiConfig withBackend(BackendTraits traits, boolean insecure) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, traits,
-                insecure, fairShare, webhooks);
+                insecure, fairShare, webhooks, clientAddressHeader);
     }
 
     public ApiConfig withFairShare(FairShare.Policy f) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, backend,
-                insecureSingleUser, f, webhooks);
+                insecureSingleUser, f, webhooks, clientAddressHeader);
     }
 
     public ApiConfig withWebhooks(dev.gpudev.core.WebhookPolicy w) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, backend,
-                insecureSingleUser, fairShare, w);
+                insecureSingleUser, fairShare, w, clientAddressHeader);
     }
 
     /** Why only admins may reserve on this backend, or null when anyone may. */

@@ -60,6 +60,7 @@ public final class ApiServer implements AutoCloseable {
         var db = parts.db();
         var clock = parts.clock();
         this.callers = new Callers(db, parts.apiKeys(), clock, parts.uiSessions(), parts.config(), verifiedKeys);
+        this.clientAddressHeader = parts.config().clientAddressHeader();
         this.auditWriter = new AuditWriter(parts.db(), parts.audit());
         this.app = Javalin.create(cfg -> {
             cfg.useVirtualThreads = true;
@@ -120,8 +121,12 @@ public final class ApiServer implements AutoCloseable {
         return router.routes();
     }
 
+    /** The proxy header that says the client's address (null: the peer's address is the client's). */
+    private final String clientAddressHeader;
+
     private void before(Context ctx) {
         ctx.attribute(RequestAttributes.STARTED, System.nanoTime());
+        ctx.attribute(RequestAttributes.CLIENT, RequestAttributes.clientFrom(ctx, clientAddressHeader));
         if (ctx.path().indexOf('\0') >= 0 || ctx.queryString() != null && ctx.queryString().contains("%00")) {
             throw ApiError.badRequest("the path and query must not contain NUL characters");
         }

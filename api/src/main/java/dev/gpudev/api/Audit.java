@@ -47,7 +47,7 @@ final class Audit {
     /** The entry for this request: who, which route, about what, from where, with which outcome. */
     static AuditLog.Entry entry(Context ctx, Caller who, String username, String target, int outcome, Instant at) {
         return new AuditLog.Entry(0, at, who == null ? null : who.userId(), who != null ? who.username() : username,
-                ctx.method().name() + " " + route(ctx), target, ctx.ip(), outcome, ctx.attribute(RequestAttributes.REQUEST_ID));
+                ctx.method().name() + " " + route(ctx), target, RequestAttributes.client(ctx), outcome, ctx.attribute(RequestAttributes.REQUEST_ID));
     }
 
     static String route(Context ctx) {

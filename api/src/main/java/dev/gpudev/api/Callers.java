@@ -45,10 +45,11 @@ final class Callers {
 
     /** Over the address's rate (requests without credentials, and credentials that turn out wrong), a 429. */
     void limitAddress(Context ctx) {
-        long wait = perAddress.acquire("addr:" + ctx.ip());
+        String client = RequestAttributes.client(ctx);
+        long wait = perAddress.acquire("addr:" + client);
         if (wait > 0) {
             ctx.header("Retry-After", Long.toString(wait));
-            throw new ApiError(429, "rate_limited", "too many requests from " + ctx.ip() + "; retry in " + wait + " s");
+            throw new ApiError(429, "rate_limited", "too many requests from " + client + "; retry in " + wait + " s");
         }
     }
 

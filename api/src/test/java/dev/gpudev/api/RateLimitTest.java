@@ -29,6 +29,38 @@ class RateLimitTest {
     }
 
     @Test
+    void behindCloudFrontEachViewerHasItsOwnBucketAndTheHeaderIsTrustedOnlyWhenSaidSo() throws Exception {
+        try (Database db = TestDatabase.fresh()) {
+            Pgmq pgmq = new Pgmq();
+            CommandQueue q = new CommandQueue(pgmq, "rl_cf");
+            q.ensureQueue(db);
+            var trusting = new ApiServer(ApiFixture.parts(db, pgmq, q, new Capacity(List.of()), Clock.systemUTC(),
+                    new ApiConfig(2, "127.0.0.1", 2222, 0, 100, 0.5, ApiFixture.LOCAL_STS).withClientAddressHeader("CloudFront-Viewer-Address")))
+                    .start("127.0.0.1", 0);
+            var plain = api(db, "rl_cf2", 100, 0.5);
+            HttpClient http = HttpClient.newHttpClient();
+            try {
+                java.util.function.BiFunction<ApiServer, String, Integer> get = (api, viewer) -> {
+                    try {
+                        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + "/health"))
+                                .header("CloudFront-Viewer-Address", viewer).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                };
+                assertEquals(200, get.apply(trusting, "203.0.113.9:52341"));
+                assertEquals(429, get.apply(trusting, "203.0.113.9:52342"), "the same viewer, another port: its bucket");
+                assertEquals(200, get.apply(trusting, "[2001:db8::7]:443"), "another viewer: a bucket of its own");
+                assertEquals(200, get.apply(plain, "203.0.113.9:1"));
+                assertEquals(429, get.apply(plain, "198.51.100.1:1"), "not trusted unless configured: one peer, one bucket");
+            } finally {
+                trusting.close();
+                plain.close();
+            }
+        }
+    }
+
+    @Test
     void aClientOverItsRateGets429WithRetryAfter() throws Exception {
         try (Database db = TestDatabase.fresh()) {
             var api = api(db, "rl_q", 0.5, 0.5);

@@ -256,6 +256,10 @@ class HelmChartTest {
         assertEquals("8080", flags(processor).get("--port"));
         assertEquals(1, one(all, io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget.class, "gpudev-proxy").getSpec().getMinAvailable()
                 .getIntVal(), "a drain takes one proxy at a time");
+        assertTrue(render("proxy.publicHost=x", "api.clientAddressHeader=CloudFront-Viewer-Address").stream()
+                .filter(o -> o.getMetadata().getName().equals("gpudev-api") && o instanceof Deployment).map(o -> (Deployment) o).findFirst()
+                .orElseThrow().getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv().stream()
+                .anyMatch(e -> e.getName().equals("CLIENT_ADDRESS_HEADER") && e.getValue().equals("CloudFront-Viewer-Address")));
         var ns = all.stream().filter(o -> o.getKind().equals("Namespace")).findFirst().orElseThrow();
         assertEquals("restricted", ns.getMetadata().getLabels().get("pod-security.kubernetes.io/enforce"));
     }
