@@ -260,6 +260,10 @@ class HelmChartTest {
                 .filter(o -> o.getMetadata().getName().equals("gpudev-api") && o instanceof Deployment).map(o -> (Deployment) o).findFirst()
                 .orElseThrow().getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv().stream()
                 .anyMatch(e -> e.getName().equals("CLIENT_ADDRESS_HEADER") && e.getValue().equals("CloudFront-Viewer-Address")));
+        var environments = one(all, io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget.class, "gpudev-environments");
+        assertEquals(0, environments.getSpec().getMaxUnavailable().getIntVal(), "a drain never ends a reservation silently");
+        assertEquals(Map.of("app.kubernetes.io/managed-by", "gpudev", "app.kubernetes.io/component", "environment"),
+                environments.getSpec().getSelector().getMatchLabels(), "the labels the backend gives environment pods");
         var ns = all.stream().filter(o -> o.getKind().equals("Namespace")).findFirst().orElseThrow();
         assertEquals("restricted", ns.getMetadata().getLabels().get("pod-security.kubernetes.io/enforce"));
     }
