@@ -4,7 +4,8 @@
 # own latency at that rate, and at a fixed rate (the original Python API's half peak, 730/s here), where
 # pgbench is measured twice more: beside the running server (its processor applies pgbench's commands too)
 # and with gpudev's processes frozen (SIGSTOP): PostgreSQL alone on this machine, the floor under any p99.
-#   bench/load.sh [SECONDS=20] [WORKERS=32] [--replicas N] [--fixed-rate R]
+#   bench/load.sh [SECONDS=20] [WORKERS=32] [--replicas N] [--fixed-rate R] [--busy N]
+# --busy N runs N CPU-bound processes beside the server for the whole run (a busy CI or shared machine).
 # Starts its own server (simulated GPUs, a temporary data dir) on 127.0.0.1 and stops it at the end;
 # --replicas 2 adds a second processor (--role processor) on the same database; with the local backend only
 # one processor drives the machine (a lease), so the second stands by and takes over if the first dies;
@@ -16,10 +17,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 POSITIONAL=()
 REPLICAS=1
 FIXED_RATE=730
+BUSY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --replicas) REPLICAS="$2"; shift 2 ;;
     --fixed-rate) FIXED_RATE="$2"; shift 2 ;;
+    --busy) BUSY="$2"; shift 2 ;;
     *) POSITIONAL+=("$1"); shift ;;
   esac
 done
@@ -39,13 +42,20 @@ UNLIMITED=()
 "$JAVA_HOME/bin/java" -jar "$SERVER_JAR" --help 2>&1 | grep -q -- --max-waiting-per-user \
   && UNLIMITED=(--max-waiting-per-user 0 --max-waiting-gpu-hours-per-user 0 --stop-environments-on-exit)
 RATE_LIMIT_PER_KEY=100000 RATE_LIMIT_PER_ADDRESS=100000 \
-  "$JAVA_HOME/bin/java" ${GPUDEV_JAVA_OPTS:-} -jar "$SERVER_JAR" --port "$PORT" --ssh-port "$SSH_PORT" \
+  "$JAVA_HOME/bin/java" -Dgpudev.cycleStatsSeconds=5 ${GPUDEV_JAVA_OPTS:-} -jar "$SERVER_JAR" --port "$PORT" --ssh-port "$SSH_PORT" \
   --data-dir "$DATA" --simulated-gpus h100:8 "${UNLIMITED[@]}" ${GPUDEV_SERVER_ARGS:-} > "$DATA/server.log" 2>&1 &
 SERVER=$!
 PIDS="$SERVER"
 # The server's log is kept for a look at what happened during the run.
-trap 'kill -CONT $PIDS 2>/dev/null || true; kill $PIDS 2>/dev/null || true; wait $PIDS 2>/dev/null || true; cp "$DATA/server.log" /tmp/gpudev-load-server.log 2>/dev/null || true; cp "$DATA/processor2.log" /tmp/gpudev-load-processor2.log 2>/dev/null || true; rm -rf "$DATA"' EXIT
+trap 'kill -CONT $PIDS 2>/dev/null || true; kill $PIDS ${BUSY_PIDS:-} 2>/dev/null || true; wait $PIDS 2>/dev/null || true; cp "$DATA/server.log" /tmp/gpudev-load-server.log 2>/dev/null || true; cp "$DATA/processor2.log" /tmp/gpudev-load-processor2.log 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 1 600); do grep -q "gpudev is running" "$DATA/server.log" && break; sleep 0.1; done
+# Other work on the machine: N processes that each keep a core busy, ended with the run.
+# (not frozen with gpudev's processes below: they are the machine's, as the floor's conditions)
+BUSY_PIDS=""
+for _ in $(seq 1 "$BUSY"); do
+  sh -c 'while :; do :; done' &
+  BUSY_PIDS="$BUSY_PIDS $!"
+done
 # The embedded PostgreSQL listens only on its private socket, with a password (the operator's view).
 PG_HOST="$DATA/pg-run"
 PG_PORT=5432
@@ -70,6 +80,9 @@ API_OUT=$(FIXED_RATE="$FIXED_RATE" "$JAVA_HOME/bin/java" -cp "$ROOT/bench/target
 echo "$API_OUT"
 CKPT_API=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select num_timed + num_requested from pg_stat_checkpointer")
 SLOW=$(tail -n +"$START_LINES" "$DATA/server.log" | grep -c "slow processor cycle" || true)
+# The loop's cycles during the API's run, from its 5-second lines: the largest period p99 bounds the run's p99.
+CYCLE_P99=$(tail -n +"$START_LINES" "$DATA/server.log" | sed -n 's/.*processor cycles in the last [0-9]* s: [0-9]*, p50 [0-9]* ms, p99 \([0-9]*\) ms.*/\1/p' | sort -n | tail -1)
+CYCLE_MAX=$(tail -n +"$START_LINES" "$DATA/server.log" | sed -n 's/.*processor cycles in the last [0-9]* s: [0-9]*, .*max \([0-9]*\) ms.*/\1/p' | sort -n | tail -1)
 MAX_CYCLE=$(tail -n +"$START_LINES" "$DATA/server.log" | sed -n 's/.*slow processor cycle: \([0-9]*\) ms.*/\1/p' | sort -n | tail -1)
 USERS=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select max(user_id) from api_users")
 WAITING=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select count(*) from reservations where status = 'queued'")
@@ -111,8 +124,8 @@ kill -CONT $PIDS
 echo "pgbench at $FIXED_RATE tps, gpudev frozen: p50 $FLOOR_P50 ms, p99 $FLOOR_P99 ms ($FLOOR_N transactions)"
 CKPT_AFTER=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select num_timed + num_requested from pg_stat_checkpointer")
 RESULT=$(echo "$API_OUT" | grep '^RESULT' | sed 's/^RESULT //')
-python3 - "$RESULT" "$DB_RATE" "$DB_P50" "$DB_P99" "$SLOW" "${MAX_CYCLE:-0}" "$WAITING" "$REPLICAS" "$HEAP_MB" "$RSS_MB" \
-  "$FIX_P50" "$FIX_P99" "$((CKPT_API - CKPT_START))" "$((CKPT_AFTER - CKPT_START))" "$FLOOR_P99" <<'PY'
+python3 - "$RESULT" "$DB_RATE" "$DB_P50" "$DB_P99" "$SLOW" "${CYCLE_MAX:-${MAX_CYCLE:-0}}" "$WAITING" "$REPLICAS" "$HEAP_MB" "$RSS_MB" \
+  "$FIX_P50" "$FIX_P99" "$((CKPT_API - CKPT_START))" "$((CKPT_AFTER - CKPT_START))" "$FLOOR_P99" "${CYCLE_P99:-0}" "$BUSY" <<'PY'
 import datetime, os, sys
 r = dict(kv.split('=') for kv in sys.argv[1].split())
 db_rate, db_p50, db_p99 = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
@@ -124,6 +137,8 @@ if 'fixed_rate' in r:
     line += (f" at_{r['fixed_rate']}/s_p50={r['fixed_p50_ms']}ms at_{r['fixed_rate']}/s_p99={r['fixed_p99_ms']}ms"
              f" db_at_{r['fixed_rate']}/s_p50={sys.argv[11]}ms db_at_{r['fixed_rate']}/s_p99={sys.argv[12]}ms"
              f" db_alone_at_{r['fixed_rate']}/s_p99={sys.argv[15]}ms")
-line += f" checkpoints_api={sys.argv[13]} checkpoints_all={sys.argv[14]} slow_cycles={sys.argv[5]} max_cycle={sys.argv[6]}ms waiting_after={sys.argv[7]} heap={sys.argv[9]}MB rss={sys.argv[10]}MB"
+line += (f" checkpoints_api={sys.argv[13]} checkpoints_all={sys.argv[14]} slow_cycles={sys.argv[5]} cycle_p99={sys.argv[16]}ms"
+         f" max_cycle={sys.argv[6]}ms http_503={r.get('http_503', '?')} busy={sys.argv[17]} waiting_after={sys.argv[7]}"
+         f" heap={sys.argv[9]}MB rss={sys.argv[10]}MB")
 print(line)
 PY

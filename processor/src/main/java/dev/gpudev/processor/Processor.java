@@ -139,6 +139,9 @@ public final class Processor implements Runnable, AutoCloseable {
         }
     }
 
+    /** Every cycle's time, said as a line a period (count, p50, p99, max): what a load test reads of the loop. */
+    private final CycleStats cycleStats = new CycleStats(java.time.Duration.ofSeconds(Long.getLong("gpudev.cycleStatsSeconds", 60)));
+
     /** When the loop last came round (leading or standing by): a loop stuck anywhere stops moving it. */
     private volatile long lastTurnNanos = System.nanoTime();
 
@@ -225,6 +228,7 @@ public final class Processor implements Runnable, AutoCloseable {
             log.warn("could not record this minute's usage sample: {}", e.toString());
         }
         long t4 = System.nanoTime();
+        cycleStats.add(t4 - t0, t4);
         if (t4 - t0 > SLOW_CYCLE_NANOS) {
             log.info("slow processor cycle: {} ms (commands {} ms, sweep {} ms, scheduling {} ms [{}], reconcile {} ms)", (t4 - t0) / 1_000_000,
                     (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000, pass, (t4 - t3) / 1_000_000);
