@@ -242,9 +242,12 @@ class ReserveCommand extends Base {
     /** Follows a reservation until it is active or has ended, saying what changes (position, estimate, detail). */
     static JsonNode untilSettled(ApiClient api, String id, PrintWriter out) {
         String[] said = {null};
+        long started = System.nanoTime();
         return Poll.until(() -> api.get("/v1/jobs/" + id),
                 j -> !"queued".equals(j.get("status").asText()) && !"preparing".equals(j.get("status").asText()),
-                Duration.ofDays(3), j -> Duration.ofMillis("queued".equals(j.get("status").asText()) ? 1000 : 250),
+                // a tenth of a second for the first seconds (a free GPU is taken within moments), then gentler
+                Duration.ofDays(3), j -> Duration.ofMillis(System.nanoTime() - started < 3_000_000_000L ? 100
+                        : "queued".equals(j.get("status").asText()) ? 1000 : 250),
                 j -> {
                     String line = j.get("status").asText() + (j.hasNonNull("queue_position") ? ", position " + j.get("queue_position").asInt() : "")
                             + (j.hasNonNull("estimated_start_at") ? ", starts ~" + Output.time(j.get("estimated_start_at").asText()) : "")
