@@ -199,7 +199,8 @@ final class WebhookSender implements AutoCloseable {
         String last = r.history().isEmpty() ? null : r.history().getLast().reason();
         return switch (event) {
             case "started" -> what + " is active" + (r.expiresAt() == null ? "" : " until " + at(r.expiresAt()))
-                    + (r.options().run() != null ? ". Its output: gpu-dev logs " + ref + " -f" : ". Connect: gpu-dev connect " + ref);
+                    + (r.options().run() != null ? ". Its output: gpu-dev logs " + ref + " -f" : ". Connect: gpu-dev connect " + ref
+                    + ", or ssh " + (r.name() != null ? "gpudev-" + r.name() : r.environmentName()) + " (after gpu-dev ssh-config)");
             case "ended" -> what + " ended: " + r.status().wire() + (r.failureReason() != null ? " (" + r.failureReason() + ")"
                     : last != null ? " (" + last + ")" : "");
             case "preempted" -> what + " is preempted and ends at " + (r.expiresAt() == null ? "soon" : at(r.expiresAt()))

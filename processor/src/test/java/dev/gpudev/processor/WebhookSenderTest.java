@@ -74,6 +74,8 @@ class WebhookSenderTest extends ProcessorFixture {
         assertEquals(1, received.size());
         assertTrue(received.getFirst().startsWith("{\"text\":\"gpudev: " + id.toString().substring(0, 8) + " (1 × h100) is active until"),
                 received.getFirst());
+        assertTrue(received.getFirst().contains("or ssh " + get(id).environmentName() + " (after gpu-dev ssh-config)"), "the SSH command: "
+                + received.getFirst());
         send(new Command.Cancel(id, "alice"));
         p.cycle();
         p.webhooks().deliverDue();
