@@ -105,6 +105,21 @@ resource "aws_eks_node_group" "control_plane" {
   depends_on = [aws_iam_role_policy_attachment.nodes, aws_eks_addon.vpc_cni]
 }
 
+# Multi-node GPU groups on instances with EFA (AWS's Elastic Fabric Adapter: p4d, p5, …) get every network card
+# as an EFA interface, so NCCL between nodes runs over libfabric; the EFA device plugin offers them to pods
+# (a distributed reservation's node takes them all).
+data "aws_ec2_instance_type" "gpu" {
+  for_each      = var.gpu_node_groups
+  instance_type = each.value.instance_type
+}
+
+locals {
+  efa_cards = {
+    for type, g in var.gpu_node_groups : type => data.aws_ec2_instance_type.gpu[type].maximum_network_cards
+    if g.multinode && data.aws_ec2_instance_type.gpu[type].efa_supported
+  }
+}
+
 resource "aws_launch_template" "gpu" {
   for_each    = var.gpu_node_groups
   name_prefix = "${var.cluster_name}-${each.key}-"
@@ -119,6 +134,17 @@ resource "aws_launch_template" "gpu" {
       volume_size           = each.value.disk_size_gb
       volume_type           = "gp3"
       delete_on_termination = true
+    }
+  }
+  dynamic "network_interfaces" {
+    for_each = contains(keys(local.efa_cards), each.key) ? range(local.efa_cards[each.key]) : []
+    content {
+      network_card_index    = network_interfaces.value
+      device_index          = network_interfaces.value == 0 ? 0 : 1
+      interface_type        = network_interfaces.value == 0 ? "efa" : "efa-only"
+      delete_on_termination = true
+      # EFA needs all traffic within its security group: the cluster's allows its members everything
+      security_groups = [aws_eks_cluster.this.vpc_config[0].cluster_security_group_id]
     }
   }
   dynamic "placement" {
@@ -265,6 +291,19 @@ resource "helm_release" "device_plugin" {
         }
       }
     }
+    tolerations = [{ key = "nvidia.com/gpu", operator = "Exists", effect = "NoSchedule" }]
+  })]
+  depends_on = [aws_eks_node_group.gpu]
+}
+
+resource "helm_release" "efa_device_plugin" {
+  count      = length(local.efa_cards) > 0 ? 1 : 0
+  name       = "aws-efa-k8s-device-plugin"
+  repository = "https://aws.github.io/eks-charts"
+  chart      = "aws-efa-k8s-device-plugin"
+  version    = var.efa_device_plugin_version
+  namespace  = "kube-system"
+  values = [yamlencode({
     tolerations = [{ key = "nvidia.com/gpu", operator = "Exists", effect = "NoSchedule" }]
   })]
   depends_on = [aws_eks_node_group.gpu]

@@ -61,3 +61,9 @@ variable "cluster_admins" {
   type        = list(string)
   default     = []
 }
+
+variable "efa_device_plugin_version" {
+  description = "AWS's EFA device plugin (it makes vpc.amazonaws.com/efa allocatable on multi-node GPU groups)."
+  type        = string
+  default     = "v0.5.6"
+}

@@ -62,8 +62,20 @@ public final class EnvironmentObjects {
     static final String HOME = "/home/dev";
 
     /** What a node offers, for the pod's share of it. */
-    public record NodeSize(int gpus, Quantity cpu, Quantity memory) {
+    /**
+     * What a node offers, from its allocatable resources.
+     *
+     * @param efa the node's EFA interfaces (AWS's Elastic Fabric Adapter, advertised by its device plugin as
+     *            vpc.amazonaws.com/efa): a distributed reservation's node takes them all, for NCCL between nodes
+     */
+    public record NodeSize(int gpus, Quantity cpu, Quantity memory, int efa) {
+        public NodeSize(int gpus, Quantity cpu, Quantity memory) {
+            this(gpus, cpu, memory, 0);
+        }
     }
+
+    /** The extended resource AWS's EFA device plugin advertises. */
+    public static final String EFA = "vpc.amazonaws.com/efa";
 
     private EnvironmentObjects() {
     }
@@ -229,6 +241,11 @@ public final class EnvironmentObjects {
         long shmBytes = 0;
         limits.put("nvidia.com/gpu", new Quantity(Integer.toString(spec.gpuCount())));
         requests.put("nvidia.com/gpu", new Quantity(Integer.toString(spec.gpuCount())));
+        if (distributed && node != null && node.efa() > 0 && node.gpus() > 0 && spec.gpuCount() >= node.gpus()) {
+            // a distributed reservation has whole nodes: all their EFA interfaces too (NCCL across nodes over libfabric)
+            limits.put(EFA, new Quantity(Integer.toString(node.efa())));
+            requests.put(EFA, new Quantity(Integer.toString(node.efa())));
+        }
         if (node != null && node.gpus() > 0) {
             BigDecimal share = BigDecimal.valueOf(spec.gpuCount()).divide(BigDecimal.valueOf(node.gpus()), 6, RoundingMode.DOWN);
             long milliCpu = Quantity.getAmountInBytes(node.cpu()).multiply(share).multiply(BigDecimal.valueOf(1000)).longValue();

@@ -156,8 +156,10 @@ public final class KubernetesBackend implements Backend {
             return null;
         }
         Quantity gpus = alloc.get(ClusterCapacity.GPU);
+        Quantity efa = alloc.get(EnvironmentObjects.EFA);
         return new EnvironmentObjects.NodeSize(gpus == null ? 0 : Quantity.getAmountInBytes(gpus).intValue(),
-                alloc.getOrDefault("cpu", new Quantity("0")), alloc.getOrDefault("memory", new Quantity("0")));
+                alloc.getOrDefault("cpu", new Quantity("0")), alloc.getOrDefault("memory", new Quantity("0")),
+                efa == null ? 0 : Quantity.getAmountInBytes(efa).intValue());
     }
 
     static BackendException failure(String what, KubernetesClientException e) {

@@ -557,6 +557,21 @@ class KubernetesBackendTest {
     }
 
     @Test
+    void aDistributedReservationsWholeNodeTakesItsEfaInterfacesAndNothingElseDoes() {
+        var node = new EnvironmentObjects.NodeSize(8, new Quantity("192"), new Quantity("2048Gi"), 32);
+        UUID id = UUID.randomUUID();
+        var gang = new dev.gpudev.backend.spi.Gang(List.of("gpudev-w", "gpudev-w-n1"));
+        var wide = new EnvironmentSpec(id, "gpudev-w", 0, new EnvironmentSpec.Owner(7, "alice"), "gpu-1", 8, List.of(KEY), null,
+                new EnvironmentSpec.Home.Own(), null, gang);
+        var limits = EnvironmentObjects.pod(wide, KubernetesSettings.defaults(), node, null).getSpec().getContainers().getFirst().getResources();
+        assertEquals(new Quantity("32"), limits.getLimits().get(EnvironmentObjects.EFA));
+        assertEquals(new Quantity("32"), limits.getRequests().get(EnvironmentObjects.EFA));
+        var one = spec("gpudev-one", 1, new EnvironmentSpec.Home.Own(), null);
+        assertNull(EnvironmentObjects.pod(one, KubernetesSettings.defaults(), node, null).getSpec().getContainers().getFirst().getResources()
+                .getLimits().get(EnvironmentObjects.EFA), "a share of a node: its EFA interfaces are the node's other tenants' too");
+    }
+
+    @Test
     void renderedObjectsAreTheOnesEnsureMakes() throws Exception {
         var s = spec("gpudev-rendered", 2, new EnvironmentSpec.Home.Own(), "example/dev:1");
         var objects = EnvironmentObjects.all(s, KubernetesSettings.defaults(),
