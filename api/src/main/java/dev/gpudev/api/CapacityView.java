@@ -34,14 +34,24 @@ final class CapacityView {
         return traits;
     }
 
+    /** The nodes that exist. */
     Capacity current() {
+        reachable();
+        return existing;
+    }
+
+    /** The nodes that exist and those elastic pools may start: what a request is checked against. */
+    Capacity reachable() {
         long now = System.nanoTime();
         if (cached == null || now - readAtNanos > FRESH.toNanos()) {
             var read = db.query(c -> java.util.Map.entry(table.read(c), table.readTraits(c).orElse(configured)));
             traits = read.getValue();
+            existing = read.getKey().existing();
             cached = read.getKey();
             readAtNanos = now;
         }
         return cached;
     }
+
+    private volatile Capacity existing;
 }

@@ -241,15 +241,19 @@ final class ClusterRoutes {
 
     private void availability(Context ctx) {
         Capacity cap = capacity.current();
+        Capacity reach = capacity.reachable();
         Usage usage = db.query(c -> reservations.usage(c));
         List<Map<String, Object>> types = new ArrayList<>();
         for (GpuType t : catalog.all()) {
             int total = cap.totalGpus(t.name());
+            int onDemand = reach.totalGpus(t.name()) - total;
             Usage.OfType u = usage.of(t.name());
-            if (total == 0 && u.gpusInUse() == 0 && u.queued() == 0) {
+            if (total == 0 && onDemand == 0 && u.gpusInUse() == 0 && u.queued() == 0) {
                 continue;
             }
             Map<String, Object> m = figures(t.name(), cap, u);
+            // GPUs an elastic pool may still start for those who wait (a node in minutes): not available now
+            m.put("on_demand", onDemand);
             m.put("simulated", cap.nodes().stream().anyMatch(n -> n.gpuType().equals(t.name()) && n.simulated()));
             types.add(m);
         }

@@ -102,14 +102,16 @@ final class Submission {
             req = new Request(chosen.request(), req.options(), req.jupyter(), req.keepWhenIdle(), req.idempotencyKey(), req.dryRun());
             choice = chosen.why();
         }
-        ReservationRequest request = req.request().validate(catalog.including(cap),
-                cap.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList());
+        // what may be asked: the nodes that exist and those elastic pools may start (a type at zero nodes is reservable)
+        Capacity reach = capacity.reachable();
+        ReservationRequest request = req.request().validate(catalog.including(reach),
+                reach.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList());
         Reservation.Options checked = req.options().withDistributed(request.distributed()).validate();
         Reservation.Options options = inDisksZone(who, checked.withTeam(teamChoice.resolve(who, checked.team())));
         if (options.priority().adminOnly() && !who.admin()) {
             throw ApiError.forbidden("priority_class " + options.priority().wire() + " is for admins: use normal, or preemptible to run on idle GPUs now");
         }
-        if (Feasibility.of(request.gpuType(), request.gpuCount(), request.distributed(), options.nodeLabels(), cap, limits())
+        if (Feasibility.of(request.gpuType(), request.gpuCount(), request.distributed(), options.nodeLabels(), reach, limits())
                 instanceof Feasibility.Verdict.Never never) {
             throw new ApiError(422, "unschedulable", never.message());
         }

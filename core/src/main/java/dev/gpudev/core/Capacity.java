@@ -8,6 +8,18 @@ public record Capacity(List<Node> nodes) {
         nodes = List.copyOf(nodes);
     }
 
+    /**
+     * The label of a node that does not exist but an elastic pool may start (published for the API's checks of
+     * what may be asked; never planned on, never counted as free).
+     */
+    public static final String POTENTIAL = "gpudev.dev/potential";
+
+    /** These nodes without the potential ones: what exists. */
+    public Capacity existing() {
+        return nodes.stream().anyMatch(n -> n.labels().containsKey(POTENTIAL))
+                ? new Capacity(nodes.stream().filter(n -> !n.labels().containsKey(POTENTIAL)).toList()) : this;
+    }
+
     public record Node(String name, String gpuType, List<Integer> gpus, boolean simulated, java.util.Map<String, String> labels) {
         public Node {
             gpus = List.copyOf(gpus);

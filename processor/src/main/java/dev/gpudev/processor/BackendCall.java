@@ -137,4 +137,63 @@ sealed interface BackendCall {
             return null;
         }
     }
+
+    /** A pool's desired size as the cloud has it (the result: an Integer). */
+    record ReadPool(dev.gpudev.backend.spi.NodePools.Pool pool) implements BackendCall {
+        public String lane() {
+            return "pool:" + pool.gpuType();
+        }
+
+        public Duration deadline(ProcessorSettings.Workers d) {
+            return d.notice().multipliedBy(2);
+        }
+
+        public String describe() {
+            return "reading the size of pool " + pool.gpuType();
+        }
+
+        public Object run(Backend b) throws Exception {
+            return b.nodePools().orElseThrow().desired(pool);
+        }
+    }
+
+    /** A pool asked for this many nodes. */
+    record Resize(dev.gpudev.backend.spi.NodePools.Pool pool, int desired) implements BackendCall {
+        public String lane() {
+            return "pool:" + pool.gpuType();
+        }
+
+        public Duration deadline(ProcessorSettings.Workers d) {
+            return d.notice().multipliedBy(2);
+        }
+
+        public String describe() {
+            return "asking pool " + pool.gpuType() + " for " + desired + " node(s)";
+        }
+
+        public Object run(Backend b) throws Exception {
+            b.nodePools().orElseThrow().resize(pool, desired);
+            return null;
+        }
+    }
+
+    /** An empty node of a pool removed, and the pool one node smaller. */
+    record RemoveNode(dev.gpudev.backend.spi.NodePools.Pool pool, String node) implements BackendCall {
+        public String lane() {
+            return "pool:" + pool.gpuType();
+        }
+
+        public Duration deadline(ProcessorSettings.Workers d) {
+            return d.notice().multipliedBy(2);
+        }
+
+        public String describe() {
+            return "removing empty node " + node + " of pool " + pool.gpuType();
+        }
+
+        public Object run(Backend b) throws Exception {
+            b.nodePools().orElseThrow().remove(pool, node);
+            return null;
+        }
+    }
 }

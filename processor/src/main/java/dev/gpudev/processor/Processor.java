@@ -34,6 +34,12 @@ public final class Processor implements Runnable, AutoCloseable {
     private final Sweeper sweeper;
     private final SchedulingPass scheduling;
     private final Reconciler reconciler;
+    private final PoolSizer pools;
+
+    /** The elastic pools' sizer (tests tune its times). */
+    PoolSizer pools() {
+        return pools;
+    }
     private final UsageSampler usage;
     private final DiskOperations disks;
     private final BackendCalls calls;
@@ -66,6 +72,7 @@ public final class Processor implements Runnable, AutoCloseable {
                 settings.fairShare(), clock,
                 new dev.gpudev.core.Scheduler(settings.limits(), settings.grace(), settings.preemptionNotice()), calls);
         this.reconciler = new Reconciler(db, parts.reservations(), parts.sshKeys(), parts.backend(), clock, calls);
+        this.pools = new PoolSizer(db, parts.reservations(), parts.backend(), clock, calls, settings.grace());
         this.usage = new UsageSampler(db, parts.reservations(), parts.usageSamples(), clock);
         this.webhooks = new WebhookSender(db, new dev.gpudev.store.Webhooks(), parts.reservations(), settings.webhooks(), clock);
     }
@@ -210,8 +217,14 @@ public final class Processor implements Runnable, AutoCloseable {
         long t2 = System.nanoTime();
         SchedulingPass.Stats pass = SchedulingPass.Stats.NONE;
         if (capacity != null) {
-            pass = scheduling.run(live, capacity);
+            var planned = pools.planned(capacity); // nodes asked for that do not exist yet are planned on too
+            pass = scheduling.run(live, planned.capacity(), planned.placeholders());
             passes[pass.mode().ordinal()]++;
+            try {
+                pools.run(live, capacity);
+            } catch (RuntimeException e) {
+                log.warn("the GPU pools were not sized this cycle: {}", e.toString());
+            }
         }
         long t3 = System.nanoTime();
         if (observed != null) {
@@ -243,8 +256,10 @@ public final class Processor implements Runnable, AutoCloseable {
     private Capacity publishCapacity() {
         Capacity now = p.backend().capacity();
         if (!now.equals(published)) {
+            // the API also sees the nodes the elastic pools may start: a type at zero nodes may be reserved
+            Capacity reachable = pools.withPotential(now);
             p.db().inTransaction(c -> {
-                p.capacityTable().publish(c, now, p.clock().instant());
+                p.capacityTable().publish(c, reachable, p.clock().instant());
                 p.capacityTable().publishTraits(c, p.backend().traits(), p.clock().instant());
                 return null;
             });

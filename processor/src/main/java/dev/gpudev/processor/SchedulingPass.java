@@ -107,6 +107,14 @@ final class SchedulingPass {
         queue.drop();
     }
 
+    private List<Reservation> placeholders = List.of();
+
+    /** One pass on these nodes, some of them starting (held whole by these placeholders until expected). */
+    Stats run(LiveSet live, Capacity capacity, List<Reservation> starting) {
+        placeholders = starting;
+        return run(live, capacity);
+    }
+
     /** One pass; what it admitted joins the live set. */
     Stats run(LiveSet live, Capacity capacity) {
         Set<UUID> news = new LinkedHashSet<>(arrivals);
@@ -142,6 +150,10 @@ final class SchedulingPass {
             live.replaceAll(reservations.withStatus(c, false, LiveSet.states()));
         }
         List<Reservation> holding = live.all();
+        if (!placeholders.isEmpty()) {
+            holding = new ArrayList<>(holding);
+            holding.addAll(placeholders); // nodes asked for that do not exist yet, held until they are expected
+        }
         Instant now = clock.instant();
         var basis = PlanCache.Basis.of(capacity, holding);
         // mode

@@ -354,6 +354,34 @@ public final class Reservations {
         }
     }
 
+    /**
+     * What waits for these GPU types that no node existing or starting would start soon: reservations submitted
+     * before {@code waitingSince} whose planned start is unknown or after {@code startsAfter}, grouped by GPUs and
+     * whether distributed (one grouped query; it reads the queue's index, not its rows).
+     */
+    public List<dev.gpudev.core.PoolSizing.Demand> waitingDemand(Connection c, List<String> types, Instant waitingSince, Instant startsAfter)
+            throws SQLException {
+        List<dev.gpudev.core.PoolSizing.Demand> out = new ArrayList<>();
+        if (types.isEmpty()) {
+            return out;
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                select gpu_type, gpu_count, distributed, count(*) from reservations
+                where status = 'queued' and gpu_type = any(?) and created_at <= ?
+                  and (estimated_start_at is null or estimated_start_at > ?)
+                group by gpu_type, gpu_count, distributed""")) {
+            ps.setArray(1, c.createArrayOf("text", types.toArray()));
+            ps.setTimestamp(2, java.sql.Timestamp.from(waitingSince));
+            ps.setTimestamp(3, java.sql.Timestamp.from(startsAfter));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new dev.gpudev.core.PoolSizing.Demand(rs.getString(1), rs.getInt(2), rs.getBoolean(3), rs.getInt(4)));
+                }
+            }
+        }
+        return out;
+    }
+
     /** Whether a live or waiting reservation wants this disk as its home. */
     public boolean diskWanted(Connection c, long diskId) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""

@@ -72,6 +72,11 @@ public interface Backend extends AutoCloseable {
         return null;
     }
 
+    /** GPU node pools the processor sizes from the queue; empty when the backend's nodes are fixed. */
+    default java.util.Optional<NodePools> nodePools() {
+        return java.util.Optional.empty();
+    }
+
     /** What it is (published by the processor beside the capacity, for the API). */
     BackendTraits traits();
 

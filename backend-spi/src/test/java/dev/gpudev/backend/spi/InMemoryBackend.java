@@ -51,6 +51,14 @@ public final class InMemoryBackend implements Backend {
     /** When set, ensure fails with this (transient or not) until cleared. */
     public volatile BackendException ensureFails;
 
+    /** Elastic pools, when a test sets them. */
+    public volatile NodePools pools;
+
+    @Override
+    public java.util.Optional<NodePools> nodePools() {
+        return java.util.Optional.ofNullable(pools);
+    }
+
     public InMemoryBackend(Capacity capacity) {
         this.capacity = capacity;
     }
