@@ -50,6 +50,8 @@ final class PoolSizer {
     private final Map<String, Instant> askedAt = new HashMap<>();
     private final Map<String, Integer> nodesSeen = new HashMap<>();
     private final Map<String, Instant> emptySince = new HashMap<>();
+    /** Nodes being removed: never planned on again (until they are gone, or their removal failed). */
+    private final Set<String> leaving = new HashSet<>();
     private Instant decidedAt;
 
     /** What the scheduler adds after a holder's end (the grace period): a placeholder ends that much before its node is expected. */
@@ -111,7 +113,7 @@ final class PoolSizer {
             return new Planned(capacity, List.of());
         }
         Instant now = clock.instant();
-        List<Capacity.Node> nodes = new ArrayList<>(capacity.nodes());
+        List<Capacity.Node> nodes = new ArrayList<>(capacity.nodes().stream().filter(n -> !leaving.contains(n.name())).toList());
         List<Reservation> holders = new ArrayList<>();
         for (NodePools.Pool pool : pools) {
             Integer want = desired.get(pool.gpuType());
@@ -164,6 +166,7 @@ final class PoolSizer {
                 case BackendCall.RemoveNode r when !o.ok() -> {
                     log.warn("pool {}: {} ({}); its size is read again", r.pool().gpuType(), r.describe(), o.problem());
                     desired.remove(r.pool().gpuType());
+                    leaving.remove(r.node());
                 }
                 default -> {
                 }
@@ -178,7 +181,7 @@ final class PoolSizer {
         List<PoolSizing.Pool> states = new ArrayList<>();
         List<String> types = new ArrayList<>();
         for (NodePools.Pool pool : pools) {
-            List<String> nodes = realNodes(capacity, pool);
+            List<String> nodes = realNodes(capacity, pool).stream().filter(n -> !leaving.contains(n)).toList();
             for (String n : nodes) {
                 if (busy.contains(n)) {
                     emptySince.remove(n);
@@ -196,6 +199,7 @@ final class PoolSizer {
             types.add(pool.gpuType());
         }
         emptySince.keySet().removeIf(n -> capacity.nodes().stream().noneMatch(c -> c.name().equals(n)));
+        leaving.removeIf(n -> capacity.nodes().stream().noneMatch(c -> c.name().equals(n)));
         if (states.isEmpty() || decidedAt != null && now.isBefore(decidedAt.plus(decideEvery))) {
             return;
         }
@@ -217,6 +221,7 @@ final class PoolSizer {
                     emptySince.get(gone.getKey()));
             desired.merge(pool.gpuType(), -1, Integer::sum);
             emptySince.remove(gone.getKey());
+            leaving.add(gone.getKey());
             calls.submit(new BackendCall.RemoveNode(pool, gone.getKey()));
         }
     }

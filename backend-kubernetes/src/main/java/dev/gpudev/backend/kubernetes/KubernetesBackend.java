@@ -170,6 +170,30 @@ public final class KubernetesBackend implements Backend {
         return new BackendException(what + ": " + message, !permanent, e);
     }
 
+    private volatile AwsNodePools pools;
+
+    /** Tests: the pools on an Auto Scaling API of their own (a stand-in). */
+    void useNodePools(AwsNodePools p) {
+        pools = p;
+    }
+
+    /** The elastic pools, when configured: the Auto Scaling API, made on first use (its region from AWS_REGION). */
+    @Override
+    public java.util.Optional<dev.gpudev.backend.spi.NodePools> nodePools() {
+        if (settings.nodePools().isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        if (pools == null) {
+            synchronized (this) {
+                if (pools == null) {
+                    pools = new AwsNodePools(settings.nodePools(), software.amazon.awssdk.services.autoscaling.AutoScalingClient.builder()
+                            .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create()).build(), client);
+                }
+            }
+        }
+        return java.util.Optional.of(pools);
+    }
+
     @Override
     public Map<String, Observed> observe() {
         Instant now = clock.instant();

@@ -20,9 +20,17 @@ import java.time.Duration;
  */
 public record KubernetesSettings(String namespace, String gpuTypeLabel, String defaultImage, String utilityImage, String storageClass,
                                  String diskSize, Duration unschedulableAfter, String snapshotClass, String dcgmUrl, String loginUser,
-                                 boolean networkPolicy, java.util.List<String> imagePullSecrets) {
+                                 boolean networkPolicy, java.util.List<String> imagePullSecrets,
+                                 java.util.List<dev.gpudev.backend.spi.NodePools.Pool> nodePools) {
     public KubernetesSettings {
         imagePullSecrets = imagePullSecrets == null ? java.util.List.of() : java.util.List.copyOf(imagePullSecrets);
+        nodePools = nodePools == null ? java.util.List.of() : java.util.List.copyOf(nodePools);
+    }
+
+    /** Elastic GPU pools (on AWS, managed node groups' Auto Scaling groups) the processor sizes from the queue. */
+    public KubernetesSettings withNodePools(java.util.List<dev.gpudev.backend.spi.NodePools.Pool> pools) {
+        return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter,
+                snapshotClass, dcgmUrl, loginUser, networkPolicy, imagePullSecrets, pools);
     }
 
     public static final String DEFAULT_IMAGE = "ghcr.io/gpudev/dev:cuda12.8";
@@ -34,47 +42,47 @@ public record KubernetesSettings(String namespace, String gpuTypeLabel, String d
 
     public static KubernetesSettings defaults() {
         return new KubernetesSettings("gpu-dev", "GpuType", DEFAULT_IMAGE, UTILITY_IMAGE, null, "100Gi", Duration.ofMinutes(10), null, null,
-                "dev", true, java.util.List.of());
+                "dev", true, java.util.List.of(), java.util.List.of());
     }
 
     /** Secrets in the environments' namespace that its pods pull their images with (a private registry). */
     public KubernetesSettings withImagePullSecrets(java.util.List<String> names) {
         return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter,
-                snapshotClass, dcgmUrl, loginUser, networkPolicy, names);
+                snapshotClass, dcgmUrl, loginUser, networkPolicy, names, nodePools);
     }
 
     public KubernetesSettings withNamespace(String ns) {
         return new KubernetesSettings(ns, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter, snapshotClass,
-                dcgmUrl, loginUser, networkPolicy, imagePullSecrets);
+                dcgmUrl, loginUser, networkPolicy, imagePullSecrets, nodePools);
     }
 
     public KubernetesSettings withGpuTypeLabel(String label) {
         return new KubernetesSettings(namespace, label, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter, snapshotClass,
-                dcgmUrl, loginUser, networkPolicy, imagePullSecrets);
+                dcgmUrl, loginUser, networkPolicy, imagePullSecrets, nodePools);
     }
 
     public KubernetesSettings withImages(String image, String utility) {
         return new KubernetesSettings(namespace, gpuTypeLabel, image, utility, storageClass, diskSize, unschedulableAfter, snapshotClass,
-                dcgmUrl, loginUser, networkPolicy, imagePullSecrets);
+                dcgmUrl, loginUser, networkPolicy, imagePullSecrets, nodePools);
     }
 
     public KubernetesSettings withStorage(String cls, String size, String snapshots) {
         return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, cls, size, unschedulableAfter, snapshots, dcgmUrl,
-                loginUser, networkPolicy, imagePullSecrets);
+                loginUser, networkPolicy, imagePullSecrets, nodePools);
     }
 
     public KubernetesSettings withUnschedulableAfter(Duration d) {
         return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, d, snapshotClass, dcgmUrl,
-                loginUser, networkPolicy, imagePullSecrets);
+                loginUser, networkPolicy, imagePullSecrets, nodePools);
     }
 
     public KubernetesSettings withNetworkPolicy(boolean manage) {
         return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter,
-                snapshotClass, dcgmUrl, loginUser, manage, imagePullSecrets);
+                snapshotClass, dcgmUrl, loginUser, manage, imagePullSecrets, nodePools);
     }
 
     public KubernetesSettings withDcgmUrl(String url) {
         return new KubernetesSettings(namespace, gpuTypeLabel, defaultImage, utilityImage, storageClass, diskSize, unschedulableAfter,
-                snapshotClass, url, loginUser, networkPolicy, imagePullSecrets);
+                snapshotClass, url, loginUser, networkPolicy, imagePullSecrets, nodePools);
     }
 }
