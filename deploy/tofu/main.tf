@@ -81,6 +81,17 @@ module "platform" {
   allowed_aws_accounts     = var.allowed_aws_accounts
   allowed_aws_role         = var.allowed_aws_role
   region                   = var.region
+  cluster_name             = var.cluster_name
+  oidc_provider_arn        = module.eks.oidc_provider_arn
+  oidc_provider_url        = module.eks.oidc_provider_url
+  # every GPU group whose max is above its count is sized by the processor from the queue (scale to zero)
+  gpu_pools = {
+    for type, g in var.gpu_node_groups : type => {
+      autoscaling_group = module.eks.gpu_autoscaling_groups[type]
+      gpus_per_node     = g.gpus_per_node
+      max               = max(1, g.max_count, g.count)
+    } if g.max_count > g.count
+  }
   external_database_secret = var.external_database_secret
   external_database_url    = var.external_database_url
   storage_ready            = module.eks.storage_class

@@ -28,3 +28,16 @@ output "node_security_group_id" {
   description = "The security group EKS gives the cluster's nodes."
   value       = aws_eks_cluster.this.vpc_config[0].cluster_security_group_id
 }
+
+output "gpu_autoscaling_groups" {
+  description = "Each GPU type's node group's Auto Scaling group (the processor sizes it from the queue)."
+  value       = { for type, g in aws_eks_node_group.gpu : type => g.resources[0].autoscaling_groups[0].name }
+}
+
+output "oidc_provider_arn" {
+  value = aws_iam_openid_connect_provider.this.arn
+}
+
+output "oidc_provider_url" {
+  value = aws_iam_openid_connect_provider.this.url
+}

@@ -80,6 +80,44 @@ resource "kubernetes_secret_v1" "ssh_host_key" {
   data = { ssh_host_key = tls_private_key.ssh_host.private_key_pem }
 }
 
+# The processor sizes the elastic GPU pools from the queue: an IAM role for its service account (IRSA) that may
+# read the cluster's Auto Scaling groups and size or shrink those of this cluster's node groups only.
+resource "aws_iam_role" "processor" {
+  count = length(var.gpu_pools) > 0 ? 1 : 0
+  name  = "${var.cluster_name}-processor"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Federated = var.oidc_provider_arn }
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Condition = {
+        StringEquals = {
+          "${replace(var.oidc_provider_url, "https://", "")}:sub" = "system:serviceaccount:${var.namespace}:gpudev-processor"
+        }
+      }
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "processor_pools" {
+  count = length(var.gpu_pools) > 0 ? 1 : 0
+  name  = "elastic-gpu-pools"
+  role  = aws_iam_role.processor[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Effect = "Allow", Action = ["autoscaling:DescribeAutoScalingGroups"], Resource = "*" },
+      {
+        Effect    = "Allow"
+        Action    = ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
+        Resource  = "*"
+        Condition = { StringEquals = { "aws:ResourceTag/eks:cluster-name" = var.cluster_name } }
+      }
+    ]
+  })
+}
+
 locals {
   proxy_hostname = kubernetes_service_v1.ssh_proxy.status[0].load_balancer[0].ingress[0].hostname
 }
@@ -103,6 +141,10 @@ resource "helm_release" "gpudev" {
       publicHost = local.proxy_hostname
       service    = { create = false, port = 22 }
       hostKey    = { existingSecret = kubernetes_secret_v1.ssh_host_key.metadata[0].name }
+    }
+    processor = {
+      nodePools                 = [for type, p in var.gpu_pools : "${type}=${p.autoscaling_group},gpus=${p.gpus_per_node},max=${p.max},min=0"]
+      serviceAccountAnnotations = length(var.gpu_pools) > 0 ? { "eks.amazonaws.com/role-arn" = aws_iam_role.processor[0].arn } : {}
     }
     environments = {
       gpuTypes     = var.gpu_types

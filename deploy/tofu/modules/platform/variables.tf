@@ -70,3 +70,25 @@ variable "external_database_url" {
   default     = ""
   sensitive   = true
 }
+
+variable "cluster_name" {
+  type = string
+}
+
+variable "gpu_pools" {
+  description = "Elastic GPU pools by type: the node group's Auto Scaling group, GPUs per node, most nodes."
+  type = map(object({
+    autoscaling_group = string
+    gpus_per_node     = number
+    max               = number
+  }))
+  default = {}
+}
+
+variable "oidc_provider_arn" {
+  type = string
+}
+
+variable "oidc_provider_url" {
+  type = string
+}

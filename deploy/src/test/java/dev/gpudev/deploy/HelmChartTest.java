@@ -269,6 +269,24 @@ class HelmChartTest {
     }
 
     @Test
+    void theProcessorSizesTheElasticPoolsWithTheRoleItIsGiven() {
+        List<HasMetadata> all = render("proxy.publicHost=x", "processor.nodePools[0]=h100=eks-gpu-h100-abc,gpus=8,max=4,min=0",
+                "processor.serviceAccountAnnotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::123456789012:role/gpudev-processor");
+        var processor = one(all, Deployment.class, "gpudev-processor").getSpec().getTemplate().getSpec().getContainers().getFirst();
+        assertTrue(processor.getArgs().contains("--node-pool=h100=eks-gpu-h100-abc,gpus=8,max=4,min=0"), processor.getArgs().toString());
+        var main = new dev.gpudev.server.Main(); // a flag the server understands, and a pool it reads
+        new picocli.CommandLine(main).parseArgs(processor.getArgs().stream().map(a -> a.replace("$(DATABASE_URL)", "postgresql://u:p@db/gpudev"))
+                .toArray(String[]::new));
+        var pools = main.config().kubernetes().settings().nodePools();
+        assertEquals(1, pools.size());
+        assertEquals(8, pools.getFirst().gpusPerNode());
+        assertEquals("eks-gpu-h100-abc", pools.getFirst().name());
+        assertEquals("arn:aws:iam::123456789012:role/gpudev-processor", one(all, io.fabric8.kubernetes.api.model.ServiceAccount.class,
+                "gpudev-processor").getMetadata().getAnnotations().get("eks.amazonaws.com/role-arn"));
+        assertTrue(processor.getEnv().stream().anyMatch(e -> e.getName().equals("AWS_REGION")), "the Auto Scaling API's region");
+    }
+
+    @Test
     void theChartsOwnSecretsAreMadeOnceAndReadBack() throws Exception {
         // No hooks anywhere (a pre-install hook made a new password at every reinstall, and `helm template` hides them).
         for (Path t : java.nio.file.Files.list(CHART.resolve("templates")).toList()) {

@@ -180,7 +180,7 @@ public final class Main implements Callable<Integer> {
         return 0;
     }
 
-    ServerConfig config() {
+    public ServerConfig config() {
         if (!Platform.backendKinds().contains(backend)) {
             throw new ValidationException("--backend must be one of " + new java.util.TreeSet<>(Platform.backendKinds()) + ", not '"
                     + dev.gpudev.core.Names.shown(backend) + "'");
