@@ -40,6 +40,12 @@ final class ClusterCommands {
                         t.path("queued_gpus").asText("0") + " (" + t.get("queued").asInt() + " waiting)", t.get("max_per_node").asText()));
             }
             table(rows);
+            for (JsonNode t : types) {
+                if (t.path("on_demand").asInt() > 0) { // an elastic pool: nodes started for those who wait
+                    out().println(t.get("gpu_type").asText() + ": up to " + t.get("on_demand").asInt() + " more GPUs on demand (a node starts"
+                            + " for a reservation that waits; minutes)");
+                }
+            }
         }
     }
 
