@@ -77,7 +77,6 @@ module "platform" {
   image_tag                = var.image_tag
   dev_image                = local.dev_image
   registry_docker_config   = var.registry_docker_config_json
-  gpu_types                = keys(var.gpu_node_groups)
   allowed_aws_accounts     = var.allowed_aws_accounts
   allowed_aws_role         = var.allowed_aws_role
   region                   = var.region
@@ -88,8 +87,11 @@ module "platform" {
   gpu_pools = {
     for type, g in var.gpu_node_groups : type => {
       autoscaling_group = module.eks.gpu_autoscaling_groups[type]
+      node_group        = "gpu-${type}"
       gpus_per_node     = g.gpus_per_node
+      min               = g.capacity_reservation_id == null ? 0 : g.count
       max               = max(1, g.max_count, g.count)
+      zone              = module.eks.gpu_zones[type]
     } if g.max_count > g.count
   }
   external_database_secret = var.external_database_secret
@@ -101,7 +103,6 @@ module "edge" {
   source                          = "./modules/edge"
   name                            = var.cluster_name
   vpc_id                          = module.network.vpc_id
-  vpc_cidr                        = var.vpc_cidr
   private_subnet_ids              = module.network.private_subnet_ids
   control_plane_autoscaling_group = module.eks.control_plane_autoscaling_group
   node_security_group_id          = module.eks.node_security_group_id

@@ -61,7 +61,7 @@ capabilities: {drop: [ALL]}
 {{- define "gpudev.imagePullSecrets" -}}
 {{- $names := list }}
 {{- range .Values.imagePullSecrets }}{{ $names = append $names .name }}{{ end }}
-{{- if .Values.registryCredentials.dockerConfigJson }}{{ $names = append $names "gpudev-registry" }}{{ end }}
+{{- if (or .Values.registryCredentials.dockerConfigJson .Values.registryCredentials.dockerConfigJsonBase64) }}{{ $names = append $names "gpudev-registry" }}{{ end }}
 {{- if $names }}
 imagePullSecrets:
 {{- range $names }}

@@ -3,18 +3,21 @@
 # on AWS's private network; nothing on the internet reaches the load balancer, so nobody bypasses CloudFront,
 # and no API key, login token or signed request crosses the internet in clear. Nothing is cached.
 
-# The load balancer's own security group: in, port 80 from inside the VPC only (CloudFront's VPC origin
-# reaches it from its own interfaces there; environments cannot: their NetworkPolicy refuses private ranges);
-# out, the API's node port on the nodes.
+# The load balancer's own security group: in, port 80 from CloudFront's origin-facing addresses only (its VPC
+# origin's traffic); out, the API's node port on the nodes.
 resource "aws_security_group" "api_origin" {
   name_prefix = "${var.name}-api-origin-"
   description = "gpudev API internal load balancer (CloudFront VPC origin)"
   vpc_id      = var.vpc_id
 }
 
+data "aws_ec2_managed_prefix_list" "cloudfront" {
+  name = "com.amazonaws.global.cloudfront.origin-facing"
+}
+
 resource "aws_vpc_security_group_ingress_rule" "origin_http" {
   security_group_id = aws_security_group.api_origin.id
-  cidr_ipv4         = var.vpc_cidr
+  prefix_list_id    = data.aws_ec2_managed_prefix_list.cloudfront.id
   from_port         = 80
   to_port           = 80
   ip_protocol       = "tcp"
@@ -50,6 +53,9 @@ resource "aws_lb_target_group" "api" {
   protocol    = "TCP"
   vpc_id      = var.vpc_id
   target_type = "instance"
+  # the nodes see the load balancer, not the viewer (their rule admits its security group; the API reads the
+  # viewer's address from CloudFront's header)
+  preserve_client_ip = "false"
   health_check {
     protocol = "HTTP"
     path     = "/health"

@@ -12,10 +12,6 @@ variable "vpc_id" {
   type = string
 }
 
-variable "vpc_cidr" {
-  description = "The VPC's range: CloudFront's VPC origin reaches the load balancer from inside it."
-  type        = string
-}
 
 variable "private_subnet_ids" {
   description = "Where the internal load balancer lives."

@@ -90,7 +90,8 @@ resource "aws_eks_node_group" "control_plane" {
   cluster_name    = aws_eks_cluster.this.name
   node_group_name = "control-plane"
   node_role_arn   = aws_iam_role.nodes.arn
-  subnet_ids      = var.private_subnet_ids
+  # One zone: PostgreSQL's and the caches' volumes are zonal EBS; a roll must bring nodes back where they are.
+  subnet_ids = [var.private_subnets_by_az[keys(var.private_subnets_by_az)[0]]]
   instance_types  = [var.control_plane_instance_type]
   scaling_config {
     desired_size = var.control_plane_nodes
@@ -185,8 +186,9 @@ resource "aws_eks_node_group" "gpu" {
   # May sit at zero (nothing billed); the processor or an operator sets the desired size within [0, max].
   scaling_config {
     desired_size = each.value.count
-    min_size     = 0
-    max_size     = max(1, each.value.max_count, each.value.count)
+    # reserved capacity (an ODCR or a Capacity Block) is paid for whether used or not: never below it
+    min_size = each.value.capacity_reservation_id == null ? 0 : each.value.count
+    max_size = max(1, each.value.max_count, each.value.count)
   }
   launch_template {
     id      = aws_launch_template.gpu[each.key].id

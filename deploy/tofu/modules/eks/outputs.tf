@@ -34,10 +34,11 @@ output "gpu_autoscaling_groups" {
   value       = { for type, g in aws_eks_node_group.gpu : type => g.resources[0].autoscaling_groups[0].name }
 }
 
-output "oidc_provider_arn" {
-  value = aws_iam_openid_connect_provider.this.arn
-}
-
 output "oidc_provider_url" {
   value = aws_iam_openid_connect_provider.this.url
+}
+
+output "gpu_zones" {
+  description = "The availability zone each GPU type's node group keeps to."
+  value       = { for type, g in var.gpu_node_groups : type => coalesce(g.availability_zone, keys(var.private_subnets_by_az)[0]) }
 }

@@ -109,10 +109,14 @@ resource "aws_iam_role_policy" "processor_pools" {
     Statement = [
       { Effect = "Allow", Action = ["autoscaling:DescribeAutoScalingGroups"], Resource = "*" },
       {
-        Effect    = "Allow"
-        Action    = ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
-        Resource  = "*"
-        Condition = { StringEquals = { "aws:ResourceTag/eks:cluster-name" = var.cluster_name } }
+        # this cluster's GPU node groups only: never the control plane's
+        Effect   = "Allow"
+        Action   = ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
+        Resource = "*"
+        Condition = {
+          StringEquals = { "aws:ResourceTag/eks:cluster-name" = var.cluster_name }
+          "ForAnyValue:StringEquals" = { "aws:ResourceTag/eks:nodegroup-name" = [for p in values(var.gpu_pools) : p.node_group] }
+        }
       }
     ]
   })
@@ -143,11 +147,11 @@ resource "helm_release" "gpudev" {
       hostKey    = { existingSecret = kubernetes_secret_v1.ssh_host_key.metadata[0].name }
     }
     processor = {
-      nodePools                 = [for type, p in var.gpu_pools : "${type}=${p.autoscaling_group},gpus=${p.gpus_per_node},max=${p.max},min=0"]
+      nodePools = [for type, p in var.gpu_pools :
+      "${type}=${p.autoscaling_group},gpus=${p.gpus_per_node},max=${p.max},min=${p.min},zone=${p.zone}"]
       serviceAccountAnnotations = length(var.gpu_pools) > 0 ? { "eks.amazonaws.com/role-arn" = aws_iam_role.processor[0].arn } : {}
     }
     environments = {
-      gpuTypes     = var.gpu_types
       defaultImage = var.dev_image
       storageClass = var.storage_ready
     }
@@ -162,11 +166,12 @@ resource "helm_release" "gpudev" {
     registryCache = { storageClass = var.storage_ready }
   })]
   # the registry's credentials never appear in a plan's diff nor in the release's values shown
+  # base64: Helm's --set parser would split a JSON value at its commas and braces
   dynamic "set_sensitive" {
-    for_each = var.registry_docker_config == "" ? [] : [1]
+    for_each = nonsensitive(var.registry_docker_config != "") ? [1] : []
     content {
-      name  = "registryCredentials.dockerConfigJson"
-      value = var.registry_docker_config
+      name  = "registryCredentials.dockerConfigJsonBase64"
+      value = base64encode(var.registry_docker_config)
     }
   }
 }

@@ -21,10 +21,6 @@ variable "dev_image" {
   type = string
 }
 
-variable "gpu_types" {
-  description = "The GPU types the cluster has (its node groups' GpuType labels)."
-  type        = list(string)
-}
 
 variable "allowed_aws_accounts" {
   type    = string
@@ -79,8 +75,11 @@ variable "gpu_pools" {
   description = "Elastic GPU pools by type: the node group's Auto Scaling group, GPUs per node, most nodes."
   type = map(object({
     autoscaling_group = string
+    node_group        = string
     gpus_per_node     = number
+    min               = number
     max               = number
+    zone              = string
   }))
   default = {}
 }

@@ -22,9 +22,11 @@ final class RequestAttributes {
     }
 
     /**
-     * The address a proxy's header gives ("203.0.113.9:52341", "[2001:db8::1]:443", or bare), or the peer's when the
-     * header is absent or not an address: the header is trusted only where the operator said so (the API reached only
-     * through that proxy, which overwrites it).
+     * The address a proxy's header gives, or the peer's when the header is absent or not an address: the header is
+     * trusted only where the operator said so (the API reached only through that proxy, which overwrites it).
+     * CloudFront's form is the address and the viewer's port: "203.0.113.9:52341", "2001:db8::7:443" (no brackets),
+     * or "[2001:db8::7]:443". The port is dropped; an IPv6 address counts as its /64 (one client's network), so a new
+     * connection, or a new address of the same network, is not a new client for the rate limits.
      */
     static String clientFrom(io.javalin.http.Context ctx, String header) {
         String v = header == null ? null : ctx.header(header);
@@ -32,8 +34,31 @@ final class RequestAttributes {
             return ctx.ip();
         }
         v = v.trim();
-        String host = v.startsWith("[") && v.indexOf(']') > 0 ? v.substring(1, v.indexOf(']'))
-                : v.chars().filter(ch -> ch == ':').count() == 1 ? v.substring(0, v.indexOf(':')) : v;
-        return host.matches("[0-9A-Fa-f.:]{2,45}") ? host : ctx.ip();
+        String host;
+        if (v.startsWith("[") && v.indexOf(']') > 0) {
+            host = v.substring(1, v.indexOf(']'));
+        } else {
+            int colon = v.lastIndexOf(':');
+            host = colon > 0 && v.substring(colon + 1).matches("[0-9]{1,5}") ? v.substring(0, colon) : v;
+        }
+        String client = address(host);
+        return client != null ? client : ctx.ip();
+    }
+
+    /** An IPv4 address as it is, an IPv6 address as its /64; null when it is not an address (no name is looked up). */
+    static String address(String literal) {
+        if (!literal.matches("[0-9A-Fa-f.:]{2,45}") || !literal.contains(".") && !literal.contains(":")) {
+            return null;
+        }
+        try {
+            byte[] b = java.net.InetAddress.getByName(literal).getAddress(); // a literal: parsed, never resolved
+            if (b.length == 4) {
+                return (b[0] & 0xff) + "." + (b[1] & 0xff) + "." + (b[2] & 0xff) + "." + (b[3] & 0xff);
+            }
+            return String.format("%x:%x:%x:%x::/64", ((b[0] & 0xff) << 8) | (b[1] & 0xff), ((b[2] & 0xff) << 8) | (b[3] & 0xff),
+                    ((b[4] & 0xff) << 8) | (b[5] & 0xff), ((b[6] & 0xff) << 8) | (b[7] & 0xff));
+        } catch (java.net.UnknownHostException e) {
+            return null;
+        }
     }
 }

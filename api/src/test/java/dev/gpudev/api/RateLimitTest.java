@@ -51,6 +51,11 @@ class RateLimitTest {
                 assertEquals(200, get.apply(trusting, "203.0.113.9:52341"));
                 assertEquals(429, get.apply(trusting, "203.0.113.9:52342"), "the same viewer, another port: its bucket");
                 assertEquals(200, get.apply(trusting, "[2001:db8::7]:443"), "another viewer: a bucket of its own");
+                assertEquals(429, get.apply(trusting, "2001:db8::99:50000"), "CloudFront's IPv6 form, another port and host of that /64:"
+                        + " the same client");
+                assertEquals("2001:db8:0:0::/64", RequestAttributes.address("2001:db8::7"));
+                assertEquals("203.0.113.9", RequestAttributes.address("203.0.113.9"));
+                assertEquals(null, RequestAttributes.address("example.com"), "never a name (and never looked up)");
                 assertEquals(200, get.apply(plain, "203.0.113.9:1"));
                 assertEquals(429, get.apply(plain, "198.51.100.1:1"), "not trusted unless configured: one peer, one bucket");
             } finally {

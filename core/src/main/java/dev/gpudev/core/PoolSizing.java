@@ -41,7 +41,14 @@ public final class PoolSizing {
      * Reservations waiting for a pool's type that no existing or starting node would start as soon as a new one:
      * {@code count} of them, each of {@code gpus} GPUs (whole nodes when distributed).
      */
-    public record Demand(String gpuType, int gpus, boolean distributed, int count) {
+    public record Demand(String gpuType, int gpus, boolean distributed, int count, Map<String, String> labels) {
+        public Demand {
+            labels = labels == null ? Map.of() : Map.copyOf(labels);
+        }
+
+        public Demand(String gpuType, int gpus, boolean distributed, int count) {
+            this(gpuType, gpus, distributed, count, Map.of());
+        }
     }
 
     /** How long a node stays empty before it goes. */

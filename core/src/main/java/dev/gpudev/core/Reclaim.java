@@ -162,7 +162,7 @@ final class Reclaim {
                                                List<Reservation> onThisNode, Set<UUID> taken) {
         List<Reservation> candidates = new ArrayList<>();
         for (Reservation h : onThisNode) {
-            if (h.status() == ReservationStatus.ACTIVE && !taken.contains(h.id()) && !group(h).equals(group(r))) {
+            if (h.status() == ReservationStatus.ACTIVE && !h.isPlaceholder() && !taken.contains(h.id()) && !group(h).equals(group(r))) {
                 candidates.add(h);
             }
         }

@@ -275,6 +275,14 @@ public record Reservation(
     public record Connection(String host, int port) {
     }
 
+    /** The user of a placeholder: a node being started held until it is expected (no reservation of anyone's). */
+    public static final long PLACEHOLDER_USER = 0;
+
+    /** Whether it stands for a node being started rather than anyone's reservation (never preempted, never charged). */
+    public boolean isPlaceholder() {
+        return userId == PLACEHOLDER_USER;
+    }
+
     public Reservation {
         history = history == null ? List.of() : List.copyOf(history);
         lifecycle = lifecycle == null ? Lifecycle.NONE : lifecycle;

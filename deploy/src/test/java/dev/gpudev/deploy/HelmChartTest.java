@@ -236,6 +236,12 @@ class HelmChartTest {
         assertEquals("gpudev-registry", flags(processor.getSpec().getTemplate().getSpec().getContainers().getFirst()).get("--image-pull-secret"),
                 "the environments pull with it too");
         assertTrue(render("proxy.publicHost=ssh.gpus.example.com").stream().noneMatch(o -> o.getMetadata().getName().equals("gpudev-registry")));
+        var fromTofu = render("proxy.publicHost=x", "registryCredentials.dockerConfigJsonBase64="
+                + java.util.Base64.getEncoder().encodeToString(json.getBytes())).stream()
+                .filter(o -> o instanceof io.fabric8.kubernetes.api.model.Secret x && x.getMetadata().getName().equals("gpudev-registry"))
+                .map(o -> (io.fabric8.kubernetes.api.model.Secret) o).findFirst().orElseThrow();
+        assertEquals(json, new String(java.util.Base64.getDecoder().decode(fromTofu.getData().get(".dockerconfigjson"))),
+                "OpenTofu passes it base64-encoded (Helm's --set splits JSON at its commas): written as it is");
     }
 
     @Test
@@ -270,10 +276,10 @@ class HelmChartTest {
 
     @Test
     void theProcessorSizesTheElasticPoolsWithTheRoleItIsGiven() {
-        List<HasMetadata> all = render("proxy.publicHost=x", "processor.nodePools[0]=h100=eks-gpu-h100-abc,gpus=8,max=4,min=0",
+        List<HasMetadata> all = render("proxy.publicHost=x", "processor.nodePools[0]=h100=eks-gpu-h100-abc,gpus=8,max=4,min=0,zone=us-east-1a",
                 "processor.serviceAccountAnnotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::123456789012:role/gpudev-processor");
         var processor = one(all, Deployment.class, "gpudev-processor").getSpec().getTemplate().getSpec().getContainers().getFirst();
-        assertTrue(processor.getArgs().contains("--node-pool=h100=eks-gpu-h100-abc,gpus=8,max=4,min=0"), processor.getArgs().toString());
+        assertTrue(processor.getArgs().contains("--node-pool=h100=eks-gpu-h100-abc,gpus=8,max=4,min=0,zone=us-east-1a"), processor.getArgs().toString());
         var main = new dev.gpudev.server.Main(); // a flag the server understands, and a pool it reads
         new picocli.CommandLine(main).parseArgs(processor.getArgs().stream().map(a -> a.replace("$(DATABASE_URL)", "postgresql://u:p@db/gpudev"))
                 .toArray(String[]::new));
@@ -281,6 +287,7 @@ class HelmChartTest {
         assertEquals(1, pools.size());
         assertEquals(8, pools.getFirst().gpusPerNode());
         assertEquals("eks-gpu-h100-abc", pools.getFirst().name());
+        assertEquals(java.util.Map.of("topology.kubernetes.io/zone", "us-east-1a"), pools.getFirst().labels(), "its nodes' zone");
         assertEquals("arn:aws:iam::123456789012:role/gpudev-processor", one(all, io.fabric8.kubernetes.api.model.ServiceAccount.class,
                 "gpudev-processor").getMetadata().getAnnotations().get("eks.amazonaws.com/role-arn"));
         assertTrue(processor.getEnv().stream().anyMatch(e -> e.getName().equals("AWS_REGION")), "the Auto Scaling API's region");

@@ -184,6 +184,23 @@ final class TofuCheck {
         return problems;
     }
 
+    /** Names declared twice in one module (a variable, an output, a local, a resource or a data source): tofu refuses them. */
+    static List<String> duplicates(Map<Path, JsonNode> parsed) {
+        Map<String, Integer> seen = new HashMap<>();
+        parsed.forEach((file, doc) -> {
+            String module = file.getParent().normalize().toString();
+            for (String kind : List.of("variable", "output")) {
+                doc.path(kind).properties().forEach(e -> seen.merge(module + " " + kind + " " + e.getKey(), e.getValue().size(), Integer::sum));
+            }
+            doc.path("locals").forEach(block -> block.properties().forEach(e -> seen.merge(module + " local " + e.getKey(), 1, Integer::sum)));
+            for (String kind : List.of("resource", "data")) {
+                doc.path(kind).properties().forEach(t -> t.getValue().properties()
+                        .forEach(n -> seen.merge(module + " " + kind + " " + t.getKey() + "." + n.getKey(), n.getValue().size(), Integer::sum)));
+            }
+        });
+        return seen.entrySet().stream().filter(e -> e.getValue() > 1).map(e -> e.getKey() + " is declared " + e.getValue() + " times").sorted().toList();
+    }
+
     /**
      * What the providers would refuse, or accept and then do wrong, that a parse cannot see: a small rule set from
      * the providers' sources and docs (each rule says where it comes from). One line per broken rule.

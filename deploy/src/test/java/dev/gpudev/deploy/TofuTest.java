@@ -36,7 +36,9 @@ class TofuTest {
 
     @Test
     void theProvidersRulesHold() throws Exception {
-        List<String> broken = TofuCheck.providerRules(TofuCheck.parse(TOFU, TOFU));
+        var parsed = TofuCheck.parse(TOFU, TOFU);
+        List<String> broken = new java.util.ArrayList<>(TofuCheck.providerRules(parsed));
+        broken.addAll(TofuCheck.duplicates(parsed));
         assertTrue(broken.isEmpty(), String.join("\n", broken));
     }
 
@@ -76,9 +78,18 @@ class TofuTest {
                   }
                 }
                 """);
-        String all = String.join("\n", TofuCheck.providerRules(TofuCheck.parse(TOFU, dir)));
+        Files.writeString(dir.resolve("outputs.tf"), """
+                output "x" {
+                  value = 1
+                }
+                output "x" {
+                  value = 2
+                }
+                """);
+        var parsed = TofuCheck.parse(TOFU, dir);
+        String all = String.join("\n", TofuCheck.providerRules(parsed)) + "\n" + String.join("\n", TofuCheck.duplicates(parsed));
         for (String expected : List.of("max_size may be 0", "spans several subnets", "no instance_market_options",
-                "resolve_conflicts_on_create", "in clear (http-only)")) {
+                "resolve_conflicts_on_create", "in clear (http-only)", "output x is declared 2 times")) {
             assertTrue(all.contains(expected), expected + " in:\n" + all);
         }
     }

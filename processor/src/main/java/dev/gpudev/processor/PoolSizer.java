@@ -28,9 +28,11 @@ import java.util.stream.IntStream;
 /**
  * Sizes the backend's elastic GPU pools from the queue ({@link PoolSizing} decides), every few seconds, off the
  * loop (the cloud's calls are {@link BackendCall}s with deadlines), and tells the scheduler about nodes asked for
- * that do not exist yet: each is a node of the pool's size whose GPUs are held until it is expected (the time the
- * pool's nodes took to start, measured), so the reservations it is for are planned onto it, with that start as
- * their estimate. Nodes empty for a while go (cordoned, then removed: that node, never another).
+ * that do not exist yet: each is a node of the pool's size and labels whose GPUs are held until it is expected (the
+ * time the pool's nodes took to start, measured), so the reservations it is for are planned onto it, with that
+ * start as their estimate. Nodes empty for a while go (never planned on again, then removed: that node, never
+ * another). Nodes asked for that do not join in three times the expected start are given up (the pool set back to
+ * what exists, said in the log) and the pool is not grown again for half an hour (a quota, no capacity).
  */
 final class PoolSizer {
     private static final Logger log = LoggerFactory.getLogger(PoolSizer.class);
@@ -52,6 +54,9 @@ final class PoolSizer {
     private final Map<String, Instant> emptySince = new HashMap<>();
     /** Nodes being removed: never planned on again (until they are gone, or their removal failed). */
     private final Set<String> leaving = new HashSet<>();
+    /** Pools whose asked nodes never came: not grown again before this. */
+    private final Map<String, Instant> holdOffUntil = new HashMap<>();
+    static final Duration HOLD_OFF = Duration.ofMinutes(30);
     private Instant decidedAt;
 
     /** What the scheduler adds after a holder's end (the grace period): a placeholder ends that much before its node is expected. */
@@ -96,8 +101,10 @@ final class PoolSizer {
         for (NodePools.Pool pool : pools) {
             int real = realNodes(capacity, pool).size();
             for (int i = real; i < pool.max(); i++) {
+                Map<String, String> labels = new HashMap<>(pool.labels());
+                labels.put(Capacity.POTENTIAL, "true");
                 nodes.add(new Capacity.Node("potential-" + pool.gpuType() + "-" + (i + 1), pool.gpuType(),
-                        IntStream.range(0, pool.gpusPerNode()).boxed().toList(), false, Map.of(Capacity.POTENTIAL, "true")));
+                        IntStream.range(0, pool.gpusPerNode()).boxed().toList(), false, labels));
             }
         }
         return new Capacity(nodes);
@@ -120,7 +127,7 @@ final class PoolSizer {
             if (want == null) {
                 continue;
             }
-            int starting = want - realNodes(capacity, pool).size();
+            int starting = want - realNodes(capacity, pool).stream().filter(n -> !leaving.contains(n)).toList().size();
             // expected when the pool's nodes take to start after the ask; a late one is expected a minute on (whole
             // minutes: the plan changes once a minute at most while it is late)
             Instant at = askedAt.getOrDefault(pool.gpuType(), now).plus(nodeStart);
@@ -129,7 +136,7 @@ final class PoolSizer {
             }
             for (int i = 0; i < starting; i++) {
                 String name = "starting-" + pool.gpuType() + "-" + (i + 1);
-                nodes.add(new Capacity.Node(name, pool.gpuType(), IntStream.range(0, pool.gpusPerNode()).boxed().toList(), true));
+                nodes.add(new Capacity.Node(name, pool.gpuType(), IntStream.range(0, pool.gpusPerNode()).boxed().toList(), true, pool.labels()));
                 holders.add(placeholder(pool, name, at.minus(grace), now));
             }
         }
@@ -158,7 +165,9 @@ final class PoolSizer {
         Instant now = clock.instant();
         for (var o : calls.drain(BackendCall.ReadPool.class, BackendCall.Resize.class, BackendCall.RemoveNode.class)) {
             switch (o.request()) {
-                case BackendCall.ReadPool r when o.ok() -> desired.putIfAbsent(r.pool().gpuType(), (Integer) o.result());
+                // the cloud's word, read after each decision (after this one's asks: one lane): what another replica or an
+                // operator did is seen too
+                case BackendCall.ReadPool r when o.ok() -> desired.put(r.pool().gpuType(), (Integer) o.result());
                 case BackendCall.Resize r when !o.ok() -> {
                     log.warn("pool {}: {} ({}); its size is read again", r.pool().gpuType(), r.describe(), o.problem());
                     desired.remove(r.pool().gpuType());
@@ -195,6 +204,17 @@ final class PoolSizer {
                 continue;
             }
             measure(pool, nodes.size(), want, now);
+            Instant asked = askedAt.get(pool.gpuType());
+            if (want > nodes.size() && asked != null && now.isAfter(asked.plus(nodeStart.multipliedBy(3)).plus(Duration.ofMinutes(5)))) {
+                log.warn("pool {}: {} node(s) asked for at {} have not joined: given up, the pool set back to the {} that exist; not grown"
+                        + " again before {} (a quota, or no capacity of this instance type?)", pool.gpuType(), want - nodes.size(), asked,
+                        nodes.size(), now.plus(HOLD_OFF));
+                desired.put(pool.gpuType(), Math.max(pool.min(), nodes.size()));
+                askedAt.remove(pool.gpuType());
+                holdOffUntil.put(pool.gpuType(), now.plus(HOLD_OFF));
+                calls.submit(new BackendCall.Resize(pool, Math.max(pool.min(), nodes.size())));
+                want = desired.get(pool.gpuType());
+            }
             states.add(new PoolSizing.Pool(pool.gpuType(), pool.gpusPerNode(), pool.min(), pool.max(), want, nodes));
             types.add(pool.gpuType());
         }
@@ -204,15 +224,21 @@ final class PoolSizer {
             return;
         }
         decidedAt = now;
-        List<PoolSizing.Demand> demand = db.query(c -> reservations.waitingDemand(c, types, now.minus(scaleUpAfter), now.plus(nodeStart)));
+        // what a new node of the pool could hold: the labels a reservation asks for are the pool's own
+        List<PoolSizing.Demand> demand = db.query(c -> reservations.waitingDemand(c, types, now.minus(scaleUpAfter), now.plus(nodeStart)))
+                .stream().filter(d -> pools.stream().anyMatch(p -> p.gpuType().equals(d.gpuType())
+                        && p.labels().entrySet().containsAll(d.labels().entrySet())
+                        && now.isAfter(holdOffUntil.getOrDefault(p.gpuType(), Instant.MIN)))).toList();
         var decision = PoolSizing.decide(states, demand, busy, emptySince, now, new PoolSizing.Settings(scaleDownAfter));
         for (var grow : decision.grow().entrySet()) {
             NodePools.Pool pool = pools.stream().filter(p -> p.gpuType().equals(grow.getKey())).findFirst().orElseThrow();
             log.info("pool {}: {} reservation(s) wait that no node would start within {}; asking for {} node(s) (was {})", pool.gpuType(),
                     demand.stream().filter(d -> d.gpuType().equals(pool.gpuType())).mapToInt(PoolSizing.Demand::count).sum(),
                     nodeStart, grow.getValue(), desired.get(pool.gpuType()));
+            if (desired.get(pool.gpuType()) <= realNodes(capacity, pool).size()) {
+                askedAt.put(pool.gpuType(), now); // the first outstanding ask is when its nodes are expected from
+            }
             desired.put(pool.gpuType(), grow.getValue());
-            askedAt.put(pool.gpuType(), now);
             calls.submit(new BackendCall.Resize(pool, grow.getValue()));
         }
         for (var gone : decision.remove().entrySet()) {
@@ -223,6 +249,11 @@ final class PoolSizer {
             emptySince.remove(gone.getKey());
             leaving.add(gone.getKey());
             calls.submit(new BackendCall.RemoveNode(pool, gone.getKey()));
+        }
+        for (NodePools.Pool pool : pools) {
+            if (desired.containsKey(pool.gpuType())) {
+                calls.submit(new BackendCall.ReadPool(pool)); // after this decision's asks, in the same lane
+            }
         }
     }
 

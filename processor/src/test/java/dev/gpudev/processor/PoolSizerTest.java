@@ -106,4 +106,37 @@ class PoolSizerTest extends ProcessorFixture {
         assertEquals(List.of("gpu-a"), cloud.removed, "once");
         assertEquals(0, cloud.desired.get("h100"));
     }
+
+    @Test
+    void onlyWhatANewNodeWouldStartGrowsAPoolAndNodesThatNeverComeAreGivenUp() {
+        StandIn cloud = new StandIn();
+        backend.pools = cloud;
+        Processor p = processor();
+        p.pools().tune(Duration.ofSeconds(30), Duration.ofMinutes(10), Duration.ofSeconds(10), Duration.ofMinutes(4));
+        p.cycle();
+        // booked for tomorrow, and one that asks for a zone the pool's nodes are not in: a new node starts neither
+        submit(alice, 8, "1", Reservation.Options.NONE.withStartAt(clock.instant().plus(Duration.ofDays(1))));
+        submit(alice, 8, "1", new Reservation.Options(null, false, null, Map.of(Reservation.Options.ZONE_LABEL, "us-west-2a"), false, null));
+        for (int i = 0; i < 6; i++) {
+            clock.advance(Duration.ofSeconds(15));
+            p.cycle();
+        }
+        assertEquals(List.of(), cloud.asked, "nothing a new node would start");
+        // a node asked for that never joins (a quota): given up, the pool set back, not asked again for half an hour
+        submit(bob, 8, "1", Reservation.Options.NONE);
+        clock.advance(Duration.ofSeconds(31));
+        p.cycle();
+        assertEquals(List.of("h100=1"), cloud.asked);
+        for (int i = 0; i < 20; i++) {
+            clock.advance(Duration.ofMinutes(1));
+            p.cycle();
+        }
+        assertEquals(List.of("h100=1", "h100=0"), cloud.asked, "after three times the expected start and five minutes: given up, once");
+        clock.advance(Duration.ofMinutes(31));
+        p.cycle();
+        clock.advance(Duration.ofSeconds(11));
+        p.cycle();
+        assertEquals(List.of("h100=1", "h100=0", "h100=1"), cloud.asked, "tried again after the hold-off");
+    }
 }
+

@@ -32,7 +32,7 @@ final class KubernetesOptions {
     java.util.List<String> imagePullSecrets = new java.util.ArrayList<>();
 
     @Option(names = "--node-pool", description = "an elastic GPU pool the processor sizes from the queue: TYPE=AUTO_SCALING_GROUP,"
-            + "gpus=N,max=M[,min=K] (on AWS, an EKS managed node group's Auto Scaling group; repeatable)")
+            + "gpus=N,max=M[,min=K][,zone=Z] (on AWS, an EKS managed node group's Auto Scaling group, in zone Z; repeatable)")
     java.util.List<String> nodePools = new java.util.ArrayList<>();
 
     @Option(names = "--storage-class", description = "storage class of disks and homes (default: the cluster's)")
@@ -61,21 +61,29 @@ final class KubernetesOptions {
                 .withImagePullSecrets(imagePullSecrets).withNodePools(nodePools.stream().map(KubernetesOptions::pool).toList());
     }
 
-    /** "h100=eks-gpu-h100-abc,gpus=8,max=4,min=0" as a pool; a mistake is said in words. */
+    /** "h100=eks-gpu-h100-abc,gpus=8,max=4,min=0,zone=us-east-1a" as a pool; a mistake is said in words. */
     static dev.gpudev.backend.spi.NodePools.Pool pool(String spec) {
-        var m = java.util.regex.Pattern.compile("([a-z0-9][a-z0-9-]*)=([A-Za-z0-9._:/-]+)((?:,(?:gpus|max|min)=\\d+)+)").matcher(spec.trim());
+        var m = java.util.regex.Pattern.compile("([a-z0-9][a-z0-9-]*)=([A-Za-z0-9._:/-]+)((?:,(?:(?:gpus|max|min)=\\d+|zone=[a-z0-9-]+))+)")
+                .matcher(spec.trim());
         if (!m.matches()) {
-            throw new ValidationException("--node-pool " + spec + ": expected TYPE=AUTO_SCALING_GROUP,gpus=N,max=M[,min=K]");
+            throw new ValidationException("--node-pool " + spec + ": expected TYPE=AUTO_SCALING_GROUP,gpus=N,max=M[,min=K][,zone=Z]");
         }
         java.util.Map<String, Integer> n = new java.util.HashMap<>();
+        String zone = null;
         for (String kv : m.group(3).substring(1).split(",")) {
-            n.put(kv.substring(0, kv.indexOf('=')), Integer.parseInt(kv.substring(kv.indexOf('=') + 1)));
+            String k = kv.substring(0, kv.indexOf('='));
+            if (k.equals("zone")) {
+                zone = kv.substring(kv.indexOf('=') + 1);
+            } else {
+                n.put(k, Integer.parseInt(kv.substring(kv.indexOf('=') + 1)));
+            }
         }
         if (!n.containsKey("gpus") || !n.containsKey("max")) {
             throw new ValidationException("--node-pool " + spec + ": gpus=N and max=M are needed");
         }
         try {
-            return new dev.gpudev.backend.spi.NodePools.Pool(m.group(1), m.group(2), n.get("gpus"), n.getOrDefault("min", 0), n.get("max"));
+            return new dev.gpudev.backend.spi.NodePools.Pool(m.group(1), m.group(2), n.get("gpus"), n.getOrDefault("min", 0), n.get("max"),
+                    zone == null ? java.util.Map.of() : java.util.Map.of(dev.gpudev.core.Reservation.Options.ZONE_LABEL, zone));
         } catch (IllegalArgumentException e) {
             throw new ValidationException("--node-pool " + spec + ": " + e.getMessage());
         }

@@ -356,8 +356,9 @@ public final class Reservations {
 
     /**
      * What waits for these GPU types that no node existing or starting would start soon: reservations submitted
-     * before {@code waitingSince} whose planned start is unknown or after {@code startsAfter}, grouped by GPUs and
-     * whether distributed (one grouped query; it reads the queue's index, not its rows).
+     * before {@code waitingSince}, waiting for GPUs of their type (not their user's limit, a disk, a booking ahead),
+     * whose planned start is unknown or after {@code startsAfter}, grouped by GPUs, whether distributed, and the
+     * labels they ask of a node (one grouped query).
      */
     public List<dev.gpudev.core.PoolSizing.Demand> waitingDemand(Connection c, List<String> types, Instant waitingSince, Instant startsAfter)
             throws SQLException {
@@ -365,17 +366,22 @@ public final class Reservations {
         if (types.isEmpty()) {
             return out;
         }
+        // only what waits for GPUs of its type (not for its user's limit, a disk of its own, or a booking ahead)
         try (PreparedStatement ps = c.prepareStatement("""
-                select gpu_type, gpu_count, distributed, count(*) from reservations
+                select gpu_type, gpu_count, distributed, count(*), node_labels::text from reservations
                 where status = 'queued' and gpu_type = any(?) and created_at <= ?
+                  and pending_reason in ('WAITING_FOR_CAPACITY', 'NO_CAPACITY_OF_TYPE')
+                  and (start_at is null or start_at <= ?)
                   and (estimated_start_at is null or estimated_start_at > ?)
-                group by gpu_type, gpu_count, distributed""")) {
+                group by gpu_type, gpu_count, distributed, node_labels::text""")) {
             ps.setArray(1, c.createArrayOf("text", types.toArray()));
             ps.setTimestamp(2, java.sql.Timestamp.from(waitingSince));
             ps.setTimestamp(3, java.sql.Timestamp.from(startsAfter));
+            ps.setTimestamp(4, java.sql.Timestamp.from(startsAfter));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new dev.gpudev.core.PoolSizing.Demand(rs.getString(1), rs.getInt(2), rs.getBoolean(3), rs.getInt(4)));
+                    out.add(new dev.gpudev.core.PoolSizing.Demand(rs.getString(1), rs.getInt(2), rs.getBoolean(3), rs.getInt(4),
+                            ReservationRows.labels(rs.getString(5))));
                 }
             }
         }

@@ -14,11 +14,17 @@ public interface NodePools {
      *
      * @param name where it is sized (an Auto Scaling group's name)
      */
-    record Pool(String gpuType, String name, int gpusPerNode, int min, int max) {
+    record Pool(String gpuType, String name, int gpusPerNode, int min, int max, java.util.Map<String, String> labels) {
         public Pool {
             if (gpusPerNode < 1 || min < 0 || max < Math.max(1, min)) {
                 throw new IllegalArgumentException("pool " + gpuType + ": gpus per node at least 1, 0 <= min <= max, max at least 1");
             }
+            labels = labels == null ? java.util.Map.of() : java.util.Map.copyOf(labels);
+        }
+
+        /** @param labels labels its nodes carry (its zone): what a reservation may ask of a node it starts */
+        public Pool(String gpuType, String name, int gpusPerNode, int min, int max) {
+            this(gpuType, name, gpusPerNode, min, max, java.util.Map.of());
         }
     }
 
