@@ -309,11 +309,30 @@ final class Cli {
         List<String> params = new ArrayList<>();
         // Help wins over everything, mistakes included, wherever it is before a "--".
         boolean help = false;
-        for (String a : args) {
+        Command helpFor = root;
+        boolean commandSeen = false;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
             if (a.equals("--")) {
                 break;
             }
+            if (!a.startsWith("-") || a.equals("-")) {
+                Command next = commandSeen ? null : helpFor.subcommands.get(a);
+                if (next != null) {
+                    helpFor = next;
+                    continue;
+                }
+                commandSeen = true;
+                if (helpFor.commandFollows) {
+                    break; // `run … python train.py --help`: that --help is the command's
+                }
+                continue;
+            }
             help |= a.equals("-h") || a.equals("--help");
+            Opt o = helpFor.find(a.contains("=") ? a.substring(0, a.indexOf('=')) : a);
+            if (o != null && o.kind.takesValue() && !a.contains("=")) {
+                i++; // its value is no command's name, nor the command's first word
+            }
         }
         boolean version = false;
         boolean optionsEnded = false;

@@ -83,6 +83,15 @@ class CliTest {
         assertEquals("n", p.text("--name"), "before the command: the CLI's");
         assertFalse(p.flag("--keep"));
         assertEquals(List.of("python", "train.py", "--name", "exp1", "--keep"), p.rest(0), "after: the command's, as given");
+        var root = Cli.Command.of("gpu-dev", "The CLI.").sub(batch);
+        Cli.Parsed theirs = Cli.parse(root, new String[]{"batch", "--name", "n", "python", "train.py", "--help"});
+        assertFalse(theirs.help, "the command's own --help");
+        assertEquals(List.of("python", "train.py", "--help"), theirs.rest(0));
+        assertTrue(Cli.parse(root, new String[]{"batch", "--name", "n", "--help"}).help, "before the command: ours");
+        assertTrue(Cli.parse(root, new String[]{"batch", "--help"}).help);
+        assertFalse(Cli.parse(Cli.Command.of("gpu-dev", "The CLI.").text("--api-url", "URL", "the API").sub(Cli.Command.of("batch", "x")
+                        .rest("CMD", "c").commandFollows().action((a, out, err) -> 0)),
+                new String[]{"--api-url", "http://x", "batch", "python", "--help"}).help, "a global option's value is not a command");
     }
 
     @Test
