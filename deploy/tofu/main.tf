@@ -31,6 +31,8 @@ provider "helm" {
 }
 
 locals {
+  # where every control-plane node serves the API (the internal load balancer's target)
+  api_node_port   = 30080
   multinode_types = [for type, g in var.gpu_node_groups : type if g.multinode]
   # the images: where the operator says, else this account's ECR repositories made below (the nodes' role pulls)
   image_repository = var.image_repository != "" ? var.image_repository : aws_ecr_repository.images["server"].repository_url
@@ -97,6 +99,8 @@ module "platform" {
   external_database_secret = var.external_database_secret
   external_database_url    = var.external_database_url
   storage_ready            = module.eks.storage_class
+  api_node_port            = local.api_node_port
+  public_host              = module.edge.domain_name
 }
 
 module "edge" {
@@ -106,5 +110,5 @@ module "edge" {
   private_subnet_ids              = module.network.private_subnet_ids
   control_plane_autoscaling_group = module.eks.control_plane_autoscaling_group
   node_security_group_id          = module.eks.node_security_group_id
-  api_node_port                   = module.platform.api_node_port
+  api_node_port                   = local.api_node_port
 }

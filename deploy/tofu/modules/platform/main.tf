@@ -134,6 +134,7 @@ resource "helm_release" "gpudev" {
   timeout   = 900
   values = [yamlencode({
     image        = { repository = var.image_repository, tag = var.image_tag }
+    publicHost   = var.public_host
     controlPlane = { nodeSelector = { "gpudev.dev/role" = "control-plane" } }
     # behind the internal load balancer the edge module makes (CloudFront's VPC origin): never on the internet
     api = {

@@ -91,3 +91,9 @@ variable "oidc_provider_arn" {
 variable "oidc_provider_url" {
   type = string
 }
+
+variable "public_host" {
+  description = "Where users reach the API (CloudFront's domain), for the release's notes."
+  type        = string
+  default     = ""
+}
