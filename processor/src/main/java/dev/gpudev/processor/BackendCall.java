@@ -138,16 +138,21 @@ sealed interface BackendCall {
         }
     }
 
-    /** A pool's desired size as the cloud has it (the result: an Integer). */
-    record ReadPool(dev.gpudev.backend.spi.NodePools.Pool pool) implements BackendCall {
-        public String lane() {
-            return "pool:" + pool.gpuType();
+    /** A call about an elastic pool: one lane per pool (its calls in order), a cloud API's deadline. */
+    sealed interface PoolCall extends BackendCall {
+        dev.gpudev.backend.spi.NodePools.Pool pool();
+
+        default String lane() {
+            return "pool:" + pool().gpuType();
         }
 
-        public Duration deadline(ProcessorSettings.Workers d) {
+        default Duration deadline(ProcessorSettings.Workers d) {
             return d.notice().multipliedBy(2);
         }
+    }
 
+    /** A pool's desired size as the cloud has it (the result: an Integer). */
+    record ReadPool(dev.gpudev.backend.spi.NodePools.Pool pool) implements PoolCall {
         public String describe() {
             return "reading the size of pool " + pool.gpuType();
         }
@@ -158,15 +163,7 @@ sealed interface BackendCall {
     }
 
     /** A pool asked for this many nodes. */
-    record Resize(dev.gpudev.backend.spi.NodePools.Pool pool, int desired) implements BackendCall {
-        public String lane() {
-            return "pool:" + pool.gpuType();
-        }
-
-        public Duration deadline(ProcessorSettings.Workers d) {
-            return d.notice().multipliedBy(2);
-        }
-
+    record Resize(dev.gpudev.backend.spi.NodePools.Pool pool, int desired) implements PoolCall {
         public String describe() {
             return "asking pool " + pool.gpuType() + " for " + desired + " node(s)";
         }
@@ -178,15 +175,7 @@ sealed interface BackendCall {
     }
 
     /** An empty node of a pool removed, and the pool one node smaller. */
-    record RemoveNode(dev.gpudev.backend.spi.NodePools.Pool pool, String node) implements BackendCall {
-        public String lane() {
-            return "pool:" + pool.gpuType();
-        }
-
-        public Duration deadline(ProcessorSettings.Workers d) {
-            return d.notice().multipliedBy(2);
-        }
-
+    record RemoveNode(dev.gpudev.backend.spi.NodePools.Pool pool, String node) implements PoolCall {
         public String describe() {
             return "removing empty node " + node + " of pool " + pool.gpuType();
         }

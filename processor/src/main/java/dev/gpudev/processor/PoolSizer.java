@@ -127,7 +127,7 @@ final class PoolSizer {
             if (want == null) {
                 continue;
             }
-            int starting = want - realNodes(capacity, pool).stream().filter(n -> !leaving.contains(n)).toList().size();
+            int starting = want - staying(capacity, pool).size();
             // expected when the pool's nodes take to start after the ask; a late one is expected a minute on (whole
             // minutes: the plan changes once a minute at most while it is late)
             Instant at = askedAt.getOrDefault(pool.gpuType(), now).plus(nodeStart);
@@ -152,6 +152,11 @@ final class PoolSizer {
                         Reservation.Options.NONE.withPriority(dev.gpudev.core.PriorityClass.HIGH)), List.of());
     }
 
+    /** A pool's nodes that exist and are not being removed. */
+    private List<String> staying(Capacity capacity, NodePools.Pool pool) {
+        return realNodes(capacity, pool).stream().filter(n -> !leaving.contains(n)).toList();
+    }
+
     private static List<String> realNodes(Capacity capacity, NodePools.Pool pool) {
         return capacity.nodes().stream().filter(n -> n.gpuType().equals(pool.gpuType())).map(Capacity.Node::name).toList();
     }
@@ -163,7 +168,7 @@ final class PoolSizer {
             return;
         }
         Instant now = clock.instant();
-        for (var o : calls.drain(BackendCall.ReadPool.class, BackendCall.Resize.class, BackendCall.RemoveNode.class)) {
+        for (var o : calls.drain(BackendCall.PoolCall.class)) {
             switch (o.request()) {
                 // the cloud's word, read after each decision (after this one's asks: one lane): what another replica or an
                 // operator did is seen too
@@ -190,7 +195,7 @@ final class PoolSizer {
         List<PoolSizing.Pool> states = new ArrayList<>();
         List<String> types = new ArrayList<>();
         for (NodePools.Pool pool : pools) {
-            List<String> nodes = realNodes(capacity, pool).stream().filter(n -> !leaving.contains(n)).toList();
+            List<String> nodes = staying(capacity, pool);
             for (String n : nodes) {
                 if (busy.contains(n)) {
                     emptySince.remove(n);

@@ -305,16 +305,7 @@ final class Reconciler {
                     ReservationUpdate.of().runOutcome(outcome, end.logTail()).detail(words))).ifPresent(live::put);
             return;
         }
-        Reservation after = db.inTransaction(c -> reservations.transition(c, r.id(), r.status(), Transition.runEnded(outcome, end.logTail()),
-                clock.instant()).orElse(null));
-        if (after != null) {
-            live.put(after);
-            for (String name : r.environmentNames()) {
-                destroy(name, "its command ended");
-            }
-        } else {
-            live.remove(r.id());
-        }
+        end(r, Transition.runEnded(outcome, end.logTail()), "its command ended", live);
     }
 
     /** Writes what changed, only while the row is still in the state it was read in (another replica may have ended it). */
@@ -329,12 +320,16 @@ final class Reconciler {
 
     private void fail(Reservation r, String reason, LiveSet live) {
         log.error("reservation {} failed: {}", r.id(), reason);
-        Reservation after = db.inTransaction(c -> reservations.transition(c, r.id(), r.status(), Transition.fail(reason),
-                clock.instant()).orElse(null));
+        end(r, Transition.fail(reason), "its reservation failed", live);
+    }
+
+    /** Ends a reservation (while it is still in the state it was read in) and asks for its environments' removal. */
+    private void end(Reservation r, Transition transition, String why, LiveSet live) {
+        Reservation after = db.inTransaction(c -> reservations.transition(c, r.id(), r.status(), transition, clock.instant()).orElse(null));
         if (after != null) {
             live.put(after);
             for (String name : r.environmentNames()) {
-                destroy(name, "its reservation failed");
+                destroy(name, why);
             }
         } else {
             live.remove(r.id());
