@@ -1,6 +1,5 @@
 package dev.gpudev.backend.kubernetes;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.gpudev.backend.spi.NodePools;
 import dev.gpudev.core.Command;
 import dev.gpudev.core.Reservation;
@@ -19,16 +18,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 
 import java.math.BigDecimal;
-import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -53,7 +44,7 @@ class ElasticPoolTest {
     Path disks;
     SimulatedCluster cluster;
     KubernetesBackend backend;
-    HttpServer standIn;
+    AutoScalingStandIn standIn;
     Database db;
     final Pgmq pgmq = new Pgmq();
     CommandQueue commands;
@@ -67,58 +58,39 @@ class ElasticPoolTest {
     @BeforeEach
     void start() throws Exception {
         cluster = SimulatedCluster.start(disks); // no h100 node: the pool is at zero
-        standIn = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        standIn.createContext("/", ex -> {
-            var form = new java.util.HashMap<String, String>();
-            for (String kv : new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8).split("&")) {
-                String[] p = kv.split("=", 2);
-                form.put(URLDecoder.decode(p[0], StandardCharsets.UTF_8), p.length > 1 ? URLDecoder.decode(p[1], StandardCharsets.UTF_8) : "");
+        standIn = new AutoScalingStandIn(form -> switch (form.get("Action")) {
+            case "DescribeAutoScalingGroups" -> "<DescribeAutoScalingGroupsResult><AutoScalingGroups><member><AutoScalingGroupName>"
+                    + "asg-h100</AutoScalingGroupName><MinSize>0</MinSize><MaxSize>2</MaxSize><DesiredCapacity>" + desired.get()
+                    + "</DesiredCapacity></member></AutoScalingGroups></DescribeAutoScalingGroupsResult>";
+            case "SetDesiredCapacity" -> {
+                int n = Integer.parseInt(form.get("DesiredCapacity"));
+                actions.add("desired=" + n);
+                while (desired.get() < n) { // the node group makes the node (the simulated kubelet makes it ready)
+                    desired.incrementAndGet();
+                    String name = "gpu-h100-" + made.incrementAndGet();
+                    cluster.addNode(name, "h100", 8);
+                    cluster.client.nodes().withName(name).edit(node -> {
+                        node.getSpec().setProviderID("aws:///us-east-1a/i-000" + made.get());
+                        return node;
+                    });
+                }
+                desired.set(n);
+                yield null;
             }
-            String action = form.get("Action");
-            String result = "";
-            switch (action) {
-                case "DescribeAutoScalingGroups" -> result = "<DescribeAutoScalingGroupsResult><AutoScalingGroups><member><AutoScalingGroupName>"
-                        + "asg-h100</AutoScalingGroupName><MinSize>0</MinSize><MaxSize>2</MaxSize><DesiredCapacity>" + desired.get()
-                        + "</DesiredCapacity></member></AutoScalingGroups></DescribeAutoScalingGroupsResult>";
-                case "SetDesiredCapacity" -> {
-                    int n = Integer.parseInt(form.get("DesiredCapacity"));
-                    actions.add("desired=" + n);
-                    while (desired.get() < n) { // the node group makes the node (the simulated kubelet makes it ready)
-                        desired.incrementAndGet();
-                        String name = "gpu-h100-" + made.incrementAndGet();
-                        cluster.addNode(name, "h100", 8);
-                        cluster.client.nodes().withName(name).edit(node -> {
-                            node.getSpec().setProviderID("aws:///us-east-1a/i-000" + made.get());
-                            return node;
-                        });
-                    }
-                    desired.set(n);
-                }
-                case "TerminateInstanceInAutoScalingGroup" -> {
-                    actions.add("terminate=" + form.get("InstanceId"));
-                    cluster.client.nodes().list().getItems().stream()
-                            .filter(n -> ("aws:///us-east-1a/" + form.get("InstanceId")).equals(n.getSpec().getProviderID()))
-                            .forEach(n -> cluster.client.nodes().withName(n.getMetadata().getName()).delete());
-                    desired.decrementAndGet();
-                    result = "<TerminateInstanceInAutoScalingGroupResult><Activity><ActivityId>a</ActivityId></Activity>"
-                            + "</TerminateInstanceInAutoScalingGroupResult>";
-                }
-                default -> {
-                }
+            case "TerminateInstanceInAutoScalingGroup" -> {
+                actions.add("terminate=" + form.get("InstanceId"));
+                cluster.client.nodes().list().getItems().stream()
+                        .filter(n -> ("aws:///us-east-1a/" + form.get("InstanceId")).equals(n.getSpec().getProviderID()))
+                        .forEach(n -> cluster.client.nodes().withName(n.getMetadata().getName()).delete());
+                desired.decrementAndGet();
+                yield "<TerminateInstanceInAutoScalingGroupResult><Activity><ActivityId>a</ActivityId></Activity>"
+                        + "</TerminateInstanceInAutoScalingGroupResult>";
             }
-            byte[] xml = ("<" + action + "Response xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\">" + result
-                    + "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></" + action + "Response>").getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, xml.length);
-            ex.getResponseBody().write(xml);
-            ex.close();
+            default -> null;
         });
-        standIn.start();
         var pool = new NodePools.Pool("h100", "asg-h100", 8, 0, 2);
         backend = new KubernetesBackend(cluster.server.createClient(), KubernetesSettings.defaults().withNodePools(List.of(pool)), clock);
-        backend.useNodePools(new AwsNodePools(List.of(pool), AutoScalingClient.builder().region(Region.US_EAST_1)
-                .endpointOverride(URI.create("http://127.0.0.1:" + standIn.getAddress().getPort()))
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("AKIDTEST", "secret")))
-                .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create()).build(), cluster.client));
+        backend.useNodePools(new AwsNodePools(List.of(pool), standIn.client(), cluster.client));
         db = TestDatabase.fresh();
         commands = new CommandQueue(pgmq, "pool_q");
         commands.ensureQueue(db);
@@ -128,7 +100,7 @@ class ElasticPoolTest {
     @AfterEach
     void stop() {
         backend.close();
-        standIn.stop(0);
+        standIn.close();
         cluster.close();
         db.close();
     }
