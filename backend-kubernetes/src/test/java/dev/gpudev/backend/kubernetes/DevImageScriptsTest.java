@@ -38,9 +38,15 @@ class DevImageScriptsTest {
         home = Files.createDirectories(dir.resolve("home"));
         bin = Files.createDirectories(dir.resolve("bin"));
         // A stand-in for Jupyter: it says how it was started and waits to be stopped.
-        Path jupyter = bin.resolve("jupyter");
-        Files.writeString(jupyter, "#!/bin/sh\necho \"$* token=$JUPYTER_TOKEN\" >> \"" + dir.resolve("jupyter.calls") + "\"\nexec sleep 60\n");
-        jupyter.toFile().setExecutable(true);
+        script("jupyter", "echo \"$* token=$JUPYTER_TOKEN\" >> \"" + dir.resolve("jupyter.calls") + "\"\nexec sleep 60");
+    }
+
+    /** An executable stand-in in bin/: a shell script with this body. */
+    Path script(String name, String body) throws Exception {
+        Path p = bin.resolve(name);
+        Files.writeString(p, "#!/bin/sh\n" + body + "\n");
+        p.toFile().setExecutable(true);
+        return p;
     }
 
     String run(String script, Map<String, String> extra) throws Exception {
@@ -98,12 +104,8 @@ class DevImageScriptsTest {
 
     @Test
     void theEntrypointRunsSshdAsItsUserWithTheReservationsKeysAndVariables() throws Exception {
-        Path sshd = bin.resolve("fake-sshd");
-        Files.writeString(sshd, "#!/bin/sh\necho \"sshd $*\"\ncat \"$4\"\n");
-        sshd.toFile().setExecutable(true);
-        Path agent = bin.resolve("fake-agent");
-        Files.writeString(agent, "#!/bin/sh\nexit 0\n");
-        agent.toFile().setExecutable(true);
+        Path sshd = script("fake-sshd", "echo \"sshd $*\"\ncat \"$4\"");
+        Path agent = script("fake-agent", "exit 0");
         Map<String, String> env = Map.of("GPUDEV_SSHD", sshd.toString(), "GPUDEV_AGENT", agent.toString(), "MASTER_ADDR",
                 "gpudev-x.gpudev-x-peers.gpu-dev.svc.cluster.local", "NODE_RANK", "1", "GPUDEV_ENVIRONMENT", "gpudev-x-n1");
         String out = run("gpudev-entrypoint", env);
@@ -122,12 +124,8 @@ class DevImageScriptsTest {
 
     @Test
     void theEntrypointStartsABatchRunOnceWhoseStatusContainerReportsItsCodeAndOutput() throws Exception {
-        Path sshd = bin.resolve("fake-sshd");
-        Files.writeString(sshd, "#!/bin/sh\nexit 0\n");
-        sshd.toFile().setExecutable(true);
-        Path agent = bin.resolve("fake-agent");
-        Files.writeString(agent, "#!/bin/sh\nexit 0\n");
-        agent.toFile().setExecutable(true);
+        Path sshd = script("fake-sshd", "exit 0");
+        Path agent = script("fake-agent", "exit 0");
         Files.createDirectories(home.resolve("proj"));
         // the words as the platform quotes them (BatchRun.shellLine): one with a space and a quote stays one word
         Map<String, String> env = Map.of("GPUDEV_SSHD", sshd.toString(), "GPUDEV_AGENT", agent.toString(),
@@ -161,13 +159,9 @@ class DevImageScriptsTest {
     @Test
     void aRealSshLoginSeesEveryVariableOfTheReservation() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/sshd")), "OpenSSH's sshd is needed (run-tests installs it)");
-        Path agent = bin.resolve("fake-agent");
-        Files.writeString(agent, "#!/bin/sh\nexit 0\n");
-        agent.toFile().setExecutable(true);
+        Path agent = script("fake-agent", "exit 0");
         // root may log in here only because the test runs as root (the image runs sshd as "dev"); never beyond 127.0.0.1
-        Path sshd = bin.resolve("sshd-for-test");
-        Files.writeString(sshd, "#!/bin/sh\nmkdir -p /run/sshd 2>/dev/null\nexec /usr/sbin/sshd -o PermitRootLogin=yes \"$@\"\n");
-        sshd.toFile().setExecutable(true);
+        Path sshd = script("sshd-for-test", "mkdir -p /run/sshd 2>/dev/null\nexec /usr/sbin/sshd -o PermitRootLogin=yes \"$@\"");
         Path key = dir.resolve("id_ed25519");
         assertEquals(0, new ProcessBuilder("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key.toString()).start().waitFor());
         Files.copy(dir.resolve("id_ed25519.pub"), keys.resolve("authorized_keys"));
