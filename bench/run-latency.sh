@@ -8,18 +8,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNS=${1:-5}
-"$ROOT/gpu-dev" --version >/dev/null          # builds if needed, and makes the AOT cache
-DATA=$(mktemp -d /tmp/gpudev-runlat.XXXXXX)
-PORT=$((20000 + RANDOM % 20000))
-"$ROOT/gpu-dev" server --port "$PORT" --ssh-port "$((PORT + 1))" --data-dir "$DATA/server" \
-  --simulated-gpus h100:8 > "$DATA/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 600); do grep -q "gpudev is running" "$DATA/server.log" && break; sleep 0.1; done
-export HOME="$DATA/home"
-mkdir -p "$HOME/.ssh" "$DATA/proj/src"
-ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519"
-"$ROOT/gpu-dev" --api-url "http://127.0.0.1:$PORT" login --token-file "$DATA/server/admin-token" >/dev/null
+. "$ROOT/bench/local-server.sh" runlat   # a server of its own, a logged-in HOME
+mkdir -p "$DATA/proj/src"
 for i in $(seq 1 20); do head -c 20000 /dev/urandom > "$DATA/proj/src/part$i.bin"; done
 echo 'print("first line")' > "$DATA/proj/train.py"
 

@@ -6,18 +6,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNS=${1:-21}
-"$ROOT/gpu-dev" --version >/dev/null          # builds if needed, and makes the AOT cache
-DATA=$(mktemp -d /tmp/gpudev-startup.XXXXXX)
-PORT=$((20000 + RANDOM % 20000))
-"$ROOT/gpu-dev" server --port "$PORT" --ssh-port "$((PORT + 1))" --data-dir "$DATA/server" \
-  --simulated-gpus h100:8 > "$DATA/server.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 600); do grep -q "gpudev is running" "$DATA/server.log" && break; sleep 0.1; done
-export HOME="$DATA/home"
-mkdir -p "$HOME/.ssh"
-ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519"
-"$ROOT/gpu-dev" --api-url "http://127.0.0.1:$PORT" login --token-file "$DATA/server/admin-token" >/dev/null
+. "$ROOT/bench/local-server.sh" startup   # a server of its own, a logged-in HOME
 for i in 1 2 3; do
   "$ROOT/gpu-dev" reserve --gpu-type h100 --gpus 1 --hours 1 --name "bench$i" --no-wait >/dev/null
 done
