@@ -151,15 +151,16 @@ final class Submission {
                 null, "queued: waiting for the scheduler", null,
                 new Reservation.Lifecycle(List.of(), null, null, req.keepWhenIdle(), null, req.jupyter(), options, jupyter),
                 List.of(new StatusChange(ReservationStatus.QUEUED, now, "submitted by " + who.username() + (choice == null ? "" : "; " + choice))));
-        // The row, its command and the audit entry are one statement: one round trip and one commit in the
-        // common case, and a transaction only when a named disk is recorded with it. The wake-up follows the commit.
+        // The row, its command and the audit entry are one statement, in a transaction shared with the submits that
+        // arrive with it (a group commit: one durable write for all of them, each answered after it), and a
+        // transaction of its own when a named disk is recorded with it. The wake-up follows the commit.
         Reservation toWrite = r;
         var entry = audit == null ? null : audit.apply(r.id());
         QueueLimits queueLimits = config.queueLimits();
         var guard = new CommandQueue.WaitingGuard(queueLimits.maxWaiting(), queueLimits.gpuHoursFor(cap));
         CommandQueue.Submitted outcome;
         if (options.disk() == null) {
-            outcome = db.query(c -> commands.submitted(c, reservations, toWrite, key, entry, guard));
+            outcome = db.inGroupCommit(c -> commands.submitted(c, reservations, toWrite, key, entry, guard));
         } else {
             Reservation[] withDisk = new Reservation[1];
             outcome = db.inTransaction(c -> {
