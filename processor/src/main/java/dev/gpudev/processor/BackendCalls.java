@@ -105,6 +105,11 @@ final class BackendCalls implements AutoCloseable {
         }
     }
 
+    /** Whether calls run on the caller's thread, at once (tests that step the loop). */
+    boolean inline() {
+        return workers == 0;
+    }
+
     /** Asks for a call; false when the same call is already waiting or running (it is not asked twice). */
     boolean submit(BackendCall request) {
         if (workers == 0) {

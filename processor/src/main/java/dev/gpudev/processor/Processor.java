@@ -243,8 +243,9 @@ public final class Processor implements Runnable, AutoCloseable {
         long t4 = System.nanoTime();
         cycleStats.add(t4 - t0, t4);
         if (t4 - t0 > SLOW_CYCLE_NANOS) {
-            log.info("slow processor cycle: {} ms (commands {} ms, sweep {} ms, scheduling {} ms [{}], reconcile {} ms)", (t4 - t0) / 1_000_000,
-                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000, pass, (t4 - t3) / 1_000_000);
+            log.info("slow processor cycle: {} ms (commands {} ms, sweep {} ms, scheduling {} ms [{}], reconcile {} ms; queue rows"
+                            + " waiting for the writer {})", (t4 - t0) / 1_000_000, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
+                    (t3 - t2) / 1_000_000, pass, (t4 - t3) / 1_000_000, scheduling.queueBacklog());
         }
     }
 
@@ -312,5 +313,6 @@ public final class Processor implements Runnable, AutoCloseable {
         }
         calls.close();
         webhooks.close();
+        scheduling.close();
     }
 }

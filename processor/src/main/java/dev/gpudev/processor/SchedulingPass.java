@@ -37,8 +37,9 @@ import java.util.UUID;
  * <li><b>queue</b>: the waiting reservations that mode plans; arrivals that go ahead of kept ones turn
  * an arrivals pass into one that plans everything from memory ({@link PlanCache.Mode#INSERTED});
  * <li><b>plan</b>: the scheduler's plan;
- * <li><b>write</b>: admissions (compare-and-set from QUEUED: a cancel applied meanwhile wins) and the
- * queue fields that changed, at most {@link KeptQueue#WRITES_PER_PASS} rows (the rest on the next passes).
+ * <li><b>write</b>: admissions (compare-and-set from QUEUED: a cancel applied meanwhile wins); the
+ * queue fields that changed, at most {@link KeptQueue#WRITES_PER_PASS} rows (the rest on the next passes),
+ * go to the {@link QueueWriter}, which writes them off the loop.
  * </ol>
  * A pass returns its {@link Stats}; while nothing but arrivals happened its database work does not
  * grow with the depth of the queue.
@@ -85,6 +86,19 @@ final class SchedulingPass {
         this.clock = clock;
         this.cache = new PlanCache(scheduler);
         this.queue = new KeptQueue(reservations);
+        this.writer = new QueueWriter(db, reservations, calls == null || calls.inline());
+    }
+
+    /** The queue's positions and estimates, written off the loop. */
+    private final QueueWriter writer;
+
+    /** Rows of the queue handed to the writer and not yet written. */
+    int queueBacklog() {
+        return writer.backlog();
+    }
+
+    void close() {
+        writer.close();
     }
 
     /** The standings the last pass planned by. */
@@ -255,10 +269,10 @@ final class SchedulingPass {
         return standingsAt == null || !now.isBefore(standingsAt.plus(PlanCache.FULL_PLAN_EVERY));
     }
 
-    /** The next queue rows that changed, written; how many. */
+    /** The next queue rows that changed, handed to the writer (written at once when inline); how many. */
     private int write(Connection c) throws SQLException {
         List<ReservationQueue.Waiting> batch = queue.toWrite();
-        reservations.queue().setWaiting(c, batch);
+        writer.write(c, batch);
         queue.written(batch);
         return batch.size();
     }

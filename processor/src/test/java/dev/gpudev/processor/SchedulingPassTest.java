@@ -41,6 +41,40 @@ class SchedulingPassTest extends ProcessorFixture {
     }
 
     @Test
+    void aPassNeverWaitsForTheQueuesPositionsToBeWritten() throws Exception {
+        var settings = ProcessorSettings.defaults();
+        var calls = new BackendCalls(backend, ProcessorSettings.Workers.defaults(), () -> { });
+        SchedulingPass pass = new SchedulingPass(db, reservations, new SchedulerState(), new dev.gpudev.store.GpuHours(), settings.fairShare(),
+                clock, new Scheduler(settings.limits(), settings.grace()), calls);
+        try {
+            submit(alice, 8, "1", Reservation.Options.NONE);
+            UUID waiting = submit(bob, 4, "1", Reservation.Options.NONE);
+            // another transaction holds the waiting row (a slow statement, a saturated database): its update must wait
+            try (var holder = db.openDedicated()) {
+                holder.setAutoCommit(false);
+                try (var ps = holder.prepareStatement("select 1 from reservations where reservation_id = ? for update")) {
+                    ps.setObject(1, waiting);
+                    ps.executeQuery().close();
+                }
+                var done = java.util.concurrent.CompletableFuture.supplyAsync(() -> pass.run(live(), capacity()));
+                var stats = done.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(1, stats.admitted(), "the pass went on while the row was held");
+                assertEquals(null, get(waiting).queuePosition(), "not written yet: the writer waits for the row, not the pass");
+                holder.rollback();
+            }
+            java.time.Instant deadline = java.time.Instant.now().plusSeconds(30);
+            while (get(waiting).queuePosition() == null) {
+                assertTrue(java.time.Instant.now().isBefore(deadline), "the writer wrote it once the row was free");
+                Thread.sleep(20);
+            }
+            assertEquals(1, get(waiting).queuePosition());
+        } finally {
+            pass.close();
+            calls.close();
+        }
+    }
+
+    @Test
     void whileNothingElseChangesOnlyArrivalsArePlannedAndOnlyTheirRowsWritten() {
         SchedulingPass pass = pass();
         LiveSet live = live();
