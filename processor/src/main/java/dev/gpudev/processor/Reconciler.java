@@ -111,6 +111,10 @@ final class Reconciler {
                             refused.put(spec.reservationId(), be.getMessage());
                         } else {
                             log.warn("environment {} not made yet (will retry): {}", spec.name(), o.problem());
+                            if (o.error() instanceof BackendException be) {
+                                // what it waits for, in the backend's words ("pulling image ..."), shown while it is preparing
+                                stalled.put(spec.reservationId(), "preparing: " + be.getMessage());
+                            }
                         }
                     }
                 }
