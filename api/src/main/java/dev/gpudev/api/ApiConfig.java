@@ -6,6 +6,7 @@ import dev.gpudev.core.QueueLimits;
 import dev.gpudev.core.Scheduler;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -26,11 +27,12 @@ import java.util.regex.Pattern;
  * @param webhooks            where notifications may go (checked when a user registers a URL)
  * @param clientAddressHeader the header that says the client's address when the API is reached only through a proxy
  *                            that sets it (CloudFront-Viewer-Address): rate limits and the audit use it; null: the peer's
+ * @param allowedRegistries   where images may come from ({@link dev.gpudev.core.ImageRef#refused}); empty: any registry
  */
 public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
                         double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace,
                         QueueLimits queueLimits, BackendTraits backend, boolean insecureSingleUser, FairShare.Policy fairShare,
-                        dev.gpudev.core.WebhookPolicy webhooks, String clientAddressHeader) {
+                        dev.gpudev.core.WebhookPolicy webhooks, String clientAddressHeader, List<String> allowedRegistries) {
 
     /** Isolated, each user logging in as themself: what a configuration that says nothing assumes. */
     static final BackendTraits ISOLATED = new BackendTraits("unknown", true, null);
@@ -40,6 +42,7 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
     private static final Duration MAX_TTL = Duration.ofDays(7);
 
     public ApiConfig {
+        allowedRegistries = allowedRegistries == null ? List.of() : List.copyOf(allowedRegistries);
         if (apiKeyTtl.compareTo(MIN_TTL) < 0 || apiKeyTtl.compareTo(MAX_TTL) > 0) {
             throw new IllegalArgumentException("API_KEY_TTL must be 5 minutes to 7 days, not " + apiKeyTtl.toMinutes() + " minutes");
         }
@@ -48,7 +51,7 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
     public ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPort, Scheduler.Limits limits,
                      double rateLimitPerKey, double rateLimitPerAddress, AwsLogin.Settings aws, Duration grace) {
         this(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, QueueLimits.none(), ISOLATED, false, FairShare.Policy.defaults(),
-                dev.gpudev.core.WebhookPolicy.anyPublicHost(), null);
+                dev.gpudev.core.WebhookPolicy.anyPublicHost(), null, List.of());
     }
 
     public ApiConfig(int apiKeyTtlHours, String sshProxyHost, int sshProxyPort, int maxGpusPerUser,
@@ -62,7 +65,7 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
                                             QueueLimits queueLimits, Duration grace) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rate("RATE_LIMIT_PER_KEY", 20),
                 rate("RATE_LIMIT_PER_ADDRESS", 50), AwsLogin.Settings.fromEnvironment(), grace, queueLimits, ISOLATED, false,
-                FairShare.Policy.defaults(), dev.gpudev.core.WebhookPolicy.anyPublicHost(), header("CLIENT_ADDRESS_HEADER"));
+                FairShare.Policy.defaults(), dev.gpudev.core.WebhookPolicy.anyPublicHost(), header("CLIENT_ADDRESS_HEADER"), List.of());
     }
 
     /** A header's name from the environment (letters, digits and '-'), or null. */
@@ -79,28 +82,34 @@ public record ApiConfig(Duration apiKeyTtl, String sshProxyHost, int sshProxyPor
 
     public ApiConfig withClientAddressHeader(String h) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, backend,
-                insecureSingleUser, fairShare, webhooks, h);
+                insecureSingleUser, fairShare, webhooks, h, allowedRegistries);
     }
 
     public ApiConfig withQueueLimits(QueueLimits q) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, q, backend,
-                insecureSingleUser, fairShare, webhooks, clientAddressHeader);
+                insecureSingleUser, fairShare, webhooks, clientAddressHeader, allowedRegistries);
     }
 
     /** The backend as configured (until a processor publishes what it is), and whether everyone may reserve regardless. */
     public ApiConfig withBackend(BackendTraits traits, boolean insecure) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, traits,
-                insecure, fairShare, webhooks, clientAddressHeader);
+                insecure, fairShare, webhooks, clientAddressHeader, allowedRegistries);
     }
 
     public ApiConfig withFairShare(FairShare.Policy f) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, backend,
-                insecureSingleUser, f, webhooks, clientAddressHeader);
+                insecureSingleUser, f, webhooks, clientAddressHeader, allowedRegistries);
     }
 
     public ApiConfig withWebhooks(dev.gpudev.core.WebhookPolicy w) {
         return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, backend,
-                insecureSingleUser, fairShare, w, clientAddressHeader);
+                insecureSingleUser, fairShare, w, clientAddressHeader, allowedRegistries);
+    }
+
+    /** Where images may come from (registries, and folders of local layouts); empty: any registry. */
+    public ApiConfig withAllowedRegistries(List<String> allowed) {
+        return new ApiConfig(apiKeyTtl, sshProxyHost, sshProxyPort, limits, rateLimitPerKey, rateLimitPerAddress, aws, grace, queueLimits, backend,
+                insecureSingleUser, fairShare, webhooks, clientAddressHeader, allowed);
     }
 
     /** Why only admins may reserve on this backend, or null when anyone may. */

@@ -108,6 +108,12 @@ final class Submission {
                 reach.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList());
         Reservation.Options checked = req.options().withDistributed(request.distributed()).validate();
         Reservation.Options options = inDisksZone(who, checked.withTeam(teamChoice.resolve(who, checked.team())));
+        if (options.image() != null) {
+            String refused = dev.gpudev.core.ImageRef.refused(options.image(), config.allowedRegistries());
+            if (refused != null) {
+                throw new ApiError(422, "image_not_allowed", refused);
+            }
+        }
         if (options.priority().adminOnly() && !who.admin()) {
             throw ApiError.forbidden("priority_class " + options.priority().wire() + " is for admins: use normal, or preemptible to run on idle GPUs now");
         }

@@ -23,8 +23,8 @@ final class KubernetesOptions {
     @Option(names = "--gpu-type-label", description = "the node label naming its GPU type (default ${DEFAULT-VALUE})", defaultValue = "GpuType")
     String gpuTypeLabel;
 
-    @Option(names = "--default-image", description = "the development image when a reservation names none (default "
-            + KubernetesSettings.DEFAULT_IMAGE + ")")
+    @Option(names = "--default-image", description = "the image environments run on when a reservation names none (Kubernetes: "
+            + "default " + KubernetesSettings.DEFAULT_IMAGE + "; local: default the machine's own system)")
     String defaultImage;
 
     @Option(names = "--image-pull-secret", description = "a Secret of the environments' namespace to pull images with (a private"

@@ -110,6 +110,19 @@ public final class Main implements Callable<Integer> {
             defaultValue = "100g")
     String homeQuota;
 
+    @Option(names = "--allowed-registries", description = "where environments' images may come from: registries (host[:port],"
+            + " docker.io for Docker Hub) and, for the local backend, folders of OCI layouts or archives (/PATH), comma-separated;"
+            + " a reservation naming another is refused (default: any registry, no folder)", defaultValue = "")
+    String allowedRegistries;
+
+    @Option(names = "--insecure-registries", description = "registries the local backend pulls from over plain HTTP, comma-separated"
+            + " (127.0.0.1 and localhost always are)", defaultValue = "")
+    String insecureRegistries;
+
+    @Option(names = "--image-cache-size", description = "how much unpacked image the local backend keeps, e.g. 50g; the least"
+            + " recently used go first, never one in use (default ${DEFAULT-VALUE})", defaultValue = "50g")
+    String imageCacheSize;
+
     @Option(names = "--stop-environments-on-exit", description = "end local environments when the server stops (by default they"
             + " keep running, and the server takes them over when it starts again)")
     boolean stopEnvironmentsOnExit;
@@ -247,10 +260,27 @@ public final class Main implements Callable<Integer> {
         }
         long quota = "0".equals(homeQuota.trim()) ? 0 : bytesOrAuto("--home-quota", homeQuota);
         var local = new dev.gpudev.backend.local.LocalBackend.Settings(bytesOrAuto("--environment-memory-per-gpu", memoryPerGpu),
-                processesPerGpu, !stopEnvironmentsOnExit).withHomeQuota(quota, java.time.Duration.ofMinutes(5));
+                processesPerGpu, !stopEnvironmentsOnExit).withHomeQuota(quota, java.time.Duration.ofMinutes(5))
+                .withImages(new dev.gpudev.backend.local.LocalBackend.ImagePolicy(list(allowedRegistries), java.util.Set.copyOf(list(insecureRegistries)),
+                        "0".equals(imageCacheSize.trim()) ? 0 : bytesOrAuto("--image-cache-size", imageCacheSize), java.time.Duration.ofMinutes(15),
+                        kubernetes.defaultImage));
+        for (String a : local.images().allowed()) {
+            if (!a.startsWith("/") && !a.matches("[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:\\d{1,5})?")) {
+                throw new ValidationException("--allowed-registries takes registries like registry.example.com or 127.0.0.1:5000, and folders"
+                        + " like /srv/images, not '" + dev.gpudev.core.Names.shown(a) + "'");
+            }
+        }
+        if (kubernetes.defaultImage != null && dev.gpudev.core.ImageRef.refused(kubernetes.defaultImage, local.images().allowed()) != null) {
+            throw new ValidationException("--default-image: " + dev.gpudev.core.ImageRef.refused(kubernetes.defaultImage, local.images().allowed()));
+        }
         return new ServerConfig(port, sshPort, host, dir.toAbsolutePath(), url, user, password, backend, simulatedGpus, queue, processor,
                 new QueueLimits(maxWaitingPerUser, waitingHours, maxBookingsPerUser), ttl, insecureSingleUser, r, proxyHost != null ? proxyHost : host, proxyPort,
                 sshHostKey, new ServerConfig.Kubernetes(kubernetes.kubeconfig, kubernetes.context, k8s), local);
+    }
+
+    /** A comma-separated list's items, trimmed, without empty ones. */
+    private static java.util.List<String> list(String commaSeparated) {
+        return java.util.Arrays.stream(commaSeparated.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList();
     }
 
     /** The queue's fair-share policy from --fair-share-half-life and --fair-share-weight. */

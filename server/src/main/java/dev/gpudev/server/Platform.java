@@ -124,7 +124,7 @@ public final class Platform implements AutoCloseable {
             int proxyPort = cfg.proxyPort() > 0 ? cfg.proxyPort() : proxy != null ? proxy.port() : cfg.sshPort();
             ApiConfig apiConfig = ApiConfig.fromEnvironment(cfg.apiKeyTtl(), cfg.proxyHost(), proxyPort, cfg.processor().limits(), cfg.queueLimits(),
                     cfg.processor().grace()).withBackend(traits, cfg.insecureSingleUser()).withFairShare(cfg.processor().fairShare())
-                    .withWebhooks(cfg.processor().webhooks());
+                    .withWebhooks(cfg.processor().webhooks()).withAllowedRegistries(cfg.local().images().allowed());
             api = new ApiServer(new ApiServer.Parts(db, users, new ApiKeys(), sshKeys, reservations, reservationUsers, disks, pgmq, commands,
                     capacityTable, catalog, clock, apiConfig, new AuditLog(), wakeUps, new UiSessions(), new UsageSamples())).start(bind, cfg.port());
             closeables.addFirst(api);

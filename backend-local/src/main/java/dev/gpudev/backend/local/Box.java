@@ -18,12 +18,23 @@ interface Box extends AutoCloseable {
      * @param env           the environment every process starts with
      * @param limits        its memory, processes and temporary space
      * @param network       whose network it joins (a gang's node 0), or null for one of its own
+     * @param image         the container image whose root file system it runs on, or null for the host's system
      */
     record Spec(String name, Path home, Path envDir, Path hiddenDataDir, int uid, String username, List<Integer> devices,
-                Map<String, String> env, Limits limits, Box network) {
+                Map<String, String> env, Limits limits, Box network, Images.Image image) {
         public Spec {
             devices = List.copyOf(devices);
             env = Map.copyOf(env);
+        }
+
+        Spec(String name, Path home, Path envDir, Path hiddenDataDir, int uid, String username, List<Integer> devices,
+             Map<String, String> env, Limits limits, Box network) {
+            this(name, home, envDir, hiddenDataDir, uid, username, devices, env, limits, network, null);
+        }
+
+        /** The login shell: the image's bash, else its sh; the host's bash without an image. */
+        public String shell() {
+            return image == null ? "/bin/bash" : image.shell();
         }
 
         Spec(String name, Path home, Path envDir, Path hiddenDataDir, int uid, String username, List<Integer> devices,
@@ -88,6 +99,24 @@ interface Box extends AutoCloseable {
 
     /** The command line that runs cmd inside the box, as its owner, with exactly its environment (plus extra). */
     List<String> command(List<String> cmd, Map<String, String> extraEnv);
+
+    /** The image it runs on, or null (the host's system). */
+    default Images.Image image() {
+        return null;
+    }
+
+    /** The login shell in the box. */
+    default String shell() {
+        return "/bin/bash";
+    }
+
+    /**
+     * How a program of the host's system (script, setpriv) is started inside the box: as it is, or, on an
+     * image's root file system, from the host's /usr bound read-only under /.gpudev/host, by its loader.
+     */
+    default List<String> hostTool(String program) {
+        return List.of(program);
+    }
 
     /**
      * The host port that reaches this port of the box's own network, or -1 when the box has none

@@ -171,11 +171,19 @@ final class BubblewrapBox implements Box {
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /** The keeper's sleep: the program itself, or (on an image) the host's started by its loader. */
+    private static boolean isSleeper(ProcessHandle h) {
+        var info = h.info();
+        return info.command().orElse("").endsWith("/sleep")
+                || info.arguments().map(a -> a.length >= 2 && a[a.length - 1].equals("infinity") && a[a.length - 2].endsWith("/bin/sleep"))
+                .orElse(false);
+    }
+
     /** The box's first process inside all its namespaces (the sleep): where sessions enter. */
     private static ProcessHandle awaitInside(Process keeper, Spec spec) throws IOException {
         Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
         while (Instant.now().isBefore(deadline)) {
-            var sleeper = keeper.descendants().filter(h -> h.info().command().orElse("").endsWith("/sleep")).findFirst();
+            var sleeper = keeper.descendants().filter(BubblewrapBox::isSleeper).findFirst();
             if (sleeper.isPresent()) {
                 return sleeper.get();
             }
@@ -213,7 +221,11 @@ final class BubblewrapBox implements Box {
         } else {
             c.add("--preserve-credentials");
         }
-        c.addAll(List.of("--", "/usr/bin/setpriv", "--no-new-privs", "--inh-caps=-all", "--", "/usr/bin/env", "-i"));
+        c.add("--");
+        c.addAll(hostTool("/usr/bin/setpriv"));
+        c.addAll(List.of("--no-new-privs", "--inh-caps=-all", "--"));
+        c.addAll(hostTool("/usr/bin/env"));
+        c.add("-i");
         Map<String, String> env = new HashMap<>(spec.env());
         env.putAll(extraEnv);
         env.forEach((k, v) -> c.add(k + "=" + v));
@@ -228,6 +240,21 @@ final class BubblewrapBox implements Box {
     @Override
     public String home() {
         return spec.boxHome();
+    }
+
+    @Override
+    public Images.Image image() {
+        return spec.image();
+    }
+
+    @Override
+    public String shell() {
+        return spec.shell();
+    }
+
+    @Override
+    public List<String> hostTool(String program) {
+        return BoxCommandLine.hostTool(spec, program);
     }
 
     @Override

@@ -83,8 +83,8 @@ final class EnvironmentSshServer implements AutoCloseable {
                 return type == Type.Direct && "127.0.0.1".equals(address.getHostName()) && reachable.contains(address.getPort());
             }
         });
-        server.setShellFactory(channel -> command(channel, List.of("/bin/bash", "-l")));
-        server.setCommandFactory((channel, cmd) -> command(channel, List.of("/bin/bash", "-c", cmd)));
+        server.setShellFactory(channel -> command(channel, List.of(box.shell(), "-l")));
+        server.setCommandFactory((channel, cmd) -> command(channel, List.of(box.shell(), "-c", cmd)));
         server.addSessionListener(new org.apache.sshd.common.session.SessionListener() {
             @Override
             public void sessionCreated(Session session) {
@@ -113,7 +113,9 @@ final class EnvironmentSshServer implements AutoCloseable {
         List<String> cmd = argv;
         if (pty) {
             // script(1) gives the shell a real pseudo-terminal: job control, editing, full-screen programs.
-            cmd = List.of("/usr/bin/script", "-qfec", shellQuote(argv), "/dev/null");
+            List<String> script = new ArrayList<>(box.hostTool("/usr/bin/script"));
+            script.addAll(List.of("-qfec", shellQuote(argv), "/dev/null"));
+            cmd = script;
         }
         Map<String, String> extra = term == null ? Map.of() : Map.of("TERM", term.replaceAll("[^A-Za-z0-9._+-]", ""));
         return new InvertedShellWrapper(new SandboxShell(box.command(cmd, extra), pty));

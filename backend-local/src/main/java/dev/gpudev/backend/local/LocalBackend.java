@@ -45,11 +45,17 @@ public final class LocalBackend implements Backend {
      *                                server takes them over); false ends them with the server
      * @param homeQuotaBytes          what a home (its own, or a disk) may take, measured ({@link HomeQuota}); 0: no quota
      * @param quotaCheckEvery         how often each running environment's home is measured
+     * @param images                  where images may come from and how much of them is kept
      */
     public record Settings(long memoryPerGpuBytes, int processesPerGpu, boolean keepEnvironmentsOnClose, long homeQuotaBytes,
-                           java.time.Duration quotaCheckEvery) {
+                           java.time.Duration quotaCheckEvery, ImagePolicy images) {
         /** What a small team would choose: 100 GiB a home, measured every 5 minutes. */
         public static final long DEFAULT_HOME_QUOTA = 100L << 30;
+
+        public Settings(long memoryPerGpuBytes, int processesPerGpu, boolean keepEnvironmentsOnClose, long homeQuotaBytes,
+                        java.time.Duration quotaCheckEvery) {
+            this(memoryPerGpuBytes, processesPerGpu, keepEnvironmentsOnClose, homeQuotaBytes, quotaCheckEvery, ImagePolicy.DEFAULT);
+        }
 
         public Settings(long memoryPerGpuBytes, int processesPerGpu, boolean keepEnvironmentsOnClose) {
             this(memoryPerGpuBytes, processesPerGpu, keepEnvironmentsOnClose, DEFAULT_HOME_QUOTA, java.time.Duration.ofMinutes(5));
@@ -60,11 +66,40 @@ public final class LocalBackend implements Backend {
         }
 
         public Settings keepingEnvironments(boolean keep) {
-            return new Settings(memoryPerGpuBytes, processesPerGpu, keep, homeQuotaBytes, quotaCheckEvery);
+            return new Settings(memoryPerGpuBytes, processesPerGpu, keep, homeQuotaBytes, quotaCheckEvery, images);
         }
 
         public Settings withHomeQuota(long bytes, java.time.Duration every) {
-            return new Settings(memoryPerGpuBytes, processesPerGpu, keepEnvironmentsOnClose, bytes, every);
+            return new Settings(memoryPerGpuBytes, processesPerGpu, keepEnvironmentsOnClose, bytes, every, images);
+        }
+
+        public Settings withImages(ImagePolicy policy) {
+            return new Settings(memoryPerGpuBytes, processesPerGpu, keepEnvironmentsOnClose, homeQuotaBytes, quotaCheckEvery, policy);
+        }
+    }
+
+    /**
+     * Images on this machine ({@code reserve --image}).
+     *
+     * @param allowed    registries (host[:port]) and, starting with '/', folders of OCI layouts or archives that
+     *                   images may come from; empty: any registry, no folder
+     * @param insecure   registries spoken to over plain HTTP (127.0.0.1 and localhost always are)
+     * @param cacheBytes how much unpacked image the machine keeps (least recently used go first); 0: no bound
+     * @param pullDeadline how long a pull and unpack may take before the reservation fails
+     * @param defaultImage the image of a reservation that names none; null: the host's system
+     */
+    public record ImagePolicy(java.util.List<String> allowed, java.util.Set<String> insecure, long cacheBytes,
+                              java.time.Duration pullDeadline, String defaultImage) {
+        public static final ImagePolicy DEFAULT = new ImagePolicy(java.util.List.of(), java.util.Set.of(), 50L << 30,
+                java.time.Duration.ofMinutes(15), null);
+
+        public ImagePolicy {
+            allowed = java.util.List.copyOf(allowed);
+            insecure = java.util.Set.copyOf(insecure);
+        }
+
+        public ImagePolicy(java.util.List<String> allowed, java.util.Set<String> insecure, long cacheBytes, java.time.Duration pullDeadline) {
+            this(allowed, insecure, cacheBytes, pullDeadline, null);
         }
     }
 
@@ -91,13 +126,16 @@ public final class LocalBackend implements Backend {
         this.sandbox = sandbox;
         this.disks = new DiskFiles(dataDir.resolve("disks"), uidBase(), TENANT_JOB_DEADLINE);
         Optional<Cgroups> cgroups = sandbox instanceof Sandbox.Bubblewrap ? Cgroups.forScope(scope(dataDir)) : Optional.empty();
-        this.context = new LocalEnvironment.Context(dataDir, sandbox, cgroups, settings, capacity, disks);
+        this.images = new Images(new Images.Settings(dataDir.resolve("images"), settings.images().cacheBytes(), settings.images().allowed(),
+                settings.images().insecure(), settings.images().pullDeadline()));
+        this.context = new LocalEnvironment.Context(dataDir, sandbox, cgroups, settings, capacity, disks, images);
         adoptAll();
         this.quota = new HomeQuota(sandbox.isolates() ? settings.homeQuotaBytes() : 0, settings.quotaCheckEvery(), uidBase(),
                 running::values);
     }
 
     private final HomeQuota quota;
+    private final Images images;
 
     /** Measures every running environment's home now (tests: not waiting for the quota's next round). */
     void measureHomes() {
@@ -178,7 +216,8 @@ public final class LocalBackend implements Backend {
                     }
                     network = node0.box();
                 }
-                r = LocalEnvironment.start(context, spec, context.home(spec), devices(spec, node, root.resolve(spec.name())), network);
+                Images.Image image = image(spec);
+                r = LocalEnvironment.start(context, spec, context.home(spec), devices(spec, node, root.resolve(spec.name())), network, image);
                 running.put(spec.name(), r);
             }
             r.ssh().authorize(spec.authorizedKeys());
@@ -193,6 +232,37 @@ public final class LocalBackend implements Backend {
         } catch (IOException | java.io.UncheckedIOException e) {
             throw new BackendException("could not start environment " + spec.name() + ": " + e.getMessage(), true, e);
         }
+    }
+
+    /**
+     * The image an environment runs on, once pulled and unpacked (null: the host's system). While it is being
+     * pulled the environment waits (a transient failure that says so); a pull that failed fails it, in the
+     * registry's words. The pull never holds this backend: it runs on the image store's own workers.
+     */
+    private Images.Image image(EnvironmentSpec spec) throws BackendException {
+        String reference = spec.image() == null || spec.image().isBlank() ? context.settings().images().defaultImage() : spec.image();
+        if (reference == null || reference.isBlank()) {
+            return null;
+        }
+        if (!(sandbox instanceof Sandbox.Bubblewrap)) {
+            throw new BackendException("images need bubblewrap on this machine (it runs environments on the host's system):"
+                    + " ask the admin to install it, or reserve without --image", false);
+        }
+        String missing = Images.missingTools();
+        if (missing != null) {
+            throw new BackendException("images need " + missing + " on this machine: ask the admin to install them, or reserve without --image",
+                    false);
+        }
+        images.using(running.values().stream().map(e -> e.box().image()).filter(java.util.Objects::nonNull).map(Images.Image::digest)
+                .collect(Collectors.toSet()));
+        return switch (images.prepare(reference)) {
+            case Images.State.Ready ready -> {
+                images.touch(ready.image());
+                yield ready.image();
+            }
+            case Images.State.Pulling p -> throw new BackendException("pulling image " + reference, true);
+            case Images.State.Failed f -> throw new BackendException(f.reason(), false);
+        };
     }
 
     /** The node's GPUs this environment gets: those it had before (a restart), else the lowest free ones. */
@@ -231,8 +301,8 @@ public final class LocalBackend implements Backend {
         var spec = r.spec();
         String home = spec.home() instanceof EnvironmentSpec.Home.Disk d ? "; home: disk " + d.disk().name()
                 : spec.home() instanceof EnvironmentSpec.Home.Scratch ? "; home: scratch, deleted at the end" : "";
-        String image = spec.image() == null ? ""
-                : "; image " + spec.image() + " is for the Kubernetes backend, this one runs on the host system";
+        Images.Image img = r.box().image();
+        String image = img == null ? "" : "; image " + img.reference() + " (" + img.digest() + ")";
         String jupyter = r.jupyter() == null ? "" : "; " + r.jupyter().describe().replace("NAME", spec.name());
         return "running (isolation: " + sandbox.describe()
                 + (capacity.nodes().stream().anyMatch(Capacity.Node::simulated) ? "; GPUs simulated" : "") + "; limits: "
@@ -379,6 +449,7 @@ public final class LocalBackend implements Backend {
     @Override
     public synchronized void close() {
         quota.close();
+        images.close();
         boolean keep = context.settings().keepEnvironmentsOnClose() && context.cgroups().isPresent();
         running.values().forEach(keep ? LocalEnvironment::detach : LocalEnvironment::stop);
         if (keep && !running.isEmpty()) {

@@ -27,7 +27,7 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
 
     /** What every environment of a backend is made with. */
     record Context(Path dataDir, Sandbox sandbox, Optional<Cgroups> cgroups, LocalBackend.Settings settings, Capacity capacity,
-                   DiskFiles disks) {
+                   DiskFiles disks, Images images) {
         Path root() {
             return dataDir.resolve("environments");
         }
@@ -82,14 +82,22 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
      *
      * @param network the box whose network it joins (a gang's node 0), or null
      */
-    static LocalEnvironment start(Context ctx, EnvironmentSpec spec, Path home, List<Integer> devices, Box network) throws IOException {
+    static LocalEnvironment start(Context ctx, EnvironmentSpec spec, Path home, List<Integer> devices, Box network, Images.Image image)
+            throws IOException {
         Path dir = ctx.dir(spec.name());
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
         Files.createDirectories(home);
         int uid = ctx.uid(spec);
         Accounts.own(home, uid);
-        Box box = ctx.sandbox().start(boxSpec(ctx, spec, home, devices, network), ctx.cgroups());
+        // which image it runs on, for a restarted server that takes the box over
+        Path digest = dir.resolve(IMAGE_DIGEST);
+        if (image == null) {
+            Files.deleteIfExists(digest);
+        } else {
+            Files.writeString(digest, image.digest());
+        }
+        Box box = ctx.sandbox().start(boxSpec(ctx, spec, home, devices, network, image), ctx.cgroups());
         EnvironmentSshServer ssh;
         BatchProcess run;
         try {
@@ -120,7 +128,21 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
         }
         Box network = spec.gang() != null && spec.rank() > 0 && others.get(spec.gang().node0()) != null
                 ? others.get(spec.gang().node0()).box() : null;
-        var box = ctx.sandbox().adopt(boxSpec(ctx, spec, home, devices, network), ctx.cgroups());
+        Images.Image image = null;
+        String reference = spec.image() != null && !spec.image().isBlank() ? spec.image() : ctx.settings().images().defaultImage();
+        if (Files.exists(dir.resolve(IMAGE_DIGEST))) {
+            try {
+                String digest = Files.readString(dir.resolve(IMAGE_DIGEST)).trim();
+                image = ctx.images().cached(reference == null ? "" : reference, digest).orElse(null);
+            } catch (IOException e) {
+                image = null;
+            }
+            if (image == null) {
+                ctx.cgroups().ifPresent(c -> Cgroups.kill(c.group(spec.name())));
+                return Optional.empty(); // its image is not in the cache any more: made again
+            }
+        }
+        var box = ctx.sandbox().adopt(boxSpec(ctx, spec, home, devices, network, image), ctx.cgroups());
         if (box.isEmpty()) {
             ctx.cgroups().ifPresent(c -> Cgroups.kill(c.group(spec.name())));
             return Optional.empty();
@@ -183,7 +205,10 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
         return n;
     }
 
-    private static Box.Spec boxSpec(Context ctx, EnvironmentSpec spec, Path home, List<Integer> devices, Box network) {
+    /** The digest of the image an environment runs on (in its directory). */
+    static final String IMAGE_DIGEST = "image.digest";
+
+    private static Box.Spec boxSpec(Context ctx, EnvironmentSpec spec, Path home, List<Integer> devices, Box network, Images.Image image) {
         Path dir = ctx.dir(spec.name());
         int uid = ctx.uid(spec);
         String username = spec.owner().username().replaceAll("[^a-z0-9._-]", "_");
@@ -193,8 +218,8 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        return new Box.Spec(spec.name(), home, dir, ctx.dataDir(), uid, username, devices, environment(spec, boxHome, devices),
-                limits(ctx, spec), network);
+        return new Box.Spec(spec.name(), home, dir, ctx.dataDir(), uid, username, devices, environment(spec, boxHome, devices, image),
+                limits(ctx, spec), network, image);
     }
 
     /** Its share of the machine: memory and processes by GPUs asked, /tmp and /dev/shm half its memory each. */
@@ -262,15 +287,40 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
     }
 
     static Map<String, String> environment(EnvironmentSpec spec, String home, List<Integer> devices) {
+        return environment(spec, home, devices, null);
+    }
+
+    /**
+     * Every process's environment: an image's ENV, then the reservation's own, then the platform's (they win);
+     * on an image its PATH is kept and the host's NVIDIA driver added (its libraries and nvidia-smi).
+     */
+    static Map<String, String> environment(EnvironmentSpec spec, String home, List<Integer> devices, Images.Image image) {
         String gpus = devices.stream().map(String::valueOf).collect(Collectors.joining(","));
-        Map<String, String> env = new LinkedHashMap<>(spec.env().values()); // the reservation's own first: the platform's win
+        Map<String, String> env = new LinkedHashMap<>();
+        if (image != null) {
+            image.env().forEach((k, v) -> {
+                if (k.matches("[A-Za-z_][A-Za-z0-9_]{0,127}") && !k.startsWith("LD_PRELOAD") && v.length() <= 4096) {
+                    env.put(k, v);
+                }
+            });
+        }
+        env.putAll(spec.env().values()); // the reservation's own first: the platform's win
         env.put("HOME", home);
         env.put("USER", spec.owner().username());
         env.put("LOGNAME", spec.owner().username());
-        env.put("SHELL", "/bin/bash");
+        env.put("SHELL", image == null ? "/bin/bash" : image.shell());
         env.put("TERM", "xterm-256color");
         env.put("LANG", "C.UTF-8");
-        env.put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        String path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        if (image != null) {
+            path = image.env().getOrDefault("PATH", path);
+            if (!devices.isEmpty()) {
+                path = path + ":" + NvidiaDriver.BIN_DIR;
+                String libs = image.env().get("LD_LIBRARY_PATH");
+                env.put("LD_LIBRARY_PATH", (libs == null || libs.isEmpty() ? "" : libs + ":") + NvidiaDriver.LIB_DIR);
+            }
+        }
+        env.put("PATH", path);
         env.put("CUDA_VISIBLE_DEVICES", gpus);
         env.put("NVIDIA_VISIBLE_DEVICES", gpus.isEmpty() ? "void" : gpus);
         env.put("GPU_DEV_RESERVATION_ID", spec.reservationId().toString());

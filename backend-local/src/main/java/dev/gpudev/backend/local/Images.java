@@ -1,0 +1,438 @@
+package dev.gpudev.backend.local;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Container images as root file systems for the local backend's boxes. An image is pulled with
+ * {@code skopeo} (a registry reference, or an OCI layout or archive under a path the admin allows) into an
+ * OCI layout, unpacked once per manifest digest with {@code umoci unpack --rootless} into a
+ * content-addressed cache ({@code images/sha256-HEX/rootfs}), made safe to mount (no setuid or setgid
+ * bit, the box's mount points real directories and files, never links), and kept until the cache is over
+ * its size, least recently used first, never while an environment uses it.
+ *
+ * <p>Everything slow runs on this class's own workers with a deadline: {@link #prepare} never blocks,
+ * it answers where the image stands (ready, being pulled, failed with the registry's reason) and the
+ * backend asks again on its next pass.
+ */
+final class Images implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Images.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Paths the box mounts over: made in every root file system, as real directories. */
+    static final List<String> MOUNT_DIRS = List.of("dev", "proc", "tmp", "home", "run", "etc", "var", "var/tmp", ".gpudev",
+            ".gpudev/host", ".gpudev/host/usr", ".gpudev/host/lib", ".gpudev/host/lib64", ".gpudev/run");
+    /** Files the box mounts over: made as real, empty files where the image has none. */
+    static final List<String> MOUNT_FILES = List.of("etc/passwd", "etc/group", "etc/resolv.conf", "etc/hosts");
+
+    /**
+     * @param cache        where unpacked images live
+     * @param maxBytes     the cache's size; 0: no bound
+     * @param allowed      registries (host[:port]) and, starting with '/', path prefixes of OCI layouts or archives
+     *                     images may come from; empty: any registry, no path
+     * @param insecure     registries spoken to over plain HTTP (127.0.0.1 and localhost always are)
+     * @param pullDeadline how long a pull and unpack may take
+     */
+    record Settings(Path cache, long maxBytes, List<String> allowed, Set<String> insecure, Duration pullDeadline) {
+        Settings {
+            allowed = List.copyOf(allowed);
+            insecure = Set.copyOf(insecure);
+        }
+    }
+
+    /** An unpacked image: its root file system, its digest, and what its config says of the environment. */
+    record Image(String reference, String digest, Path rootfs, Map<String, String> env, String workingDir, String shell) {
+    }
+
+    /** Where an image stands for a caller. */
+    sealed interface State {
+        record Ready(Image image) implements State {
+        }
+
+        record Pulling(String reference) implements State {
+        }
+
+        record Failed(String reason) implements State {
+        }
+    }
+
+    private final Settings settings;
+    private final ExecutorService workers = Executors.newFixedThreadPool(2, Thread.ofPlatform().name("image-pull-", 0).daemon().factory());
+    /** By reference: the pull under way, or how the last one ended (a failure is kept until asked again once). */
+    private final Map<String, State> byReference = new ConcurrentHashMap<>();
+    /** Digests environments use now: never removed. */
+    private final Set<String> inUse = ConcurrentHashMap.newKeySet();
+
+    Images(Settings settings) {
+        this.settings = settings;
+    }
+
+    /** Whether this machine can run images: skopeo and umoci are installed. */
+    static String missingTools() {
+        List<String> missing = new ArrayList<>();
+        for (String tool : List.of("skopeo", "umoci")) {
+            if (Sandbox.which(tool) == null) {
+                missing.add(tool);
+            }
+        }
+        return missing.isEmpty() ? null : String.join(" and ", missing);
+    }
+
+    static String registryOf(String reference) {
+        return dev.gpudev.core.ImageRef.registryOf(reference);
+    }
+
+    static String refused(String reference, List<String> allowed) {
+        return dev.gpudev.core.ImageRef.refused(reference, allowed);
+    }
+
+    /** Where the image stands; starts its pull when it is neither cached nor under way. Never blocks. */
+    State prepare(String reference) {
+        String why = refused(reference, settings.allowed());
+        if (why != null) {
+            return new State.Failed(why);
+        }
+        State s = byReference.get(reference);
+        if (s instanceof State.Pulling) {
+            return s;
+        }
+        if (s instanceof State.Ready ready && Files.isDirectory(ready.image().rootfs(), LinkOption.NOFOLLOW_LINKS)) {
+            return s;
+        }
+        if (s instanceof State.Failed f) {
+            byReference.remove(reference); // told once; asked again, it is pulled again
+            return f;
+        }
+        State pulling = new State.Pulling(reference);
+        if (byReference.putIfAbsent(reference, pulling) == null) {
+            workers.submit(() -> byReference.put(reference, pull(reference)));
+        }
+        return byReference.getOrDefault(reference, pulling);
+    }
+
+    /** The image an environment used before a restart, when it is still in the cache (no pull). */
+    java.util.Optional<Image> cached(String reference, String digest) {
+        Path dir = dirOf(digest);
+        if (dir == null || !Files.isDirectory(dir.resolve("rootfs"), LinkOption.NOFOLLOW_LINKS)) {
+            return java.util.Optional.empty();
+        }
+        try {
+            return java.util.Optional.of(read(reference, digest, dir));
+        } catch (IOException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /** The digests environments use now: the cache never removes them. */
+    void using(Set<String> digests) {
+        inUse.retainAll(digests);
+        inUse.addAll(digests);
+    }
+
+    private Path dirOf(String digest) {
+        if (digest == null || !digest.matches("sha256:[0-9a-f]{64}")) {
+            return null;
+        }
+        return settings.cache().resolve("sha256-" + digest.substring("sha256:".length()));
+    }
+
+    private State pull(String reference) {
+        long deadline = System.nanoTime() + settings.pullDeadline().toNanos();
+        Path work = null;
+        try {
+            Files.createDirectories(settings.cache());
+            work = Files.createTempDirectory(settings.cache(), "pull-");
+            Path digestFile = work.resolve("digest");
+            List<String> copy = new ArrayList<>(List.of(Sandbox.which("skopeo"), "copy", "--quiet", "--digestfile", digestFile.toString()));
+            String source = reference.startsWith("oci:") || reference.startsWith("oci-archive:") ? reference
+                    : "docker://" + reference.replaceFirst("^docker://", "");
+            String registry = registryOf(reference);
+            String host = registry.split(":")[0];
+            if (host.equals("127.0.0.1") || host.equals("localhost") || settings.insecure().contains(registry)) {
+                copy.add("--src-tls-verify=false");
+            }
+            copy.addAll(List.of(source, "oci:" + work.resolve("layout") + ":image"));
+            run(copy, deadline, "pulling " + reference);
+            String digest = Files.readString(digestFile).trim();
+            Path dir = dirOf(digest);
+            if (dir == null) {
+                return new State.Failed("the registry gave no usable digest for " + reference);
+            }
+            if (!Files.isDirectory(dir.resolve("rootfs"), LinkOption.NOFOLLOW_LINKS)) {
+                Path bundle = work.resolve("bundle");
+                run(List.of(Sandbox.which("umoci"), "unpack", "--rootless", "--image", work.resolve("layout") + ":image", bundle.toString()),
+                        deadline, "unpacking " + reference);
+                makeSafe(bundle.resolve("rootfs"));
+                Files.writeString(bundle.resolve("size"), Long.toString(sizeOf(bundle.resolve("rootfs"))));
+                try {
+                    Files.move(bundle, dir, StandardCopyOption.ATOMIC_MOVE);
+                } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
+                    // the same digest from another reference, unpacked meanwhile
+                }
+            }
+            Files.setLastModifiedTime(dir, FileTime.fromMillis(System.currentTimeMillis()));
+            Image image = read(reference, digest, dir);
+            evict(dir);
+            log.info("image {} ({}) is ready", reference, digest);
+            return new State.Ready(image);
+        } catch (PullFailed e) {
+            log.info("image {}: {}", reference, e.getMessage());
+            return new State.Failed(e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            log.warn("image {}: {}", reference, e.toString());
+            return new State.Failed("could not prepare image " + reference + ": " + e.getMessage());
+        } finally {
+            if (work != null) {
+                deleteQuietly(work);
+            }
+        }
+    }
+
+    private static final class PullFailed extends Exception {
+        PullFailed(String message) {
+            super(message);
+        }
+    }
+
+    private static void run(List<String> cmd, long deadline, String what) throws IOException, PullFailed {
+        Path out = Files.createTempFile("gpudev-image", ".log");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            long left = deadline - System.nanoTime();
+            boolean ended;
+            try {
+                ended = p.waitFor(Math.max(0, left), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+                throw new PullFailed(what + ": the server is stopping");
+            }
+            if (!ended) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                throw new PullFailed(what + " took too long (more than the pull deadline)");
+            }
+            if (p.exitValue() != 0) {
+                throw new PullFailed(what + " failed: " + reason(Files.readString(out, StandardCharsets.UTF_8)));
+            }
+        } finally {
+            Files.deleteIfExists(out);
+        }
+    }
+
+    /** The tool's last words, made short: the registry's reason ("manifest unknown", "connection refused"). */
+    static String reason(String output) {
+        String last = output.lines().map(String::strip).filter(l -> !l.isEmpty()).reduce((a, b) -> b).orElse("no reason given");
+        last = last.replaceFirst("^time=\"[^\"]*\" level=\\w+ msg=\"", "").replaceFirst("\"$", "");
+        last = last.replaceFirst("^(Error|FATA\\[\\d+\\]):?\\s*", "");
+        return last.length() > 300 ? last.substring(0, 300) + "…" : last;
+    }
+
+    /**
+     * The root file system as the box may mount it: no setuid or setgid file (the box has no new privileges
+     * anyway; this is the second wall), and every mount point a real directory or file of its own, never a
+     * link into somewhere else. Only here, before anyone runs anything in it, and never following a link.
+     */
+    static void makeSafe(Path rootfs) throws IOException {
+        if (!Files.isDirectory(rootfs, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException("the image has no root file system");
+        }
+        Files.walkFileTree(rootfs, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                if (attrs.isRegularFile()) {
+                    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
+                    var mode = (Integer) Files.getAttribute(file, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+                    if ((mode & 06000) != 0) {
+                        Files.setPosixFilePermissions(file, perms); // setPosixFilePermissions writes the nine bits only
+                    }
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        for (String d : MOUNT_DIRS) {
+            Path p = rootfs.resolve(d);
+            if (Files.isSymbolicLink(p) || Files.exists(p, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                deleteQuietly(p);
+            }
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectory(p);
+            }
+        }
+        for (String f : MOUNT_FILES) {
+            Path p = rootfs.resolve(f);
+            if (Files.isSymbolicLink(p) || Files.exists(p, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                deleteQuietly(p);
+            }
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createFile(p);
+            }
+        }
+        Files.setPosixFilePermissions(rootfs.resolve("tmp"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+    }
+
+    /** What the image's config (umoci writes it as the bundle's config.json) says of its environment. */
+    private static Image read(String reference, String digest, Path dir) throws IOException {
+        Map<String, String> env = new LinkedHashMap<>();
+        String cwd = null;
+        Path config = dir.resolve("config.json");
+        if (Files.isRegularFile(config, LinkOption.NOFOLLOW_LINKS)) {
+            JsonNode process = JSON.readTree(config.toFile()).path("process");
+            for (JsonNode e : process.path("env")) {
+                String kv = e.asText("");
+                int eq = kv.indexOf('=');
+                if (eq > 0) {
+                    env.put(kv.substring(0, eq), kv.substring(eq + 1));
+                }
+            }
+            cwd = process.path("cwd").asText(null);
+        }
+        Path rootfs = dir.resolve("rootfs");
+        String shell = executable(rootfs, "bin/bash") ? "/bin/bash" : "/bin/sh";
+        return new Image(reference, digest, rootfs, env, cwd, shell);
+    }
+
+    /** Whether the image has this program, following its links only inside the image. */
+    static boolean executable(Path rootfs, String path) {
+        Path p = rootfs.resolve(path);
+        for (int hops = 0; hops < 8; hops++) {
+            if (!Files.isSymbolicLink(p)) {
+                return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS);
+            }
+            try {
+                Path target = Files.readSymbolicLink(p);
+                p = target.isAbsolute() ? rootfs.resolve(target.toString().substring(1)) : p.resolveSibling(target);
+                if (!p.normalize().startsWith(rootfs)) {
+                    return false;
+                }
+            } catch (IOException e) {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    private static long sizeOf(Path dir) throws IOException {
+        long[] total = {0};
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                total[0] += attrs.size();
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        return total[0];
+    }
+
+    /** Least recently used first, until the cache fits; never an image in use, nor the one just made. */
+    private synchronized void evict(Path keep) throws IOException {
+        if (settings.maxBytes() <= 0) {
+            return;
+        }
+        List<Path> dirs;
+        try (var list = Files.list(settings.cache())) {
+            dirs = list.filter(d -> d.getFileName().toString().startsWith("sha256-")).sorted(Comparator.comparing(Images::lastUsed)).toList();
+        }
+        long total = dirs.stream().mapToLong(Images::recordedSize).sum();
+        for (Path d : dirs) {
+            if (total <= settings.maxBytes()) {
+                break;
+            }
+            String digest = "sha256:" + d.getFileName().toString().substring("sha256-".length());
+            if (d.equals(keep) || inUse.contains(digest)) {
+                continue;
+            }
+            total -= recordedSize(d);
+            byReference.values().removeIf(s -> s instanceof State.Ready r && r.image().digest().equals(digest));
+            deleteQuietly(d);
+            log.info("image {} left the cache (least recently used)", digest);
+        }
+    }
+
+    private static FileTime lastUsed(Path d) {
+        try {
+            return Files.getLastModifiedTime(d, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            return FileTime.fromMillis(0);
+        }
+    }
+
+    private static long recordedSize(Path d) {
+        try {
+            return Long.parseLong(Files.readString(d.resolve("size")).trim());
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** Marks an image used now (its place in the least-recently-used order). */
+    void touch(Image image) {
+        try {
+            Files.setLastModifiedTime(image.rootfs().getParent(), FileTime.fromMillis(System.currentTimeMillis()));
+        } catch (IOException e) {
+            // only its place in the order
+        }
+    }
+
+    static void deleteQuietly(Path p) {
+        try {
+            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                // write permission first: an image may have read-only directories
+                Files.walkFileTree(p, new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                        dir.toFile().setWritable(true, true);
+                        dir.toFile().setExecutable(true, true);
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                        Files.delete(file);
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                        Files.delete(dir);
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
+            } else {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            log.warn("could not remove {}: {}", p, e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        workers.shutdownNow();
+    }
+}
