@@ -50,7 +50,17 @@ final class KeptQueue {
     /** Whether the kept list is in order (false while arrivals that belong further ahead wait behind everyone). */
     private boolean appendedInOrder = true;
     /** Changes planned but not written yet, nearest the front first. */
-    private final LinkedHashMap<UUID, ReservationQueue.Waiting> unwritten = new LinkedHashMap<>();
+    private final LinkedHashMap<UUID, Unwritten> unwritten = new LinkedHashMap<>();
+
+    /**
+     * A change planned and not written: its words are made only when it is taken to be written (a plan of
+     * everything changes every row's place, but a pass writes at most {@link #WRITES_PER_PASS}).
+     */
+    private record Unwritten(Scheduler.Waiting w, Reservation.Queue queue, Reservation before, int overtaken, int claimed) {
+        ReservationQueue.Waiting waiting() {
+            return new ReservationQueue.Waiting(w.reservationId(), queue, detail(w, before, overtaken, claimed));
+        }
+    }
 
     KeptQueue(Reservations reservations) {
         this.reservations = reservations;
@@ -167,8 +177,8 @@ final class KeptQueue {
             if (queue.equals(was)) {
                 unwritten.remove(w.reservationId());
             } else {
-                unwritten.put(w.reservationId(), new ReservationQueue.Waiting(w.reservationId(), queue,
-                        detail(w, before, overtaken.getOrDefault(w.reservationId(), 0), claimedAhead.getOrDefault(w.reservationId(), 0))));
+                unwritten.put(w.reservationId(), new Unwritten(w, queue, before, overtaken.getOrDefault(w.reservationId(), 0),
+                        claimedAhead.getOrDefault(w.reservationId(), 0)));
             }
         }
     }
@@ -180,7 +190,7 @@ final class KeptQueue {
             if (out.size() == WRITES_PER_PASS) {
                 break;
             }
-            out.add(w);
+            out.add(w.waiting());
         }
         return out;
     }
