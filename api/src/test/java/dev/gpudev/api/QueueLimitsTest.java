@@ -39,7 +39,8 @@ class QueueLimitsTest {
         // one machine of 8 GPUs: a day of it is 192 GPU-hours
         Capacity cap = new Capacity(List.of(new Capacity.Node("n0", "h100", List.of(0, 1, 2, 3, 4, 5, 6, 7), true)));
         api = new ApiServer(ApiFixture.parts(db, pgmq, q, cap, Clock.systemUTC(),
-                new ApiConfig(2, "127.0.0.1", 2222, 0, 100_000, 100_000, ApiFixture.LOCAL_STS).withQueueLimits(QueueLimits.defaults())))
+                new ApiConfig(2, "127.0.0.1", 2222, 0, 100_000, 100_000, ApiFixture.LOCAL_STS).withQueueLimits(QueueLimits.defaults())
+                        .withAllowedRegistries(List.of("nvcr.io", "/srv/images"))))
                 .start("127.0.0.1", 0);
     }
 
@@ -69,6 +70,27 @@ class QueueLimitsTest {
         var r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         status = r.statusCode();
         return Json.MAPPER.readTree(r.body());
+    }
+
+    @Test
+    void anImageFromARegistryTheAdminDidNotAllowIsRefusedAtSubmitAndNothingIsStored() throws Exception {
+        String eve = keyOf("eve");
+        JsonNode refused = post("/v1/jobs/submit", eve, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"image\":\"evil.example.com/x:1\"}");
+        assertEquals(422, status, refused.toString());
+        assertEquals("image_not_allowed", refused.path("error").asText(), refused.toString());
+        assertEquals("images from evil.example.com are not allowed here; allowed: nvcr.io", refused.path("message").asText(), refused.toString());
+        JsonNode hub = post("/v1/jobs/submit", eve, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"image\":\"ubuntu:24.04\"}");
+        assertEquals(422, status, "Docker Hub is a registry like any other: " + hub);
+        JsonNode path = post("/v1/jobs/submit", eve, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"image\":\"oci:/etc/../root/x:1\"}");
+        assertEquals(422, status, path.toString());
+        assertEquals(0L, (long) db.query(c -> {
+            try (var st = c.createStatement(); var rs = st.executeQuery("select count(*) from reservations")) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }), "nothing stored");
+        JsonNode ok = post("/v1/jobs/submit", eve, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"image\":\"nvcr.io/nvidia/pytorch:24.10-py3\"}");
+        assertEquals(201, status, ok.toString());
     }
 
     @Test

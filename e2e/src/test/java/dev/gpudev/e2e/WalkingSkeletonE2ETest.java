@@ -292,6 +292,32 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
+    void anEnvironmentOnAnImageFromARegistryIsReachedOverSshThroughTheProxyAsItsOwner() throws Exception {
+        String missing = dev.gpudev.backend.local.TestRegistry.missing();
+        org.junit.jupiter.api.Assumptions.assumeTrue(missing == null, missing);
+        try (var registry = dev.gpudev.backend.local.TestRegistry.start(root.resolve("registry"))) {
+            String image = registry.pushBusybox(root.resolve("images"), "team/tools:1", Map.of("etc/from-the-image", "built into the image\n"),
+                    Map.of("HELLO", "from the image", "PATH", "/bin"));
+            Path ivy = newUser("ivy");
+            long t0 = System.nanoTime();
+            JsonNode env = active(ivy, "onimage", "--image", image);
+            long toReady = (System.nanoTime() - t0) / 1_000_000;
+            Proc in = cli(ivy, "connect", "onimage", "--", "cat /etc/from-the-image; echo \"[$HELLO]\"; echo \"[$CUDA_VISIBLE_DEVICES]\";"
+                    + " test -e /usr/bin/apt && echo host || echo image; id -u");
+            assertEquals(0, in.exit(), in.out());
+            List<String> lines = in.out().lines().toList();
+            assertEquals(List.of("built into the image", "[from the image]", "image"), List.of(lines.get(0), lines.get(1), lines.get(3)), in.out());
+            assertTrue(lines.get(2).matches("\\[\\d+\\]"), "its GPU: " + in.out());
+            assertTrue(lines.get(4).matches("\\d+") && !lines.get(4).equals("0"), "as its owner, not root: " + in.out());
+            Proc show = cli(ivy, "show", "onimage");
+            assertTrue(show.out().contains("image " + image + " (sha256:"), show.out());
+            assertEquals(image, env.path("image").asText(), env.toString());
+            System.out.println("submit to ready on a new image: " + toReady + " ms");
+            assertEquals(0, cli(ivy, "cancel", "onimage").exit());
+        }
+    }
+
+    @Test
     void aReservationsOwnVariablesAreInItsSessionsAndShownToItsOwnerOnly() throws Exception {
         Path kit = newUser("kit");
         Path file = kit.resolve("run.env");

@@ -19,10 +19,10 @@ import java.util.concurrent.TimeUnit;
  * The CNCF distribution registry (Debian's {@code docker-registry}) on 127.0.0.1, for tests of images, and
  * small images made offline with {@code umoci} from the host's static busybox. Stops with {@link #close}.
  */
-final class TestRegistry implements AutoCloseable {
+public final class TestRegistry implements AutoCloseable {
     static final Path BUSYBOX = Path.of("/bin/busybox");
     private final Process process;
-    final int port;
+    public final int port;
 
     private TestRegistry(Process process, int port) {
         this.process = process;
@@ -30,7 +30,7 @@ final class TestRegistry implements AutoCloseable {
     }
 
     /** Why images cannot be tried here, or null when they can. */
-    static String missing() {
+    public static String missing() {
         for (String tool : List.of("bwrap", "skopeo", "umoci", "docker-registry")) {
             if (Sandbox.which(tool) == null) {
                 return tool + " is not installed";
@@ -42,7 +42,7 @@ final class TestRegistry implements AutoCloseable {
         return null;
     }
 
-    static TestRegistry start(Path dir) throws Exception {
+    public static TestRegistry start(Path dir) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
@@ -85,7 +85,7 @@ final class TestRegistry implements AutoCloseable {
     }
 
     /** "127.0.0.1:PORT". */
-    String address() {
+    public String address() {
         return "127.0.0.1:" + port;
     }
 
@@ -93,7 +93,7 @@ final class TestRegistry implements AutoCloseable {
      * An image of the host's static busybox (sh and the usual tools as links), these files, and this ENV,
      * pushed here as {@code NAME:TAG}; its reference.
      */
-    String pushBusybox(Path work, String nameAndTag, Map<String, String> files, Map<String, String> env) throws Exception {
+    public String pushBusybox(Path work, String nameAndTag, Map<String, String> files, Map<String, String> env) throws Exception {
         Path layout = work.resolve("layout-" + nameAndTag.replaceAll("[^a-z0-9]", "-"));
         Path bundle = work.resolve("bundle-" + nameAndTag.replaceAll("[^a-z0-9]", "-"));
         run("umoci", "init", "--layout", layout.toString());
