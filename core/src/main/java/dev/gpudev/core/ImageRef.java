@@ -52,6 +52,10 @@ public final class ImageRef {
         if (!reference.matches("(docker://)?[A-Za-z0-9][A-Za-z0-9._:/@-]{0,254}") || reference.contains("..")) {
             return "'" + reference + "' is not an image reference like registry.example.com/team/image:tag";
         }
+        String first = reference.replaceFirst("^docker://", "").split("/", 2)[0];
+        if (reference.contains("/") && !first.equals(first.toLowerCase(java.util.Locale.ROOT))) {
+            return "'" + reference + "': a registry or a repository's first part is in lower case";
+        }
         String registry = registryOf(reference);
         List<String> registries = allowed.stream().filter(a -> !a.startsWith("/")).toList();
         if (!allowed.isEmpty() && !registries.contains(registry)) {

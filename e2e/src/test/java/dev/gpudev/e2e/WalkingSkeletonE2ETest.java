@@ -58,7 +58,8 @@ class WalkingSkeletonE2ETest {
         sts = new StandInSts();
         ProcessBuilder pb = new ProcessBuilder(Proc.java(), "-jar", Proc.jar("server", "gpudev-server.jar"),
                 "--port", Integer.toString(apiPort), "--ssh-port", Integer.toString(proxyPort),
-                "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:8x2", "--notify-allow-hosts", "127.0.0.1")
+                "--data-dir", dataDir.toString(), "--simulated-gpus", "h100:8x2", "--notify-allow-hosts", "127.0.0.1",
+                "--insecure-registries", "127.0.0.1")
                 .redirectErrorStream(true).redirectOutput(serverLog.toFile());
         pb.environment().put("AWS_ENDPOINT_URL_STS", sts.url());
         pb.environment().put("AWS_REGION", "us-east-1");
@@ -162,10 +163,13 @@ class WalkingSkeletonE2ETest {
         Proc sshConfig = cli(alice, "ssh-config");
         assertEquals(0, sshConfig.exit(), sshConfig.out());
         String alias = Pattern.compile("ssh -F \\S+ (gpudev-\\S+)").matcher(sshConfig.out()).results().findFirst().orElseThrow().group(1);
+        // a client's environment request never reaches the programs that run as root before the box drops privileges
         Proc plain = Proc.run(Map.of("HOME", alice.toString()), List.of("ssh", "-F", alice.resolve(".gpu-dev/ssh_config").toString(),
-                alias, "echo", "plain-ssh-works"));
+                "-o", "SetEnv=LD_PRELOAD=/gpudev-no-such.so GPUDEV_PROBE=sent", alias, "echo", "plain-ssh-works:$GPUDEV_PROBE"));
         assertEquals(0, plain.exit(), plain.out());
-        assertTrue(plain.out().contains("plain-ssh-works"));
+        assertTrue(plain.out().contains("plain-ssh-works:"), plain.out());
+        assertFalse(plain.out().contains("cannot be preloaded") || plain.out().contains("gpudev-no-such") || plain.out().contains(":sent"),
+                "the client's variables reach nothing: " + plain.out());
         String prefix = job.get("job_id").asText().substring(0, 8);
         assertEquals(job.get("job_id"), show(alice, prefix).get("job_id"), "the 8 characters `list` prints are enough");
 

@@ -80,6 +80,10 @@ final class BoxCommandLine {
                 "--ro-bind-data", "4", "/etc/passwd", "--ro-bind-data", "5", "/etc/group"));
         if (spec.image() != null) {
             cmd.addAll(List.of("--tmpfs", "/.gpudev/run"));
+            if (Accounts.traversable(spec.hiddenDataDir(), spec.uid()) && within(spec.hiddenDataDir(), List.of("/usr"))) {
+                // the host's /usr is seen under /.gpudev/host: where the data dir is in it, an empty one is seen
+                cmd.addAll(List.of("--tmpfs", HOST + spec.hiddenDataDir().toAbsolutePath()));
+            }
             if (!spec.devices().isEmpty()) {
                 nvidiaDriver(cmd);
             }

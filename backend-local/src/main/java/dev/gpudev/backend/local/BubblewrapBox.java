@@ -171,12 +171,16 @@ final class BubblewrapBox implements Box {
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
-    /** The keeper's sleep: the program itself, or (on an image) the host's started by its loader. */
+    /** The keeper's sleep (the program itself, or on an image the host's started by its loader), bwrap's child. */
     private static boolean isSleeper(ProcessHandle h) {
         var info = h.info();
-        return info.command().orElse("").endsWith("/sleep")
-                || info.arguments().map(a -> a.length >= 2 && a[a.length - 1].equals("infinity") && a[a.length - 2].endsWith("/bin/sleep"))
+        String command = info.command().orElse("");
+        // (bwrap's own argv ends with the command too: never bwrap itself)
+        boolean sleep = command.endsWith("/sleep") || !command.endsWith("/bwrap")
+                && info.arguments().map(a -> a.length >= 2 && a[a.length - 1].equals("infinity") && a[a.length - 2].endsWith("/bin/sleep"))
                 .orElse(false);
+        // bwrap's own child (the box's first process), never a look-alike started inside the box
+        return sleep && h.parent().map(p -> p.info().command().orElse("").endsWith("/bwrap")).orElse(false);
     }
 
     /** The box's first process inside all its namespaces (the sleep): where sessions enter. */

@@ -81,7 +81,15 @@ final class Images implements AutoCloseable {
     }
 
     private final Settings settings;
-    private final ExecutorService workers = Executors.newFixedThreadPool(2, Thread.ofPlatform().name("image-pull-", 0).daemon().factory());
+    private final ExecutorService workers = Executors.newFixedThreadPool(4, Thread.ofPlatform().name("image-pull-", 0).daemon().factory());
+    /** Pulls one owner may have waiting or running at once (one tenant's slow registry never holds everyone's). */
+    static final int PULLS_PER_OWNER = 2;
+    /** Pulls waiting or running, by owner. */
+    private final Map<Long, Integer> pullsOf = new ConcurrentHashMap<>();
+    /** Digests handed out lately, and when: an environment may start on one before {@link #using} hears of it. */
+    private final Map<String, Long> handedOut = new ConcurrentHashMap<>();
+    /** How long a digest handed out is kept from eviction without being in use. */
+    private static final long HANDED_OUT_GRACE_MS = 10 * 60_000L;
     /** By reference: the pull under way, or how the last one ended (a failure is kept until asked again once). */
     private final Map<String, State> byReference = new ConcurrentHashMap<>();
     /** Digests environments use now: never removed. */
@@ -110,9 +118,12 @@ final class Images implements AutoCloseable {
         return dev.gpudev.core.ImageRef.refused(reference, allowed);
     }
 
-    /** Where the image stands; starts its pull when it is neither cached nor under way. Never blocks. */
-    State prepare(String reference) {
+    /** Where the image stands; starts its pull (for this owner) when it is neither cached nor under way. Never blocks. */
+    synchronized State prepare(String reference, long owner) {
         String why = refused(reference, settings.allowed());
+        if (why == null) {
+            why = local(reference, settings);
+        }
         if (why != null) {
             return new State.Failed(why);
         }
@@ -121,17 +132,53 @@ final class Images implements AutoCloseable {
             return s;
         }
         if (s instanceof State.Ready ready && Files.isDirectory(ready.image().rootfs(), LinkOption.NOFOLLOW_LINKS)) {
+            handedOut.put(ready.image().digest(), System.currentTimeMillis());
             return s;
         }
         if (s instanceof State.Failed f) {
             byReference.remove(reference); // told once; asked again, it is pulled again
             return f;
         }
-        State pulling = new State.Pulling(reference);
-        if (byReference.putIfAbsent(reference, pulling) == null) {
-            workers.submit(() -> byReference.put(reference, pull(reference)));
+        if (pullsOf.getOrDefault(owner, 0) >= PULLS_PER_OWNER) {
+            return new State.Pulling(reference); // waits its turn: this owner's other pulls first
         }
-        return byReference.getOrDefault(reference, pulling);
+        State pulling = new State.Pulling(reference);
+        byReference.put(reference, pulling);
+        pullsOf.merge(owner, 1, Integer::sum);
+        workers.submit(() -> {
+            try {
+                State done = pull(reference);
+                synchronized (this) {
+                    byReference.put(reference, done);
+                    if (done instanceof State.Ready r) {
+                        handedOut.put(r.image().digest(), System.currentTimeMillis());
+                    }
+                }
+            } finally {
+                pullsOf.computeIfPresent(owner, (k, n) -> n <= 1 ? null : n - 1);
+            }
+        });
+        return pulling;
+    }
+
+    /**
+     * Why a registry on this machine or its loopback may not be asked, or null: the server would be asking
+     * the machine's own services for a tenant. Only those the admin named (--allowed-registries or
+     * --insecure-registries, as host or host:port) may be.
+     */
+    static String local(String reference, Settings settings) {
+        if (dev.gpudev.core.ImageRef.local(reference)) {
+            return null; // a folder the admin allowed
+        }
+        String registry = registryOf(reference);
+        String host = registry.replaceFirst(":\\d+$", "");
+        boolean loopback = host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("0.0.0.0");
+        if (!loopback) {
+            return null;
+        }
+        boolean named = settings.allowed().contains(registry) || settings.insecure().contains(registry) || settings.insecure().contains(host);
+        return named ? null : "images from " + registry + " (this machine) are not allowed here: the admin allows a local registry with"
+                + " --insecure-registries " + host;
     }
 
     /** The image an environment used before a restart, when it is still in the cache (no pull). */
@@ -167,16 +214,22 @@ final class Images implements AutoCloseable {
             Files.createDirectories(settings.cache());
             work = Files.createTempDirectory(settings.cache(), "pull-");
             Path digestFile = work.resolve("digest");
-            List<String> copy = new ArrayList<>(List.of(Sandbox.which("skopeo"), "copy", "--quiet", "--digestfile", digestFile.toString()));
+            // no credentials of the server's user: a tenant never pulls what the admin logged in for
+            Path noAuth = work.resolve("auth.json");
+            Files.writeString(noAuth, "{}");
+            List<String> copy = new ArrayList<>(List.of(Sandbox.which("skopeo"), "copy", "--quiet", "--digestfile", digestFile.toString(),
+                    "--src-authfile", noAuth.toString()));
             String source = reference.startsWith("oci:") || reference.startsWith("oci-archive:") ? reference
                     : "docker://" + reference.replaceFirst("^docker://", "");
             String registry = registryOf(reference);
             String host = registry.split(":")[0];
-            if (host.equals("127.0.0.1") || host.equals("localhost") || settings.insecure().contains(registry)) {
+            if (local(reference, settings) == null && !dev.gpudev.core.ImageRef.local(reference)
+                    && (host.equals("localhost") || host.startsWith("127.") || settings.insecure().contains(registry)
+                    || settings.insecure().contains(host))) {
                 copy.add("--src-tls-verify=false");
             }
             copy.addAll(List.of(source, "oci:" + work.resolve("layout") + ":image"));
-            run(copy, deadline, "pulling " + reference);
+            run(copy, deadline, "pulling " + reference, work);
             String digest = Files.readString(digestFile).trim();
             Path dir = dirOf(digest);
             if (dir == null) {
@@ -185,13 +238,20 @@ final class Images implements AutoCloseable {
             if (!Files.isDirectory(dir.resolve("rootfs"), LinkOption.NOFOLLOW_LINKS)) {
                 Path bundle = work.resolve("bundle");
                 run(List.of(Sandbox.which("umoci"), "unpack", "--rootless", "--image", work.resolve("layout") + ":image", bundle.toString()),
-                        deadline, "unpacking " + reference);
+                        deadline, "unpacking " + reference, work);
                 makeSafe(bundle.resolve("rootfs"));
                 Files.writeString(bundle.resolve("size"), Long.toString(sizeOf(bundle.resolve("rootfs"))));
-                try {
-                    Files.move(bundle, dir, StandardCopyOption.ATOMIC_MOVE);
-                } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
-                    // the same digest from another reference, unpacked meanwhile
+                synchronized (this) { // against eviction, and another reference of the same digest
+                    if (!Files.isDirectory(dir.resolve("rootfs"), LinkOption.NOFOLLOW_LINKS)) {
+                        try {
+                            Files.move(bundle, dir, StandardCopyOption.ATOMIC_MOVE);
+                        } catch (java.nio.file.FileSystemException raced) {
+                            if (!Files.isDirectory(dir.resolve("rootfs"), LinkOption.NOFOLLOW_LINKS)) {
+                                throw raced;
+                            }
+                        }
+                    }
+                    handedOut.put(digest, System.currentTimeMillis());
                 }
             }
             Files.setLastModifiedTime(dir, FileTime.fromMillis(System.currentTimeMillis()));
@@ -218,30 +278,47 @@ final class Images implements AutoCloseable {
         }
     }
 
-    private static void run(List<String> cmd, long deadline, String what) throws IOException, PullFailed {
-        Path out = Files.createTempFile("gpudev-image", ".log");
+    /** Free space the data dir's file system keeps while an image is pulled or unpacked (a small image may unpack huge). */
+    static final long KEEP_FREE_BYTES = 2L << 30;
+
+    private void run(List<String> cmd, long deadline, String what, Path work) throws IOException, PullFailed {
+        Path out = work.resolve("tool.log");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        // nothing of the server's environment, and no home with the server's credentials
+        pb.environment().clear();
+        pb.environment().putAll(Map.of("PATH", "/usr/bin:/bin", "HOME", work.toString(), "TMPDIR", work.toString()));
+        Process p = pb.start();
+        java.nio.file.FileStore store = Files.getFileStore(work);
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-            long left = deadline - System.nanoTime();
-            boolean ended;
-            try {
-                ended = p.waitFor(Math.max(0, left), TimeUnit.NANOSECONDS);
-            } catch (InterruptedException e) {
-                p.destroyForcibly();
-                Thread.currentThread().interrupt();
-                throw new PullFailed(what + ": the server is stopping");
+            while (!p.waitFor(200, TimeUnit.MILLISECONDS)) {
+                String stop = System.nanoTime() > deadline ? " took too long (more than the pull deadline)"
+                        : store.getUsableSpace() < KEEP_FREE_BYTES ? " stopped: the machine's disk is nearly full (the image is too large here)"
+                        : Files.size(out) > (64L << 20) ? " stopped: the tool said too much" : null;
+                if (stop != null) {
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
+                    p.destroyForcibly();
+                    throw new PullFailed(what + stop);
+                }
             }
-            if (!ended) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                throw new PullFailed(what + " took too long (more than the pull deadline)");
-            }
-            if (p.exitValue() != 0) {
-                throw new PullFailed(what + " failed: " + reason(Files.readString(out, StandardCharsets.UTF_8)));
-            }
-        } finally {
-            Files.deleteIfExists(out);
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new PullFailed(what + ": the server is stopping");
+        }
+        if (p.exitValue() != 0) {
+            throw new PullFailed(what + " failed: " + reason(tail(out, 4096)));
+        }
+    }
+
+    /** The last bytes of a file, as text (never the whole of a long one). */
+    static String tail(Path file, int bytes) throws IOException {
+        try (var f = new java.io.RandomAccessFile(file.toFile(), "r")) {
+            long from = Math.max(0, f.length() - bytes);
+            byte[] b = new byte[(int) (f.length() - from)];
+            f.seek(from);
+            f.readFully(b);
+            return new String(b, StandardCharsets.UTF_8);
         }
     }
 
@@ -304,6 +381,9 @@ final class Images implements AutoCloseable {
         if (Files.isRegularFile(config, LinkOption.NOFOLLOW_LINKS)) {
             JsonNode process = JSON.readTree(config.toFile()).path("process");
             for (JsonNode e : process.path("env")) {
+                if (env.size() >= 256) {
+                    break; // an image's ENV, bounded: its sessions must still start
+                }
                 String kv = e.asText("");
                 int eq = kv.indexOf('=');
                 if (eq > 0) {
@@ -317,24 +397,73 @@ final class Images implements AutoCloseable {
         return new Image(reference, digest, rootfs, env, cwd, shell);
     }
 
-    /** Whether the image has this program, following its links only inside the image. */
+    /** Whether the image has this program, following its links only inside the image (each part of the path). */
     static boolean executable(Path rootfs, String path) {
-        Path p = rootfs.resolve(path);
-        for (int hops = 0; hops < 8; hops++) {
-            if (!Files.isSymbolicLink(p)) {
-                return Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS);
-            }
-            try {
-                Path target = Files.readSymbolicLink(p);
-                p = target.isAbsolute() ? rootfs.resolve(target.toString().substring(1)) : p.resolveSibling(target);
-                if (!p.normalize().startsWith(rootfs)) {
-                    return false;
-                }
-            } catch (IOException e) {
-                return false;
+        Path p = resolveInside(rootfs, path);
+        return p != null && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /**
+     * A path of the image resolved as the image would (links relative to its root, at every part), never
+     * leaving it; null when it cannot be (too many links, a part that is not there).
+     */
+    static Path resolveInside(Path rootfs, String path) {
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
+        for (String part : path.split("/")) {
+            if (!part.isEmpty()) {
+                todo.addLast(part);
             }
         }
-        return false;
+        List<String> at = new ArrayList<>();
+        int links = 0;
+        while (!todo.isEmpty()) {
+            String part = todo.removeFirst();
+            if (part.equals(".")) {
+                continue;
+            }
+            if (part.equals("..")) {
+                if (!at.isEmpty()) {
+                    at.removeLast();
+                }
+                continue;
+            }
+            Path here = rootfs;
+            for (String a : at) {
+                here = here.resolve(a);
+            }
+            Path next = here.resolve(part);
+            if (Files.isSymbolicLink(next)) {
+                if (++links > 16) {
+                    return null;
+                }
+                try {
+                    String target = Files.readSymbolicLink(next).toString();
+                    List<String> rest = new ArrayList<>(todo);
+                    todo.clear();
+                    if (target.startsWith("/")) {
+                        at.clear();
+                    }
+                    for (String t : target.split("/")) {
+                        if (!t.isEmpty()) {
+                            todo.addLast(t);
+                        }
+                    }
+                    todo.addAll(rest);
+                } catch (IOException e) {
+                    return null;
+                }
+                continue;
+            }
+            if (!Files.exists(next, LinkOption.NOFOLLOW_LINKS)) {
+                return null;
+            }
+            at.add(part);
+        }
+        Path out = rootfs;
+        for (String a : at) {
+            out = out.resolve(a);
+        }
+        return out;
     }
 
     private static long sizeOf(Path dir) throws IOException {
@@ -364,7 +493,8 @@ final class Images implements AutoCloseable {
                 break;
             }
             String digest = "sha256:" + d.getFileName().toString().substring("sha256-".length());
-            if (d.equals(keep) || inUse.contains(digest)) {
+            Long handed = handedOut.get(digest);
+            if (d.equals(keep) || inUse.contains(digest) || handed != null && System.currentTimeMillis() - handed < HANDED_OUT_GRACE_MS) {
                 continue;
             }
             total -= recordedSize(d);

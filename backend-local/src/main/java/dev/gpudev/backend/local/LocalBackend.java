@@ -255,7 +255,7 @@ public final class LocalBackend implements Backend {
         }
         images.using(running.values().stream().map(e -> e.box().image()).filter(java.util.Objects::nonNull).map(Images.Image::digest)
                 .collect(Collectors.toSet()));
-        return switch (images.prepare(reference)) {
+        return switch (images.prepare(reference, spec.owner().userId())) {
             case Images.State.Ready ready -> {
                 images.touch(ready.image());
                 yield ready.image();

@@ -298,6 +298,8 @@ record LocalEnvironment(EnvironmentSpec spec, Box box, EnvironmentSshServer ssh,
         String gpus = devices.stream().map(String::valueOf).collect(Collectors.joining(","));
         Map<String, String> env = new LinkedHashMap<>();
         if (image != null) {
+            // The image's ENV reaches only the owner's processes (after env -i, in the box): a name filter here is
+            // for their sessions' sake (a sane, bounded environment), not a security boundary.
             image.env().forEach((k, v) -> {
                 if (k.matches("[A-Za-z_][A-Za-z0-9_]{0,127}") && !k.startsWith("LD_PRELOAD") && v.length() <= 4096) {
                     env.put(k, v);

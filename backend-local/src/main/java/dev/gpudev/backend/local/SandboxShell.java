@@ -8,14 +8,29 @@ import java.util.Map;
 
 /**
  * A shell or command of an environment. The sandbox sets the whole environment of the process, so
- * nothing of the server's own environment (database passwords, tokens) reaches it.
+ * nothing of the server's own environment (database passwords, tokens) reaches it. Nothing of the
+ * client's either: an SSH "env" request (LD_PRELOAD=...) never reaches the programs that run as root
+ * before the box drops privileges (the control group's join, nsenter, prlimit): their environment is
+ * cleared first, and the client's variables are not taken at all.
  */
 final class SandboxShell extends ProcessShell {
     private final boolean realTty;
 
     SandboxShell(List<String> command, boolean realTty) {
-        super(command);
+        super(cleared(command));
         this.realTty = realTty;
+    }
+
+    /** The command with an empty environment from its first program on (the box sets what its processes get). */
+    static List<String> cleared(List<String> command) {
+        List<String> c = new java.util.ArrayList<>(List.of("/usr/bin/env", "-i", "PATH=/usr/bin:/bin"));
+        c.addAll(command);
+        return c;
+    }
+
+    @Override
+    protected Map<String, String> resolveShellEnvironment(Map<String, String> env) {
+        return Map.of();
     }
 
     @Override

@@ -144,6 +144,32 @@ class LocalImagesTest {
     }
 
     @Test
+    void aRegistryOnThisMachineIsAskedOnlyWhenTheAdminNamedIt() {
+        LocalBackend b = backend(List.of());
+        var e = assertThrows(BackendException.class, () -> b.ensure(spec("gpudev-img-local", image)));
+        assertFalse(e.isTransient());
+        assertEquals("images from " + registry.address() + " (this machine) are not allowed here: the admin allows a local registry with"
+                + " --insecure-registries 127.0.0.1", e.getMessage());
+    }
+
+    @Test
+    void anImagesLinksAreFollowedOnlyInsideIt(@TempDir Path rootfs) throws Exception {
+        Files.createDirectories(rootfs.resolve("usr/bin"));
+        Files.writeString(rootfs.resolve("usr/bin/bash"), "x");
+        Files.createSymbolicLink(rootfs.resolve("bin"), Path.of("usr/bin"));
+        assertTrue(Images.executable(rootfs, "bin/bash"), "bin -> usr/bin inside the image");
+        Files.delete(rootfs.resolve("bin"));
+        Files.createSymbolicLink(rootfs.resolve("bin"), Path.of("/usr/bin")); // absolute: the image's /usr/bin, not the host's
+        assertTrue(Images.executable(rootfs, "bin/bash"));
+        Files.delete(rootfs.resolve("usr/bin/bash"));
+        assertFalse(Images.executable(rootfs, "bin/bash"), "never the host's /usr/bin/bash");
+        Files.createSymbolicLink(rootfs.resolve("usr/bin/bash"), Path.of("../../../../../../bin/busybox"));
+        assertFalse(Images.executable(rootfs, "bin/bash"), "'..' stops at the image's root");
+        Files.createSymbolicLink(rootfs.resolve("loop"), Path.of("loop"));
+        assertFalse(Images.executable(rootfs, "loop"));
+    }
+
+    @Test
     void anUnpackedImageLosesItsSetuidBitsAndItsMountPointsAreItsOwn(@TempDir Path rootfs) throws Exception {
         Path suid = rootfs.resolve("bin/su");
         Files.createDirectories(suid.getParent());
@@ -173,5 +199,6 @@ class LocalImagesTest {
         assertNull(Images.refused("oci:/srv/images/x:1", List.of("/srv/images")));
         assertTrue(Images.refused("oci:/srv/images/../../etc:1", List.of("/srv/images")).startsWith("images from local paths"));
         assertTrue(Images.refused("bad ref; rm -rf /", List.of()).contains("is not an image reference"));
+        assertTrue(Images.refused("Corp/x:1", List.of()).contains("lower case"), "not docker.io/Corp/x, not a host Corp");
     }
 }
