@@ -118,10 +118,21 @@ final class Images implements AutoCloseable {
         return dev.gpudev.core.ImageRef.refused(reference, allowed);
     }
 
+    /** The platform's own registry (where builds are pushed): always allowed, spoken to over plain HTTP. */
+    private volatile String trusted;
+
+    void trust(String registry) {
+        this.trusted = registry;
+    }
+
+    private boolean trusted(String reference) {
+        return trusted != null && !dev.gpudev.core.ImageRef.local(reference) && registryOf(reference).equals(trusted);
+    }
+
     /** Where the image stands; starts its pull (for this owner) when it is neither cached nor under way. Never blocks. */
     synchronized State prepare(String reference, long owner) {
-        String why = refused(reference, settings.allowed());
-        if (why == null) {
+        String why = trusted(reference) ? null : refused(reference, settings.allowed());
+        if (why == null && !trusted(reference)) {
             why = local(reference, settings);
         }
         if (why != null) {
@@ -223,13 +234,13 @@ final class Images implements AutoCloseable {
                     : "docker://" + reference.replaceFirst("^docker://", "");
             String registry = registryOf(reference);
             String host = registry.split(":")[0];
-            if (local(reference, settings) == null && !dev.gpudev.core.ImageRef.local(reference)
+            if (trusted(reference) || local(reference, settings) == null && !dev.gpudev.core.ImageRef.local(reference)
                     && (host.equals("localhost") || host.startsWith("127.") || settings.insecure().contains(registry)
                     || settings.insecure().contains(host))) {
                 copy.add("--src-tls-verify=false");
             }
             copy.addAll(List.of(source, "oci:" + work.resolve("layout") + ":image"));
-            run(copy, deadline, "pulling " + reference, work);
+            Tools.run(copy, Tools.cleanEnv(work), work.resolve("tool.log"), deadline, "pulling " + reference, work);
             String digest = Files.readString(digestFile).trim();
             Path dir = dirOf(digest);
             if (dir == null) {
@@ -237,8 +248,8 @@ final class Images implements AutoCloseable {
             }
             if (!Files.isDirectory(dir.resolve("rootfs"), LinkOption.NOFOLLOW_LINKS)) {
                 Path bundle = work.resolve("bundle");
-                run(List.of(Sandbox.which("umoci"), "unpack", "--rootless", "--image", work.resolve("layout") + ":image", bundle.toString()),
-                        deadline, "unpacking " + reference, work);
+                Tools.run(List.of(Sandbox.which("umoci"), "unpack", "--rootless", "--image", work.resolve("layout") + ":image", bundle.toString()),
+                        Tools.cleanEnv(work), work.resolve("tool.log"), deadline, "unpacking " + reference, work);
                 makeSafe(bundle.resolve("rootfs"));
                 Files.writeString(bundle.resolve("size"), Long.toString(sizeOf(bundle.resolve("rootfs"))));
                 synchronized (this) { // against eviction, and another reference of the same digest
@@ -259,7 +270,7 @@ final class Images implements AutoCloseable {
             evict(dir);
             log.info("image {} ({}) is ready", reference, digest);
             return new State.Ready(image);
-        } catch (PullFailed e) {
+        } catch (Tools.Failed e) {
             log.info("image {}: {}", reference, e.getMessage());
             return new State.Failed(e.getMessage());
         } catch (IOException | RuntimeException e) {
@@ -270,64 +281,6 @@ final class Images implements AutoCloseable {
                 deleteQuietly(work);
             }
         }
-    }
-
-    private static final class PullFailed extends Exception {
-        PullFailed(String message) {
-            super(message);
-        }
-    }
-
-    /** Free space the data dir's file system keeps while an image is pulled or unpacked (a small image may unpack huge). */
-    static final long KEEP_FREE_BYTES = 2L << 30;
-
-    private void run(List<String> cmd, long deadline, String what, Path work) throws IOException, PullFailed {
-        Path out = work.resolve("tool.log");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        // nothing of the server's environment, and no home with the server's credentials
-        pb.environment().clear();
-        pb.environment().putAll(Map.of("PATH", "/usr/bin:/bin", "HOME", work.toString(), "TMPDIR", work.toString()));
-        Process p = pb.start();
-        java.nio.file.FileStore store = Files.getFileStore(work);
-        try {
-            while (!p.waitFor(200, TimeUnit.MILLISECONDS)) {
-                String stop = System.nanoTime() > deadline ? " took too long (more than the pull deadline)"
-                        : store.getUsableSpace() < KEEP_FREE_BYTES ? " stopped: the machine's disk is nearly full (the image is too large here)"
-                        : Files.size(out) > (64L << 20) ? " stopped: the tool said too much" : null;
-                if (stop != null) {
-                    p.descendants().forEach(ProcessHandle::destroyForcibly);
-                    p.destroyForcibly();
-                    throw new PullFailed(what + stop);
-                }
-            }
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new PullFailed(what + ": the server is stopping");
-        }
-        if (p.exitValue() != 0) {
-            throw new PullFailed(what + " failed: " + reason(tail(out, 4096)));
-        }
-    }
-
-    /** The last bytes of a file, as text (never the whole of a long one). */
-    static String tail(Path file, int bytes) throws IOException {
-        try (var f = new java.io.RandomAccessFile(file.toFile(), "r")) {
-            long from = Math.max(0, f.length() - bytes);
-            byte[] b = new byte[(int) (f.length() - from)];
-            f.seek(from);
-            f.readFully(b);
-            return new String(b, StandardCharsets.UTF_8);
-        }
-    }
-
-    /** The tool's last words, made short: the registry's reason ("manifest unknown", "connection refused"). */
-    static String reason(String output) {
-        String last = output.lines().map(String::strip).filter(l -> !l.isEmpty()).reduce((a, b) -> b).orElse("no reason given");
-        last = last.replaceFirst("^time=\"[^\"]*\" level=\\w+ msg=\"", "").replaceFirst("\"$", "");
-        last = last.replaceFirst("^(Error|FATA\\[\\d+\\]):?\\s*", "");
-        return last.length() > 300 ? last.substring(0, 300) + "…" : last;
     }
 
     /**

@@ -87,15 +87,23 @@ public final class LocalBackend implements Backend {
      * @param cacheBytes how much unpacked image the machine keeps (least recently used go first); 0: no bound
      * @param pullDeadline how long a pull and unpack may take before the reservation fails
      * @param defaultImage the image of a reservation that names none; null: the host's system
+     * @param buildRegistry where Dockerfile builds are pushed (host:port, spoken to over plain HTTP); null: a
+     *                      docker-registry this server starts on 127.0.0.1
+     * @param buildDeadline how long a build may take
      */
     public record ImagePolicy(java.util.List<String> allowed, java.util.Set<String> insecure, long cacheBytes,
-                              java.time.Duration pullDeadline, String defaultImage) {
+                              java.time.Duration pullDeadline, String defaultImage, String buildRegistry, java.time.Duration buildDeadline) {
         public static final ImagePolicy DEFAULT = new ImagePolicy(java.util.List.of(), java.util.Set.of(), 50L << 30,
                 java.time.Duration.ofMinutes(15), null);
 
         public ImagePolicy {
             allowed = java.util.List.copyOf(allowed);
             insecure = java.util.Set.copyOf(insecure);
+        }
+
+        public ImagePolicy(java.util.List<String> allowed, java.util.Set<String> insecure, long cacheBytes, java.time.Duration pullDeadline,
+                           String defaultImage) {
+            this(allowed, insecure, cacheBytes, pullDeadline, defaultImage, null, java.time.Duration.ofMinutes(30));
         }
 
         public ImagePolicy(java.util.List<String> allowed, java.util.Set<String> insecure, long cacheBytes, java.time.Duration pullDeadline) {
@@ -128,6 +136,7 @@ public final class LocalBackend implements Backend {
         Optional<Cgroups> cgroups = sandbox instanceof Sandbox.Bubblewrap ? Cgroups.forScope(scope(dataDir)) : Optional.empty();
         this.images = new Images(new Images.Settings(dataDir.resolve("images"), settings.images().cacheBytes(), settings.images().allowed(),
                 settings.images().insecure(), settings.images().pullDeadline()));
+        this.builds = new LocalBuilds(dataDir, uidBase(), settings.images(), settings.images().buildRegistry(), settings.images().buildDeadline());
         this.context = new LocalEnvironment.Context(dataDir, sandbox, cgroups, settings, capacity, disks, images);
         adoptAll();
         this.quota = new HomeQuota(sandbox.isolates() ? settings.homeQuotaBytes() : 0, settings.quotaCheckEvery(), uidBase(),
@@ -136,6 +145,18 @@ public final class LocalBackend implements Backend {
 
     private final HomeQuota quota;
     private final Images images;
+    private final LocalBuilds builds;
+
+    /** Builds it with buildah as its owner (off every caller's loop: the processor's workers call this, with a deadline). */
+    @Override
+    public dev.gpudev.backend.spi.ImageBuild.Built build(dev.gpudev.backend.spi.ImageBuild build) throws BackendException {
+        if (!(sandbox instanceof Sandbox.Bubblewrap)) {
+            throw new BackendException("image builds need bubblewrap on this machine (environments on images do)", false);
+        }
+        var built = builds.build(build);
+        images.trust(dev.gpudev.core.ImageRef.registryOf(built.image()));
+        return built;
+    }
 
     /** Measures every running environment's home now (tests: not waiting for the quota's next round). */
     void measureHomes() {
@@ -450,6 +471,7 @@ public final class LocalBackend implements Backend {
     public synchronized void close() {
         quota.close();
         images.close();
+        builds.close();
         boolean keep = context.settings().keepEnvironmentsOnClose() && context.cgroups().isPresent();
         running.values().forEach(keep ? LocalEnvironment::detach : LocalEnvironment::stop);
         if (keep && !running.isEmpty()) {

@@ -102,7 +102,7 @@ public final class TestRegistry implements AutoCloseable {
         Path rootfs = bundle.resolve("rootfs");
         Files.createDirectories(rootfs.resolve("bin"));
         Files.copy(BUSYBOX, rootfs.resolve("bin/busybox"));
-        for (String tool : List.of("sh", "cat", "echo", "id", "ls", "env", "sleep", "touch", "test", "pwd", "stat", "mkdir", "printf")) {
+        for (String tool : List.of("sh", "cat", "echo", "id", "ls", "env", "sleep", "touch", "test", "pwd", "stat", "mkdir", "printf", "wget", "true", "false")) {
             Files.createSymbolicLink(rootfs.resolve("bin").resolve(tool), Path.of("busybox"));
         }
         for (var f : files.entrySet()) {

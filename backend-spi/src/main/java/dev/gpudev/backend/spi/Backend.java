@@ -68,6 +68,15 @@ public interface Backend extends AutoCloseable {
      * environments live where that processor runs: this machine's sandboxes); null when every replica
      * may drive it at once (a cluster they all share).
      */
+    /**
+     * Builds an image from a Dockerfile, or finds the one an earlier build of the same hash made, and pushes it
+     * where {@link #ensure} pulls from; never as root, with a deadline of its own. Throws {@link ImageBuild.Failed}
+     * with the failing step when the build fails.
+     */
+    default ImageBuild.Built build(ImageBuild build) throws BackendException {
+        throw new BackendException("this backend does not build images from a Dockerfile: name a ready image with --image", false);
+    }
+
     default String exclusiveLease() {
         return null;
     }

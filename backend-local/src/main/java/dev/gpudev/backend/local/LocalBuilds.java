@@ -1,0 +1,390 @@
+package dev.gpudev.backend.local;
+
+import dev.gpudev.backend.spi.BackendException;
+import dev.gpudev.backend.spi.ImageBuild;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Dockerfile builds on one machine, with {@code buildah}, never as root: each build runs as its owner's uid,
+ * which is root only inside a user namespace of the build's own (uid 0 there is the owner's uid here, and
+ * nothing else is mapped), in a mount namespace where only its folder is reachable. The base images are
+ * pulled first (from allowed registries only); the build itself ({@code RUN} steps included) has no network
+ * at all; the result is pushed to the platform's registry as {@code gpudev/builds:sha256-HEX} and reused by
+ * every later build of the same hash. The registry is the admin's ({@code --image-registry}) or a
+ * {@code docker-registry} this server starts on 127.0.0.1.
+ */
+final class LocalBuilds implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LocalBuilds.class);
+    /** The most a Dockerfile may be. */
+    static final long MAX_DOCKERFILE = 512 * 1024;
+    /** Where a build's folder is seen by its processes. */
+    private static final String INSIDE = "/run/gpudev-build";
+
+    private final Path root;
+    private final int uidBase;
+    private final LocalBackend.ImagePolicy policy;
+    private final String externalRegistry;
+    private final Duration deadline;
+    private Process registry;
+    private String registryAddress;
+
+    LocalBuilds(Path dataDir, int uidBase, LocalBackend.ImagePolicy policy, String externalRegistry, Duration deadline) {
+        this.root = dataDir.resolve("builds");
+        this.uidBase = uidBase;
+        this.policy = policy;
+        this.externalRegistry = externalRegistry;
+        this.deadline = deadline;
+    }
+
+    /** Why builds cannot run here, or null. */
+    String missing() {
+        if (uidBase < 0) {
+            return "image builds need the server to run as root (each build runs as its owner's own uid)";
+        }
+        for (String tool : List.of("buildah", "skopeo", "tar")) {
+            if (Sandbox.which(tool) == null) {
+                return "image builds need " + tool + " on this machine";
+            }
+        }
+        if (externalRegistry == null && Sandbox.which("docker-registry") == null) {
+            return "image builds need a registry: docker-registry on this machine, or --image-registry";
+        }
+        return null;
+    }
+
+    /** The registry builds are pushed to (started here when the admin named none). */
+    synchronized String registry() throws IOException {
+        if (externalRegistry != null) {
+            return externalRegistry;
+        }
+        if (registry != null && registry.isAlive()) {
+            return registryAddress;
+        }
+        Path dir = root.getParent().resolve("registry");
+        Files.createDirectories(dir.resolve("storage"));
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Path config = dir.resolve("config.yml");
+        Files.writeString(config, """
+                version: 0.1
+                log:
+                  level: warn
+                storage:
+                  filesystem:
+                    rootdirectory: %s
+                http:
+                  addr: 127.0.0.1:%d
+                """.formatted(dir.resolve("storage"), port));
+        ProcessBuilder pb = new ProcessBuilder(Sandbox.which("docker-registry"), "serve", config.toString()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("registry.log").toFile()));
+        pb.environment().clear();
+        pb.environment().put("PATH", "/usr/bin:/bin");
+        registry = pb.start();
+        registryAddress = "127.0.0.1:" + port;
+        long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < until) {
+            try (var sock = new java.net.Socket("127.0.0.1", port)) {
+                log.info("the platform's image registry listens on {} (its images in {})", registryAddress, dir.resolve("storage"));
+                return registryAddress;
+            } catch (IOException notYet) {
+                if (!registry.isAlive()) {
+                    break;
+                }
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        throw new IOException("the platform's image registry did not start: " + Tools.tail(dir.resolve("registry.log"), 1000).strip());
+    }
+
+    /** The image a build of this hash makes (whether or not it was built yet). */
+    String imageOf(ImageBuild b) throws IOException {
+        return registry() + "/gpudev/builds:" + b.tag();
+    }
+
+    /** Builds it (or finds it built before) and pushes it; its image. Blocks: run it off every loop, it has its own deadline. */
+    ImageBuild.Built build(ImageBuild b) throws BackendException {
+        String missing = missing();
+        if (missing != null) {
+            throw new BackendException(missing, false);
+        }
+        if (!b.hash().matches("sha256:[0-9a-f]{64}")) {
+            throw new BackendException("not a build's hash: " + b.hash(), false);
+        }
+        long until = System.nanoTime() + deadline.toNanos();
+        Path work = null;
+        Process holder = null;
+        Path logFile = null;
+        try {
+            String image = imageOf(b);
+            if (exists(image)) {
+                return new ImageBuild.Built(image, "built before: " + image, true);
+            }
+            Files.createDirectories(root);
+            Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
+            logFile = root.resolve(b.tag() + ".log");
+            Files.deleteIfExists(logFile);
+            work = Files.createTempDirectory(root, b.tag().substring(0, 19) + "-");
+            int uid = Accounts.uid(uidBase, b.userId());
+            Files.write(work.resolve("context.tar.gz"), b.context());
+            Files.createDirectories(work.resolve("ctx"));
+            Files.createDirectories(work.resolve("tmp"));
+            for (Path p : List.of(work, work.resolve("ctx"), work.resolve("tmp"), work.resolve("context.tar.gz"))) {
+                Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(p, "unix:gid", uid, LinkOption.NOFOLLOW_LINKS);
+            }
+            holder = holder(work, uid);
+            Map<String, String> env = new HashMap<>(Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "HOME", INSIDE, "TMPDIR", INSIDE + "/tmp",
+                    "BUILDAH_ISOLATION", "chroot", "STORAGE_DRIVER", "vfs"));
+            // the context, unpacked by its owner (never by root: its links and names are theirs)
+            Tools.run(as(holder, false, List.of("tar", "-xzf", INSIDE + "/context.tar.gz", "-C", INSIDE + "/ctx", "--no-same-owner",
+                    "--no-same-permissions")), env, logFile, until, "unpacking the build's context", root);
+            String dockerfile = dockerfile(work.resolve("ctx/Dockerfile"));
+            Set<String> bases = bases(dockerfile);
+            for (String base : bases) {
+                String why = Images.refused(base, policy.allowed());
+                if (why == null) {
+                    why = Images.local(base, new Images.Settings(root, 0, policy.allowed(), policy.insecure(), deadline));
+                }
+                if (why != null && !base.startsWith(registry() + "/")) {
+                    throw new ImageBuild.Failed("the build's FROM " + base + " is refused: " + why, "");
+                }
+            }
+            // its own storage and no registries.d of the host's (signatures are neither looked up there nor kept)
+            List<String> buildah = List.of("buildah", "--root", INSIDE + "/storage", "--runroot", INSIDE + "/runroot", "--storage-driver", "vfs",
+                    "--registries-conf-dir", INSIDE + "/tmp");
+            for (String base : bases) {
+                List<String> pull = new ArrayList<>(buildah);
+                pull.addAll(List.of("pull", "--quiet", "--remove-signatures"));
+                if (insecure(base)) {
+                    pull.add("--tls-verify=false");
+                }
+                pull.add("docker://" + base);
+                Tools.run(as(holder, false, pull), env, logFile, until, "pulling " + base, root);
+            }
+            List<String> bud = new ArrayList<>(buildah);
+            bud.addAll(List.of("bud", "--isolation", "chroot", "--pull=never", "--layers=false", "-f", INSIDE + "/ctx/Dockerfile", "-t",
+                    "localhost/gpudev-build:latest", INSIDE + "/ctx"));
+            try {
+                Tools.run(as(holder, true, bud), env, logFile, until, "building", root);
+            } catch (Tools.Failed f) {
+                String out = Tools.tail(logFile, 64 * 1024);
+                throw new ImageBuild.Failed(failedStep(out, f.getMessage()), out);
+            }
+            List<String> push = new ArrayList<>(buildah);
+            push.addAll(List.of("push", "--quiet", "--remove-signatures", "--tls-verify=false", "localhost/gpudev-build:latest", "docker://" + image));
+            Tools.run(as(holder, false, push), env, logFile, until, "pushing the image", root);
+            log.info("built {} for {} ({})", image, b.username(), b.hash());
+            return new ImageBuild.Built(image, Tools.tail(logFile, 64 * 1024), false);
+        } catch (ImageBuild.Failed f) {
+            throw f;
+        } catch (Tools.Failed f) {
+            throw new ImageBuild.Failed(f.getMessage(), logTail(logFile));
+        } catch (IOException e) {
+            throw new BackendException("could not build " + b.hash() + ": " + e.getMessage(), true, e);
+        } finally {
+            if (holder != null) {
+                holder.descendants().forEach(ProcessHandle::destroyForcibly);
+                holder.destroyForcibly();
+            }
+            if (work != null) {
+                Images.deleteQuietly(work);
+            }
+        }
+    }
+
+    private static String logTail(Path logFile) {
+        try {
+            return logFile == null || !Files.exists(logFile) ? "" : Tools.tail(logFile, 64 * 1024);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /**
+     * The build's namespaces: a user namespace where uid 0 is the owner's uid (written by root: it may allow
+     * setgroups, which buildah's RUN needs), a mount namespace where the build's folder is at {@link #INSIDE},
+     * and a network namespace with nothing in it (entered only for the build itself).
+     */
+    private Process holder(Path work, int uid) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/unshare", "--user", "--mount", "--net", "--propagation", "private", "--",
+                "/usr/bin/sleep", "infinity").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().clear();
+        Process h = pb.start();
+        long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        // unshare execs sleep once the namespaces are made: then they are there to be mapped
+        while (!h.info().command().orElse("").endsWith("/sleep")) {
+            if (System.nanoTime() > until || !h.isAlive()) {
+                h.destroyForcibly();
+                throw new IOException("the build's namespaces could not be made");
+            }
+            Thread.onSpinWait();
+        }
+        Files.writeString(Path.of("/proc/" + h.pid() + "/uid_map"), "0 " + uid + " 1\n");
+        Files.writeString(Path.of("/proc/" + h.pid() + "/gid_map"), "0 " + uid + " 1\n");
+        try {
+            // root binds the folder in (only into that mount namespace: the owner's uid cannot reach the data dir)
+            Process m = new ProcessBuilder("/usr/bin/nsenter", "--target", Long.toString(h.pid()), "--mount", "--", "/bin/sh", "-c",
+                    "mount -t tmpfs -o mode=0755 gpudev /run && mkdir " + INSIDE + " && mount --bind \"$1\" " + INSIDE, "gpudev-build",
+                    work.toString()).redirectErrorStream(true).start();
+            String out = new String(m.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!m.waitFor(10, TimeUnit.SECONDS) || m.exitValue() != 0) {
+                throw new IOException("the build's folder could not be bound: " + out.strip());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        } catch (IOException e) {
+            h.destroyForcibly();
+            throw e;
+        }
+        return h;
+    }
+
+    /** A command run in the build's namespaces as the owner (uid 0 there), with no network when {@code offline}. */
+    private static List<String> as(Process holder, boolean offline, List<String> cmd) {
+        List<String> c = new ArrayList<>(List.of("/usr/bin/nsenter", "--target", Long.toString(holder.pid()), "--user", "--mount"));
+        if (offline) {
+            c.add("--net");
+        }
+        c.addAll(List.of("--setuid", "0", "--setgid", "0", "--"));
+        c.addAll(cmd);
+        return c;
+    }
+
+    /** The Dockerfile, read without following a link or opening anything but a small regular file. */
+    static String dockerfile(Path p) throws ImageBuild.Failed, IOException {
+        if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+            throw new ImageBuild.Failed("the build's context has no Dockerfile (a regular file at its top)", "");
+        }
+        if (Files.size(p) > MAX_DOCKERFILE) {
+            throw new ImageBuild.Failed("the Dockerfile is larger than 512 KB", "");
+        }
+        try (var ch = Files.newByteChannel(p, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
+            byte[] b = Channels.newInputStream(ch).readNBytes((int) MAX_DOCKERFILE + 1);
+            if (b.length > MAX_DOCKERFILE) {
+                throw new ImageBuild.Failed("the Dockerfile is larger than 512 KB", "");
+            }
+            return new String(b, StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * The images a Dockerfile starts from ({@code FROM image [AS name]}), not {@code scratch} nor an earlier
+     * stage; an {@code ARG} in a FROM is refused (the image must be known before the build).
+     */
+    static Set<String> bases(String dockerfile) throws ImageBuild.Failed {
+        Set<String> stages = new java.util.HashSet<>();
+        Set<String> out = new LinkedHashSet<>();
+        for (String raw : dockerfile.replace("\\\n", " ").split("\n")) {
+            String line = raw.strip();
+            if (!line.regionMatches(true, 0, "FROM ", 0, 5)) {
+                continue;
+            }
+            List<String> words = new ArrayList<>(List.of(line.substring(5).strip().split("\\s+")));
+            words.removeIf(w -> w.startsWith("--platform"));
+            if (words.isEmpty()) {
+                continue;
+            }
+            String image = words.get(0);
+            if (image.contains("$")) {
+                throw new ImageBuild.Failed("FROM " + image + ": a build argument in FROM is not supported here (name the image)", "");
+            }
+            if (!image.equalsIgnoreCase("scratch") && !stages.contains(image.toLowerCase(java.util.Locale.ROOT))) {
+                out.add(image);
+            }
+            if (words.size() >= 3 && words.get(1).equalsIgnoreCase("AS")) {
+                stages.add(words.get(2).toLowerCase(java.util.Locale.ROOT));
+            }
+        }
+        // a stage named after an image used before it is still that image; one named later is the stage
+        return out;
+    }
+
+    /** "the build failed at STEP 3/4: RUN false: exit status 1", from buildah's output. */
+    static String failedStep(String out, String fallback) {
+        String step = null;
+        String error = null;
+        for (String line : out.split("\n")) {
+            String l = line.strip();
+            if (l.startsWith("STEP ")) {
+                step = l;
+            } else if (l.startsWith("Error: ") || l.startsWith("error ")) {
+                error = l.replaceFirst("^Error: ", "");
+            }
+        }
+        if (step == null) {
+            return "the build failed: " + (error == null ? fallback : error);
+        }
+        String why = error == null ? fallback : error.replaceFirst("^building at STEP \"[^\"]*\": ", "");
+        return "the build failed at " + (step.length() > 200 ? step.substring(0, 200) + "…" : step) + ": " + why;
+    }
+
+    private boolean insecure(String reference) throws IOException {
+        String registry = Images.registryOf(reference);
+        String host = registry.replaceFirst(":\\d+$", "");
+        return registry.equals(registry()) || host.equals("localhost") || host.startsWith("127.") || policy.insecure().contains(registry)
+                || policy.insecure().contains(host);
+    }
+
+    /** Whether the registry has this image already (an earlier build of the same hash). */
+    private boolean exists(String image) throws IOException {
+        Path empty = Files.createTempFile("gpudev-auth", ".json");
+        try {
+            Files.writeString(empty, "{}");
+            Process p = new ProcessBuilder(Sandbox.which("skopeo"), "inspect", "--raw", "--tls-verify=false", "--authfile", empty.toString(),
+                    "docker://" + image).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return false;
+            }
+            return p.exitValue() == 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } finally {
+            Files.deleteIfExists(empty);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (registry != null) {
+            registry.destroy();
+            try {
+                if (!registry.waitFor(5, TimeUnit.SECONDS)) {
+                    registry.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                registry.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
