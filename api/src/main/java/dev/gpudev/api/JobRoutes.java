@@ -61,6 +61,7 @@ final class JobRoutes {
         r.post("/v1/jobs/{id}/users", Access.USER, this::addUser);
         r.post("/v1/jobs/{id}/duration", Access.USER, this::resize);
         r.get("/v1/jobs/{id}/logs", Access.USER, this::logs);
+        r.put("/v1/builds/{hash}", Access.USER, this::upload);
         r.post("/v1/jobs/{id}/jupyter/enable", Access.USER, ctx -> jupyter(ctx, true));
         r.post("/v1/jobs/{id}/jupyter/disable", Access.USER, ctx -> jupyter(ctx, false));
     }
@@ -136,6 +137,10 @@ final class JobRoutes {
     private void logs(Context ctx) {
         Caller who = Callers.of(ctx);
         Reservation r = lookup.owned(who, ctx.pathParam("id"), "read the output of");
+        if ("true".equals(ctx.queryParam("build"))) {
+            buildLog(ctx, r);
+            return;
+        }
         var run = r.options().run();
         if (run == null) {
             throw ApiError.badRequest("reservation " + r.id().toString().substring(0, 8) + " is not a batch run (gpu-dev run): it has no output of its own");
@@ -150,10 +155,69 @@ final class JobRoutes {
         ctx.json(out);
     }
 
+    /** The most a build's context (its Dockerfile and files, gzip'd tar) may be. */
+    static final int MAX_BUILD_CONTEXT = 64 << 20;
+    private final dev.gpudev.store.ImageBuilds builds = new dev.gpudev.store.ImageBuilds();
+
+    /**
+     * A build's context, stored under its hash (what {@code reserve --dockerfile} sends before its submit): the
+     * body is the gzip'd tar itself, its SHA-256 must be the hash in the path. Stored once; sending it again is a no-op.
+     */
+    private void upload(Context ctx) {
+        Caller who = Callers.of(ctx);
+        String hash = ctx.pathParam("hash");
+        if (!hash.matches("sha256:[0-9a-f]{64}")) {
+            throw ApiError.badRequest("a build's hash is sha256: and 64 lower-case hex digits, the SHA-256 of its context (a gzip'd tar)");
+        }
+        byte[] bytes;
+        try (var in = ctx.req().getInputStream()) {
+            bytes = in.readNBytes(MAX_BUILD_CONTEXT + 1);
+        } catch (java.io.IOException e) {
+            throw ApiError.badRequest("the build's context could not be read: " + e.getMessage());
+        }
+        if (bytes.length > MAX_BUILD_CONTEXT) {
+            throw new ApiError(413, "payload_too_large", "a build's context is at most " + (MAX_BUILD_CONTEXT >> 20)
+                    + " MiB (gzip'd): leave out what the image does not need (a .dockerignore is honoured)");
+        }
+        if (bytes.length == 0) {
+            throw ApiError.badRequest("a build's context is a gzip'd tar (Content-Type: application/gzip): this one is empty");
+        }
+        String actual;
+        try {
+            actual = "sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        if (!actual.equals(hash)) {
+            throw ApiError.badRequest("the context's SHA-256 is " + actual + ", not the " + hash + " in the path");
+        }
+        boolean stored = db.query(c -> builds.put(c, hash, bytes, who.userId()));
+        ctx.status(stored ? 201 : 200).json(Map.of("hash", hash, "size", bytes.length, "stored", stored));
+    }
+
+    /** A reservation's image build: how it stands, why it failed, its log's end. */
+    private void buildLog(Context ctx, Reservation r) {
+        String image = r.options().image();
+        if (image == null || !image.startsWith(Submission.BUILD)) {
+            throw ApiError.badRequest("reservation " + r.id().toString().substring(0, 8) + " was not built from a Dockerfile (gpu-dev reserve --dockerfile)");
+        }
+        String hash = image.substring(Submission.BUILD.length());
+        var build = db.query(c -> builds.find(c, hash));
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("job_id", r.id());
+        out.put("build", hash);
+        out.put("state", build.map(b -> b.built() ? "built" : b.failure() != null ? "failed" : "building").orElse("missing"));
+        out.put("image", build.map(dev.gpudev.store.ImageBuilds.Build::image).orElse(null));
+        out.put("failure", build.map(dev.gpudev.store.ImageBuilds.Build::failure).orElse(null));
+        out.put("tail", build.map(dev.gpudev.store.ImageBuilds.Build::log).orElse(null));
+        ctx.json(out);
+    }
+
     private void submit(Context ctx) {
         Caller who = Callers.of(ctx);
         JsonNode body = Bodies.only(Bodies.json(ctx), "gpu_type", "gpu_count", "duration_hours", "name", "disk_name", "no_persist",
-                "image", "jupyter", "distributed", "node_labels", "dry_run", "keep_when_idle", "priority_class", "start_at", "team", "env", "run");
+                "image", "jupyter", "distributed", "node_labels", "dry_run", "keep_when_idle", "priority_class", "start_at", "team", "env", "run",
+                "build");
         String idempotencyKey = ctx.header("Idempotency-Key");
         if (idempotencyKey != null && !idempotencyKey.matches("[A-Za-z0-9._:-]{1,128}")) {
             throw ApiError.badRequest("Idempotency-Key must be 1-128 of letters, digits and . _ : -");
@@ -162,7 +226,7 @@ final class JobRoutes {
                 new ReservationRequest(Bodies.string(body, "gpu_type", true, 80), Bodies.integer(body, "gpu_count", true),
                         Bodies.decimal(body, "duration_hours", true), Bodies.string(body, "name", false, 63), Bodies.bool(body, "distributed")),
                 new Reservation.Options(Bodies.string(body, "disk_name", false, 63), Bodies.bool(body, "no_persist"),
-                        Bodies.string(body, "image", false, 255), Bodies.labels(body, "node_labels"))
+                        image(body), Bodies.labels(body, "node_labels"))
                         .withPriority(dev.gpudev.core.PriorityClass.of(Bodies.string(body, "priority_class", false, 16)))
                         .withStartAt(instant(Bodies.string(body, "start_at", false, 40)))
                         .withTeam(Bodies.string(body, "team", false, 63))
@@ -181,6 +245,35 @@ final class JobRoutes {
                 ctx.status(201).json(views.job(c.reservation(), who));
             }
         }
+    }
+
+    /** The image asked for: a reference, or a build of an uploaded Dockerfile ("build": "sha256:..."), not both. */
+    private String image(JsonNode body) {
+        String image = Bodies.string(body, "image", false, 255);
+        String build = Bodies.string(body, "build", false, 71);
+        if (image != null && image.startsWith(Submission.BUILD)) {
+            throw ApiError.badRequest("an image reference does not start with 'build:': name a build with \"build\"");
+        }
+        if (build == null) {
+            return image;
+        }
+        if (image != null) {
+            throw ApiError.badRequest("name an image or a build (a Dockerfile), not both");
+        }
+        if (!build.matches("sha256:[0-9a-f]{64}")) {
+            throw ApiError.badRequest("a build is named by its context's hash: sha256: and 64 lower-case hex digits");
+        }
+        var stored = db.query(c -> builds.find(c, build));
+        if (stored.isEmpty()) {
+            throw new ApiError(422, "unknown_build", "no build context " + build + " is stored: send it first (PUT /v1/builds/" + build + ")");
+        }
+        if (stored.get().failure() != null) {
+            db.query(c -> {
+                builds.retry(c, build); // asked again: built again (a failure may have been the machine's)
+                return null;
+            });
+        }
+        return Submission.BUILD + build;
     }
 
     private void list(Context ctx) {

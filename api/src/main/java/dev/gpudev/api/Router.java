@@ -25,6 +25,11 @@ final class Router {
         app.post(path, h, access);
     }
 
+    void put(String path, Access access, Handler h) {
+        routes.add("PUT " + path);
+        app.put(path, h, access);
+    }
+
     void delete(String path, Access access, Handler h) {
         routes.add("DELETE " + path);
         app.delete(path, h, access);

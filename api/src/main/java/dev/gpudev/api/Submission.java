@@ -34,6 +34,8 @@ import java.util.UUID;
  */
 final class Submission {
     private static final Logger log = LoggerFactory.getLogger(Submission.class);
+    /** An image built from an uploaded Dockerfile: "build:sha256:HEX" (the processor has it built first). */
+    static final String BUILD = "build:";
 
     /** What was asked, checked for form by the caller of this service. */
     record Request(ReservationRequest request, Reservation.Options options, boolean jupyter, boolean keepWhenIdle,
@@ -108,7 +110,7 @@ final class Submission {
                 reach.nodes().stream().map(Capacity.Node::gpuType).distinct().sorted().toList());
         Reservation.Options checked = req.options().withDistributed(request.distributed()).validate();
         Reservation.Options options = inDisksZone(who, checked.withTeam(teamChoice.resolve(who, checked.team())));
-        if (options.image() != null) {
+        if (options.image() != null && !options.image().startsWith(BUILD)) {
             String refused = dev.gpudev.core.ImageRef.refused(options.image(), config.allowedRegistries());
             if (refused != null) {
                 throw new ApiError(422, "image_not_allowed", refused);

@@ -121,8 +121,13 @@ class AuthorizationMatrixTest {
         };
     }
 
+    /** A build's context as the matrix sends it (not a real tar: the route stores bytes by their hash) and its hash. */
+    static final String BUILD_BODY = "not really a tar: the route stores bytes by their hash";
+    static final String BUILD_HASH = "sha256:" + dev.gpudev.core.Tokens.sha256Hex(BUILD_BODY);
+
     static String body(String route) {
         return switch (route) {
+            case "PUT /v1/builds/{hash}" -> BUILD_BODY;
             case "POST /v1/auth/token-login", "POST /v1/ui/session" -> "{\"token\":\"nope\"}";
             case "POST /v1/admin/invites" -> "{\"username\":\"someone\"}";
             case "POST /v1/ssh-keys" -> "{\"public_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA6BNb4k0Mb4j2O9b6hX6RrZCXv2FqKpWDrQT2pV4kYQ x\"}";
@@ -177,6 +182,9 @@ class AuthorizationMatrixTest {
         }
         if (route.equals("GET /v1/jobs/{id}/logs")) {
             return path.replace("{id}", runJob.toString());
+        }
+        if (route.equals("PUT /v1/builds/{hash}")) {
+            return path.replace("{hash}", BUILD_HASH);
         }
         return path.replace("{id}", job.toString());
     }

@@ -43,6 +43,11 @@ final class ApiClient {
         return send("POST", path, json.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** PUT of raw bytes (a build's context). */
+    JsonNode put(String path, byte[] bytes) {
+        return send("PUT", path, bytes);
+    }
+
     /** A request without a body, for the methods get and post do not cover. */
     record Request(String method, String path) {
     }
@@ -97,7 +102,7 @@ final class ApiClient {
             headers.put("Authorization", "Bearer " + apiKey);
         }
         if (body != null) {
-            headers.put("Content-Type", "application/json");
+            headers.put("Content-Type", "PUT".equals(method) ? "application/gzip" : "application/json");
         }
         Http.Response res;
         try {

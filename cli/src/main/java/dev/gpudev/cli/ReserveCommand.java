@@ -29,7 +29,10 @@ class ReserveCommand extends Base {
                 .flag("--keep-when-idle", "opt out of idle detection (no idle warning or release)")
                 .text("--disk", "NAME", "a named persistent disk as home (created on first use)")
                 .flag("--no-persist", "a scratch home, deleted when the reservation ends")
-                .text("--image", "IMAGE", "container image (Kubernetes backend)")
+                .text("--image", "IMAGE", "the container image it runs on (a registry's reference; the admin may allow only some registries)")
+                .text("--dockerfile", "PATH", "build its image from this Dockerfile (at most 512 KB), once: the same Dockerfile and"
+                        + " context reuse the image (gpu-dev logs NAME --build shows the build)")
+                .text("--build-context", "DIR", "the files the Dockerfile's COPY sees (.gitignore and .dockerignore honoured; default: none)")
                 .flag("--jupyter", "start Jupyter Lab in the environment")
                 .flag("--preemptible", "run on GPUs nobody needs now (maybe at once), ended after a 10-minute notice (home"
                         + " kept) when someone with a better claim needs them; counts a quarter toward your fair share")
@@ -86,6 +89,19 @@ class ReserveCommand extends Base {
         return 0;
     }
 
+    /** Packs the Dockerfile and its context and sends them (once per hash); the hash the submit names. */
+    private String uploadBuild() {
+        BuildContext.Packed packed;
+        try {
+            packed = BuildContext.pack(java.nio.file.Path.of(args.text("--dockerfile")),
+                    args.text("--build-context") == null ? null : java.nio.file.Path.of(args.text("--build-context")));
+        } catch (java.io.IOException e) {
+            throw new CliException(2, "--dockerfile: cannot read it or its context (" + e.getMessage() + ")");
+        }
+        api().put("/v1/builds/" + packed.hash(), packed.bytes());
+        return packed.hash();
+    }
+
     /** The submit's body from reserve's options (what was not given is asked on a terminal). */
     Map<String, Object> request() {
         gpuType = args.text("--gpu-type");
@@ -102,6 +118,14 @@ class ReserveCommand extends Base {
         putText(body, "disk_name", "--disk");
         putFlag(body, "no_persist", "--no-persist");
         putText(body, "image", "--image");
+        if (args.text("--dockerfile") != null) {
+            if (args.text("--image") != null) {
+                throw new CliException(2, "--image and --dockerfile contradict each other: name an image, or build one");
+            }
+            body.put("build", uploadBuild());
+        } else if (args.text("--build-context") != null) {
+            throw new CliException(2, "--build-context goes with --dockerfile");
+        }
         putFlag(body, "jupyter", "--jupyter");
         String priority = args.flag("--preemptible") ? "preemptible" : args.text("--priority");
         if (args.flag("--preemptible") && args.text("--priority") != null && !"preemptible".equals(args.text("--priority"))) {

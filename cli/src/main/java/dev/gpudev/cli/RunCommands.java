@@ -171,6 +171,7 @@ final class RunCommands {
             return Cli.Command.of("logs", "Show a batch run's output (gpu-dev run): while it runs, and after it ended.")
                     .param("ID|NAME", null)
                     .flag("-f", "--follow", "follow it until the command ends")
+                    .flag("--build", "its image's build instead (reserve --dockerfile): how it stands, the failing step, the log's end")
                     .integer("--node", "N", 0, "which node of a distributed run (default 0; its environment must still be there)")
                     .action(new Logs());
         }
@@ -180,6 +181,20 @@ final class RunCommands {
             String ref = args.param(0);
             ApiClient api = api();
             JsonNode job = api.get("/v1/jobs/" + Output.pathSegment(ref));
+            if (args.flag("--build")) {
+                JsonNode build = api.get("/v1/jobs/" + job.get("job_id").asText() + "/logs?build=true");
+                String tail = build.path("tail").asText("");
+                if (System.console() != null) {
+                    tail = tail.replaceAll("[\\x00-\\x08\\x0b-\\x1f\\x7f\\x9b]", "");
+                }
+                out().print(tail.endsWith("\n") || tail.isEmpty() ? tail : tail + "\n");
+                out().flush();
+                String state = build.path("state").asText();
+                err().println("(build " + build.path("build").asText().substring(0, 19) + ": " + state
+                        + (build.hasNonNull("failure") ? ": " + build.get("failure").asText() : "")
+                        + (build.hasNonNull("image") ? ": " + build.get("image").asText() : "") + ")");
+                return "failed".equals(state) ? 1 : 0;
+            }
             if (!job.hasNonNull("run")) {
                 throw new CliException(2, "reservation " + ref + " is not a batch run (gpu-dev run): it has no output of its own;"
                         + " connect to it with gpu-dev connect " + ref);

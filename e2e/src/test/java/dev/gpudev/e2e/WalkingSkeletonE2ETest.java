@@ -322,6 +322,52 @@ class WalkingSkeletonE2ETest {
     }
 
     @Test
+    void aDockerfileIsBuiltOnceAsItsOwnerAndASecondReservationStartsWithoutABuild() throws Exception {
+        String missing = dev.gpudev.backend.local.TestRegistry.missing();
+        org.junit.jupiter.api.Assumptions.assumeTrue(missing == null, missing);
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/buildah")), "buildah is not installed");
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "builds need a root server");
+        try (var registry = dev.gpudev.backend.local.TestRegistry.start(root.resolve("registry-b"))) {
+            String base = registry.pushBusybox(root.resolve("images-b"), "team/base:1", Map.of(), Map.of("PATH", "/bin"));
+            Path ctx = Files.createDirectories(root.resolve("build-ctx"));
+            Files.writeString(ctx.resolve("note.txt"), "copied from the context\n");
+            Files.writeString(ctx.resolve("secret.key"), "never sent\n");
+            Files.writeString(ctx.resolve(".dockerignore"), "*.key\n");
+            Path dockerfile = root.resolve("Dockerfile");
+            Files.writeString(dockerfile, "FROM " + base + "\nCOPY . /etc/ctx/\nRUN echo ran > /etc/ran\nENV STAGE=built\n");
+            Path jo = newUser("jo");
+            long t0 = System.nanoTime();
+            active(jo, "built1", "--dockerfile", dockerfile.toString(), "--build-context", ctx.toString());
+            long firstMs = (System.nanoTime() - t0) / 1_000_000;
+            Proc in = cli(jo, "connect", "built1", "--", "cat /etc/ctx/note.txt /etc/ran; echo \"[$STAGE]\"; ls /etc/ctx");
+            assertEquals(0, in.exit(), in.out());
+            assertTrue(in.out().contains("copied from the context\nran\n[built]"), in.out());
+            assertFalse(in.out().contains("secret.key"), ".dockerignore honoured: " + in.out());
+            Proc log = cli(jo, "logs", "built1", "--build");
+            assertEquals(0, log.exit(), log.out());
+            assertTrue(log.out().contains("STEP 3/4: RUN echo ran") && log.out().contains(": built: "), log.out());
+            assertEquals(0, cli(jo, "cancel", "built1").exit());
+            long t1 = System.nanoTime();
+            active(jo, "built2", "--dockerfile", dockerfile.toString(), "--build-context", ctx.toString());
+            long secondMs = (System.nanoTime() - t1) / 1_000_000;
+            assertEquals(1, Files.readString(serverLog).lines().filter(l -> l.contains("LocalBuilds - built ")).count(),
+                    "the same Dockerfile and context are built once");
+            assertEquals(0, cli(jo, "cancel", "built2").exit());
+            System.out.println("submit to ready: with a small build " + firstMs + " ms, the same again (cached) " + secondMs + " ms");
+
+            Path broken = root.resolve("Dockerfile.broken");
+            Files.writeString(broken, "FROM " + base + "\nRUN echo about to fail && false\n");
+            Proc failed = cli(jo, "reserve", "--gpu-type", "h100", "--gpus", "1", "--hours", "0.5", "--name", "broken", "--wait",
+                    "--dockerfile", broken.toString());
+            assertEquals(1, failed.exit(), failed.out());
+            assertTrue(failed.out().contains("the build failed at STEP 2/2: RUN echo about to fail && false"), failed.out());
+            Proc brokenLog = cli(jo, "logs", "broken", "--build");
+            assertEquals(1, brokenLog.exit(), brokenLog.out());
+            assertTrue(brokenLog.out().contains("about to fail"), brokenLog.out());
+        }
+    }
+
+    @Test
     void aReservationsOwnVariablesAreInItsSessionsAndShownToItsOwnerOnly() throws Exception {
         Path kit = newUser("kit");
         Path file = kit.resolve("run.env");

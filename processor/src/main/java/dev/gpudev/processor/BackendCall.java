@@ -61,6 +61,56 @@ sealed interface BackendCall {
         }
     }
 
+    /**
+     * A Dockerfile build of a reservation ({@code image: build:sha256:HEX}): its context read from the database and
+     * the build made by the backend, both on the worker; how it ended written back (the image, or the failing step),
+     * so every replica and every later reservation of the same hash sees it.
+     */
+    record Build(String hash, long userId, String username, dev.gpudev.store.Database db, dev.gpudev.store.ImageBuilds builds,
+                 java.time.Clock clock) implements BackendCall {
+        public String lane() {
+            return "build:" + hash;
+        }
+
+        public Duration deadline(ProcessorSettings.Workers d) {
+            return BUILD_DEADLINE;
+        }
+
+        public String describe() {
+            return "building image " + hash + " from its Dockerfile";
+        }
+
+        public Object run(Backend b) throws Exception {
+            byte[] context = db.query(c -> builds.context(c, hash)).orElseThrow(() -> new dev.gpudev.backend.spi.BackendException(
+                    "the build's context " + hash + " is not stored", false));
+            try {
+                var built = b.build(new dev.gpudev.backend.spi.ImageBuild(hash, context, userId, username));
+                db.query(c -> {
+                    builds.built(c, hash, built.image(), built.log(), clock.instant());
+                    return null;
+                });
+                return built;
+            } catch (dev.gpudev.backend.spi.ImageBuild.Failed f) {
+                db.query(c -> {
+                    builds.failed(c, hash, f.getMessage(), f.log());
+                    return null;
+                });
+                throw f;
+            } catch (dev.gpudev.backend.spi.BackendException e) {
+                if (!e.isTransient()) {
+                    db.query(c -> {
+                        builds.failed(c, hash, e.getMessage(), "");
+                        return null;
+                    });
+                }
+                throw e;
+            }
+        }
+    }
+
+    /** A build's deadline on the workers (the backend's own, 30 minutes by default, comes first). */
+    Duration BUILD_DEADLINE = Duration.ofMinutes(35);
+
     record Notify(String name, String fileName, String message) implements BackendCall {
         public String lane() {
             return "notice:" + name;

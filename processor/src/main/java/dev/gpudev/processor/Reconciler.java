@@ -60,6 +60,51 @@ final class Reconciler {
     }
 
     private final dev.gpudev.store.Disks disks = new dev.gpudev.store.Disks();
+    private final dev.gpudev.store.ImageBuilds imageBuilds = new dev.gpudev.store.ImageBuilds();
+    /** Images built from Dockerfiles, by hash (a build is never made twice: its image is in the database). */
+    private final Map<String, String> built = new HashMap<>();
+    /** The prefix of a reservation's image that asks for a build of its Dockerfile: "build:sha256:HEX". */
+    static final String BUILD = "build:";
+
+    /**
+     * Whether a reservation waits for its image's build (asked for here when it is neither built nor failed); a
+     * failed build fails it with the failing step. False when it asks for no build or its image is built.
+     */
+    private boolean awaitingBuild(Reservation r, LiveSet live) {
+        String image = r.options().image();
+        if (image == null || !image.startsWith(BUILD)) {
+            return false;
+        }
+        String hash = image.substring(BUILD.length());
+        if (built.containsKey(hash)) {
+            return false;
+        }
+        var build = db.query(c -> imageBuilds.find(c, hash));
+        if (build.isEmpty()) {
+            fail(r, "its Dockerfile's build context " + hash + " is not stored (upload it again: gpu-dev reserve --dockerfile)", live);
+            return true;
+        }
+        if (build.get().built()) {
+            built.put(hash, build.get().image());
+            return false;
+        }
+        if (build.get().failure() != null) {
+            fail(r, build.get().failure() + " (gpu-dev logs " + r.environmentName(0) + " --build shows its log)", live);
+            return true;
+        }
+        calls.submit(new BackendCall.Build(hash, r.userId(), r.username(), db, imageBuilds, clock));
+        String doing = "preparing: building its image from the Dockerfile (" + hash.substring(0, 19) + ")";
+        if (r.status() == ReservationStatus.PREPARING && !doing.equals(r.detailedStatus())) {
+            update(r, ReservationUpdate.of().detail(doing));
+        }
+        return true;
+    }
+
+    /** The image its environments run on: a built one's reference, or what it named. */
+    private String imageOf(Reservation r) {
+        String image = r.options().image();
+        return image != null && image.startsWith(BUILD) ? built.get(image.substring(BUILD.length())) : image;
+    }
 
     Reconciler(Database db, Reservations reservations, SshKeys sshKeys, Backend backend, Clock clock, BackendCalls calls) {
         this.db = db;
@@ -96,7 +141,7 @@ final class Reconciler {
     /** What came of the ensures and removals asked for before: recorded, so that the next steps act on it. */
     private boolean takeOutcomes() {
         boolean ensuredSome = false;
-        for (var o : calls.drain(BackendCall.Ensure.class, BackendCall.Destroy.class)) {
+        for (var o : calls.drain(BackendCall.Ensure.class, BackendCall.Destroy.class, BackendCall.Build.class)) {
             switch (o.request()) {
                 case BackendCall.Ensure e -> {
                     var spec = e.spec();
@@ -116,6 +161,14 @@ final class Reconciler {
                                 stalled.put(spec.reservationId(), "preparing: " + be.getMessage());
                             }
                         }
+                    }
+                }
+                case BackendCall.Build b -> {
+                    if (o.ok() && o.result() instanceof dev.gpudev.backend.spi.ImageBuild.Built made) {
+                        built.put(b.hash(), made.image());
+                        ensuredSome = true; // its reservations are made now
+                    } else if (!o.ok()) {
+                        log.warn("the build of {} did not succeed: {}", b.hash(), o.problem());
                     }
                 }
                 case BackendCall.Destroy d -> {
@@ -143,6 +196,9 @@ final class Reconciler {
                 continue;
             }
             try {
+                if (awaitingBuild(r, live)) {
+                    continue;
+                }
                 List<EnvironmentSpec> due = new ArrayList<>();
                 for (EnvironmentSpec spec : specs(r, keys.getOrDefault(r.id(), List.of()))) {
                     Ensured last = ensured.get(spec.name());
@@ -207,7 +263,7 @@ final class Reconciler {
             EnvironmentSpec.Jupyter jupyter = rank == 0 && r.lifecycle().jupyter() && access != null
                     ? new EnvironmentSpec.Jupyter(access.port(), access.token()) : null;
             out.add(new EnvironmentSpec(r.id(), r.environmentName(rank), rank, new EnvironmentSpec.Owner(r.userId(), r.username()),
-                    slice.node(), slice.gpuCount(), keys, jupyter, home, r.options().image(), gang, r.options().env(), r.options().run()));
+                    slice.node(), slice.gpuCount(), keys, jupyter, home, imageOf(r), gang, r.options().env(), r.options().run()));
         }
         return out;
     }

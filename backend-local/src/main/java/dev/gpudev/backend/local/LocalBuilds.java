@@ -82,10 +82,23 @@ final class LocalBuilds implements AutoCloseable {
         Path dir = root.getParent().resolve("registry");
         Files.createDirectories(dir.resolve("storage"));
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
+        // the port it had before, when it can (built images are named by it)
+        Path portFile = dir.resolve("port");
+        int port = 0;
+        try {
+            port = Integer.parseInt(Files.readString(portFile).trim());
+            try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+                // free
+            }
+        } catch (IOException | NumberFormatException e) {
+            port = 0;
         }
+        if (port == 0) {
+            try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                port = s.getLocalPort();
+            }
+        }
+        Files.writeString(portFile, Integer.toString(port));
         Path config = dir.resolve("config.yml");
         Files.writeString(config, """
                 version: 0.1
@@ -121,6 +134,11 @@ final class LocalBuilds implements AutoCloseable {
             }
         }
         throw new IOException("the platform's image registry did not start: " + Tools.tail(dir.resolve("registry.log"), 1000).strip());
+    }
+
+    /** Whether an image is one of the builds' (in the platform's registry). */
+    boolean ours(String image) throws IOException {
+        return image != null && image.contains("/gpudev/builds:sha256-") && image.startsWith(registry() + "/gpudev/builds:");
     }
 
     /** The image a build of this hash makes (whether or not it was built yet). */
