@@ -275,6 +275,31 @@ class HelmChartTest {
     }
 
     @Test
+    void buildsRunInANamespaceOfTheirOwnWithBaselinePodsAndTheirRegistryAndTheAllowedOnesReachTheServer() {
+        assertTrue(render("proxy.publicHost=x").stream().noneMatch(o -> o.getMetadata().getName().equals("gpu-dev-builds")),
+                "no registry, no builds");
+        List<HasMetadata> all = render("proxy.publicHost=x", "builds.registry=123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                "allowedRegistries[0]=nvcr.io", "allowedRegistries[1]=ghcr.io");
+        var ns = all.stream().filter(o -> o.getKind().equals("Namespace") && o.getMetadata().getName().equals("gpu-dev-builds")).findFirst()
+                .orElseThrow();
+        assertEquals("baseline", ns.getMetadata().getLabels().get("pod-security.kubernetes.io/enforce"), "never privileged pods there");
+        Role role = one(all, Role.class, "gpudev-processor-builds");
+        assertEquals("gpu-dev-builds", role.getMetadata().getNamespace());
+        var policy = one(all, io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class, "builds");
+        assertEquals(List.of("Ingress", "Egress"), policy.getSpec().getPolicyTypes());
+        assertTrue(policy.getSpec().getIngress() == null || policy.getSpec().getIngress().isEmpty(), "nothing reaches a build");
+        var processor = one(all, Deployment.class, "gpudev-processor").getSpec().getTemplate().getSpec().getContainers().getFirst();
+        var api = one(all, Deployment.class, "gpudev-api").getSpec().getTemplate().getSpec().getContainers().getFirst();
+        assertEquals("123456789012.dkr.ecr.us-east-1.amazonaws.com", flags(processor).get("--image-registry"));
+        assertEquals("nvcr.io,ghcr.io", flags(processor).get("--allowed-registries"));
+        assertEquals("nvcr.io,ghcr.io", flags(api).get("--allowed-registries"), "the API refuses the others at submit");
+        var main = new dev.gpudev.server.Main(); // flags the server understands
+        new picocli.CommandLine(main).parseArgs(processor.getArgs().stream().map(a -> a.replace("$(DATABASE_URL)", "postgresql://u:p@db/gpudev"))
+                .toArray(String[]::new));
+        assertEquals("123456789012.dkr.ecr.us-east-1.amazonaws.com", main.config().kubernetes().settings().buildRegistry());
+    }
+
+    @Test
     void theProcessorSizesTheElasticPoolsWithTheRoleItIsGiven() {
         List<HasMetadata> all = render("proxy.publicHost=x", "processor.nodePools[0]=h100=eks-gpu-h100-abc,gpus=8,max=4,min=0,zone=us-east-1a",
                 "processor.serviceAccountAnnotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::123456789012:role/gpudev-processor");

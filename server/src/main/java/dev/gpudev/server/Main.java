@@ -119,6 +119,11 @@ public final class Main implements Callable<Integer> {
             + " (127.0.0.1 and localhost always are)", defaultValue = "")
     String insecureRegistries;
 
+    @Option(names = "--image-registry", description = "where images built from Dockerfiles (reserve --dockerfile) are pushed and"
+            + " pulled from: host[:port][/path] (Kubernetes: needed for builds; local: default a docker-registry the server starts on"
+            + " 127.0.0.1)")
+    String imageRegistry;
+
     @Option(names = "--image-cache-size", description = "how much unpacked image the local backend keeps, e.g. 50g; the least"
             + " recently used go first, never one in use (default ${DEFAULT-VALUE})", defaultValue = "50g")
     String imageCacheSize;
@@ -214,7 +219,7 @@ public final class Main implements Callable<Integer> {
         if ("kubernetes".equals(backend) && simulatedGpus != null) {
             throw new ValidationException("--simulated-gpus is for the local backend: on Kubernetes the cluster's nodes say what GPUs there are");
         }
-        var k8s = kubernetes.settings();
+        var k8s = kubernetes.settings().withBuildRegistry(imageRegistry);
         Path dir = dataDir != null ? dataDir : ServerConfig.defaultDataDir();
         String url = null;
         String user = null;
@@ -263,7 +268,11 @@ public final class Main implements Callable<Integer> {
                 processesPerGpu, !stopEnvironmentsOnExit).withHomeQuota(quota, java.time.Duration.ofMinutes(5))
                 .withImages(new dev.gpudev.backend.local.LocalBackend.ImagePolicy(list(allowedRegistries), java.util.Set.copyOf(list(insecureRegistries)),
                         "0".equals(imageCacheSize.trim()) ? 0 : bytesOrAuto("--image-cache-size", imageCacheSize), java.time.Duration.ofMinutes(15),
-                        kubernetes.defaultImage));
+                        kubernetes.defaultImage, imageRegistry, java.time.Duration.ofMinutes(30)));
+        if (imageRegistry != null && !imageRegistry.matches("[a-z0-9][a-z0-9.-]{0,252}(:\\d{1,5})?(/[a-z0-9._/-]{1,200})?")) {
+            throw new ValidationException("--image-registry takes host[:port][/path] like registry.example.com:5000, not '"
+                    + dev.gpudev.core.Names.shown(imageRegistry) + "'");
+        }
         for (String a : local.images().allowed()) {
             if (!a.startsWith("/") && !a.matches("[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:\\d{1,5})?")) {
                 throw new ValidationException("--allowed-registries takes registries like registry.example.com or 127.0.0.1:5000, and folders"

@@ -162,6 +162,67 @@ public final class KubernetesBackend implements Backend {
                 efa == null ? 0 : Quantity.getAmountInBytes(efa).intValue());
     }
 
+    /**
+     * A Dockerfile build in a rootless BuildKit pod ({@link BuildPod}) of the builds' namespace, followed to its
+     * end (off the processor's loop: its workers call this, with a deadline); the pod and its ConfigMap are
+     * removed after. The platform's registry is where the image goes ({@code --image-registry}).
+     */
+    @Override
+    public dev.gpudev.backend.spi.ImageBuild.Built build(dev.gpudev.backend.spi.ImageBuild b) throws BackendException {
+        if (settings.buildRegistry() == null) {
+            throw new BackendException("image builds need a registry the cluster pulls from: the admin sets --image-registry", false);
+        }
+        if (b.context().length > BuildPod.MAX_CONTEXT) {
+            throw new dev.gpudev.backend.spi.ImageBuild.Failed("on Kubernetes a build's context is at most " + BuildPod.MAX_CONTEXT / 1024
+                    + " KiB gzip'd (it travels in a ConfigMap): leave out what the image does not need", "");
+        }
+        String ns = settings.buildNamespace();
+        String name = BuildPod.name(b);
+        var podApi = client.pods().inNamespace(ns).withName(name);
+        var contextApi = client.configMaps().inNamespace(ns).withName(name);
+        try {
+            if (podApi.get() != null) {
+                podApi.withGracePeriod(0).delete();
+                podApi.waitUntilCondition(java.util.Objects::isNull, 30, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            client.resource(BuildPod.context(settings, b)).inNamespace(ns).createOr(io.fabric8.kubernetes.client.dsl.NonDeletingOperation::update);
+            boolean insecure = settings.buildRegistry().startsWith("127.") || settings.buildRegistry().startsWith("localhost");
+            client.resource(BuildPod.pod(settings, b, insecure)).inNamespace(ns).create();
+            Pod done = podApi.waitUntilCondition(p -> p == null || ClusterCapacity.finished(p), BUILD_TIMEOUT.toSeconds(),
+                    java.util.concurrent.TimeUnit.SECONDS);
+            // the container's end says it (its log's end on an error: FallbackToLogsOnError), else its log is read
+            String log = done == null || done.getStatus() == null || done.getStatus().getContainerStatuses() == null ? ""
+                    : done.getStatus().getContainerStatuses().stream().filter(c -> c.getState() != null && c.getState().getTerminated() != null)
+                    .map(c -> java.util.Objects.toString(c.getState().getTerminated().getMessage(), "")).findFirst().orElse("");
+            if (log.isEmpty()) {
+                try {
+                    log = podApi.inContainer("buildkit").tailingLines(400).getLog();
+                } catch (KubernetesClientException noLog) {
+                    log = "";
+                }
+            }
+            if (done == null || !"Succeeded".equals(done.getStatus().getPhase())) {
+                String why = done == null ? "its pod was removed" : java.util.Objects.toString(done.getStatus().getMessage(), "its pod failed");
+                throw new dev.gpudev.backend.spi.ImageBuild.Failed(BuildPod.failedStep(log, why), log);
+            }
+            return new dev.gpudev.backend.spi.ImageBuild.Built(BuildPod.image(settings, b), log, false);
+        } catch (io.fabric8.kubernetes.client.KubernetesClientTimeoutException e) {
+            throw new dev.gpudev.backend.spi.ImageBuild.Failed("the build took longer than " + BUILD_TIMEOUT.toMinutes() + " minutes", "");
+        } catch (KubernetesClientException e) {
+            throw failure("could not build " + b.hash(), e);
+        } finally {
+            try {
+                podApi.withGracePeriod(0).delete();
+                contextApi.delete();
+            } catch (KubernetesClientException e) {
+                log.warn("could not remove build pod {}: {}", name, e.getMessage());
+            }
+        }
+    }
+
+    /** How long a build on the cluster may take. */
+    static final java.time.Duration BUILD_TIMEOUT = java.time.Duration.ofMinutes(30);
+
     static BackendException failure(String what, KubernetesClientException e) {
         int code = e.getCode();
         // Refused for good: the request itself is wrong (an invalid image name, a quota the namespace will never have).

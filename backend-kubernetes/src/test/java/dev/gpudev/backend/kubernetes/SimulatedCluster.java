@@ -218,6 +218,10 @@ public final class SimulatedCluster implements AutoCloseable {
             runListing(p);
             return;
         }
+        if (BuildPod.COMPONENT.equals(p.getMetadata().getLabels().get(EnvironmentObjects.COMPONENT))) {
+            runBuild(p);
+            return;
+        }
         String image = p.getSpec().getContainers().getFirst().getImage();
         if (image.contains("no-such-image")) {
             String reason = tick < 3 ? "ErrImagePull" : "ImagePullBackOff";
@@ -271,6 +275,60 @@ public final class SimulatedCluster implements AutoCloseable {
             x.setStatus(status);
             return x;
         });
+    }
+
+    /**
+     * A build pod, as its namespace's admission (PodSecurity "baseline": no privileged pod, no host namespaces) and
+     * BuildKit would take it: its Dockerfile read from its context's ConfigMap, each step said in BuildKit's plain
+     * progress, a {@code RUN false} failing its step; the output is the container's termination message.
+     */
+    private void runBuild(Pod p) {
+        String now = Instant.now().toString();
+        var c = p.getSpec().getContainers().getFirst();
+        boolean privileged = c.getSecurityContext() != null && Boolean.TRUE.equals(c.getSecurityContext().getPrivileged());
+        if (privileged || Boolean.TRUE.equals(p.getSpec().getHostNetwork()) || Boolean.TRUE.equals(p.getSpec().getHostPID())) {
+            setStatus(p, new PodStatusBuilder().withPhase("Failed").withMessage("violates PodSecurity \"baseline:latest\"").build());
+            return;
+        }
+        String configMap = p.getSpec().getVolumes().stream().filter(v -> v.getConfigMap() != null).findFirst().orElseThrow()
+                .getConfigMap().getName();
+        String dockerfile = "";
+        try {
+            byte[] tgz = java.util.Base64.getDecoder().decode(client.configMaps().inNamespace(p.getMetadata().getNamespace())
+                    .withName(configMap).get().getBinaryData().get("context.tar.gz"));
+            byte[] tar = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(tgz)).readAllBytes();
+            for (int at = 0; at + 512 <= tar.length; ) {
+                String name = new String(tar, at, 100, StandardCharsets.US_ASCII).replace("\0", "").replaceFirst("^\\./", "");
+                if (name.isEmpty()) {
+                    break;
+                }
+                int size = Integer.parseInt(new String(tar, at + 124, 11, StandardCharsets.US_ASCII).replace("\0", "").trim(), 8);
+                if (name.equals("Dockerfile")) {
+                    dockerfile = new String(tar, at + 512, size, StandardCharsets.UTF_8);
+                }
+                at += 512 + (size + 511) / 512 * 512;
+            }
+        } catch (IOException | RuntimeException e) {
+            dockerfile = "";
+        }
+        List<String> steps = dockerfile.lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+        StringBuilder log = new StringBuilder("#1 [internal] load build definition from Dockerfile\n#1 DONE 0.0s\n");
+        boolean failed = steps.isEmpty();
+        for (int i = 0; i < steps.size() && !failed; i++) {
+            log.append("#").append(i + 2).append(" [").append(i + 1).append("/").append(steps.size()).append("] ").append(steps.get(i)).append("\n");
+            if (steps.get(i).matches("(?i)RUN .*\\bfalse\\b.*")) {
+                log.append("ERROR: process \"/bin/sh -c ").append(steps.get(i).substring(4)).append("\" did not complete successfully: exit code: 1\n");
+                failed = true;
+            } else {
+                log.append("#").append(i + 2).append(" DONE 0.1s\n");
+            }
+        }
+        if (!failed) {
+            log.append("#").append(steps.size() + 2).append(" pushing layers\n#").append(steps.size() + 2).append(" DONE 0.2s\n");
+        }
+        setStatus(p, new PodStatusBuilder().withPhase(failed ? "Failed" : "Succeeded").withConditions(scheduled(now))
+                .withContainerStatuses(new ContainerStatusBuilder().withName(c.getName()).withImage(c.getImage()).withNewState().withNewTerminated()
+                        .withExitCode(failed ? 1 : 0).withMessage(log.toString()).endTerminated().endState().build()).build());
     }
 
     /** Runs the listing script on the claim's directory, as the pod's container would, and serves what it printed as the pod's log. */
