@@ -155,6 +155,11 @@ final class JobRoutes {
         ctx.json(out);
     }
 
+    /** Contexts being received at once (each is held in memory up to its limit). */
+    private static final java.util.concurrent.Semaphore UPLOADS = new java.util.concurrent.Semaphore(4);
+    /** Contexts one user may have stored and not built. */
+    static final int MAX_UNBUILT_PER_USER = 10;
+
     /** The most a build's context (its Dockerfile and files, gzip'd tar) may be. */
     static final int MAX_BUILD_CONTEXT = 64 << 20;
     private final dev.gpudev.store.ImageBuilds builds = new dev.gpudev.store.ImageBuilds();
@@ -169,11 +174,23 @@ final class JobRoutes {
         if (!hash.matches("sha256:[0-9a-f]{64}")) {
             throw ApiError.badRequest("a build's hash is sha256: and 64 lower-case hex digits, the SHA-256 of its context (a gzip'd tar)");
         }
+        if (ctx.req().getContentLengthLong() > MAX_BUILD_CONTEXT) {
+            throw new ApiError(413, "payload_too_large", "a build's context is at most " + (MAX_BUILD_CONTEXT >> 20) + " MiB (gzip'd)");
+        }
+        int waiting = db.query(c -> builds.unbuiltOf(c, who.userId()));
+        if (waiting >= MAX_UNBUILT_PER_USER) {
+            throw new ApiError(429, "too_many_builds", "you have " + waiting + " build contexts sent and not built: reserve with them, or wait");
+        }
+        if (!UPLOADS.tryAcquire()) {
+            throw new ApiError(503, "busy", "too many build contexts are being sent at once: try again in a moment");
+        }
         byte[] bytes;
         try (var in = ctx.req().getInputStream()) {
             bytes = in.readNBytes(MAX_BUILD_CONTEXT + 1);
         } catch (java.io.IOException e) {
             throw ApiError.badRequest("the build's context could not be read: " + e.getMessage());
+        } finally {
+            UPLOADS.release();
         }
         if (bytes.length > MAX_BUILD_CONTEXT) {
             throw new ApiError(413, "payload_too_large", "a build's context is at most " + (MAX_BUILD_CONTEXT >> 20)
@@ -266,6 +283,18 @@ final class JobRoutes {
         var stored = db.query(c -> builds.find(c, build));
         if (stored.isEmpty()) {
             throw new ApiError(422, "unknown_build", "no build context " + build + " is stored: send it first (PUT /v1/builds/" + build + ")");
+        }
+        // its FROM images come from allowed registries, as --image's does: refused now, not after a wait
+        byte[] context = db.query(c -> builds.context(c, build)).orElseThrow();
+        try {
+            for (String base : dev.gpudev.core.Dockerfiles.bases(dev.gpudev.core.Dockerfiles.dockerfileOf(context))) {
+                String refused = dev.gpudev.core.ImageRef.refused(base, submission.allowedRegistries());
+                if (refused != null) {
+                    throw new ApiError(422, "image_not_allowed", "the Dockerfile's FROM " + base + ": " + refused);
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ApiError(422, "bad_dockerfile", e.getMessage());
         }
         if (stored.get().failure() != null) {
             db.query(c -> {

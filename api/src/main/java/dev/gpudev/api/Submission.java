@@ -84,6 +84,11 @@ final class Submission {
         this.capacity = capacity;
     }
 
+    /** Where images may come from (--allowed-registries): a Dockerfile's FROM is checked against it too. */
+    java.util.List<String> allowedRegistries() {
+        return config.allowedRegistries();
+    }
+
     private Scheduler.Limits limits() {
         return config.limits();
     }

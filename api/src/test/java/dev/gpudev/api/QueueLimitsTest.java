@@ -94,6 +94,34 @@ class QueueLimitsTest {
     }
 
     @Test
+    void aDockerfilesFromIsCheckedAtSubmitLikeAnImageAndItsContextMustMatchItsHash(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        String key = keyOf("dora");
+        java.nio.file.Files.writeString(dir.resolve("Dockerfile"), "FROM evil.example.com/miner:1\nRUN true\n");
+        Process tar = new ProcessBuilder("tar", "-czf", dir.resolve("ctx.tgz").toString(), "-C", dir.toString(), "Dockerfile").start();
+        assertEquals(0, tar.waitFor());
+        byte[] bytes = java.nio.file.Files.readAllBytes(dir.resolve("ctx.tgz"));
+        String hash = "sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        var put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + "/v1/builds/" + hash))
+                .header("Authorization", "Bearer " + key).header("Content-Type", "application/gzip");
+        var wrong = http.send(put.PUT(HttpRequest.BodyPublishers.ofByteArray(new byte[]{1, 2, 3})).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, wrong.statusCode(), "bytes of another hash: " + wrong.body());
+        var stored = http.send(put.PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(201, stored.statusCode(), stored.body());
+        var anonymous = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + "/v1/builds/" + hash))
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(401, anonymous.statusCode());
+        JsonNode refused = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"build\":\"" + hash + "\"}");
+        assertEquals(422, status, refused.toString());
+        assertEquals("the Dockerfile's FROM evil.example.com/miner:1: images from evil.example.com are not allowed here; allowed: nvcr.io",
+                refused.path("message").asText());
+        JsonNode unknown = post("/v1/jobs/submit", key, "{\"gpu_type\":\"h100\",\"gpu_count\":1,\"duration_hours\":1,\"build\":\"sha256:"
+                + "0".repeat(64) + "\"}");
+        assertEquals(422, status, unknown.toString());
+        assertEquals("unknown_build", unknown.path("error").asText());
+    }
+
+    @Test
     void oneUsersBurstOfWholeMachineDaysIsCappedAndAnotherUserStillGetsIn() throws Exception {
         String mallory = keyOf("mallory");
         String bob = keyOf("bob");

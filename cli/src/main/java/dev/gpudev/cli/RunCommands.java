@@ -183,15 +183,13 @@ final class RunCommands {
             JsonNode job = api.get("/v1/jobs/" + Output.pathSegment(ref));
             if (args.flag("--build")) {
                 JsonNode build = api.get("/v1/jobs/" + job.get("job_id").asText() + "/logs?build=true");
-                String tail = build.path("tail").asText("");
-                if (System.console() != null) {
-                    tail = tail.replaceAll("[\\x00-\\x08\\x0b-\\x1f\\x7f\\x9b]", "");
-                }
+                // the build's output is the user's RUN's: no escapes ever drive the terminal it is printed on
+                String tail = build.path("tail").asText("").replaceAll("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]", "");
                 out().print(tail.endsWith("\n") || tail.isEmpty() ? tail : tail + "\n");
                 out().flush();
                 String state = build.path("state").asText();
                 err().println("(build " + build.path("build").asText().substring(0, 19) + ": " + state
-                        + (build.hasNonNull("failure") ? ": " + build.get("failure").asText() : "")
+                        + (build.hasNonNull("failure") ? ": " + build.get("failure").asText().replaceAll("[\\p{Cntrl}\\u0080-\\u009f]", " ") : "")
                         + (build.hasNonNull("image") ? ": " + build.get("image").asText() : "") + ")");
                 return "failed".equals(state) ? 1 : 0;
             }

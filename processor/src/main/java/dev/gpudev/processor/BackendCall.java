@@ -85,17 +85,21 @@ sealed interface BackendCall {
                     "the build's context " + hash + " is not stored", false));
             try {
                 var built = b.build(new dev.gpudev.backend.spi.ImageBuild(hash, context, userId, username));
+                String log = built.log() == null ? "" : built.log().replaceAll("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]", "");
                 db.query(c -> {
-                    builds.built(c, hash, built.image(), built.log(), clock.instant());
+                    builds.built(c, hash, built.image(), log, clock.instant());
                     return null;
                 });
                 return built;
             } catch (dev.gpudev.backend.spi.ImageBuild.Failed f) {
+                // the build's words are the tenant's (its RUN's output): no control characters reach a terminal or a page
+                String why = f.getMessage().replaceAll("[\\p{Cntrl}\\u0080-\\u009f]", " ");
+                String log = f.log() == null ? "" : f.log().replaceAll("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]", "");
                 db.query(c -> {
-                    builds.failed(c, hash, f.getMessage(), f.log());
+                    builds.failed(c, hash, why, log);
                     return null;
                 });
-                throw f;
+                throw new dev.gpudev.backend.spi.ImageBuild.Failed(why, log);
             } catch (dev.gpudev.backend.spi.BackendException e) {
                 if (!e.isTransient()) {
                     db.query(c -> {

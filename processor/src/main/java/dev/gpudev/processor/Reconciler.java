@@ -92,13 +92,26 @@ final class Reconciler {
             fail(r, build.get().failure() + " (gpu-dev logs " + r.environmentName(0) + " --build shows its log)", live);
             return true;
         }
-        calls.submit(new BackendCall.Build(hash, r.userId(), r.username(), db, imageBuilds, clock));
-        String doing = "preparing: building its image from the Dockerfile (" + hash.substring(0, 19) + ")";
+        String doing;
+        if (building.containsKey(hash) || building.size() < MAX_BUILDS && !building.containsValue(r.userId())) {
+            if (calls.submit(new BackendCall.Build(hash, r.userId(), r.username(), db, imageBuilds, clock))) {
+                building.put(hash, r.userId());
+            }
+            doing = "preparing: building its image from the Dockerfile (" + hash.substring(0, 19) + ")";
+        } else {
+            // builds hold a worker for minutes: a few at a time, one per user, so environments are never starved of workers
+            doing = "preparing: its image's build waits for another build to end";
+        }
         if (r.status() == ReservationStatus.PREPARING && !doing.equals(r.detailedStatus())) {
             update(r, ReservationUpdate.of().detail(doing));
         }
         return true;
     }
+
+    /** Builds asked for and not yet ended, by hash: whose they are. */
+    private final Map<String, Long> building = new HashMap<>();
+    /** Builds at once, at most (each holds a backend worker for up to its deadline). */
+    static final int MAX_BUILDS = 2;
 
     /** The image its environments run on: a built one's reference, or what it named. */
     private String imageOf(Reservation r) {
@@ -164,6 +177,7 @@ final class Reconciler {
                     }
                 }
                 case BackendCall.Build b -> {
+                    building.remove(b.hash());
                     if (o.ok() && o.result() instanceof dev.gpudev.backend.spi.ImageBuild.Built made) {
                         built.put(b.hash(), made.image());
                         ensuredSome = true; // its reservations are made now

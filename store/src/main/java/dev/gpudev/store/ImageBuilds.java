@@ -49,6 +49,17 @@ public final class ImageBuilds {
         }
     }
 
+    /** How many contexts a user sent that are not built (yet, or ever). */
+    public int unbuiltOf(Connection c, long userId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("select count(*) from image_builds where uploaded_by = ? and image is null")) {
+            ps.setLong(1, userId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
     /** The context's bytes, for the builder. */
     public Optional<byte[]> context(Connection c, String hash) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("select context from image_builds where hash = ?")) {

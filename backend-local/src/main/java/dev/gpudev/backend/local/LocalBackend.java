@@ -150,8 +150,12 @@ public final class LocalBackend implements Backend {
     /** Builds it with buildah as its owner (off every caller's loop: the processor's workers call this, with a deadline). */
     @Override
     public dev.gpudev.backend.spi.ImageBuild.Built build(dev.gpudev.backend.spi.ImageBuild build) throws BackendException {
-        if (!(sandbox instanceof Sandbox.Bubblewrap)) {
+        if (!(sandbox instanceof Sandbox.Bubblewrap bw)) {
             throw new BackendException("image builds need bubblewrap on this machine (environments on images do)", false);
+        }
+        if (bw.slirp4netns() == null) {
+            // on the host's network every environment could reach the platform's registry on 127.0.0.1
+            throw new BackendException("image builds need slirp4netns on this machine (environments of their own network): ask the admin", false);
         }
         var built = builds.build(build);
         images.trust(dev.gpudev.core.ImageRef.registryOf(built.image()));
@@ -275,7 +279,7 @@ public final class LocalBackend implements Backend {
                     false);
         }
         try {
-            if (reference.contains("/gpudev/builds:sha256-") && builds.missing() == null && builds.ours(reference)) {
+            if (reference.contains("/gpudev/builds@sha256:") && builds.missing() == null && builds.ours(reference)) {
                 images.trust(dev.gpudev.core.ImageRef.registryOf(reference)); // the platform's own registry
             }
         } catch (java.io.IOException e) {

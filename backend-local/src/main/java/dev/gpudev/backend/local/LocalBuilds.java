@@ -138,7 +138,7 @@ final class LocalBuilds implements AutoCloseable {
 
     /** Whether an image is one of the builds' (in the platform's registry). */
     boolean ours(String image) throws IOException {
-        return image != null && image.contains("/gpudev/builds:sha256-") && image.startsWith(registry() + "/gpudev/builds:");
+        return image != null && image.contains("/gpudev/builds@sha256:") && image.startsWith(registry() + "/gpudev/builds@sha256:");
     }
 
     /** The image a build of this hash makes (whether or not it was built yet). */
@@ -161,9 +161,6 @@ final class LocalBuilds implements AutoCloseable {
         Path logFile = null;
         try {
             String image = imageOf(b);
-            if (exists(image)) {
-                return new ImageBuild.Built(image, "built before: " + image, true);
-            }
             Files.createDirectories(root);
             Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
             logFile = root.resolve(b.tag() + ".log");
@@ -178,6 +175,7 @@ final class LocalBuilds implements AutoCloseable {
                 Files.setAttribute(p, "unix:gid", uid, LinkOption.NOFOLLOW_LINKS);
             }
             holder = holder(work, uid);
+            owner.put(holder.pid(), uid);
             Map<String, String> env = new HashMap<>(Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "HOME", INSIDE, "TMPDIR", INSIDE + "/tmp",
                     "BUILDAH_ISOLATION", "chroot", "STORAGE_DRIVER", "vfs"));
             // the context, unpacked by its owner (never by root: its links and names are theirs)
@@ -216,10 +214,17 @@ final class LocalBuilds implements AutoCloseable {
                 throw new ImageBuild.Failed(failedStep(out, f.getMessage()), out);
             }
             List<String> push = new ArrayList<>(buildah);
-            push.addAll(List.of("push", "--quiet", "--remove-signatures", "--tls-verify=false", "localhost/gpudev-build:latest", "docker://" + image));
+            push.addAll(List.of("push", "--quiet", "--remove-signatures", "--tls-verify=false", "--digestfile", INSIDE + "/tmp/digest",
+                    "localhost/gpudev-build:latest", "docker://" + image));
             Tools.run(as(holder, false, push), env, logFile, until, "pushing the image", root);
-            log.info("built {} for {} ({})", image, b.username(), b.hash());
-            return new ImageBuild.Built(image, Tools.tail(logFile, 64 * 1024), false);
+            // pulled by its digest, never by its tag: whoever could push to the registry cannot put other content under it
+            String digest = small(work.resolve("tmp/digest"));
+            if (!digest.matches("sha256:[0-9a-f]{64}")) {
+                throw new ImageBuild.Failed("the build's push gave no digest", logTail(logFile));
+            }
+            String pinned = registry() + "/gpudev/builds@" + digest;
+            log.info("built {} for {} ({})", pinned, b.username(), b.hash());
+            return new ImageBuild.Built(pinned, Tools.tail(logFile, 64 * 1024), false);
         } catch (ImageBuild.Failed f) {
             throw f;
         } catch (Tools.Failed f) {
@@ -228,12 +233,36 @@ final class LocalBuilds implements AutoCloseable {
             throw new BackendException("could not build " + b.hash() + ": " + e.getMessage(), true, e);
         } finally {
             if (holder != null) {
+                // the build's PID namespace ends with its first process: every process the build left ends with it, so
+                // nothing of the owner's runs while root removes the folder (no tree that changes under the walk)
                 holder.descendants().forEach(ProcessHandle::destroyForcibly);
                 holder.destroyForcibly();
+                try {
+                    holder.waitFor(10, TimeUnit.SECONDS);
+                    for (var h : holder.descendants().toList()) {
+                        h.onExit().get(10, TimeUnit.SECONDS);
+                    }
+                } catch (Exception e) {
+                    log.warn("the build's processes did not end at once: {}", e.toString());
+                }
+            }
+            if (holder != null) {
+                first.remove(holder.pid());
+                owner.remove(holder.pid());
             }
             if (work != null) {
                 Images.deleteQuietly(work);
             }
+        }
+    }
+
+    /** A small file the owner's build wrote, read without following a link or blocking on a FIFO. */
+    private static String small(Path p) throws IOException {
+        if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) || Files.size(p) > 4096) {
+            return "";
+        }
+        try (var ch = Files.newByteChannel(p, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
+            return new String(Channels.newInputStream(ch).readNBytes(4096), StandardCharsets.UTF_8).strip();
         }
     }
 
@@ -251,13 +280,21 @@ final class LocalBuilds implements AutoCloseable {
      * and a network namespace with nothing in it (entered only for the build itself).
      */
     private Process holder(Path work, int uid) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder("/usr/bin/unshare", "--user", "--mount", "--net", "--propagation", "private", "--",
+        // Made by the owner's uid, never by root: root only writes the maps from outside, and binds the folder in.
+        // A PID namespace of its own: its first process (the sleep) takes every process of the build with it.
+        ProcessBuilder pb = new ProcessBuilder("/usr/bin/setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--no-new-privs",
+                "--", "/usr/bin/unshare", "--user", "--mount", "--net", "--pid", "--fork", "--kill-child", "--propagation", "private", "--",
                 "/usr/bin/sleep", "infinity").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().clear();
         Process h = pb.start();
         long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        // unshare execs sleep once the namespaces are made: then they are there to be mapped
-        while (!h.info().command().orElse("").endsWith("/sleep")) {
+        ProcessHandle first;
+        while (true) {
+            var sleeping = h.descendants().filter(d -> d.info().command().orElse("").endsWith("/sleep")).findFirst();
+            if (sleeping.isPresent()) {
+                first = sleeping.get();
+                break;
+            }
             if (System.nanoTime() > until || !h.isAlive()) {
                 h.destroyForcibly();
                 throw new IOException("the build's namespaces could not be made");
@@ -266,9 +303,11 @@ final class LocalBuilds implements AutoCloseable {
         }
         Files.writeString(Path.of("/proc/" + h.pid() + "/uid_map"), "0 " + uid + " 1\n");
         Files.writeString(Path.of("/proc/" + h.pid() + "/gid_map"), "0 " + uid + " 1\n");
+        this.first.put(h.pid(), first.pid());
         try {
-            // root binds the folder in (only into that mount namespace: the owner's uid cannot reach the data dir)
-            Process m = new ProcessBuilder("/usr/bin/nsenter", "--target", Long.toString(h.pid()), "--mount", "--", "/bin/sh", "-c",
+            // root binds the folder in (only into that mount namespace: the owner's uid cannot reach the data dir); nothing
+            // but the sleep runs there yet
+            Process m = new ProcessBuilder("/usr/bin/nsenter", "--target", Long.toString(first.pid()), "--mount", "--", "/bin/sh", "-c",
                     "mount -t tmpfs -o mode=0755 gpudev /run && mkdir " + INSIDE + " && mount --bind \"$1\" " + INSIDE, "gpudev-build",
                     work.toString()).redirectErrorStream(true).start();
             String out = new String(m.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -277,6 +316,7 @@ final class LocalBuilds implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            h.destroyForcibly();
             throw new IOException("interrupted");
         } catch (IOException e) {
             h.destroyForcibly();
@@ -285,9 +325,18 @@ final class LocalBuilds implements AutoCloseable {
         return h;
     }
 
-    /** A command run in the build's namespaces as the owner (uid 0 there), with no network when {@code offline}. */
-    private static List<String> as(Process holder, boolean offline, List<String> cmd) {
-        List<String> c = new ArrayList<>(List.of("/usr/bin/nsenter", "--target", Long.toString(holder.pid()), "--user", "--mount"));
+    /** The first process of each build's PID namespace, by its holder. */
+    private final Map<Long, Long> first = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * A command run in the build's namespaces as the owner: entered by the owner's uid (never root: a process of
+     * the build could trace root's nsenter while it is still root), root inside the build's user namespace only,
+     * in its PID namespace, with no network when {@code offline}.
+     */
+    private List<String> as(Process holder, boolean offline, List<String> cmd) {
+        List<String> c = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=" + owner.get(holder.pid()), "--regid=" + owner.get(holder.pid()),
+                "--clear-groups", "--no-new-privs", "--", "/usr/bin/nsenter", "--target", Long.toString(first.get(holder.pid())), "--user",
+                "--mount", "--pid"));
         if (offline) {
             c.add("--net");
         }
@@ -295,6 +344,9 @@ final class LocalBuilds implements AutoCloseable {
         c.addAll(cmd);
         return c;
     }
+
+    /** The owner's uid of each build, by its holder. */
+    private final Map<Long, Integer> owner = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The Dockerfile, read without following a link or opening anything but a small regular file. */
     static String dockerfile(Path p) throws ImageBuild.Failed, IOException {
@@ -313,36 +365,13 @@ final class LocalBuilds implements AutoCloseable {
         }
     }
 
-    /**
-     * The images a Dockerfile starts from ({@code FROM image [AS name]}), not {@code scratch} nor an earlier
-     * stage; an {@code ARG} in a FROM is refused (the image must be known before the build).
-     */
+    /** The images a Dockerfile starts from (the core's rule), a build argument in FROM refused as a failed build. */
     static Set<String> bases(String dockerfile) throws ImageBuild.Failed {
-        Set<String> stages = new java.util.HashSet<>();
-        Set<String> out = new LinkedHashSet<>();
-        for (String raw : dockerfile.replace("\\\n", " ").split("\n")) {
-            String line = raw.strip();
-            if (!line.regionMatches(true, 0, "FROM ", 0, 5)) {
-                continue;
-            }
-            List<String> words = new ArrayList<>(List.of(line.substring(5).strip().split("\\s+")));
-            words.removeIf(w -> w.startsWith("--platform"));
-            if (words.isEmpty()) {
-                continue;
-            }
-            String image = words.get(0);
-            if (image.contains("$")) {
-                throw new ImageBuild.Failed("FROM " + image + ": a build argument in FROM is not supported here (name the image)", "");
-            }
-            if (!image.equalsIgnoreCase("scratch") && !stages.contains(image.toLowerCase(java.util.Locale.ROOT))) {
-                out.add(image);
-            }
-            if (words.size() >= 3 && words.get(1).equalsIgnoreCase("AS")) {
-                stages.add(words.get(2).toLowerCase(java.util.Locale.ROOT));
-            }
+        try {
+            return dev.gpudev.core.Dockerfiles.bases(dockerfile);
+        } catch (IllegalArgumentException e) {
+            throw new ImageBuild.Failed(e.getMessage(), "");
         }
-        // a stage named after an image used before it is still that image; one named later is the stage
-        return out;
     }
 
     /** "the build failed at STEP 3/4: RUN false: exit status 1", from buildah's output. */
@@ -369,26 +398,6 @@ final class LocalBuilds implements AutoCloseable {
         String host = registry.replaceFirst(":\\d+$", "");
         return registry.equals(registry()) || host.equals("localhost") || host.startsWith("127.") || policy.insecure().contains(registry)
                 || policy.insecure().contains(host);
-    }
-
-    /** Whether the registry has this image already (an earlier build of the same hash). */
-    private boolean exists(String image) throws IOException {
-        Path empty = Files.createTempFile("gpudev-auth", ".json");
-        try {
-            Files.writeString(empty, "{}");
-            Process p = new ProcessBuilder(Sandbox.which("skopeo"), "inspect", "--raw", "--tls-verify=false", "--authfile", empty.toString(),
-                    "docker://" + image).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return false;
-            }
-            return p.exitValue() == 0;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        } finally {
-            Files.deleteIfExists(empty);
-        }
     }
 
     @Override
