@@ -4,8 +4,10 @@
 # own latency at that rate, and at a fixed rate (the original Python API's half peak, 730/s here), where
 # pgbench is measured twice more: beside the running server (its processor applies pgbench's commands too)
 # and with gpudev's processes frozen (SIGSTOP): PostgreSQL alone on this machine, the floor under any p99.
-#   bench/load.sh [SECONDS=20] [WORKERS=32] [--replicas N] [--fixed-rate R] [--busy N]
+#   bench/load.sh [SECONDS=20] [WORKERS=32] [--replicas N] [--fixed-rate R] [--busy N] [--prefill N]
 # --busy N runs N CPU-bound processes beside the server for the whole run (a busy CI or shared machine).
+# --prefill N puts N waiting reservations in the queue first (pgbench, what a submit writes) and waits for the
+# processor to plan them all: the run then starts on a deep queue (the server's memory is read at its end).
 # Starts its own server (simulated GPUs, a temporary data dir) on 127.0.0.1 and stops it at the end;
 # --replicas 2 adds a second processor (--role processor) on the same database; with the local backend only
 # one processor drives the machine (a lease), so the second stands by and takes over if the first dies;
@@ -18,11 +20,13 @@ POSITIONAL=()
 REPLICAS=1
 FIXED_RATE=730
 BUSY=0
+PREFILL=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --replicas) REPLICAS="$2"; shift 2 ;;
     --fixed-rate) FIXED_RATE="$2"; shift 2 ;;
     --busy) BUSY="$2"; shift 2 ;;
+    --prefill) PREFILL="$2"; shift 2 ;;
     *) POSITIONAL+=("$1"); shift ;;
   esac
 done
@@ -70,6 +74,20 @@ if [ "$REPLICAS" -gt 1 ]; then
   done
   sleep 5
   echo "== $REPLICAS processors on one database"
+fi
+
+if [ "$PREFILL" -gt 0 ]; then
+  echo "== prefill: $PREFILL waiting reservations, then the processor plans them"
+  # (its own users: the load's come later)
+  PF_USERS=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "insert into api_users (username) select 'prefill-' || g
+    from generate_series(1, 64) g on conflict do nothing; select max(user_id) from api_users" | tail -1)
+  pgbench -h "$PG_HOST" -p "$PG_PORT" -U postgres -n -c 8 -j 2 -t $((PREFILL / 8)) -D users="$PF_USERS" -f "$ROOT/bench/submit.sql" gpudev 2>&1 | grep -E "^(tps|pgbench: error)" || true
+  for _ in $(seq 1 600); do
+    LEFT=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select count(*) from reservations where status = 'queued' and queue_position is null")
+    [ "$LEFT" = 0 ] && break
+    sleep 1
+  done
+  echo "prefilled: $(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select count(*) from reservations where status = 'queued'") waiting, $LEFT not planned yet"
 fi
 
 CKPT_START=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d gpudev -Atc "select num_timed + num_requested from pg_stat_checkpointer")

@@ -214,11 +214,12 @@ final class LocalBuilds implements AutoCloseable {
                 throw new ImageBuild.Failed(failedStep(out, f.getMessage()), out);
             }
             List<String> push = new ArrayList<>(buildah);
-            push.addAll(List.of("push", "--quiet", "--remove-signatures", "--tls-verify=false", "--digestfile", INSIDE + "/tmp/digest",
-                    "localhost/gpudev-build:latest", "docker://" + image));
+            push.addAll(List.of("push", "--quiet", "--remove-signatures", "--tls-verify=false", "localhost/gpudev-build:latest",
+                    "docker://" + image));
             Tools.run(as(holder, false, push), env, logFile, until, "pushing the image", root);
-            // pulled by its digest, never by its tag: whoever could push to the registry cannot put other content under it
-            String digest = small(work.resolve("tmp/digest"));
+            // pulled by its digest, never by its tag: whoever could push to the registry cannot put other content under it.
+            // Asked of the registry by the server (a file the build wrote could be a FIFO by now: its processes still run)
+            String digest = digestOf(image);
             if (!digest.matches("sha256:[0-9a-f]{64}")) {
                 throw new ImageBuild.Failed("the build's push gave no digest", logTail(logFile));
             }
@@ -256,13 +257,29 @@ final class LocalBuilds implements AutoCloseable {
         }
     }
 
-    /** A small file the owner's build wrote, read without following a link or blocking on a FIFO. */
-    private static String small(Path p) throws IOException {
-        if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) || Files.size(p) > 4096) {
+    /** The manifest digest the registry has for an image (skopeo, by the server: no credentials, 30 s at most). */
+    private static String digestOf(String image) throws IOException {
+        Path empty = Files.createTempFile("gpudev-auth", ".json");
+        Path out = Files.createTempFile("gpudev-digest", ".txt");
+        try {
+            Files.writeString(empty, "{}");
+            ProcessBuilder pb = new ProcessBuilder(Sandbox.which("skopeo"), "inspect", "--tls-verify=false", "--authfile", empty.toString(),
+                    "--format", "{{.Digest}}", "docker://" + image).redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .redirectOutput(out.toFile());
+            pb.environment().clear();
+            pb.environment().put("PATH", "/usr/bin:/bin");
+            Process p = pb.start();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "";
+            }
+            return p.exitValue() == 0 ? Tools.tail(out, 4096).strip() : "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return "";
-        }
-        try (var ch = Files.newByteChannel(p, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
-            return new String(Channels.newInputStream(ch).readNBytes(4096), StandardCharsets.UTF_8).strip();
+        } finally {
+            Files.deleteIfExists(empty);
+            Files.deleteIfExists(out);
         }
     }
 
