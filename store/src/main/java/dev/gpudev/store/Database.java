@@ -87,10 +87,18 @@ public final class Database implements AutoCloseable {
                 c.commit();
                 return result;
             } catch (SQLException | RuntimeException e) {
-                c.rollback();
+                try {
+                    c.rollback();
+                } catch (SQLException gone) {
+                    e.addSuppressed(gone); // a connection that broke: what broke it is the error (a 503, not "connection is closed")
+                }
                 throw e;
             } finally {
-                c.setAutoCommit(true);
+                try {
+                    c.setAutoCommit(true);
+                } catch (SQLException gone) {
+                    // a broken connection: the pool drops it
+                }
             }
         } catch (SQLException e) {
             throw new StoreException("database error: " + e.getMessage(), e);

@@ -76,7 +76,9 @@ public final class GroupCommit implements AutoCloseable {
         } catch (TimeoutException e) {
             // It may still be written; the caller is told what a timed-out transaction tells it (an idempotent
             // retry finds it).
-            throw new StoreException("database error: no commit within " + deadlineMillis + " ms", e);
+            // the database is not answering (a restart, a saturated disk): said as unavailable, like a connection timeout
+            throw new StoreException("database error: no commit within " + deadlineMillis + " ms",
+                    new java.sql.SQLTransientConnectionException("no commit within " + deadlineMillis + " ms", "08006", e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreException("database error: interrupted while waiting for the commit", e);
@@ -133,10 +135,15 @@ public final class GroupCommit implements AutoCloseable {
                     c.commit();
                     return true;
                 } catch (SQLException | RuntimeException e) {
-                    if (lostConnection(e)) {
-                        throw e;
+                    if (lostConnection(e) || closed(c)) {
+                        // every unit's outcome is unknown, as one transaction's would be: said as the database being away
+                        throw new java.sql.SQLTransientConnectionException("the database connection was lost: " + e.getMessage(), "08006", e);
                     }
-                    c.rollback();
+                    try {
+                        c.rollback();
+                    } catch (SQLException gone) {
+                        throw new java.sql.SQLTransientConnectionException("the database connection was lost: " + gone.getMessage(), "08006", gone);
+                    }
                     return false;
                 } finally {
                     try {
@@ -157,26 +164,49 @@ public final class GroupCommit implements AutoCloseable {
                 complete(batch.get(i), results.get(i));
             }
         } else {
+            StoreException away = null;
             for (Unit<?> u : batch) {
-                alone(u);
+                if (away != null) {
+                    u.answer().completeExceptionally(away); // the database went away meanwhile: never one by one into it
+                    continue;
+                }
+                away = alone(u);
             }
         }
     }
 
+    private static boolean closed(Connection c) {
+        try {
+            return c.isClosed();
+        } catch (SQLException e) {
+            return true;
+        }
+    }
+
+    /** The database went away (a connection error, a shutdown or crash of the server): not one unit's fault. */
     private static boolean lostConnection(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException s && s.getSQLState() != null && s.getSQLState().startsWith("08")) {
+            if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.sql.SQLNonTransientConnectionException) {
+                return true;
+            }
+            if (t instanceof SQLException s && s.getSQLState() != null && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P0"))) {
                 return true;
             }
         }
         return false;
     }
 
-    private <T> void alone(Unit<T> u) {
+    /** Runs one unit in a transaction of its own; the error when the database went away, else null. */
+    private <T> StoreException alone(Unit<T> u) {
         try {
             u.answer().complete(db.inTransaction(u.work()));
+            return null;
+        } catch (StoreException e) {
+            u.answer().completeExceptionally(e);
+            return e.isUnavailable() ? e : null;
         } catch (RuntimeException e) {
             u.answer().completeExceptionally(e);
+            return null;
         }
     }
 
