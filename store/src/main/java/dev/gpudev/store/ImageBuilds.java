@@ -49,9 +49,10 @@ public final class ImageBuilds {
         }
     }
 
-    /** How many contexts a user sent that are not built (yet, or ever). */
+    /** How many contexts a user sent that are neither built nor failed (waiting to be asked for, or building). */
     public int unbuiltOf(Connection c, long userId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("select count(*) from image_builds where uploaded_by = ? and image is null")) {
+        try (PreparedStatement ps = c.prepareStatement(
+                "select count(*) from image_builds where uploaded_by = ? and image is null and failure is null")) {
             ps.setLong(1, userId);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();

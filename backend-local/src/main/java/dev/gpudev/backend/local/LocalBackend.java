@@ -136,7 +136,8 @@ public final class LocalBackend implements Backend {
         Optional<Cgroups> cgroups = sandbox instanceof Sandbox.Bubblewrap ? Cgroups.forScope(scope(dataDir)) : Optional.empty();
         this.images = new Images(new Images.Settings(dataDir.resolve("images"), settings.images().cacheBytes(), settings.images().allowed(),
                 settings.images().insecure(), settings.images().pullDeadline()));
-        this.builds = new LocalBuilds(dataDir, uidBase(), settings.images(), settings.images().buildRegistry(), settings.images().buildDeadline());
+        this.builds = new LocalBuilds(dataDir, uidBase(), settings.images(), settings.images().buildRegistry(), settings.images().buildDeadline(),
+                cgroups);
         this.context = new LocalEnvironment.Context(dataDir, sandbox, cgroups, settings, capacity, disks, images);
         adoptAll();
         this.quota = new HomeQuota(sandbox.isolates() ? settings.homeQuotaBytes() : 0, settings.quotaCheckEvery(), uidBase(),

@@ -47,7 +47,15 @@ final class LocalBuilds implements AutoCloseable {
     private Process registry;
     private String registryAddress;
 
-    LocalBuilds(Path dataDir, int uidBase, LocalBackend.ImagePolicy policy, String externalRegistry, Duration deadline) {
+    /** Where the server may make control groups: each build gets one (its memory and processes bounded, all of it ended at its end). */
+    private final java.util.Optional<Cgroups> cgroups;
+    /** A build's memory and processes, at most. */
+    static final long BUILD_MEMORY = 8L << 30;
+    static final int BUILD_PROCESSES = 4096;
+
+    LocalBuilds(Path dataDir, int uidBase, LocalBackend.ImagePolicy policy, String externalRegistry, Duration deadline,
+                java.util.Optional<Cgroups> cgroups) {
+        this.cgroups = cgroups;
         this.root = dataDir.resolve("builds");
         this.uidBase = uidBase;
         this.policy = policy;
@@ -159,6 +167,7 @@ final class LocalBuilds implements AutoCloseable {
         Path work = null;
         Process holder = null;
         Path logFile = null;
+        Cgroups.Group group = null;
         try {
             String image = imageOf(b);
             Files.createDirectories(root);
@@ -174,8 +183,14 @@ final class LocalBuilds implements AutoCloseable {
                 Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
                 Files.setAttribute(p, "unix:gid", uid, LinkOption.NOFOLLOW_LINKS);
             }
-            holder = holder(work, uid);
+            if (cgroups.isPresent()) {
+                group = cgroups.get().create("build-" + b.tag().substring(7, 23), BUILD_MEMORY, BUILD_PROCESSES);
+            }
+            holder = holder(work, uid, group);
             owner.put(holder.pid(), uid);
+            if (group != null) {
+                groups.put(holder.pid(), group);
+            }
             Map<String, String> env = new HashMap<>(Map.of("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", "HOME", INSIDE, "TMPDIR", INSIDE + "/tmp",
                     "BUILDAH_ISOLATION", "chroot", "STORAGE_DRIVER", "vfs"));
             // the context, unpacked by its owner (never by root: its links and names are theirs)
@@ -247,9 +262,13 @@ final class LocalBuilds implements AutoCloseable {
                     log.warn("the build's processes did not end at once: {}", e.toString());
                 }
             }
+            if (group != null) {
+                Cgroups.kill(group); // whatever of the build is left, wherever it went
+            }
             if (holder != null) {
                 first.remove(holder.pid());
                 owner.remove(holder.pid());
+                groups.remove(holder.pid());
             }
             if (work != null) {
                 Images.deleteQuietly(work);
@@ -296,12 +315,14 @@ final class LocalBuilds implements AutoCloseable {
      * setgroups, which buildah's RUN needs), a mount namespace where the build's folder is at {@link #INSIDE},
      * and a network namespace with nothing in it (entered only for the build itself).
      */
-    private Process holder(Path work, int uid) throws IOException {
+    private Process holder(Path work, int uid, Cgroups.Group group) throws IOException {
         // Made by the owner's uid, never by root: root only writes the maps from outside, and binds the folder in.
         // A PID namespace of its own: its first process (the sleep) takes every process of the build with it.
-        ProcessBuilder pb = new ProcessBuilder("/usr/bin/setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--no-new-privs",
+        List<String> cmd = List.of("/usr/bin/setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--no-new-privs",
                 "--", "/usr/bin/unshare", "--user", "--mount", "--net", "--pid", "--fork", "--kill-child", "--propagation", "private", "--",
-                "/usr/bin/sleep", "infinity").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+                "/usr/bin/sleep", "infinity");
+        ProcessBuilder pb = new ProcessBuilder(group == null ? cmd : Cgroups.joining(group, cmd)).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().clear();
         Process h = pb.start();
         long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -359,8 +380,12 @@ final class LocalBuilds implements AutoCloseable {
         }
         c.addAll(List.of("--setuid", "0", "--setgid", "0", "--"));
         c.addAll(cmd);
-        return c;
+        Cgroups.Group group = groups.get(holder.pid());
+        return group == null ? c : Cgroups.joining(group, c);
     }
+
+    /** Each build's control group, by its holder. */
+    private final Map<Long, Cgroups.Group> groups = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The owner's uid of each build, by its holder. */
     private final Map<Long, Integer> owner = new java.util.concurrent.ConcurrentHashMap<>();

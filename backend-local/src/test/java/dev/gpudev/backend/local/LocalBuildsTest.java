@@ -87,16 +87,23 @@ class LocalBuildsTest {
                 FROM %s
                 COPY hello.txt /etc/hello.txt
                 RUN echo built-by-run > /etc/built && cat /proc/self/uid_map > /etc/uid-map && (wget -q -T 2 http://%s/v2/ -O /dev/null && echo online || echo offline) > /etc/network
+                RUN (cat /proc/self/cgroup > /etc/cgroup || true) && (sleep 321 > /dev/null 2>&1 &) && echo left a process behind
                 ENV GREETING=from-the-dockerfile
                 """.formatted(base, registry.address()), Map.of("hello.txt", "from the context\n"));
         var built = b.build(build);
         assertFalse(built.reused());
         assertTrue(built.image().matches(java.util.regex.Pattern.quote(registry.address()) + "/gpudev/builds@sha256:[0-9a-f]{64}"),
                 "pulled by its digest, never by a tag anyone could push over: " + built.image());
-        assertTrue(built.log().contains("STEP 3/4: RUN"), built.log());
+        assertTrue(built.log().contains("STEP 3/5: RUN"), built.log());
+        assertTrue(ProcessHandle.allProcesses().noneMatch(h -> h.info().commandLine().orElse("").contains("sleep 321")),
+                "what a RUN left running ended with the build");
         var spec = LocalImagesTest.spec("gpudev-built-a", built.image());
         LocalImagesTest.ensureUntilMade(b, spec);
         String out = LocalImagesTest.runIn(b, spec.name(), "cat /etc/hello.txt /etc/built /etc/network; echo \"[$GREETING]\"; cat /etc/uid-map");
+        if (Cgroups.forScope(LocalBackend.scope(dataDir)).isPresent()) {
+            String cgroup = LocalImagesTest.runIn(b, spec.name(), "cat /etc/cgroup");
+            assertTrue(cgroup.contains("/build-"), "the build ran in a control group of its own (memory, processes): " + cgroup);
+        }
         List<String> lines = out.lines().map(String::strip).toList();
         assertEquals(List.of("from the context", "built-by-run", "offline", "[from-the-dockerfile]"), lines.subList(0, 4), out);
         var sandbox = (Sandbox.Bubblewrap) Sandbox.detect();
