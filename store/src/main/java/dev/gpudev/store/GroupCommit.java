@@ -3,8 +3,6 @@ package dev.gpudev.store;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -123,77 +121,42 @@ public final class GroupCommit implements AutoCloseable {
             alone(batch.getFirst());
             return;
         }
-        List<Object> results = new ArrayList<>(batch.size());
-        boolean together;
+        List<Object> results;
         try {
-            together = db.query(c -> {
-                c.setAutoCommit(false);
-                try {
-                    for (Unit<?> u : batch) {
-                        results.add(u.work().apply(c));
-                    }
-                    c.commit();
-                    return true;
-                } catch (SQLException | RuntimeException e) {
-                    if (lostConnection(e) || closed(c)) {
-                        // every unit's outcome is unknown, as one transaction's would be: said as the database being away
-                        throw new java.sql.SQLTransientConnectionException("the database connection was lost: " + e.getMessage(), "08006", e);
-                    }
-                    try {
-                        c.rollback();
-                    } catch (SQLException gone) {
-                        throw new java.sql.SQLTransientConnectionException("the database connection was lost: " + gone.getMessage(), "08006", gone);
-                    }
-                    return false;
-                } finally {
-                    try {
-                        c.setAutoCommit(true);
-                    } catch (SQLException ignored) {
-                        // a broken connection: the pool drops it
-                    }
+            // one transaction (Database's: rolled back when anything in it throws, what broke a connection kept as the error)
+            results = db.inTransaction(c -> {
+                List<Object> out = new ArrayList<>(batch.size());
+                for (Unit<?> u : batch) {
+                    out.add(u.work().apply(c));
                 }
+                return out;
             });
         } catch (StoreException e) {
-            for (Unit<?> u : batch) {
-                u.answer().completeExceptionally(e);
+            if (e.isUnavailable()) {
+                // every unit's outcome is unknown, as one transaction's would be: all of them are told the database is away
+                for (Unit<?> u : batch) {
+                    u.answer().completeExceptionally(e);
+                }
+                return;
             }
-            return;
+            results = null;
+        } catch (RuntimeException oneUnitsOwn) {
+            results = null;
         }
-        if (together) {
+        if (results != null) {
             for (int i = 0; i < batch.size(); i++) {
                 complete(batch.get(i), results.get(i));
             }
-        } else {
-            StoreException away = null;
-            for (Unit<?> u : batch) {
-                if (away != null) {
-                    u.answer().completeExceptionally(away); // the database went away meanwhile: never one by one into it
-                    continue;
-                }
-                away = alone(u);
-            }
+            return;
         }
-    }
-
-    private static boolean closed(Connection c) {
-        try {
-            return c.isClosed();
-        } catch (SQLException e) {
-            return true;
-        }
-    }
-
-    /** The database went away (a connection error, a shutdown or crash of the server): not one unit's fault. */
-    private static boolean lostConnection(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.sql.SQLNonTransientConnectionException) {
-                return true;
+        StoreException away = null;
+        for (Unit<?> u : batch) {
+            if (away != null) {
+                u.answer().completeExceptionally(away); // the database went away meanwhile: never one by one into it
+                continue;
             }
-            if (t instanceof SQLException s && s.getSQLState() != null && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P0"))) {
-                return true;
-            }
+            away = alone(u);
         }
-        return false;
     }
 
     /** Runs one unit in a transaction of its own; the error when the database went away, else null. */
