@@ -24,8 +24,14 @@ public final class Dockerfiles {
     private Dockerfiles() {
     }
 
-    /** The Dockerfile at the top of a gzip'd tar; IllegalArgumentException in words when there is none or it is too large. */
+    /**
+     * The Dockerfile at the top of a gzip'd tar, as unpacking it leaves it: the last entry of that name wins (an
+     * earlier one is overwritten), and it must be a regular file. IllegalArgumentException in words when there is
+     * none, it is not a file, or it is too large.
+     */
     public static String dockerfileOf(byte[] gzippedTar) {
+        String found = null;
+        boolean regular = false;
         try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(gzippedTar))) {
             long read = 0;
             byte[] header = new byte[512];
@@ -39,24 +45,31 @@ public final class Dockerfiles {
                     break;
                 }
                 String prefix = field(header, 345, 155);
-                String full = (prefix.isEmpty() ? "" : prefix + "/") + name;
-                long size = Long.parseLong(field(header, 124, 12).trim().isEmpty() ? "0" : field(header, 124, 12).trim(), 8);
+                String full = ((prefix.isEmpty() ? "" : prefix + "/") + name).replaceFirst("^(\\./|/)+", "");
+                String sizeField = field(header, 124, 12).trim();
+                long size = sizeField.isEmpty() ? 0 : Long.parseLong(sizeField, 8);
                 long padded = (size + 511) / 512 * 512;
                 char type = (char) header[156];
-                if ((type == '0' || type == 0) && (full.equals("Dockerfile") || full.equals("./Dockerfile"))) {
-                    if (size > MAX_DOCKERFILE) {
+                if (full.equals("Dockerfile")) {
+                    regular = type == '0' || type == 0;
+                    if (regular && size > MAX_DOCKERFILE) {
                         throw new IllegalArgumentException("the Dockerfile is larger than 512 KB");
                     }
-                    byte[] b = in.readNBytes((int) size);
-                    return new String(b, StandardCharsets.UTF_8);
+                    found = regular ? new String(in.readNBytes((int) size), StandardCharsets.UTF_8) : null;
+                    in.skipNBytes(regular ? padded - size : padded);
+                } else {
+                    in.skipNBytes(padded);
                 }
-                in.skipNBytes(padded);
                 read += padded;
             }
         } catch (IOException | NumberFormatException e) {
             throw new IllegalArgumentException("the build's context is not a gzip'd tar: " + e.getMessage());
         }
-        throw new IllegalArgumentException("the build's context has no Dockerfile at its top");
+        if (found == null) {
+            throw new IllegalArgumentException(regular ? "the build's context has no Dockerfile at its top"
+                    : "the build's context has no Dockerfile at its top (a regular file, not a link)");
+        }
+        return found;
     }
 
     private static String field(byte[] h, int at, int len) {
