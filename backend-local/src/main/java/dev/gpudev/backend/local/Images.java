@@ -6,16 +6,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -26,7 +21,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Container images as root file systems for the local backend's boxes. An image is pulled with
@@ -43,12 +37,6 @@ import java.util.concurrent.TimeUnit;
 final class Images implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Images.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** Paths the box mounts over: made in every root file system, as real directories. */
-    static final List<String> MOUNT_DIRS = List.of("dev", "proc", "tmp", "home", "run", "etc", "var", "var/tmp", ".gpudev",
-            ".gpudev/host", ".gpudev/host/usr", ".gpudev/host/lib", ".gpudev/host/lib64", ".gpudev/run");
-    /** Files the box mounts over: made as real, empty files where the image has none. */
-    static final List<String> MOUNT_FILES = List.of("etc/passwd", "etc/group", "etc/resolv.conf", "etc/hosts");
-
     /**
      * @param cache        where unpacked images live
      * @param maxBytes     the cache's size; 0: no bound
@@ -110,14 +98,6 @@ final class Images implements AutoCloseable {
         return missing.isEmpty() ? null : String.join(" and ", missing);
     }
 
-    static String registryOf(String reference) {
-        return dev.gpudev.core.ImageRef.registryOf(reference);
-    }
-
-    static String refused(String reference, List<String> allowed) {
-        return dev.gpudev.core.ImageRef.refused(reference, allowed);
-    }
-
     /** The platform's own registry (where builds are pushed): always allowed, spoken to over plain HTTP. */
     private volatile String trusted;
 
@@ -126,14 +106,14 @@ final class Images implements AutoCloseable {
     }
 
     private boolean trusted(String reference) {
-        return trusted != null && !dev.gpudev.core.ImageRef.local(reference) && registryOf(reference).equals(trusted);
+        return trusted != null && !dev.gpudev.core.ImageRef.local(reference) && dev.gpudev.core.ImageRef.registryOf(reference).equals(trusted);
     }
 
     /** Where the image stands; starts its pull (for this owner) when it is neither cached nor under way. Never blocks. */
     synchronized State prepare(String reference, long owner) {
-        String why = trusted(reference) ? null : refused(reference, settings.allowed());
+        String why = trusted(reference) ? null : dev.gpudev.core.ImageRef.refused(reference, settings.allowed());
         if (why == null && !trusted(reference)) {
-            why = local(reference, settings);
+            why = local(reference, settings.allowed(), settings.insecure());
         }
         if (why != null) {
             return new State.Failed(why);
@@ -177,19 +157,26 @@ final class Images implements AutoCloseable {
      * the machine's own services for a tenant. Only those the admin named (--allowed-registries or
      * --insecure-registries, as host or host:port) may be.
      */
-    static String local(String reference, Settings settings) {
+    static String local(String reference, List<String> allowed, Set<String> insecure) {
         if (dev.gpudev.core.ImageRef.local(reference)) {
             return null; // a folder the admin allowed
         }
-        String registry = registryOf(reference);
+        String registry = dev.gpudev.core.ImageRef.registryOf(reference);
         String host = registry.replaceFirst(":\\d+$", "");
         boolean loopback = host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]") || host.equals("0.0.0.0");
         if (!loopback) {
             return null;
         }
-        boolean named = settings.allowed().contains(registry) || settings.insecure().contains(registry) || settings.insecure().contains(host);
+        boolean named = allowed.contains(registry) || insecure.contains(registry) || insecure.contains(host);
         return named ? null : "images from " + registry + " (this machine) are not allowed here: the admin allows a local registry with"
                 + " --insecure-registries " + host;
+    }
+
+    /** Whether a registry is spoken to over plain HTTP: one on this machine's loopback, or one the admin named insecure. */
+    static boolean plainHttp(String reference, Set<String> insecure) {
+        String registry = dev.gpudev.core.ImageRef.registryOf(reference);
+        String host = registry.replaceFirst(":\\d+$", "");
+        return host.equals("localhost") || host.startsWith("127.") || insecure.contains(registry) || insecure.contains(host);
     }
 
     /** The image an environment used before a restart, when it is still in the cache (no pull). */
@@ -232,11 +219,9 @@ final class Images implements AutoCloseable {
                     "--src-authfile", noAuth.toString()));
             String source = reference.startsWith("oci:") || reference.startsWith("oci-archive:") ? reference
                     : "docker://" + reference.replaceFirst("^docker://", "");
-            String registry = registryOf(reference);
+            String registry = dev.gpudev.core.ImageRef.registryOf(reference);
             String host = registry.split(":")[0];
-            if (trusted(reference) || local(reference, settings) == null && !dev.gpudev.core.ImageRef.local(reference)
-                    && (host.equals("localhost") || host.startsWith("127.") || settings.insecure().contains(registry)
-                    || settings.insecure().contains(host))) {
+            if (trusted(reference) || !dev.gpudev.core.ImageRef.local(reference) && plainHttp(reference, settings.insecure())) {
                 copy.add("--src-tls-verify=false");
             }
             copy.addAll(List.of(source, "oci:" + work.resolve("layout") + ":image"));
@@ -250,8 +235,8 @@ final class Images implements AutoCloseable {
                 Path bundle = work.resolve("bundle");
                 Tools.run(List.of(Sandbox.which("umoci"), "unpack", "--rootless", "--image", work.resolve("layout") + ":image", bundle.toString()),
                         Tools.cleanEnv(work), work.resolve("tool.log"), deadline, "unpacking " + reference, work);
-                makeSafe(bundle.resolve("rootfs"));
-                Files.writeString(bundle.resolve("size"), Long.toString(sizeOf(bundle.resolve("rootfs"))));
+                ImageFiles.makeSafe(bundle.resolve("rootfs"));
+                Files.writeString(bundle.resolve("size"), Long.toString(ImageFiles.sizeOf(bundle.resolve("rootfs"))));
                 synchronized (this) { // against eviction, and another reference of the same digest
                     if (!Files.isDirectory(dir.resolve("rootfs"), LinkOption.NOFOLLOW_LINKS)) {
                         try {
@@ -278,52 +263,9 @@ final class Images implements AutoCloseable {
             return new State.Failed("could not prepare image " + reference + ": " + e.getMessage());
         } finally {
             if (work != null) {
-                deleteQuietly(work);
+                ImageFiles.deleteQuietly(work);
             }
         }
-    }
-
-    /**
-     * The root file system as the box may mount it: no setuid or setgid file (the box has no new privileges
-     * anyway; this is the second wall), and every mount point a real directory or file of its own, never a
-     * link into somewhere else. Only here, before anyone runs anything in it, and never following a link.
-     */
-    static void makeSafe(Path rootfs) throws IOException {
-        if (!Files.isDirectory(rootfs, LinkOption.NOFOLLOW_LINKS)) {
-            throw new IOException("the image has no root file system");
-        }
-        Files.walkFileTree(rootfs, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                if (attrs.isRegularFile()) {
-                    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
-                    var mode = (Integer) Files.getAttribute(file, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-                    if ((mode & 06000) != 0) {
-                        Files.setPosixFilePermissions(file, perms); // setPosixFilePermissions writes the nine bits only
-                    }
-                }
-                return FileVisitResult.CONTINUE;
-            }
-        });
-        for (String d : MOUNT_DIRS) {
-            Path p = rootfs.resolve(d);
-            if (Files.isSymbolicLink(p) || Files.exists(p, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                deleteQuietly(p);
-            }
-            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-                Files.createDirectory(p);
-            }
-        }
-        for (String f : MOUNT_FILES) {
-            Path p = rootfs.resolve(f);
-            if (Files.isSymbolicLink(p) || Files.exists(p, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                deleteQuietly(p);
-            }
-            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-                Files.createFile(p);
-            }
-        }
-        Files.setPosixFilePermissions(rootfs.resolve("tmp"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
     }
 
     /** What the image's config (umoci writes it as the bundle's config.json) says of its environment. */
@@ -346,89 +288,8 @@ final class Images implements AutoCloseable {
             cwd = process.path("cwd").asText(null);
         }
         Path rootfs = dir.resolve("rootfs");
-        String shell = executable(rootfs, "bin/bash") ? "/bin/bash" : "/bin/sh";
+        String shell = ImageFiles.executable(rootfs, "bin/bash") ? "/bin/bash" : "/bin/sh";
         return new Image(reference, digest, rootfs, env, cwd, shell);
-    }
-
-    /** Whether the image has this program, following its links only inside the image (each part of the path). */
-    static boolean executable(Path rootfs, String path) {
-        Path p = resolveInside(rootfs, path);
-        return p != null && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS);
-    }
-
-    /**
-     * A path of the image resolved as the image would (links relative to its root, at every part), never
-     * leaving it; null when it cannot be (too many links, a part that is not there).
-     */
-    static Path resolveInside(Path rootfs, String path) {
-        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
-        for (String part : path.split("/")) {
-            if (!part.isEmpty()) {
-                todo.addLast(part);
-            }
-        }
-        List<String> at = new ArrayList<>();
-        int links = 0;
-        while (!todo.isEmpty()) {
-            String part = todo.removeFirst();
-            if (part.equals(".")) {
-                continue;
-            }
-            if (part.equals("..")) {
-                if (!at.isEmpty()) {
-                    at.removeLast();
-                }
-                continue;
-            }
-            Path here = rootfs;
-            for (String a : at) {
-                here = here.resolve(a);
-            }
-            Path next = here.resolve(part);
-            if (Files.isSymbolicLink(next)) {
-                if (++links > 16) {
-                    return null;
-                }
-                try {
-                    String target = Files.readSymbolicLink(next).toString();
-                    List<String> rest = new ArrayList<>(todo);
-                    todo.clear();
-                    if (target.startsWith("/")) {
-                        at.clear();
-                    }
-                    for (String t : target.split("/")) {
-                        if (!t.isEmpty()) {
-                            todo.addLast(t);
-                        }
-                    }
-                    todo.addAll(rest);
-                } catch (IOException e) {
-                    return null;
-                }
-                continue;
-            }
-            if (!Files.exists(next, LinkOption.NOFOLLOW_LINKS)) {
-                return null;
-            }
-            at.add(part);
-        }
-        Path out = rootfs;
-        for (String a : at) {
-            out = out.resolve(a);
-        }
-        return out;
-    }
-
-    private static long sizeOf(Path dir) throws IOException {
-        long[] total = {0};
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                total[0] += attrs.size();
-                return FileVisitResult.CONTINUE;
-            }
-        });
-        return total[0];
     }
 
     /** Least recently used first, until the cache fits; never an image in use, nor the one just made. */
@@ -452,7 +313,7 @@ final class Images implements AutoCloseable {
             }
             total -= recordedSize(d);
             byReference.values().removeIf(s -> s instanceof State.Ready r && r.image().digest().equals(digest));
-            deleteQuietly(d);
+            ImageFiles.deleteQuietly(d);
             log.info("image {} left the cache (least recently used)", digest);
         }
     }
@@ -479,38 +340,6 @@ final class Images implements AutoCloseable {
             Files.setLastModifiedTime(image.rootfs().getParent(), FileTime.fromMillis(System.currentTimeMillis()));
         } catch (IOException e) {
             // only its place in the order
-        }
-    }
-
-    static void deleteQuietly(Path p) {
-        try {
-            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                // write permission first: an image may have read-only directories
-                Files.walkFileTree(p, new SimpleFileVisitor<>() {
-                    @Override
-                    public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                        dir.toFile().setWritable(true, true);
-                        dir.toFile().setExecutable(true, true);
-                        return FileVisitResult.CONTINUE;
-                    }
-
-                    @Override
-                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                        Files.delete(file);
-                        return FileVisitResult.CONTINUE;
-                    }
-
-                    @Override
-                    public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                        Files.delete(dir);
-                        return FileVisitResult.CONTINUE;
-                    }
-                });
-            } else {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            log.warn("could not remove {}: {}", p, e.getMessage());
         }
     }
 

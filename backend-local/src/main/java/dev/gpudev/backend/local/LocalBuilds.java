@@ -17,7 +17,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -199,9 +198,9 @@ final class LocalBuilds implements AutoCloseable {
             String dockerfile = dockerfile(work.resolve("ctx/Dockerfile"));
             Set<String> bases = bases(dockerfile);
             for (String base : bases) {
-                String why = Images.refused(base, policy.allowed());
+                String why = dev.gpudev.core.ImageRef.refused(base, policy.allowed());
                 if (why == null) {
-                    why = Images.local(base, new Images.Settings(root, 0, policy.allowed(), policy.insecure(), deadline));
+                    why = Images.local(base, policy.allowed(), policy.insecure());
                 }
                 if (why != null && !base.startsWith(registry() + "/")) {
                     throw new ImageBuild.Failed("the build's FROM " + base + " is refused: " + why, "");
@@ -271,7 +270,7 @@ final class LocalBuilds implements AutoCloseable {
                 groups.remove(holder.pid());
             }
             if (work != null) {
-                Images.deleteQuietly(work);
+                ImageFiles.deleteQuietly(work);
             }
         }
     }
@@ -436,10 +435,7 @@ final class LocalBuilds implements AutoCloseable {
     }
 
     private boolean insecure(String reference) throws IOException {
-        String registry = Images.registryOf(reference);
-        String host = registry.replaceFirst(":\\d+$", "");
-        return registry.equals(registry()) || host.equals("localhost") || host.startsWith("127.") || policy.insecure().contains(registry)
-                || policy.insecure().contains(host);
+        return dev.gpudev.core.ImageRef.registryOf(reference).equals(registry()) || Images.plainHttp(reference, policy.insecure());
     }
 
     @Override

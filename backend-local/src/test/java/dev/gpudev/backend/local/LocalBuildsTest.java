@@ -48,7 +48,7 @@ class LocalBuildsTest {
             registry.close();
         }
         if (work != null) {
-            Images.deleteQuietly(work);
+            ImageFiles.deleteQuietly(work);
         }
     }
 
