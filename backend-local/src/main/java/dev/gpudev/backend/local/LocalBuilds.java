@@ -6,7 +6,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -43,8 +42,7 @@ final class LocalBuilds implements AutoCloseable {
     private final LocalBackend.ImagePolicy policy;
     private final String externalRegistry;
     private final Duration deadline;
-    private Process registry;
-    private String registryAddress;
+    private LocalRegistry registry;
 
     /** Where the server may make control groups: each build gets one (its memory and processes bounded, all of it ended at its end). */
     private final java.util.Optional<Cgroups> cgroups;
@@ -83,64 +81,11 @@ final class LocalBuilds implements AutoCloseable {
         if (externalRegistry != null) {
             return externalRegistry;
         }
-        if (registry != null && registry.isAlive()) {
-            return registryAddress;
+        if (registry == null || !registry.alive()) {
+            registry = LocalRegistry.start(root.getParent().resolve("registry"));
+            log.info("the platform's image registry listens on {}", registry.address());
         }
-        Path dir = root.getParent().resolve("registry");
-        Files.createDirectories(dir.resolve("storage"));
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-        // the port it had before, when it can (built images are named by it)
-        Path portFile = dir.resolve("port");
-        int port = 0;
-        try {
-            port = Integer.parseInt(Files.readString(portFile).trim());
-            try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
-                // free
-            }
-        } catch (IOException | NumberFormatException e) {
-            port = 0;
-        }
-        if (port == 0) {
-            try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-                port = s.getLocalPort();
-            }
-        }
-        Files.writeString(portFile, Integer.toString(port));
-        Path config = dir.resolve("config.yml");
-        Files.writeString(config, """
-                version: 0.1
-                log:
-                  level: warn
-                storage:
-                  filesystem:
-                    rootdirectory: %s
-                http:
-                  addr: 127.0.0.1:%d
-                """.formatted(dir.resolve("storage"), port));
-        ProcessBuilder pb = new ProcessBuilder(Sandbox.which("docker-registry"), "serve", config.toString()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("registry.log").toFile()));
-        pb.environment().clear();
-        pb.environment().put("PATH", "/usr/bin:/bin");
-        registry = pb.start();
-        registryAddress = "127.0.0.1:" + port;
-        long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < until) {
-            try (var sock = new java.net.Socket("127.0.0.1", port)) {
-                log.info("the platform's image registry listens on {} (its images in {})", registryAddress, dir.resolve("storage"));
-                return registryAddress;
-            } catch (IOException notYet) {
-                if (!registry.isAlive()) {
-                    break;
-                }
-                try {
-                    Thread.sleep(50);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-        }
-        throw new IOException("the platform's image registry did not start: " + Tools.tail(dir.resolve("registry.log"), 1000).strip());
+        return registry.address();
     }
 
     /** Whether an image is one of the builds' (in the platform's registry). */
@@ -441,15 +386,7 @@ final class LocalBuilds implements AutoCloseable {
     @Override
     public synchronized void close() {
         if (registry != null) {
-            registry.destroy();
-            try {
-                if (!registry.waitFor(5, TimeUnit.SECONDS)) {
-                    registry.destroyForcibly();
-                }
-            } catch (InterruptedException e) {
-                registry.destroyForcibly();
-                Thread.currentThread().interrupt();
-            }
+            registry.close();
         }
     }
 }

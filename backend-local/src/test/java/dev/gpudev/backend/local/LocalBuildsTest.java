@@ -23,7 +23,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Dockerfile builds on one machine: buildah as the owner's uid, no network while building, pushed, reused by hash. */
 class LocalBuildsTest {
-    static Path work;
     static TestRegistry registry;
     static String base;
 
@@ -37,18 +36,14 @@ class LocalBuildsTest {
         assumeTrue(missing == null, missing);
         assumeTrue(Sandbox.which("buildah") != null, "buildah is not installed");
         assumeTrue(Sandbox.detect() instanceof Sandbox.Bubblewrap b && b.uidBase() >= 0, "bubblewrap and root are needed");
-        work = Files.createTempDirectory("gpudev-builds-test");
-        registry = TestRegistry.start(work.resolve("registry"));
-        base = registry.pushBusybox(work, "team/busybox:1", Map.of(), Map.of("PATH", "/bin"));
+        registry = TestRegistry.inTempDir();
+        base = registry.pushBusybox("team/busybox:1", Map.of(), Map.of("PATH", "/bin"));
     }
 
     @AfterAll
     static void stopRegistry() {
         if (registry != null) {
             registry.close();
-        }
-        if (work != null) {
-            ImageFiles.deleteQuietly(work);
         }
     }
 

@@ -29,7 +29,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Environments on container images on the local backend: pulled from a registry, unpacked once, run in the box. */
 class LocalImagesTest {
-    static Path work;
     static TestRegistry registry;
     static String image;
 
@@ -42,9 +41,8 @@ class LocalImagesTest {
         String missing = TestRegistry.missing();
         assumeTrue(missing == null, missing);
         assumeTrue(Sandbox.detect() instanceof Sandbox.Bubblewrap, "bubblewrap is needed");
-        work = Files.createTempDirectory("gpudev-images-test");
-        registry = TestRegistry.start(work.resolve("registry"));
-        image = registry.pushBusybox(work, "team/busybox:1", Map.of("etc/from-the-image", "built into the image\n"),
+        registry = TestRegistry.inTempDir();
+        image = registry.pushBusybox("team/busybox:1", Map.of("etc/from-the-image", "built into the image\n"),
                 Map.of("HELLO", "from the image's ENV", "PATH", "/bin"));
     }
 
@@ -52,9 +50,6 @@ class LocalImagesTest {
     static void stopRegistry() {
         if (registry != null) {
             registry.close();
-        }
-        if (work != null) {
-            ImageFiles.deleteQuietly(work);
         }
     }
 

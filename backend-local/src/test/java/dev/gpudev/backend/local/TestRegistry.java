@@ -1,32 +1,25 @@
 package dev.gpudev.backend.local;
 
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The CNCF distribution registry (Debian's {@code docker-registry}) on 127.0.0.1, for tests of images, and
- * small images made offline with {@code umoci} from the host's static busybox. Stops with {@link #close}.
+ * The platform's {@link LocalRegistry} on 127.0.0.1, for tests of images, and small images made offline with
+ * {@code umoci} from the host's static busybox. Stops with {@link #close}.
  */
 public final class TestRegistry implements AutoCloseable {
     static final Path BUSYBOX = Path.of("/bin/busybox");
-    private final Process process;
-    public final int port;
+    private final LocalRegistry registry;
+    /** A folder of its own (its images, the images it makes), removed with it; null when the caller's. */
+    private final Path temp;
 
-    private TestRegistry(Process process, int port) {
-        this.process = process;
-        this.port = port;
+    private TestRegistry(LocalRegistry registry, Path temp) {
+        this.registry = registry;
+        this.temp = temp;
     }
 
     /** Why images cannot be tried here, or null when they can. */
@@ -43,50 +36,23 @@ public final class TestRegistry implements AutoCloseable {
     }
 
     public static TestRegistry start(Path dir) throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
-        Files.createDirectories(dir.resolve("storage"));
-        Path config = dir.resolve("config.yml");
-        Files.writeString(config, """
-                version: 0.1
-                log:
-                  level: error
-                storage:
-                  filesystem:
-                    rootdirectory: %s
-                  delete:
-                    enabled: true
-                http:
-                  addr: 127.0.0.1:%d
-                """.formatted(dir.resolve("storage"), port));
-        Process p = new ProcessBuilder(Sandbox.which("docker-registry"), "serve", config.toString()).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("registry.log").toFile()).start();
-        TestRegistry r = new TestRegistry(p, port);
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
-        Instant deadline = Instant.now().plusSeconds(20);
-        while (true) {
-            try {
-                var resp = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v2/")).build(),
-                        HttpResponse.BodyHandlers.discarding());
-                if (resp.statusCode() == 200) {
-                    return r;
-                }
-            } catch (IOException notYet) {
-                // below
-            }
-            if (!p.isAlive() || Instant.now().isAfter(deadline)) {
-                r.close();
-                throw new IllegalStateException("the registry did not start: " + Files.readString(dir.resolve("registry.log")));
-            }
-            Thread.sleep(50);
-        }
+        return new TestRegistry(LocalRegistry.start(dir), null);
+    }
+
+    /** One in a temporary folder of its own, removed when it stops. */
+    static TestRegistry inTempDir() throws Exception {
+        Path temp = Files.createTempDirectory("gpudev-registry-test");
+        return new TestRegistry(LocalRegistry.start(temp.resolve("registry")), temp);
+    }
+
+    /** As {@link #pushBusybox(Path, String, Map, Map)}, made in its own folder. */
+    String pushBusybox(String nameAndTag, Map<String, String> files, Map<String, String> env) throws Exception {
+        return pushBusybox(temp, nameAndTag, files, env);
     }
 
     /** "127.0.0.1:PORT". */
     public String address() {
-        return "127.0.0.1:" + port;
+        return registry.address();
     }
 
     /**
@@ -131,14 +97,9 @@ public final class TestRegistry implements AutoCloseable {
 
     @Override
     public void close() {
-        process.destroy();
-        try {
-            if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-            }
-        } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
+        registry.close();
+        if (temp != null) {
+            ImageFiles.deleteQuietly(temp);
         }
     }
 }
