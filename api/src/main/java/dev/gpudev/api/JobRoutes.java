@@ -199,12 +199,7 @@ final class JobRoutes {
         if (bytes.length == 0) {
             throw ApiError.badRequest("a build's context is a gzip'd tar (Content-Type: application/gzip): this one is empty");
         }
-        String actual;
-        try {
-            actual = "sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        String actual = "sha256:" + dev.gpudev.core.Tokens.sha256Hex(bytes);
         if (!actual.equals(hash)) {
             throw ApiError.badRequest("the context's SHA-256 is " + actual + ", not the " + hash + " in the path");
         }

@@ -101,7 +101,7 @@ class QueueLimitsTest {
         Process tar = new ProcessBuilder("tar", "-czf", dir.resolve("ctx.tgz").toString(), "-C", dir.toString(), "Dockerfile").start();
         assertEquals(0, tar.waitFor());
         byte[] bytes = java.nio.file.Files.readAllBytes(dir.resolve("ctx.tgz"));
-        String hash = "sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        String hash = "sha256:" + dev.gpudev.core.Tokens.sha256Hex(bytes);
         var put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + "/v1/builds/" + hash))
                 .header("Authorization", "Bearer " + key).header("Content-Type", "application/gzip");
         var wrong = http.send(put.PUT(HttpRequest.BodyPublishers.ofByteArray(new byte[]{1, 2, 3})).build(), HttpResponse.BodyHandlers.ofString());

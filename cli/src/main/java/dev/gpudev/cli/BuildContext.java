@@ -8,10 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.zip.GZIPOutputStream;
 
@@ -70,7 +67,7 @@ final class BuildContext {
         if (bytes.length > MAX_BYTES) {
             throw new CliException(2, "the build's context is larger than 64 MiB gzip'd: leave out what the image does not need (.dockerignore)");
         }
-        return new Packed(bytes, "sha256:" + sha256(bytes), files);
+        return new Packed(bytes, "sha256:" + dev.gpudev.core.Tokens.sha256Hex(bytes), files);
     }
 
     /** .dockerignore's patterns (globs relative to the context; '#' comments), as matchers. */
@@ -137,13 +134,5 @@ final class BuildContext {
         String padded = "0".repeat(Math.max(0, width - 1 - s.length())) + s;
         put(h, at, padded.getBytes(StandardCharsets.US_ASCII), width - 1);
         h[at + width - 1] = 0;
-    }
-
-    static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

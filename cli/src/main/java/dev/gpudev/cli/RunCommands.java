@@ -184,12 +184,12 @@ final class RunCommands {
             if (args.flag("--build")) {
                 JsonNode build = api.get("/v1/jobs/" + job.get("job_id").asText() + "/logs?build=true");
                 // the build's output is the user's RUN's: no escapes ever drive the terminal it is printed on
-                String tail = build.path("tail").asText("").replaceAll("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]", "");
+                String tail = dev.gpudev.core.TerminalText.lines(build.path("tail").asText(""));
                 out().print(tail.endsWith("\n") || tail.isEmpty() ? tail : tail + "\n");
                 out().flush();
                 String state = build.path("state").asText();
                 err().println("(build " + build.path("build").asText().substring(0, 19) + ": " + state
-                        + (build.hasNonNull("failure") ? ": " + build.get("failure").asText().replaceAll("[\\p{Cntrl}\\u0080-\\u009f]", " ") : "")
+                        + (build.hasNonNull("failure") ? ": " + dev.gpudev.core.TerminalText.line(build.get("failure").asText()) : "")
                         + (build.hasNonNull("image") ? ": " + build.get("image").asText() : "") + ")");
                 return "failed".equals(state) ? 1 : 0;
             }

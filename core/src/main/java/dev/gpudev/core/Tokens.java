@@ -23,9 +23,13 @@ public final class Tokens {
     }
 
     public static String sha256Hex(String secret) {
+        return sha256Hex(secret.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The SHA-256 of these bytes in lower-case hex (a build context's hash is "sha256:" and this). */
+    public static String sha256Hex(byte[] bytes) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(secret.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -85,7 +85,7 @@ sealed interface BackendCall {
                     "the build's context " + hash + " is not stored", false));
             try {
                 var built = b.build(new dev.gpudev.backend.spi.ImageBuild(hash, context, userId, username));
-                String log = built.log() == null ? "" : built.log().replaceAll("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]", "");
+                String log = built.log() == null ? "" : dev.gpudev.core.TerminalText.lines(built.log());
                 db.query(c -> {
                     builds.built(c, hash, built.image(), log, clock.instant());
                     return null;
@@ -93,8 +93,8 @@ sealed interface BackendCall {
                 return built;
             } catch (dev.gpudev.backend.spi.ImageBuild.Failed f) {
                 // the build's words are the tenant's (its RUN's output): no control characters reach a terminal or a page
-                String why = f.getMessage().replaceAll("[\\p{Cntrl}\\u0080-\\u009f]", " ");
-                String log = f.log() == null ? "" : f.log().replaceAll("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]", "");
+                String why = dev.gpudev.core.TerminalText.line(f.getMessage());
+                String log = f.log() == null ? "" : dev.gpudev.core.TerminalText.lines(f.log());
                 db.query(c -> {
                     builds.failed(c, hash, why, log);
                     return null;

@@ -57,7 +57,7 @@ class KubernetesBuildsTest {
             gz.write(new byte[(512 - content.length % 512) % 512 + 1024]);
         }
         byte[] bytes = out.toByteArray();
-        String hash = "sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        String hash = "sha256:" + dev.gpudev.core.Tokens.sha256Hex(bytes);
         return new ImageBuild(hash, bytes, 7, "alice");
     }
 

@@ -72,7 +72,7 @@ class LocalBuildsTest {
         Process p = new ProcessBuilder("tar", "-czf", tgz.toString(), "-C", ctx.toString(), ".").start();
         assertEquals(0, p.waitFor());
         byte[] bytes = Files.readAllBytes(tgz);
-        return new ImageBuild("sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes)), bytes, 7, "alice");
+        return new ImageBuild("sha256:" + dev.gpudev.core.Tokens.sha256Hex(bytes), bytes, 7, "alice");
     }
 
     @Test
